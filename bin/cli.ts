@@ -1,0 +1,22 @@
+// The chatsim CLI. Each command returns its exit code (documented in docs/cli.md).
+import { Command, CommanderError } from 'commander';
+
+export const EXIT = { ok: 0, propertyFailed: 1, thresholdFailed: 2, runFailed: 3, usage: 64 } as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('chatsim')
+    .description('Load-testing and simulation harness for real-time chat systems')
+    .exitOverride();
+  let exitCode: number = EXIT.ok;
+  const { registerServe } = await import('./commands/serve.ts');
+  registerServe(program, (code) => { exitCode = code; });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,53 @@
+// Lint rules. The one that matters most: server/ and simulator/ logic never touches the
+// wall clock, real timers or Math.random; it takes them from the injected ports so the same
+// code runs live and in the deterministic simulation engine.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+const clockPort = 'the injected Clock port (server/ports/Clock.ts): clock.nowMs()';
+const timersPort = 'the injected Timers port (server/ports/Clock.ts): timers.schedule(delayMs, fn)';
+const randomPort = 'the injected Random port (server/ports/Random.ts): random.nextFloat()';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', 'dist/**'] },
+  js.configs.recommended,
+  { languageOptions: { globals: { ...globals.node } } },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['server/**/*.ts', 'simulator/**/*.ts'],
+    ignores: ['server/runtime/**', 'simulator/runtime/**'],
+    rules: {
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: `Use ${clockPort}.` },
+        { object: 'Math', property: 'random', message: `Use ${randomPort}.` },
+        { object: 'performance', property: 'now', message: `Use ${clockPort}.` },
+        { object: 'globalThis', property: 'setTimeout', message: `Use ${timersPort}.` },
+        { object: 'globalThis', property: 'setInterval', message: `Use ${timersPort}.` },
+      ],
+      'no-restricted-globals': ['error',
+        { name: 'setTimeout', message: `Use ${timersPort}.` },
+        { name: 'setInterval', message: `Use ${timersPort}.` },
+        { name: 'setImmediate', message: `Use ${timersPort}.` },
+        { name: 'performance', message: `Use ${clockPort}.` },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: `new Date() reads the wall clock. Use ${clockPort}.` },
+      ],
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'node:timers', message: `Use ${timersPort}.` },
+          { name: 'timers', message: `Use ${timersPort}.` },
+          { name: 'node:timers/promises', message: `Use ${timersPort}.` },
+          { name: 'node:perf_hooks', importNames: ['performance'], message: `Use ${clockPort}.` },
+        ],
+      }],
+    },
+  },
+);

@@ -1,0 +1,91 @@
+import type { ChatRecord, Directory, NewChat, UserRecord } from '../ports/Directory.ts';
+
+/** In-process directory of users, chats, members and friends. */
+export class MemoryDirectory implements Directory {
+  private readonly users = new Map<string, UserRecord>();
+  private readonly chats = new Map<string, ChatRecord>();
+  private readonly chatsByUser = new Map<string, Set<string>>();
+  private readonly friends = new Map<string, Set<string>>();
+
+  async createUser(user: UserRecord): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
+    if (this.users.has(user.id)) return { ok: false, reason: 'exists' };
+    this.users.set(user.id, { ...user });
+    return { ok: true };
+  }
+
+  async getUser(userId: string): Promise<UserRecord | undefined> {
+    const user = this.users.get(userId);
+    return user && { ...user };
+  }
+
+  async updateProfile(userId: string, profile: { name: string }): Promise<boolean> {
+    const user = this.users.get(userId);
+    if (!user) return false;
+    user.name = profile.name;
+    return true;
+  }
+
+  async createChat(chat: NewChat): Promise<ChatRecord> {
+    const record: ChatRecord = {
+      id: chat.id, kind: chat.kind, name: chat.name, createdAtMs: chat.createdAtMs,
+      members: new Map(chat.memberIds.map((id) => [id, 0])),
+    };
+    this.chats.set(chat.id, record);
+    for (const id of chat.memberIds) this.setOf(this.chatsByUser, id).add(chat.id);
+    return cloneChat(record);
+  }
+
+  async getChat(chatId: string): Promise<ChatRecord | undefined> {
+    const chat = this.chats.get(chatId);
+    return chat && cloneChat(chat);
+  }
+
+  async renameChat(chatId: string, name: string): Promise<boolean> {
+    const chat = this.chats.get(chatId);
+    if (!chat) return false;
+    chat.name = name;
+    return true;
+  }
+
+  async addMember(chatId: string, userId: string, joinedAtSeq: number): Promise<boolean> {
+    const chat = this.chats.get(chatId);
+    if (!chat || chat.members.has(userId)) return false;
+    chat.members.set(userId, joinedAtSeq);
+    this.setOf(this.chatsByUser, userId).add(chatId);
+    return true;
+  }
+
+  async removeMember(chatId: string, userId: string): Promise<boolean> {
+    const chat = this.chats.get(chatId);
+    if (!chat?.members.delete(userId)) return false;
+    this.chatsByUser.get(userId)?.delete(chatId);
+    return true;
+  }
+
+  async chatsOf(userId: string): Promise<string[]> {
+    return [...(this.chatsByUser.get(userId) ?? [])];
+  }
+
+  async addFriends(a: string, b: string): Promise<void> {
+    if (a === b) return;
+    this.setOf(this.friends, a).add(b);
+    this.setOf(this.friends, b).add(a);
+  }
+
+  async friendsOf(userId: string): Promise<string[]> {
+    return [...(this.friends.get(userId) ?? [])];
+  }
+
+  private setOf(map: Map<string, Set<string>>, key: string): Set<string> {
+    let set = map.get(key);
+    if (!set) {
+      set = new Set();
+      map.set(key, set);
+    }
+    return set;
+  }
+}
+
+function cloneChat(chat: ChatRecord): ChatRecord {
+  return { ...chat, members: new Map(chat.members) };
+}

@@ -1,0 +1,78 @@
+import type { Clock } from '../ports/Clock.ts';
+import type { PresenceEntry, PresenceStore, UserPresence } from '../ports/PresenceStore.ts';
+
+interface StoredEntry {
+  entry: PresenceEntry;
+  expiresAtMs: number;
+}
+
+/** In-process presence store; expiry is judged against the injected clock. */
+export class MemoryPresenceStore implements PresenceStore {
+  private readonly byUser = new Map<string, Map<string, StoredEntry>>();
+  private readonly lastDisconnectAtMs = new Map<string, number>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async put(entry: PresenceEntry, ttlMs: number): Promise<void> {
+    let entries = this.byUser.get(entry.userId);
+    if (!entries) {
+      entries = new Map();
+      this.byUser.set(entry.userId, entries);
+    }
+    entries.set(entry.connectionId, { entry: { ...entry }, expiresAtMs: this.clock.nowMs() + ttlMs });
+  }
+
+  async refresh(userId: string, connectionId: string, ttlMs: number): Promise<boolean> {
+    const stored = this.live(userId)?.get(connectionId);
+    if (!stored) return false;
+    stored.expiresAtMs = this.clock.nowMs() + ttlMs;
+    return true;
+  }
+
+  async remove(userId: string, connectionId: string): Promise<boolean> {
+    const entries = this.byUser.get(userId);
+    if (!entries?.delete(connectionId)) return false;
+    if (entries.size === 0) {
+      this.byUser.delete(userId);
+      this.lastDisconnectAtMs.set(userId, this.clock.nowMs());
+    }
+    return true;
+  }
+
+  async getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>> {
+    const nowMs = this.clock.nowMs();
+    const result = new Map<string, UserPresence>();
+    for (const userId of userIds) {
+      const entries: PresenceEntry[] = [];
+      for (const stored of this.byUser.get(userId)?.values() ?? []) {
+        if (stored.expiresAtMs > nowMs) entries.push({ ...stored.entry });
+      }
+      const presence: UserPresence = { entries };
+      const last = this.lastDisconnectAtMs.get(userId);
+      if (entries.length === 0 && last !== undefined) presence.lastDisconnectAtMs = last;
+      result.set(userId, presence);
+    }
+    return result;
+  }
+
+  async sweepExpired(): Promise<PresenceEntry[]> {
+    const nowMs = this.clock.nowMs();
+    const expired: PresenceEntry[] = [];
+    for (const [userId, entries] of this.byUser) {
+      for (const [connectionId, stored] of entries) {
+        if (stored.expiresAtMs > nowMs) continue;
+        entries.delete(connectionId);
+        expired.push(stored.entry);
+      }
+      if (entries.size === 0) {
+        this.byUser.delete(userId);
+        this.lastDisconnectAtMs.set(userId, nowMs);
+      }
+    }
+    return expired;
+  }
+
+  private live(userId: string): Map<string, StoredEntry> | undefined {
+    return this.byUser.get(userId);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Users, profiles, chats, memberships and friend lists (Cassandra or PostgreSQL in
+ * production; read on every frame, so implementations should cache).
+ *
+ * Contract:
+ * - `createUser` fails with `exists` when the id is taken; ids are case-sensitive.
+ * - A chat's members are a set; `joinedAtSeq` is the chat's head when the member joined, so
+ *   group ticks count a member only for messages sent after they joined.
+ * - Friendship is symmetric: `addFriends(a, b)` makes each a friend of the other.
+ * - Reads reflect every write that resolved before they were called.
+ */
+export interface Directory {
+  createUser(user: UserRecord): Promise<{ ok: true } | { ok: false; reason: 'exists' }>;
+  getUser(userId: string): Promise<UserRecord | undefined>;
+  updateProfile(userId: string, profile: { name: string }): Promise<boolean>;
+  createChat(chat: NewChat): Promise<ChatRecord>;
+  getChat(chatId: string): Promise<ChatRecord | undefined>;
+  renameChat(chatId: string, name: string): Promise<boolean>;
+  addMember(chatId: string, userId: string, joinedAtSeq: number): Promise<boolean>;
+  removeMember(chatId: string, userId: string): Promise<boolean>;
+  chatsOf(userId: string): Promise<string[]>;
+  addFriends(a: string, b: string): Promise<void>;
+  friendsOf(userId: string): Promise<string[]>;
+}
+
+export interface UserRecord {
+  id: string;
+  name: string;
+  /** scrypt or similar hash with its salt; never the password. */
+  passwordHash: string;
+}
+
+export type ChatKind = 'direct' | 'group';
+
+export interface NewChat {
+  id: string;
+  kind: ChatKind;
+  name: string;
+  memberIds: string[];
+  createdAtMs: number;
+}
+
+export interface ChatRecord {
+  id: string;
+  kind: ChatKind;
+  name: string;
+  /** userId -> the chat head seq when they joined. */
+  members: Map<string, number>;
+  createdAtMs: number;
+}

@@ -1,0 +1,92 @@
+/**
+ * Messages, cursors and per-user inboxes (Cassandra in production).
+ *
+ * Contract:
+ * - `append` is idempotent on (chatId, senderId, clientMsgId): the first call stores the
+ *   message and gives it the chat's next sequence number; a repeat returns the stored
+ *   message with `created: false` and stores nothing. Sequence numbers of a chat start at 1
+ *   and are contiguous (no gaps, no reuse). `msgId` is time-ordered and unique. A message
+ *   row is never updated once written.
+ * - `append` resolves only once the message is durable in this store.
+ * - `readChat` returns messages with seq > afterSeq in ascending order, at most `limit`,
+ *   and `hasMore` when more exist up to the head at the time of the call.
+ * - Cursors are per (chat, user, kind), cumulative and never decrease: `advanceCursor`
+ *   stores max(current, upTo) and returns the value before and after.
+ * - The inbox is a per-user append-only event log with positions starting at 1.
+ *   `appendInbox` is idempotent on (userId, eventKey): a repeat returns the first position.
+ * - `epoch` names this store's history. If history is ever reset, the epoch changes and
+ *   clients holding positions of the old epoch must start over.
+ */
+export interface MessageStore {
+  readonly epoch: string;
+  append(input: AppendInput): Promise<AppendResult>;
+  readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage>;
+  headSeq(chatId: string): Promise<number>;
+  advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance>;
+  /** Every user's cursors in a chat; users with none are absent. */
+  getCursors(chatId: string): Promise<Map<string, UserCursors>>;
+  /** For each sender in the chat, the seq of their latest message. */
+  lastSeqBySender(chatId: string): Promise<Map<string, number>>;
+  appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number>;
+  readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage>;
+}
+
+export type CursorKind = 'delivered' | 'read';
+
+export interface AppendInput {
+  chatId: string;
+  senderId: string;
+  senderDeviceId: string;
+  clientMsgId: string;
+  body: string;
+  /** Time-ordered id chosen by the chat server (a Snowflake-like id); kept, never used for order. */
+  msgId: string;
+  sentAtMs: number;
+}
+
+export interface StoredMessage {
+  chatId: string;
+  seq: number;
+  msgId: string;
+  senderId: string;
+  senderDeviceId: string;
+  clientMsgId: string;
+  body: string;
+  sentAtMs: number;
+}
+
+export interface AppendResult {
+  message: StoredMessage;
+  created: boolean;
+}
+
+export interface ChatPage {
+  messages: StoredMessage[];
+  headSeq: number;
+  hasMore: boolean;
+}
+
+export interface UserCursors {
+  delivered: number;
+  read: number;
+}
+
+export interface CursorAdvance {
+  before: number;
+  after: number;
+}
+
+/** An event in a user's inbox (the sync-token timeline). */
+export type InboxEvent =
+  | { kind: 'message'; message: StoredMessage }
+  | { kind: 'receipt'; chatId: string; userId: string; cursor: CursorKind; upTo: number }
+  | { kind: 'member_added'; chatId: string; userId: string }
+  | { kind: 'member_removed'; chatId: string; userId: string }
+  | { kind: 'chat_renamed'; chatId: string; name: string }
+  | { kind: 'profile_changed'; userId: string; name: string };
+
+export interface InboxPage {
+  events: Array<{ position: number; event: InboxEvent }>;
+  headPosition: number;
+  hasMore: boolean;
+}

@@ -1,0 +1,34 @@
+/**
+ * Who is connected where (Redis keys with TTL in production).
+ *
+ * One entry per connection: (userId, connectionId) -> gatewayId, with an expiry.
+ * Contract:
+ * - `put` creates or replaces an entry expiring `ttlMs` from now (on the store's clock);
+ *   `refresh` pushes an existing entry's expiry out and returns false if it is gone.
+ * - `remove` deletes an entry and returns whether it existed; it records the user's last
+ *   disconnect time when it was the user's last entry.
+ * - `getMany` answers for many users in one round trip and never returns expired entries.
+ * - `sweepExpired` removes and returns every entry whose expiry has passed. Each expired
+ *   entry is returned by exactly one call, even with several sweepers, so one presence
+ *   worker owns each expiry (a gateway that died without a word is noticed this way).
+ */
+export interface PresenceStore {
+  put(entry: PresenceEntry, ttlMs: number): Promise<void>;
+  refresh(userId: string, connectionId: string, ttlMs: number): Promise<boolean>;
+  remove(userId: string, connectionId: string): Promise<boolean>;
+  getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>>;
+  sweepExpired(): Promise<PresenceEntry[]>;
+}
+
+export interface PresenceEntry {
+  userId: string;
+  connectionId: string;
+  deviceId: string;
+  gatewayId: string;
+}
+
+export interface UserPresence {
+  entries: PresenceEntry[];
+  /** When the user's last entry was removed or expired; undefined if never or still connected. */
+  lastDisconnectAtMs?: number;
+}

@@ -1,0 +1,82 @@
+/**
+ * Every limit of the reference cluster, with its unit last and its default.
+ * docs/limits.md is generated from nothing: keep it in step with this file by hand.
+ */
+export interface ServerLimits {
+  /** Largest client frame the gateway forwards; a larger one gets FRAME_TOO_LARGE and is dropped. */
+  frameBytesMax: number;
+  /** Largest frame the WebSocket layer reads at all; past it the connection closes with 1009. */
+  frameBytesHardMax: number;
+  /** Largest message body, in UTF-8 bytes. */
+  bodyBytesMax: number;
+  /** Largest number of members in a group chat. */
+  groupMembersMax: number;
+  /** Sustained client frames per second per connection (token bucket refill rate). */
+  framesPerSecondMax: number;
+  /** Token bucket size: frames a connection may send in one burst. */
+  framesBurstMax: number;
+  /** Frames dropped for rate limiting within one second before the connection is closed (4429). */
+  rateLimitDropsBeforeCloseMax: number;
+  /** Client frames of one connection queued for chat servers and not yet processed. */
+  pendingFramesMax: number;
+  /** Bytes buffered for sending to one connection before it is closed as a slow consumer (4508). */
+  sendBufferBytesMax: number;
+  /** How often a client is told to send a ping. */
+  heartbeatIntervalMs: number;
+  /** A connection that sends nothing for this long is closed (4408): finds half-open links. */
+  heartbeatTimeoutMs: number;
+  /** How often the gateway looks for connections past their heartbeat timeout. */
+  heartbeatSweepIntervalMs: number;
+  /** Presence entry time to live; refreshed by heartbeats. */
+  presenceTtlMs: number;
+  /** How long the offline broadcast waits; a reconnect within it cancels the broadcast. */
+  presenceDebounceMs: number;
+  /** How often the presence service sweeps expired entries. */
+  presenceSweepIntervalMs: number;
+  /** Most users in one presence query. */
+  presenceQueryUsersMax: number;
+  /** Most messages in one sync result (over all chats). */
+  syncMessagesMax: number;
+  /** Most inbox events in one sync-by-token result. */
+  syncEventsMax: number;
+  /** Most chats in one watermark sync request. */
+  syncChatsMax: number;
+  /** Most messages in one HTTP history page. */
+  historyPageMax: number;
+  /** Lifetime of a login token. */
+  tokenTtlMs: number;
+  /** Largest HTTP request body. */
+  httpBodyBytesMax: number;
+  /** Longest clientMsgId, in characters. */
+  clientMsgIdCharsMax: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  frameBytesMax: 64 * 1024,
+  frameBytesHardMax: 1024 * 1024,
+  bodyBytesMax: 16 * 1024,
+  groupMembersMax: 1024,
+  framesPerSecondMax: 50,
+  framesBurstMax: 100,
+  rateLimitDropsBeforeCloseMax: 200,
+  pendingFramesMax: 64,
+  sendBufferBytesMax: 1024 * 1024,
+  heartbeatIntervalMs: 25_000,
+  heartbeatTimeoutMs: 60_000,
+  heartbeatSweepIntervalMs: 1_000,
+  presenceTtlMs: 90_000,
+  presenceDebounceMs: 30_000,
+  presenceSweepIntervalMs: 1_000,
+  presenceQueryUsersMax: 500,
+  syncMessagesMax: 500,
+  syncEventsMax: 500,
+  syncChatsMax: 1_000,
+  historyPageMax: 200,
+  tokenTtlMs: 24 * 60 * 60 * 1000,
+  httpBodyBytesMax: 256 * 1024,
+  clientMsgIdCharsMax: 128,
+});
+
+export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
+  return { ...DEFAULT_LIMITS, ...overrides };
+}
