@@ -1,0 +1,138 @@
+import type { Broker } from './ports/Broker.ts';
+import type { TimeSource } from './ports/Clock.ts';
+import type { Directory } from './ports/Directory.ts';
+import type { InboundQueue } from './ports/InboundQueue.ts';
+import type { MessageStore } from './ports/MessageStore.ts';
+import type { PresenceStore } from './ports/PresenceStore.ts';
+import type { Random } from './ports/Random.ts';
+import { TokenService } from './auth/TokenService.ts';
+import { ChatServer } from './chat/ChatServer.ts';
+import { Gateway } from './gateway/Gateway.ts';
+import { WsGatewayListener } from './gateway/WsGatewayListener.ts';
+import { createHttpApi, type HttpApi } from './http/createHttpApi.ts';
+import { MemoryBroker } from './memory/MemoryBroker.ts';
+import { MemoryDirectory } from './memory/MemoryDirectory.ts';
+import { MemoryInboundQueue } from './memory/MemoryInboundQueue.ts';
+import { MemoryMessageStore } from './memory/MemoryMessageStore.ts';
+import { MemoryPresenceStore } from './memory/MemoryPresenceStore.ts';
+import { SeededRandom } from './memory/SeededRandom.ts';
+import { PresenceService } from './presence/PresenceService.ts';
+import { resolveLimits, type ServerLimits } from './protocol/limits.ts';
+
+/** The shared backends every part of a cluster talks to. */
+export interface ClusterBackends {
+  broker: Broker;
+  queue: InboundQueue;
+  presence: PresenceStore;
+  store: MessageStore;
+  directory: Directory;
+}
+
+export interface ClusterOptions {
+  time: TimeSource;
+  random?: Random;
+  gateways?: number;
+  chatServers?: number;
+  limits?: Partial<ServerLimits>;
+  backends?: Partial<ClusterBackends>;
+  host?: string;
+  /** HTTP API port; gateways take the next ports. 0 picks free ports. */
+  port?: number;
+  tokenSecret?: string;
+  adminToken?: string;
+}
+
+export interface ClusterAddress {
+  httpUrl: string;
+  gatewayUrls: string[];
+}
+
+/**
+ * A whole reference cluster in one process: N gateways (each its own WebSocket port), M chat
+ * servers, the presence service and the HTTP API, sharing one set of backends. The parts
+ * only meet through the ports, exactly as separate processes would.
+ */
+export class Cluster {
+  readonly limits: ServerLimits;
+  readonly backends: ClusterBackends;
+  readonly tokens: TokenService;
+  readonly gateways: Gateway[] = [];
+  readonly chatServers: ChatServer[] = [];
+  readonly presenceService: PresenceService;
+  readonly adminToken: string;
+  private readonly listeners: WsGatewayListener[] = [];
+  private readonly http: HttpApi;
+  private chatServerGeneration = 0;
+  private address: ClusterAddress | undefined;
+
+  constructor(private readonly options: ClusterOptions) {
+    const time = options.time;
+    this.limits = resolveLimits(options.limits);
+    this.backends = {
+      broker: options.backends?.broker ?? new MemoryBroker(),
+      queue: options.backends?.queue ?? new MemoryInboundQueue(),
+      presence: options.backends?.presence ?? new MemoryPresenceStore(time),
+      store: options.backends?.store ?? new MemoryMessageStore(),
+      directory: options.backends?.directory ?? new MemoryDirectory(),
+    };
+    this.tokens = new TokenService(options.tokenSecret ?? 'chatsim-dev-secret', time, this.limits.tokenTtlMs);
+    this.adminToken = options.adminToken ?? 'chatsim-admin';
+    for (let i = 0; i < (options.gateways ?? 1); i++) {
+      const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits });
+      this.gateways.push(gateway);
+      this.listeners.push(new WsGatewayListener({ gateway, tokens: this.tokens, limits: this.limits }));
+    }
+    for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer());
+    this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits });
+    this.http = createHttpApi({
+      time, random: options.random ?? new SeededRandom(1), directory: this.backends.directory, store: this.backends.store,
+      tokens: this.tokens, limits: this.limits, gatewayUrls: () => this.address?.gatewayUrls ?? [],
+      admin: { token: this.adminToken, restartChatServers: () => this.restartChatServers() },
+    });
+  }
+
+  async start(): Promise<ClusterAddress> {
+    const host = this.options.host ?? '127.0.0.1';
+    const basePort = this.options.port ?? 0;
+    await this.presenceService.start();
+    for (const gateway of this.gateways) await gateway.start();
+    for (const server of this.chatServers) server.start();
+    const gatewayUrls: string[] = [];
+    for (let i = 0; i < this.listeners.length; i++) {
+      const port = await this.listeners[i]!.listen(basePort === 0 ? 0 : basePort + 1 + i, host);
+      gatewayUrls.push(`ws://${host}:${port}`);
+    }
+    const httpPort = await this.http.listen(basePort, host);
+    this.address = { httpUrl: `http://${host}:${httpPort}`, gatewayUrls };
+    return this.address;
+  }
+
+  /**
+   * Replaces every chat server with a new instance, one at a time, without touching any
+   * WebSocket: frames that arrive meanwhile wait in the inbound queue.
+   */
+  async restartChatServers(options: { crash?: boolean } = {}): Promise<number> {
+    const count = this.chatServers.length;
+    for (let i = 0; i < count; i++) {
+      await this.chatServers[i]!.stop(options);
+      const replacement = this.newChatServer();
+      this.chatServers[i] = replacement;
+      replacement.start();
+    }
+    return count;
+  }
+
+  async stop(): Promise<void> {
+    for (const gateway of this.gateways) await gateway.stop();
+    for (const server of this.chatServers) await server.stop();
+    await this.presenceService.stop();
+    for (const listener of this.listeners) await listener.close();
+    await this.http.close();
+  }
+
+  private newChatServer(): ChatServer {
+    const id = `cs${++this.chatServerGeneration}`;
+    const { queue, broker, store, directory, presence } = this.backends;
+    return new ChatServer({ id, clock: this.options.time, queue, broker, store, directory, presence, limits: this.limits });
+  }
+}

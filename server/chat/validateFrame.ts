@@ -1,0 +1,79 @@
+import type { ErrorCode } from '../protocol/errorCodes.ts';
+import type { ClientFrame } from '../protocol/frames.ts';
+import type { ServerLimits } from '../protocol/limits.ts';
+
+export type Validation = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; ref?: string };
+
+const ID_CHARS_MAX = 128;
+
+/** Parses and validates one client frame. Never throws: every defect is a coded value. */
+export function validateFrame(text: string, limits: ServerLimits): Validation {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'BAD_FRAME', message: 'the frame is not valid JSON' };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, code: 'BAD_FRAME', message: 'the frame is not a JSON object' };
+  const f = raw as Record<string, unknown>;
+  const ref = typeof f.clientMsgId === 'string' ? f.clientMsgId : typeof f.id === 'string' ? f.id : undefined;
+  const bad = (field: string, why: string): Validation => ({ ok: false, code: 'INVALID_FIELD', message: `${field}: ${why}`, ...(ref !== undefined ? { ref } : {}) });
+  switch (f.type) {
+    case 'send': {
+      if (!isId(f.chat)) return bad('chat', 'must be a non-empty string');
+      if (!isId(f.clientMsgId, limits.clientMsgIdCharsMax)) return bad('clientMsgId', `must be a string of 1 to ${limits.clientMsgIdCharsMax} characters`);
+      if (typeof f.body !== 'string') return bad('body', 'must be a string');
+      if (Buffer.byteLength(f.body) > limits.bodyBytesMax) return { ok: false, code: 'BODY_TOO_LARGE', message: `body exceeds bodyBytesMax (${limits.bodyBytesMax} bytes)`, ref: f.clientMsgId };
+      return { ok: true, frame: { type: 'send', chat: f.chat, clientMsgId: f.clientMsgId, body: f.body } };
+    }
+    case 'ack':
+    case 'read': {
+      if (!isId(f.chat)) return bad('chat', 'must be a non-empty string');
+      if (!isSeq(f.upTo)) return bad('upTo', 'must be a non-negative integer');
+      return { ok: true, frame: { type: f.type, chat: f.chat, upTo: f.upTo } };
+    }
+    case 'typing': {
+      if (!isId(f.chat)) return bad('chat', 'must be a non-empty string');
+      if (f.read !== undefined && !isSeq(f.read)) return bad('read', 'must be a non-negative integer');
+      return { ok: true, frame: f.read === undefined ? { type: 'typing', chat: f.chat } : { type: 'typing', chat: f.chat, read: f.read } };
+    }
+    case 'sync':
+      return validateSync(f, limits, bad);
+    case 'presence_query': {
+      if (!isId(f.id)) return bad('id', 'must be a non-empty string');
+      if (!Array.isArray(f.users) || !f.users.every((u) => isId(u))) return bad('users', 'must be an array of user ids');
+      if (f.users.length > limits.presenceQueryUsersMax) return { ok: false, code: 'TOO_MANY_USERS', message: `at most ${limits.presenceQueryUsersMax} users`, ref: f.id };
+      return { ok: true, frame: { type: 'presence_query', id: f.id, users: f.users as string[] } };
+    }
+    case 'ping':
+      return { ok: true, frame: { type: 'ping' } };
+    default:
+      return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown frame type ${JSON.stringify(f.type)?.slice(0, 40)}`, ...(ref !== undefined ? { ref } : {}) };
+  }
+}
+
+function validateSync(f: Record<string, unknown>, limits: ServerLimits, bad: (field: string, why: string) => Validation): Validation {
+  if (!isId(f.id)) return bad('id', 'must be a non-empty string');
+  if (f.epoch !== undefined && typeof f.epoch !== 'string') return bad('epoch', 'must be a string');
+  const hasChats = f.chats !== undefined;
+  const hasToken = f.token !== undefined;
+  if (hasChats === hasToken) return bad('chats/token', 'give exactly one of chats (watermarks) or token');
+  if (hasToken) {
+    if (typeof f.token !== 'string' || f.token.length > 512) return bad('token', 'must be a sync token string');
+    return { ok: true, frame: { type: 'sync', id: f.id, token: f.token } };
+  }
+  if (typeof f.chats !== 'object' || f.chats === null || Array.isArray(f.chats)) return bad('chats', 'must be an object of chat id to seq');
+  const entries = Object.entries(f.chats as Record<string, unknown>);
+  if (entries.length > limits.syncChatsMax) return bad('chats', `at most ${limits.syncChatsMax} chats`);
+  for (const [chat, seq] of entries) if (!isId(chat) || !isSeq(seq)) return bad(`chats.${chat.slice(0, 40)}`, 'must be a non-negative integer');
+  const frame = { type: 'sync' as const, id: f.id, chats: f.chats as Record<string, number>, ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}) };
+  return { ok: true, frame };
+}
+
+function isId(value: unknown, max = ID_CHARS_MAX): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= max;
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

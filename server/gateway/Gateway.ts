@@ -1,0 +1,269 @@
+import type { Broker, Subscription } from '../ports/Broker.ts';
+import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
+import type { InboundQueue } from '../ports/InboundQueue.ts';
+import type { PresenceStore } from '../ports/PresenceStore.ts';
+import type { ServerLimits } from '../protocol/limits.ts';
+import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protocol/envelopes.ts';
+import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
+import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
+import { PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.ts';
+import type { ServerConnection } from './ServerConnection.ts';
+
+export interface GatewayDeps {
+  id: string;
+  time: TimeSource;
+  broker: Broker;
+  queue: InboundQueue;
+  presence: PresenceStore;
+  limits: ServerLimits;
+}
+
+interface ClientState {
+  id: string;
+  user: string;
+  device: string;
+  link: ServerConnection;
+  lastFrameAtMs: number;
+  lastPresenceRefreshAtMs: number;
+  bucketTokens: number;
+  bucketRefilledAtMs: number;
+  dropWindowStartMs: number;
+  dropsInWindow: number;
+  closing: boolean;
+}
+
+export interface GatewayStats {
+  connections: number;
+  framesIn: number;
+  framesOut: number;
+  deliveriesIn: number;
+}
+
+/**
+ * The stateful edge: holds client connections, checks only size and rate of their frames,
+ * forwards them unparsed to the inbound queue, and writes what its one broker channel
+ * carries to the targeted local connections. It never reads a frame's meaning, except the
+ * fixed ping text it answers itself.
+ */
+export class Gateway {
+  readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, deliveriesIn: 0 };
+  private readonly clients = new Map<string, ClientState>();
+  private subscription: Subscription | undefined;
+  private sweepTimer: TimerHandle | undefined;
+  private nextConnection = 0;
+
+  constructor(private readonly deps: GatewayDeps) {}
+
+  get id(): string {
+    return this.deps.id;
+  }
+
+  async start(): Promise<void> {
+    this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
+    this.sweepTimer = this.deps.time.every(this.deps.limits.heartbeatSweepIntervalMs, () => this.sweepIdle());
+  }
+
+  /** Takes over an authenticated link. Returns the connection id. */
+  accept(link: ServerConnection, identity: { user: string; device: string }): string {
+    const nowMs = this.deps.time.nowMs();
+    const client: ClientState = {
+      id: `${this.deps.id}.${++this.nextConnection}`,
+      user: identity.user,
+      device: identity.device,
+      link,
+      lastFrameAtMs: nowMs,
+      lastPresenceRefreshAtMs: nowMs,
+      bucketTokens: this.deps.limits.framesBurstMax,
+      bucketRefilledAtMs: nowMs,
+      dropWindowStartMs: nowMs,
+      dropsInWindow: 0,
+      closing: false,
+    };
+    this.clients.set(client.id, client);
+    this.stats.connections = this.clients.size;
+    link.onFrame((text, bytes) => this.onFrame(client, text, bytes));
+    link.onClose(() => this.onClosed(client));
+    const hello: HelloFrame = {
+      type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
+      heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs,
+    };
+    this.write(client, JSON.stringify(hello));
+    void this.registerPresence(client);
+    return client.id;
+  }
+
+  connectionCount(): number {
+    return this.clients.size;
+  }
+
+  /** Graceful shutdown: every client is told to reconnect elsewhere (1001). */
+  async stop(): Promise<void> {
+    this.sweepTimer?.cancel();
+    await this.subscription?.unsubscribe();
+    for (const client of [...this.clients.values()]) this.closeClient(client, CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
+  }
+
+  /** A crash: links drop without a closing handshake and presence is left to expire. */
+  async crash(): Promise<void> {
+    this.sweepTimer?.cancel();
+    await this.subscription?.unsubscribe();
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    this.stats.connections = 0;
+    for (const client of clients) {
+      client.closing = true;
+      client.link.terminate();
+    }
+  }
+
+  private onFrame(client: ClientState, text: string, bytes: number): void {
+    if (client.closing) return;
+    const nowMs = this.deps.time.nowMs();
+    client.lastFrameAtMs = nowMs;
+    this.stats.framesIn++;
+    if (!this.takeRateToken(client, nowMs)) return;
+    if (bytes > this.deps.limits.frameBytesMax) {
+      this.sendError(client, 'FRAME_TOO_LARGE', undefined);
+      return;
+    }
+    if (text === PING_TEXT) {
+      this.write(client, PONG_TEXT);
+      this.refreshPresence(client, nowMs);
+      return;
+    }
+    void this.forward(client, text);
+  }
+
+  private async forward(client: ClientState, text: string): Promise<void> {
+    const envelope: InboundEnvelope = { gw: this.deps.id, conn: client.id, user: client.user, device: client.device, frame: text };
+    try {
+      const result = await this.deps.queue.enqueue(client.id, JSON.stringify(envelope), this.deps.limits.pendingFramesMax);
+      if (!result.accepted) this.sendError(client, 'TOO_MANY_PENDING', refOf(text));
+    } catch {
+      this.sendError(client, 'UNAVAILABLE', refOf(text));
+    }
+  }
+
+  /** Token bucket per connection; a sustained flood closes the connection (4429). */
+  private takeRateToken(client: ClientState, nowMs: number): boolean {
+    const { framesPerSecondMax, framesBurstMax, rateLimitDropsBeforeCloseMax } = this.deps.limits;
+    const elapsedMs = nowMs - client.bucketRefilledAtMs;
+    client.bucketTokens = Math.min(framesBurstMax, client.bucketTokens + (elapsedMs * framesPerSecondMax) / 1000);
+    client.bucketRefilledAtMs = nowMs;
+    if (client.bucketTokens >= 1) {
+      client.bucketTokens -= 1;
+      return true;
+    }
+    if (nowMs - client.dropWindowStartMs >= 1000) {
+      client.dropWindowStartMs = nowMs;
+      client.dropsInWindow = 0;
+    }
+    client.dropsInWindow++;
+    if (client.dropsInWindow > rateLimitDropsBeforeCloseMax) {
+      this.closeClient(client, CLOSE_CODES.RATE_LIMIT_FLOOD.code, 'rate limit flood');
+    } else {
+      this.sendError(client, 'RATE_LIMITED', undefined);
+    }
+    return false;
+  }
+
+  private onDelivery(payload: string): void {
+    let delivery: GatewayDelivery;
+    try {
+      delivery = JSON.parse(payload) as GatewayDelivery;
+    } catch {
+      return; // Not ours to answer: a broken internal payload is dropped (at-most-once channel).
+    }
+    this.stats.deliveriesIn++;
+    for (const connectionId of delivery.to) {
+      const client = this.clients.get(connectionId);
+      if (!client || client.closing) continue;
+      if (delivery.kind === 'close') this.closeClient(client, delivery.code, delivery.reason);
+      else this.write(client, delivery.frame);
+    }
+  }
+
+  private write(client: ClientState, text: string): void {
+    client.link.send(text);
+    this.stats.framesOut++;
+    if (client.link.bufferedBytes() > this.deps.limits.sendBufferBytesMax) {
+      // A reader that cannot keep up would make us hold unbounded memory for it.
+      this.closeClient(client, CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer');
+      client.link.terminate();
+    }
+  }
+
+  private sendError(client: ClientState, code: ErrorCode, ref: string | undefined): void {
+    const frame: Record<string, unknown> = { type: 'error', code, message: ERROR_CODES[code].text };
+    if (ref !== undefined) frame.ref = ref;
+    this.write(client, JSON.stringify(frame));
+  }
+
+  private sweepIdle(): void {
+    const deadlineMs = this.deps.time.nowMs() - this.deps.limits.heartbeatTimeoutMs;
+    for (const client of this.clients.values()) {
+      if (client.lastFrameAtMs >= deadlineMs || client.closing) continue;
+      // Half-open links never finish a closing handshake, so drop the socket as well.
+      this.closeClient(client, CLOSE_CODES.HEARTBEAT_TIMEOUT.code, 'heartbeat timeout');
+      client.link.terminate();
+    }
+  }
+
+  private closeClient(client: ClientState, code: number, reason: string): void {
+    if (client.closing) return;
+    client.closing = true;
+    client.link.close(code, reason);
+  }
+
+  private onClosed(client: ClientState): void {
+    if (this.clients.get(client.id) !== client) return; // crash() already forgot it
+    this.clients.delete(client.id);
+    this.stats.connections = this.clients.size;
+    void this.unregisterPresence(client);
+  }
+
+  private async registerPresence(client: ClientState): Promise<void> {
+    const entry = { userId: client.user, connectionId: client.id, deviceId: client.device, gatewayId: this.deps.id };
+    try {
+      await this.deps.presence.put(entry, this.deps.limits.presenceTtlMs);
+      await this.publishPresence({ kind: 'connected', user: client.user, device: client.device, conn: client.id, gw: this.deps.id, atMs: this.deps.time.nowMs() });
+    } catch {
+      // Presence is refreshed on the next heartbeat; a broken store must not drop the link.
+    }
+  }
+
+  private refreshPresence(client: ClientState, nowMs: number): void {
+    // Refreshing on every ping would cost one store write per ping; a third of the TTL is plenty.
+    if (nowMs - client.lastPresenceRefreshAtMs < this.deps.limits.presenceTtlMs / 3) return;
+    client.lastPresenceRefreshAtMs = nowMs;
+    const ttlMs = this.deps.limits.presenceTtlMs;
+    void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
+      (found) => (found ? undefined : this.registerPresence(client)),
+      () => undefined,
+    );
+  }
+
+  private async unregisterPresence(client: ClientState): Promise<void> {
+    try {
+      await this.deps.presence.remove(client.user, client.id);
+      await this.publishPresence({ kind: 'disconnected', user: client.user, device: client.device, conn: client.id, gw: this.deps.id, atMs: this.deps.time.nowMs() });
+    } catch {
+      // The entry expires by its TTL and the presence service's sweep notices it.
+    }
+  }
+
+  private async publishPresence(event: PresenceEvent): Promise<void> {
+    await this.deps.broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify(event));
+  }
+}
+
+/** Best-effort `ref` for an error about a frame we did not otherwise parse (rare path only). */
+function refOf(text: string): string | undefined {
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const ref = parsed.clientMsgId ?? parsed.id;
+    return typeof ref === 'string' ? ref : undefined;
+  } catch {
+    return undefined;
+  }
+}

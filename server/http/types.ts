@@ -1,0 +1,56 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TokenService } from '../auth/TokenService.ts';
+import type { TimeSource } from '../ports/Clock.ts';
+import type { Directory } from '../ports/Directory.ts';
+import type { MessageStore } from '../ports/MessageStore.ts';
+import type { Random } from '../ports/Random.ts';
+import type { ServerLimits } from '../protocol/limits.ts';
+
+/** Everything the HTTP API needs from the outside; it keeps no state of its own. */
+export interface HttpApiDeps {
+  time: TimeSource;
+  random: Random;
+  directory: Directory;
+  store: MessageStore;
+  tokens: TokenService;
+  limits: ServerLimits;
+  /** WebSocket URLs of the gateways, e.g. ws://127.0.0.1:7001. */
+  gatewayUrls: () => string[];
+  admin: {
+    token: string;
+    /** Restarts every chat server and says how many were restarted. */
+    restartChatServers(): Promise<number>;
+  };
+  /** Called with every unexpected error that became a 500, so the host can log it. */
+  onInternalError?: (error: unknown) => void;
+}
+
+/** What a handler answers: a status and a JSON body (none for 204). */
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One request as handlers see it. The body is read only when a handler asks for it. */
+export interface RequestContext {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  readJson(): Promise<unknown>;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Reply>;
+
+export interface Route {
+  method: string;
+  /** A path such as /v1/chats/:id/members/:user; `:name` segments become params. */
+  pattern: string;
+  handle: Handler;
+}
+
+/** The user and device a bearer token was issued to. */
+export interface Caller {
+  user: string;
+  device: string;
+}

@@ -1,0 +1,117 @@
+import type { Broker, Subscription } from '../ports/Broker.ts';
+import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
+import type { Directory } from '../ports/Directory.ts';
+import type { PresenceStore } from '../ports/PresenceStore.ts';
+import { PRESENCE_EVENTS_CHANNEL, type PresenceEvent } from '../protocol/envelopes.ts';
+import type { PresenceFrame } from '../protocol/frames.ts';
+import type { ServerLimits } from '../protocol/limits.ts';
+import { Router } from '../chat/Router.ts';
+
+export interface PresenceServiceDeps {
+  time: TimeSource;
+  broker: Broker;
+  presence: PresenceStore;
+  directory: Directory;
+  limits: ServerLimits;
+}
+
+export interface PresenceServiceStats {
+  onlineBroadcasts: number;
+  offlineBroadcasts: number;
+  /** Offline broadcasts cancelled because the user came back inside the debounce window. */
+  debouncedFlaps: number;
+}
+
+/**
+ * Tells friends when a user comes online or goes offline. Online is announced at once;
+ * offline waits `presenceDebounceMs` and is dropped if any device comes back, so a phone
+ * that flaps on a bad network never shows offline. Announcements go only to friends who
+ * are online now (targeted push). A gateway that dies without a word is noticed by sweeping
+ * expired presence entries.
+ *
+ * Runs as one instance (its debounce timers live in memory); it re-reads the store before
+ * announcing, so a missed broker event cannot make it announce a wrong state.
+ */
+export class PresenceService {
+  readonly stats: PresenceServiceStats = { onlineBroadcasts: 0, offlineBroadcasts: 0, debouncedFlaps: 0 };
+  private readonly pendingOffline = new Map<string, TimerHandle>();
+  /** What friends were last told about each user. Absent means never announced (treated as offline). */
+  private readonly announced = new Map<string, 'online' | 'offline'>();
+  private readonly router: Router;
+  private subscription: Subscription | undefined;
+  private sweepTimer: TimerHandle | undefined;
+
+  constructor(private readonly deps: PresenceServiceDeps) {
+    this.router = new Router(deps.presence, deps.broker);
+  }
+
+  async start(): Promise<void> {
+    this.subscription = await this.deps.broker.subscribe(PRESENCE_EVENTS_CHANNEL, (payload) => this.onEvent(payload));
+    this.sweepTimer = this.deps.time.every(this.deps.limits.presenceSweepIntervalMs, () => void this.sweep());
+  }
+
+  async stop(): Promise<void> {
+    this.sweepTimer?.cancel();
+    await this.subscription?.unsubscribe();
+    for (const timer of this.pendingOffline.values()) timer.cancel();
+    this.pendingOffline.clear();
+  }
+
+  private onEvent(payload: string): void {
+    let event: PresenceEvent;
+    try {
+      event = JSON.parse(payload) as PresenceEvent;
+    } catch {
+      return;
+    }
+    if (event.kind === 'connected') void this.onConnected(event.user);
+    else void this.onMaybeGone(event.user);
+  }
+
+  private async onConnected(user: string): Promise<void> {
+    const pending = this.pendingOffline.get(user);
+    if (pending) {
+      pending.cancel();
+      this.pendingOffline.delete(user);
+      this.stats.debouncedFlaps++;
+    }
+    if (this.announced.get(user) === 'online') return;
+    this.announced.set(user, 'online');
+    this.stats.onlineBroadcasts++;
+    await this.broadcast({ type: 'presence', user, online: true });
+  }
+
+  /** A connection of `user` went away; if it was the last one, start the debounce window. */
+  private async onMaybeGone(user: string): Promise<void> {
+    if (this.pendingOffline.has(user)) return;
+    const presence = (await this.deps.presence.getMany([user])).get(user);
+    if ((presence?.entries.length ?? 0) > 0) return;
+    if (this.pendingOffline.has(user)) return;
+    const timer = this.deps.time.schedule(this.deps.limits.presenceDebounceMs, () => void this.onDebounceElapsed(user));
+    this.pendingOffline.set(user, timer);
+  }
+
+  private async onDebounceElapsed(user: string): Promise<void> {
+    this.pendingOffline.delete(user);
+    const presence = (await this.deps.presence.getMany([user])).get(user);
+    if ((presence?.entries.length ?? 0) > 0) return; // Back, and we missed the connected event.
+    if (this.announced.get(user) === 'offline') return;
+    this.announced.set(user, 'offline');
+    this.stats.offlineBroadcasts++;
+    const frame: PresenceFrame = { type: 'presence', user, online: false };
+    if (presence?.lastDisconnectAtMs !== undefined) frame.lastSeenMs = presence.lastDisconnectAtMs;
+    await this.broadcast(frame);
+  }
+
+  private async sweep(): Promise<void> {
+    const expired = await this.deps.presence.sweepExpired();
+    const users = new Set(expired.map((e) => e.userId));
+    await Promise.all([...users].map((user) => this.onMaybeGone(user)));
+  }
+
+  private async broadcast(frame: PresenceFrame): Promise<void> {
+    // Router looks up which friends are online and publishes once per gateway holding any.
+    const friends = await this.deps.directory.friendsOf(frame.user);
+    await this.router.toUsers(friends, JSON.stringify(frame));
+  }
+}

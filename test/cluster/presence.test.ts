@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CountingBroker } from '../../server/memory/CountingBroker.ts';
+import { MemoryBroker } from '../../server/memory/MemoryBroker.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { settle, type TestClient } from '../support/TestClient.ts';
+
+// Fake time: the debounce window passes only when the test advances the clock.
+const limits = { presenceDebounceMs: 30_000, heartbeatTimeoutMs: 3_600_000, presenceTtlMs: 3_600_000 };
+
+function presenceOf(client: TestClient, user: string, online: boolean): Array<Record<string, unknown>> {
+  return client.ofType('presence').filter((f) => f.user === user && f.online === online);
+}
+
+describe('presence with a debounced offline broadcast', () => {
+  let h: Harness;
+  afterEach(async () => h?.stop());
+
+  it('never shows a short disconnect as offline, shows a long one once, and pushes only to online friends', async () => {
+    const broker = new CountingBroker(new MemoryBroker());
+    h = await startHarness({ limits, backends: { broker } });
+    await h.befriend('alice', 'bob');
+    await h.befriend('carol', 'bob'); // carol stays offline
+    await h.login('dave'); // online, not a friend
+    const alice = await h.connect('alice', { gateway: 0 });
+    const dave = await h.connect('dave', { gateway: 1 });
+    await settle();
+
+    broker.reset();
+    let bob = await h.connect('bob', { gateway: 1 });
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === true);
+    await settle();
+    // One online friend (alice, on gw1's sibling gw... gateway index 0 = "gw1"): one publish there, none elsewhere.
+    const presencePublishes = [...broker.publishesByChannel].filter(([ch]) => ch.startsWith('gw:'));
+    expect(presencePublishes).toEqual([['gw:gw1', 1]]);
+    expect(dave.ofType('presence')).toHaveLength(0);
+
+    // A flap shorter than the debounce window: nobody sees offline, and no online either.
+    bob.close();
+    await bob.waitClosed();
+    await settle();
+    h.time.advance(10_000);
+    bob = await h.connect('bob', { gateway: 0 });
+    await settle();
+    h.time.advance(60_000);
+    await settle();
+    expect(presenceOf(alice, 'bob', false)).toHaveLength(0);
+    expect(presenceOf(alice, 'bob', true)).toHaveLength(1);
+
+    // Multi-device: one of two devices leaving is not offline.
+    const bobTablet = await h.connect('bob', { device: 'tablet', gateway: 1 });
+    bob.close();
+    await bob.waitClosed();
+    await settle();
+    h.time.advance(60_000);
+    await settle();
+    expect(presenceOf(alice, 'bob', false)).toHaveLength(0);
+
+    // Gone for longer than the window: offline shows once, at the end of the window.
+    bobTablet.close();
+    await bobTablet.waitClosed();
+    await settle();
+    h.time.advance(29_000);
+    await settle();
+    expect(presenceOf(alice, 'bob', false)).toHaveLength(0);
+    h.time.advance(2_000);
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === false);
+    h.time.advance(120_000);
+    await settle();
+    expect(presenceOf(alice, 'bob', false)).toHaveLength(1);
+    expect(presenceOf(alice, 'bob', false)[0]).toHaveProperty('lastSeenMs');
+    expect(dave.ofType('presence')).toHaveLength(0);
+
+    // The lazy query answers for friends only, consistent with the broadcasts.
+    alice.send({ type: 'presence_query', id: 'q1', users: ['bob', 'dave'] });
+    const answer = await alice.next((f) => f.type === 'presence_result');
+    expect(answer.users).toEqual([expect.objectContaining({ user: 'bob', online: false })]);
+  });
+
+  it('notices a gateway that died without a word through the presence TTL', async () => {
+    h = await startHarness({ limits: { ...limits, presenceTtlMs: 9_000 } });
+    await h.befriend('alice', 'bob');
+    const alice = await h.connect('alice', { gateway: 0 });
+    await h.connect('bob', { gateway: 1 });
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online);
+    await h.cluster.gateways[1]!.crash();
+    await settle();
+    // Alice keeps her own presence alive with pings while time passes.
+    for (let elapsedMs = 0; elapsedMs < 9_000 + 29_000; elapsedMs += 1_000) {
+      alice.sendRaw('{"type":"ping"}');
+      await settle(5);
+      h.time.advance(1_000);
+    }
+    await settle();
+    expect(presenceOf(alice, 'bob', false)).toHaveLength(0);
+    for (let i = 0; i < 5; i++) {
+      alice.sendRaw('{"type":"ping"}');
+      await settle(5);
+      h.time.advance(1_000);
+    }
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === false);
+    expect(alice.closeCode).toBeUndefined();
+  });
+});
