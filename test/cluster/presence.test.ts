@@ -81,7 +81,7 @@ describe('presence with a debounced offline broadcast', () => {
     await h.befriend('alice', 'bob');
     const alice = await h.connect('alice', { gateway: 0 });
     await h.connect('bob', { gateway: 1 });
-    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online);
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === true);
     await h.cluster.gateways[1]!.crash();
     await settle();
     // Alice keeps her own presence alive with pings while time passes.

@@ -1,0 +1,118 @@
+import type { ChatRecord } from '../ports/Directory.ts';
+import { withUser } from './auth.ts';
+import { badRequest, notFound } from './errors.ts';
+import { chatForMember, checkGroupSize, openDirectChat, openGroupChat, requireKnownUsers } from './chatService.ts';
+import { chatRenamed, deliver, memberAdded, memberRemoved, operationId } from './inbox.ts';
+import { asFields, NAME_CHARS_MAX, optionalString, queryInt, requireChatKind, requireId, requireIdList, requireName } from './validate.ts';
+import { chatView, messageFrame } from './views.ts';
+import type { Caller, HttpApiDeps, Reply, RequestContext, Route } from './types.ts';
+
+const DEFAULT_HISTORY_PAGE = 50;
+
+export function chatRoutes(deps: HttpApiDeps): Route[] {
+  const authed = (handle: (ctx: RequestContext, caller: Caller) => Promise<Reply>) => withUser(deps.tokens, handle);
+  return [
+    { method: 'POST', pattern: '/v1/chats', handle: authed((ctx, caller) => createChat(deps, ctx, caller)) },
+    { method: 'GET', pattern: '/v1/chats', handle: authed((_ctx, caller) => listChats(deps, caller)) },
+    { method: 'GET', pattern: '/v1/chats/:id', handle: authed((ctx, caller) => getChat(deps, ctx, caller)) },
+    { method: 'PATCH', pattern: '/v1/chats/:id', handle: authed((ctx, caller) => renameChat(deps, ctx, caller)) },
+    { method: 'POST', pattern: '/v1/chats/:id/members', handle: authed((ctx, caller) => addMember(deps, ctx, caller)) },
+    { method: 'DELETE', pattern: '/v1/chats/:id/members/:user', handle: authed((ctx, caller) => removeMember(deps, ctx, caller)) },
+    { method: 'GET', pattern: '/v1/chats/:id/messages', handle: authed((ctx, caller) => readHistory(deps, ctx, caller)) },
+  ];
+}
+
+async function createChat(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
+  const fields = asFields(await ctx.readJson());
+  const kind = requireChatKind(fields);
+  const members = requireIdList(fields, 'members');
+  const name = optionalString(fields, 'name', 0, NAME_CHARS_MAX) ?? '';
+  return kind === 'direct' ? createDirect(deps, caller.user, members, name) : createGroup(deps, caller.user, members, name);
+}
+
+/** Direct chats are idempotent: asking again for the same pair returns the chat with 200. */
+async function createDirect(deps: HttpApiDeps, caller: string, members: string[], name: string): Promise<Reply> {
+  const others = members.filter((id) => id !== caller);
+  if (others.length !== 1) throw badRequest('a direct chat has exactly one member besides the caller');
+  const other = others[0]!;
+  await requireKnownUsers(deps.directory, [caller, other]);
+  const { chat, created } = await openDirectChat(deps, caller, other, name);
+  return { status: created ? 201 : 200, body: chatView(chat) };
+}
+
+async function createGroup(deps: HttpApiDeps, caller: string, members: string[], name: string): Promise<Reply> {
+  const all = [...new Set([caller, ...members])];
+  checkGroupSize(deps, all.length);
+  await requireKnownUsers(deps.directory, all);
+  const chat = await openGroupChat(deps, all, name);
+  return { status: 201, body: chatView(chat) };
+}
+
+async function listChats(deps: HttpApiDeps, caller: Caller): Promise<Reply> {
+  const ids = await deps.directory.chatsOf(caller.user);
+  const chats = await Promise.all(ids.map((id) => deps.directory.getChat(id)));
+  const mine = chats.filter((chat): chat is ChatRecord => chat?.members.has(caller.user) === true);
+  const views = await Promise.all(mine.map(async (chat) => chatView(chat, await deps.store.headSeq(chat.id))));
+  return { status: 200, body: { chats: views } };
+}
+
+async function getChat(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
+  const chat = await chatForMember(deps.directory, ctx.params.id!, caller.user);
+  return { status: 200, body: chatView(chat, await deps.store.headSeq(chat.id)) };
+}
+
+async function renameChat(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
+  const chat = await chatForMember(deps.directory, ctx.params.id!, caller.user);
+  const name = requireName(asFields(await ctx.readJson()), 'name');
+  await deps.directory.renameChat(chat.id, name);
+  chat.name = name;
+  const notice = chatRenamed(chat.id, name, operationId(deps.time, deps.random));
+  await deliver(deps.store, chat.members.keys(), [notice]);
+  return { status: 200, body: chatView(chat) };
+}
+
+/** Adds a member to a group; adding a current member changes nothing and is not an error. */
+async function addMember(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
+  const chat = await groupForMember(deps, ctx.params.id!, caller.user);
+  const user = requireId(asFields(await ctx.readJson()), 'user');
+  if (chat.members.has(user)) return { status: 200, body: chatView(chat) };
+  checkGroupSize(deps, chat.members.size + 1);
+  await requireKnownUsers(deps.directory, [user]);
+  // Joining at the current head keeps the newcomer out of tick counts of earlier messages.
+  const joinedAtSeq = await deps.store.headSeq(chat.id);
+  await deps.directory.addMember(chat.id, user, joinedAtSeq);
+  chat.members.set(user, joinedAtSeq);
+  const notice = memberAdded(chat.id, user, operationId(deps.time, deps.random));
+  await deliver(deps.store, chat.members.keys(), [notice]);
+  return { status: 200, body: chatView(chat) };
+}
+
+async function removeMember(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
+  const chat = await groupForMember(deps, ctx.params.id!, caller.user);
+  const user = ctx.params.user!;
+  if (!chat.members.has(user)) throw notFound(`${user} is not a member of this chat`);
+  await deps.directory.removeMember(chat.id, user);
+  chat.members.delete(user);
+  // The removed user hears of it too, so their phone drops the chat.
+  const notice = memberRemoved(chat.id, user, operationId(deps.time, deps.random));
+  await deliver(deps.store, [...chat.members.keys(), user], [notice]);
+  return { status: 204 };
+}
+
+async function groupForMember(deps: HttpApiDeps, chatId: string, userId: string): Promise<ChatRecord> {
+  const chat = await chatForMember(deps.directory, chatId, userId);
+  if (chat.kind !== 'group') throw badRequest('the members of a direct chat cannot change');
+  return chat;
+}
+
+async function readHistory(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
+  const chat = await chatForMember(deps.directory, ctx.params.id!, caller.user);
+  const after = queryInt(ctx.query, 'after', 0);
+  const limit = clamp(queryInt(ctx.query, 'limit', DEFAULT_HISTORY_PAGE), 1, deps.limits.historyPageMax);
+  const page = await deps.store.readChat(chat.id, after, limit);
+  return { status: 200, body: { messages: page.messages.map(messageFrame), head: page.headSeq, hasMore: page.hasMore } };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}

@@ -1,0 +1,109 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readJsonBody } from './body.ts';
+import { chatRoutes } from './chatRoutes.ts';
+import { badRequest, methodNotAllowed, notFound, replyForError } from './errors.ts';
+import { Router } from './router.ts';
+import { systemRoutes } from './systemRoutes.ts';
+import type { HttpApiDeps, Reply, RequestContext } from './types.ts';
+import { userRoutes } from './userRoutes.ts';
+
+export type { HttpApiDeps } from './types.ts';
+
+export interface HttpApi {
+  server: http.Server;
+  /** Starts listening (127.0.0.1 unless told otherwise) and resolves with the bound port. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting connections, closes idle ones and resolves when in-flight requests are done. */
+  close(): Promise<void>;
+}
+
+/**
+ * The stateless HTTP API of the reference cluster: accounts, login, friends, chats, history
+ * and operator endpoints. Every piece of state lives behind the injected ports, so any number
+ * of these can serve the same cluster.
+ */
+export function createHttpApi(deps: HttpApiDeps): HttpApi {
+  const router = new Router([...userRoutes(deps), ...chatRoutes(deps), ...systemRoutes(deps)]);
+  const server = http.createServer((req, res) => {
+    void serve(deps, router, req, res);
+  });
+  return { server, listen: (port, host) => listen(server, port, host), close: () => close(server) };
+}
+
+/** Answers one request. It never rejects: any failure becomes an error reply. */
+async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  let reply: Reply;
+  try {
+    reply = await dispatch(deps, router, req);
+  } catch (error) {
+    reply = replyForError(error, deps.onInternalError);
+  }
+  try {
+    writeReply(res, reply);
+  } catch (error) {
+    deps.onInternalError?.(error);
+    res.destroy();
+  }
+}
+
+async function dispatch(deps: HttpApiDeps, router: Router, req: http.IncomingMessage): Promise<Reply> {
+  const url = requestUrl(req);
+  const match = router.match(req.method ?? '', url.pathname);
+  if (match.kind === 'none') throw notFound(`no route for ${url.pathname}`);
+  if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
+  const ctx: RequestContext = {
+    params: match.params,
+    query: url.searchParams,
+    headers: req.headers,
+    readJson: () => readJsonBody(req, deps.limits.httpBodyBytesMax),
+  };
+  return match.route.handle(ctx);
+}
+
+/** Parses the request target; only origin-form paths are served (no proxy-style absolute URLs). */
+function requestUrl(req: http.IncomingMessage): URL {
+  const target = req.url ?? '';
+  if (!target.startsWith('/')) throw badRequest('the request target must be a path');
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    throw badRequest('the request target is not a valid path');
+  }
+}
+
+function writeReply(res: http.ServerResponse, reply: Reply): void {
+  // A reply already under way cannot be replaced; cutting the connection is the honest signal.
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.body === undefined) {
+    res.end();
+    return;
+  }
+  const payload = Buffer.from(JSON.stringify(reply.body), 'utf8');
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', payload.length);
+  res.end(payload);
+}
+
+function listen(server: http.Server, port: number, host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: http.Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeIdleConnections();
+  });
+}
