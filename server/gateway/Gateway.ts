@@ -37,6 +37,8 @@ export interface GatewayStats {
   framesIn: number;
   framesOut: number;
   deliveriesIn: number;
+  /** Connections this gateway closed, by close code. */
+  closesByCode: Map<number, number>;
 }
 
 /**
@@ -46,7 +48,7 @@ export interface GatewayStats {
  * fixed ping text it answers itself.
  */
 export class Gateway {
-  readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, deliveriesIn: 0 };
+  readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, deliveriesIn: 0, closesByCode: new Map() };
   private readonly clients = new Map<string, ClientState>();
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
@@ -187,7 +189,9 @@ export class Gateway {
     client.link.send(text);
     this.stats.framesOut++;
     if (client.link.bufferedBytes() > this.deps.limits.sendBufferBytesMax) {
-      // A reader that cannot keep up would make us hold unbounded memory for it.
+      // A reader that cannot keep up would make us hold unbounded memory for it. The close
+      // frame would wait behind the full buffer, so the socket is dropped too: the phone
+      // sees an abnormal closure (1006) and reconnects, then syncs.
       this.closeClient(client, CLOSE_CODES.SLOW_CONSUMER.code, 'slow consumer');
       client.link.terminate();
     }
@@ -212,6 +216,7 @@ export class Gateway {
   private closeClient(client: ClientState, code: number, reason: string): void {
     if (client.closing) return;
     client.closing = true;
+    this.stats.closesByCode.set(code, (this.stats.closesByCode.get(code) ?? 0) + 1);
     client.link.close(code, reason);
   }
 

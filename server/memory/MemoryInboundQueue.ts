@@ -104,7 +104,11 @@ export class MemoryInboundQueue implements InboundQueue {
 
   private deliver(consumer: ConsumerState, key: string, payload: string, redeliveries: number): void {
     const token = Symbol(key);
-    const done = (async () => {
+    // Registered before the handler runs: a handler that throws synchronously must still
+    // find its flight, or the entry would be neither acknowledged nor handed out again.
+    const flight = { key, payload, redeliveries, done: Promise.resolve() };
+    consumer.inFlight.set(token, flight);
+    flight.done = (async () => {
       let acknowledged: boolean;
       try {
         await consumer.handler({ key, payload, redeliveries });
@@ -117,7 +121,6 @@ export class MemoryInboundQueue implements InboundQueue {
       if (acknowledged) this.finish(key);
       else this.requeueFront(key, payload, redeliveries + 1);
     })();
-    consumer.inFlight.set(token, { key, payload, redeliveries, done });
   }
 
   private finish(key: string): void {

@@ -23,8 +23,9 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async refresh(userId: string, connectionId: string, ttlMs: number): Promise<boolean> {
-    const stored = this.live(userId)?.get(connectionId);
-    if (!stored) return false;
+    const stored = this.byUser.get(userId)?.get(connectionId);
+    // An expired entry is gone even if no sweep has removed it yet: refreshing must not revive it.
+    if (!stored || stored.expiresAtMs <= this.clock.nowMs()) return false;
     stored.expiresAtMs = this.clock.nowMs() + ttlMs;
     return true;
   }
@@ -70,9 +71,5 @@ export class MemoryPresenceStore implements PresenceStore {
       }
     }
     return expired;
-  }
-
-  private live(userId: string): Map<string, StoredEntry> | undefined {
-    return this.byUser.get(userId);
   }
 }

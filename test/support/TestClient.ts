@@ -50,7 +50,7 @@ export class TestClient {
       const value = probe();
       if (value !== undefined) return value;
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames.slice(-10))}`);
+      if (remaining <= 0) throw new Error(`timed out after ${timeoutMs} ms; ${this.frames.length} frames so far, the last: ${JSON.stringify(this.frames.slice(-3)).slice(0, 600)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(remaining, 50));
         this.waiters.push(() => { clearTimeout(timer); resolve(); });

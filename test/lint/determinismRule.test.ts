@@ -1,0 +1,33 @@
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+// The rule that keeps server/ and simulator/ logic deterministic must actually fire.
+describe('the determinism lint rule', () => {
+  const eslint = new ESLint();
+  const forbidden: Array<[string, string]> = [
+    ['const t = Date.now();', 'Clock'],
+    ['const d = new Date();', 'Clock'],
+    ['const r = Math.random();', 'Random'],
+    ['setTimeout(() => 1, 10);', 'Timers'],
+    ['setInterval(() => 1, 10);', 'Timers'],
+    ['const p = performance.now();', 'Clock'],
+  ];
+
+  for (const [code, port] of forbidden) {
+    it(`rejects \`${code}\` in server/ and names the ${port} port`, async () => {
+      for (const filePath of ['server/chat/Example.ts', 'simulator/phone/Example.ts']) {
+        const [result] = await eslint.lintText(`export {};\n${code}\n`, { filePath });
+        const messages = result!.messages.filter((m) => m.ruleId?.startsWith('no-restricted'));
+        expect(messages.length).toBeGreaterThan(0);
+        expect(messages[0]!.message).toContain(port);
+      }
+    });
+  }
+
+  it('allows them in the runtime module and in tests, and allows new Date(ms)', async () => {
+    const [runtime] = await eslint.lintText('export const t = Date.now();\n', { filePath: 'server/runtime/Example.ts' });
+    expect(runtime!.messages.filter((m) => m.ruleId?.startsWith('no-restricted'))).toEqual([]);
+    const [withArg] = await eslint.lintText('export const d = new Date(0);\n', { filePath: 'server/chat/Example.ts' });
+    expect(withArg!.messages.filter((m) => m.ruleId?.startsWith('no-restricted'))).toEqual([]);
+  });
+});
