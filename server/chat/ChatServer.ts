@@ -215,7 +215,8 @@ export class ChatServer {
   }
 
   private async onTokenSync(env: InboundEnvelope, frame: SyncFrame): Promise<void> {
-    const decoded = decodeSyncToken(frame.token ?? '');
+    // An empty token asks for the whole inbox of the current epoch: how a client gets its first token.
+    const decoded = frame.token === '' ? { epoch: this.deps.store.epoch, position: 0 } : decodeSyncToken(frame.token ?? '');
     if (!decoded) throw new FrameRejected('INVALID_FIELD', 'token: not a sync token', frame.id);
     this.checkEpoch(decoded.epoch, frame.id);
     const page = await this.deps.store.readInbox(env.user, decoded.position, this.deps.limits.syncEventsMax);

@@ -59,7 +59,7 @@ function validateSync(f: Record<string, unknown>, limits: ServerLimits, bad: (fi
   const hasToken = f.token !== undefined;
   if (hasChats === hasToken) return bad('chats/token', 'give exactly one of chats (watermarks) or token');
   if (hasToken) {
-    if (typeof f.token !== 'string' || f.token.length > 512) return bad('token', 'must be a sync token string');
+    if (typeof f.token !== 'string' || f.token.length > 512) return bad('token', 'must be a sync token string (empty for the start)');
     return { ok: true, frame: { type: 'sync', id: f.id, token: f.token } };
   }
   if (typeof f.chats !== 'object' || f.chats === null || Array.isArray(f.chats)) return bad('chats', 'must be an object of chat id to seq');

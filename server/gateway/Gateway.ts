@@ -123,6 +123,9 @@ export class Gateway {
     const nowMs = this.deps.time.nowMs();
     client.lastFrameAtMs = nowMs;
     this.stats.framesIn++;
+    // Any frame proves the device is there, not only pings: a busy client that never pings
+    // must not drop out of presence (refreshPresence throttles the store writes).
+    this.refreshPresence(client, nowMs);
     if (!this.takeRateToken(client, nowMs)) return;
     if (bytes > this.deps.limits.frameBytesMax) {
       this.sendError(client, 'FRAME_TOO_LARGE', undefined);
@@ -130,7 +133,6 @@ export class Gateway {
     }
     if (text === PING_TEXT) {
       this.write(client, PONG_TEXT);
-      this.refreshPresence(client, nowMs);
       return;
     }
     void this.forward(client, text);
