@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatRecord, Directory, NewChat, UserRecord } from '../../server/ports/Directory.ts';
-import { uniqueId } from './helpers.ts';
+import { tryMutate, uniqueId } from './helpers.ts';
 
 export interface DirectorySubject {
   directory: Directory;
@@ -78,8 +78,8 @@ export function describeDirectoryContract(name: string, makeSubject: () => Promi
         await directory.createUser(u);
         u.name = 'mutated input';
         const read = await directory.getUser(u.id);
-        read!.name = 'mutated output';
-        read!.passwordHash = 'mutated';
+        tryMutate(() => { read!.name = 'mutated output'; });
+        tryMutate(() => { read!.passwordHash = 'mutated'; });
         expect(await directory.getUser(u.id)).toEqual(expected);
       });
     });
@@ -158,14 +158,14 @@ export function describeDirectoryContract(name: string, makeSubject: () => Promi
         const expected: ChatRecord = { id: input.id, kind: 'group', name: 'Original', createdAtMs: input.createdAtMs, members: new Map([[a, 0], [b, 0]]) };
         input.memberIds.push(uniqueId('intruder'));
         input.name = 'mutated input';
-        created.members.set('intruder', 1);
-        created.name = 'mutated created';
+        tryMutate(() => { created.members.set('intruder', 1); });
+        tryMutate(() => { created.name = 'mutated created'; });
         const read = (await directory.getChat(input.id))!;
         expect(read).toEqual(expected);
-        read.members.delete(a);
-        read.members.set(b, 99);
-        read.members.set('intruder', 1);
-        read.name = 'mutated read';
+        tryMutate(() => { read.members.delete(a); });
+        tryMutate(() => { read.members.set(b, 99); });
+        tryMutate(() => { read.members.set('intruder', 1); });
+        tryMutate(() => { read.name = 'mutated read'; });
         expect(await directory.getChat(input.id)).toEqual(expected);
         expect(await directory.chatsOf('intruder')).toEqual([]);
       });
@@ -192,7 +192,7 @@ export function describeDirectoryContract(name: string, makeSubject: () => Promi
         const [a, b] = [uniqueId('a'), uniqueId('b')];
         await directory.addFriends(a, b);
         const friends = await directory.friendsOf(a);
-        friends.push('intruder');
+        tryMutate(() => { friends.push('intruder'); });
         expect(await directory.friendsOf(a)).toEqual([b]);
       });
     });

@@ -74,3 +74,15 @@ export function uniqueId(prefix: string): string {
   idCounter++;
   return `${prefix}-${runTag}-${idCounter}`;
 }
+
+/**
+ * Runs a mutation of something a port returned. Implementations may hand out frozen objects;
+ * a TypeError from writing to one is fine, since the point is only that the store is unaffected.
+ */
+export function tryMutate(mutate: () => void): void {
+  try {
+    mutate();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+}

@@ -372,7 +372,7 @@ export function describeInboundQueueContract(name: string, makeSubject: () => Pr
           }
           await run.cleanup();
         }
-      }), { numRuns: subject.propertyRuns ?? 25 });
+      }), { numRuns: subject.propertyRuns ?? 25, interruptAfterTimeLimit: 100_000 });
     }, 120_000);
   });
 }

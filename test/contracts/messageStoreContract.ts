@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppendInput, CursorKind, InboxEvent, MessageStore, StoredMessage } from '../../server/ports/MessageStore.ts';
-import { uniqueId } from './helpers.ts';
+import { tryMutate, uniqueId } from './helpers.ts';
 
 export interface MessageStoreSubject {
   store: MessageStore;
@@ -140,15 +140,15 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
         const expected = stored(inp, 1);
         const result = await store.append(inp);
         inp.body = 'mutated input';
-        result.message.body = 'mutated result';
-        result.message.seq = 99;
+        tryMutate(() => { result.message.body = 'mutated result'; });
+        tryMutate(() => { result.message.seq = 99; });
         const page = await store.readChat(chat, 0, 10);
         expect(page.messages).toEqual([expected]);
-        page.messages[0]!.body = 'mutated page';
-        page.messages.push({ ...expected, seq: 2 });
+        tryMutate(() => { page.messages[0]!.body = 'mutated page'; });
+        tryMutate(() => { page.messages.push({ ...expected, seq: 2 }); });
         const repeat = await store.append(input(chat, 'alice', 'c1'));
         expect(repeat.message).toEqual(expected);
-        repeat.message.body = 'mutated repeat';
+        tryMutate(() => { repeat.message.body = 'mutated repeat'; });
         expect((await store.readChat(chat, 0, 10)).messages).toEqual([expected]);
         expect(await store.headSeq(chat)).toBe(1);
       });
@@ -238,8 +238,8 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
         const chat = uniqueId('chat');
         await store.advanceCursor(chat, 'bob', 'read', 3);
         const cursors = await store.getCursors(chat);
-        cursors.get('bob')!.read = 100;
-        cursors.set('mallory', { delivered: 1, read: 1 });
+        tryMutate(() => { cursors.get('bob')!.read = 100; });
+        tryMutate(() => { cursors.set('mallory', { delivered: 1, read: 1 }); });
         expect(await store.getCursors(chat)).toEqual(new Map([['bob', { delivered: 0, read: 3 }]]));
         expect(await store.advanceCursor(chat, 'bob', 'read', 4)).toEqual({ before: 3, after: 4 });
       });
@@ -359,7 +359,7 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
         await store.appendInbox(user, 'k', event);
         event.name = 'mutated input';
         const page = await store.readInbox(user, 0, 10);
-        (page.events[0]!.event as { name: string }).name = 'mutated output';
+        tryMutate(() => { (page.events[0]!.event as { name: string }).name = 'mutated output'; });
         expect((await store.readInbox(user, 0, 10)).events).toEqual([
           { position: 1, event: { kind: 'chat_renamed', chatId: 'c', name: 'original' } },
         ]);
