@@ -122,6 +122,18 @@ export class Cluster {
     return count;
   }
 
+  /**
+   * A gateway process dies: its links drop without a closing handshake, its port stops
+   * answering, and its presence entries are left to expire. Phones must reconnect elsewhere.
+   */
+  async crashGateway(index: number): Promise<void> {
+    const gateway = this.gateways[index];
+    const listener = this.listeners[index];
+    if (!gateway || !listener) throw new Error(`no gateway ${index}`);
+    await gateway.crash();
+    await listener.close();
+  }
+
   async stop(): Promise<void> {
     for (const gateway of this.gateways) await gateway.stop();
     for (const server of this.chatServers) await server.stop();

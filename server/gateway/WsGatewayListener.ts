@@ -25,6 +25,7 @@ export class WsGatewayListener {
   readonly server: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
+  private closed = false;
 
   constructor(private readonly options: WsGatewayListenerOptions) {
     this.wss = new WebSocketServer({
@@ -51,7 +52,10 @@ export class WsGatewayListener {
 
   /** Stops accepting; existing sockets are the gateway's to close. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const socket of this.sockets) socket.terminate();
+    this.server.closeAllConnections?.();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

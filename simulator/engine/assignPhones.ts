@@ -1,0 +1,71 @@
+import type { Random } from '../../server/ports/Random.ts';
+import type { LoadSpec, Scenario } from '../scenario/Scenario.ts';
+import { pickByShare, type Population } from './buildPopulation.ts';
+import type { ProvisionedDevice } from './provisionTarget.ts';
+import type { WorkerPhoneSpec } from './workerProtocol.ts';
+
+/**
+ * Gives every provisioned device its chats, friends, network profile and start time, and
+ * deals the phones out to `workers` worker threads round-robin.
+ */
+export function assignPhones(scenario: Scenario, population: Population, devices: ProvisionedDevice[], chatIds: Map<string, string>, workers: number, random: Random): WorkerPhoneSpec[][] {
+  const chatsOfUser = new Map<string, WorkerPhoneSpec['chats']>();
+  for (const chat of population.chats) {
+    const spec = { id: chatIds.get(chat.id) ?? chat.id, kind: chat.kind, members: chat.members };
+    for (const member of chat.members) {
+      let list = chatsOfUser.get(member);
+      if (!list) chatsOfUser.set(member, (list = []));
+      list.push(spec);
+    }
+  }
+  const friendsOfUser = new Map<string, string[]>();
+  for (const [a, b] of population.friendships) {
+    (friendsOfUser.get(a) ?? friendsOfUser.set(a, []).get(a)!).push(b);
+    (friendsOfUser.get(b) ?? friendsOfUser.set(b, []).get(b)!).push(a);
+  }
+  const startTimes = startTimesMs(scenario.load, devices.length, random.fork('starts'));
+  const profileRandom = random.fork('profiles');
+  const out: WorkerPhoneSpec[][] = Array.from({ length: workers }, () => []);
+  devices.forEach((device, i) => {
+    const profile = pickByShare(scenario.network.map((n) => ({ value: n.profile, share: n.share })), profileRandom);
+    out[i % workers]!.push({
+      user: device.user, device: device.device, token: device.token,
+      chats: chatsOfUser.get(device.user) ?? [], friends: friendsOfUser.get(device.user) ?? [],
+      profile, startAtMs: startTimes[i]!,
+    });
+  });
+  return out;
+}
+
+/**
+ * Closed model: phones connect along the ramps (linear within a stage up to its target).
+ * Open model: arrivals form a Poisson process at each stage's rate; phones beyond the
+ * stages' total arrivals start at the last stage's end.
+ */
+export function startTimesMs(load: LoadSpec, phones: number, random: Random): number[] {
+  const times: number[] = [];
+  if (load.model === 'closed') {
+    let stageStartMs = 0;
+    let before = 0;
+    for (const stage of load.ramp) {
+      const target = Math.min(phones, stage.target);
+      for (let n = before; n < target; n++) times.push(stageStartMs + ((n - before + random.nextFloat()) / Math.max(1, target - before)) * stage.durationMs);
+      before = Math.max(before, target);
+      stageStartMs += stage.durationMs;
+    }
+    while (times.length < phones) times.push(stageStartMs);
+  } else {
+    let tMs = 0;
+    let stageEndMs = 0;
+    for (const stage of load.arrival) {
+      stageEndMs += stage.durationMs;
+      while (times.length < phones && stage.ratePerSec > 0) {
+        tMs += (-Math.log(1 - random.nextFloat()) / stage.ratePerSec) * 1000;
+        if (tMs > stageEndMs) { tMs = stageEndMs; break; }
+        times.push(tMs);
+      }
+    }
+    while (times.length < phones) times.push(stageEndMs);
+  }
+  return times.map((t) => Math.round(t));
+}

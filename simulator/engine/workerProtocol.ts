@@ -1,0 +1,44 @@
+// Messages between the run's main thread and its phone worker threads.
+import type { LoadSpec, NetworkProfileSpec } from '../scenario/Scenario.ts';
+
+export interface WorkerPhoneSpec {
+  user: string;
+  device: string;
+  token: string;
+  chats: Array<{ id: string; kind: 'direct' | 'group'; members: string[] }>;
+  friends: string[];
+  profile: NetworkProfileSpec;
+  /** When this phone connects, in ms after the run start (closed-model ramp or open-model arrival). */
+  startAtMs: number;
+}
+
+export interface WorkerInit {
+  workerIndex: number;
+  seed: number;
+  gatewayUrls: string[];
+  load: LoadSpec;
+  phones: WorkerPhoneSpec[];
+  runStartEpochMs: number;
+  historyPath: string;
+}
+
+export type MainToWorker =
+  | { type: 'heal' }
+  | { type: 'finish' };
+
+export interface WorkerProgress {
+  connected: number;
+  phones: number;
+  sent: number;
+  acked: number;
+  delivered: number;
+  errors: number;
+  eventLoopLagMsP99: number;
+  cpuMs: number;
+}
+
+export type WorkerToMain =
+  | { type: 'ready' }
+  | { type: 'progress'; progress: WorkerProgress }
+  | { type: 'done'; metrics: string; progress: WorkerProgress; historyEvents: number }
+  | { type: 'failed'; message: string };

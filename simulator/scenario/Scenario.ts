@@ -1,0 +1,85 @@
+/**
+ * A scenario after loading and validation (simulator/scenario/loadScenario.ts), with every
+ * default filled in. The YAML shape is the same, field for field; scenarios/schema.json is
+ * the JSON Schema for the YAML. Durations in YAML may be numbers of ms or strings like
+ * "90s", "2m", "500ms"; here they are always ms.
+ */
+export interface Scenario {
+  name: string;
+  description: string;
+  seed: number;
+  engine: 'live' | 'sim';
+  /** Either a cluster to start, or a target to load. */
+  cluster: ClusterSpec;
+  target?: { httpUrl: string; adminToken?: string };
+  population: PopulationSpec;
+  load: LoadSpec;
+  /** Link profiles and the share of phones on each; shares sum to 1. */
+  network: Array<{ profile: NetworkProfileSpec; share: number }>;
+  faults: FaultSpec[];
+  durationMs: number;
+  /** After the load: faults healed, links restored, phones keep syncing until quiet. */
+  healMs: number;
+  thresholds: string[];
+  /** Bugs to inject (issue 4); empty by default. */
+  bugs: string[];
+}
+
+export interface ClusterSpec {
+  gateways: number;
+  chatServers: number;
+  implementations: { broker: 'memory' | 'redis'; queue: 'memory' | 'redis'; presence: 'memory' | 'redis'; store: 'memory' | 'cassandra' };
+  presenceDebounceMs: number;
+  /** Overrides of server limits (server/protocol/limits.ts), by name. */
+  limits: Record<string, number>;
+}
+
+export interface PopulationSpec {
+  users: number;
+  /** Devices per user: a distribution, e.g. [{ devices: 1, share: 0.8 }, { devices: 2, share: 0.2 }]. */
+  devices: Array<{ devices: number; share: number }>;
+  /** Each user gets about this many 1:1 chats with random others. */
+  directChatsPerUser: number;
+  groups: { count: number; size: { min: number; max: number } };
+  friendsPerUser: number;
+}
+
+export interface LoadSpec {
+  model: 'closed' | 'open';
+  /** Closed model: phones connect along these ramps (target = connected phones at the end of the stage). */
+  ramp: Array<{ durationMs: number; target: number }>;
+  /** Open model: new sessions per second along these stages. */
+  arrival: Array<{ durationMs: number; ratePerSec: number }>;
+  /** Messages each foreground phone sends per minute. */
+  messagesPerMinute: number;
+  /** Share of time a phone spends in the foreground (reading, typing). */
+  foregroundShare: number;
+  /** Probability that a phone types before it sends. */
+  typingShare: number;
+  bodyBytes: { min: number; max: number };
+}
+
+export interface NetworkProfileSpec {
+  name: string;
+  latencyMs: { base: number; jitter: number };
+  /** Bytes per second each way; 0 = unlimited. */
+  bandwidthBytesPerSec: number;
+  /** Average stalls per minute, each freezing the link for stallMs. */
+  stallsPerMinute: number;
+  stallMs: { min: number; max: number };
+  /** Average half-open episodes per minute (frames silently lost both ways until heartbeats notice). */
+  halfOpenPerMinute: number;
+  /** Average abrupt resets per minute. */
+  resetsPerMinute: number;
+  /** Average offline windows per minute (airplane mode, tunnels), each offlineMs long. */
+  offlinePerMinute: number;
+  offlineMs: { min: number; max: number };
+  /** Average network switches per minute (new connection while the old one is half-open). */
+  switchesPerMinute: number;
+}
+
+export type FaultSpec =
+  | { atMs: number; kind: 'restart-chat-servers'; crash: boolean }
+  | { atMs: number; kind: 'crash-gateway'; gateway: number }
+  | { atMs: number; kind: 'pause-gateway'; gateway: number; forMs: number }
+  | { atMs: number; kind: 'partition-gateway'; gateway: number; forMs: number };
