@@ -1,0 +1,265 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { createRequire } from 'node:module';
+import { parseDocument } from 'yaml';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
+import type { FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
+import { parseThreshold } from './thresholds.ts';
+
+/** One problem with a scenario file: the field (dotted path, `network[1].share`) and why. */
+export interface ScenarioError {
+  path: string;
+  message: string;
+}
+
+export type LoadScenarioResult = { ok: true; scenario: Scenario } | { ok: false; errors: ScenarioError[] };
+
+/** Command-line overrides (`chatsim run --seed --phones --duration --target`). */
+export interface ScenarioOverrides {
+  seed?: number;
+  /** Scales the population (users, and ramp targets) so the run has about this many phones. */
+  phones?: number;
+  durationMs?: number;
+  /** HTTP URL of a running cluster; replaces the scenario's cluster. */
+  target?: string;
+}
+
+/** Largest scenario file read, in bytes: a scenario is a page of YAML, not a data set. */
+export const SCENARIO_FILE_BYTES_MAX = 1_000_000;
+/** How far shares may be from summing to 1 (they are written by hand, e.g. 0.33 + 0.33 + 0.34). */
+const SHARE_SUM_TOLERANCE = 0.001;
+
+const require = createRequire(import.meta.url);
+let validator: ValidateFunction | undefined;
+
+function schemaValidator(): ValidateFunction {
+  if (!validator) {
+    const schema = require('../../scenarios/schema.json') as object;
+    // useDefaults fills every default the schema declares, so the file and the schema agree on them.
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+/** Reads, parses, validates and normalises a scenario file; every error names its field. */
+export async function loadScenario(file: string, overrides: ScenarioOverrides = {}): Promise<LoadScenarioResult> {
+  let text: string;
+  try {
+    const buffer = await readFile(file);
+    if (buffer.byteLength > SCENARIO_FILE_BYTES_MAX) return fail('', `file is ${buffer.byteLength} bytes; a scenario may be at most ${SCENARIO_FILE_BYTES_MAX}`);
+    text = buffer.toString('utf8');
+  } catch (error) {
+    return fail('', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return parseScenario(text, basename(file, extname(file)), overrides);
+}
+
+/** As loadScenario, from text; `defaultName` names a scenario that has no `name`. */
+export function parseScenario(text: string, defaultName: string, overrides: ScenarioOverrides = {}): LoadScenarioResult {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return { ok: false, errors: document.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })) };
+  }
+  const raw: unknown = document.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return fail('', 'a scenario is a YAML mapping (name: ..., population: ..., load: ...)');
+  const input = raw as Record<string, unknown>;
+  applyRawOverrides(input, overrides);
+  const validate = schemaValidator();
+  if (!validate(input)) return { ok: false, errors: schemaErrors(validate.errors ?? []) };
+  const scenario = normalise(input, defaultName);
+  if (overrides.phones !== undefined) scalePhones(scenario, overrides.phones);
+  const errors = semanticErrors(scenario);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, scenario };
+}
+
+function fail(path: string, message: string): LoadScenarioResult {
+  return { ok: false, errors: [{ path, message }] };
+}
+
+function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOverrides): void {
+  if (overrides.seed !== undefined) input.seed = overrides.seed;
+  if (overrides.durationMs !== undefined) input.durationMs = overrides.durationMs;
+  if (overrides.target !== undefined) {
+    const previous = input.target as Record<string, unknown> | undefined;
+    input.target = { ...(previous ?? {}), httpUrl: overrides.target };
+  }
+}
+
+/** ajv's JSON pointers become the dotted paths people write (`network[0].share`), one message per field. */
+function schemaErrors(errors: ErrorObject[]): ScenarioError[] {
+  const byPath = new Map<string, ScenarioError>();
+  for (const error of errors) {
+    if (error.keyword === 'if' || error.keyword === 'anyOf' || error.keyword === 'oneOf') continue;
+    let path = pointerToPath(error.instancePath);
+    let message = error.message ?? 'is invalid';
+    if (error.keyword === 'additionalProperties') {
+      const name = (error.params as { additionalProperty: string }).additionalProperty;
+      path = path ? `${path}.${name}` : name;
+      message = 'unknown field (see scenarios/schema.json for the fields this section takes)';
+    } else if (error.keyword === 'required') {
+      const name = (error.params as { missingProperty: string }).missingProperty;
+      path = path ? `${path}.${name}` : name;
+      message = 'is required';
+    } else if (error.keyword === 'enum') {
+      message = `must be one of ${((error.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (error.keyword === 'pattern' && /ms\|s\|m\|h/.test((error.params as { pattern: string }).pattern)) {
+      message = 'must be a duration: integer ms or a string like "500ms", "30s", "2m"';
+    }
+    // Keep the first message per field: later ones are usually the other branches of an anyOf.
+    if (!byPath.has(path)) byPath.set(path, { path, message });
+  }
+  // A branch error on a field ("must be string") says less than the errors inside it ("stallMs: is required").
+  const all = [...byPath.values()];
+  return all.filter((e) => !all.some((other) => other !== e && e.path !== '' && (other.path.startsWith(`${e.path}.`) || other.path.startsWith(`${e.path}[`))));
+}
+
+function pointerToPath(pointer: string): string {
+  if (!pointer) return '';
+  return pointer.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+/** Durations as written ("30s" or 30000) to ms. The schema has already checked the syntax. */
+export function durationMs(value: unknown): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(value));
+  if (!match) throw new Error(`not a duration: ${String(value)}`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- validated by the schema above
+
+function normalise(input: Raw, defaultName: string): Scenario {
+  const population = input.population as Raw;
+  const load = input.load as Raw | undefined;
+  const cluster = input.cluster as Raw;
+  const devices = population.devices as Array<{ devices: number; share: number }>;
+  const meanDevices = devices.reduce((sum, d) => sum + d.devices * d.share, 0);
+  const expectedPhones = Math.round(population.users * meanDevices);
+  const ramp = (load?.ramp as Raw[] | undefined)?.map((s) => ({ durationMs: durationMs(s.durationMs), target: s.target as number }))
+    ?? [{ durationMs: 10_000, target: expectedPhones }];
+  const limits: Record<string, number> = {};
+  for (const [key, value] of Object.entries((cluster.limits ?? {}) as Raw)) limits[key] = key.endsWith('Ms') ? durationMs(value) : (value as number);
+  const scenario: Scenario = {
+    name: (input.name as string | undefined) ?? sanitizeName(defaultName),
+    description: input.description as string,
+    seed: input.seed as number,
+    engine: input.engine as 'live' | 'sim',
+    cluster: {
+      gateways: cluster.gateways, chatServers: cluster.chatServers,
+      implementations: { ...cluster.implementations },
+      presenceDebounceMs: durationMs(cluster.presenceDebounceMs),
+      limits,
+    },
+    population: {
+      users: population.users, devices,
+      directChatsPerUser: population.directChatsPerUser,
+      groups: { count: population.groups.count, size: { ...population.groups.size } },
+      friendsPerUser: population.friendsPerUser,
+    },
+    load: {
+      model: load?.model ?? 'closed',
+      ramp,
+      arrival: ((load?.arrival ?? []) as Raw[]).map((s) => ({ durationMs: durationMs(s.durationMs), ratePerSec: s.ratePerSec as number })),
+      messagesPerMinute: load?.messagesPerMinute ?? 6,
+      foregroundShare: load?.foregroundShare ?? 0.5,
+      typingShare: load?.typingShare ?? 0.3,
+      bodyBytes: { ...(load?.bodyBytes ?? { min: 10, max: 200 }) },
+    },
+    network: (input.network as Raw[]).map((n) => ({ profile: profileOf(n.profile), share: n.share as number })),
+    faults: (input.faults as Raw[]).map(faultOf),
+    durationMs: durationMs(input.durationMs),
+    healMs: durationMs(input.healMs),
+    thresholds: input.thresholds as string[],
+    bugs: input.bugs as string[],
+  };
+  if (input.target) scenario.target = { httpUrl: String(input.target.httpUrl).replace(/\/+$/, ''), ...(input.target.adminToken ? { adminToken: input.target.adminToken as string } : {}) };
+  return scenario;
+}
+
+function sanitizeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'scenario';
+}
+
+function profileOf(profile: unknown): NetworkProfileSpec {
+  if (typeof profile === 'string' && isBuiltinProfileName(profile)) return builtinProfile(profile);
+  const p = profile as Raw;
+  const range = (r: Raw | undefined): { min: number; max: number } => ({ min: durationMs(r?.min ?? 0), max: durationMs(r?.max ?? 0) });
+  return {
+    name: p.name ?? 'custom',
+    latencyMs: { base: durationMs(p.latencyMs?.base ?? 0), jitter: durationMs(p.latencyMs?.jitter ?? 0) },
+    bandwidthBytesPerSec: p.bandwidthBytesPerSec ?? 0,
+    stallsPerMinute: p.stallsPerMinute ?? 0,
+    stallMs: range(p.stallMs),
+    halfOpenPerMinute: p.halfOpenPerMinute ?? 0,
+    resetsPerMinute: p.resetsPerMinute ?? 0,
+    offlinePerMinute: p.offlinePerMinute ?? 0,
+    offlineMs: range(p.offlineMs),
+    switchesPerMinute: p.switchesPerMinute ?? 0,
+  };
+}
+
+function faultOf(f: Raw): FaultSpec {
+  const atMs = durationMs(f.atMs);
+  switch (f.kind as FaultSpec['kind']) {
+    case 'restart-chat-servers': return { atMs, kind: 'restart-chat-servers', crash: f.crash as boolean };
+    case 'crash-gateway': return { atMs, kind: 'crash-gateway', gateway: f.gateway as number };
+    case 'pause-gateway': return { atMs, kind: 'pause-gateway', gateway: f.gateway as number, forMs: durationMs(f.forMs) };
+    case 'partition-gateway': return { atMs, kind: 'partition-gateway', gateway: f.gateway as number, forMs: durationMs(f.forMs) };
+  }
+}
+
+/**
+ * `--phones N`: scales users (and every ramp target) so the expected number of phones is N,
+ * keeping the device mix, chats per user and group sizes (clamped to the users there are).
+ */
+function scalePhones(scenario: Scenario, phones: number): void {
+  const meanDevices = scenario.population.devices.reduce((sum, d) => sum + d.devices * d.share, 0);
+  const before = Math.max(1, Math.round(scenario.population.users * meanDevices));
+  scenario.population.users = Math.max(2, Math.round(phones / Math.max(meanDevices, 1e-9)));
+  const factor = phones / before;
+  for (const stage of scenario.load.ramp) stage.target = Math.round(stage.target * factor);
+  const size = scenario.population.groups.size;
+  size.max = Math.min(size.max, scenario.population.users);
+  size.min = Math.min(size.min, size.max);
+}
+
+/** What a schema cannot say: sums, orderings, references between sections. */
+function semanticErrors(s: Scenario): ScenarioError[] {
+  const errors: ScenarioError[] = [];
+  const sumOf = (shares: number[]): number => shares.reduce((a, b) => a + b, 0);
+  const networkSum = sumOf(s.network.map((n) => n.share));
+  if (Math.abs(networkSum - 1) > SHARE_SUM_TOLERANCE) errors.push({ path: 'network', message: `shares must sum to 1, they sum to ${round(networkSum)}` });
+  const deviceSum = sumOf(s.population.devices.map((d) => d.share));
+  if (Math.abs(deviceSum - 1) > SHARE_SUM_TOLERANCE) errors.push({ path: 'population.devices', message: `shares must sum to 1, they sum to ${round(deviceSum)}` });
+  const { size } = s.population.groups;
+  if (size.min > size.max) errors.push({ path: 'population.groups.size', message: `min (${size.min}) is above max (${size.max})` });
+  if (s.population.groups.count > 0 && size.max > s.population.users) errors.push({ path: 'population.groups.size.max', message: `groups of up to ${size.max} need at least that many users; population.users is ${s.population.users}` });
+  const limit = s.cluster.limits.groupMembersMax;
+  if (limit !== undefined && size.max > limit) errors.push({ path: 'population.groups.size.max', message: `above cluster.limits.groupMembersMax (${limit})` });
+  if (s.load.bodyBytes.min > s.load.bodyBytes.max) errors.push({ path: 'load.bodyBytes', message: `min (${s.load.bodyBytes.min}) is above max (${s.load.bodyBytes.max})` });
+  if (s.load.model === 'closed' && s.load.ramp.length === 0) errors.push({ path: 'load.ramp', message: 'the closed model needs at least one ramp stage' });
+  if (s.load.model === 'open' && s.load.arrival.length === 0) errors.push({ path: 'load.arrival', message: 'the open model needs at least one arrival stage' });
+  s.network.forEach((n, i) => {
+    for (const key of ['stallMs', 'offlineMs'] as const) {
+      if (n.profile[key].min > n.profile[key].max) errors.push({ path: `network[${i}].profile.${key}`, message: `min (${n.profile[key].min}) is above max (${n.profile[key].max})` });
+    }
+  });
+  s.faults.forEach((f, i) => {
+    if (f.atMs >= s.durationMs) errors.push({ path: `faults[${i}].atMs`, message: `${f.atMs} ms is not before the end of the load (durationMs ${s.durationMs} ms)` });
+    if ('gateway' in f && !s.target && f.gateway >= s.cluster.gateways) errors.push({ path: `faults[${i}].gateway`, message: `gateway ${f.gateway} does not exist: cluster.gateways is ${s.cluster.gateways} (indexes from 0)` });
+  });
+  s.thresholds.forEach((t, i) => {
+    const parsed = parseThreshold(t);
+    if (!parsed.ok) errors.push({ path: `thresholds[${i}]`, message: parsed.message });
+  });
+  if (s.durationMs <= 0) errors.push({ path: 'durationMs', message: 'must be above 0' });
+  return errors;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,88 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_PROFILE_NAMES } from '../../simulator/scenario/builtinProfiles.ts';
+import { loadScenario, parseScenario } from '../../simulator/scenario/loadScenario.ts';
+
+const scenariosDir = new URL('../../scenarios/', import.meta.url).pathname;
+const tiny = readFileSync(new URL('../fixtures/tiny.yaml', import.meta.url), 'utf8');
+
+function errorsOf(text: string): Array<{ path: string; message: string }> {
+  const result = parseScenario(text, 'test');
+  if (result.ok) throw new Error('expected the scenario to be rejected');
+  return result.errors;
+}
+
+describe('loadScenario', () => {
+  it('loads a valid file with every default filled in and durations in ms', () => {
+    const result = parseScenario('population: { users: 10 }\n', 'my file');
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const s = result.scenario;
+    expect(s.name).toBe('my-file');
+    expect(s.seed).toBe(1);
+    expect(s.engine).toBe('live');
+    expect(s.cluster).toMatchObject({ gateways: 2, chatServers: 2, presenceDebounceMs: 30_000 });
+    expect(s.durationMs).toBe(60_000);
+    expect(s.healMs).toBe(15_000);
+    expect(s.load.ramp).toEqual([{ durationMs: 10_000, target: 10 }]);
+    expect(s.network[0]!.profile.name).toBe('good-4g');
+    expect(s.population.devices).toEqual([{ devices: 1, share: 1 }]);
+  });
+
+  it('names the field and the reason for a wrong type', () => {
+    const errors = errorsOf(tiny.replace('friendsPerUser: 3', 'friendsPerUser: many'));
+    expect(errors).toContainEqual({ path: 'population.friendsPerUser', message: expect.stringContaining('number') });
+  });
+
+  it('names unknown fields, missing fields, bad enums and bad durations', () => {
+    expect(errorsOf(tiny.replace('friendsPerUser: 3', 'friendsPerUser: 3\n  frends: 2'))).toContainEqual({ path: 'population.frends', message: expect.stringContaining('unknown field') });
+    expect(errorsOf('name: x\n')).toContainEqual({ path: 'population', message: 'is required' });
+    expect(errorsOf(tiny.replace('model: closed', 'model: sideways'))).toContainEqual({ path: 'load.model', message: expect.stringContaining('"closed"') });
+    expect(errorsOf(tiny.replace('durationMs: 4s', 'durationMs: soon'))).toContainEqual({ path: 'durationMs', message: expect.stringContaining('duration') });
+    expect(errorsOf(tiny.replace('{ profile: good-4g, share: 1 }', '{ profile: 5g-dreams, share: 1 }')).map((e) => e.path)).toContain('network[0].profile');
+  });
+
+  it('rejects what the schema cannot see: share sums, fault targets, thresholds, ranges', () => {
+    expect(errorsOf(tiny.replace('{ profile: good-4g, share: 1 }', '{ profile: good-4g, share: 0.5 }'))).toContainEqual({ path: 'network', message: expect.stringContaining('sum to 1') });
+    expect(errorsOf(tiny.replace('thresholds:', 'faults:\n  - { atMs: 1s, kind: crash-gateway, gateway: 7 }\nthresholds:'))).toContainEqual({ path: 'faults[0].gateway', message: expect.stringContaining('does not exist') });
+    expect(errorsOf(tiny.replace('thresholds:', 'faults:\n  - { atMs: 1m, kind: crash-gateway, gateway: 0 }\nthresholds:'))).toContainEqual({ path: 'faults[0].atMs', message: expect.stringContaining('before the end') });
+    expect(errorsOf(tiny.replace('faults:', 'faults:').replace('thresholds:', 'faults:\n  - { atMs: 1s, kind: pause-gateway, gateway: 0 }\nthresholds:')).map((e) => e.path)).toContain('faults[0].forMs');
+    expect(errorsOf(tiny.replace('"sendToAck p(99) < 10s"', '"sendToAck < 10s"'))).toContainEqual({ path: 'thresholds[0]', message: expect.stringContaining('histogram') });
+    expect(errorsOf(tiny.replace('size: { min: 3, max: 6 }', 'size: { min: 8, max: 6 }'))).toContainEqual({ path: 'population.groups.size', message: expect.stringContaining('above max') });
+  });
+
+  it('reports YAML syntax errors and unreadable files without throwing', async () => {
+    expect(errorsOf('population: { users: 10\n')[0]!.message).toMatch(/^YAML/);
+    expect(errorsOf('- a\n- b\n')[0]!.message).toContain('mapping');
+    const missing = await loadScenario('/nonexistent/scenario.yaml');
+    expect(missing).toMatchObject({ ok: false, errors: [{ path: '', message: expect.stringContaining('ENOENT') }] });
+  });
+
+  it('applies overrides: seed, duration, target, and --phones scales users and ramps', () => {
+    const result = parseScenario(tiny, 'tiny', { seed: 99, durationMs: 1234, target: 'http://127.0.0.1:8080/', phones: 300 });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const s = result.scenario;
+    expect(s.seed).toBe(99);
+    expect(s.durationMs).toBe(1234);
+    expect(s.target).toEqual({ httpUrl: 'http://127.0.0.1:8080' });
+    // 25 users x 1.2 devices = 30 phones; 300 phones = 250 users, ramp 40 -> 400 (targets above the phones simply cap).
+    expect(s.population.users).toBe(250);
+    expect(s.load.ramp[0]!.target).toBe(400);
+  });
+
+  it('the schema lists exactly the builtin profile names', () => {
+    const schema = JSON.parse(readFileSync(join(scenariosDir, 'schema.json'), 'utf8'));
+    expect([...schema.definitions.builtinProfileName.enum].sort()).toEqual([...BUILTIN_PROFILE_NAMES].sort());
+  });
+
+  it('every shipped scenario loads', async () => {
+    const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['flaky-mobile.yaml', 'group-fanout.yaml', 'reconnect-storm.yaml', 'rolling-restart.yaml', 'presence-flap.yaml']));
+    for (const file of files) {
+      const result = await loadScenario(join(scenariosDir, file));
+      expect(result.ok ? [] : result.errors, file).toEqual([]);
+    }
+  });
+});
