@@ -134,6 +134,30 @@ export class Cluster {
     await listener.close();
   }
 
+  /** Freezes a gateway's process (see Gateway.pause); `resumeGateway` lets it run again. */
+  pauseGateway(index: number): void {
+    this.gatewayAt(index).pause();
+  }
+
+  resumeGateway(index: number): void {
+    this.gatewayAt(index).resume();
+  }
+
+  /** Cuts a gateway off from broker, queue and presence store (see Gateway.partition). */
+  async partitionGateway(index: number): Promise<void> {
+    await this.gatewayAt(index).partition();
+  }
+
+  async healGatewayPartition(index: number): Promise<void> {
+    await this.gatewayAt(index).healPartition();
+  }
+
+  private gatewayAt(index: number): Gateway {
+    const gateway = this.gateways[index];
+    if (!gateway) throw new Error(`no gateway ${index}`);
+    return gateway;
+  }
+
   async stop(): Promise<void> {
     for (const gateway of this.gateways) await gateway.stop();
     for (const server of this.chatServers) await server.stop();

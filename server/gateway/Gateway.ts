@@ -53,6 +53,9 @@ export class Gateway {
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
   private nextConnection = 0;
+  /** While paused (a stopped process), frames and deliveries wait here in arrival order. */
+  private pausedBacklog: Array<() => void> | undefined;
+  private partitioned = false;
 
   constructor(private readonly deps: GatewayDeps) {}
 
@@ -100,6 +103,7 @@ export class Gateway {
 
   /** Graceful shutdown: every client is told to reconnect elsewhere (1001). */
   async stop(): Promise<void> {
+    this.pausedBacklog = undefined;
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
     for (const client of [...this.clients.values()]) this.closeClient(client, CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
@@ -107,6 +111,7 @@ export class Gateway {
 
   /** A crash: links drop without a closing handshake and presence is left to expire. */
   async crash(): Promise<void> {
+    this.pausedBacklog = undefined;
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
     const clients = [...this.clients.values()];
@@ -118,7 +123,44 @@ export class Gateway {
     }
   }
 
+  /**
+   * Fault injection: the process stops (SIGSTOP, a long GC pause). Nothing is read or
+   * answered, not even pings, and the heartbeat sweep stands still; what arrives waits, as it
+   * would in the socket buffers, and is processed in order on resume.
+   */
+  pause(): void {
+    this.pausedBacklog ??= [];
+  }
+
+  resume(): void {
+    const backlog = this.pausedBacklog;
+    this.pausedBacklog = undefined;
+    for (const work of backlog ?? []) work();
+  }
+
+  /**
+   * Fault injection: the gateway loses its links to the backends (broker, queue, presence)
+   * while its WebSockets stay up. Pub/Sub is at-most-once, so deliveries published meanwhile
+   * are lost for its clients; their frames are refused with UNAVAILABLE (retryable).
+   */
+  async partition(): Promise<void> {
+    if (this.partitioned) return;
+    this.partitioned = true;
+    await this.subscription?.unsubscribe();
+    this.subscription = undefined;
+  }
+
+  async healPartition(): Promise<void> {
+    if (!this.partitioned) return;
+    this.partitioned = false;
+    this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
+  }
+
   private onFrame(client: ClientState, text: string, bytes: number): void {
+    if (this.pausedBacklog) {
+      this.pausedBacklog.push(() => this.onFrame(client, text, bytes));
+      return;
+    }
     if (client.closing) return;
     const nowMs = this.deps.time.nowMs();
     client.lastFrameAtMs = nowMs;
@@ -139,6 +181,10 @@ export class Gateway {
   }
 
   private async forward(client: ClientState, text: string): Promise<void> {
+    if (this.partitioned) {
+      this.sendError(client, 'UNAVAILABLE', refOf(text));
+      return;
+    }
     const envelope: InboundEnvelope = { gw: this.deps.id, conn: client.id, user: client.user, device: client.device, frame: text };
     try {
       const result = await this.deps.queue.enqueue(client.id, JSON.stringify(envelope), this.deps.limits.pendingFramesMax);
@@ -172,6 +218,10 @@ export class Gateway {
   }
 
   private onDelivery(payload: string): void {
+    if (this.pausedBacklog) {
+      this.pausedBacklog.push(() => this.onDelivery(payload));
+      return;
+    }
     let delivery: GatewayDelivery;
     try {
       delivery = JSON.parse(payload) as GatewayDelivery;
@@ -206,6 +256,7 @@ export class Gateway {
   }
 
   private sweepIdle(): void {
+    if (this.pausedBacklog) return;
     const deadlineMs = this.deps.time.nowMs() - this.deps.limits.heartbeatTimeoutMs;
     for (const client of this.clients.values()) {
       if (client.lastFrameAtMs >= deadlineMs || client.closing) continue;
@@ -244,6 +295,7 @@ export class Gateway {
     if (nowMs - client.lastPresenceRefreshAtMs < this.deps.limits.presenceTtlMs / 3) return;
     client.lastPresenceRefreshAtMs = nowMs;
     const ttlMs = this.deps.limits.presenceTtlMs;
+    if (this.partitioned) return; // the store is out of reach; the next refresh after the heal catches up
     void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
       (found) => (found ? undefined : this.registerPresence(client)),
       () => undefined,
@@ -260,6 +312,7 @@ export class Gateway {
   }
 
   private async publishPresence(event: PresenceEvent): Promise<void> {
+    if (this.partitioned) throw new Error('partitioned from the broker');
     await this.deps.broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify(event));
   }
 }

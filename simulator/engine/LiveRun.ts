@@ -126,7 +126,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   harness.push({ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' });
   const faults: FaultWindow[] = [];
   const faultTimers = scenario.faults.map((fault) => time.schedule(runStartEpochMs - time.nowMs() + fault.atMs, () => {
-    void applyFault(fault, cluster, log).then((endMs) => {
+    void applyFault(fault, cluster, time, log).then((endMs) => {
       const startMs = fault.atMs;
       faults.push({ kind: fault.kind, startMs, endMs: Math.max(startMs, endMs ?? tNow()) });
       harness.push({ t: startMs, p: 'harness', type: 'oracle', what: 'fault-start', fault: fault.kind });
@@ -160,8 +160,11 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   }
 }
 
-/** Plays one fault; resolves with its end time (ms after run start) when it has one. */
-async function applyFault(fault: FaultSpec, cluster: Cluster | undefined, log: (line: string) => void): Promise<number | undefined> {
+/**
+ * Plays one fault; resolves when it is over, with its end time (ms after the run start) for
+ * faults that last (`forMs`), undefined for instant ones (the caller takes the time it finished).
+ */
+async function applyFault(fault: FaultSpec, cluster: Cluster | undefined, time: TimeSource, log: (line: string) => void): Promise<number | undefined> {
   if (!cluster) {
     log(`fault ${fault.kind} skipped: faults need a cluster started by chatsim, not --target`);
     return undefined;
@@ -176,9 +179,17 @@ async function applyFault(fault: FaultSpec, cluster: Cluster | undefined, log: (
       await cluster.crashGateway(fault.gateway);
       return undefined;
     case 'pause-gateway':
+      log(`fault: gateway ${fault.gateway} paused for ${fault.forMs} ms`);
+      cluster.pauseGateway(fault.gateway);
+      await sleepFor(time, fault.forMs);
+      cluster.resumeGateway(fault.gateway);
+      return fault.atMs + fault.forMs;
     case 'partition-gateway':
-      log(`fault ${fault.kind} is not available in the live engine yet; it is recorded but not applied`);
-      return undefined;
+      log(`fault: gateway ${fault.gateway} partitioned from the backends for ${fault.forMs} ms`);
+      await cluster.partitionGateway(fault.gateway);
+      await sleepFor(time, fault.forMs);
+      await cluster.healGatewayPartition(fault.gateway);
+      return fault.atMs + fault.forMs;
   }
 }
 
@@ -257,6 +268,10 @@ async function writeHistory(events: HistoryEvent[], path: string): Promise<void>
     for (const e of events) yield JSON.stringify(e) + '\n';
   })();
   await pipeline(Readable.from(lines), createGzip(), createWriteStream(path));
+}
+
+function sleepFor(time: TimeSource, ms: number): Promise<void> {
+  return new Promise((resolve) => time.schedule(ms, resolve));
 }
 
 function sleepUntil(time: TimeSource, epochMs: number): Promise<void> {
