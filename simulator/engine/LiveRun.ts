@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -58,6 +59,15 @@ export type LiveRunOutcome =
   }
   | { ok: false; code: 'TARGET_UNREACHABLE' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
 
+/**
+ * Phone worker threads when the caller does not say: one core stays with the cluster (its
+ * gateways and chat servers share the main thread), the others run phones; at most 4, since
+ * more threads on a small machine only add contention.
+ */
+function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
 /** How long workers get to start their phones' clocks in step before t = 0. */
 const START_DELAY_MS = 300;
 /** Event-loop lag (p99) of a phone worker above which the report warns that the generator limited the run. */
@@ -103,7 +113,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   log(`provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`);
   const provisioned = await provisionTarget(httpUrl, adminToken, population);
   if (!provisioned.ok) return provisioned;
-  const workerCount = Math.max(1, options.workers ?? 1);
+  const workerCount = Math.max(1, options.workers ?? defaultWorkerCount());
   const assignment = assignPhones(scenario, population, provisioned.devices, provisioned.chatIds, workerCount, random.fork('assign'));
   const phones = provisioned.devices.length;
   const runStartEpochMs = time.nowMs() + START_DELAY_MS;
