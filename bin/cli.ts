@@ -9,7 +9,10 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride();
   let exitCode: number = EXIT.ok;
   const { registerServe } = await import('./commands/serve.ts');
-  registerServe(program, (code) => { exitCode = code; });
+  const setExit = (code: number): void => { exitCode = code; };
+  registerServe(program, setExit);
+  const { registerRun } = await import('./commands/run.ts');
+  registerRun(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

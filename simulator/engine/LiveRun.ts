@@ -147,7 +147,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     await sleepUntil(time, runStartEpochMs + scenario.durationMs);
     phase = 'heal';
     harness.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' });
-    for (const w of workers) w.post({ type: 'heal' });
+    for (const w of workers) w.post({ type: 'heal', quiesceMs: scenario.healMs });
     await sleepUntil(time, runStartEpochMs + scenario.durationMs + scenario.healMs);
     phase = 'collect';
     harness.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });

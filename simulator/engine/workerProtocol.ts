@@ -23,7 +23,8 @@ export interface WorkerInit {
 }
 
 export type MainToWorker =
-  | { type: 'heal' }
+  /** End of the load: stop sending, heal the links; `quiesceMs` is how long until `finish`. */
+  | { type: 'heal'; quiesceMs: number }
   | { type: 'finish' };
 
 export interface WorkerProgress {

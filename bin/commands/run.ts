@@ -1,0 +1,132 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { createSystemTime } from '../../server/runtime/systemTime.ts';
+import { runCoreCheckers } from '../../simulator/check/coreCheckers.ts';
+import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
+import { Metrics } from '../../simulator/metrics/Metrics.ts';
+import { buildSummary, EXIT_CODES, lookupMetric, type Summary } from '../../simulator/report/Summary.ts';
+import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
+import { writeReports } from '../../simulator/report/writeReports.ts';
+import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
+import { evaluateThreshold, parseThreshold } from '../../simulator/scenario/thresholds.ts';
+
+interface RunOptions {
+  seed?: number;
+  phones?: number;
+  duration?: number;
+  target?: string;
+  out?: string;
+  json?: boolean;
+  workers?: number;
+}
+
+/** `chatsim run <scenario>`: the main job. Exit codes: 0 pass, 1 property failed, 2 threshold failed, 3 run failed, 64 bad usage. */
+export function registerRun(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run a scenario: phones on flaky networks against the reference cluster (or --target), then check and report')
+    .argument('<scenario>', 'scenario file (YAML, see scenarios/schema.json)')
+    .option('--seed <n>', 'seed for every random choice (overrides the scenario)', parseInteger)
+    .option('--phones <n>', 'number of phones (scales the population)', parsePositive)
+    .option('--duration <d>', 'load duration, e.g. 30s or 2m (overrides the scenario)', parseDurationMs)
+    .option('--target <url>', 'HTTP URL of a running cluster to load instead of starting one')
+    .option('--out <dir>', 'run directory (default reports/<run-id>)')
+    .option('--workers <n>', 'phone worker threads', parsePositive)
+    .option('--json', 'print summary.json to stdout instead of the table')
+    .addHelpText('after', '\nExit codes: 0 all passed, 1 a correctness property failed, 2 a threshold failed,\n3 the run could not complete, 64 bad usage or invalid scenario.')
+    .action(async (file: string, opts: RunOptions) => setExit(await runCommand(file, opts)));
+}
+
+async function runCommand(file: string, opts: RunOptions): Promise<number> {
+  const color = process.stdout.isTTY === true && !process.env.NO_COLOR && !opts.json;
+  const overrides: ScenarioOverrides = {};
+  if (opts.seed !== undefined) overrides.seed = opts.seed;
+  if (opts.phones !== undefined) overrides.phones = opts.phones;
+  if (opts.duration !== undefined) overrides.durationMs = opts.duration;
+  if (opts.target !== undefined) overrides.target = opts.target;
+  const loaded = await loadScenario(file, overrides);
+  if (!loaded.ok) {
+    console.error(`chatsim run: invalid scenario ${file}`);
+    for (const error of loaded.errors) console.error(`  ${error.path || '(file)'}: ${error.message}`);
+    return EXIT_CODES.usage;
+  }
+  const scenario = loaded.scenario;
+  const time = createSystemTime();
+  const runId = `${scenario.name}-${scenario.seed}-${new Date(time.nowMs()).toISOString().replace(/[:.]/g, '-')}`;
+  const outDir = resolve(opts.out ?? join('reports', runId));
+  const log = (line: string): void => { if (!opts.json) console.error(line); };
+  const reproduce = `chatsim run ${file} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}`;
+  const outcome = await runLive({
+    scenario, outDir, time, workers: opts.workers, onLog: log,
+    onProgress: (p) => showProgress(p, opts.json === true),
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  if (!outcome.ok) {
+    console.error(`chatsim run: the run could not complete: ${outcome.code}: ${outcome.message}`);
+    const summary = buildSummary({
+      scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: 0, properties: [], thresholds: [],
+      metrics: new Metrics(time).snapshot(), phones: 0, faults: [], generator: { cpuPercent: 0, eventLoopLagMsP99: 0 }, reproduce,
+      runFailed: { code: outcome.code, message: outcome.message },
+    });
+    await writeReports(outDir, { summary, metrics: new Metrics(time).snapshot(), faults: [] });
+    if (opts.json) console.log(JSON.stringify(summary, null, 2));
+    return summary.exitCode;
+  }
+  const metrics = new Metrics(time);
+  for (const encoded of outcome.encodedMetrics) metrics.addEncoded(encoded);
+  const snapshot = metrics.snapshot();
+  const properties = runCoreCheckers(outcome.events, outcome.facts);
+  const draft = (thresholds: Summary['thresholds']): Summary => buildSummary({
+    scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,
+    properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,
+  });
+  const base = draft([]);
+  const thresholds = scenario.thresholds.map((expression) => {
+    const parsed = parseThreshold(expression);
+    if (!parsed.ok) return { expression, actual: undefined, ok: false };
+    const { ok, actual } = evaluateThreshold(parsed.threshold, (metric, stat) => lookupMetric(base, metric, stat));
+    return { expression, actual, ok };
+  });
+  const summary = draft(thresholds);
+  const { files } = await writeReports(outDir, { summary, metrics: snapshot, faults: outcome.faults });
+  if (opts.json) console.log(JSON.stringify(summary, null, 2));
+  else {
+    console.log(formatSummary(summary, { color }));
+    console.log(`reports: ${[...files, outcome.historyPath].join(', ')}`);
+  }
+  return summary.exitCode;
+}
+
+let lastPlainProgressMs = -Infinity;
+
+/** A live line on a TTY; plain lines every 5 s otherwise (CI logs). */
+function showProgress(p: RunProgress, quiet: boolean): void {
+  if (quiet) return;
+  const line = progressLine(p);
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r${line}\u001b[K`);
+  } else if (p.elapsedMs - lastPlainProgressMs >= 5000) {
+    lastPlainProgressMs = p.elapsedMs;
+    process.stderr.write(`${line}\n`);
+  }
+}
+
+function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got ${value}`);
+  return n;
+}
+
+function parsePositive(value: string): number {
+  const n = parseInteger(value);
+  if (n < 1) throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
+  return n;
+}
+
+function parseDurationMs(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected a duration like 500ms, 30s, 2m; got ${value}`);
+  const unitName = (match[2] ?? 's') as 'ms' | 's' | 'm' | 'h';
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unitName];
+  return Math.round(Number(match[1]) * unit);
+}

@@ -1,0 +1,287 @@
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import type { TimeSource } from '../../server/ports/Clock.ts';
+import { LogBuckets } from './LogBuckets.ts';
+import type { LatencyMetric, MetricsSink } from './MetricsSink.ts';
+
+/** Every histogram a phone can feed, in report order. */
+export const LATENCY_METRICS: readonly LatencyMetric[] = ['sendToAck', 'sendToDelivered', 'sendToRead', 'fanOut', 'reconnect', 'syncMessages'];
+
+/** Latency metrics that get a p50/p99 per second on the timeline. */
+const TIMELINE_LATENCIES = ['sendToAck', 'sendToDelivered'] as const;
+type TimelineLatency = typeof TIMELINE_LATENCIES[number];
+
+/** Counters that the timeline counts per second (plus every `errors.*`). */
+const TIMELINE_COUNTERS = { 'messages.sent': 'sent', 'messages.delivered': 'delivered' } as const;
+
+/** Highest value a histogram tracks: one hour in ms; larger samples are clamped to it. */
+export const HIGHEST_TRACKABLE_MS = 3_600_000;
+const SIGNIFICANT_DIGITS = 3;
+/** Chart buckets per decade for the snapshot's histogram bars (about 26 % wide each). */
+const CHART_BUCKETS_PER_DECADE = 10;
+/** Timeline buckets per decade: about 6 % wide, precise enough for a per-second p99 line. */
+const TIMELINE_BUCKETS_PER_DECADE = 40;
+const ENCODING_VERSION = 1;
+
+export interface HistogramSnapshot {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  'p99.9': number;
+  /** Log-spaced bars for charts: samples with `lowMs <= value < highMs`, ascending, from the lowest to the highest sample. */
+  buckets: Array<{ lowMs: number; highMs: number; count: number }>;
+}
+
+export interface TimelineRow {
+  /** Start of this one-second window, ms since the metrics' start time (the run's t = 0). */
+  tMs: number;
+  sent: number;
+  delivered: number;
+  errors: number;
+  sendToAckP50Ms: number | null;
+  sendToAckP99Ms: number | null;
+  sendToDeliveredP50Ms: number | null;
+  sendToDeliveredP99Ms: number | null;
+}
+
+/** Plain, JSON-able view of a run's metrics; what reports read. */
+export interface MetricsSnapshot {
+  /** Epoch ms of the timeline's t = 0. */
+  startMs: number;
+  histograms: Record<LatencyMetric, HistogramSnapshot>;
+  counters: Record<string, number>;
+  timeline: TimelineRow[];
+}
+
+/** One second of the timeline, keyed by absolute epoch second so merges across workers are exact. */
+interface Second {
+  sent: number;
+  delivered: number;
+  errors: number;
+  latency: Record<TimelineLatency, LogBuckets>;
+}
+
+interface EncodedMetrics {
+  v: number;
+  startMs: number;
+  startExplicit: boolean;
+  histograms: Partial<Record<LatencyMetric, { hdr: string; chart: Record<string, number>; min: number; max: number }>>;
+  counters: Record<string, number>;
+  timeline: Array<{ s: number; sent: number; delivered: number; errors: number; latency: Record<TimelineLatency, Record<string, number>> }>;
+}
+
+/**
+ * A run's measurements: one HDR histogram per latency metric (fixed memory whatever the
+ * sample count), counters by name, and a per-second timeline for the report's charts.
+ *
+ * Coordinated omission: phones are open-loop. Their sends are scheduled by the clock from the
+ * scenario's rate and never wait for the previous ack, and every latency is measured from the
+ * intended send time, so a stalled server shows up as large samples rather than as missing
+ * ones, and no correction is needed. A closed-loop caller (one that waits for each answer
+ * before the next request) should use `observeWithExpectedInterval`, which back-fills the
+ * samples the stall suppressed (HDR's expected-interval correction).
+ *
+ * Each phone worker thread keeps its own Metrics and ships `encode()` to the main thread,
+ * which merges them with `addEncoded`: histograms, counters and timeline seconds add exactly.
+ */
+export class Metrics implements MetricsSink {
+  private readonly histograms = new Map<LatencyMetric, Histogram>();
+  private readonly chartBuckets = new Map<LatencyMetric, LogBuckets>();
+  /** Exact extremes: HDR's own max after a decode is rounded to its bucket, which would make merges inexact. */
+  private readonly extremes = new Map<LatencyMetric, { min: number; max: number }>();
+  private readonly counters = new Map<string, number>();
+  private readonly seconds = new Map<number, Second>();
+  private startMs: number;
+  /** False while the start is only "when this object was made": a merge then adopts the earliest start. */
+  private startExplicit: boolean;
+
+  constructor(private readonly time: TimeSource, startMs?: number) {
+    this.startMs = startMs ?? time.nowMs();
+    this.startExplicit = startMs !== undefined;
+  }
+
+  /** Sets the timeline's t = 0, e.g. to the run's start epoch. */
+  setStartMs(startMs: number): void {
+    this.startMs = startMs;
+    this.startExplicit = true;
+  }
+
+  observe(metric: LatencyMetric, value: number): void {
+    const clamped = clampSample(value);
+    this.histogram(metric).recordValue(clamped);
+    this.noteExtremes(metric, clamped, clamped);
+    this.chart(metric).add(clamped);
+    this.observeOnTimeline(metric, clamped);
+  }
+
+  /**
+   * For closed-loop callers only (see the class comment): records the sample and, when it is
+   * longer than `intervalMs`, the samples a non-blocked sender would have seen meanwhile.
+   */
+  observeWithExpectedInterval(metric: LatencyMetric, value: number, intervalMs: number): void {
+    const clamped = clampSample(value);
+    const interval = Math.max(0, Math.round(intervalMs));
+    this.histogram(metric).recordValueWithExpectedInterval(clamped, interval);
+    for (let v = clamped; ; v -= interval) {
+      this.noteExtremes(metric, v, v);
+      this.chart(metric).add(v);
+      this.observeOnTimeline(metric, v);
+      if (interval <= 0 || v - interval < interval) break;
+    }
+  }
+
+  increment(counter: string, by = 1): void {
+    this.counters.set(counter, (this.counters.get(counter) ?? 0) + by);
+    const column = counterColumn(counter);
+    if (column) this.second(this.time.nowMs())[column] += by;
+  }
+
+  counter(name: string): number {
+    return this.counters.get(name) ?? 0;
+  }
+
+  /** Serialises everything for another thread; `addEncoded` on the receiver merges it exactly. */
+  encode(): string {
+    const encoded: EncodedMetrics = {
+      v: ENCODING_VERSION, startMs: this.startMs, startExplicit: this.startExplicit,
+      histograms: {}, counters: Object.fromEntries(this.counters), timeline: [],
+    };
+    for (const [metric, h] of this.histograms) {
+      const { min, max } = this.extremes.get(metric) ?? { min: 0, max: 0 };
+      encoded.histograms[metric] = { hdr: encodeIntoCompressedBase64(h), chart: this.chart(metric).toJSON(), min, max };
+    }
+    for (const [s, second] of this.seconds) {
+      encoded.timeline.push({
+        s, sent: second.sent, delivered: second.delivered, errors: second.errors,
+        latency: { sendToAck: second.latency.sendToAck.toJSON(), sendToDelivered: second.latency.sendToDelivered.toJSON() },
+      });
+    }
+    return JSON.stringify(encoded);
+  }
+
+  addEncoded(text: string): void {
+    const encoded = JSON.parse(text) as EncodedMetrics;
+    if (encoded.v !== ENCODING_VERSION) throw new Error(`metrics encoding version ${String(encoded.v)} is not ${ENCODING_VERSION}`);
+    this.mergeStart(encoded);
+    for (const metric of LATENCY_METRICS) {
+      const other = encoded.histograms[metric];
+      if (!other) continue;
+      const decoded = decodeFromCompressedBase64(other.hdr, 32, false);
+      this.histogram(metric).add(decoded);
+      if (decoded.totalCount > 0) this.noteExtremes(metric, other.min, other.max);
+      decoded.destroy();
+      this.chart(metric).addAll(other.chart);
+    }
+    for (const [name, value] of Object.entries(encoded.counters)) this.counters.set(name, this.counter(name) + value);
+    for (const row of encoded.timeline) this.mergeSecond(row);
+  }
+
+  snapshot(): MetricsSnapshot {
+    const histograms = {} as Record<LatencyMetric, HistogramSnapshot>;
+    for (const metric of LATENCY_METRICS) histograms[metric] = this.histogramSnapshot(metric);
+    const counters = Object.fromEntries([...this.counters].sort(([a], [b]) => a.localeCompare(b)));
+    return { startMs: this.startMs, histograms, counters, timeline: this.timelineRows() };
+  }
+
+  private histogram(metric: LatencyMetric): Histogram {
+    let h = this.histograms.get(metric);
+    if (!h) {
+      h = build({ useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_TRACKABLE_MS, numberOfSignificantValueDigits: SIGNIFICANT_DIGITS, autoResize: true });
+      this.histograms.set(metric, h);
+    }
+    return h;
+  }
+
+  private noteExtremes(metric: LatencyMetric, min: number, max: number): void {
+    const known = this.extremes.get(metric);
+    this.extremes.set(metric, known ? { min: Math.min(known.min, min), max: Math.max(known.max, max) } : { min, max });
+  }
+
+  private chart(metric: LatencyMetric): LogBuckets {
+    let b = this.chartBuckets.get(metric);
+    if (!b) {
+      b = new LogBuckets(CHART_BUCKETS_PER_DECADE);
+      this.chartBuckets.set(metric, b);
+    }
+    return b;
+  }
+
+  private second(nowMs: number): Second {
+    const key = Math.floor(nowMs / 1000);
+    let s = this.seconds.get(key);
+    if (!s) {
+      s = { sent: 0, delivered: 0, errors: 0, latency: { sendToAck: new LogBuckets(TIMELINE_BUCKETS_PER_DECADE), sendToDelivered: new LogBuckets(TIMELINE_BUCKETS_PER_DECADE) } };
+      this.seconds.set(key, s);
+    }
+    return s;
+  }
+
+  private observeOnTimeline(metric: LatencyMetric, value: number): void {
+    if (metric === 'sendToAck' || metric === 'sendToDelivered') this.second(this.time.nowMs()).latency[metric].add(value);
+  }
+
+  private mergeStart(encoded: EncodedMetrics): void {
+    if (this.startExplicit) return;
+    if (encoded.startExplicit) {
+      this.setStartMs(encoded.startMs);
+    } else {
+      this.startMs = Math.min(this.startMs, encoded.startMs);
+    }
+  }
+
+  private mergeSecond(row: EncodedMetrics['timeline'][number]): void {
+    const second = this.second(row.s * 1000);
+    second.sent += row.sent;
+    second.delivered += row.delivered;
+    second.errors += row.errors;
+    for (const metric of TIMELINE_LATENCIES) second.latency[metric].addAll(row.latency[metric]);
+  }
+
+  private histogramSnapshot(metric: LatencyMetric): HistogramSnapshot {
+    const h = this.histograms.get(metric);
+    if (!h || h.totalCount === 0) return emptyHistogramSnapshot();
+    const { min, max } = this.extremes.get(metric) ?? { min: 0, max: 0 };
+    // HDR answers a bucket's highest equivalent value, which may pass the exact max.
+    const at = (p: number): number => Math.min(max, Math.max(min, h.getValueAtPercentile(p)));
+    return {
+      count: h.totalCount, min, max, mean: round3(h.mean),
+      p50: at(50), p90: at(90), p95: at(95), p99: at(99), 'p99.9': at(99.9),
+      buckets: this.chart(metric).bars(),
+    };
+  }
+
+  private timelineRows(): TimelineRow[] {
+    const keys = [...this.seconds.keys()].sort((a, b) => a - b);
+    return keys.map((key) => {
+      const s = this.seconds.get(key)!;
+      return {
+        tMs: key * 1000 - this.startMs, sent: s.sent, delivered: s.delivered, errors: s.errors,
+        sendToAckP50Ms: s.latency.sendToAck.percentile(50), sendToAckP99Ms: s.latency.sendToAck.percentile(99),
+        sendToDeliveredP50Ms: s.latency.sendToDelivered.percentile(50), sendToDeliveredP99Ms: s.latency.sendToDelivered.percentile(99),
+      };
+    });
+  }
+}
+
+/** Histograms hold integers in 0..1 h: sub-ms samples round, negative ones (clock steps) count as 0. */
+function clampSample(value: number): number {
+  if (!Number.isFinite(value)) return value > 0 ? HIGHEST_TRACKABLE_MS : 0;
+  return Math.min(HIGHEST_TRACKABLE_MS, Math.max(0, Math.round(value)));
+}
+
+function counterColumn(counter: string): 'sent' | 'delivered' | 'errors' | undefined {
+  if (counter.startsWith('errors.')) return 'errors';
+  return TIMELINE_COUNTERS[counter as keyof typeof TIMELINE_COUNTERS];
+}
+
+function emptyHistogramSnapshot(): HistogramSnapshot {
+  return { count: 0, min: 0, max: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, 'p99.9': 0, buckets: [] };
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

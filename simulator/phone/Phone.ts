@@ -1,0 +1,690 @@
+// A virtual phone: a faithful model of a chat app's client (connection, local store, outbox,
+// receipts, sync), driven by PhoneBehaviour and observed through the history it records.
+import { ERROR_CODES, isRetryableClose, type ErrorCode } from '../../server/protocol/errorCodes.ts';
+import { PING_TEXT } from '../../server/protocol/frames.ts';
+import type {
+  ClientFrame, ErrorFrame, HelloFrame, MessageFrame, ReceiptFrame, SentFrame, ServerFrame, SyncResultFrame,
+} from '../../server/protocol/frames.ts';
+import type { TimeSource, TimerHandle } from '../../server/ports/Clock.ts';
+import type { Random } from '../../server/ports/Random.ts';
+import type { HistoryEvent, HistoryRecorder } from '../history/HistoryEvent.ts';
+import type { MetricsSink } from '../metrics/MetricsSink.ts';
+import type { ClientLink, ClientTransport } from '../transport/ClientTransport.ts';
+import { fullJitterDelayMs } from './Backoff.ts';
+import { LocalStore, tickAhead, type OutboxEntry, type TickState, type TimelineMessage } from './LocalStore.ts';
+import { DEFAULT_PHONE_OPTIONS, type PhoneOptions } from './PhoneOptions.ts';
+import { TimerBag } from './TimerBag.ts';
+
+export { DEFAULT_PHONE_OPTIONS, type PhoneOptions } from './PhoneOptions.ts';
+
+export interface PhoneChat {
+  id: string;
+  kind: 'direct' | 'group';
+  members: string[];
+}
+
+export interface PhoneConfig {
+  user: string;
+  device: string;
+  token: string;
+  gatewayUrls: string[];
+  chats: PhoneChat[];
+  friends: string[];
+  transport: ClientTransport;
+  time: TimeSource;
+  random: Random;
+  history: HistoryRecorder;
+  metrics: MetricsSink;
+  /** Run start on `time`; history `t` is measured from here. */
+  startMs: number;
+  options?: Partial<PhoneOptions>;
+}
+
+/** Connection lifecycle. `syncing`: hello received, catching up; `ready`: sends flow. */
+export type PhonePhase = 'idle' | 'connecting' | 'syncing' | 'ready' | 'backoff' | 'closed' | 'stopped';
+
+export interface PhoneState {
+  connected: boolean;
+  phase: PhonePhase;
+  gateway: string | undefined;
+  /** Own messages without a `sent` ACK yet. */
+  pendingSends: number;
+  /** Own messages not yet read (pending, sent or delivered). */
+  outbox: number;
+  foreground: boolean;
+  openChat: string | undefined;
+  /** Failed connection attempts since the last successful one. */
+  reconnectAttempt: number;
+}
+
+type Via = 'push' | 'sync';
+type Stored = TimelineMessage & { via: Via };
+
+interface SyncInFlight {
+  id: string;
+  timer: TimerHandle;
+}
+
+export class Phone {
+  readonly store: LocalStore;
+  readonly options: PhoneOptions;
+  private readonly p: string;
+  private readonly timers: TimerBag;
+  private readonly random: Random;
+
+  private phase: PhonePhase = 'idle';
+  private link: ClientLink | undefined;
+  /** Identifies the current link; callbacks of older links are ignored. */
+  private linkGen = 0;
+  private gateway: string | undefined;
+  private gatewayIndex: number;
+  private reconnectAttempt = 0;
+  /** When the last working link was lost; cleared once a new one is synced. */
+  private linkLostMs: number | undefined;
+  private lastInboundMs = 0;
+  private connectTimer: TimerHandle | undefined;
+  private heartbeat: TimerHandle | undefined;
+
+  private syncCounter = 0;
+  private syncInFlight: SyncInFlight | undefined;
+  private syncAgain = false;
+  private syncRoundMessages = 0;
+  private gapSyncTimer: TimerHandle | undefined;
+
+  private sendCounter = 0;
+  private readonly retryTimers = new Map<string, TimerHandle>();
+  private readonly ackTimers = new Map<string, TimerHandle>();
+  private readonly readTimers = new Map<string, TimerHandle>();
+  /** Highest ack / read upTo sent per chat (read implies delivered, so it raises both). */
+  private readonly ackSent = new Map<string, number>();
+  private readonly readSent = new Map<string, number>();
+  /** Chats whose receipts went out on the current link: the server may not have seen them. */
+  private readonly receiptsOnLink = new Set<string>();
+  /** Highest rendered seq per chat written by someone else: only those need our receipts. */
+  private readonly othersUpTo = new Map<string, number>();
+  private readonly typingSentMs = new Map<string, number>();
+  private presenceCounter = 0;
+
+  private foreground = false;
+  private openChatId: string | undefined;
+
+  constructor(private readonly config: PhoneConfig) {
+    this.options = { ...DEFAULT_PHONE_OPTIONS, ...config.options };
+    this.p = `${config.user}/${config.device}`;
+    this.timers = new TimerBag(config.time);
+    this.random = config.random;
+    this.store = new LocalStore(config.chats.map((chat) => chat.id));
+    this.gatewayIndex = config.gatewayUrls.length > 0 ? this.random.nextInt(config.gatewayUrls.length) : 0;
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Starts connecting; the phone then keeps itself connected until `stop()`. */
+  start(): void {
+    if (this.phase !== 'idle') return;
+    this.connect();
+  }
+
+  /** Cancels every timer and closes the link. Nothing is recorded afterwards. */
+  stop(): void {
+    if (this.phase === 'stopped') return;
+    this.phase = 'stopped';
+    this.timers.close();
+    const link = this.link;
+    this.link = undefined;
+    this.linkGen++;
+    link?.close(1000, 'phone stopped');
+  }
+
+  state(): PhoneState {
+    return {
+      connected: this.phase === 'syncing' || this.phase === 'ready',
+      phase: this.phase,
+      gateway: this.gateway,
+      pendingSends: this.store.pending().length,
+      outbox: this.store.outbox.size,
+      foreground: this.foreground,
+      openChat: this.openChatId,
+      reconnectAttempt: this.reconnectAttempt,
+    };
+  }
+
+  /** The chats this phone knows, as configured at start. */
+  chats(): readonly PhoneChat[] {
+    return this.config.chats;
+  }
+
+  /**
+   * The user presses send. The message goes to the outbox first (so it survives a dead
+   * link) and is transmitted now if the phone is ready, otherwise after the next sync.
+   * Returns the clientMsgId, the idempotency key every retry reuses.
+   */
+  send(chat: string, body: string): string {
+    const clientMsgId = this.nextClientMsgId();
+    const entry: OutboxEntry = { chat, clientMsgId, body, createdMs: this.config.time.nowMs(), state: 'pending', attempts: 0 };
+    this.store.outbox.set(clientMsgId, entry);
+    this.store.timeline(chat);
+    this.record({ type: 'invoke', op: 'send', chat, clientMsgId, body });
+    if (this.phase === 'ready') this.transmit(entry);
+    return clientMsgId;
+  }
+
+  /**
+   * The user types in `chat`. A read receipt waiting for its debounce rides on this typing
+   * frame instead of its own frame; without one, typing frames are throttled per chat.
+   * Returns true if a frame went out.
+   */
+  typing(chat: string): boolean {
+    if (this.phase !== 'ready') return false;
+    const upTo = this.store.timeline(chat).watermark;
+    const pendingRead = this.readTimers.get(chat);
+    if (pendingRead && this.isVisible(chat) && this.hasUnreported(chat, this.readSent)) {
+      pendingRead.cancel();
+      this.readTimers.delete(chat);
+      this.sendFrame({ type: 'typing', chat, read: upTo });
+      this.noteReadSent(chat, upTo, true);
+      this.config.metrics.increment('receipts.piggybacked');
+      this.typingSentMs.set(chat, this.config.time.nowMs());
+      return true;
+    }
+    const lastMs = this.typingSentMs.get(chat);
+    if (lastMs !== undefined && this.config.time.nowMs() - lastMs < this.options.typingThrottleMs) return false;
+    this.sendFrame({ type: 'typing', chat });
+    this.typingSentMs.set(chat, this.config.time.nowMs());
+    return true;
+  }
+
+  /** App to the foreground (visible chat gets read) or to the background (receive and ack only). */
+  setForeground(foreground: boolean): void {
+    this.foreground = foreground;
+    if (foreground) {
+      if (this.openChatId !== undefined) this.maybeScheduleRead(this.openChatId);
+      return;
+    }
+    for (const timer of this.readTimers.values()) timer.cancel();
+    this.readTimers.clear();
+  }
+
+  /** The user opens a chat (or closes all with `undefined`); an open chat in the foreground is read. */
+  openChat(chat: string | undefined): void {
+    if (this.openChatId !== undefined && this.openChatId !== chat) this.cancelRead(this.openChatId);
+    this.openChatId = chat;
+    if (chat === undefined) return;
+    this.store.timeline(chat);
+    this.maybeScheduleRead(chat);
+  }
+
+  /** Asks for the friends' presence (there is no snapshot on connect). */
+  queryPresence(): boolean {
+    if (this.phase !== 'ready' || this.config.friends.length === 0) return false;
+    this.sendFrame({ type: 'presence_query', id: `${this.config.device}-q${++this.presenceCounter}`, users: this.config.friends });
+    return true;
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  private connect(): void {
+    const urls = this.config.gatewayUrls;
+    if (urls.length === 0) throw new Error(`phone ${this.p}: no gateway URLs`);
+    const url = urls[this.gatewayIndex % urls.length]!;
+    this.phase = 'connecting';
+    this.gateway = url;
+    const gen = ++this.linkGen;
+    let helloSeen = false;
+    const link = this.config.transport.open(url, this.config.token, {
+      onOpen: () => { if (gen === this.linkGen) this.lastInboundMs = this.config.time.nowMs(); },
+      onFrame: (text) => {
+        if (gen !== this.linkGen) return;
+        const frame = this.parse(text);
+        if (frame?.type === 'hello') helloSeen = true;
+        if (frame) this.onFrame(frame);
+      },
+      onClose: (code, reason) => { if (gen === this.linkGen) this.onLinkClosed(code, reason, helloSeen); },
+    });
+    if (gen !== this.linkGen) return; // closed synchronously inside open()
+    this.link = link;
+    this.connectTimer = this.timers.schedule(this.options.connectTimeoutMs, () => {
+      if (gen === this.linkGen && !helloSeen) link.abort();
+    });
+  }
+
+  private onLinkClosed(code: number, reason: string, helloSeen: boolean): void {
+    this.linkGen++;
+    this.link = undefined;
+    this.connectTimer?.cancel();
+    this.heartbeat?.cancel();
+    this.syncInFlight?.timer.cancel();
+    this.syncInFlight = undefined;
+    this.syncAgain = false;
+    this.receiptsLost();
+    const retry = isRetryableClose(code);
+    if (helloSeen || !retry) this.record({ type: 'disconnect', code, reason });
+    if (helloSeen) this.linkLostMs ??= this.config.time.nowMs();
+    else this.config.metrics.increment('connects.failed');
+    if (!retry) {
+      this.phase = 'closed';
+      this.config.metrics.increment('disconnects.final');
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  /** Full-jitter backoff, then the next gateway in the ring (a failing one is not retried first). */
+  private scheduleReconnect(): void {
+    this.phase = 'backoff';
+    const delayMs = fullJitterDelayMs(this.reconnectAttempt, this.options.reconnectBaseMs, this.options.reconnectCapMs, this.random);
+    this.reconnectAttempt++;
+    this.gatewayIndex++;
+    this.timers.schedule(delayMs, () => this.connect());
+  }
+
+  private onHello(frame: HelloFrame): void {
+    this.connectTimer?.cancel();
+    this.phase = 'syncing';
+    this.record({ type: 'connect', gateway: this.gateway ?? '' });
+    this.startHeartbeat(frame.heartbeatIntervalMs > 0 ? frame.heartbeatIntervalMs : this.options.heartbeatIntervalMs);
+    this.requestSync();
+  }
+
+  /** Pings every interval; a link silent for `heartbeatTimeoutIntervals` intervals is half-open. */
+  private startHeartbeat(intervalMs: number): void {
+    this.heartbeat?.cancel();
+    const timeoutMs = intervalMs * this.options.heartbeatTimeoutIntervals;
+    this.heartbeat = this.timers.every(intervalMs, () => {
+      if (this.config.time.nowMs() - this.lastInboundMs >= timeoutMs) {
+        this.config.metrics.increment('heartbeat.timeouts');
+        this.link?.abort();
+        return;
+      }
+      this.sendText(PING_TEXT, 'ping');
+    });
+  }
+
+  /** Hello and sync done: measure the outage, resend the outbox, re-send unconfirmed receipts. */
+  private becomeReady(): void {
+    this.phase = 'ready';
+    this.reconnectAttempt = 0;
+    if (this.linkLostMs !== undefined) {
+      this.config.metrics.observe('reconnect', this.config.time.nowMs() - this.linkLostMs);
+      this.config.metrics.increment('reconnects');
+      this.linkLostMs = undefined;
+    }
+    this.flushOutbox();
+    this.reconcileReceipts();
+  }
+
+  // ---------------------------------------------------------------- frames in
+
+  private parse(text: string): ServerFrame | undefined {
+    this.lastInboundMs = this.config.time.nowMs();
+    try {
+      const frame = JSON.parse(text) as ServerFrame;
+      if (typeof frame !== 'object' || frame === null || typeof frame.type !== 'string') throw new Error('not a frame');
+      this.config.metrics.increment(`frames.in.${frame.type}`);
+      return frame;
+    } catch {
+      this.config.metrics.increment('frames.in.invalid');
+      return undefined;
+    }
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'hello': return this.onHello(frame);
+      case 'sent': return this.onSent(frame);
+      case 'message': return this.onMessage(frame, 'push');
+      case 'receipt': return this.applyReceipt(frame);
+      case 'sync_result': return this.onSyncResult(frame);
+      case 'error': return this.onError(frame);
+      case 'typing': return this.record({ type: 'typing-seen', chat: frame.chat, user: frame.user });
+      case 'presence': return this.record({ type: 'presence-seen', user: frame.user, online: frame.online });
+      case 'presence_result':
+        for (const entry of frame.users) this.record({ type: 'presence-seen', user: entry.user, online: entry.online });
+        return;
+      case 'pong': return;
+    }
+  }
+
+  private onSent(frame: SentFrame): void {
+    const entry = this.store.outbox.get(frame.ref);
+    if (!entry || entry.state !== 'pending') return; // a repeated ACK: already applied
+    this.acknowledge(entry, frame.seq, frame.msgId);
+  }
+
+  /** The first ACK of an own message: tick sent, place it in the timeline, apply known receipts. */
+  private acknowledge(entry: OutboxEntry, seq: number, msgId: string): void {
+    entry.state = 'sent';
+    entry.seq = seq;
+    entry.msgId = msgId;
+    this.retryTimers.get(entry.clientMsgId)?.cancel();
+    this.retryTimers.delete(entry.clientMsgId);
+    const now = this.config.time.nowMs();
+    this.record({ type: 'ok', op: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, seq, msgId });
+    this.record({ type: 'tick', chat: entry.chat, clientMsgId: entry.clientMsgId, seq, tick: 'sent' });
+    this.config.metrics.observe('sendToAck', now - entry.createdMs);
+    this.place({ chat: entry.chat, seq, from: this.config.user, fromDevice: this.config.device, clientMsgId: entry.clientMsgId, ts: now, via: 'push' });
+    this.advanceTick(entry, this.store.tickFromCursors(entry.chat, seq));
+  }
+
+  private onMessage(frame: MessageFrame, via: Via): void {
+    if (this.isOwnDevice(frame.from, frame.fromDevice)) {
+      // Our own message came back (sync after a lost ACK): it counts as the ACK.
+      const entry = this.store.outbox.get(frame.clientMsgId);
+      if (entry?.state === 'pending') return this.acknowledge(entry, frame.seq, frame.msgId);
+    }
+    this.place({ chat: frame.chat, seq: frame.seq, from: frame.from, fromDevice: frame.fromDevice, clientMsgId: frame.clientMsgId, ts: frame.ts, via });
+  }
+
+  /** Deduplicates by (chat, seq), buffers above a gap, renders the contiguous run in order. */
+  private place(message: Stored): void {
+    const timeline = this.store.timeline(message.chat);
+    const expected = timeline.watermark + 1;
+    const result = timeline.place(message);
+    if (result === 'duplicate') {
+      this.config.metrics.increment('messages.duplicate');
+      return;
+    }
+    if (result === 'gap') {
+      this.record({ type: 'gap', chat: message.chat, expected, got: message.seq });
+      this.scheduleGapSync();
+      return;
+    }
+    let rendered = 0;
+    for (const ready of timeline.takeReady() as Stored[]) if (this.render(ready)) rendered++;
+    if (rendered === 0) return; // own messages need no receipts of ours
+    this.scheduleAck(message.chat);
+    this.maybeScheduleRead(message.chat);
+  }
+
+  private render(message: Stored): boolean {
+    if (this.isOwnDevice(message.from, message.fromDevice)) return false; // already on screen since send()
+    this.othersUpTo.set(message.chat, message.seq);
+    this.record({ type: 'render', chat: message.chat, seq: message.seq, from: message.from, clientMsgId: message.clientMsgId, via: message.via });
+    if (message.via === 'push') this.config.metrics.observe('fanOut', Math.max(0, this.config.time.nowMs() - message.ts));
+    return true;
+  }
+
+  /** Receipts are cumulative: every own message of the chat with seq <= upTo gets the tick. */
+  private applyReceipt(frame: ReceiptFrame): void {
+    if (!this.store.raiseCursor(frame.chat, frame.kind, frame.upTo)) return;
+    for (const entry of this.store.sentIn(frame.chat)) this.advanceTick(entry, this.store.tickFromCursors(entry.chat, entry.seq!));
+  }
+
+  /** Moves a tick forward only; read implies delivered, so both are recorded in order. */
+  private advanceTick(entry: OutboxEntry, target: TickState): void {
+    if (target === 'delivered' || target === 'read') this.setTick(entry, 'delivered', 'sendToDelivered');
+    if (target === 'read') {
+      this.setTick(entry, 'read', 'sendToRead');
+      this.store.outbox.delete(entry.clientMsgId); // final: nothing can change it any more
+    }
+  }
+
+  private setTick(entry: OutboxEntry, tick: 'delivered' | 'read', metric: 'sendToDelivered' | 'sendToRead'): void {
+    if (!tickAhead(tick, entry.state)) return;
+    entry.state = tick;
+    this.record({ type: 'tick', chat: entry.chat, clientMsgId: entry.clientMsgId, seq: entry.seq!, tick });
+    this.config.metrics.observe(metric, this.config.time.nowMs() - entry.createdMs);
+  }
+
+  private onError(frame: ErrorFrame): void {
+    this.record(frame.ref === undefined ? { type: 'error-frame', code: frame.code } : { type: 'error-frame', code: frame.code, ref: frame.ref });
+    this.config.metrics.increment(`errors.${frame.code}`);
+    if (frame.ref === undefined) return;
+    if (this.syncInFlight?.id === frame.ref) return this.onSyncError(frame.code);
+    const entry = this.store.outbox.get(frame.ref);
+    if (!entry || entry.state !== 'pending' || isRetryable(frame.code)) return; // the retry timer resends
+    this.retryTimers.get(entry.clientMsgId)?.cancel();
+    this.retryTimers.delete(entry.clientMsgId);
+    this.store.outbox.delete(entry.clientMsgId);
+    this.record({ type: 'fail', op: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, code: frame.code });
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  /**
+   * Syncs every chat now if connected, as the app does when it comes to the foreground. The
+   * live engine calls it in the quiesce phase (the final read of a Jepsen-style run): a push
+   * lost with no later message in its chat is otherwise never noticed.
+   */
+  syncNow(): void {
+    this.requestSync();
+  }
+
+  /** Starts a watermark sync round, or queues one more if a sync is in flight. */
+  private requestSync(): void {
+    if (this.phase !== 'syncing' && this.phase !== 'ready') return;
+    if (this.syncInFlight) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncRoundMessages = 0;
+    this.sendSync();
+  }
+
+  private sendSync(): void {
+    const id = `${this.config.device}-s${++this.syncCounter}`;
+    const frame: ClientFrame = this.store.epoch === undefined
+      ? { type: 'sync', id, chats: this.store.watermarks() }
+      : { type: 'sync', id, chats: this.store.watermarks(), epoch: this.store.epoch };
+    this.record({ type: 'invoke', op: 'sync', mode: 'watermark', id });
+    const timer = this.timers.schedule(this.options.syncTimeoutMs, () => {
+      if (this.syncInFlight?.id !== id) return;
+      this.syncInFlight = undefined;
+      this.sendSync();
+    });
+    this.syncInFlight = { id, timer };
+    this.sendFrame(frame);
+  }
+
+  private onSyncResult(frame: SyncResultFrame): void {
+    if (this.syncInFlight?.id !== frame.ref) return; // a late answer to a timed-out request
+    this.syncInFlight.timer.cancel();
+    this.syncInFlight = undefined;
+    this.store.epoch = frame.epoch;
+    let messages = 0;
+    let more = frame.hasMore;
+    for (const chat of frame.chats ?? []) {
+      this.store.timeline(chat.chat);
+      for (const message of chat.messages) this.onMessage(message, 'sync');
+      for (const receipt of chat.receipts) this.applyReceipt(receipt);
+      messages += chat.messages.length;
+      more ||= chat.hasMore;
+    }
+    this.record({ type: 'ok', op: 'sync', mode: 'watermark', id: frame.ref, messages, hasMore: more });
+    this.syncRoundMessages += messages;
+    if (more || this.syncAgain) {
+      this.syncAgain = false;
+      return this.sendSync();
+    }
+    this.config.metrics.observe('syncMessages', this.syncRoundMessages);
+    if (this.phase === 'syncing') this.becomeReady();
+  }
+
+  /** SYNC_RESET: the epoch is gone, sync again without it; retryable: again after a pause. */
+  private onSyncError(code: ErrorCode): void {
+    const inFlight = this.syncInFlight!;
+    inFlight.timer.cancel();
+    this.syncInFlight = undefined;
+    if (code === 'SYNC_RESET') {
+      this.resetPositions();
+      return this.sendSync();
+    }
+    if (isRetryable(code)) {
+      this.syncInFlight = { id: inFlight.id, timer: this.timers.schedule(this.randomRetryDelayMs(0), () => { this.syncInFlight = undefined; this.sendSync(); }) };
+      return;
+    }
+    // A sync the server refuses for good: carry on with what we have rather than hang.
+    if (this.phase === 'syncing') this.becomeReady();
+  }
+
+  /** Start over after an epoch change: positions and receipt state of the old epoch mean nothing. */
+  private resetPositions(): void {
+    this.store.resetPositions();
+    for (const timers of [this.ackTimers, this.readTimers]) {
+      for (const timer of timers.values()) timer.cancel();
+      timers.clear();
+    }
+    this.ackSent.clear();
+    this.readSent.clear();
+    this.othersUpTo.clear();
+    this.unconfirmed.clear();
+    this.receiptsOnLink.clear();
+    this.config.metrics.increment('sync.resets');
+  }
+
+  /** A gap waits briefly for the missing push (pushes from two chat servers can cross). */
+  private scheduleGapSync(): void {
+    if (this.gapSyncTimer) return;
+    this.gapSyncTimer = this.timers.schedule(this.options.gapSyncDelayMs, () => {
+      this.gapSyncTimer = undefined;
+      if (this.store.chats().some((chat) => this.store.timeline(chat).hasGap())) this.requestSync();
+    });
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  private transmit(entry: OutboxEntry): void {
+    entry.attempts++;
+    this.sendFrame({ type: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, body: entry.body });
+    this.retryTimers.get(entry.clientMsgId)?.cancel();
+    this.retryTimers.set(entry.clientMsgId, this.timers.schedule(this.randomRetryDelayMs(entry.attempts - 1), () => {
+      this.retryTimers.delete(entry.clientMsgId);
+      if (entry.state === 'pending' && this.phase === 'ready') {
+        this.config.metrics.increment('sends.retried');
+        this.transmit(entry);
+      }
+    }));
+  }
+
+  /** Equal jitter: never much sooner than the exponential step, so a slow ACK is not hammered. */
+  private randomRetryDelayMs(attempt: number): number {
+    const boundMs = Math.min(this.options.sendRetryCapMs, this.options.sendRetryBaseMs * 2 ** Math.min(attempt, 62));
+    return boundMs / 2 + this.random.nextFloat() * (boundMs / 2);
+  }
+
+  private flushOutbox(): void {
+    for (const entry of this.store.pending()) this.transmit(entry);
+  }
+
+  // ---------------------------------------------------------------- receipts out
+
+  private scheduleAck(chat: string): void {
+    if (this.ackTimers.has(chat)) return;
+    this.ackTimers.set(chat, this.timers.schedule(this.options.ackDelayMs, () => {
+      this.ackTimers.delete(chat);
+      this.sendAck(chat);
+    }));
+  }
+
+  private sendAck(chat: string, force = false): void {
+    if (this.phase !== 'ready') return; // becomeReady() reconciles
+    const upTo = this.store.timeline(chat).watermark;
+    if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.ackSent))) return;
+    this.sendFrame({ type: 'ack', chat, upTo });
+    this.ackSent.set(chat, Math.max(upTo, this.ackSent.get(chat) ?? 0));
+    this.receiptsOnLink.add(chat);
+    this.record({ type: 'receipt-out', chat, kind: 'delivered', upTo, piggyback: false });
+  }
+
+  /** True if a message from someone else was rendered above what `sent` reported. */
+  private hasUnreported(chat: string, sent: Map<string, number>): boolean {
+    return (this.othersUpTo.get(chat) ?? 0) > (sent.get(chat) ?? 0);
+  }
+
+  private isVisible(chat: string): boolean {
+    return this.foreground && this.openChatId === chat;
+  }
+
+  /** Debounced read: the first unread visible message starts the window; later ones ride along. */
+  private maybeScheduleRead(chat: string): void {
+    if (!this.isVisible(chat)) return;
+    if (!this.hasUnreported(chat, this.readSent)) return;
+    if (this.readTimers.has(chat)) {
+      this.config.metrics.increment('receipts.savedByDebounce');
+      return;
+    }
+    this.readTimers.set(chat, this.timers.schedule(this.options.readDebounceMs, () => {
+      this.readTimers.delete(chat);
+      this.sendRead(chat);
+    }));
+  }
+
+  private cancelRead(chat: string): void {
+    this.readTimers.get(chat)?.cancel();
+    this.readTimers.delete(chat);
+  }
+
+  private sendRead(chat: string, force = false): void {
+    if (this.phase !== 'ready') return;
+    if (!force && !this.isVisible(chat)) return;
+    const upTo = force ? (this.readSent.get(chat) ?? 0) : this.store.timeline(chat).watermark;
+    if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.readSent))) return;
+    this.sendFrame({ type: 'read', chat, upTo });
+    this.noteReadSent(chat, upTo, false);
+  }
+
+  private noteReadSent(chat: string, upTo: number, piggyback: boolean): void {
+    this.readSent.set(chat, Math.max(upTo, this.readSent.get(chat) ?? 0));
+    this.ackSent.set(chat, Math.max(upTo, this.ackSent.get(chat) ?? 0)); // read implies delivered
+    this.receiptsOnLink.add(chat);
+    this.record({ type: 'receipt-out', chat, kind: 'read', upTo, piggyback });
+  }
+
+  /** The link died: receipts sent on it may never have reached the server. */
+  private receiptsLost(): void {
+    for (const chat of this.receiptsOnLink) this.unconfirmed.add(chat);
+    this.receiptsOnLink.clear();
+  }
+
+  private readonly unconfirmed = new Set<string>();
+
+  /** After a reconnect: repeat unconfirmed receipts (idempotent) and send those that were skipped. */
+  private reconcileReceipts(): void {
+    const unconfirmed = [...this.unconfirmed];
+    this.unconfirmed.clear();
+    for (const chat of unconfirmed) {
+      if ((this.readSent.get(chat) ?? 0) > 0) this.sendRead(chat, true);
+      this.sendAck(chat, (this.ackSent.get(chat) ?? 0) > (this.readSent.get(chat) ?? 0));
+    }
+    for (const chat of this.store.chats()) {
+      if (this.hasUnreported(chat, this.ackSent)) this.scheduleAck(chat);
+      this.maybeScheduleRead(chat);
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private sendFrame(frame: ClientFrame): void {
+    this.sendText(JSON.stringify(frame), frame.type);
+  }
+
+  private sendText(text: string, type: string): void {
+    if (!this.link) return;
+    this.link.send(text);
+    this.config.metrics.increment(`frames.out.${type}`);
+  }
+
+  private nextClientMsgId(): string {
+    let suffix = '';
+    for (let i = 0; i < 6; i++) suffix += ALPHABET[this.random.nextInt(ALPHABET.length)];
+    // The run start makes ids unique across runs against the same (persistent) server.
+    return `${this.config.device}-${this.config.startMs.toString(36)}-${++this.sendCounter}-${suffix}`;
+  }
+
+  private isOwnDevice(from: string, fromDevice: string): boolean {
+    return from === this.config.user && fromDevice === this.config.device;
+  }
+
+  private record(event: DistributiveOmit<HistoryEvent, 't' | 'p'>): void {
+    if (this.phase === 'stopped') return;
+    this.config.history.record({ ...event, t: this.config.time.nowMs() - this.config.startMs, p: this.p } as HistoryEvent);
+  }
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function isRetryable(code: string): boolean {
+  return (ERROR_CODES as Record<string, { retry: boolean } | undefined>)[code]?.retry ?? false;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

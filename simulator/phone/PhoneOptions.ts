@@ -1,0 +1,41 @@
+// Every limit and delay of the phone model, with its default, in one place.
+
+export interface PhoneOptions {
+  /** Coalescing window for delivery acks: one cumulative ack per burst. */
+  ackDelayMs: number;
+  /** Read receipts wait this long after the first unread message became visible. */
+  readDebounceMs: number;
+  /** Reconnect backoff: full jitter in [0, min(cap, base * 2^attempt)]. */
+  reconnectBaseMs: number;
+  reconnectCapMs: number;
+  /** Send retry backoff while no `sent` ACK arrived (same clientMsgId every time). */
+  sendRetryBaseMs: number;
+  sendRetryCapMs: number;
+  /** Used until a hello frame names the server's heartbeat interval. */
+  heartbeatIntervalMs: number;
+  /** No frame at all for this many heartbeat intervals: the link is half-open, abort it. */
+  heartbeatTimeoutIntervals: number;
+  /** An open attempt (socket + hello) taking longer than this is aborted. */
+  connectTimeoutMs: number;
+  /** A sync request without a result after this long is sent again. */
+  syncTimeoutMs: number;
+  /** A gap waits this long for the missing push before a sync is asked for. */
+  gapSyncDelayMs: number;
+  /** At most one typing frame per chat per window (apps throttle the indicator too). */
+  typingThrottleMs: number;
+}
+
+export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
+  ackDelayMs: 50,
+  readDebounceMs: 500,
+  reconnectBaseMs: 500,
+  reconnectCapMs: 30_000,
+  sendRetryBaseMs: 1_000,
+  sendRetryCapMs: 30_000,
+  heartbeatIntervalMs: 25_000,
+  heartbeatTimeoutIntervals: 2,
+  connectTimeoutMs: 10_000,
+  syncTimeoutMs: 15_000,
+  gapSyncDelayMs: 100,
+  typingThrottleMs: 3_000,
+});

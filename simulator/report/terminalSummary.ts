@@ -1,0 +1,142 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { RunProgress } from '../engine/LiveRun.ts';
+import { EXIT_CODE_MEANINGS, type LatencySummary, type Summary, type SummaryLatencyMetric } from './Summary.ts';
+
+const LATENCY_ROWS: readonly SummaryLatencyMetric[] = ['sendToAck', 'sendToDelivered', 'sendToRead', 'fanOut', 'reconnect'];
+
+/**
+ * The end-of-run table for a terminal. Colour only when the caller says so (it knows about
+ * TTYs and NO_COLOR); without colour the text is identical, so logs and tests read the same.
+ */
+export function formatSummary(summary: Summary, options: { color: boolean }): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const sections = [
+    verdictLines(summary, c),
+    propertyLines(summary, c),
+    thresholdLines(summary, c),
+    metricLines(summary),
+    latencyLines(summary),
+    generatorLines(summary, c),
+    [`reproduce: ${summary.reproduce}`],
+  ];
+  return sections.filter((lines) => lines.length > 0).map((lines) => lines.join('\n')).join('\n\n');
+}
+
+function verdictLines(s: Summary, c: ChalkInstance): string[] {
+  const word = s.verdict === 'pass' ? c.bold.green('PASS') : c.bold.red('FAIL');
+  const lines = [`${word}  exit ${s.exitCode}: ${EXIT_CODE_MEANINGS[s.exitCode] ?? 'unknown'}`,
+    `scenario ${s.scenario.name} (${s.scenario.path})  seed ${s.seed}  engine ${s.engine}  load ${formatMs(s.durationMs)}`];
+  if (s.runFailed) lines.push(c.red(`run failed: ${s.runFailed.code}: ${s.runFailed.message}`));
+  return lines;
+}
+
+function propertyLines(s: Summary, c: ChalkInstance): string[] {
+  if (s.properties.length === 0) return [];
+  const rows = s.properties.map((p) => [p.id, p.name, verdictWord(p.verdict, c), String(p.violations), p.example ?? p.reason ?? '']);
+  return ['properties', ...table([['id', 'property', 'verdict', 'violations', 'example'], ...rows])];
+}
+
+function verdictWord(verdict: 'pass' | 'fail' | 'unknown', c: ChalkInstance): string {
+  if (verdict === 'pass') return c.green('✓ pass');
+  if (verdict === 'fail') return c.red('✗ fail');
+  return c.yellow('? unknown');
+}
+
+function thresholdLines(s: Summary, c: ChalkInstance): string[] {
+  if (s.thresholds.length === 0) return [];
+  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === undefined ? 'no data' : formatNumber(t.actual)]);
+  return ['thresholds', ...table([['', 'threshold', 'actual'], ...rows])];
+}
+
+function metricLines(s: Summary): string[] {
+  const m = s.metrics;
+  const frames = m.messagesSent > 0 ? `${formatNumber(sumOf(m.frames.out) / m.messagesSent)} out, ${formatNumber(sumOf(m.frames.in) / m.messagesSent)} in per message sent` : 'no messages';
+  const errors = Object.entries(m.errors).map(([code, n]) => `${code} ${n}`).join(', ') || 'none';
+  return ['metrics', ...table([
+    ['phones', String(m.phones)],
+    ['messages', `${m.messagesSent} sent, ${m.messagesAcked} acked, ${m.deliveries} delivered`],
+    ['throughput', `${formatNumber(m.throughputPerSec.sent)} sent/s, ${formatNumber(m.throughputPerSec.delivered)} delivered/s`],
+    ['frames', `${frames}; ${formatNumber(m.frames.acksPerDelivered)} acks per delivery`],
+    ['receipts', `${m.frames.receiptsSavedByDebounce} saved by debounce, ${formatNumber(m.frames.piggybackShare * 100)}% piggybacked`],
+    ['reconnects', String(m.reconnects)],
+    ['errors', `${errors} (rate ${formatNumber(m.errorRate)})`],
+  ])];
+}
+
+function latencyLines(s: Summary): string[] {
+  const row = (name: string, l: LatencySummary, unit: (n: number) => string): string[] =>
+    [name, String(l.count), ...(l.count === 0 ? ['-', '-', '-', '-'] : [l.p50, l.p95, l.p99, l.max].map(unit))];
+  const rows = LATENCY_ROWS.map((metric) => row(metric, s.metrics.latencyMs[metric], formatMs));
+  rows.push(row('syncMessages', s.metrics.syncMessages, String));
+  return ['latency', ...table([['metric', 'count', 'p50', 'p95', 'p99', 'max'], ...rows], [false, true, true, true, true, true])];
+}
+
+function generatorLines(s: Summary, c: ChalkInstance): string[] {
+  const g = s.generator;
+  const lines = [`generator: cpu ${formatNumber(g.cpuPercent)}%, event-loop lag p99 ${formatMs(g.eventLoopLagMsP99)}`];
+  if (g.warning) lines.push(c.bold.yellow(`WARNING: ${g.warning}`));
+  return lines;
+}
+
+/** Left-aligned columns (right-aligned where asked), two spaces apart, indented by two. */
+function table(rows: string[][], rightAligned: boolean[] = []): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell)); });
+  return rows.map((row) => `  ${row.map((cell, i) => pad(cell, widths[i] ?? 0, rightAligned[i] === true)).join('  ')}`.trimEnd());
+}
+
+function pad(cell: string, width: number, right: boolean): string {
+  const fill = ' '.repeat(Math.max(0, width - visibleLength(cell)));
+  return right ? fill + cell : cell + fill;
+}
+
+/** Length without ANSI colour codes, so coloured cells line up. */
+function visibleLength(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
+
+function sumOf(record: Record<string, number>): number {
+  return Object.values(record).reduce((a, b) => a + b, 0);
+}
+
+/** Durations the way people read them: 850ms, 1.2s, 2m05s. */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${trim(ms / 1000, 2)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+}
+
+export function formatNumber(n: number): string {
+  if (Number.isInteger(n)) return String(n);
+  return trim(n, Math.abs(n) < 1 ? 3 : 1);
+}
+
+function trim(n: number, digits: number): string {
+  return String(Number(n.toFixed(digits)));
+}
+
+/** Rate state between progress lines: the previous call's elapsed time and delivered count. */
+let previous: { elapsedMs: number; delivered: number; sent: number } | undefined;
+
+/** One progress line: elapsed, phase, connected/phones, sent, delivered/s since the last line, errors. */
+export function progressLine(p: RunProgress): string {
+  const rates = ratesSince(p);
+  previous = { elapsedMs: p.elapsedMs, delivered: p.delivered, sent: p.sent };
+  return [
+    `[${formatMs(Math.max(0, p.elapsedMs))}]`, p.phase,
+    `phones ${p.connected}/${p.phones}`,
+    `sent ${p.sent} (${formatNumber(rates.sentPerSec)}/s)`,
+    `acked ${p.acked}`,
+    `delivered ${p.delivered} (${formatNumber(rates.deliveredPerSec)}/s)`,
+    `errors ${p.errors}`,
+  ].join('  ');
+}
+
+function ratesSince(p: RunProgress): { sentPerSec: number; deliveredPerSec: number } {
+  const base = previous && previous.elapsedMs < p.elapsedMs && previous.delivered <= p.delivered ? previous : { elapsedMs: 0, delivered: 0, sent: 0 };
+  const seconds = (p.elapsedMs - base.elapsedMs) / 1000;
+  if (seconds <= 0) return { sentPerSec: 0, deliveredPerSec: 0 };
+  return { sentPerSec: Math.max(0, (p.sent - base.sent) / seconds), deliveredPerSec: Math.max(0, (p.delivered - base.delivered) / seconds) };
+}

@@ -1,0 +1,114 @@
+// Sends: outbox, retries with the same clientMsgId, ticks, failures.
+import { describe, expect, it } from 'vitest';
+import { answerSync, CHAT, GROUP, makePhone, startReady } from './fixtures.ts';
+
+describe('phone outbox', () => {
+  it('retries an unacknowledged send with the same clientMsgId and stops after the sent ACK', () => {
+    const rig = makePhone({ sendRetryBaseMs: 1_000 });
+    const conn = startReady(rig);
+    const id = rig.phone.send(CHAT, 'hello');
+    expect(conn.ofType('send')).toEqual([{ type: 'send', chat: CHAT, clientMsgId: id, body: 'hello' }]);
+
+    // The first attempt is lost: no `sent` comes back. A retry follows within the backoff bound.
+    rig.time.advance(1_000);
+    const sends = conn.ofType('send');
+    expect(sends).toHaveLength(2);
+    expect(sends[1]!.clientMsgId).toBe(id);
+
+    conn.push({ type: 'sent', ref: id, chat: CHAT, seq: 1, msgId: 'm1', ts: 0 });
+    rig.time.advance(60_000);
+    expect(conn.ofType('send')).toHaveLength(2);
+    expect(rig.ofType('ok').filter((e) => e.op === 'send')).toMatchObject([{ op: 'send', clientMsgId: id, seq: 1, msgId: 'm1' }]);
+    expect(rig.ofType('tick').map((e) => e.tick)).toEqual(['sent']);
+    expect(rig.metrics.values('sendToAck')).toEqual([1_000]);
+  });
+
+  it('retry delays grow exponentially', () => {
+    const rig = makePhone({ sendRetryBaseMs: 1_000, sendRetryCapMs: 8_000 });
+    const conn = startReady(rig);
+    rig.phone.send(CHAT, 'x');
+    const at: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const before = conn.ofType('send').length;
+      rig.time.advance(500);
+      if (conn.ofType('send').length > before) at.push(rig.time.nowMs() - rig.startMs);
+    }
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    // Equal jitter: attempt n waits in [bound/2, bound], bound = min(8000, 1000 * 2^n).
+    expect(gaps.length).toBeGreaterThanOrEqual(4);
+    expect(gaps[0]!).toBeGreaterThanOrEqual(1_000);
+    expect(gaps[0]!).toBeLessThanOrEqual(2_500);
+    for (const gap of gaps.slice(2)) expect(gap).toBeGreaterThanOrEqual(4_000);
+    for (const gap of gaps) expect(gap).toBeLessThanOrEqual(8_500);
+  });
+
+  it('a duplicate sent frame records nothing twice', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    const id = rig.phone.send(CHAT, 'hello');
+    conn.push({ type: 'sent', ref: id, chat: CHAT, seq: 1, msgId: 'm1', ts: 0 });
+    conn.push({ type: 'sent', ref: id, chat: CHAT, seq: 1, msgId: 'm1', ts: 0 });
+    expect(rig.ofType('ok').filter((e) => e.op === 'send')).toHaveLength(1);
+    expect(rig.ofType('tick')).toHaveLength(1);
+  });
+
+  it('cumulative receipts tick every own message up to upTo, read implies delivered, never backwards', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    const ids = [rig.phone.send(CHAT, 'a'), rig.phone.send(CHAT, 'b'), rig.phone.send(CHAT, 'c')];
+    ids.forEach((id, i) => conn.push({ type: 'sent', ref: id, chat: CHAT, seq: i + 1, msgId: `m${i + 1}`, ts: 0 }));
+    rig.time.advance(100);
+    conn.push({ type: 'receipt', chat: CHAT, user: 'bob', kind: 'delivered', upTo: 2 });
+    conn.push({ type: 'receipt', chat: CHAT, user: 'bob', kind: 'read', upTo: 3 });
+    conn.push({ type: 'receipt', chat: CHAT, user: 'bob', kind: 'delivered', upTo: 3 }); // late, lower tick: ignored
+    const ticks = rig.ofType('tick').filter((e) => e.tick !== 'sent').map((e) => `${e.seq}:${e.tick}`);
+    expect(ticks).toEqual(['1:delivered', '2:delivered', '1:read', '2:read', '3:delivered', '3:read']);
+    expect(rig.metrics.values('sendToRead')).toEqual([100, 100, 100]);
+    expect(rig.phone.state().outbox).toBe(0);
+  });
+
+  it('a receipt that arrives before the sent ACK is applied when the ACK comes', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    const id = rig.phone.send(GROUP, 'a');
+    conn.push({ type: 'receipt', chat: GROUP, user: '*', kind: 'delivered', upTo: 1 });
+    conn.push({ type: 'sent', ref: id, chat: GROUP, seq: 1, msgId: 'm1', ts: 0 });
+    expect(rig.ofType('tick').map((e) => e.tick)).toEqual(['sent', 'delivered']);
+  });
+
+  it('a non-retryable error fails the send; a retryable one leaves it to the retry', () => {
+    const rig = makePhone({ sendRetryBaseMs: 1_000 });
+    const conn = startReady(rig);
+    const bad = rig.phone.send(CHAT, 'too big');
+    const limited = rig.phone.send(CHAT, 'later');
+    conn.push({ type: 'error', code: 'BODY_TOO_LARGE', message: 'x', ref: bad });
+    conn.push({ type: 'error', code: 'RATE_LIMITED', message: 'x', ref: limited });
+    expect(rig.ofType('fail')).toMatchObject([{ op: 'send', clientMsgId: bad, code: 'BODY_TOO_LARGE' }]);
+    expect(rig.ofType('error-frame').map((e) => e.code)).toEqual(['BODY_TOO_LARGE', 'RATE_LIMITED']);
+    expect(rig.metrics.count('errors.RATE_LIMITED')).toBe(1);
+    rig.time.advance(1_000);
+    const resent = conn.ofType('send').slice(2).map((f) => f.clientMsgId);
+    expect(resent).toEqual([limited]);
+  });
+
+  it('sends made while offline wait in the outbox and go out after the sync', () => {
+    const rig = makePhone();
+    rig.phone.start();
+    const id = rig.phone.send(CHAT, 'offline');
+    const conn = rig.transport.last();
+    conn.accept();
+    expect(conn.ofType('send')).toHaveLength(0); // not before the sync finished
+    expect(conn.sent.map((f) => f.type)).toEqual(['sync']);
+    answerSync(conn);
+    expect(conn.ofType('send').map((f) => f.clientMsgId)).toEqual([id]);
+  });
+
+  it('client message ids are deterministic for a seed and unique', () => {
+    const a = makePhone();
+    const b = makePhone();
+    const idsA = [a.phone.send(CHAT, 'x'), a.phone.send(CHAT, 'y')];
+    const idsB = [b.phone.send(CHAT, 'x'), b.phone.send(CHAT, 'y')];
+    expect(idsA).toEqual(idsB);
+    expect(new Set(idsA).size).toBe(2);
+  });
+});

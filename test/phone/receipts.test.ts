@@ -1,0 +1,193 @@
+// Receiving: cumulative delivery acks, debounced reads, piggybacked reads, gaps and sync.
+import { describe, expect, it } from 'vitest';
+import { CHAT, GROUP, makePhone, message, startReady } from './fixtures.ts';
+
+describe('phone receipts out', () => {
+  it('acks a burst of 5 messages with exactly one cumulative ack, after rendering', () => {
+    const rig = makePhone({ ackDelayMs: 50 });
+    const conn = startReady(rig);
+    for (let seq = 1; seq <= 5; seq++) conn.push(message(seq));
+    expect(rig.ofType('render').map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(conn.ofType('ack')).toHaveLength(0); // coalescing window still open
+    rig.time.advance(50);
+    expect(conn.ofType('ack')).toEqual([{ type: 'ack', chat: CHAT, upTo: 5 }]);
+    rig.time.advance(5_000);
+    expect(conn.ofType('ack')).toHaveLength(1);
+    expect(conn.ofType('read')).toHaveLength(0); // background: delivered only
+    expect(rig.ofType('receipt-out')).toMatchObject([{ chat: CHAT, kind: 'delivered', upTo: 5, piggyback: false }]);
+  });
+
+  it('reads a visible chat once per debounce window, with only the last seq', () => {
+    const rig = makePhone({ readDebounceMs: 500 });
+    const conn = startReady(rig);
+    rig.phone.setForeground(true);
+    rig.phone.openChat(CHAT);
+    conn.push(message(1));
+    rig.time.advance(100);
+    conn.push(message(2));
+    rig.time.advance(100);
+    conn.push(message(3));
+    conn.push(message(1, 'carol', GROUP)); // another chat: not visible, never read
+    rig.time.advance(299);
+    expect(conn.ofType('read')).toHaveLength(0);
+    rig.time.advance(1);
+    expect(conn.ofType('read')).toEqual([{ type: 'read', chat: CHAT, upTo: 3 }]);
+    rig.time.advance(10_000);
+    expect(conn.ofType('read')).toHaveLength(1);
+    expect(rig.metrics.count('receipts.savedByDebounce')).toBe(2);
+    expect(rig.ofType('receipt-out').filter((e) => e.kind === 'read')).toMatchObject([{ chat: CHAT, upTo: 3, piggyback: false }]);
+  });
+
+  it('piggybacks the pending read on a typing frame instead of a separate read', () => {
+    const rig = makePhone({ readDebounceMs: 500 });
+    const conn = startReady(rig);
+    rig.phone.setForeground(true);
+    rig.phone.openChat(CHAT);
+    conn.push(message(1));
+    conn.push(message(2));
+    rig.time.advance(200);
+    expect(rig.phone.typing(CHAT)).toBe(true);
+    expect(conn.ofType('typing')).toEqual([{ type: 'typing', chat: CHAT, read: 2 }]);
+    rig.time.advance(5_000);
+    expect(conn.ofType('read')).toHaveLength(0);
+    expect(rig.metrics.count('receipts.piggybacked')).toBe(1);
+    expect(rig.ofType('receipt-out').filter((e) => e.kind === 'read')).toMatchObject([{ chat: CHAT, upTo: 2, piggyback: true }]);
+    // Typing again with nothing to read is a plain (throttled) typing frame.
+    rig.time.advance(3_000);
+    rig.phone.typing(CHAT);
+    expect(conn.ofType('typing').at(-1)).toEqual({ type: 'typing', chat: CHAT });
+  });
+
+  it('does not read in the background, and reads what is visible when the app comes back', () => {
+    const rig = makePhone({ readDebounceMs: 500 });
+    const conn = startReady(rig);
+    rig.phone.openChat(CHAT);
+    conn.push(message(1));
+    rig.time.advance(2_000);
+    expect(conn.ofType('read')).toHaveLength(0);
+    expect(conn.ofType('ack')).toEqual([{ type: 'ack', chat: CHAT, upTo: 1 }]);
+    rig.phone.setForeground(true);
+    rig.time.advance(500);
+    expect(conn.ofType('read')).toEqual([{ type: 'read', chat: CHAT, upTo: 1 }]);
+  });
+});
+
+describe('phone receipts for own messages', () => {
+  it('sends no ack or read for its own messages, but covers them in later cumulative receipts', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    rig.phone.setForeground(true);
+    rig.phone.openChat(CHAT);
+    const id = rig.phone.send(CHAT, 'mine');
+    conn.push({ type: 'sent', ref: id, chat: CHAT, seq: 1, msgId: 'm1', ts: 0 });
+    rig.time.advance(5_000);
+    expect(conn.ofType('ack')).toHaveLength(0);
+    expect(conn.ofType('read')).toHaveLength(0);
+    conn.push(message(2));
+    rig.time.advance(500);
+    expect(conn.ofType('ack')).toEqual([{ type: 'ack', chat: CHAT, upTo: 2 }]);
+    expect(conn.ofType('read')).toEqual([{ type: 'read', chat: CHAT, upTo: 2 }]);
+  });
+});
+
+describe('phone ordering and sync', () => {
+  it('buffers past a gap, syncs, renders 1,2,3 in order and never renders a duplicate', () => {
+    const rig = makePhone({ gapSyncDelayMs: 100 });
+    const conn = startReady(rig);
+    conn.push(message(1));
+    conn.push(message(3));
+    expect(rig.ofType('gap')).toMatchObject([{ chat: CHAT, expected: 2, got: 3 }]);
+    expect(rig.ofType('render').map((e) => e.seq)).toEqual([1]);
+    const syncsBefore = conn.ofType('sync').length;
+    rig.time.advance(100);
+    const sync = conn.ofType('sync').at(-1)!;
+    expect(conn.ofType('sync')).toHaveLength(syncsBefore + 1);
+    expect(sync.chats).toMatchObject({ [CHAT]: 1, [GROUP]: 0 });
+    expect(sync.epoch).toBe('mem-1');
+    conn.push({
+      type: 'sync_result', ref: sync.id, epoch: 'mem-1', hasMore: false,
+      chats: [{ chat: CHAT, messages: [message(2), message(3)], head: 3, hasMore: false, receipts: [] }],
+    });
+    conn.push(message(3)); // a redelivered push
+    const renders = rig.ofType('render');
+    expect(renders.map((e) => `${e.seq}/${e.via}`)).toEqual(['1/push', '2/sync', '3/push']);
+    expect(rig.metrics.count('messages.duplicate')).toBe(2);
+    expect(rig.ofType('ok').filter((e) => e.op === 'sync').at(-1)).toMatchObject({ id: sync.id, messages: 2, hasMore: false });
+    rig.time.advance(50);
+    expect(conn.ofType('ack').at(-1)).toEqual({ type: 'ack', chat: CHAT, upTo: 3 });
+  });
+
+  it('a gap filled by the push itself needs no sync', () => {
+    const rig = makePhone({ gapSyncDelayMs: 100 });
+    const conn = startReady(rig);
+    conn.push(message(2));
+    conn.push(message(1));
+    rig.time.advance(1_000);
+    expect(rig.ofType('render').map((e) => e.seq)).toEqual([1, 2]);
+    expect(conn.ofType('sync')).toHaveLength(1); // only the one on connect
+  });
+
+  it('pages through sync_result with hasMore and applies synced receipts', () => {
+    const rig = makePhone();
+    rig.phone.start();
+    const conn = rig.transport.last();
+    conn.accept();
+    const first = conn.ofType('sync')[0]!;
+    expect(first.chats).toEqual({ [CHAT]: 0, [GROUP]: 0 });
+    conn.push({ type: 'sync_result', ref: first.id, epoch: 'e1', hasMore: true,
+      chats: [{ chat: CHAT, messages: [message(1), message(2)], head: 3, hasMore: true, receipts: [] }] });
+    const second = conn.ofType('sync')[1]!;
+    expect(second.chats).toMatchObject({ [CHAT]: 2 });
+    expect(second.epoch).toBe('e1');
+    expect(rig.phone.state().phase).toBe('syncing');
+    conn.push({ type: 'sync_result', ref: second.id, epoch: 'e1', hasMore: false,
+      chats: [{ chat: CHAT, messages: [message(3)], head: 3, hasMore: false, receipts: [] }] });
+    expect(rig.phone.state().phase).toBe('ready');
+    expect(rig.ofType('render').map((e) => `${e.seq}/${e.via}`)).toEqual(['1/sync', '2/sync', '3/sync']);
+    expect(rig.metrics.values('syncMessages')).toEqual([3]);
+    expect(rig.ofType('invoke').filter((e) => e.op === 'sync')).toHaveLength(2);
+  });
+
+  it('renders own messages sent from another device, and treats its own echo as the ACK', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    conn.push(message(1, 'alice', CHAT, 'd2'));
+    expect(rig.ofType('render')).toMatchObject([{ seq: 1, from: 'alice' }]);
+    const id = rig.phone.send(CHAT, 'mine');
+    conn.push({ ...message(2, 'alice', CHAT, 'd1'), clientMsgId: id });
+    expect(rig.ofType('ok').filter((e) => e.op === 'send')).toMatchObject([{ clientMsgId: id, seq: 2 }]);
+    expect(rig.ofType('render')).toHaveLength(1);
+  });
+
+  it('records typing, presence and presence_result observations', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    conn.push({ type: 'typing', chat: CHAT, user: 'bob' });
+    conn.push({ type: 'presence', user: 'bob', online: true });
+    expect(rig.phone.queryPresence()).toBe(true);
+    const query = conn.ofType('presence_query')[0]!;
+    expect(query.users).toEqual(['bob']);
+    conn.push({ type: 'presence_result', ref: query.id, users: [{ user: 'bob', online: false }] });
+    expect(rig.ofType('typing-seen')).toMatchObject([{ chat: CHAT, user: 'bob' }]);
+    expect(rig.ofType('presence-seen').map((e) => e.online)).toEqual([true, false]);
+  });
+
+  it('on SYNC_RESET starts over with an empty sync; a retryable sync error syncs again later', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    conn.push(message(1));
+    conn.push(message(3)); // gap: a sync follows
+    rig.time.advance(100);
+    const gapSync = conn.ofType('sync').at(-1)!;
+    expect(gapSync.chats![CHAT]).toBe(1);
+    conn.push({ type: 'error', code: 'SYNC_RESET', message: 'old epoch', ref: gapSync.id });
+    const fresh = conn.ofType('sync').at(-1)!;
+    expect(fresh.id).not.toBe(gapSync.id);
+    expect(fresh.chats).toEqual({ [CHAT]: 0, [GROUP]: 0 });
+    expect(fresh.epoch).toBeUndefined();
+    conn.push({ type: 'error', code: 'UNAVAILABLE', message: 'busy', ref: fresh.id });
+    const count = conn.ofType('sync').length;
+    rig.time.advance(1_000);
+    expect(conn.ofType('sync')).toHaveLength(count + 1);
+  });
+});
