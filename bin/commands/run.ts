@@ -4,6 +4,7 @@ import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { runCoreCheckers } from '../../simulator/check/coreCheckers.ts';
 import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { Metrics } from '../../simulator/metrics/Metrics.ts';
+import { observeHistoryLatencies } from '../../simulator/metrics/historyLatencies.ts';
 import { buildSummary, EXIT_CODES, lookupMetric, type Summary } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
 import { writeReports } from '../../simulator/report/writeReports.ts';
@@ -74,6 +75,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   const metrics = new Metrics(time);
   for (const encoded of outcome.encodedMetrics) metrics.addEncoded(encoded);
+  observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
   const snapshot = metrics.snapshot();
   const properties = runCoreCheckers(outcome.events, outcome.facts);
   const draft = (thresholds: Summary['thresholds']): Summary => buildSummary({

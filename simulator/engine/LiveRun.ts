@@ -56,6 +56,8 @@ export type LiveRunOutcome =
     durationMs: number;
     generator: { cpuPercent: number; eventLoopLagMsP99: number; warning?: string };
     historyPath: string;
+    /** Epoch ms of the run's t = 0 (history times are relative to it). */
+    runStartEpochMs: number;
   }
   | { ok: false; code: 'TARGET_UNREACHABLE' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
 
@@ -161,7 +163,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
     return {
       ok: true, events, facts: factsOf(population, provisioned.chatIds), encodedMetrics: done.map((d) => d.metrics), faults, phones,
-      durationMs: tNow(), generator: generatorHealth(done.map((d) => d.progress), tNow()), historyPath,
+      durationMs: tNow(), generator: generatorHealth(done.map((d) => d.progress), tNow()), historyPath, runStartEpochMs,
     };
   } finally {
     reporter.cancel();

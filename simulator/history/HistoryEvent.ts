@@ -15,7 +15,8 @@ export type HistoryEvent =
   | { t: number; p: string; type: 'invoke'; op: 'sync'; mode: 'watermark' | 'token'; id: string }
   | { t: number; p: string; type: 'ok'; op: 'sync'; mode: 'watermark' | 'token'; id: string; messages: number; hasMore: boolean }
   // observations
-  | { t: number; p: string; type: 'render'; chat: string; seq: number; from: string; clientMsgId: string; via: 'push' | 'sync' }
+  /** `storedAt`: when the server stored the message (its `ts`), in ms since the run start. */
+  | { t: number; p: string; type: 'render'; chat: string; seq: number; from: string; clientMsgId: string; via: 'push' | 'sync'; storedAt?: number }
   | { t: number; p: string; type: 'tick'; chat: string; clientMsgId: string; seq: number; tick: 'sent' | 'delivered' | 'read' }
   | { t: number; p: string; type: 'receipt-out'; chat: string; kind: 'delivered' | 'read'; upTo: number; piggyback: boolean }
   | { t: number; p: string; type: 'presence-seen'; user: string; online: boolean }

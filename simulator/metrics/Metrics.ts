@@ -111,11 +111,16 @@ export class Metrics implements MetricsSink {
   }
 
   observe(metric: LatencyMetric, value: number): void {
+    this.observeAt(metric, value, this.time.nowMs());
+  }
+
+  /** A sample measured after the fact (from the history): it goes on the timeline at `atEpochMs`. */
+  observeAt(metric: LatencyMetric, value: number, atEpochMs: number): void {
     const clamped = clampSample(value);
     this.histogram(metric).recordValue(clamped);
     this.noteExtremes(metric, clamped, clamped);
     this.chart(metric).add(clamped);
-    this.observeOnTimeline(metric, clamped);
+    this.observeOnTimeline(metric, clamped, atEpochMs);
   }
 
   /**
@@ -129,7 +134,7 @@ export class Metrics implements MetricsSink {
     for (let v = clamped; ; v -= interval) {
       this.noteExtremes(metric, v, v);
       this.chart(metric).add(v);
-      this.observeOnTimeline(metric, v);
+      this.observeOnTimeline(metric, v, this.time.nowMs());
       if (interval <= 0 || v - interval < interval) break;
     }
   }
@@ -220,8 +225,8 @@ export class Metrics implements MetricsSink {
     return s;
   }
 
-  private observeOnTimeline(metric: LatencyMetric, value: number): void {
-    if (metric === 'sendToAck' || metric === 'sendToDelivered') this.second(this.time.nowMs()).latency[metric].add(value);
+  private observeOnTimeline(metric: LatencyMetric, value: number, atEpochMs: number): void {
+    if (metric === 'sendToAck' || metric === 'sendToDelivered') this.second(atEpochMs).latency[metric].add(value);
   }
 
   private mergeStart(encoded: EncodedMetrics): void {

@@ -399,8 +399,9 @@ export class Phone {
   private render(message: Stored): boolean {
     if (this.isOwnDevice(message.from, message.fromDevice)) return false; // already on screen since send()
     this.othersUpTo.set(message.chat, message.seq);
-    this.record({ type: 'render', chat: message.chat, seq: message.seq, from: message.from, clientMsgId: message.clientMsgId, via: message.via });
-    if (message.via === 'push') this.config.metrics.observe('fanOut', Math.max(0, this.config.time.nowMs() - message.ts));
+    // fanOut and per-recipient sendToDelivered are computed from the whole history after the run
+    // (simulator/metrics/historyLatencies.ts): only there are all of a message's renders known.
+    this.record({ type: 'render', chat: message.chat, seq: message.seq, from: message.from, clientMsgId: message.clientMsgId, via: message.via, storedAt: message.ts - this.config.startMs });
     return true;
   }
 
@@ -423,7 +424,8 @@ export class Phone {
     if (!tickAhead(tick, entry.state)) return;
     entry.state = tick;
     this.record({ type: 'tick', chat: entry.chat, clientMsgId: entry.clientMsgId, seq: entry.seq!, tick });
-    this.config.metrics.observe(metric, this.config.time.nowMs() - entry.createdMs);
+    // The delivered tick's own latency is not a metric: sendToDelivered is per recipient (from the history).
+    if (metric === 'sendToRead') this.config.metrics.observe(metric, this.config.time.nowMs() - entry.createdMs);
   }
 
   private onError(frame: ErrorFrame): void {
