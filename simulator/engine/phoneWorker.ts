@@ -97,7 +97,11 @@ async function finish(): Promise<void> {
     for (const t of startTimers) t.cancel();
     const final = progress();
     for (const phone of phones) phone.stop();
-    for (const network of networks) network.dispose();
+    for (const network of networks) {
+      // What the links did, for the report: how many faults the profiles actually produced.
+      for (const [name, value] of Object.entries(network.stats())) metrics.increment(`network.${name}`, value);
+      network.dispose();
+    }
     monitor.stop();
     await history.close();
     port.postMessage({ type: 'done', metrics: metrics.encode(), progress: final, historyEvents: history.eventsWritten } satisfies WorkerToMain);
