@@ -80,6 +80,10 @@ const ticker = time.every(1000, () => {
 port.on('message', (message: MainToWorker) => {
   if (message.type === 'heal') {
     // Stop new sends and end every network fault: the quiesce phase lets phones converge.
+    // Phones whose start time falls after the load (a ramp longer than --duration) never join:
+    // they are not part of this run, and the checkers owe them nothing.
+    for (const t of startTimers) t.cancel();
+    startTimers.length = 0;
     for (const behaviour of behaviours) behaviour.stop();
     for (const network of networks) network.heal();
     // The final read: once reconnects have had time, every phone syncs (spread out, as apps

@@ -9,6 +9,9 @@ const facts = {
 
 function healthy(): HistoryEvent[] {
   return [
+    { t: 0, p: 'a/d1', type: 'connect', gateway: 'gw1' },
+    { t: 0, p: 'b/d1', type: 'connect', gateway: 'gw1' },
+    { t: 0, p: 'b/d2', type: 'connect', gateway: 'gw2' },
     { t: 1, p: 'a/d1', type: 'invoke', op: 'send', chat: 'c1', clientMsgId: 'm1', body: 'x' },
     { t: 5, p: 'a/d1', type: 'ok', op: 'send', chat: 'c1', clientMsgId: 'm1', seq: 1, msgId: 'i1' },
     { t: 6, p: 'a/d1', type: 'tick', chat: 'c1', clientMsgId: 'm1', seq: 1, tick: 'sent' },
@@ -52,5 +55,16 @@ describe('core checkers on hand-written histories', () => {
     expect(verdicts([...healthy(), pending]).F1).toBe('fail');
     const unknown: HistoryEvent = { t: 40, p: 'a/d1', type: 'info', op: 'send', chat: 'c1', clientMsgId: 'm2', reason: 'no ack' };
     expect(verdicts([...healthy(), pending, unknown]).F1).toBe('pass');
+  });
+
+  it('owes nothing to a device that was not connected at the end, and says so', () => {
+    const events = healthy().filter((e) => !(e.type === 'render' && e.p === 'b/d2'));
+    events.push({ t: 8, p: 'b/d2', type: 'disconnect', code: 1006, reason: 'offline' });
+    const a5 = runCoreCheckers(events, facts).find((r) => r.id === 'A5')!;
+    expect(a5.verdict).toBe('pass');
+    expect(a5.reason).toContain('1 device(s) not connected');
+    // Back online at the end but still missing it: a failure again.
+    events.push({ t: 20, p: 'b/d2', type: 'connect', gateway: 'gw1' });
+    expect(runCoreCheckers(events, facts).find((r) => r.id === 'A5')!.verdict).toBe('fail');
   });
 });

@@ -8,6 +8,14 @@ import { describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/chatsim.js', import.meta.url).pathname;
 const tiny = new URL('../fixtures/tiny.yaml', import.meta.url).pathname;
+const flakyMobile = new URL('../../scenarios/flaky-mobile.yaml', import.meta.url).pathname;
+/** flaky-mobile as shipped but for one edit, shortened to seconds (the full run is in shippedScenarios.test.ts). */
+function flakyMobileWith(dir: string, name: string, edit: (yaml: string) => string): string {
+  const yaml = readFileSync(flakyMobile, 'utf8').replace('durationMs: 60s', 'durationMs: 5s').replace('healMs: 40s', 'healMs: 15s');
+  const path = join(dir, name);
+  writeFileSync(path, edit(yaml));
+  return path;
+}
 
 async function chatsim(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
@@ -35,24 +43,26 @@ describe('chatsim run', () => {
     expect(stdout).toContain('pass');
   });
 
-  it('exits 2 when a threshold cannot be met, and 64 naming the field for an invalid scenario', async () => {
+  it('exits 2 when a threshold of flaky-mobile cannot be met, and 64 naming the field for an invalid scenario', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chatsim-bad-'));
-    const impossible = join(dir, 'impossible.yaml');
-    writeFileSync(impossible, readFileSync(tiny, 'utf8').replace('"sendToAck p(99) < 10s"', '"sendToAck p(99) < 0ms"'));
-    const failed = await chatsim(['run', impossible, '--out', join(dir, 'out'), '--json']);
+    const impossible = flakyMobileWith(dir, 'impossible.yaml', (yaml) => yaml.replace('"sendToAck p(95) < 5s"', '"sendToAck p(95) < 0ms"'));
+    const failed = await chatsim(['run', impossible, '--phones', '150', '--out', join(dir, 'out'), '--json']);
     expect(failed.code, failed.stderr).toBe(2);
-    expect(JSON.parse(failed.stdout).thresholds[0]).toMatchObject({ ok: false });
+    const summary = JSON.parse(failed.stdout);
+    expect(summary).toMatchObject({ verdict: 'fail', exitCode: 2 });
+    expect(summary.thresholds[0]).toMatchObject({ expression: 'sendToAck p(95) < 0ms', ok: false });
+    expect(summary.properties.every((p: { verdict: string }) => p.verdict === 'pass')).toBe(true);
 
-    const invalid = join(dir, 'invalid.yaml');
-    writeFileSync(invalid, readFileSync(tiny, 'utf8').replace('friendsPerUser: 3', 'friendsPerUser: many'));
+    const invalid = flakyMobileWith(dir, 'invalid.yaml', (yaml) => yaml.replace('friendsPerUser: 5', 'friendsPerUser: many'));
     const rejected = await chatsim(['run', invalid]);
     expect(rejected.code).toBe(64);
     expect(rejected.stderr).toContain('population.friendsPerUser');
-  });
+    expect(rejected.stderr).toContain('must be number');
+  }, 120_000);
 
   it('exits 3 with a clear message when --target is unreachable', async () => {
     const out = mkdtempSync(join(tmpdir(), 'chatsim-unreach-'));
-    const { code, stderr } = await chatsim(['run', tiny, '--target', 'http://127.0.0.1:9', '--out', out]);
+    const { code, stderr } = await chatsim(['run', flakyMobile, '--target', 'http://127.0.0.1:9', '--out', out]);
     expect(code).toBe(3);
     expect(stderr).toContain('TARGET_UNREACHABLE');
     expect(stderr).toContain('127.0.0.1:9');
