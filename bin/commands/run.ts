@@ -5,7 +5,7 @@ import { runCoreCheckers } from '../../simulator/check/coreCheckers.ts';
 import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { Metrics } from '../../simulator/metrics/Metrics.ts';
 import { observeHistoryLatencies } from '../../simulator/metrics/historyLatencies.ts';
-import { buildSummary, EXIT_CODES, lookupMetric, type Summary } from '../../simulator/report/Summary.ts';
+import { buildSummary, EXIT_CODES, lookupMetric, type Summary, type ThresholdResult } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
 import { writeReports } from '../../simulator/report/writeReports.ts';
 import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
@@ -78,7 +78,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
   const snapshot = metrics.snapshot();
   const properties = runCoreCheckers(outcome.events, outcome.facts);
-  const draft = (thresholds: Summary['thresholds']): Summary => buildSummary({
+  const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
     scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,
     properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,
   });

@@ -34,6 +34,13 @@ export interface ThresholdResult {
   ok: boolean;
 }
 
+/** A threshold as summary.json carries it: `actual` is null (not absent) when the metric is missing. */
+export interface SummaryThreshold {
+  expression: string;
+  actual: number | null;
+  ok: boolean;
+}
+
 /** A histogram's stats: ms for latencies, messages for syncMessages; all 0 when count is 0. */
 export interface LatencySummary {
   p50: number;
@@ -69,7 +76,7 @@ export type SummaryLatencyMetric = 'sendToAck' | 'sendToDelivered' | 'sendToRead
  * - `seed`, `engine`, `scenario` {name, path}, `durationMs` (load phase), `reproduce` (a command line).
  * - `properties[]`: {id, name, verdict 'pass'|'fail'|'unknown', violations, example (first or null), examples, reason?}.
  *   'unknown' (the history could not decide) does not fail the run.
- * - `thresholds[]`: {expression, actual (ms for durations; absent when the metric is missing), ok}.
+ * - `thresholds[]`: {expression, actual (ms for durations; null when the metric is missing), ok}.
  * - `metrics`: `phones`, `messagesSent`, `messagesAcked`, `deliveries` (counters messages.sent/acked/delivered),
  *   `throughputPerSec` {sent, delivered} over durationMs, `latencyMs` {sendToAck, sendToDelivered, sendToRead,
  *   fanOut, reconnect} each {p50, p90, p95, p99, p99.9, max, min, mean, count} in ms, `frames` {out: {type: n}, in: {type: n},
@@ -89,7 +96,7 @@ export interface Summary {
   durationMs: number;
   reproduce: string;
   properties: PropertySummary[];
-  thresholds: ThresholdResult[];
+  thresholds: SummaryThreshold[];
   metrics: SummaryMetrics;
   faults: FaultWindow[];
   generator: GeneratorHealth;
@@ -147,7 +154,7 @@ export function buildSummary(input: SummaryInput): Summary {
     durationMs: input.durationMs,
     reproduce: input.reproduce,
     properties: input.properties.map(summariseProperty),
-    thresholds: input.thresholds.map((t) => ({ expression: t.expression, actual: t.actual, ok: t.ok })),
+    thresholds: input.thresholds.map((t) => ({ expression: t.expression, actual: t.actual ?? null, ok: t.ok })),
     metrics: summariseMetrics(input.metrics, input.phones, input.durationMs),
     faults: input.faults.map((f) => ({ kind: f.kind, startMs: f.startMs, endMs: f.endMs })),
     generator: { ...input.generator },

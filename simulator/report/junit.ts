@@ -1,5 +1,5 @@
 import { escapeXml } from './svgCharts.ts';
-import type { PropertySummary, Summary, ThresholdResult } from './Summary.ts';
+import type { PropertySummary, Summary, SummaryThreshold } from './Summary.ts';
 
 /**
  * junit.xml for CI test reporters: one suite `chatsim.<scenario>`, a test case per property
@@ -44,9 +44,9 @@ function propertyCase(p: PropertySummary): string {
   return `${open}<failure type="property" message="${attr(message)}">${text(p.examples.join('\n'))}</failure></testcase>`;
 }
 
-function thresholdCase(t: ThresholdResult): string {
+function thresholdCase(t: SummaryThreshold): string {
   const open = `<testcase classname="thresholds" name="${attr(t.expression)}">`;
-  const actual = t.actual === undefined ? 'the run did not produce this metric' : `actual ${t.actual}`;
+  const actual = t.actual === null ? 'the run did not produce this metric' : `actual ${t.actual}`;
   if (t.ok) return `${open}<system-out>${text(actual)}</system-out></testcase>`;
   return `${open}<failure type="threshold" message="${attr(actual)}">${text(`${t.expression}: ${actual}`)}</failure></testcase>`;
 }

@@ -82,7 +82,7 @@ function propertiesSection(s: Summary): string {
 }
 
 function thresholdsSection(s: Summary): string {
-  const rows = s.thresholds.map((t) => `<tr><td class="${t.ok ? 'pass' : 'fail'}">${t.ok ? '✓' : '✗'}</td><td><code>${esc(t.expression)}</code></td><td class="num">${t.actual === undefined ? 'no data' : esc(formatNumber(t.actual))}</td></tr>`);
+  const rows = s.thresholds.map((t) => `<tr><td class="${t.ok ? 'pass' : 'fail'}">${t.ok ? '✓' : '✗'}</td><td><code>${esc(t.expression)}</code></td><td class="num">${t.actual === null ? 'no data' : esc(formatNumber(t.actual))}</td></tr>`);
   return section('thresholds', 'Thresholds', ['', 'threshold', 'actual'], rows, 'No thresholds.');
 }
 

@@ -44,7 +44,7 @@ function verdictWord(verdict: 'pass' | 'fail' | 'unknown', c: ChalkInstance): st
 
 function thresholdLines(s: Summary, c: ChalkInstance): string[] {
   if (s.thresholds.length === 0) return [];
-  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === undefined ? 'no data' : formatNumber(t.actual)]);
+  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === null ? 'no data' : formatNumber(t.actual)]);
   return ['thresholds', ...table([['', 'threshold', 'actual'], ...rows])];
 }
 
