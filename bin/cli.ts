@@ -13,6 +13,8 @@ export async function main(argv: string[]): Promise<number> {
   registerServe(program, setExit);
   const { registerRun } = await import('./commands/run.ts');
   registerRun(program, setExit);
+  const { registerCheck } = await import('./commands/check.ts');
+  registerCheck(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
-import { runCoreCheckers } from '../../simulator/check/coreCheckers.ts';
+import { checkRun } from '../../simulator/check/checkRun.ts';
+import { factsToRecord, saveRunRecord } from '../../simulator/history/runRecord.ts';
 import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { Metrics } from '../../simulator/metrics/Metrics.ts';
 import { observeHistoryLatencies } from '../../simulator/metrics/historyLatencies.ts';
@@ -77,7 +78,11 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   for (const encoded of outcome.encodedMetrics) metrics.addEncoded(encoded);
   observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
   const snapshot = metrics.snapshot();
-  const properties = runCoreCheckers(outcome.events, outcome.facts);
+  const properties = checkRun(outcome.events, outcome.facts, { presenceDebounceMs: scenario.cluster.presenceDebounceMs, seed: scenario.seed, reproduce });
+  await saveRunRecord(outDir, {
+    schemaVersion: 1, scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, reproduce,
+    runStartEpochMs: outcome.runStartEpochMs, presenceDebounceMs: scenario.cluster.presenceDebounceMs, bugs: scenario.bugs, facts: factsToRecord(outcome.facts),
+  });
   const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
     scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,
     properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,

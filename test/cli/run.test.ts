@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/chatsim.js', import.meta.url).pathname;
@@ -41,6 +41,20 @@ describe('chatsim run', () => {
     const history = gunzipSync(readFileSync(join(out, 'history.jsonl.gz'))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(history.some((e) => e.type === 'render')).toBe(true);
     expect(stdout).toContain('pass');
+
+    // `chatsim check` re-checks the saved run with the same verdict...
+    const rechecked = await chatsim(['check', out, '--json']);
+    expect(rechecked.code, rechecked.stderr).toBe(0);
+    expect(JSON.parse(rechecked.stdout).properties.map((p: { id: string; verdict: string }) => [p.id, p.verdict]))
+      .toEqual(summary.properties.map((p: { id: string; verdict: string }) => [p.id, p.verdict]));
+    // ...and fails, naming the device, when a delivery is cut out of the history.
+    const lost = history.find((e) => e.type === 'render');
+    const tampered = history.filter((e) => e !== lost).map((e) => JSON.stringify(e)).join('\n') + '\n';
+    writeFileSync(join(out, 'history.jsonl.gz'), gzipSync(tampered));
+    const broken = await chatsim(['check', out]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`never rendered on ${lost.p}`);
+    expect((await chatsim(['check', join(out, 'nope')])).code).toBe(64);
   });
 
   it('exits 2 when a threshold of flaky-mobile cannot be met, and 64 naming the field for an invalid scenario', async () => {
