@@ -1,3 +1,4 @@
+import { NO_BUGS, type BugName, type BugSet } from './bugs/BugCatalogue.ts';
 import type { Broker } from './ports/Broker.ts';
 import type { TimeSource } from './ports/Clock.ts';
 import type { Directory } from './ports/Directory.ts';
@@ -40,7 +41,15 @@ export interface ClusterOptions {
   port?: number;
   tokenSecret?: string;
   adminToken?: string;
+  /**
+   * Injected defects (server/bugs/BugCatalogue.ts), to prove the checkers catch them. Absent
+   * or empty: the correct cluster. Phone-side bugs in the set are ignored here.
+   */
+  bugs?: BugSet;
 }
+
+/** Bugs that live in the memory message store, so they need the store the cluster makes itself. */
+const STORE_BUGS: readonly BugName[] = ['no-dedupe', 'read-rewrites-message'];
 
 export interface ClusterAddress {
   httpUrl: string;
@@ -60,6 +69,7 @@ export class Cluster {
   readonly chatServers: ChatServer[] = [];
   readonly presenceService: PresenceService;
   readonly adminToken: string;
+  readonly bugs: BugSet;
   private readonly listeners: WsGatewayListener[] = [];
   private readonly http: HttpApi;
   private chatServerGeneration = 0;
@@ -67,23 +77,28 @@ export class Cluster {
 
   constructor(private readonly options: ClusterOptions) {
     const time = options.time;
+    const bugs = options.bugs ?? NO_BUGS;
+    this.bugs = bugs;
+    if (options.backends?.store && STORE_BUGS.some((b) => bugs.has(b))) {
+      throw new Error(`bugs ${STORE_BUGS.join(', ')} live in the memory message store; do not pass a store with them`);
+    }
     this.limits = resolveLimits(options.limits);
     this.backends = {
       broker: options.backends?.broker ?? new MemoryBroker(),
       queue: options.backends?.queue ?? new MemoryInboundQueue(),
       presence: options.backends?.presence ?? new MemoryPresenceStore(time),
-      store: options.backends?.store ?? new MemoryMessageStore(),
+      store: options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }),
       directory: options.backends?.directory ?? new MemoryDirectory(),
     };
     this.tokens = new TokenService(options.tokenSecret ?? 'chatsim-dev-secret', time, this.limits.tokenTtlMs);
     this.adminToken = options.adminToken ?? 'chatsim-admin';
     for (let i = 0; i < (options.gateways ?? 1); i++) {
-      const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits });
+      const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits, bugs });
       this.gateways.push(gateway);
       this.listeners.push(new WsGatewayListener({ gateway, tokens: this.tokens, limits: this.limits }));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer());
-    this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits });
+    this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });
     this.http = createHttpApi({
       time, random: options.random ?? new SeededRandom(1), directory: this.backends.directory, store: this.backends.store,
       tokens: this.tokens, limits: this.limits, gatewayUrls: () => this.address?.gatewayUrls ?? [],
@@ -169,6 +184,9 @@ export class Cluster {
   private newChatServer(): ChatServer {
     const id = `cs${++this.chatServerGeneration}`;
     const { queue, broker, store, directory, presence } = this.backends;
-    return new ChatServer({ id, clock: this.options.time, queue, broker, store, directory, presence, limits: this.limits });
+    return new ChatServer({
+      id, clock: this.options.time, queue, broker, store, directory, presence, limits: this.limits,
+      bugs: this.bugs, timers: this.options.time, gatewayIds: () => this.gateways.map((g) => g.id),
+    });
   }
 }

@@ -1,8 +1,10 @@
+import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
+import { snowflakeSkewMs } from '../bugs/snowflakeSkew.ts';
 import type { Broker } from '../ports/Broker.ts';
-import type { Clock } from '../ports/Clock.ts';
+import type { Clock, TimerHandle, Timers } from '../ports/Clock.ts';
 import type { ChatRecord, Directory } from '../ports/Directory.ts';
 import type { InboundQueue, QueueConsumer, QueueEntry } from '../ports/InboundQueue.ts';
-import type { CursorKind, MessageStore, StoredMessage } from '../ports/MessageStore.ts';
+import type { AppendInput, ChatPage, CursorKind, MessageStore, StoredMessage } from '../ports/MessageStore.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import type { InboundEnvelope } from '../protocol/envelopes.ts';
 import { ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
@@ -25,6 +27,26 @@ export interface ChatServerDeps {
   directory: Directory;
   presence: PresenceStore;
   limits: ServerLimits;
+  /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct server. */
+  bugs?: BugSet;
+  /** Needed only by the `ack-before-persist` bug, which flushes its write buffer on a timer. */
+  timers?: Timers;
+  /** Every gateway's id; needed only by the `route-to-every-gateway` bug. */
+  gatewayIds?: () => readonly string[];
+}
+
+/** How long the `ack-before-persist` bug holds an acknowledged message before writing it. */
+export const ACK_BEFORE_PERSIST_FLUSH_DELAY_MS = 1_000;
+
+/** How far back from the head the `ack-before-persist` bug looks for an already flushed retry. */
+export const ACK_BEFORE_PERSIST_RETRY_LOOKBACK_MAX = 256;
+
+/** A send the `ack-before-persist` bug acknowledged but has not yet written to the store. */
+interface UnflushedSend {
+  env: InboundEnvelope;
+  chat: ChatRecord;
+  input: AppendInput;
+  promisedSeq: number;
 }
 
 export interface ChatServerStats {
@@ -50,9 +72,16 @@ export class ChatServer {
   private consumer: QueueConsumer | undefined;
   private readonly router: Router;
   private msgIdCounter = 0;
+  private readonly bugs: BugSet;
+  /** Only the `ack-before-persist` bug fills this; it lives in memory, so a stop loses it. */
+  private unflushed: UnflushedSend[] = [];
+  private flushTimer: TimerHandle | undefined;
 
   constructor(private readonly deps: ChatServerDeps) {
     this.router = new Router(deps.presence, deps.broker);
+    this.bugs = deps.bugs ?? NO_BUGS;
+    if (this.bugs.has('ack-before-persist') && !deps.timers) throw new Error('the ack-before-persist bug needs timers');
+    if (this.bugs.has('route-to-every-gateway') && !deps.gatewayIds) throw new Error('the route-to-every-gateway bug needs gatewayIds');
   }
 
   get id(): string {
@@ -68,6 +97,11 @@ export class ChatServer {
   async stop(options: { crash?: boolean } = {}): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
+    // Bug 'ack-before-persist': acknowledged writes still in the buffer die with the process,
+    // graceful or not (the shutdown path forgets to flush them).
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    this.unflushed = [];
     await consumer?.stop({ abandonInFlight: options.crash ?? false });
   }
 
@@ -111,19 +145,77 @@ export class ChatServer {
   private async onSend(env: InboundEnvelope, frame: SendFrame): Promise<void> {
     const chat = await this.memberChat(env.user, frame.chat, frame.clientMsgId);
     const nowMs = this.deps.clock.nowMs();
-    const { message, created } = await this.deps.store.append({
+    const input: AppendInput = {
       chatId: chat.id, senderId: env.user, senderDeviceId: env.device, clientMsgId: frame.clientMsgId,
       body: frame.body, msgId: this.nextMsgId(nowMs), sentAtMs: nowMs,
-    });
+    };
+    if (this.bugs.has('ack-before-persist')) return this.ackThenBuffer(env, chat, input);
+    const { message, created } = await this.deps.store.append(input);
     if (!created && message.body !== frame.body) {
       throw new FrameRejected('CLIENT_MSG_ID_REUSED', ERROR_CODES.CLIENT_MSG_ID_REUSED.text, frame.clientMsgId);
     }
-    // A repeat (client retry, or queue redelivery after a crash) redoes every step after the
-    // write: each is idempotent, and a crash may have cut any of them short the first time.
+    await this.afterAppend(env, chat, message);
+  }
+
+  /**
+   * A repeat (client retry, or queue redelivery after a crash) redoes every step after the
+   * write: each is idempotent, and a crash may have cut any of them short the first time.
+   */
+  private async afterAppend(env: InboundEnvelope, chat: ChatRecord, message: StoredMessage): Promise<void> {
     await this.recordInboxes(chat, message);
-    const sent: SentFrame = { type: 'sent', ref: frame.clientMsgId, chat: chat.id, seq: message.seq, msgId: message.msgId, ts: message.sentAtMs };
+    const sent: SentFrame = { type: 'sent', ref: message.clientMsgId, chat: chat.id, seq: message.seq, msgId: message.msgId, ts: message.sentAtMs };
     await this.reply(env, sent);
-    await this.router.toUsers([...chat.members.keys()], JSON.stringify(toMessageFrame(message)), env.conn);
+    await this.fanOut(chat, message, env.conn);
+  }
+
+  private async fanOut(chat: ChatRecord, message: StoredMessage, exceptConnection: string): Promise<void> {
+    const frame = JSON.stringify(toMessageFrame(message));
+    // Bug 'route-to-every-gateway': every gateway writes the message to every connection it
+    // holds, members of the chat or not (a leak), instead of to the members' connections.
+    if (this.bugs.has('route-to-every-gateway')) return this.router.toEveryGateway(this.deps.gatewayIds?.() ?? [], frame, exceptConnection);
+    await this.router.toUsers([...chat.members.keys()], frame, exceptConnection);
+  }
+
+  /**
+   * Bug 'ack-before-persist': a write-behind buffer. The `sent` ACK goes out at once with the
+   * seq the message is expected to get (head + its place in this server's buffer), and the
+   * store write (with inboxes and fan-out) waits for a flush `ACK_BEFORE_PERSIST_FLUSH_DELAY_MS`
+   * later. A chat server stop drops the buffer: acknowledged messages are never stored. Two
+   * servers buffering for the same chat also promise the same seq twice.
+   */
+  private async ackThenBuffer(env: InboundEnvelope, chat: ChatRecord, input: AppendInput): Promise<void> {
+    const buffered = this.unflushed.find((u) => u.input.chatId === input.chatId && u.input.senderId === input.senderId && u.input.clientMsgId === input.clientMsgId);
+    let promisedSeq = buffered?.promisedSeq;
+    if (promisedSeq === undefined) {
+      // A retry of a write already flushed is answered as the correct path does. Reading only
+      // the tail keeps a send cheap in long runs; an older retry is rare with instant ACKs.
+      const headSeq = await this.deps.store.headSeq(input.chatId);
+      const lookbackFrom = Math.max(0, headSeq - ACK_BEFORE_PERSIST_RETRY_LOOKBACK_MAX);
+      const tail = await this.deps.store.readChat(input.chatId, lookbackFrom, ACK_BEFORE_PERSIST_RETRY_LOOKBACK_MAX);
+      const stored = tail.messages.find((m) => m.senderId === input.senderId && m.clientMsgId === input.clientMsgId);
+      if (stored) return this.afterAppend(env, chat, stored);
+      promisedSeq = headSeq + this.unflushed.filter((u) => u.input.chatId === input.chatId).length + 1;
+      this.unflushed.push({ env, chat, input, promisedSeq });
+      this.flushTimer ??= this.deps.timers!.schedule(ACK_BEFORE_PERSIST_FLUSH_DELAY_MS, () => void this.flushUnflushed());
+    }
+    const msgId = buffered?.input.msgId ?? input.msgId;
+    const sentAtMs = buffered?.input.sentAtMs ?? input.sentAtMs;
+    await this.reply(env, { type: 'sent', ref: input.clientMsgId, chat: chat.id, seq: promisedSeq, msgId, ts: sentAtMs } satisfies SentFrame);
+  }
+
+  private async flushUnflushed(): Promise<void> {
+    this.flushTimer = undefined;
+    const batch = this.unflushed;
+    this.unflushed = [];
+    for (const { env, chat, input } of batch) {
+      try {
+        const { message } = await this.deps.store.append(input);
+        await this.recordInboxes(chat, message);
+        await this.fanOut(chat, message, env.conn);
+      } catch {
+        // Nobody is left to retry: the client already has its ACK. The write is lost (the bug).
+      }
+    }
   }
 
   private async recordInboxes(chat: ChatRecord, message: StoredMessage): Promise<void> {
@@ -134,14 +226,21 @@ export class ChatServer {
   /** Time-ordered, unique across chat servers: ms timestamp, server id, per-server counter. */
   private nextMsgId(nowMs: number): string {
     this.msgIdCounter = (this.msgIdCounter + 1) % 1_000_000;
-    return `${nowMs.toString(36).padStart(9, '0')}-${this.deps.id}-${this.msgIdCounter.toString(36).padStart(4, '0')}`;
+    // Bug 'snowflake-ids': each chat server's clock is off by a fixed skew, as real clocks are;
+    // harmless alone (msgId is never used for order) but the bugged sync orders by it.
+    const stampMs = this.bugs.has('snowflake-ids') ? nowMs + snowflakeSkewMs(this.deps.id) : nowMs;
+    return `${stampMs.toString(36).padStart(9, '0')}-${this.deps.id}-${this.msgIdCounter.toString(36).padStart(4, '0')}`;
   }
 
   // ---- delivery and read cursors ----
 
   private async onCursor(env: InboundEnvelope, frame: AckFrame | ReadFrame, kind: CursorKind, redelivered: boolean): Promise<void> {
     const chat = await this.memberChat(env.user, frame.chat);
-    await this.advance(chat, env.user, kind, frame.upTo, redelivered);
+    let upTo = frame.upTo;
+    // Bug 'cursor-overshoot': a delivery ack moves the cursor to the chat head, claiming
+    // delivery of messages sent after the ones the recipient acknowledged.
+    if (kind === 'delivered' && this.bugs.has('cursor-overshoot')) upTo = await this.deps.store.headSeq(chat.id);
+    await this.advance(chat, env.user, kind, upTo, redelivered);
   }
 
   /** Moves a reader's cursor and tells every sender whose aggregate tick moved. Read implies delivered. */
@@ -193,13 +292,31 @@ export class ChatServer {
     let budget = this.deps.limits.syncMessagesMax;
     const results: SyncChatResult[] = [];
     for (const [chatId, afterSeq] of wanted) {
-      const page = await this.deps.store.readChat(chatId, afterSeq, Math.max(0, budget));
+      const page = await this.readAfterWatermark(chatId, afterSeq, Math.max(0, budget));
       budget -= page.messages.length;
       const chat = await this.deps.directory.getChat(chatId);
       const receipts = chat ? await this.currentTicks(chat, env.user) : [];
       results.push({ chat: chatId, messages: page.messages.map(toMessageFrame), head: page.headSeq, hasMore: page.hasMore, receipts });
     }
     await this.reply(env, { type: 'sync_result', ref: frame.id, epoch: this.deps.store.epoch, hasMore: results.some((r) => r.hasMore), chats: results });
+  }
+
+  private async readAfterWatermark(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
+    // Bug 'sync-off-by-one': the exclusive bound is moved one further, so the first message
+    // after the watermark is never returned.
+    if (this.bugs.has('sync-off-by-one')) return this.deps.store.readChat(chatId, afterSeq + 1, limit);
+    // Bug 'snowflake-ids': the watermark is trusted as a position in msgId (time) order: only
+    // messages whose id sorts after the watermark message's id come back, so a message stored
+    // later by a chat server whose clock is behind is skipped for good.
+    if (this.bugs.has('snowflake-ids')) return this.readAfterSnowflake(chatId, afterSeq, limit);
+    return this.deps.store.readChat(chatId, afterSeq, limit);
+  }
+
+  private async readAfterSnowflake(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
+    const all = await this.deps.store.readChat(chatId, 0, Number.MAX_SAFE_INTEGER);
+    const watermarkId = all.messages.find((m) => m.seq === afterSeq)?.msgId ?? '';
+    const after = all.messages.filter((m) => m.msgId > watermarkId).sort((a, b) => (a.msgId < b.msgId ? -1 : 1));
+    return { messages: after.slice(0, limit), headSeq: all.headSeq, hasMore: after.length > limit };
   }
 
   /** The aggregate ticks a user sees on their own messages in a chat, for converging after a reconnect. */

@@ -27,6 +27,15 @@ export class Router {
     await Promise.all([...byGateway].map(([gatewayId, to]) => this.publish(gatewayId, { kind: 'deliver', to, frame })));
   }
 
+  /**
+   * Publishes `frame` to every gateway for all of its connections (but `exceptConnection`),
+   * whoever they belong to. Only the `route-to-every-gateway` bug calls this: it leaks.
+   */
+  async toEveryGateway(gatewayIds: readonly string[], frame: string, exceptConnection?: string): Promise<void> {
+    const delivery: GatewayDelivery = exceptConnection === undefined ? { kind: 'broadcast', frame } : { kind: 'broadcast', except: exceptConnection, frame };
+    await Promise.all(gatewayIds.map((gatewayId) => this.publish(gatewayId, delivery)));
+  }
+
   async toConnection(gatewayId: string, connectionId: string, frame: string): Promise<void> {
     await this.publish(gatewayId, { kind: 'deliver', to: [connectionId], frame });
   }

@@ -1,3 +1,4 @@
+import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { InboundQueue } from '../ports/InboundQueue.ts';
@@ -16,6 +17,8 @@ export interface GatewayDeps {
   queue: InboundQueue;
   presence: PresenceStore;
   limits: ServerLimits;
+  /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct gateway. */
+  bugs?: BugSet;
 }
 
 interface ClientState {
@@ -56,8 +59,11 @@ export class Gateway {
   /** While paused (a stopped process), frames and deliveries wait here in arrival order. */
   private pausedBacklog: Array<() => void> | undefined;
   private partitioned = false;
+  private readonly bugs: BugSet;
 
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(private readonly deps: GatewayDeps) {
+    this.bugs = deps.bugs ?? NO_BUGS;
+  }
 
   get id(): string {
     return this.deps.id;
@@ -229,6 +235,10 @@ export class Gateway {
       return; // Not ours to answer: a broken internal payload is dropped (at-most-once channel).
     }
     this.stats.deliveriesIn++;
+    if (delivery.kind === 'broadcast') {
+      for (const client of this.clients.values()) if (client.id !== delivery.except && !client.closing) this.write(client, delivery.frame);
+      return;
+    }
     for (const connectionId of delivery.to) {
       const client = this.clients.get(connectionId);
       if (!client || client.closing) continue;
@@ -291,6 +301,9 @@ export class Gateway {
   }
 
   private refreshPresence(client: ClientState, nowMs: number): void {
+    // Bug 'stale-presence-ttl': the refresh is skipped, so the entry written at connect
+    // expires after presenceTtlMs however alive the connection is.
+    if (this.bugs.has('stale-presence-ttl')) return;
     // Refreshing on every ping would cost one store write per ping; a third of the TTL is plenty.
     if (nowMs - client.lastPresenceRefreshAtMs < this.deps.limits.presenceTtlMs / 3) return;
     client.lastPresenceRefreshAtMs = nowMs;

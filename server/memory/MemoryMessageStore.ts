@@ -1,3 +1,4 @@
+import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type {
   AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxPage,
   MessageStore, StoredMessage, UserCursors,
@@ -21,16 +22,20 @@ export class MemoryMessageStore implements MessageStore {
   readonly epoch: string;
   private readonly chats = new Map<string, ChatLog>();
   private readonly inboxes = new Map<string, Inbox>();
+  private readonly bugs: BugSet;
 
-  constructor(epoch = 'mem-1') {
+  /** `bugs`: injected defects (server/bugs/BugCatalogue.ts); the store honours `no-dedupe` and `read-rewrites-message`. */
+  constructor(epoch = 'mem-1', options: { bugs?: BugSet } = {}) {
     this.epoch = epoch;
+    this.bugs = options.bugs ?? NO_BUGS;
   }
 
   async append(input: AppendInput): Promise<AppendResult> {
     const log = this.chat(input.chatId);
     const idempotencyKey = `${input.senderId}\u0000${input.clientMsgId}`;
     const existingSeq = log.bySenderClientId.get(idempotencyKey);
-    if (existingSeq !== undefined) return { message: { ...log.messages[existingSeq - 1]! }, created: false };
+    // Bug 'no-dedupe': the idempotency check is skipped, so a retry is stored again under a new seq.
+    if (existingSeq !== undefined && !this.bugs.has('no-dedupe')) return { message: { ...log.messages[existingSeq - 1]! }, created: false };
     const message: StoredMessage = {
       chatId: input.chatId,
       seq: log.messages.length + 1,
@@ -62,6 +67,7 @@ export class MemoryMessageStore implements MessageStore {
 
   async advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> {
     const log = this.chat(chatId);
+    if (kind === 'read' && this.bugs.has('read-rewrites-message')) return this.rewriteReadMessage(log, userId, upTo);
     let cursors = log.cursors.get(userId);
     if (!cursors) {
       cursors = { delivered: 0, read: 0 };
@@ -103,6 +109,19 @@ export class MemoryMessageStore implements MessageStore {
     const slice = inbox ? inbox.events.slice(start, start + limit) : [];
     const last = slice.length > 0 ? slice[slice.length - 1]!.position : start;
     return { events: slice.map((e) => structuredClone(e)), headPosition, hasMore: last < headPosition };
+  }
+
+  /**
+   * Bug 'read-rewrites-message': the read lands on the message row instead of the cursor. The
+   * row at `upTo` is replaced by a copy whose body carries a read marker (a message row changes
+   * after it was written), and the read cursor stays where it was, so no read tick ever moves.
+   */
+  private rewriteReadMessage(log: ChatLog, userId: string, upTo: number): CursorAdvance {
+    const row = log.messages[upTo - 1];
+    const marker = ` [read by ${userId}]`;
+    if (row && row.senderId !== userId && !row.body.endsWith(marker)) log.messages[upTo - 1] = Object.freeze({ ...row, body: row.body + marker });
+    const before = log.cursors.get(userId)?.read ?? 0;
+    return { before, after: before };
   }
 
   private chat(chatId: string): ChatLog {

@@ -1,3 +1,4 @@
+import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
@@ -13,6 +14,8 @@ export interface PresenceServiceDeps {
   presence: PresenceStore;
   directory: Directory;
   limits: ServerLimits;
+  /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct service. */
+  bugs?: BugSet;
 }
 
 export interface PresenceServiceStats {
@@ -40,9 +43,11 @@ export class PresenceService {
   private readonly router: Router;
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
+  private readonly bugs: BugSet;
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
+    this.bugs = deps.bugs ?? NO_BUGS;
   }
 
   async start(): Promise<void> {
@@ -87,6 +92,9 @@ export class PresenceService {
     const presence = (await this.deps.presence.getMany([user])).get(user);
     if ((presence?.entries.length ?? 0) > 0) return;
     if (this.pendingOffline.has(user)) return;
+    // Bug 'no-presence-debounce': offline goes out the moment the last connection drops, so
+    // every flap shows friends an offline/online pair.
+    if (this.bugs.has('no-presence-debounce')) return this.onDebounceElapsed(user);
     const timer = this.deps.time.schedule(this.deps.limits.presenceDebounceMs, () => void this.onDebounceElapsed(user));
     this.pendingOffline.set(user, timer);
   }

@@ -19,6 +19,8 @@ export interface InboundEnvelope {
  */
 export type GatewayDelivery =
   | { kind: 'deliver'; to: string[]; frame: string }
+  /** Every local connection but `except`. Only the `route-to-every-gateway` bug publishes this. */
+  | { kind: 'broadcast'; except?: string; frame: string }
   | { kind: 'close'; to: string[]; code: number; reason: string };
 
 /** Presence events from gateways to the presence service. */

@@ -12,14 +12,22 @@ export type HistoryEvent =
   | { t: number; p: string; type: 'ok'; op: 'send'; chat: string; clientMsgId: string; seq: number; msgId: string }
   | { t: number; p: string; type: 'fail'; op: 'send'; chat: string; clientMsgId: string; code: string }
   | { t: number; p: string; type: 'info'; op: 'send'; chat: string; clientMsgId: string; reason: string }
-  | { t: number; p: string; type: 'invoke'; op: 'sync'; mode: 'watermark' | 'token'; id: string }
-  | { t: number; p: string; type: 'ok'; op: 'sync'; mode: 'watermark' | 'token'; id: string; messages: number; hasMore: boolean }
+  /** `watermarks`: chat -> last seq held, as sent (C1 compares the answer with it). */
+  | { t: number; p: string; type: 'invoke'; op: 'sync'; mode: 'watermark' | 'token'; id: string; watermarks?: Record<string, number> }
+  /** `chats`: per chat of the answer, its head and seq range (A3, C1, C3). */
+  | { t: number; p: string; type: 'ok'; op: 'sync'; mode: 'watermark' | 'token'; id: string; messages: number; hasMore: boolean; chats?: SyncChatSummary[] }
   // observations
   /** `storedAt`: when the server stored the message (its `ts`), in ms since the run start. */
   | { t: number; p: string; type: 'render'; chat: string; seq: number; from: string; clientMsgId: string; via: 'push' | 'sync'; storedAt?: number }
   | { t: number; p: string; type: 'tick'; chat: string; clientMsgId: string; seq: number; tick: 'sent' | 'delivered' | 'read' }
   | { t: number; p: string; type: 'receipt-out'; chat: string; kind: 'delivered' | 'read'; upTo: number; piggyback: boolean }
   | { t: number; p: string; type: 'presence-seen'; user: string; online: boolean }
+  /** A receipt frame as it arrived (before the phone drops a stale one): B4 checks the watermark only grows. */
+  | { t: number; p: string; type: 'receipt-in'; chat: string; user: string; kind: 'delivered' | 'read'; upTo: number }
+  /** The screen changed: app foreground or not, and the open chat (B6 owes a read only for a visible chat). */
+  | { t: number; p: string; type: 'view'; foreground: boolean; chat?: string }
+  /** A typing frame went out (E1: every typing notice seen traces back to one). */
+  | { t: number; p: string; type: 'typing-out'; chat: string }
   | { t: number; p: string; type: 'typing-seen'; chat: string; user: string }
   | { t: number; p: string; type: 'gap'; chat: string; expected: number; got: number }
   | { t: number; p: string; type: 'connect'; gateway: string }
@@ -30,6 +38,17 @@ export type HistoryEvent =
   | { t: number; p: 'harness'; type: 'oracle'; what: 'member'; chat: string; user: string; joinedAtSeq: number }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'fault-start' | 'fault-end'; fault: string }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'phase'; phase: 'load' | 'heal' | 'quiesce' | 'done' };
+
+/** One chat of a sync answer: `first`/`last` are 0 when `count` is 0. */
+export interface SyncChatSummary {
+  chat: string;
+  head: number;
+  hasMore: boolean;
+  count: number;
+  first: number;
+  last: number;
+  inOrder: boolean;
+}
 
 /** Where phones and the harness write their events. Must not throw and must be cheap. */
 export interface HistoryRecorder {

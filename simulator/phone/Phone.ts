@@ -3,11 +3,11 @@
 import { ERROR_CODES, isRetryableClose, type ErrorCode } from '../../server/protocol/errorCodes.ts';
 import { PING_TEXT } from '../../server/protocol/frames.ts';
 import type {
-  ClientFrame, ErrorFrame, HelloFrame, MessageFrame, ReceiptFrame, SentFrame, ServerFrame, SyncResultFrame,
+  ClientFrame, ErrorFrame, HelloFrame, MessageFrame, ReceiptFrame, SentFrame, ServerFrame, SyncChatResult, SyncResultFrame,
 } from '../../server/protocol/frames.ts';
 import type { TimeSource, TimerHandle } from '../../server/ports/Clock.ts';
 import type { Random } from '../../server/ports/Random.ts';
-import type { HistoryEvent, HistoryRecorder } from '../history/HistoryEvent.ts';
+import type { HistoryEvent, HistoryRecorder, SyncChatSummary } from '../history/HistoryEvent.ts';
 import type { MetricsSink } from '../metrics/MetricsSink.ts';
 import type { ClientLink, ClientTransport } from '../transport/ClientTransport.ts';
 import { fullJitterDelayMs } from './Backoff.ts';
@@ -182,6 +182,7 @@ export class Phone {
       pendingRead.cancel();
       this.readTimers.delete(chat);
       this.sendFrame({ type: 'typing', chat, read: upTo });
+      this.record({ type: 'typing-out', chat });
       this.noteReadSent(chat, upTo, true);
       this.config.metrics.increment('receipts.piggybacked');
       this.typingSentMs.set(chat, this.config.time.nowMs());
@@ -190,6 +191,7 @@ export class Phone {
     const lastMs = this.typingSentMs.get(chat);
     if (lastMs !== undefined && this.config.time.nowMs() - lastMs < this.options.typingThrottleMs) return false;
     this.sendFrame({ type: 'typing', chat });
+    this.record({ type: 'typing-out', chat });
     this.typingSentMs.set(chat, this.config.time.nowMs());
     return true;
   }
@@ -197,6 +199,7 @@ export class Phone {
   /** App to the foreground (visible chat gets read) or to the background (receive and ack only). */
   setForeground(foreground: boolean): void {
     this.foreground = foreground;
+    this.recordView();
     if (foreground) {
       if (this.openChatId !== undefined) this.maybeScheduleRead(this.openChatId);
       return;
@@ -209,6 +212,7 @@ export class Phone {
   openChat(chat: string | undefined): void {
     if (this.openChatId !== undefined && this.openChatId !== chat) this.cancelRead(this.openChatId);
     this.openChatId = chat;
+    this.recordView();
     if (chat === undefined) return;
     this.store.timeline(chat);
     this.maybeScheduleRead(chat);
@@ -407,6 +411,7 @@ export class Phone {
 
   /** Receipts are cumulative: every own message of the chat with seq <= upTo gets the tick. */
   private applyReceipt(frame: ReceiptFrame): void {
+    this.record({ type: 'receipt-in', chat: frame.chat, user: frame.user, kind: frame.kind, upTo: frame.upTo });
     if (!this.store.raiseCursor(frame.chat, frame.kind, frame.upTo)) return;
     for (const entry of this.store.sentIn(frame.chat)) this.advanceTick(entry, this.store.tickFromCursors(entry.chat, entry.seq!));
   }
@@ -465,10 +470,11 @@ export class Phone {
 
   private sendSync(): void {
     const id = `${this.config.device}-s${++this.syncCounter}`;
+    const watermarks = this.store.watermarks();
     const frame: ClientFrame = this.store.epoch === undefined
-      ? { type: 'sync', id, chats: this.store.watermarks() }
-      : { type: 'sync', id, chats: this.store.watermarks(), epoch: this.store.epoch };
-    this.record({ type: 'invoke', op: 'sync', mode: 'watermark', id });
+      ? { type: 'sync', id, chats: watermarks }
+      : { type: 'sync', id, chats: watermarks, epoch: this.store.epoch };
+    this.record({ type: 'invoke', op: 'sync', mode: 'watermark', id, watermarks });
     const timer = this.timers.schedule(this.options.syncTimeoutMs, () => {
       if (this.syncInFlight?.id !== id) return;
       this.syncInFlight = undefined;
@@ -485,14 +491,16 @@ export class Phone {
     this.store.epoch = frame.epoch;
     let messages = 0;
     let more = frame.hasMore;
+    const perChat: SyncChatSummary[] = [];
     for (const chat of frame.chats ?? []) {
+      perChat.push(summarizeSyncChat(chat));
       this.store.timeline(chat.chat);
       for (const message of chat.messages) this.onMessage(message, 'sync');
       for (const receipt of chat.receipts) this.applyReceipt(receipt);
       messages += chat.messages.length;
       more ||= chat.hasMore;
     }
-    this.record({ type: 'ok', op: 'sync', mode: 'watermark', id: frame.ref, messages, hasMore: more });
+    this.record({ type: 'ok', op: 'sync', mode: 'watermark', id: frame.ref, messages, hasMore: more, chats: perChat });
     this.syncRoundMessages += messages;
     if (more || this.syncAgain) {
       this.syncAgain = false;
@@ -605,9 +613,12 @@ export class Phone {
       this.config.metrics.increment('receipts.savedByDebounce');
       return;
     }
+    // Injected bug 'swallow-trailing-receipt': the window reports only the seq that opened it;
+    // the messages that rode along are never read-receipted (the trailing receipt is lost).
+    const leadingUpTo = this.options.swallowTrailingReceipt ? this.store.timeline(chat).watermark : undefined;
     this.readTimers.set(chat, this.timers.schedule(this.options.readDebounceMs, () => {
       this.readTimers.delete(chat);
-      this.sendRead(chat);
+      this.sendRead(chat, false, leadingUpTo);
     }));
   }
 
@@ -616,10 +627,10 @@ export class Phone {
     this.readTimers.delete(chat);
   }
 
-  private sendRead(chat: string, force = false): void {
+  private sendRead(chat: string, force = false, upToAtMost?: number): void {
     if (this.phase !== 'ready') return;
     if (!force && !this.isVisible(chat)) return;
-    const upTo = force ? (this.readSent.get(chat) ?? 0) : this.store.timeline(chat).watermark;
+    const upTo = force ? (this.readSent.get(chat) ?? 0) : Math.min(this.store.timeline(chat).watermark, upToAtMost ?? Infinity);
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.readSent))) return;
     this.sendFrame({ type: 'read', chat, upTo });
     this.noteReadSent(chat, upTo, false);
@@ -677,6 +688,11 @@ export class Phone {
     return from === this.config.user && fromDevice === this.config.device;
   }
 
+  /** What is on screen: the read-receipt checks (B6) owe a read only for a visible chat. */
+  private recordView(): void {
+    this.record(this.openChatId === undefined ? { type: 'view', foreground: this.foreground } : { type: 'view', foreground: this.foreground, chat: this.openChatId });
+  }
+
   private record(event: DistributiveOmit<HistoryEvent, 't' | 'p'>): void {
     if (this.phase === 'stopped') return;
     this.config.history.record({ ...event, t: this.config.time.nowMs() - this.config.startMs, p: this.p } as HistoryEvent);
@@ -684,6 +700,13 @@ export class Phone {
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Per chat of a sync result, what the sync checks (A3, C1, C3) need: head, truncation, the seq range returned. */
+function summarizeSyncChat(chat: SyncChatResult): SyncChatSummary {
+  const seqs = chat.messages.map((m) => m.seq);
+  const inOrder = seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!);
+  return { chat: chat.chat, head: chat.head, hasMore: chat.hasMore, count: seqs.length, first: seqs[0] ?? 0, last: seqs[seqs.length - 1] ?? 0, inOrder };
+}
 
 function isRetryable(code: string): boolean {
   return (ERROR_CODES as Record<string, { retry: boolean } | undefined>)[code]?.retry ?? false;

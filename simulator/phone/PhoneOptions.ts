@@ -23,6 +23,12 @@ export interface PhoneOptions {
   gapSyncDelayMs: number;
   /** At most one typing frame per chat per window (apps throttle the indicator too). */
   typingThrottleMs: number;
+  /**
+   * Injected bug `swallow-trailing-receipt` (server/bugs/BugCatalogue.ts): the read debounce
+   * reports only what was visible when its window opened, so the trailing read of a burst is
+   * never sent. False in every correct run.
+   */
+  swallowTrailingReceipt: boolean;
 }
 
 export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
@@ -38,4 +44,5 @@ export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
   syncTimeoutMs: 15_000,
   gapSyncDelayMs: 100,
   typingThrottleMs: 3_000,
+  swallowTrailingReceipt: false,
 });

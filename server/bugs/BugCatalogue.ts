@@ -1,0 +1,103 @@
+/**
+ * Deliberate defects that can be switched on in the reference server or the virtual phone,
+ * so the checkers can be proven to catch them (a checker that never fails proves nothing).
+ * Each bug is one narrow, named branch at exactly the defect point; an empty set is the
+ * correct system, unchanged.
+ */
+
+export const BUG_NAMES = [
+  'ack-before-persist',
+  'no-dedupe',
+  'snowflake-ids',
+  'cursor-overshoot',
+  'read-rewrites-message',
+  'no-presence-debounce',
+  'stale-presence-ttl',
+  'route-to-every-gateway',
+  'sync-off-by-one',
+  'swallow-trailing-receipt',
+] as const;
+
+export type BugName = (typeof BUG_NAMES)[number];
+
+/** The bugs switched on for one run; empty is the correct system. */
+export type BugSet = ReadonlySet<BugName>;
+
+export const NO_BUGS: BugSet = new Set<BugName>();
+
+export interface BugEntry {
+  readonly name: BugName;
+  /** Which side the defect lives in. */
+  readonly where: 'server' | 'phone';
+  /**
+   * Property ids (shared/PROPERTIES.md) a checker should report as broken once a run
+   * exercises the defect (e.g. a chat server restart for ack-before-persist, a lost ACK and
+   * retry for no-dedupe). Only the reliable, primary ones; side effects are in the description.
+   */
+  readonly breaks: readonly string[];
+  readonly description: string;
+}
+
+export const BUG_CATALOGUE: readonly BugEntry[] = [
+  {
+    name: 'ack-before-persist', where: 'server', breaks: ['B2', 'A5'],
+    description: 'The chat server acks `sent` at once with a promised seq and buffers the write for 1 s (fan-out waits for the flush); a chat server stop or crash drops the unflushed buffer. Two servers may promise the same seq.',
+  },
+  {
+    name: 'no-dedupe', where: 'server', breaks: ['A4'],
+    description: 'The message store skips its idempotency check: a retried clientMsgId is stored again under a new seq and acked with it, instead of returning the original.',
+  },
+  {
+    name: 'snowflake-ids', where: 'server', breaks: ['C1', 'A5', 'A3'],
+    description: 'Each chat server stamps msgIds from its own clock, skewed by up to ±400 ms (drawn from its id), and watermark sync returns only messages whose msgId sorts after the watermark message\'s: a message stored "behind" the watermark is never synced.',
+  },
+  {
+    name: 'cursor-overshoot', where: 'server', breaks: ['B3'],
+    description: 'A delivery ack moves the delivered cursor to the chat head instead of upTo, claiming delivery of messages the recipient never received.',
+  },
+  {
+    name: 'read-rewrites-message', where: 'server', breaks: ['A1', 'B5'],
+    description: 'A read (standalone or piggybacked) rewrites the message row at upTo, appending " [read by <reader>]" to its body, instead of moving the read cursor: syncs return a changed body for the same seq and senders never get a read tick.',
+  },
+  {
+    name: 'no-presence-debounce', where: 'server', breaks: ['D1', 'D6'],
+    description: 'Offline is broadcast to friends the moment the last connection drops, with no 30 s debounce.',
+  },
+  {
+    name: 'stale-presence-ttl', where: 'server', breaks: ['D4', 'D1'],
+    description: 'Heartbeats and other frames stop refreshing the presence TTL, so connected users expire: friends see them offline and pushes stop reaching them.',
+  },
+  {
+    name: 'route-to-every-gateway', where: 'server', breaks: ['A10'],
+    description: 'A message is published to every gateway and delivered to every connection there, members or not.',
+  },
+  {
+    name: 'sync-off-by-one', where: 'server', breaks: ['C1', 'A3', 'A5'],
+    description: 'Watermark sync starts one past the watermark, skipping the first message after it.',
+  },
+  {
+    name: 'swallow-trailing-receipt', where: 'phone', breaks: ['B5', 'B6'],
+    description: 'The phone read-receipt debounce drops the trailing receipt: only the leading one of each burst goes out.',
+  },
+];
+
+export function isBugName(s: string): s is BugName {
+  return (BUG_NAMES as readonly string[]).includes(s);
+}
+
+/** Parses a comma-separated list (as a CLI flag gives it); throws on an unknown name. */
+export function parseBugSet(text: string): BugSet {
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = names.filter((n) => !isBugName(n));
+  if (unknown.length > 0) throw new Error(`unknown bug(s): ${unknown.join(', ')} (known: ${BUG_NAMES.join(', ')})`);
+  return new Set(names as BugName[]);
+}
+
+/** A plain text table of the catalogue, for `chatsim bugs`. */
+export function describeBugs(): string {
+  const rows = BUG_CATALOGUE.map((b) => [b.name, b.where, b.breaks.join(','), b.description]);
+  const header = ['name', 'where', 'breaks', 'description'];
+  const widths = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w)).concat('-'.repeat(11))), ...rows.map(line)].join('\n') + '\n';
+}

@@ -1,0 +1,10 @@
+import type { BugSet } from '../../server/bugs/BugCatalogue.ts';
+import type { PhoneOptions } from '../phone/PhoneOptions.ts';
+
+/**
+ * The phone options that switch on the phone-side bugs of a run's bug set (server-side
+ * names are ignored here; the cluster takes the same set). Spread into a phone's options.
+ */
+export function phoneOptionsForBugs(bugs: BugSet): Pick<PhoneOptions, 'swallowTrailingReceipt'> {
+  return { swallowTrailingReceipt: bugs.has('swallow-trailing-receipt') };
+}
