@@ -15,6 +15,8 @@ export async function main(argv: string[]): Promise<number> {
   registerRun(program, setExit);
   const { registerCheck } = await import('./commands/check.ts');
   registerCheck(program, setExit);
+  const { registerBugs } = await import('./commands/bugs.ts');
+  registerBugs(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -20,6 +20,7 @@ interface RunOptions {
   out?: string;
   json?: boolean;
   workers?: number;
+  injectBug?: string[];
 }
 
 /** `chatsim run <scenario>`: the main job. Exit codes: 0 pass, 1 property failed, 2 threshold failed, 3 run failed, 64 bad usage. */
@@ -34,6 +35,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--target <url>', 'HTTP URL of a running cluster to load instead of starting one')
     .option('--out <dir>', 'run directory (default reports/<run-id>)')
     .option('--workers <n>', 'phone worker threads', parsePositive)
+    .option('--inject-bug <name>', 'turn on a deliberate defect (repeatable; `chatsim bugs` lists them)', collect)
     .option('--json', 'print summary.json to stdout instead of the table')
     .addHelpText('after', '\nExit codes: 0 all passed, 1 a correctness property failed, 2 a threshold failed,\n3 the run could not complete, 64 bad usage or invalid scenario.')
     .action(async (file: string, opts: RunOptions) => setExit(await runCommand(file, opts)));
@@ -46,6 +48,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   if (opts.phones !== undefined) overrides.phones = opts.phones;
   if (opts.duration !== undefined) overrides.durationMs = opts.duration;
   if (opts.target !== undefined) overrides.target = opts.target;
+  if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
     console.error(`chatsim run: invalid scenario ${file}`);
@@ -57,7 +60,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const runId = `${scenario.name}-${scenario.seed}-${new Date(time.nowMs()).toISOString().replace(/[:.]/g, '-')}`;
   const outDir = resolve(opts.out ?? join('reports', runId));
   const log = (line: string): void => { if (!opts.json) console.error(line); };
-  const reproduce = `chatsim run ${file} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}`;
+  const reproduce = `chatsim run ${file} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}`;
   const outcome = await runLive({
     scenario, outDir, time, workers: opts.workers, onLog: log,
     onProgress: (p) => showProgress(p, opts.json === true),
@@ -116,6 +119,10 @@ function showProgress(p: RunProgress, quiet: boolean): void {
     lastPlainProgressMs = p.elapsedMs;
     process.stderr.write(`${line}\n`);
   }
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function parseInteger(value: string): number {

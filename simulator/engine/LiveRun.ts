@@ -8,6 +8,7 @@ import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Cluster } from '../../server/Cluster.ts';
+import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
@@ -92,12 +93,15 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
   let httpUrl: string;
   let adminToken: string;
   if (scenario.target) {
+    const serverBugs = scenario.bugs.filter((b) => BUG_CATALOGUE.find((e) => e.name === b)?.where === 'server');
+    if (serverBugs.length > 0) log(`server bugs ${serverBugs.join(', ')} cannot be injected into --target ${scenario.target.httpUrl}; only phone bugs apply`);
     httpUrl = scenario.target.httpUrl;
     adminToken = scenario.target.adminToken ?? 'chatsim-admin';
   } else {
     cluster = new Cluster({
       time, random: random.fork('cluster'), gateways: scenario.cluster.gateways, chatServers: scenario.cluster.chatServers,
       limits: { ...scenario.cluster.limits, presenceDebounceMs: scenario.cluster.presenceDebounceMs }, port: 0,
+      bugs: new Set(scenario.bugs.filter(isBugName)),
     });
     httpUrl = (await cluster.start()).httpUrl;
     adminToken = cluster.adminToken;
@@ -126,7 +130,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   }
 
   const workers = assignment.map((phonesOfWorker, workerIndex) => startWorker({
-    workerIndex, seed: scenario.seed, gatewayUrls: provisioned.gatewayUrls, load: scenario.load, phones: phonesOfWorker,
+    workerIndex, seed: scenario.seed, gatewayUrls: provisioned.gatewayUrls, load: scenario.load, phones: phonesOfWorker, bugs: scenario.bugs,
     runStartEpochMs, historyPath: join(options.outDir, `history-w${workerIndex}.jsonl`),
   }));
   const progressOf = new Map<number, WorkerProgress>();

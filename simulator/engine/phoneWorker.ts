@@ -9,6 +9,8 @@ import { ShapedTransport } from '../network/ShapedTransport.ts';
 import { Phone } from '../phone/Phone.ts';
 import { PhoneBehaviour } from '../phone/PhoneBehaviour.ts';
 import { WsClientTransport } from '../phone/WsClientTransport.ts';
+import { phoneOptionsForBugs } from '../bugs/phoneBugOptions.ts';
+import { isBugName } from '../../server/bugs/BugCatalogue.ts';
 import { GeneratorMonitor } from '../runtime/generatorMonitor.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import type { HistoryEvent, HistoryRecorder } from '../history/HistoryEvent.ts';
@@ -40,6 +42,7 @@ const recorder: HistoryRecorder = {
 };
 
 const inner = new WsClientTransport();
+const phoneOptions = phoneOptionsForBugs(new Set(init.bugs.filter(isBugName)));
 const phones: Phone[] = [];
 const behaviours: PhoneBehaviour[] = [];
 const networks: ShapedTransport[] = [];
@@ -52,6 +55,7 @@ for (const spec of init.phones) {
   const phone = new Phone({
     user: spec.user, device: spec.device, token: spec.token, gatewayUrls: init.gatewayUrls, chats: spec.chats, friends: spec.friends,
     transport: network, time, random: phoneRandom.fork('phone'), history: recorder, metrics, startMs: init.runStartEpochMs,
+    options: phoneOptions,
   });
   const behaviour = new PhoneBehaviour(phone, {
     messagesPerMinute: init.load.messagesPerMinute, foregroundShare: init.load.foregroundShare,

@@ -20,6 +20,8 @@ export interface WorkerInit {
   phones: WorkerPhoneSpec[];
   runStartEpochMs: number;
   historyPath: string;
+  /** Bugs of the run (server/bugs/BugCatalogue.ts); the phone-side ones apply here. */
+  bugs: string[];
 }
 
 export type MainToWorker =

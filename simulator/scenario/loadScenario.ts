@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import type { FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
 import { parseThreshold } from './thresholds.ts';
+import { isBugName } from '../../server/bugs/BugCatalogue.ts';
 
 /** One problem with a scenario file: the field (dotted path, `network[1].share`) and why. */
 export interface ScenarioError {
@@ -23,6 +24,8 @@ export interface ScenarioOverrides {
   durationMs?: number;
   /** HTTP URL of a running cluster; replaces the scenario's cluster. */
   target?: string;
+  /** `--inject-bug NAME` (repeatable): added to the scenario's `bugs`. */
+  bugs?: string[];
 }
 
 /** Largest scenario file read, in bytes: a scenario is a page of YAML, not a data set. */
@@ -81,6 +84,10 @@ function fail(path: string, message: string): LoadScenarioResult {
 function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOverrides): void {
   if (overrides.seed !== undefined) input.seed = overrides.seed;
   if (overrides.durationMs !== undefined) input.durationMs = overrides.durationMs;
+  if (overrides.bugs !== undefined && overrides.bugs.length > 0) {
+    const listed = Array.isArray(input.bugs) ? (input.bugs as unknown[]) : [];
+    input.bugs = [...new Set([...listed, ...overrides.bugs])];
+  }
   if (overrides.target !== undefined) {
     const previous = input.target as Record<string, unknown> | undefined;
     input.target = { ...(previous ?? {}), httpUrl: overrides.target };
@@ -255,6 +262,9 @@ function semanticErrors(s: Scenario): ScenarioError[] {
   s.thresholds.forEach((t, i) => {
     const parsed = parseThreshold(t);
     if (!parsed.ok) errors.push({ path: `thresholds[${i}]`, message: parsed.message });
+  });
+  s.bugs.forEach((bug, i) => {
+    if (!isBugName(bug)) errors.push({ path: `bugs[${i}]`, message: `unknown bug "${bug}"; \`chatsim bugs\` lists them` });
   });
   if (s.durationMs <= 0) errors.push({ path: 'durationMs', message: 'must be above 0' });
   return errors;

@@ -86,3 +86,11 @@ describe('loadScenario', () => {
     }
   });
 });
+
+describe('bugs in scenarios', () => {
+  it('accepts catalogue names, adds --inject-bug ones, and names an unknown bug', () => {
+    const result = parseScenario(tiny + 'bugs: [no-dedupe]\n', 'tiny', { bugs: ['sync-off-by-one', 'no-dedupe'] });
+    expect(result.ok && result.scenario.bugs).toEqual(['no-dedupe', 'sync-off-by-one']);
+    expect(errorsOf(tiny + 'bugs: [make-it-fast]\n')).toContainEqual({ path: 'bugs[0]', message: expect.stringContaining('chatsim bugs') });
+  });
+});
