@@ -23,7 +23,11 @@ async function checkCommand(dir: string, json: boolean): Promise<number> {
     return EXIT_CODES.usage;
   }
   const { record, facts, events } = loaded;
-  const properties = checkRun(events, facts, { presenceDebounceMs: record.presenceDebounceMs, seed: record.seed, reproduce: record.reproduce });
+  const properties = checkRun(events, facts, {
+    presenceDebounceMs: record.presenceDebounceMs, seed: record.seed, reproduce: record.reproduce,
+    ...(record.presenceTtlMs !== undefined ? { presenceTtlMs: record.presenceTtlMs } : {}),
+    ...(record.friendsOfUser ? { friendsOfUser: new Map(record.friendsOfUser) } : {}),
+  });
   const failed = properties.some((p) => p.verdict === 'fail');
   if (json) {
     console.log(JSON.stringify({ verdict: failed ? 'fail' : 'pass', exitCode: failed ? EXIT_CODES.property : EXIT_CODES.pass, seed: record.seed, reproduce: record.reproduce, events: events.length, properties }, null, 2));

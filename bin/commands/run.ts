@@ -81,10 +81,15 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   for (const encoded of outcome.encodedMetrics) metrics.addEncoded(encoded);
   observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
   const snapshot = metrics.snapshot();
-  const properties = checkRun(outcome.events, outcome.facts, { presenceDebounceMs: scenario.cluster.presenceDebounceMs, seed: scenario.seed, reproduce });
+  const presenceTtlMs = scenario.cluster.limits.presenceTtlMs;
+  const properties = checkRun(outcome.events, outcome.facts, {
+    presenceDebounceMs: scenario.cluster.presenceDebounceMs, seed: scenario.seed, reproduce,
+    ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: outcome.facts.friendsOfUser } : {}),
+  });
   await saveRunRecord(outDir, {
     schemaVersion: 1, scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, reproduce,
     runStartEpochMs: outcome.runStartEpochMs, presenceDebounceMs: scenario.cluster.presenceDebounceMs, bugs: scenario.bugs, facts: factsToRecord(outcome.facts),
+    ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: [...outcome.facts.friendsOfUser] } : {}),
   });
   const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
     scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,

@@ -6,10 +6,14 @@ export interface PropertyResult {
   /** The worst examples, explained from the events themselves. */
   examples: string[];
   reason?: string;
+  /** On failures: the seed and the command that replays the run. */
+  reproduce?: string;
 }
 
 /** What the checkers know of the run besides the history: who was in which chat, which devices exist. */
 export interface RunFacts {
   chatMembers: Map<string, string[]>;
   devicesOfUser: Map<string, string[]>;
+  /** user -> friends, when the run knows them (who may see whose presence). */
+  friendsOfUser?: Map<string, string[]>;
 }

@@ -1,10 +1,14 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
-import { runCoreCheckers } from './coreCheckers.ts';
+import { checkHistory } from './checkAll.ts';
 import type { PropertyResult, RunFacts } from './PropertyResult.ts';
 
 /** What the checkers need to know of a run besides its history and facts. */
 export interface CheckSettings {
   presenceDebounceMs: number;
+  /** The cluster's presence TTL (limits.presenceTtlMs), when the scenario sets one. */
+  presenceTtlMs?: number;
+  /** Who may see whose presence (A10); from the population's friendships. */
+  friendsOfUser?: Map<string, string[]>;
   seed: number;
   reproduce: string;
 }
@@ -13,6 +17,11 @@ export interface CheckSettings {
  * The one entry point both `chatsim run` and `chatsim check` use for the verdict, so a saved
  * run re-checks exactly as it was judged.
  */
-export function checkRun(events: HistoryEvent[], facts: RunFacts, _settings: CheckSettings): PropertyResult[] {
-  return runCoreCheckers(events, facts);
+export function checkRun(events: HistoryEvent[], facts: RunFacts, settings: CheckSettings): PropertyResult[] {
+  return checkHistory(events, {
+    ...facts,
+    presenceDebounceMs: settings.presenceDebounceMs,
+    ...(settings.presenceTtlMs !== undefined ? { presenceTtlMs: settings.presenceTtlMs } : {}),
+    ...(settings.friendsOfUser ? { friendsOfUser: settings.friendsOfUser } : {}),
+  }, { seed: settings.seed, reproduce: settings.reproduce });
 }

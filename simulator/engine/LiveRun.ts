@@ -263,9 +263,15 @@ function generatorHealth(progress: WorkerProgress[], elapsedMs: number): { cpuPe
 }
 
 function factsOf(population: Population, chatIds: Map<string, string>): RunFacts {
+  const friendsOfUser = new Map<string, string[]>();
+  for (const [a, b] of population.friendships) {
+    (friendsOfUser.get(a) ?? friendsOfUser.set(a, []).get(a)!).push(b);
+    (friendsOfUser.get(b) ?? friendsOfUser.set(b, []).get(b)!).push(a);
+  }
   return {
     chatMembers: new Map(population.chats.map((c) => [chatIds.get(c.id) ?? c.id, c.members])),
     devicesOfUser: new Map(population.users.map((u) => [u.id, u.devices])),
+    friendsOfUser,
   };
 }
 

@@ -19,7 +19,9 @@ export interface RunRecord {
   reproduce: string;
   runStartEpochMs: number;
   presenceDebounceMs: number;
+  presenceTtlMs?: number;
   bugs: string[];
+  friendsOfUser?: Array<[string, string[]]>;
   facts: { chatMembers: Array<[string, string[]]>; devicesOfUser: Array<[string, string[]]> };
 }
 

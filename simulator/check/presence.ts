@@ -1,0 +1,253 @@
+import type { HistoryEvent } from '../history/HistoryEvent.ts';
+import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
+import type { PropertyResult } from './PropertyResult.ts';
+import type { RunState } from './runState.ts';
+
+/** A span in which every device of a user was really disconnected (`endMs` Infinity: still down). */
+interface Episode {
+  user: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** An observer that saw the user offline when the user came back: it owes an online notice. */
+interface OwedOnline {
+  observer: string;
+  dueMs: number;
+  backAtMs: number;
+  linkEpoch: number;
+}
+
+/**
+ * D1–D7, presence. The truth is each device's real connectivity (the phone's hello/close and
+ * the network oracle's link-up/link-down); a user is offline only while every device is down.
+ * Each offline notice an observer saw is classified once: legit (an episode at least the
+ * debounce long), a flap (D1), wrong while a device was connected (D5), or during a gateway
+ * fault (D7).
+ */
+export class PresenceFamily implements Family {
+  private readonly deviceUp = new Map<string, boolean>();
+  private readonly upCount = new Map<string, number>();
+  private readonly current = new Map<string, Episode>();
+  private readonly lastEnded = new Map<string, Episode>();
+  private readonly episodes: Episode[] = [];
+  /** observer device -> its connected spans, for D2 (was it there to be told?). */
+  private readonly spans = new Map<string, Array<[number, number]>>();
+  private readonly linkEpoch = new Map<string, number>();
+  /** observer|user -> seen changes [t, online]. */
+  private readonly seen = new Map<string, Array<[number, boolean]>>();
+  private readonly observersOf = new Map<string, Set<string>>();
+  private readonly owedOnline = new Map<string, OwedOnline[]>();
+  private readonly attributed = new Map<string, number>();
+  private lastGatewayFaultEndMs = -Infinity;
+  private readonly d1 = new Finding();
+  private readonly d3 = new Finding();
+  private readonly d5 = new Finding();
+  private readonly d7 = new Finding();
+
+  constructor(private readonly state: RunState, private readonly settings: Settings) {
+    for (const [user, devices] of state.devicesOfUser) {
+      this.upCount.set(user, 0);
+      this.current.set(user, { user, startMs: -Infinity, endMs: Infinity });
+      for (const d of devices) this.deviceUp.set(d, false);
+    }
+  }
+
+  observe(e: HistoryEvent): void {
+    switch (e.type) {
+      case 'connect':
+      case 'disconnect': return this.onLink(e.p, e.t);
+      case 'oracle':
+        if (e.what === 'link-up' || e.what === 'link-down') this.onLink(e.device, e.t);
+        else if (e.what === 'fault-end' && /gateway/.test(e.fault)) this.lastGatewayFaultEndMs = e.t;
+        return;
+      case 'presence-seen': return this.onSeen(e);
+      default: return;
+    }
+  }
+
+  // ------------------------------------------------------------- truth
+
+  private onLink(p: string, t: number): void {
+    const up = this.state.isConnected(p);
+    if ((this.deviceUp.get(p) ?? false) === up) return;
+    this.deviceUp.set(p, up);
+    const spans = getOr(this.spans, p, () => []);
+    if (up) spans.push([t, Infinity]);
+    else {
+      if (spans.length > 0) spans[spans.length - 1]![1] = t;
+      this.linkEpoch.set(p, (this.linkEpoch.get(p) ?? 0) + 1);
+    }
+    const user = userOf(p);
+    const before = this.upCount.get(user) ?? 0;
+    const after = before + (up ? 1 : -1);
+    this.upCount.set(user, after);
+    if (before === 0 && after > 0) this.userBack(user, t);
+    else if (before > 0 && after === 0) this.current.set(user, { user, startMs: t, endMs: Infinity });
+  }
+
+  private userBack(user: string, t: number): void {
+    const episode = this.current.get(user);
+    this.current.delete(user);
+    if (!episode) return;
+    episode.endMs = t;
+    this.lastEnded.set(user, episode);
+    if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
+    for (const observer of this.observersOf.get(user) ?? []) {
+      const last = this.seen.get(`${observer}|${user}`)?.at(-1);
+      if (last && !last[1] && this.state.isConnected(observer)) {
+        getOr(this.owedOnline, user, () => []).push({ observer, dueMs: t + this.settings.propagationMs, backAtMs: t, linkEpoch: this.linkEpoch.get(observer) ?? 0 });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------- what observers saw
+
+  private onSeen(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {
+    const key = `${e.p}|${e.user}`;
+    const list = getOr(this.seen, key, () => []);
+    getOr(this.observersOf, e.user, () => new Set()).add(e.p);
+    const changed = list.length === 0 || list[list.length - 1]![1] !== e.online;
+    if (changed) list.push([e.t, e.online]);
+    if (e.online) return this.onlineSeen(e);
+    if (changed) this.classifyOffline(e);
+  }
+
+  private onlineSeen(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {
+    const owed = this.owedOnline.get(e.user);
+    if (!owed) return;
+    const i = owed.findIndex((o) => o.observer === e.p);
+    if (i < 0) return;
+    const o = owed[i]!;
+    owed.splice(i, 1);
+    if (e.t > o.dueMs + this.settings.tolMs) this.d3.hit(e.t - o.backAtMs, () => `${e.user} came back at ${fmt(o.backAtMs)} but device ${e.p} saw it online only at ${fmt(e.t)} (${Math.round(e.t - o.backAtMs)} ms later)`);
+  }
+
+  private classifyOffline(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {
+    const minMs = this.settings.debounceMs - this.settings.tolMs;
+    const now = this.current.get(e.user);
+    const recent = this.lastEnded.get(e.user);
+    const episode = now ?? (recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.tolMs ? recent : undefined);
+    if (episode) {
+      const shownAfterMs = e.t - episode.startMs;
+      const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;
+      if (episode.endMs - episode.startMs >= minMs && shownAfterMs >= minMs) return;
+      this.d1.hit(minMs - lengthMs, () => `${e.user}'s devices were all disconnected from ${fmt(episode.startMs)} ${episode.endMs === Infinity ? 'on' : `to ${fmt(episode.endMs)}`}, yet device ${e.p} was shown ${e.user} offline at ${fmt(e.t)}, ${Math.round(shownAfterMs)} ms in: before the ${this.settings.debounceMs} ms debounce`);
+      return;
+    }
+    const connected = this.state.devicesOf(e.user).filter((d) => this.state.isConnected(d));
+    const fault = this.state.gatewayFaultActive() ?? (e.t - this.lastGatewayFaultEndMs <= this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs ? 'a recent gateway fault' : undefined);
+    if (fault) {
+      this.attributed.set(`${e.p}|${e.user}`, (this.attributed.get(`${e.p}|${e.user}`) ?? 0) + 1);
+      this.d7.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.join(', ') || 'its devices'} stayed connected, during ${fault}`);
+      return;
+    }
+    this.d5.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.length > 0 ? `${connected.join(', ')} ${connected.length === 1 ? 'was' : 'were'} connected` : 'a device was connected'} and no fault was active`);
+  }
+
+  // ------------------------------------------------------------- end of run
+
+  finish(): PropertyResult[] {
+    const endMs = this.state.endMs;
+    for (const episode of this.current.values()) if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
+    this.unresolvedOnline(endMs);
+    const noPresence = this.seen.size === 0;
+    const why = 'no presence-seen events in the history (no friends, or presence never queried)';
+    const d7 = this.d7.result('D7', 'attribution of gateway-fault offline');
+    return [
+      noPresence ? unknown('D1', 'no flap', why) : this.d1.result('D1', 'no flap', `tolerance ${this.settings.tolMs} ms below the ${this.settings.debounceMs} ms debounce`),
+      noPresence ? unknown('D2', 'offline does show', why) : this.offlineShows(endMs),
+      noPresence ? unknown('D3', 'online is prompt', why) : this.d3.result('D3', 'online is prompt'),
+      noPresence ? unknown('D4', 'presence converges', why) : this.converges(endMs),
+      noPresence ? unknown('D5', 'multi-device', why) : this.d5.result('D5', 'multi-device: offline only when all devices are gone'),
+      noPresence ? unknown('D6', 'no flap amplification', why) : this.amplification(),
+      // Attribution is a class of its own, reported but not a failure: a paused gateway looks dead.
+      { ...d7, verdict: 'pass', violations: 0, reason: `${d7.violations} offline notice(s) shown during a gateway pause/partition/crash while devices were connected` },
+    ];
+  }
+
+  private unresolvedOnline(endMs: number): void {
+    for (const [user, owed] of this.owedOnline) {
+      for (const o of owed) {
+        if (o.dueMs + this.settings.tolMs > endMs || (this.linkEpoch.get(o.observer) ?? 0) !== o.linkEpoch) continue;
+        if (this.current.get(user)?.startMs !== undefined && this.current.get(user)!.startMs < o.dueMs) continue;
+        this.d3.hit(endMs - o.backAtMs, () => `${user} came back at ${fmt(o.backAtMs)} but device ${o.observer}, connected throughout, still saw it offline at the end (${fmt(endMs)})`);
+      }
+    }
+  }
+
+  /** D2: an episode longer than debounce + TTL + propagation shows offline to each friend connected throughout. */
+  private offlineShows(endMs: number): PropertyResult {
+    const finding = new Finding();
+    const boundMs = this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs;
+    let qualifying = 0;
+    for (const ep of this.episodes) {
+      const dueMs = ep.startMs + boundMs;
+      if (Math.min(ep.endMs, endMs) < dueMs) continue;
+      qualifying++;
+      for (const observer of this.observersOf.get(ep.user) ?? []) {
+        if (!this.connectedThroughout(observer, ep.startMs, dueMs)) continue;
+        const list = this.seen.get(`${observer}|${ep.user}`) ?? [];
+        const before = stateAt(list, ep.startMs);
+        if (before === false) continue;
+        if (list.some(([t, online]) => !online && t > ep.startMs && t <= dueMs)) continue;
+        finding.hit(1, () => `${ep.user}'s devices were all disconnected from ${fmt(ep.startMs)}${ep.endMs === Infinity ? ' to the end' : ` to ${fmt(ep.endMs)}`}, but device ${observer}, connected throughout, was not shown ${ep.user} offline by ${fmt(dueMs)}`);
+      }
+    }
+    if (qualifying === 0) return unknown('D2', 'offline does show', `no all-devices-down episode lasted the ${boundMs} ms (debounce + TTL + propagation) needed to judge it`);
+    return finding.result('D2', 'offline does show', `${qualifying} qualifying episode(s)`);
+  }
+
+  private connectedThroughout(p: string, fromMs: number, toMs: number): boolean {
+    return (this.spans.get(p) ?? []).some(([a, b]) => a <= fromMs && b >= toMs);
+  }
+
+  /** D4: at the end, each connected observer's view of each user it follows matches the truth. */
+  private converges(endMs: number): PropertyResult {
+    const finding = new Finding();
+    for (const [key, list] of this.seen) {
+      const observer = key.slice(0, key.lastIndexOf('|'));
+      const user = key.slice(observer.length + 1);
+      if (!this.state.isConnected(observer)) continue;
+      const shown = list[list.length - 1]!;
+      const down = this.current.get(user);
+      const trulyOnline = !down;
+      if (shown[1] === trulyOnline) continue;
+      if (trulyOnline) {
+        const backMs = this.lastEnded.get(user)?.endMs ?? 0;
+        if (endMs - backMs <= this.settings.propagationMs) continue;
+        finding.hit(endMs - backMs, () => `at the end device ${observer} still showed ${user} offline (since ${fmt(shown[0])}), though ${user} was connected again from ${fmt(backMs)}`);
+      } else {
+        if (endMs - down.startMs <= this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs) continue;
+        finding.hit(endMs - down.startMs, () => `at the end device ${observer} still showed ${user} online, though all of ${user}'s devices were gone from ${fmt(down.startMs)}`);
+      }
+    }
+    return finding.result('D4', 'presence converges');
+  }
+
+  /** D6: offline transitions an observer saw for a user <= the user's qualifying episodes (+ attributed ones). */
+  private amplification(): PropertyResult {
+    const finding = new Finding();
+    const minMs = this.settings.debounceMs - this.settings.tolMs;
+    const qualifying = new Map<string, number>();
+    for (const ep of this.episodes) if (Math.min(ep.endMs, this.state.endMs) - ep.startMs >= minMs) qualifying.set(ep.user, (qualifying.get(ep.user) ?? 0) + 1);
+    for (const [key, list] of this.seen) {
+      const user = key.slice(key.lastIndexOf('|') + 1);
+      const offline = list.filter(([, online], i) => !online && i > 0).length;
+      const allowed = (qualifying.get(user) ?? 0) + (this.attributed.get(key) ?? 0);
+      if (offline > allowed) finding.hit(offline - allowed, () => `device ${key.slice(0, key.lastIndexOf('|'))} saw ${user} go offline ${offline} times, but ${user} had only ${allowed} all-devices-down episode(s) of at least ${minMs} ms (offline changes at ${list.filter(([, o]) => !o).slice(0, 4).map(([t]) => fmt(t)).join(', ')})`);
+    }
+    return finding.result('D6', 'no flap amplification');
+  }
+}
+
+/** The state shown just before `tMs`, or undefined if nothing was shown yet. */
+function stateAt(list: Array<[number, boolean]>, tMs: number): boolean | undefined {
+  let shown: boolean | undefined;
+  for (const [t, online] of list) {
+    if (t > tMs) break;
+    shown = online;
+  }
+  return shown;
+}
+

@@ -1,0 +1,151 @@
+import type { HistoryEvent } from '../history/HistoryEvent.ts';
+import { getOr, userOf, type CheckFacts } from './common.ts';
+
+/** One send as the history tells it: invoke, then its completion (if any). */
+export interface SendRecord {
+  p: string;
+  chat: string;
+  clientMsgId: string;
+  body: string;
+  invokedAtMs: number;
+  outcome: 'ok' | 'fail' | 'info' | undefined;
+  seq: number;
+  completedAtMs: number;
+}
+
+/** The device's contiguous holding of one chat: every seq up to `contig` is on the device. */
+interface Holding {
+  contig: number;
+  above: Set<number> | undefined;
+}
+
+/**
+ * Ground truth and bookkeeping every family reads while it observes the same event: who is a
+ * member, which devices are connected right now, what each device holds, every send. Updated
+ * first for each event, so a family sees the state including the event it is looking at.
+ */
+export class RunState {
+  /** chat -> user -> joinedAtSeq (0: a member from the start). */
+  readonly members = new Map<string, Map<string, number>>();
+  /** user -> its devices as processes (`user/device`). */
+  readonly devicesOfUser = new Map<string, string[]>();
+  /** Phone's own view: a hello was received and the link not yet closed. */
+  readonly phoneUp = new Map<string, boolean>();
+  /** Oracle: the network link of the device is down. */
+  readonly linkDown = new Set<string>();
+  readonly sends = new Map<string, SendRecord>();
+  readonly activeFaults = new Map<string, number>();
+  private readonly holdings = new Map<string, Holding>();
+  phaseAtMs = new Map<string, number>();
+  endMs = 0;
+
+  constructor(facts: CheckFacts) {
+    for (const [chat, users] of facts.chatMembers) {
+      const m = getOr(this.members, chat, () => new Map<string, number>());
+      for (const user of users) m.set(user, 0);
+    }
+    for (const [user, devices] of facts.devicesOfUser) this.devicesOfUser.set(user, devices.map((d) => `${user}/${d}`));
+  }
+
+  observe(e: HistoryEvent): void {
+    if (e.t > this.endMs) this.endMs = e.t;
+    switch (e.type) {
+      case 'connect': this.phoneUp.set(e.p, true); this.noteDevice(e.p); return;
+      case 'disconnect': this.phoneUp.set(e.p, false); return;
+      case 'invoke':
+        if (e.op === 'send') this.sends.set(sendKey(e.chat, userOf(e.p), e.clientMsgId), { p: e.p, chat: e.chat, clientMsgId: e.clientMsgId, body: e.body, invokedAtMs: e.t, outcome: undefined, seq: 0, completedAtMs: 0 });
+        return;
+      case 'ok':
+      case 'fail':
+      case 'info':
+        if (e.op === 'send') this.complete(e);
+        return;
+      case 'render': this.hold(e.p, e.chat, e.seq); return;
+      case 'oracle': this.observeOracle(e); return;
+      default: return;
+    }
+  }
+
+  private complete(e: Extract<HistoryEvent, { op: 'send'; type: 'ok' | 'fail' | 'info' }>): void {
+    const send = this.sends.get(sendKey(e.chat, userOf(e.p), e.clientMsgId));
+    if (!send) return;
+    if (send.outcome === undefined || (send.outcome === 'info' && e.type === 'ok')) {
+      send.outcome = e.type;
+      send.completedAtMs = e.t;
+    }
+    if (e.type === 'ok') {
+      send.seq = e.seq;
+      this.hold(e.p, e.chat, e.seq);
+    }
+  }
+
+  private observeOracle(e: Extract<HistoryEvent, { type: 'oracle' }>): void {
+    if (e.what === 'member') getOr(this.members, e.chat, () => new Map()).set(e.user, e.joinedAtSeq);
+    else if (e.what === 'link-down') this.linkDown.add(e.device);
+    else if (e.what === 'link-up') this.linkDown.delete(e.device);
+    else if (e.what === 'fault-start') this.activeFaults.set(e.fault, (this.activeFaults.get(e.fault) ?? 0) + 1);
+    else if (e.what === 'fault-end') this.activeFaults.set(e.fault, Math.max(0, (this.activeFaults.get(e.fault) ?? 0) - 1));
+    else if (e.what === 'phase' && !this.phaseAtMs.has(e.phase)) this.phaseAtMs.set(e.phase, e.t);
+  }
+
+  /** A device seen in the history but absent from the facts still counts as its user's device. */
+  private noteDevice(p: string): void {
+    const devices = getOr(this.devicesOfUser, userOf(p), () => []);
+    if (!devices.includes(p)) devices.push(p);
+  }
+
+  private hold(p: string, chat: string, seq: number): void {
+    const h = getOr(this.holdings, `${p}|${chat}`, () => ({ contig: seq - 1, above: undefined }));
+    if (seq <= h.contig) return;
+    if (seq > h.contig + 1) {
+      (h.above ??= new Set()).add(seq);
+      return;
+    }
+    h.contig = seq;
+    while (h.above?.delete(h.contig + 1)) h.contig++;
+  }
+
+  /** Highest seq such that the device holds the chat contiguously up to it (0: nothing). */
+  heldUpTo(p: string, chat: string): number {
+    return this.holdings.get(`${p}|${chat}`)?.contig ?? 0;
+  }
+
+  /** Really connected now: the phone says so and the network link is not cut. */
+  isConnected(p: string): boolean {
+    return this.phoneUp.get(p) === true && !this.linkDown.has(p);
+  }
+
+  /** Liveness is owed only to devices that were connected when the run ended. */
+  connectedAtEnd(p: string): boolean {
+    return this.phoneUp.get(p) === true;
+  }
+
+  /** Members of the chat when `seq` was assigned (joinedAtSeq below it). */
+  membersAt(chat: string, seq: number): string[] {
+    const out: string[] = [];
+    for (const [user, joined] of this.members.get(chat) ?? []) if (joined < seq) out.push(user);
+    return out;
+  }
+
+  isMember(chat: string, user: string): boolean {
+    return this.members.get(chat)?.has(user) ?? false;
+  }
+
+  devicesOf(user: string): string[] {
+    return this.devicesOfUser.get(user) ?? [];
+  }
+
+  /** A fault that can make a gateway look dead while devices are connected. */
+  gatewayFaultActive(): string | undefined {
+    for (const [fault, n] of this.activeFaults) if (n > 0 && /gateway/.test(fault)) return fault;
+    return undefined;
+  }
+
+  sendOf(chat: string, user: string, clientMsgId: string): SendRecord | undefined {
+    return this.sends.get(sendKey(chat, user, clientMsgId));
+  }
+}
+
+export function sendKey(chat: string, user: string, clientMsgId: string): string {
+  return `${chat}|${user}|${clientMsgId}`;
+}

@@ -1,0 +1,101 @@
+import type { HistoryEvent } from '../history/HistoryEvent.ts';
+import { Finding, fmt, unknown, type Family } from './common.ts';
+import type { PropertyResult } from './PropertyResult.ts';
+import type { RunState } from './runState.ts';
+
+/** After a reconnect's sync: the device held the chat up to `heldSeq`; the next message must come by push. */
+interface Seam {
+  heldSeq: number;
+  syncedAtMs: number;
+  gapAtMs: number | undefined;
+  gotSeq: number;
+}
+
+/**
+ * C1–C3, sync. C1 compares each watermark sync answer with the watermarks the phone sent;
+ * C3 follows, per device and chat, the first message after a reconnect's sync.
+ */
+export class SyncFamily implements Family {
+  private readonly requests = new Map<string, Record<string, number>>();
+  private readonly afterConnect = new Set<string>();
+  private readonly seams = new Map<string, Seam>();
+  private readonly c1 = new Finding();
+  private readonly c3 = new Finding();
+  private resentMessages = 0;
+  private summaries = 0;
+  private tokenSyncs = 0;
+
+  constructor(private readonly state: RunState) {}
+
+  observe(e: HistoryEvent): void {
+    switch (e.type) {
+      case 'invoke':
+        if (e.op !== 'sync') return;
+        if (e.mode === 'token') this.tokenSyncs++;
+        if (e.watermarks) this.requests.set(`${e.p}|${e.id}`, e.watermarks);
+        return;
+      case 'ok': if (e.op === 'sync') this.onSyncDone(e); return;
+      case 'connect': this.afterConnect.add(e.p); return;
+      case 'gap': return this.onGap(e);
+      case 'render': return this.onRender(e);
+      default: return;
+    }
+  }
+
+  private onSyncDone(e: Extract<HistoryEvent, { type: 'ok'; op: 'sync' }>): void {
+    const sent = this.requests.get(`${e.p}|${e.id}`);
+    this.requests.delete(`${e.p}|${e.id}`);
+    for (const c of e.chats ?? []) {
+      this.summaries++;
+      if (sent) this.exact(e, c, sent[c.chat] ?? 0);
+    }
+    if (e.hasMore || !this.afterConnect.delete(e.p)) return;
+    for (const c of e.chats ?? []) this.seams.set(`${e.p}|${c.chat}`, { heldSeq: this.state.heldUpTo(e.p, c.chat), syncedAtMs: e.t, gapAtMs: undefined, gotSeq: 0 });
+  }
+
+  /** C1: exactly the messages after the watermark up to the head, in order, or a flagged prefix. */
+  private exact(e: Extract<HistoryEvent, { type: 'ok'; op: 'sync' }>, c: NonNullable<typeof e.chats>[number], watermark: number): void {
+    const where = `sync ${e.id} of ${e.p} (answered at ${fmt(e.t)}) for ${c.chat} from watermark ${watermark}`;
+    if (c.count === 0) {
+      if (!c.hasMore && c.head > watermark) this.c1.hit(c.head - watermark, () => `${where} returned nothing, unflagged, though the head was ${c.head}`);
+      return;
+    }
+    if (c.first < watermark + 1) this.resentMessages += Math.min(c.count, watermark + 1 - c.first);
+    if (!c.inOrder) this.c1.hit(c.count, () => `${where} returned ${c.count} messages out of seq order`);
+    else if (c.last - c.first + 1 !== c.count) this.c1.hit(c.last - c.first + 1 - c.count, () => `${where} returned ${c.count} messages spanning seq ${c.first}..${c.last}: ${c.last - c.first + 1 - c.count} missing inside`);
+    if (c.first > watermark + 1) this.c1.hit(c.first - watermark - 1, () => `${where} started at seq ${c.first}: seq ${watermark + 1}..${c.first - 1} skipped`);
+    if (!c.hasMore && c.last < c.head) this.c1.hit(c.head - c.last, () => `${where} stopped at seq ${c.last} below head ${c.head} without flagging hasMore`);
+  }
+
+  private onGap(e: Extract<HistoryEvent, { type: 'gap' }>): void {
+    const seam = this.seams.get(`${e.p}|${e.chat}`);
+    if (!seam || seam.gapAtMs !== undefined) return;
+    if (e.expected !== seam.heldSeq + 1) { this.seams.delete(`${e.p}|${e.chat}`); return; }
+    seam.gapAtMs = e.t;
+    seam.gotSeq = e.got;
+  }
+
+  /** C3: the first message above the reconnect sync came by push, or its push never came. */
+  private onRender(e: Extract<HistoryEvent, { type: 'render' }>): void {
+    const key = `${e.p}|${e.chat}`;
+    const seam = this.seams.get(key);
+    if (!seam || e.seq <= seam.heldSeq) return;
+    this.seams.delete(key);
+    if (seam.gapAtMs === undefined || e.via !== 'sync' || e.seq !== seam.heldSeq + 1) return;
+    this.c3.hit(1, () => `device ${e.p} reconnected and synced ${e.chat} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; then seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) but seq ${e.seq} never was: it came only by a later sync at ${fmt(e.t)}`);
+  }
+
+  finish(): PropertyResult[] {
+    for (const [key, seam] of this.seams) {
+      if (seam.gapAtMs === undefined) continue;
+      this.c3.hit(2, () => `device ${key.split('|')[0]} reconnected and synced ${key.split('|')[1]} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) and seq ${seam.heldSeq + 1} never arrived`);
+    }
+    const c1 = this.summaries === 0
+      ? unknown('C1', 'watermark sync is exact', 'no sync answer recorded its per-chat range (ok sync without `chats`) or no request its watermarks')
+      : this.c1.result('C1', 'watermark sync is exact', `${this.resentMessages} old message(s) re-sent (cost metric)`);
+    const c2 = unknown('C2', 'sync tokens chain', this.tokenSyncs === 0
+      ? 'no token-mode sync in the history: the phone syncs by watermark only'
+      : `${this.tokenSyncs} token sync(s), but sync events carry no token or inbox positions to chain`);
+    return [c1, c2, this.c3.result('C3', 'the seam')];
+  }
+}

@@ -1,0 +1,88 @@
+import type { HistoryEvent } from '../history/HistoryEvent.ts';
+import { Finding, fmt, unknown, userOf, type Family, type Settings } from './common.ts';
+import type { PropertyResult } from './PropertyResult.ts';
+import type { RunState } from './runState.ts';
+
+/**
+ * E1 typing: the server has no "stop typing" frame; an indicator is shown until a timeout, so a
+ * typing notice is only right if the typer sent a typing frame within that timeout before it.
+ */
+export class TypingFamily implements Family {
+  private readonly lastTypingOut = new Map<string, number>();
+  private typingOuts = 0;
+  private typingSeen = 0;
+  private readonly e1 = new Finding();
+
+  constructor(private readonly settings: Settings) {}
+
+  observe(e: HistoryEvent): void {
+    if (e.type === 'typing-out') {
+      this.typingOuts++;
+      this.lastTypingOut.set(`${e.chat}|${userOf(e.p)}`, e.t);
+    } else if (e.type === 'typing-seen') {
+      this.typingSeen++;
+      const last = this.lastTypingOut.get(`${e.chat}|${e.user}`);
+      const limitMs = this.settings.typingTimeoutMs + this.settings.tolMs;
+      if (last === undefined || e.t - last > limitMs) {
+        this.e1.hit(last === undefined ? Infinity : e.t - last, () => `device ${e.p} was shown ${e.user} typing in ${e.chat} at ${fmt(e.t)}, but ${e.user} ${last === undefined ? 'had sent no typing frame' : `last typed at ${fmt(last)}`}: the indicator should have cleared after ${this.settings.typingTimeoutMs} ms`);
+      }
+    }
+  }
+
+  finish(): PropertyResult[] {
+    if (this.typingOuts === 0) {
+      return [unknown('E1', 'typing indicators clear', this.typingSeen === 0 ? 'no typing in the history' : 'typing notices were seen but no typing-out events were recorded (phone predates typing-out recording)')];
+    }
+    return [this.e1.result('E1', 'typing indicators clear')];
+  }
+}
+
+/** F2 (metric): ok / invoke per operation type. */
+export function availability(events: { invoked: Map<string, number>; outcomes: Map<string, number> }): PropertyResult {
+  const parts: string[] = [];
+  for (const [op, invoked] of events.invoked) {
+    const ok = events.outcomes.get(`${op}|ok`) ?? 0;
+    const fail = events.outcomes.get(`${op}|fail`) ?? 0;
+    const info = events.outcomes.get(`${op}|info`) ?? 0;
+    parts.push(`${op} ${ok}/${invoked} ok (${invoked === 0 ? 0 : ((100 * ok) / invoked).toFixed(1)}%), ${fail} fail, ${info} info`);
+  }
+  return { id: 'F2', name: 'availability (metric)', verdict: 'pass', violations: 0, examples: [], reason: parts.join('; ') || 'no operations' };
+}
+
+/** Counts invokes and completions per op for F2. */
+export class AvailabilityCounter {
+  readonly invoked = new Map<string, number>();
+  readonly outcomes = new Map<string, number>();
+
+  observe(e: HistoryEvent): void {
+    if (e.type === 'invoke') this.invoked.set(e.op, (this.invoked.get(e.op) ?? 0) + 1);
+    else if (e.type === 'ok' || e.type === 'fail' || e.type === 'info') this.outcomes.set(`${e.op}|${e.type}`, (this.outcomes.get(`${e.op}|${e.type}`) ?? 0) + 1);
+  }
+}
+
+/**
+ * F1: after the heal, pending sends, unseen messages (A5), unconverged ticks (B5/B7) and presence
+ * (D4) all reach zero; fails saying which did not.
+ */
+export function convergence(state: RunState, others: PropertyResult[]): PropertyResult {
+  const finding = new Finding();
+  const absent = new Set<string>();
+  for (const send of state.sends.values()) {
+    if (send.outcome !== undefined) continue;
+    if (!state.connectedAtEnd(send.p)) { absent.add(send.p); continue; }
+    finding.hit(1, () => `send ${send.clientMsgId} from ${send.p} in ${send.chat} invoked at ${fmt(send.invokedAtMs)} never completed`);
+  }
+  const parts: string[] = [`${finding.violations} pending send(s)`];
+  const labels: Record<string, string> = { A5: 'unseen message(s)', B5: 'unconverged tick(s)', B7: 'unconverged piggybacked tick(s)', D4: 'unconverged presence view(s)' };
+  let total = finding.violations;
+  const examples = finding.examples();
+  for (const r of others) {
+    const label = labels[r.id];
+    if (!label) continue;
+    parts.push(`${r.violations} ${label} (${r.id})`);
+    total += r.violations;
+    if (r.violations > 0 && examples.length < 3) examples.push(`${r.id}: ${r.examples[0] ?? ''}`);
+  }
+  const absentNote = absent.size > 0 ? `; ${absent.size} device(s) not connected at the end of the run were not checked (never started, or still offline after the heal)` : '';
+  return { id: 'F1', name: 'convergence after heal', verdict: total === 0 ? 'pass' : 'fail', violations: total, examples, reason: `${parts.join(', ')}${absentNote}` };
+}

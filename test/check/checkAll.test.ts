@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest';
+import { checkHistory, PROPERTY_IDS, type CheckFacts } from '../../simulator/check/checkAll.ts';
+import type { PropertyResult } from '../../simulator/check/PropertyResult.ts';
+import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
+
+type E = HistoryEvent;
+const facts: CheckFacts = {
+  chatMembers: new Map([['c1', ['a', 'b']], ['g1', ['a', 'b', 'c']]]),
+  devicesOfUser: new Map([['a', ['d1']], ['b', ['d1', 'd2']], ['c', ['d1']]]),
+};
+
+const send = (t: number, p: string, chat: string, id: string, seq: number): E[] => [
+  { t, p, type: 'invoke', op: 'send', chat, clientMsgId: id, body: id },
+  { t: t + 10, p, type: 'ok', op: 'send', chat, clientMsgId: id, seq, msgId: `${chat}-${seq}` },
+  { t: t + 10, p, type: 'tick', chat, clientMsgId: id, seq, tick: 'sent' },
+];
+const render = (t: number, p: string, chat: string, seq: number, from: string, id: string, via: 'push' | 'sync' = 'push'): E => ({ t, p, type: 'render', chat, seq, from, clientMsgId: id, via, storedAt: t - 5 });
+const out = (t: number, p: string, chat: string, kind: 'delivered' | 'read', upTo: number, piggyback = false): E => ({ t, p, type: 'receipt-out', chat, kind, upTo, piggyback });
+const tick = (t: number, p: string, chat: string, id: string, seq: number, k: 'sent' | 'delivered' | 'read'): E => ({ t, p, type: 'tick', chat, clientMsgId: id, seq, tick: k });
+const seen = (t: number, p: string, user: string, online: boolean): E => ({ t, p, type: 'presence-seen', user, online });
+const link = (t: number, p: string, up: boolean): E => (up ? { t, p, type: 'connect', gateway: 'gw1' } : { t, p, type: 'disconnect', code: 1006, reason: 'gone' });
+const syncOk = (t: number, p: string, id: string, wm: number, c: { head: number; first: number; last: number; count: number; hasMore?: boolean }): E[] => [
+  { t, p, type: 'invoke', op: 'sync', mode: 'watermark', id, watermarks: { c1: wm } },
+  { t: t + 10, p, type: 'ok', op: 'sync', mode: 'watermark', id, messages: c.count, hasMore: false, chats: [{ chat: 'c1', hasMore: false, inOrder: true, ...c }] },
+];
+
+/** A small run where every judgeable property holds. */
+function healthy(): E[] {
+  return [
+    { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
+    link(0, 'a/d1', true), link(0, 'b/d1', true), link(0, 'b/d2', true), link(0, 'c/d1', true),
+    ...['a/d1', 'b/d1', 'b/d2', 'c/d1'].flatMap((p): E[] => [
+      { t: 1, p, type: 'invoke', op: 'sync', mode: 'watermark', id: 's0', watermarks: {} },
+      { t: 2, p, type: 'ok', op: 'sync', mode: 'watermark', id: 's0', messages: 0, hasMore: false, chats: [] },
+    ]),
+    { t: 5, p: 'b/d1', type: 'view', foreground: true, chat: 'c1' },
+    seen(10, 'b/d1', 'a', true),
+    ...send(100, 'a/d1', 'c1', 'm1', 1),
+    render(120, 'b/d1', 'c1', 1, 'a', 'm1'), render(125, 'b/d2', 'c1', 1, 'a', 'm1'),
+    out(170, 'b/d1', 'c1', 'delivered', 1),
+    { t: 180, p: 'a/d1', type: 'receipt-in', chat: 'c1', user: 'b', kind: 'delivered', upTo: 1 },
+    tick(180, 'a/d1', 'c1', 'm1', 1, 'delivered'),
+    out(620, 'b/d1', 'c1', 'read', 1),
+    { t: 630, p: 'a/d1', type: 'receipt-in', chat: 'c1', user: 'b', kind: 'read', upTo: 1 },
+    tick(630, 'a/d1', 'c1', 'm1', 1, 'read'),
+    ...syncOk(700, 'a/d1', 's1', 1, { head: 1, first: 0, last: 0, count: 0 }),
+    { t: 800, p: 'a/d1', type: 'typing-out', chat: 'c1' },
+    { t: 810, p: 'b/d1', type: 'typing-seen', chat: 'c1', user: 'a' },
+    ...send(900, 'c/d1', 'g1', 'm2', 1),
+    render(920, 'a/d1', 'g1', 1, 'c', 'm2'), render(925, 'b/d1', 'g1', 1, 'c', 'm2'), render(925, 'b/d2', 'g1', 1, 'c', 'm2'),
+    out(970, 'a/d1', 'g1', 'delivered', 1), out(975, 'b/d1', 'g1', 'delivered', 1),
+    tick(990, 'c/d1', 'g1', 'm2', 1, 'delivered'),
+    { t: 1000, p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' },
+    { t: 2000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+  ];
+}
+
+function check(events: E[], extra: Partial<CheckFacts> = {}): Map<string, PropertyResult> {
+  return new Map(checkHistory(events, { ...facts, ...extra }, { seed: 7, reproduce: 'chatsim run --seed 7' }).map((r) => [r.id, r]));
+}
+const without = (events: E[], drop: (e: E) => boolean): E[] => events.filter((e) => !drop(e));
+const at = (t: number, events: E[]): E[] => events.map((e) => ({ ...e, t: e.t + t }));
+function expectFail(r: PropertyResult | undefined, text: string): void {
+  expect(r?.verdict, JSON.stringify(r)).toBe('fail');
+  expect(r!.examples.join('\n')).toContain(text);
+  expect(r!.reproduce).toContain('seed 7');
+}
+
+describe('checkHistory on a healthy run', () => {
+  it('answers every property id once, and passes or says why it cannot judge', () => {
+    const results = check(healthy());
+    expect([...results.keys()]).toEqual([...PROPERTY_IDS]);
+    const unknowns = [...results.values()].filter((r) => r.verdict === 'unknown');
+    expect(unknowns.map((r) => r.id).sort()).toEqual(['B2', 'C2', 'D2']);
+    for (const r of unknowns) expect(r.reason).toBeTruthy();
+    for (const r of results.values()) if (r.verdict === 'fail') throw new Error(`${r.id}: ${r.examples.join('; ')}`);
+  });
+  it('takes events out of time order (several workers append to one history)', () => {
+    const shuffled = healthy().reverse();
+    expect([...check(shuffled).values()].filter((r) => r.verdict === 'fail').map((r) => r.id)).toEqual([]);
+  });
+});
+
+describe('message log (A)', () => {
+  it('A1: one seq carries two different messages', () => {
+    expectFail(check([...healthy(), ...send(1100, 'b/d1', 'c1', 'mB', 1)]).get('A1'), 'c1 seq 1 was m1 from a on a/d1 at 0.110 s but mB from b on b/d1');
+  });
+  it('A2: a timeline goes back', () => {
+    const r = check([...healthy(), ...send(1050, 'a/d1', 'c1', 'm3', 2), render(1100, 'b/d1', 'c1', 2, 'a', 'm3'), render(1200, 'b/d1', 'c1', 1, 'a', 'm1')]).get('A2');
+    expectFail(r, 'rendered c1 seq 2 at 1.100 s and then seq 1 at 1.200 s');
+  });
+  it('A3: a completed sync leaves the device short of the head', () => {
+    expectFail(check([...healthy(), ...syncOk(1100, 'b/d2', 's2', 1, { head: 2, first: 0, last: 0, count: 0 })]).get('A3'), 'holds c1 only up to seq 1');
+  });
+  it('A4: the same message rendered twice', () => {
+    expectFail(check([...healthy(), render(1100, 'b/d1', 'c1', 1, 'a', 'm1', 'sync')]).get('A4'), 'b/d1 rendered c1 seq 1 twice');
+  });
+  it('A5: an acknowledged message never reaches a member device', () => {
+    expectFail(check(without(healthy(), (e) => e.type === 'render' && e.p === 'b/d2' && e.chat === 'c1')).get('A5'), 'acknowledged to a/d1 at 0.110 s and never rendered on b/d2');
+  });
+  it('A6: a send that ended info is seen by some members only', () => {
+    const events: E[] = [...healthy(), { t: 1100, p: 'a/d1', type: 'invoke', op: 'send', chat: 'c1', clientMsgId: 'm4', body: 'x' }, { t: 1200, p: 'a/d1', type: 'info', op: 'send', chat: 'c1', clientMsgId: 'm4', reason: 'no ack' }];
+    expect(check([...events, render(1150, 'b/d1', 'c1', 2, 'a', 'm4'), render(1150, 'b/d2', 'c1', 2, 'a', 'm4')]).get('A6')!.verdict).toBe('pass');
+    expectFail(check([...events, render(1150, 'b/d1', 'c1', 2, 'a', 'm4')]).get('A6'), 'rendered on 1 of 2 member devices, never on b/d2');
+  });
+  it('A7: a rendered message nobody sent', () => {
+    expectFail(check([...healthy(), render(1100, 'b/d1', 'g1', 2, 'c', 'ghost')]).get('A7'), 'rendered g1 seq 2 (ghost from c) at 1.100 s, but no device ever sent it');
+  });
+  it('A8 and A9: later sends ordered below earlier ones', () => {
+    const a8 = [...healthy(), ...send(3000, 'a/d1', 'c9', 'x1', 5), ...send(3020, 'a/d1', 'c9', 'x2', 3)];
+    expectFail(check(a8).get('A8'), 'sent x2 in c9 after x1 was acknowledged as seq 5');
+    const a9 = [...healthy(), render(3000, 'b/d1', 'c9', 5, 'c', 'z1'), ...send(3020, 'b/d1', 'c9', 'y1', 4)];
+    expectFail(check(a9).get('A9'), 'after it had rendered seq 5');
+    expect(check(healthy()).get('A8')!.verdict).toBe('pass');
+  });
+  it('A10: a message reaches a non-member', () => {
+    expectFail(check([...healthy(), render(1100, 'c/d1', 'c1', 1, 'a', 'm1')]).get('A10'), 'c/d1 (user c, not a member of c1)');
+  });
+  it('A11: fan-out metric, failing only against a gate', () => {
+    expect(check(healthy()).get('A11')!.reason).toContain('p50');
+    expectFail(check(healthy(), { fanOutGateMs: 5 }).get('A11'), 'reached its last device b/d2 at 0.125 s');
+  });
+});
+
+describe('ticks and receipts (B)', () => {
+  it('B1: a tick goes back', () => {
+    expectFail(check([...healthy(), tick(1100, 'a/d1', 'c1', 'm1', 1, 'delivered')]).get('B1'), 'went from read back to delivered');
+  });
+  it('B2: sent but not in the store (with store facts)', () => {
+    expect(check(healthy(), { persisted: new Map([['c1', new Set([1])], ['g1', new Set([1])]]) }).get('B2')!.verdict).toBe('pass');
+    expectFail(check(healthy(), { persisted: new Map([['g1', new Set([1])]]) }).get('B2'), 'showed c1 seq 1 (m1) as sent at 0.110 s, but the store does not hold it');
+  });
+  it('B3: a receipt beyond what the reader holds, and a tick without any receipt', () => {
+    expectFail(check([...healthy(), out(1100, 'b/d2', 'c1', 'read', 5)]).get('B3'), 'b/d2 sent a read receipt for c1 up to 5 at 1.100 s while it held c1 only up to seq 1');
+    expectFail(check(without(healthy(), (e) => e.type === 'receipt-out' && e.chat === 'c1' && e.kind === 'delivered')).get('B3'), 'as delivered at 0.180 s, but no other member had sent a delivered receipt');
+  });
+  it('B4: a later message ticked before an earlier one', () => {
+    const events = [...healthy(), ...send(130, 'a/d1', 'c1', 'm8', 2), out(145, 'b/d1', 'c1', 'delivered', 2), tick(150, 'a/d1', 'c1', 'm8', 2, 'delivered')];
+    expectFail(check(events).get('B4'), 'showed c1 seq 2 as delivered at 0.150 s, but the earlier seq 1 (m1) only at 0.180 s');
+  });
+  it('B5: the last read receipt never shows at the sender', () => {
+    expectFail(check(without(healthy(), (e) => e.type === 'tick' && e.tick === 'read')).get('B5'), 'a/d1 still shows c1 seq 1 (m1) as delivered at the end, though b/d1 sent a read receipt up to 1');
+  });
+  it('B6: reads closer than the debounce, and a trailing read that never went out', () => {
+    expectFail(check([...healthy(), out(700, 'b/d1', 'c1', 'read', 1)]).get('B6'), '80 ms apart');
+    const trailing = [...healthy(), ...send(1050, 'a/d1', 'c1', 'm3', 2), render(1100, 'b/d1', 'c1', 2, 'a', 'm3'), render(1100, 'b/d2', 'c1', 2, 'a', 'm3')];
+    expectFail(check(trailing).get('B6'), 'rendered c1 up to seq 2 on screen from 1.100 s');
+    expect(check([...trailing, out(1590, 'b/d1', 'c1', 'read', 2)]).get('B6')!.verdict).toBe('pass');
+  });
+  it('B7: a piggybacked read receipt has no effect', () => {
+    const events = without(healthy(), (e) => e.type === 'tick' && e.tick === 'read').map((e) => (e.type === 'receipt-out' && e.kind === 'read' ? { ...e, piggyback: true } : e));
+    const r = check(events);
+    expectFail(r.get('B7'), '(carried on a typing frame)');
+    expect(r.get('B5')!.verdict).toBe('pass');
+  });
+  it('B8: a group tick before every member delivered', () => {
+    const r = check(without(healthy(), (e) => e.type === 'receipt-out' && e.p === 'b/d1' && e.chat === 'g1'));
+    expectFail(r.get('B8'), 'only 1 of 2 other members had sent a delivered receipt up to it (b had not)');
+    expect(r.get('B3')!.verdict).toBe('pass');
+  });
+});
+
+describe('sync (C)', () => {
+  it('C1: a sync answer skips messages after the watermark', () => {
+    const events = [...healthy(), ...send(1000, 'a/d1', 'c1', 'm3', 2), ...send(1010, 'a/d1', 'c1', 'm4', 3), render(1100, 'b/d2', 'c1', 3, 'a', 'm4', 'sync'), render(1100, 'b/d1', 'c1', 2, 'a', 'm3'), render(1101, 'b/d1', 'c1', 3, 'a', 'm4')];
+    expectFail(check([...events, ...syncOk(1090, 'b/d2', 's5', 1, { head: 3, first: 3, last: 3, count: 1 })]).get('C1'), 'started at seq 3: seq 2..2 skipped');
+    expect(check([...events, ...syncOk(1090, 'b/d2', 's5', 1, { head: 3, first: 2, last: 3, count: 2 })]).get('C1')!.verdict).toBe('pass');
+  });
+  it('C2: unknown, saying why', () => {
+    expect(check(healthy()).get('C2')!.reason).toContain('watermark only');
+  });
+  it('C3: the first message after a reconnect sync never came by push', () => {
+    const base = [...healthy(), link(1100, 'b/d2', false), link(1200, 'b/d2', true), ...syncOk(1210, 'b/d2', 's9', 1, { head: 1, first: 0, last: 0, count: 0 }), ...send(1240, 'a/d1', 'c1', 'm9', 2), ...send(1260, 'a/d1', 'c1', 'm10', 3)];
+    const bad = [...base, { t: 1300, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, render(1500, 'b/d2', 'c1', 2, 'a', 'm9', 'sync'), render(1500, 'b/d2', 'c1', 3, 'a', 'm10', 'sync')];
+    expectFail(check(bad).get('C3'), 'seq 3 was pushed (gap at 1.300 s) but seq 2 never was');
+    expect(check([...base, render(1300, 'b/d2', 'c1', 2, 'a', 'm9'), render(1301, 'b/d2', 'c1', 3, 'a', 'm10')]).get('C3')!.verdict).toBe('pass');
+  });
+});
+
+describe('presence (D)', () => {
+  const longDown = (): E[] => [...healthy(), link(1100, 'a/d1', false), seen(40_000, 'b/d1', 'a', false), link(50_000, 'a/d1', true)];
+  it('D1: a short disconnection shows offline', () => {
+    const base = [...healthy(), link(1100, 'a/d1', false), link(1200, 'a/d1', true)];
+    expect(check(base).get('D1')!.verdict).toBe('pass');
+    expectFail(check([...base, seen(1150, 'b/d1', 'a', false)]).get('D1'), 'shown a offline at 1.150 s, 50 ms in');
+  });
+  it('D2: a long disconnection never shows offline', () => {
+    const base = [...healthy(), link(1100, 'a/d1', false), { t: 200_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E];
+    expectFail(check(base).get('D2'), 'b/d1, connected throughout, was not shown a offline by 126.100 s');
+    expect(check([...base, seen(40_000, 'b/d1', 'a', false)]).get('D2')!.verdict).toBe('pass');
+  });
+  it('D3: coming back online is shown late', () => {
+    expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true)]).get('D3')!.verdict).toBe('pass');
+    expectFail(check([...longDown(), seen(60_000, 'b/d1', 'a', true)]).get('D3'), 'a came back at 50.000 s but device b/d1 saw it online only at 60.000 s');
+  });
+  it('D4: at the end an observer still shows a user offline', () => {
+    expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true), { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E]).get('D4')!.verdict).toBe('pass');
+    expectFail(check([...longDown(), { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E]).get('D4'), 'still showed a offline (since 40.000 s), though a was connected again from 50.000 s');
+  });
+  it('D5: offline shown while a device is connected', () => {
+    expectFail(check([...healthy(), seen(1500, 'b/d1', 'a', false)]).get('D5'), 'shown a offline at 1.500 s while a/d1 was connected');
+  });
+  it('D5 multi-device: one of two devices gone is not offline', () => {
+    const events = [...healthy(), seen(20, 'a/d1', 'b', true), link(1100, 'b/d2', false), seen(40_000, 'a/d1', 'b', false)];
+    expectFail(check(events).get('D5'), 'shown b offline at 40.000 s while b/d1 was connected');
+  });
+  it('D6: more offline transitions than episodes', () => {
+    const events = [...longDown(), seen(50_100, 'b/d1', 'a', true), seen(60_000, 'b/d1', 'a', false)];
+    expect(check(longDown()).get('D6')!.verdict).toBe('pass');
+    expectFail(check(events).get('D6'), 'saw a go offline 2 times, but a had only 1');
+  });
+  it('D7: offline during a gateway pause is attributed, not a D5 failure', () => {
+    const events = [...healthy(), { t: 1400, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'pause-gateway' } as E, seen(1500, 'b/d1', 'a', false)];
+    const r = check(events);
+    expect(r.get('D5')!.verdict).toBe('pass');
+    expect(r.get('D7')!.reason).toContain('1 offline notice');
+    expect(r.get('D7')!.examples[0]).toContain('during pause-gateway');
+  });
+});
+
+describe('system (E, F)', () => {
+  it('E1: a typing notice long after the typer stopped', () => {
+    expectFail(check([...healthy(), { t: 9000, p: 'b/d1', type: 'typing-seen', chat: 'c1', user: 'a' }]).get('E1'), 'last typed at 0.800 s');
+  });
+  it('F1: a send still pending after the heal, naming it', () => {
+    const r = check([...healthy(), { t: 1500, p: 'a/d1', type: 'invoke', op: 'send', chat: 'c1', clientMsgId: 'late', body: 'x' }]);
+    expectFail(r.get('F1'), 'send late from a/d1 in c1 invoked at 1.500 s never completed');
+  });
+  it('F1: also fails on unconverged ticks', () => {
+    expectFail(check(without(healthy(), (e) => e.type === 'tick' && e.tick === 'read')).get('F1'), 'B5: device a/d1 still shows');
+  });
+  it('F2: availability per operation', () => {
+    expect(check(healthy()).get('F2')!.reason).toContain('send 2/2 ok (100.0%)');
+    expect(check(at(0, healthy())).get('F2')!.reason).toContain('sync 5/5 ok');
+  });
+});
