@@ -12,11 +12,12 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .description('re-check the history of a saved run (a directory written by chatsim run)')
     .argument('<run-dir>', 'run directory holding run.json and history.jsonl.gz')
     .option('--json', 'print the property results as JSON')
+    .option('--all', 'check the whole catalogue (A1-F2; provisional), not only the core properties')
     .addHelpText('after', '\nExit codes: 0 every property passed (or unknown), 1 a property failed, 64 not a readable run directory.')
-    .action(async (dir: string, opts: { json?: boolean }) => setExit(await checkCommand(resolve(dir), opts.json === true)));
+    .action(async (dir: string, opts: { json?: boolean; all?: boolean }) => setExit(await checkCommand(resolve(dir), opts.json === true, opts.all === true)));
 }
 
-async function checkCommand(dir: string, json: boolean): Promise<number> {
+async function checkCommand(dir: string, json: boolean, all: boolean): Promise<number> {
   const loaded = await loadRun(dir);
   if (!loaded.ok) {
     console.error(`chatsim check: ${loaded.message}`);
@@ -24,7 +25,7 @@ async function checkCommand(dir: string, json: boolean): Promise<number> {
   }
   const { record, facts, events } = loaded;
   const properties = checkRun(events, facts, {
-    presenceDebounceMs: record.presenceDebounceMs, seed: record.seed, reproduce: record.reproduce,
+    presenceDebounceMs: record.presenceDebounceMs, seed: record.seed, reproduce: record.reproduce, checks: all ? 'all' : 'core',
     ...(record.presenceTtlMs !== undefined ? { presenceTtlMs: record.presenceTtlMs } : {}),
     ...(record.friendsOfUser ? { friendsOfUser: new Map(record.friendsOfUser) } : {}),
   });
