@@ -13,7 +13,7 @@ import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import type { Scenario, FaultSpec } from '../scenario/Scenario.ts';
-import { buildPopulation, type Population } from './buildPopulation.ts';
+import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
 import { provisionTarget } from './provisionTarget.ts';
 import { assignPhones } from './assignPhones.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
@@ -263,15 +263,10 @@ function generatorHealth(progress: WorkerProgress[], elapsedMs: number): { cpuPe
 }
 
 function factsOf(population: Population, chatIds: Map<string, string>): RunFacts {
-  const friendsOfUser = new Map<string, string[]>();
-  for (const [a, b] of population.friendships) {
-    (friendsOfUser.get(a) ?? friendsOfUser.set(a, []).get(a)!).push(b);
-    (friendsOfUser.get(b) ?? friendsOfUser.set(b, []).get(b)!).push(a);
-  }
   return {
     chatMembers: new Map(population.chats.map((c) => [chatIds.get(c.id) ?? c.id, c.members])),
     devicesOfUser: new Map(population.users.map((u) => [u.id, u.devices])),
-    friendsOfUser,
+    friendsOfUser: friendsOfUsers(population),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Random } from '../../server/ports/Random.ts';
 import type { LoadSpec, Scenario } from '../scenario/Scenario.ts';
-import { pickByShare, type Population } from './buildPopulation.ts';
+import { friendsOfUsers, pickByShare, type Population } from './buildPopulation.ts';
 import type { ProvisionedDevice } from './provisionTarget.ts';
 import type { WorkerPhoneSpec } from './workerProtocol.ts';
 
@@ -18,11 +18,7 @@ export function assignPhones(scenario: Scenario, population: Population, devices
       list.push(spec);
     }
   }
-  const friendsOfUser = new Map<string, string[]>();
-  for (const [a, b] of population.friendships) {
-    (friendsOfUser.get(a) ?? friendsOfUser.set(a, []).get(a)!).push(b);
-    (friendsOfUser.get(b) ?? friendsOfUser.set(b, []).get(b)!).push(a);
-  }
+  const friendsOfUser = friendsOfUsers(population);
   const startTimes = startTimesMs(scenario.load, devices.length, random.fork('starts'));
   const profileRandom = random.fork('profiles');
   const out: WorkerPhoneSpec[][] = Array.from({ length: workers }, () => []);

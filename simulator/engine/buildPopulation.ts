@@ -104,3 +104,18 @@ export function pickByShare<T>(options: ReadonlyArray<{ value: T; share: number 
   }
   return options[options.length - 1]!.value;
 }
+
+/** Friend lists by user, both ways, from the population's friendship pairs. */
+export function friendsOfUsers(population: Population): Map<string, string[]> {
+  const friends = new Map<string, string[]>();
+  const add = (user: string, friend: string): void => {
+    const list = friends.get(user);
+    if (list) list.push(friend);
+    else friends.set(user, [friend]);
+  };
+  for (const [a, b] of population.friendships) {
+    add(a, b);
+    add(b, a);
+  }
+  return friends;
+}
