@@ -98,8 +98,7 @@ export class Gateway {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
       heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs,
     };
-    this.write(client, JSON.stringify(hello));
-    void this.registerPresence(client);
+    void this.registerThenGreet(client, JSON.stringify(hello));
     return client.id;
   }
 
@@ -290,10 +289,26 @@ export class Gateway {
     void this.unregisterPresence(client);
   }
 
-  private async registerPresence(client: ClientState): Promise<void> {
+  /**
+   * The route (the presence entry chat servers read to push) is written before the hello: the
+   * phone syncs on hello, and a message stored after the sync read but before the route existed
+   * would be neither in the sync nor pushed (the seam, property C3).
+   */
+  private async registerThenGreet(client: ClientState, hello: string): Promise<void> {
+    await this.registerPresence(client, () => {
+      if (!client.closing && this.clients.get(client.id) === client) this.write(client, hello);
+    });
+  }
+
+  /** Writes the presence entry, calls `onRouted` (also when the store failed), then announces. */
+  private async registerPresence(client: ClientState, onRouted: () => void = () => undefined): Promise<void> {
     const entry = { userId: client.user, connectionId: client.id, deviceId: client.device, gatewayId: this.deps.id };
     try {
-      await this.deps.presence.put(entry, this.deps.limits.presenceTtlMs);
+      try {
+        await this.deps.presence.put(entry, this.deps.limits.presenceTtlMs);
+      } finally {
+        onRouted();
+      }
       await this.publishPresence({ kind: 'connected', user: client.user, device: client.device, conn: client.id, gw: this.deps.id, atMs: this.deps.time.nowMs() });
     } catch {
       // Presence is refreshed on the next heartbeat; a broken store must not drop the link.

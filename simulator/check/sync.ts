@@ -18,7 +18,8 @@ interface Seam {
 export class SyncFamily implements Family {
   private readonly requests = new Map<string, Record<string, number>>();
   private readonly afterConnect = new Set<string>();
-  private readonly seams = new Map<string, Seam>();
+  /** device -> chat -> seam of its current connection. */
+  private readonly seams = new Map<string, Map<string, Seam>>();
   private readonly c1 = new Finding();
   private readonly c3 = new Finding();
   private resentMessages = 0;
@@ -36,6 +37,10 @@ export class SyncFamily implements Family {
         return;
       case 'ok': if (e.op === 'sync') this.onSyncDone(e); return;
       case 'connect': this.afterConnect.add(e.p); return;
+      // A seam belongs to one connection: pushes lost on a link that died (reset, half-open,
+      // offline) are recovered by the next reconnect's sync, which is C1's business, not C3's.
+      case 'disconnect': this.seams.delete(e.p); return;
+      case 'oracle': if (e.what === 'link-down' && e.device !== undefined) this.seams.delete(e.device); return;
       case 'gap': return this.onGap(e);
       case 'render': return this.onRender(e);
       default: return;
@@ -50,7 +55,9 @@ export class SyncFamily implements Family {
       if (sent) this.exact(e, c, sent[c.chat] ?? 0);
     }
     if (e.hasMore || !this.afterConnect.delete(e.p)) return;
-    for (const c of e.chats ?? []) this.seams.set(`${e.p}|${c.chat}`, { heldSeq: this.state.heldUpTo(e.p, c.chat), syncedAtMs: e.t, gapAtMs: undefined, gotSeq: 0 });
+    const seams = new Map<string, Seam>();
+    for (const c of e.chats ?? []) seams.set(c.chat, { heldSeq: this.state.heldUpTo(e.p, c.chat), syncedAtMs: e.t, gapAtMs: undefined, gotSeq: 0 });
+    this.seams.set(e.p, seams);
   }
 
   /** C1: exactly the messages after the watermark up to the head, in order, or a flagged prefix. */
@@ -68,27 +75,26 @@ export class SyncFamily implements Family {
   }
 
   private onGap(e: Extract<HistoryEvent, { type: 'gap' }>): void {
-    const seam = this.seams.get(`${e.p}|${e.chat}`);
+    const seam = this.seams.get(e.p)?.get(e.chat);
     if (!seam || seam.gapAtMs !== undefined) return;
-    if (e.expected !== seam.heldSeq + 1) { this.seams.delete(`${e.p}|${e.chat}`); return; }
+    if (e.expected !== seam.heldSeq + 1) { this.seams.get(e.p)!.delete(e.chat); return; }
     seam.gapAtMs = e.t;
     seam.gotSeq = e.got;
   }
 
   /** C3: the first message above the reconnect sync came by push, or its push never came. */
   private onRender(e: Extract<HistoryEvent, { type: 'render' }>): void {
-    const key = `${e.p}|${e.chat}`;
-    const seam = this.seams.get(key);
+    const seam = this.seams.get(e.p)?.get(e.chat);
     if (!seam || e.seq <= seam.heldSeq) return;
-    this.seams.delete(key);
+    this.seams.get(e.p)!.delete(e.chat);
     if (seam.gapAtMs === undefined || e.via !== 'sync' || e.seq !== seam.heldSeq + 1) return;
     this.c3.hit(1, () => `device ${e.p} reconnected and synced ${e.chat} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; then seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) but seq ${e.seq} never was: it came only by a later sync at ${fmt(e.t)}`);
   }
 
   finish(): PropertyResult[] {
-    for (const [key, seam] of this.seams) {
+    for (const [device, seams] of this.seams) for (const [chat, seam] of seams) {
       if (seam.gapAtMs === undefined) continue;
-      this.c3.hit(2, () => `device ${key.split('|')[0]} reconnected and synced ${key.split('|')[1]} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) and seq ${seam.heldSeq + 1} never arrived`);
+      this.c3.hit(2, () => `device ${device} reconnected and synced ${chat} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) and seq ${seam.heldSeq + 1} never arrived`);
     }
     const c1 = this.summaries === 0
       ? unknown('C1', 'watermark sync is exact', 'no sync answer recorded its per-chat range (ok sync without `chats`) or no request its watermarks')

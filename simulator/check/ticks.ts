@@ -50,7 +50,8 @@ export class TicksFamily implements Family {
   private readonly lastStandaloneRead = new Map<string, number>();
   private readonly view = new Map<string, { foreground: boolean; chat: string | undefined }>();
   private readonly syncing = new Set<string>();
-  private readonly owed = new Map<string, OwedRead>();
+  /** device|chat -> reads owed, oldest first (seq and sinceMs both grow along the list). */
+  private readonly owed = new Map<string, OwedRead[]>();
   private readonly readSent = new Map<string, number>();
   private readonly othersUpTo = new Map<string, number>();
   private readonly receiptIn = new Map<string, number>();
@@ -163,17 +164,27 @@ export class TicksFamily implements Family {
 
   private onReadSent(e: Extract<HistoryEvent, { type: 'receipt-out' }>): void {
     const key = `${e.p}|${e.chat}`;
-    this.readSent.set(key, Math.max(e.upTo, this.readSent.get(key) ?? 0));
-    if (!e.piggyback) {
+    const previousUpTo = this.readSent.get(key) ?? 0;
+    this.readSent.set(key, Math.max(e.upTo, previousUpTo));
+    // A read that does not move the watermark (the phone re-announces its last read after a
+    // reconnect, in case the first was lost) is not a new read: the debounce bounds new reads.
+    if (!e.piggyback && e.upTo > previousUpTo) {
       const last = this.lastStandaloneRead.get(key);
       const minGapMs = this.settings.readDebounceMs - this.settings.tolMs;
       if (last !== undefined && e.t - last < minGapMs) this.b6.hit(minGapMs - (e.t - last), () => `device ${e.p} sent read receipts for ${e.chat} at ${fmt(last)} and again at ${fmt(e.t)} (upTo ${e.upTo}), ${Math.round(e.t - last)} ms apart: closer than the ${this.settings.readDebounceMs} ms debounce`);
       this.lastStandaloneRead.set(key, e.t);
     }
     const owed = this.owed.get(key);
-    if (!owed || e.upTo < owed.seq) return;
-    this.owed.delete(key);
-    if (!owed.waitingReady) this.judgeLate(e.p, e.chat, owed, e.t, `it went out only at ${fmt(e.t)}`);
+    if (!owed) return;
+    // Reads are cumulative: this one settles every owed seq up to upTo; the oldest of them
+    // is the one whose lateness counts. Seqs above upTo stay owed from their own render.
+    let settled = 0;
+    while (settled < owed.length && owed[settled]!.seq <= e.upTo) settled++;
+    if (settled === 0) return;
+    const oldest = owed.slice(0, settled).find((o) => !o.waitingReady);
+    owed.splice(0, settled);
+    if (owed.length === 0) this.owed.delete(key);
+    if (oldest) this.judgeLate(e.p, e.chat, oldest, e.t, `it went out only at ${fmt(e.t)}`);
   }
 
   private onRender(e: Extract<HistoryEvent, { type: 'render' }>): void {
@@ -185,14 +196,18 @@ export class TicksFamily implements Family {
   private owe(p: string, chat: string, seq: number, t: number): void {
     const key = `${p}|${chat}`;
     if ((this.readSent.get(key) ?? 0) >= seq) return;
-    const owed = this.owed.get(key);
-    if (owed) { owed.seq = Math.max(owed.seq, seq); return; }
-    this.owed.set(key, { sinceMs: t, seq, waitingReady: this.syncing.has(p) });
+    const owed = getOr(this.owed, key, () => []);
+    const last = owed[owed.length - 1];
+    if (last && last.seq >= seq) return;
+    owed.push({ sinceMs: t, seq, waitingReady: this.syncing.has(p) });
   }
 
   private ready(p: string, t: number): void {
     if (!this.syncing.delete(p)) return;
-    for (const [key, owed] of this.owed) if (owed.waitingReady && key.startsWith(`${p}|`)) { owed.waitingReady = false; owed.sinceMs = t; }
+    for (const [key, owed] of this.owed) {
+      if (!key.startsWith(`${p}|`)) continue;
+      for (const o of owed) if (o.waitingReady) { o.waitingReady = false; o.sinceMs = t; }
+    }
   }
 
   private onView(e: Extract<HistoryEvent, { type: 'view' }>): void {
@@ -218,7 +233,8 @@ export class TicksFamily implements Family {
     for (const [key, owed] of this.owed) {
       if (chat === undefined ? !key.startsWith(`${p}|`) : key !== `${p}|${chat}`) continue;
       this.owed.delete(key);
-      if (!owed.waitingReady) this.judgeLate(p, key.slice(p.length + 1), owed, t, `none went out while the chat stayed on screen (until ${fmt(t)})`);
+      const oldest = owed.find((o) => !o.waitingReady);
+      if (oldest) this.judgeLate(p, key.slice(p.length + 1), oldest, t, `none went out while the chat stayed on screen (until ${fmt(t)})`);
     }
   }
 
@@ -234,7 +250,8 @@ export class TicksFamily implements Family {
     this.rejudge(Infinity);
     for (const [key, owed] of this.owed) {
       const p = key.slice(0, key.lastIndexOf('|'));
-      if (!owed.waitingReady) this.judgeLate(p, key.slice(p.length + 1), owed, this.state.endMs, `none went out before the run ended at ${fmt(this.state.endMs)}`);
+      const oldest = owed.find((o) => !o.waitingReady);
+      if (oldest) this.judgeLate(p, key.slice(p.length + 1), oldest, this.state.endMs, `none went out before the run ended at ${fmt(this.state.endMs)}`);
     }
     const byDevice = this.ownByDeviceChat();
     const [b5, b7] = this.convergence(byDevice);

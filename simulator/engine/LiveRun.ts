@@ -1,3 +1,4 @@
+import { readPersisted } from './readPersisted.ts';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -165,8 +166,10 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     const historyPath = join(options.outDir, 'history.jsonl.gz');
     await writeHistory(events, historyPath);
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
+    const facts = factsOf(population, provisioned.chatIds);
+    if (cluster) facts.persisted = await readPersisted(cluster.backends.store, facts.chatMembers.keys());
     return {
-      ok: true, events, facts: factsOf(population, provisioned.chatIds), encodedMetrics: done.map((d) => d.metrics), faults, phones,
+      ok: true, events, facts, encodedMetrics: done.map((d) => d.metrics), faults, phones,
       durationMs: tNow(), generator: generatorHealth(done.map((d) => d.progress), tNow()), historyPath, runStartEpochMs,
     };
   } finally {

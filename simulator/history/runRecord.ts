@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { RunFacts } from '../check/PropertyResult.ts';
+import { rangesToSeqs, seqsToRanges } from '../engine/readPersisted.ts';
 import type { HistoryEvent } from './HistoryEvent.ts';
 
 /**
@@ -22,7 +23,12 @@ export interface RunRecord {
   presenceTtlMs?: number;
   bugs: string[];
   friendsOfUser?: Array<[string, string[]]>;
-  facts: { chatMembers: Array<[string, string[]]>; devicesOfUser: Array<[string, string[]]> };
+  facts: {
+    chatMembers: Array<[string, string[]]>;
+    devicesOfUser: Array<[string, string[]]>;
+    /** chat -> stored seqs as inclusive ranges, when chatsim started the cluster (B2). */
+    persisted?: Array<[string, Array<[number, number]>]>;
+  };
 }
 
 export const RUN_RECORD_FILE = 'run.json';
@@ -35,7 +41,10 @@ export async function saveRunRecord(dir: string, record: RunRecord): Promise<str
 }
 
 export function factsToRecord(facts: RunFacts): RunRecord['facts'] {
-  return { chatMembers: [...facts.chatMembers], devicesOfUser: [...facts.devicesOfUser] };
+  return {
+    chatMembers: [...facts.chatMembers], devicesOfUser: [...facts.devicesOfUser],
+    ...(facts.persisted ? { persisted: [...facts.persisted].map(([chat, seqs]): [string, Array<[number, number]>] => [chat, seqsToRanges(seqs)]) } : {}),
+  };
 }
 
 export type LoadedRun = { ok: true; record: RunRecord; facts: RunFacts; events: HistoryEvent[] } | { ok: false; message: string };
@@ -66,6 +75,9 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   } catch (error) {
     return { ok: false, message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   }
-  const facts: RunFacts = { chatMembers: new Map(record.facts.chatMembers), devicesOfUser: new Map(record.facts.devicesOfUser) };
+  const facts: RunFacts = {
+    chatMembers: new Map(record.facts.chatMembers), devicesOfUser: new Map(record.facts.devicesOfUser),
+    ...(record.facts.persisted ? { persisted: new Map(record.facts.persisted.map(([chat, ranges]) => [chat, rangesToSeqs(ranges)])) } : {}),
+  };
   return { ok: true, record, facts, events };
 }
