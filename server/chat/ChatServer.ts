@@ -360,7 +360,9 @@ export class ChatServer {
       const p = presence.get(user);
       const last = p?.lastDisconnectAtMs;
       // Within the debounce window a user still shows online, exactly as the broadcasts do.
-      const online = (p?.entries.length ?? 0) > 0 || (last !== undefined && nowMs - last < this.deps.limits.presenceDebounceMs);
+      // Expired entries not yet swept: the presence service has not started its debounce, so
+      // answering offline now could never be corrected by a broadcast when the user returns.
+      const online = (p?.entries.length ?? 0) > 0 || p?.awaitingSweep === true || (last !== undefined && nowMs - last < this.deps.limits.presenceDebounceMs);
       return online || last === undefined ? { user, online } : { user, online, lastSeenMs: last };
     });
     await this.reply(env, { type: 'presence_result', ref: frame.id, users });

@@ -45,12 +45,15 @@ export class MemoryPresenceStore implements PresenceStore {
     const result = new Map<string, UserPresence>();
     for (const userId of userIds) {
       const entries: PresenceEntry[] = [];
+      let unswept = false;
       for (const stored of this.byUser.get(userId)?.values() ?? []) {
         if (stored.expiresAtMs > nowMs) entries.push({ ...stored.entry });
+        else unswept = true;
       }
       const presence: UserPresence = { entries };
+      if (entries.length === 0 && unswept) presence.awaitingSweep = true;
       const last = this.lastDisconnectAtMs.get(userId);
-      if (entries.length === 0 && last !== undefined) presence.lastDisconnectAtMs = last;
+      if (entries.length === 0 && !unswept && last !== undefined) presence.lastDisconnectAtMs = last;
       result.set(userId, presence);
     }
     return result;

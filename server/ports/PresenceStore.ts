@@ -8,6 +8,9 @@
  * - `remove` deletes an entry and returns whether it existed; it records the user's last
  *   disconnect time when it was the user's last entry.
  * - `getMany` answers for many users in one round trip and never returns expired entries.
+ *   A user whose entries have all expired but are not swept yet is reported `awaitingSweep`
+ *   (no `lastDisconnectAtMs`): the disconnect is recorded by the sweep, which is also when the
+ *   presence service starts its debounce, so queries and broadcasts count from one moment.
  * - `sweepExpired` removes and returns every entry whose expiry has passed. Each expired
  *   entry is returned by exactly one call, even with several sweepers, so one presence
  *   worker owns each expiry (a gateway that died without a word is noticed this way).
@@ -29,6 +32,8 @@ export interface PresenceEntry {
 
 export interface UserPresence {
   entries: PresenceEntry[];
-  /** When the user's last entry was removed or expired; undefined if never or still connected. */
+  /** When the user's last entry was removed or swept; undefined if never, still connected, or awaiting the sweep. */
   lastDisconnectAtMs?: number;
+  /** Every entry has expired but no sweep has removed them yet: gone, but not yet noticed. */
+  awaitingSweep?: boolean;
 }

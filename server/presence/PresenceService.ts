@@ -37,7 +37,8 @@ export interface PresenceServiceStats {
  */
 export class PresenceService {
   readonly stats: PresenceServiceStats = { onlineBroadcasts: 0, offlineBroadcasts: 0, debouncedFlaps: 0 };
-  private readonly pendingOffline = new Map<string, TimerHandle>();
+  /** Debounced offline announcements, due at `deadlineMs` (last disconnect + debounce). */
+  private readonly pendingOffline = new Map<string, { timer: TimerHandle; deadlineMs: number }>();
   /** What friends were last told about each user. Absent means never announced (treated as offline). */
   private readonly announced = new Map<string, 'online' | 'offline'>();
   private readonly router: Router;
@@ -58,7 +59,7 @@ export class PresenceService {
   async stop(): Promise<void> {
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
-    for (const timer of this.pendingOffline.values()) timer.cancel();
+    for (const pending of this.pendingOffline.values()) pending.timer.cancel();
     this.pendingOffline.clear();
   }
 
@@ -75,12 +76,16 @@ export class PresenceService {
 
   private async onConnected(user: string): Promise<void> {
     const pending = this.pendingOffline.get(user);
+    let overdue = false;
     if (pending) {
-      pending.cancel();
+      pending.timer.cancel();
       this.pendingOffline.delete(user);
       this.stats.debouncedFlaps++;
+      // Past the deadline a presence query already answers offline (it counts from the same
+      // last disconnect), so a friend who asked must hear that the user is back.
+      overdue = this.deps.time.nowMs() >= pending.deadlineMs;
     }
-    if (this.announced.get(user) === 'online') return;
+    if (this.announced.get(user) === 'online' && !overdue) return;
     this.announced.set(user, 'online');
     this.stats.onlineBroadcasts++;
     await this.broadcast({ type: 'presence', user, online: true });
@@ -95,8 +100,12 @@ export class PresenceService {
     // Bug 'no-presence-debounce': offline goes out the moment the last connection drops, so
     // every flap shows friends an offline/online pair.
     if (this.bugs.has('no-presence-debounce')) return this.onDebounceElapsed(user);
-    const timer = this.deps.time.schedule(this.deps.limits.presenceDebounceMs, () => void this.onDebounceElapsed(user));
-    this.pendingOffline.set(user, timer);
+    // The window counts from the disconnect the store recorded (for an expired entry, its
+    // expiry), the same moment presence queries count from, not from when we heard of it.
+    const nowMs = this.deps.time.nowMs();
+    const deadlineMs = (presence?.lastDisconnectAtMs ?? nowMs) + this.deps.limits.presenceDebounceMs;
+    const timer = this.deps.time.schedule(Math.max(0, deadlineMs - nowMs), () => void this.onDebounceElapsed(user));
+    this.pendingOffline.set(user, { timer, deadlineMs });
   }
 
   private async onDebounceElapsed(user: string): Promise<void> {

@@ -100,4 +100,38 @@ describe('presence with a debounced offline broadcast', () => {
     await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === false);
     expect(alice.closeCode).toBeUndefined();
   });
+
+  it('a presence query agrees with the broadcasts when an entry has expired but is not swept yet', async () => {
+    // Found by `chatsim run scenarios/bugs/stale-presence-ttl.yaml --checks all` on the correct
+    // cluster: a query between expiry and sweep answered offline, the service (which had not
+    // noticed) never announced it, so the user's return was never pushed (D3, D4).
+    h = await startHarness({ limits: { ...limits, presenceTtlMs: 5_000, presenceDebounceMs: 5_000, presenceSweepIntervalMs: 2_000 } });
+    await h.befriend('alice', 'bob');
+    const alice = await h.connect('alice', { gateway: 0 });
+    const bob = await h.connect('bob', { gateway: 1 });
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === true);
+    const ask = async (id: string): Promise<unknown> => {
+      alice.send({ type: 'presence_query', id, users: ['bob'] });
+      return ((await alice.next((f) => f.type === 'presence_result' && f.ref === id)).users as Array<{ online: boolean }>)[0]!.online;
+    };
+    // Bob goes silent (no pings, socket up); alice keeps pinging. His entry expires at 5 s and is swept at 6 s.
+    const pass = async (ms: number): Promise<void> => {
+      for (let elapsedMs = 0; elapsedMs < ms; elapsedMs += 500) {
+        alice.sendRaw('{"type":"ping"}');
+        await settle(5);
+        h.time.advance(500);
+      }
+      await settle();
+    };
+    await pass(5_500);
+    expect(await ask('q-unswept')).toBe(true);
+    await pass(5_000);
+    expect(await ask('q-debounce')).toBe(true);
+    await pass(1_000);
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === false);
+    expect(await ask('q-gone')).toBe(false);
+    bob.close();
+    await h.connect('bob', { gateway: 0 });
+    await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === true);
+  });
 });

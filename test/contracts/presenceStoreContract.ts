@@ -216,6 +216,22 @@ export function describePresenceStoreContract(name: string, makeSubject: () => P
       expect(result.get(gone)!.entries).toEqual([]);
     });
 
+    it('an expired user is awaiting the sweep until swept, then has a last disconnect', async () => {
+      const u = uniqueId('user');
+      const never = uniqueId('user-never');
+      await store.put(entry(u), SHORT_TTL);
+      await subject.advance(PAST_SHORT);
+      // Not swept yet: gone, but the presence service has not noticed, so a presence query must
+      // not answer "offline" (the service would never announce the user's return).
+      expect(await presenceOf(u)).toEqual({ entries: [], awaitingSweep: true });
+      expect(await presenceOf(never)).toEqual({ entries: [] });
+      const sweptFrom = subject.nowMs();
+      await store.sweepExpired();
+      const presence = await presenceOf(u);
+      expect(presence.awaitingSweep).toBeUndefined();
+      expectTimeWithin(presence.lastDisconnectAtMs, sweptFrom, subject.nowMs());
+    });
+
     it('sweepExpired returns nothing that has not expired', async () => {
       const u = uniqueId('user');
       await store.put(entry(u, 'a'), MID_TTL);
