@@ -6,11 +6,17 @@ import type { RunState } from './runState.ts';
 /**
  * E1 typing: the server has no "stop typing" frame; an indicator is shown until a timeout, so a
  * typing notice is only right if the typer sent a typing frame within that timeout before it.
+ * A server fault (a frozen gateway, a partition, a restart) between the typing frame and the
+ * notice excuses it: a process that wakes up releases what it held, and without trusted client
+ * clocks no server can tell an old typing frame from a new one. Excused notices are counted.
  */
 export class TypingFamily implements Family {
   private readonly lastTypingOut = new Map<string, number>();
   private typingOuts = 0;
   private typingSeen = 0;
+  private excused = 0;
+  private faultsActive = 0;
+  private lastFaultEndMs = -Infinity;
   private readonly e1 = new Finding();
 
   constructor(private readonly settings: Settings) {}
@@ -23,9 +29,15 @@ export class TypingFamily implements Family {
       this.typingSeen++;
       const last = this.lastTypingOut.get(`${e.chat}|${e.user}`);
       const limitMs = this.settings.typingTimeoutMs + this.settings.tolMs;
-      if (last === undefined || e.t - last > limitMs) {
+      if (last !== undefined && e.t - last > limitMs && (this.faultsActive > 0 || this.lastFaultEndMs > last)) this.excused++;
+      else if (last === undefined || e.t - last > limitMs) {
         this.e1.hit(last === undefined ? Infinity : e.t - last, () => `device ${e.p} was shown ${e.user} typing in ${e.chat} at ${fmt(e.t)}, but ${e.user} ${last === undefined ? 'had sent no typing frame' : `last typed at ${fmt(last)}`}: the indicator should have cleared after ${this.settings.typingTimeoutMs} ms`);
       }
+    } else if (e.type === 'oracle' && e.what === 'fault-start') {
+      this.faultsActive++;
+    } else if (e.type === 'oracle' && e.what === 'fault-end') {
+      this.faultsActive = Math.max(0, this.faultsActive - 1);
+      this.lastFaultEndMs = e.t;
     }
   }
 
@@ -33,7 +45,8 @@ export class TypingFamily implements Family {
     if (this.typingOuts === 0) {
       return [unknown('E1', 'typing indicators clear', this.typingSeen === 0 ? 'no typing in the history' : 'typing notices were seen but no typing-out events were recorded (phone predates typing-out recording)')];
     }
-    return [this.e1.result('E1', 'typing indicators clear')];
+    const note = this.excused > 0 ? `${this.excused} stale typing notice(s) released by a server fault excused` : undefined;
+    return [this.e1.result('E1', 'typing indicators clear', note)];
   }
 }
 

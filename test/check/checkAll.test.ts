@@ -233,6 +233,11 @@ describe('presence (D)', () => {
 describe('system (E, F)', () => {
   it('E1: a typing notice long after the typer stopped', () => {
     expectFail(check([...healthy(), { t: 9000, p: 'b/d1', type: 'typing-seen', chat: 'c1', user: 'a' }]).get('E1'), 'last typed at 0.800 s');
+    // A frozen gateway that wakes up releases the old notice: excused, and counted.
+    const frozen = [...healthy(), { t: 850, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'pause-gateway' } as E, { t: 8990, p: 'harness', type: 'oracle', what: 'fault-end', fault: 'pause-gateway' } as E, { t: 9000, p: 'b/d1', type: 'typing-seen', chat: 'c1', user: 'a' } as E];
+    const r = check(frozen.sort((x, y) => x.t - y.t)).get('E1')!;
+    expect(r.verdict).toBe('pass');
+    expect(r.reason ?? '').toContain('1 stale typing notice(s) released by a server fault excused');
   });
   it('F1: a send still pending after the heal, naming it', () => {
     const r = check([...healthy(), { t: 1500, p: 'a/d1', type: 'invoke', op: 'send', chat: 'c1', clientMsgId: 'late', body: 'x' }]);
