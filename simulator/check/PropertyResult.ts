@@ -16,6 +16,6 @@ export interface RunFacts {
   devicesOfUser: Map<string, string[]>;
   /** user -> friends, when the run knows them (who may see whose presence). */
   friendsOfUser?: Map<string, string[]>;
-  /** Store ground truth after the run: chat -> the seqs the message store holds (B2). */
-  persisted?: Map<string, Set<number>>;
+  /** Store ground truth after the run: chat -> seq -> stored clientMsgId (B2). */
+  persisted?: Map<string, Map<number, string>>;
 }

@@ -20,8 +20,8 @@ export interface CheckFacts extends RunFacts {
   typingTimeoutMs?: number;
   /** Who may see whose presence (user -> friends); without it A10 cannot judge presence. */
   friendsOfUser?: Map<string, string[]>;
-  /** Store ground truth after the run: chat -> stored seqs (B2). */
-  persisted?: Map<string, Set<number>>;
+  /** Store ground truth after the run: chat -> seq -> stored clientMsgId (B2). */
+  persisted?: Map<string, Map<number, string>>;
   /** Optional gate for A11 (fan-out latency metric), ms. */
   fanOutGateMs?: number;
 }

@@ -93,8 +93,9 @@ export class TicksFamily implements Family {
     const at = `${e.tick}AtMs` as const;
     m[at] = Math.min(m[at], e.t);
     if (e.tick === 'sent') {
-      const stored = this.facts.persisted?.get(e.chat);
-      if (this.facts.persisted && !stored?.has(e.seq)) this.b2.hit(1, () => `device ${e.p} showed ${e.chat} seq ${e.seq} (${e.clientMsgId}) as sent at ${fmt(e.t)}, but the store does not hold it`);
+      if (!this.facts.persisted) return;
+      const stored = this.facts.persisted.get(e.chat)?.get(e.seq);
+      if (stored !== e.clientMsgId) this.b2.hit(1, () => `device ${e.p} showed ${e.chat} seq ${e.seq} (${e.clientMsgId}) as sent at ${fmt(e.t)}, but after the run the store ${stored === undefined ? 'holds no seq ' + e.seq : `holds seq ${e.seq} as ${stored}`} in ${e.chat}`);
       return;
     }
     if (!this.judgeEvidence(e, false)) this.deferred.push({ e, due: e.t + this.settings.tolMs });
@@ -259,7 +260,7 @@ export class TicksFamily implements Family {
     const b4Note = this.receiptInRegressions > 0 ? `${this.receiptInRegressions} receipt frame(s) arrived below a watermark already received (ignored by the phone)` : undefined;
     return [
       this.b1.result('B1', 'ticks never go back'),
-      this.facts.persisted ? this.b2.result('B2', 'sent implies persisted') : unknown('B2', 'sent implies persisted', 'needs store ground truth (the seqs the message store holds after the run, facts.persisted); the history only shows what phones saw'),
+      this.facts.persisted ? this.b2.result('B2', 'sent implies persisted') : unknown('B2', 'sent implies persisted', 'needs store ground truth (what the message store holds after the run, facts.persisted: only when chatsim started the cluster, not with --target); the history only shows what phones saw'),
       this.b3.result('B3', 'delivered implies received, read implies rendered'),
       this.cumulative(byDevice).result('B4', 'cumulative receipts', b4Note),
       b5,

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { RunFacts } from '../check/PropertyResult.ts';
-import { rangesToSeqs, seqsToRanges } from '../engine/readPersisted.ts';
 import type { HistoryEvent } from './HistoryEvent.ts';
 
 /**
@@ -26,8 +25,8 @@ export interface RunRecord {
   facts: {
     chatMembers: Array<[string, string[]]>;
     devicesOfUser: Array<[string, string[]]>;
-    /** chat -> stored seqs as inclusive ranges, when chatsim started the cluster (B2). */
-    persisted?: Array<[string, Array<[number, number]>]>;
+    /** chat -> [seq, clientMsgId] the store held after the run, when chatsim started the cluster (B2). */
+    persisted?: Array<[string, Array<[number, string]>]>;
   };
 }
 
@@ -43,7 +42,7 @@ export async function saveRunRecord(dir: string, record: RunRecord): Promise<str
 export function factsToRecord(facts: RunFacts): RunRecord['facts'] {
   return {
     chatMembers: [...facts.chatMembers], devicesOfUser: [...facts.devicesOfUser],
-    ...(facts.persisted ? { persisted: [...facts.persisted].map(([chat, seqs]): [string, Array<[number, number]>] => [chat, seqsToRanges(seqs)]) } : {}),
+    ...(facts.persisted ? { persisted: [...facts.persisted].map(([chat, bySeq]): [string, Array<[number, string]>] => [chat, [...bySeq]]) } : {}),
   };
 }
 
@@ -77,7 +76,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   }
   const facts: RunFacts = {
     chatMembers: new Map(record.facts.chatMembers), devicesOfUser: new Map(record.facts.devicesOfUser),
-    ...(record.facts.persisted ? { persisted: new Map(record.facts.persisted.map(([chat, ranges]) => [chat, rangesToSeqs(ranges)])) } : {}),
+    ...(record.facts.persisted ? { persisted: new Map(record.facts.persisted.map(([chat, bySeq]) => [chat, new Map(bySeq)])) } : {}),
   };
   return { ok: true, record, facts, events };
 }
