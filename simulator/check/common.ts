@@ -14,6 +14,12 @@ export interface CheckFacts extends RunFacts {
   readDebounceMs?: number;
   /** Slack for timers, clocks of several processes and delivery: 250 ms by default. */
   toleranceMs?: number;
+  /**
+   * Slack for cause before effect across devices (a receipt sent before the tick it causes):
+   * 2 ms by default. Every phone of a run stamps events from one wall clock (worker threads
+   * of one process), so a cause is never stamped after its effect; the slack covers ms ties.
+   */
+  causalSlackMs?: number;
   /** How long a presence change may take to reach a connected friend: 5 s by default. */
   propagationMs?: number;
   /** A typing notice older than this (after the typer's last typing frame) is stale: 6 s by default. */
@@ -37,6 +43,7 @@ export interface Settings {
   ttlMs: number;
   readDebounceMs: number;
   tolMs: number;
+  causalSlackMs: number;
   propagationMs: number;
   typingTimeoutMs: number;
 }
@@ -47,6 +54,7 @@ export function settingsOf(facts: CheckFacts): Settings {
     ttlMs: facts.presenceTtlMs ?? 90_000,
     readDebounceMs: facts.readDebounceMs ?? 500,
     tolMs: facts.toleranceMs ?? 250,
+    causalSlackMs: facts.causalSlackMs ?? 2,
     propagationMs: facts.propagationMs ?? 5_000,
     typingTimeoutMs: facts.typingTimeoutMs ?? 6_000,
   };

@@ -45,7 +45,7 @@ export class TicksFamily implements Family {
   private readonly userReceipts = new Map<string, Map<string, { delivered: number; read: number }>>();
   /** chat -> device -> receipts, for convergence at the end. */
   private readonly deviceReceipts = new Map<string, Map<string, DeviceReceipts>>();
-  /** Ticks whose evidence was missing when seen: re-judged once later events are in (clocks of workers differ a little). */
+  /** Ticks whose evidence was missing when seen: re-judged once the events of the same few ms are in (ties). */
   private deferred: Array<{ e: Tick; due: number }> = [];
   private readonly lastStandaloneRead = new Map<string, number>();
   private readonly view = new Map<string, { foreground: boolean; chat: string | undefined }>();
@@ -98,7 +98,7 @@ export class TicksFamily implements Family {
       if (stored !== e.clientMsgId) this.b2.hit(1, () => `device ${e.p} showed ${e.chat} seq ${e.seq} (${e.clientMsgId}) as sent at ${fmt(e.t)}, but after the run the store ${stored === undefined ? 'holds no seq ' + e.seq : `holds seq ${e.seq} as ${stored}`} in ${e.chat}`);
       return;
     }
-    if (!this.judgeEvidence(e, false)) this.deferred.push({ e, due: e.t + this.settings.tolMs });
+    if (!this.judgeEvidence(e, false)) this.deferred.push({ e, due: e.t + this.settings.causalSlackMs });
   }
 
   /**
