@@ -34,14 +34,15 @@ async function checkCommand(dir: string, json: boolean, all: boolean): Promise<n
     console.log(JSON.stringify({ verdict: failed ? 'fail' : 'pass', exitCode: failed ? EXIT_CODES.property : EXIT_CODES.pass, seed: record.seed, reproduce: record.reproduce, events: events.length, properties }, null, 2));
   } else {
     console.log(`${failed ? 'FAIL' : 'PASS'}  ${record.scenario.name}  seed ${record.seed}  ${events.length} events`);
-    for (const p of properties) console.log(propertyLine(p));
+    const nameWidth = Math.max(...properties.map((p) => p.name.length)) + 2;
+    for (const p of properties) console.log(propertyLine(p, nameWidth));
     if (failed) console.log(`\nreproduce: ${record.reproduce}`);
   }
   return failed ? EXIT_CODES.property : EXIT_CODES.pass;
 }
 
-function propertyLine(p: PropertyResult): string {
-  const head = `  ${p.id.padEnd(4)}${p.name.padEnd(40)}${p.verdict.padEnd(8)}${String(p.violations).padStart(6)}`;
+function propertyLine(p: PropertyResult, nameWidth: number): string {
+  const head = `  ${p.id.padEnd(4)}${p.name.padEnd(nameWidth)}${p.verdict.padEnd(8)}${String(p.violations).padStart(6)}`;
   const detail = p.verdict === 'fail' ? p.examples.slice(0, 3).map((e) => `\n        ${e}`).join('') : p.reason ? `  (${p.reason})` : '';
   return head + detail;
 }
