@@ -56,15 +56,15 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
     description: 'A delivery ack moves the delivered cursor to the chat head instead of upTo, claiming delivery of messages the recipient never received.',
   },
   {
-    name: 'read-rewrites-message', where: 'server', breaks: ['A1', 'B5'],
-    description: 'A read (standalone or piggybacked) rewrites the message row at upTo, appending " [read by <reader>]" to its body, instead of moving the read cursor: syncs return a changed body for the same seq and senders never get a read tick.',
+    name: 'read-rewrites-message', where: 'server', breaks: ['B5', 'B7'],
+    description: 'A read (standalone or piggybacked) rewrites the message row at upTo, appending " [read by <reader>]" to its body, instead of moving the read cursor: senders never get a read tick (B5, B7 when the read rode on a typing frame). Syncs also return a changed body for the same seq, which no checker sees: histories record ids, not bodies.',
   },
   {
     name: 'no-presence-debounce', where: 'server', breaks: ['D1', 'D6'],
     description: 'Offline is broadcast to friends the moment the last connection drops, with no 30 s debounce.',
   },
   {
-    name: 'stale-presence-ttl', where: 'server', breaks: ['D4', 'D1'],
+    name: 'stale-presence-ttl', where: 'server', breaks: ['D4', 'D1', 'D5'],
     description: 'Heartbeats and other frames stop refreshing the presence TTL, so connected users expire: friends see them offline and pushes stop reaching them.',
   },
   {
@@ -76,7 +76,7 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
     description: 'Watermark sync starts one past the watermark, skipping the first message after it.',
   },
   {
-    name: 'swallow-trailing-receipt', where: 'phone', breaks: ['B5', 'B6'],
+    name: 'swallow-trailing-receipt', where: 'phone', breaks: ['B6'],
     description: 'The phone read-receipt debounce drops the trailing receipt: only the leading one of each burst goes out.',
   },
 ];
