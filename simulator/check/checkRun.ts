@@ -13,9 +13,8 @@ export interface CheckSettings {
   seed: number;
   reproduce: string;
   /**
-   * 'core' (default): A4, A5, B1, F1, the checks validated on live histories of the reference
-   * cluster. 'all': the whole catalogue (A1-F2); provisional until each check is validated on
-   * live runs (see the issue 4 note: B6 and C3 still flag the correct cluster).
+   * 'all' (default): the whole catalogue A1-F2. 'core': A4, A5, B1, F1 only (the first
+   * checkers, kept as a cheap subset and a cross-check of the catalogue's versions).
    */
   checks?: 'core' | 'all';
 }
@@ -25,7 +24,7 @@ export interface CheckSettings {
  * run re-checks exactly as it was judged.
  */
 export function checkRun(events: HistoryEvent[], facts: RunFacts, settings: CheckSettings): PropertyResult[] {
-  if (settings.checks !== 'all') return runCoreCheckers(events, facts);
+  if (settings.checks === 'core') return runCoreCheckers(events, facts);
   return checkHistory(events, {
     ...facts,
     presenceDebounceMs: settings.presenceDebounceMs,

@@ -65,7 +65,7 @@ describe('chatsim run', () => {
     const summary = JSON.parse(failed.stdout);
     expect(summary).toMatchObject({ verdict: 'fail', exitCode: 2 });
     expect(summary.thresholds[0]).toMatchObject({ expression: 'sendToAck p(95) < 0ms', ok: false });
-    expect(summary.properties.every((p: { verdict: string }) => p.verdict === 'pass')).toBe(true);
+    expect(summary.properties.filter((p: { verdict: string }) => p.verdict === 'fail')).toEqual([]);
 
     const invalid = flakyMobileWith(dir, 'invalid.yaml', (yaml) => yaml.replace('friendsPerUser: 5', 'friendsPerUser: many'));
     const rejected = await chatsim(['run', invalid]);
@@ -73,6 +73,19 @@ describe('chatsim run', () => {
     expect(rejected.stderr).toContain('population.friendsPerUser');
     expect(rejected.stderr).toContain('must be number');
   }, 120_000);
+
+  it('exits 1 with an injected bug, and summary.json marks the property it breaks', async () => {
+    // Every bug on its own scenario: test/bugs/bugScenarios.test.ts (under CI). This one is quick.
+    const out = mkdtempSync(join(tmpdir(), 'chatsim-bug-'));
+    const { code, stdout, stderr } = await chatsim(['run', tiny, '--out', out, '--json', '--inject-bug', 'route-to-every-gateway']);
+    expect(code, stderr).toBe(1);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ verdict: 'fail', exitCode: 1 });
+    expect(summary.reproduce).toContain('--inject-bug route-to-every-gateway');
+    const a10 = summary.properties.find((p: { id: string }) => p.id === 'A10');
+    expect(a10.verdict).toBe('fail');
+    expect(a10.examples[0]).toMatch(/device u\d+\/d\d \(user u\d+, not a member of .+\) saw message seq \d+ from u\d+/);
+  });
 
   it('exits 3 with a clear message when --target is unreachable', async () => {
     const out = mkdtempSync(join(tmpdir(), 'chatsim-unreach-'));
