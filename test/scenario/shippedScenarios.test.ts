@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withHeavyRunLock } from '../support/heavyRunLock.ts';
 
 const bin = new URL('../../bin/chatsim.js', import.meta.url).pathname;
 const scenariosDir = new URL('../../scenarios/', import.meta.url).pathname;
@@ -31,7 +32,7 @@ describe.runIf(enabled)('shipped scenarios, as shipped', () => {
   const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.yaml')).sort();
   for (const file of files) {
     it(`${file} runs and passes`, async () => {
-      const { code, stdout, stderr, out } = await run(file);
+      const { code, stdout, stderr, out } = await withHeavyRunLock(() => run(file));
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
       const failing = [
         ...summary.properties.filter((p: any) => p.verdict === 'fail').map((p: any) => `${p.id} ${p.name}: ${p.examples.slice(0, 3).join('; ')}`),
