@@ -9,6 +9,7 @@ import type { Random } from './ports/Random.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { ChatServer } from './chat/ChatServer.ts';
 import { Gateway } from './gateway/Gateway.ts';
+import type { GatewayListener, GatewayListenerFactory } from './gateway/GatewayListener.ts';
 import { WsGatewayListener } from './gateway/WsGatewayListener.ts';
 import { createHttpApi, type HttpApi } from './http/createHttpApi.ts';
 import { MemoryBroker } from './memory/MemoryBroker.ts';
@@ -46,7 +47,22 @@ export interface ClusterOptions {
    * or empty: the correct cluster. Phone-side bugs in the set are ignored here.
    */
   bugs?: BugSet;
+  /** How clients reach the gateways: real WebSockets by default; the simulation's network. */
+  gatewayListeners?: GatewayListenerFactory;
+  /**
+   * 'listen' (default): the HTTP API on a port. 'in-process': no socket; callers use
+   * `cluster.http.handle` (the simulation engine), through the same routes.
+   */
+  http?: 'listen' | 'in-process';
 }
+
+const wsListeners: GatewayListenerFactory = (deps) => {
+  const listener = new WsGatewayListener(deps);
+  return {
+    listen: async (port, host) => `ws://${host}:${await listener.listen(port, host)}`,
+    close: () => listener.close(),
+  };
+};
 
 /** Bugs that live in the memory message store, so they need the store the cluster makes itself. */
 const STORE_BUGS: readonly BugName[] = ['no-dedupe', 'read-rewrites-message'];
@@ -70,8 +86,8 @@ export class Cluster {
   readonly presenceService: PresenceService;
   readonly adminToken: string;
   readonly bugs: BugSet;
-  private readonly listeners: WsGatewayListener[] = [];
-  private readonly http: HttpApi;
+  private readonly listeners: GatewayListener[] = [];
+  readonly http: HttpApi;
   private chatServerGeneration = 0;
   private address: ClusterAddress | undefined;
 
@@ -95,7 +111,7 @@ export class Cluster {
     for (let i = 0; i < (options.gateways ?? 1); i++) {
       const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits, bugs });
       this.gateways.push(gateway);
-      this.listeners.push(new WsGatewayListener({ gateway, tokens: this.tokens, limits: this.limits }));
+      this.listeners.push((options.gatewayListeners ?? wsListeners)({ gateway, tokens: this.tokens, limits: this.limits }));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer());
     this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });
@@ -114,11 +130,10 @@ export class Cluster {
     for (const server of this.chatServers) server.start();
     const gatewayUrls: string[] = [];
     for (let i = 0; i < this.listeners.length; i++) {
-      const port = await this.listeners[i]!.listen(basePort === 0 ? 0 : basePort + 1 + i, host);
-      gatewayUrls.push(`ws://${host}:${port}`);
+      gatewayUrls.push(await this.listeners[i]!.listen(basePort === 0 ? 0 : basePort + 1 + i, host));
     }
-    const httpPort = await this.http.listen(basePort, host);
-    this.address = { httpUrl: `http://${host}:${httpPort}`, gatewayUrls };
+    const httpUrl = this.options.http === 'in-process' ? 'in-process:' : `http://${host}:${await this.http.listen(basePort, host)}`;
+    this.address = { httpUrl, gatewayUrls };
     return this.address;
   }
 

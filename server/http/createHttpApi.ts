@@ -16,6 +16,20 @@ export interface HttpApi {
   listen(port: number, host?: string): Promise<number>;
   /** Stops accepting connections, closes idle ones and resolves when in-flight requests are done. */
   close(): Promise<void>;
+  /**
+   * Answers one request without a socket, through the same routes and error mapping (the
+   * simulation engine provisions this way). `body` is the parsed JSON body, if any.
+   */
+  handle(request: InProcessRequest): Promise<Reply>;
+}
+
+export interface InProcessRequest {
+  method: string;
+  /** Path and query, e.g. `/v1/login`. */
+  path: string;
+  /** Lower-case header names. */
+  headers?: Record<string, string>;
+  body?: unknown;
 }
 
 /**
@@ -28,7 +42,18 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const server = http.createServer((req, res) => {
     void serve(deps, router, req, res);
   });
-  return { server, listen: (port, host) => listen(server, port, host), close: () => close(server) };
+  const handle = async (request: InProcessRequest): Promise<Reply> => {
+    try {
+      const url = new URL(`http://localhost${request.path}`);
+      const match = router.match(request.method, url.pathname);
+      if (match.kind === 'none') throw notFound(`no route for ${url.pathname}`);
+      if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
+      return await match.route.handle({ params: match.params, query: url.searchParams, headers: request.headers ?? {}, readJson: async () => request.body });
+    } catch (error) {
+      return replyForError(error, deps.onInternalError);
+    }
+  };
+  return { server, listen: (port, host) => listen(server, port, host), close: () => close(server), handle };
 }
 
 /** Answers one request. It never rejects: any failure becomes an error reply. */

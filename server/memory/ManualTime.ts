@@ -8,13 +8,16 @@ interface PendingTimer {
 }
 
 /**
- * A virtual TimeSource: time moves only when `advance` is called. Timers due at the same
- * instant fire in scheduling order. Used by tests ("fake time") and the simulation engine.
+ * A virtual TimeSource: time moves only when `advance` (tests) or `fireNextInstant` (the
+ * simulation engine) is called. Timers due at the same instant fire in scheduling order.
+ * Pending timers sit in a binary heap keyed by (due time, scheduling order): the simulation
+ * holds hundreds of thousands of them.
  */
 export class ManualTime implements TimeSource {
   private currentMs: number;
   private nextOrder = 0;
-  private readonly pending: PendingTimer[] = [];
+  private readonly heap: PendingTimer[] = [];
+  private live = 0;
 
   constructor(startMs = 1_700_000_000_000) {
     this.currentMs = startMs;
@@ -26,8 +29,15 @@ export class ManualTime implements TimeSource {
 
   schedule(delayMs: number, fn: () => void): TimerHandle {
     const timer: PendingTimer = { dueMs: this.currentMs + Math.max(0, delayMs), order: this.nextOrder++, fn, cancelled: false };
-    this.pending.push(timer);
-    return { cancel: () => { timer.cancelled = true; } };
+    this.push(timer);
+    this.live++;
+    return {
+      cancel: () => {
+        if (timer.cancelled) return;
+        timer.cancelled = true;
+        this.live--;
+      },
+    };
   }
 
   every(periodMs: number, fn: () => void): TimerHandle {
@@ -46,7 +56,7 @@ export class ManualTime implements TimeSource {
   advance(ms: number): void {
     const targetMs = this.currentMs + ms;
     for (;;) {
-      const next = this.takeNextDue(targetMs);
+      const next = this.popDue(targetMs);
       if (!next) break;
       this.currentMs = next.dueMs;
       next.fn();
@@ -54,27 +64,89 @@ export class ManualTime implements TimeSource {
     this.currentMs = targetMs;
   }
 
+  /** When the earliest pending timer is due, or undefined when none is pending. */
+  nextDueMs(): number | undefined {
+    this.dropCancelledTop();
+    return this.heap[0]?.dueMs;
+  }
+
+  /**
+   * Moves time to the earliest pending timer (if it is due by `limitMs`) and fires every timer
+   * due at that instant that was pending when it began; returns false when none was due. The
+   * simulation engine lets promise callbacks settle between two instants.
+   */
+  fireNextInstant(limitMs: number): boolean {
+    const dueMs = this.nextDueMs();
+    if (dueMs === undefined || dueMs > limitMs) return false;
+    this.currentMs = Math.max(this.currentMs, dueMs);
+    const lastOrder = this.nextOrder;
+    for (;;) {
+      this.dropCancelledTop();
+      const top = this.heap[0];
+      if (!top || top.dueMs > dueMs || top.order >= lastOrder) break;
+      this.pop();
+      top.cancelled = true;
+      this.live--;
+      top.fn();
+    }
+    return true;
+  }
+
+  /** Moves the clock to `ms` without firing anything (the caller fired what was due). */
+  jumpTo(ms: number): void {
+    this.currentMs = Math.max(this.currentMs, ms);
+  }
+
   /** Number of timers not yet fired or cancelled. */
   pendingCount(): number {
-    return this.pending.filter((t) => !t.cancelled).length;
+    return this.live;
   }
 
-  private takeNextDue(limitMs: number): PendingTimer | undefined {
-    let bestIndex = -1;
-    for (let i = 0; i < this.pending.length; i++) {
-      const t = this.pending[i]!;
-      if (t.cancelled || t.dueMs > limitMs) continue;
-      const best = bestIndex < 0 ? undefined : this.pending[bestIndex]!;
-      if (!best || t.dueMs < best.dueMs || (t.dueMs === best.dueMs && t.order < best.order)) bestIndex = i;
-    }
-    if (bestIndex < 0) {
-      this.compact();
-      return undefined;
-    }
-    return this.pending.splice(bestIndex, 1)[0];
+  private popDue(limitMs: number): PendingTimer | undefined {
+    this.dropCancelledTop();
+    const top = this.heap[0];
+    if (!top || top.dueMs > limitMs) return undefined;
+    this.pop();
+    top.cancelled = true;
+    this.live--;
+    return top;
   }
 
-  private compact(): void {
-    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i]!.cancelled) this.pending.splice(i, 1);
+  private dropCancelledTop(): void {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+  }
+
+  private static before(a: PendingTimer, b: PendingTimer): boolean {
+    return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.order < b.order);
+  }
+
+  private push(timer: PendingTimer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!ManualTime.before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && ManualTime.before(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && ManualTime.before(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === i) break;
+      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      i = smallest;
+    }
   }
 }

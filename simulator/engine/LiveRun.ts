@@ -15,7 +15,7 @@ import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import type { Scenario, FaultSpec } from '../scenario/Scenario.ts';
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
-import { provisionTarget } from './provisionTarget.ts';
+import { fetchApi, provisionTarget } from './provisionTarget.ts';
 import { assignPhones } from './assignPhones.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
@@ -118,7 +118,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   const { scenario, time } = options;
   const population = buildPopulation(scenario.population, random.fork('population'));
   log(`provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`);
-  const provisioned = await provisionTarget(httpUrl, adminToken, population);
+  const provisioned = await provisionTarget(fetchApi(httpUrl), adminToken, population);
   if (!provisioned.ok) return provisioned;
   const workerCount = Math.max(1, options.workers ?? defaultWorkerCount());
   const assignment = assignPhones(scenario, population, provisioned.devices, provisioned.chatIds, workerCount, random.fork('assign'));

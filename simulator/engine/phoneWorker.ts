@@ -5,12 +5,8 @@ import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { JsonlHistoryWriter } from '../history/JsonlHistoryWriter.ts';
 import { Metrics } from '../metrics/Metrics.ts';
-import { ShapedTransport } from '../network/ShapedTransport.ts';
-import { Phone } from '../phone/Phone.ts';
-import { PhoneBehaviour } from '../phone/PhoneBehaviour.ts';
 import { WsClientTransport } from '../phone/WsClientTransport.ts';
-import { phoneOptionsForBugs } from '../bugs/phoneBugOptions.ts';
-import { isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { PhoneFleet } from './PhoneFleet.ts';
 import { GeneratorMonitor } from '../runtime/generatorMonitor.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import type { HistoryEvent, HistoryRecorder } from '../history/HistoryEvent.ts';
@@ -41,39 +37,15 @@ const recorder: HistoryRecorder = {
   },
 };
 
-const inner = new WsClientTransport();
-const phoneOptions = phoneOptionsForBugs(new Set(init.bugs.filter(isBugName)));
-const phones: Phone[] = [];
-const behaviours: PhoneBehaviour[] = [];
-const networks: ShapedTransport[] = [];
-const startTimers: Array<{ cancel(): void }> = [];
-
-for (const spec of init.phones) {
-  const phoneRandom = random.fork(`${spec.user}/${spec.device}`);
-  const network = new ShapedTransport({ inner, profile: spec.profile, time, random: phoneRandom.fork('network'), device: `${spec.user}/${spec.device}`,
-    onOracle: (device, what, _atMs) => recorder.record({ t: time.nowMs() - init.runStartEpochMs, p: 'harness', type: 'oracle', what, device }) });
-  const phone = new Phone({
-    user: spec.user, device: spec.device, token: spec.token, gatewayUrls: init.gatewayUrls, chats: spec.chats, friends: spec.friends,
-    transport: network, time, random: phoneRandom.fork('phone'), history: recorder, metrics, startMs: init.runStartEpochMs,
-    options: phoneOptions,
-  });
-  const behaviour = new PhoneBehaviour(phone, {
-    messagesPerMinute: init.load.messagesPerMinute, foregroundShare: init.load.foregroundShare,
-    typingShare: init.load.typingShare, bodyBytes: init.load.bodyBytes,
-  }, time, phoneRandom.fork('behaviour'));
-  phones.push(phone);
-  behaviours.push(behaviour);
-  networks.push(network);
-  startTimers.push(time.schedule(init.runStartEpochMs + spec.startAtMs - time.nowMs(), () => {
-    phone.start();
-    behaviour.start();
-  }));
-}
+const fleet = new PhoneFleet({
+  phones: init.phones, gatewayUrls: init.gatewayUrls, load: init.load, bugs: init.bugs, time,
+  randomFor: (spec) => random.fork(`${spec.user}/${spec.device}`),
+  transport: new WsClientTransport(), history: recorder, metrics, runStartEpochMs: init.runStartEpochMs,
+});
+fleet.start();
 
 function progress(): WorkerProgress {
-  let connected = 0;
-  for (const phone of phones) if (phone.state().connected) connected++;
-  return { connected, phones: phones.length, ...counts, eventLoopLagMsP99: monitor.lagMsP99(), cpuMs: monitor.cpuMs() };
+  return { connected: fleet.connectedCount(), phones: fleet.size, ...counts, eventLoopLagMsP99: monitor.lagMsP99(), cpuMs: monitor.cpuMs() };
 }
 
 const ticker = time.every(1000, () => {
@@ -83,17 +55,7 @@ const ticker = time.every(1000, () => {
 
 port.on('message', (message: MainToWorker) => {
   if (message.type === 'heal') {
-    // Stop new sends and end every network fault: the quiesce phase lets phones converge.
-    // Phones whose start time falls after the load (a ramp longer than --duration) never join:
-    // they are not part of this run, and the checkers owe them nothing.
-    for (const t of startTimers) t.cancel();
-    startTimers.length = 0;
-    for (const behaviour of behaviours) behaviour.stop();
-    for (const network of networks) network.heal();
-    // The final read: once reconnects have had time, every phone syncs (spread out, as apps
-    // coming to the foreground would be), so a push lost without a later message is noticed.
-    const finalSyncAtMs = Math.max(0, message.quiesceMs / 2);
-    phones.forEach((phone, i) => startTimers.push(time.schedule(finalSyncAtMs + (i % 1000), () => phone.syncNow())));
+    fleet.heal(message.quiesceMs);
     return;
   }
   void finish();
@@ -102,14 +64,8 @@ port.on('message', (message: MainToWorker) => {
 async function finish(): Promise<void> {
   try {
     ticker.cancel();
-    for (const t of startTimers) t.cancel();
     const final = progress();
-    for (const phone of phones) phone.stop();
-    for (const network of networks) {
-      // What the links did, for the report: how many faults the profiles actually produced.
-      for (const [name, value] of Object.entries(network.stats())) metrics.increment(`network.${name}`, value);
-      network.dispose();
-    }
+    fleet.finish();
     monitor.stop();
     await history.close();
     port.postMessage({ type: 'done', metrics: metrics.encode(), progress: final, historyEvents: history.eventsWritten } satisfies WorkerToMain);

@@ -1,5 +1,30 @@
 import type { Population } from './buildPopulation.ts';
 
+/**
+ * JSON requests to a cluster's HTTP API. `fetchApi` goes over real HTTP; the simulation
+ * engine answers in-process through the same routes (`Cluster.http.handle`).
+ * Contract: resolves with the status and parsed JSON body; rejects only when the target
+ * cannot be reached at all.
+ */
+export interface ApiPort {
+  readonly where: string;
+  request(method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+}
+
+export function fetchApi(httpUrl: string): ApiPort {
+  return {
+    where: httpUrl,
+    async request(method, path, body, headers = {}) {
+      const res = await fetch(`${httpUrl}${path}`, {
+        method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+  };
+}
+
 export interface ProvisionedDevice {
   user: string;
   device: string;
@@ -21,32 +46,32 @@ const LOGIN_CONCURRENCY = 32;
  * Creates the population on a target cluster through its HTTP API (so `--target` works the
  * same as a cluster we started), then logs every device in.
  */
-export async function provisionTarget(httpUrl: string, adminToken: string, population: Population): Promise<ProvisionResult> {
+export async function provisionTarget(api: ApiPort, adminToken: string, population: Population): Promise<ProvisionResult> {
   try {
-    const health = await fetch(`${httpUrl}/v1/health`);
-    if (!health.ok) return { ok: false, code: 'TARGET_UNREACHABLE', message: `GET ${httpUrl}/v1/health answered ${health.status}` };
+    const health = await api.request('GET', '/v1/health');
+    if (health.status !== 200) return { ok: false, code: 'TARGET_UNREACHABLE', message: `GET ${api.where}/v1/health answered ${health.status}` };
   } catch (error) {
-    return { ok: false, code: 'TARGET_UNREACHABLE', message: `cannot reach ${httpUrl}: ${causeOf(error)}` };
+    return { ok: false, code: 'TARGET_UNREACHABLE', message: `cannot reach ${api.where}: ${causeOf(error)}` };
   }
   try {
-    const chatIds = await provisionAll(httpUrl, adminToken, population);
-    const { devices, gatewayUrls } = await loginAll(httpUrl, population);
+    const chatIds = await provisionAll(api, adminToken, population);
+    const { devices, gatewayUrls } = await loginAll(api, population);
     return { ok: true, devices, gatewayUrls, chatIds };
   } catch (error) {
     return { ok: false, code: 'PROVISION_FAILED', message: (error as Error).message };
   }
 }
 
-async function provisionAll(httpUrl: string, adminToken: string, population: Population): Promise<Map<string, string>> {
+async function provisionAll(api: ApiPort, adminToken: string, population: Population): Promise<Map<string, string>> {
   const users = population.users.map((u) => ({ id: u.id, name: u.id, password: passwordOf(u.id) }));
-  for (const batch of chunks(users, USERS_PER_REQUEST)) await post(httpUrl, adminToken, { users: batch });
-  for (const batch of chunks(population.friendships, FRIENDSHIPS_PER_REQUEST)) await post(httpUrl, adminToken, { friendships: batch });
+  for (const batch of chunks(users, USERS_PER_REQUEST)) await post(api, adminToken, { users: batch });
+  for (const batch of chunks(population.friendships, FRIENDSHIPS_PER_REQUEST)) await post(api, adminToken, { friendships: batch });
   const chatIds = new Map<string, string>();
   let batch: typeof population.chats = [];
   let members = 0;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const body = await post(httpUrl, adminToken, { chats: batch.map((c) => ({ id: c.kind === 'group' ? c.id : undefined, kind: c.kind, members: c.members, name: c.name })) });
+    const body = await post(api, adminToken, { chats: batch.map((c) => ({ id: c.kind === 'group' ? c.id : undefined, kind: c.kind, members: c.members, name: c.name })) });
     const created = (body as { chats: Array<{ id: string }> }).chats;
     batch.forEach((c, i) => chatIds.set(c.id, created[i]!.id));
     batch = [];
@@ -61,7 +86,7 @@ async function provisionAll(httpUrl: string, adminToken: string, population: Pop
   return chatIds;
 }
 
-async function loginAll(httpUrl: string, population: Population): Promise<{ devices: ProvisionedDevice[]; gatewayUrls: string[] }> {
+async function loginAll(api: ApiPort, population: Population): Promise<{ devices: ProvisionedDevice[]; gatewayUrls: string[] }> {
   const wanted = population.users.flatMap((u) => u.devices.map((device) => ({ user: u.id, device })));
   const devices: ProvisionedDevice[] = new Array(wanted.length);
   let gatewayUrls: string[] = [];
@@ -70,8 +95,8 @@ async function loginAll(httpUrl: string, population: Population): Promise<{ devi
     while (next < wanted.length) {
       const index = next++;
       const { user, device } = wanted[index]!;
-      const res = await fetch(`${httpUrl}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password: passwordOf(user), device }) });
-      const body = (await res.json()) as { token?: string; gateways?: string[]; error?: { code: string } };
+      const res = await api.request('POST', '/v1/login', { user, password: passwordOf(user), device });
+      const body = (res.body ?? {}) as { token?: string; gateways?: string[]; error?: { code: string } };
       if (res.status !== 200 || !body.token) throw new Error(`login ${user}/${device}: ${res.status} ${body.error?.code ?? ''}`);
       devices[index] = { user, device, token: body.token };
       gatewayUrls = body.gateways ?? gatewayUrls;
@@ -81,11 +106,9 @@ async function loginAll(httpUrl: string, population: Population): Promise<{ devi
   return { devices, gatewayUrls };
 }
 
-async function post(httpUrl: string, adminToken: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${httpUrl}/v1/admin/provision`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-admin-token': adminToken }, body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as { error?: { code: string; message: string } };
+async function post(api: ApiPort, adminToken: string, body: unknown): Promise<unknown> {
+  const res = await api.request('POST', '/v1/admin/provision', body, { 'x-admin-token': adminToken });
+  const json = (res.body ?? {}) as { error?: { code: string; message: string } };
   if (res.status !== 200) throw new Error(`provision: ${res.status} ${json.error?.code}: ${json.error?.message}`);
   return json;
 }
