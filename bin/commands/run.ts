@@ -4,6 +4,7 @@ import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { checkRun } from '../../simulator/check/checkRun.ts';
 import { factsToRecord, saveRunRecord } from '../../simulator/history/runRecord.ts';
 import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
+import { runSim } from '../../simulator/engine/sim/SimRun.ts';
 import { Metrics } from '../../simulator/metrics/Metrics.ts';
 import { observeHistoryLatencies } from '../../simulator/metrics/historyLatencies.ts';
 import { buildSummary, EXIT_CODES, lookupMetric, type Summary, type ThresholdResult } from '../../simulator/report/Summary.ts';
@@ -22,6 +23,7 @@ interface RunOptions {
   workers?: number;
   injectBug?: string[];
   checks?: 'core' | 'all';
+  engine?: 'live' | 'sim';
 }
 
 /** `chatsim run <scenario>`: the main job. Exit codes: 0 pass, 1 property failed, 2 threshold failed, 3 run failed, 64 bad usage. */
@@ -33,6 +35,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--seed <n>', 'seed for every random choice (overrides the scenario)', parseInteger)
     .option('--phones <n>', 'number of phones (scales the population)', parsePositive)
     .option('--duration <d>', 'load duration, e.g. 30s or 2m (overrides the scenario)', parseDurationMs)
+    .option('--engine <engine>', 'live (real sockets, wall clock) or sim (deterministic, virtual time); overrides the scenario', parseEngine)
     .option('--target <url>', 'HTTP URL of a running cluster to load instead of starting one')
     .option('--out <dir>', 'run directory (default reports/<run-id>)')
     .option('--workers <n>', 'phone worker threads', parsePositive)
@@ -51,6 +54,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   if (opts.duration !== undefined) overrides.durationMs = opts.duration;
   if (opts.target !== undefined) overrides.target = opts.target;
   if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
+  if (opts.engine !== undefined) overrides.engine = opts.engine;
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
     console.error(`chatsim run: invalid scenario ${file}`);
@@ -62,11 +66,15 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const runId = `${scenario.name}-${scenario.seed}-${new Date(time.nowMs()).toISOString().replace(/[:.]/g, '-')}`;
   const outDir = resolve(opts.out ?? join('reports', runId));
   const log = (line: string): void => { if (!opts.json) console.error(line); };
-  const reproduce = `chatsim run ${file} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}${opts.checks === 'core' ? ' --checks core' : ''}`;
-  const outcome = await runLive({
-    scenario, outDir, time, workers: opts.workers, onLog: log,
-    onProgress: (p) => showProgress(p, opts.json === true),
-  });
+  if (scenario.engine === 'sim' && scenario.target) {
+    console.error('chatsim run: --engine sim simulates the reference cluster; it cannot load a --target');
+    return EXIT_CODES.usage;
+  }
+  const reproduce = `chatsim run ${file}${scenario.engine === 'sim' ? ' --engine sim' : ''} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}${opts.checks === 'core' ? ' --checks core' : ''}`;
+  const onProgress = (p: RunProgress): void => showProgress(p, opts.json === true);
+  const outcome = scenario.engine === 'sim'
+    ? await runSim({ scenario, outDir, onLog: log, onProgress })
+    : await runLive({ scenario, outDir, time, workers: opts.workers, onLog: log, onProgress });
   if (process.stderr.isTTY) process.stderr.write('\n');
   if (!outcome.ok) {
     console.error(`chatsim run: the run could not complete: ${outcome.code}: ${outcome.message}`);
@@ -126,6 +134,11 @@ function showProgress(p: RunProgress, quiet: boolean): void {
     lastPlainProgressMs = p.elapsedMs;
     process.stderr.write(`${line}\n`);
   }
+}
+
+function parseEngine(value: string): 'live' | 'sim' {
+  if (value !== 'live' && value !== 'sim') throw new InvalidArgumentError(`expected live or sim, got ${value}`);
+  return value;
 }
 
 function parseCheckSet(value: string): 'core' | 'all' {

@@ -183,7 +183,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
  * Plays one fault; resolves when it is over, with its end time (ms after the run start) for
  * faults that last (`forMs`), undefined for instant ones (the caller takes the time it finished).
  */
-async function applyFault(fault: FaultSpec, cluster: Cluster | undefined, time: TimeSource, log: (line: string) => void): Promise<number | undefined> {
+export async function applyFault(fault: FaultSpec, cluster: Cluster | undefined, time: TimeSource, log: (line: string) => void): Promise<number | undefined> {
   if (!cluster) {
     log(`fault ${fault.kind} skipped: faults need a cluster started by chatsim, not --target`);
     return undefined;
@@ -265,7 +265,7 @@ function generatorHealth(progress: WorkerProgress[], elapsedMs: number): { cpuPe
   return health;
 }
 
-function factsOf(population: Population, chatIds: Map<string, string>): RunFacts {
+export function factsOf(population: Population, chatIds: Map<string, string>): RunFacts {
   return {
     chatMembers: new Map(population.chats.map((c) => [chatIds.get(c.id) ?? c.id, c.members])),
     devicesOfUser: new Map(population.users.map((u) => [u.id, u.devices])),
@@ -283,7 +283,7 @@ async function mergeHistories(paths: string[], harness: HistoryEvent[]): Promise
   return events.sort((a, b) => a.t - b.t);
 }
 
-async function writeHistory(events: HistoryEvent[], path: string): Promise<void> {
+export async function writeHistory(events: HistoryEvent[], path: string): Promise<void> {
   const lines = (function* () {
     for (const e of events) yield JSON.stringify(e) + '\n';
   })();

@@ -7,9 +7,9 @@ import { JsonlHistoryWriter } from '../history/JsonlHistoryWriter.ts';
 import { Metrics } from '../metrics/Metrics.ts';
 import { WsClientTransport } from '../phone/WsClientTransport.ts';
 import { PhoneFleet } from './PhoneFleet.ts';
+import { countingRecorder } from './countingRecorder.ts';
 import { GeneratorMonitor } from '../runtime/generatorMonitor.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
-import type { HistoryEvent, HistoryRecorder } from '../history/HistoryEvent.ts';
 
 const init = (workerData as { init: WorkerInit }).init;
 const port = parentPort!;
@@ -20,22 +20,7 @@ const metrics = new Metrics(time, init.runStartEpochMs);
 const random = new SeededRandom(init.seed).fork(`worker-${init.workerIndex}`);
 const counts = { sent: 0, acked: 0, delivered: 0, errors: 0 };
 
-/** Counts what progress shows while passing every event on to the history file. */
-const recorder: HistoryRecorder = {
-  record(event: HistoryEvent): void {
-    if (event.type === 'invoke' && event.op === 'send') {
-      counts.sent++;
-      metrics.increment('messages.sent');
-    } else if (event.type === 'ok' && event.op === 'send') {
-      counts.acked++;
-      metrics.increment('messages.acked');
-    } else if (event.type === 'render') {
-      counts.delivered++;
-      metrics.increment('messages.delivered');
-    } else if (event.type === 'error-frame') counts.errors++;
-    history.record(event);
-  },
-};
+const recorder = countingRecorder(history, metrics, counts);
 
 const fleet = new PhoneFleet({
   phones: init.phones, gatewayUrls: init.gatewayUrls, load: init.load, bugs: init.bugs, time,

@@ -26,6 +26,8 @@ export interface ScenarioOverrides {
   target?: string;
   /** `--inject-bug NAME` (repeatable): added to the scenario's `bugs`. */
   bugs?: string[];
+  /** `--engine live|sim`: replaces the scenario's engine. */
+  engine?: 'live' | 'sim';
 }
 
 /** Largest scenario file read, in bytes: a scenario is a page of YAML, not a data set. */
@@ -83,6 +85,7 @@ function fail(path: string, message: string): LoadScenarioResult {
 
 function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOverrides): void {
   if (overrides.seed !== undefined) input.seed = overrides.seed;
+  if (overrides.engine !== undefined) input.engine = overrides.engine;
   if (overrides.durationMs !== undefined) input.durationMs = overrides.durationMs;
   if (overrides.bugs !== undefined && overrides.bugs.length > 0) {
     const listed = Array.isArray(input.bugs) ? (input.bugs as unknown[]) : [];

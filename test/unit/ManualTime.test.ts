@@ -49,4 +49,37 @@ describe('SeededRandom', () => {
       expect(Number.isInteger(n) && n >= 0 && n < 6).toBe(true);
     }
   });
+
+  it('fires one instant at a time: timers scheduled during it for the same instant wait for the next call', () => {
+    const time = new ManualTime(0);
+    const fired: string[] = [];
+    time.schedule(10, () => { fired.push('a'); time.schedule(0, () => fired.push('a-follow-up')); });
+    time.schedule(10, () => fired.push('b'));
+    time.schedule(30, () => fired.push('c'));
+    expect(time.nextDueMs()).toBe(10);
+    expect(time.fireNextInstant(100)).toBe(true);
+    expect(fired).toEqual(['a', 'b']);
+    expect(time.nowMs()).toBe(10);
+    expect(time.fireNextInstant(100)).toBe(true);
+    expect(fired).toEqual(['a', 'b', 'a-follow-up']);
+    expect(time.fireNextInstant(20)).toBe(false);
+    expect(time.pendingCount()).toBe(1);
+    time.jumpTo(20);
+    expect(time.nowMs()).toBe(20);
+  });
+
+  it('keeps due order across many timers (heap), cancelled ones skipped', () => {
+    const time = new ManualTime(0);
+    const random = new SeededRandom(3);
+    const fired: number[] = [];
+    const handles = Array.from({ length: 2_000 }, () => {
+      const due = random.nextInt(1_000);
+      return { due, handle: time.schedule(due, () => fired.push(due)) };
+    });
+    handles.filter((_, i) => i % 7 === 0).forEach((h) => h.handle.cancel());
+    time.advance(1_000);
+    const expected = handles.filter((_, i) => i % 7 !== 0).map((h) => h.due).sort((a, b) => a - b);
+    expect(fired).toEqual(expected);
+    expect(time.pendingCount()).toBe(0);
+  });
 });
