@@ -216,7 +216,7 @@ export class PresenceFamily implements Family {
       if (trulyOnline) {
         const backMs = this.lastEnded.get(user)?.endMs ?? 0;
         if (endMs - backMs <= this.settings.propagationMs) continue;
-        finding.hit(endMs - backMs, () => `at the end device ${observer} still showed ${user} offline (since ${fmt(shown[0])}), though ${user} was connected again from ${fmt(backMs)}`);
+        finding.hit(endMs - backMs, () => `at the end device ${observer} still showed ${user} offline (since ${fmt(shown[0])}), though ${user} had been connected without a break since ${fmt(backMs)}`);
       } else {
         if (endMs - down.startMs <= this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs) continue;
         finding.hit(endMs - down.startMs, () => `at the end device ${observer} still showed ${user} online, though all of ${user}'s devices were gone from ${fmt(down.startMs)}`);
