@@ -33,10 +33,10 @@ describe('simulation engine', () => {
 
   it('runs the correct cluster to a passing verdict, and an injected bug to a failing one', async () => {
     const correct = await simulate();
-    const verdicts = checkRun(correct.outcome.events, correct.outcome.facts, { presenceDebounceMs: correct.scenario.cluster.presenceDebounceMs, seed: 7, reproduce: 'r' });
+    const verdicts = checkRun(correct.outcome.events, correct.outcome.facts, { presenceDebounceMs: correct.scenario.cluster.presenceDebounceMs, seed: 7, reproduce: 'r', checks: 'all' });
     expect(verdicts.filter((p) => p.verdict === 'fail').map((p) => `${p.id}: ${p.examples[0]}`)).toEqual([]);
     const bugged = await simulate({ bugs: ['route-to-every-gateway'] });
-    const failed = checkRun(bugged.outcome.events, bugged.outcome.facts, { presenceDebounceMs: bugged.scenario.cluster.presenceDebounceMs, seed: 7, reproduce: 'r' });
+    const failed = checkRun(bugged.outcome.events, bugged.outcome.facts, { presenceDebounceMs: bugged.scenario.cluster.presenceDebounceMs, seed: 7, reproduce: 'r', checks: 'all' });
     expect(failed.find((p) => p.id === 'A10')?.verdict).toBe('fail');
   });
 });
