@@ -44,11 +44,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   });
   const handle = async (request: InProcessRequest): Promise<Reply> => {
     try {
-      const url = new URL(`http://localhost${request.path}`);
-      const match = router.match(request.method, url.pathname);
-      if (match.kind === 'none') throw notFound(`no route for ${url.pathname}`);
-      if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
-      return await match.route.handle({ params: match.params, query: url.searchParams, headers: request.headers ?? {}, readJson: async () => request.body });
+      return await dispatch(router, request.method, request.path, request.headers ?? {}, async () => request.body);
     } catch (error) {
       return replyForError(error, deps.onInternalError);
     }
@@ -60,7 +56,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   let reply: Reply;
   try {
-    reply = await dispatch(deps, router, req);
+    reply = await dispatch(router, req.method ?? '', req.url ?? '', req.headers, () => readJsonBody(req, deps.limits.httpBodyBytesMax));
   } catch (error) {
     reply = replyForError(error, deps.onInternalError);
   }
@@ -72,23 +68,17 @@ async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessag
   }
 }
 
-async function dispatch(deps: HttpApiDeps, router: Router, req: http.IncomingMessage): Promise<Reply> {
-  const url = requestUrl(req);
-  const match = router.match(req.method ?? '', url.pathname);
+/** Routes one request, from a socket or in-process (`HttpApi.handle`). */
+async function dispatch(router: Router, method: string, target: string, headers: RequestContext['headers'], readJson: () => Promise<unknown>): Promise<Reply> {
+  const url = requestUrl(target);
+  const match = router.match(method, url.pathname);
   if (match.kind === 'none') throw notFound(`no route for ${url.pathname}`);
   if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
-  const ctx: RequestContext = {
-    params: match.params,
-    query: url.searchParams,
-    headers: req.headers,
-    readJson: () => readJsonBody(req, deps.limits.httpBodyBytesMax),
-  };
-  return match.route.handle(ctx);
+  return match.route.handle({ params: match.params, query: url.searchParams, headers, readJson });
 }
 
 /** Parses the request target; only origin-form paths are served (no proxy-style absolute URLs). */
-function requestUrl(req: http.IncomingMessage): URL {
-  const target = req.url ?? '';
+function requestUrl(target: string): URL {
   if (!target.startsWith('/')) throw badRequest('the request target must be a path');
   try {
     return new URL(`http://localhost${target}`);

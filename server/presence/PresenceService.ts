@@ -100,8 +100,8 @@ export class PresenceService {
     // Bug 'no-presence-debounce': offline goes out the moment the last connection drops, so
     // every flap shows friends an offline/online pair.
     if (this.bugs.has('no-presence-debounce')) return this.onDebounceElapsed(user);
-    // The window counts from the disconnect the store recorded (for an expired entry, its
-    // expiry), the same moment presence queries count from, not from when we heard of it.
+    // The window counts from the disconnect the store recorded (a removal, or the sweep of an
+    // expired entry), the moment presence queries count from, not from when we heard of it.
     const nowMs = this.deps.time.nowMs();
     const deadlineMs = (presence?.lastDisconnectAtMs ?? nowMs) + this.deps.limits.presenceDebounceMs;
     const timer = this.deps.time.schedule(Math.max(0, deadlineMs - nowMs), () => void this.onDebounceElapsed(user));

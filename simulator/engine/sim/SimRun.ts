@@ -21,11 +21,6 @@ import { SimNetwork } from './SimNetwork.ts';
 export const SIM_EPOCH_MS = 1_767_225_600_000;
 /** Virtual time between the cluster being provisioned and t = 0. */
 const START_DELAY_MS = 300;
-/**
- * Instants fired in a row before the real event loop gets a turn (progress lines, signals).
- * Every instant still settles its promise callbacks before the next one.
- */
-const INSTANTS_PER_TURN = 1;
 
 export interface SimRunOptions {
   scenario: Scenario;
@@ -127,13 +122,7 @@ class VirtualDriver {
 
   /** Fires every instant up to `untilMs`, then sets the clock there. */
   async runUntil(untilMs: number): Promise<void> {
-    let sinceYield = 0;
-    while (this.time.fireNextInstant(untilMs)) {
-      if (++sinceYield >= INSTANTS_PER_TURN) {
-        sinceYield = 0;
-        await yieldToMacrotask();
-      }
-    }
+    while (this.time.fireNextInstant(untilMs)) await yieldToMacrotask();
     await yieldToMacrotask();
     this.time.jumpTo(untilMs);
   }
