@@ -127,7 +127,12 @@ export class PresenceFamily implements Family {
     const minMs = this.settings.debounceMs - this.settings.tolMs;
     const now = this.current.get(e.user);
     const recent = this.lastEnded.get(e.user);
-    const episode = now ?? (recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.tolMs ? recent : undefined);
+    // A query's answer is a snapshot taken between asking and hearing: an episode that was still
+    // on when the phone asked explains it, including "never connected yet" (no finite start).
+    // The gateway writes presence before its hello, so the episode ends (hello heard) after any
+    // snapshot that still saw it: only the phones' shared clock slack is allowed.
+    const snapshotOf = e.askedAt !== undefined && recent && recent.endMs >= e.askedAt - this.settings.causalSlackMs ? recent : undefined;
+    const episode = now ?? snapshotOf ?? (recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.tolMs ? recent : undefined);
     if (episode) {
       const shownAfterMs = e.t - episode.startMs;
       const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;

@@ -21,7 +21,8 @@ export type HistoryEvent =
   | { t: number; p: string; type: 'render'; chat: string; seq: number; from: string; clientMsgId: string; via: 'push' | 'sync'; storedAt?: number }
   | { t: number; p: string; type: 'tick'; chat: string; clientMsgId: string; seq: number; tick: 'sent' | 'delivered' | 'read' }
   | { t: number; p: string; type: 'receipt-out'; chat: string; kind: 'delivered' | 'read'; upTo: number; piggyback: boolean }
-  | { t: number; p: string; type: 'presence-seen'; user: string; online: boolean }
+  /** `askedAt`: for a presence_result answer, when the query was sent (the answer is a snapshot taken in between). */
+  | { t: number; p: string; type: 'presence-seen'; user: string; online: boolean; askedAt?: number }
   /** A receipt frame as it arrived (before the phone drops a stale one): B4 checks the watermark only grows. */
   | { t: number; p: string; type: 'receipt-in'; chat: string; user: string; kind: 'delivered' | 'read'; upTo: number }
   /** The screen changed: app foreground or not, and the open chat (B6 owes a read only for a visible chat). */

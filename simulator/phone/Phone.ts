@@ -104,6 +104,8 @@ export class Phone {
   private readonly othersUpTo = new Map<string, number>();
   private readonly typingSentMs = new Map<string, number>();
   private presenceCounter = 0;
+  /** presence_query id -> when it was sent: an answer is a snapshot taken somewhere in between. */
+  private readonly presenceAskedMs = new Map<string, number>();
 
   private foreground = false;
   private openChatId: string | undefined;
@@ -221,7 +223,11 @@ export class Phone {
   /** Asks for the friends' presence (there is no snapshot on connect). */
   queryPresence(): boolean {
     if (this.phase !== 'ready' || this.config.friends.length === 0) return false;
-    this.sendFrame({ type: 'presence_query', id: `${this.config.device}-q${++this.presenceCounter}`, users: this.config.friends });
+    const id = `${this.config.device}-q${++this.presenceCounter}`;
+    // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
+    if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
+    this.presenceAskedMs.set(id, this.config.time.nowMs());
+    this.sendFrame({ type: 'presence_query', id, users: this.config.friends });
     return true;
   }
 
@@ -342,9 +348,12 @@ export class Phone {
       case 'error': return this.onError(frame);
       case 'typing': return this.record({ type: 'typing-seen', chat: frame.chat, user: frame.user });
       case 'presence': return this.record({ type: 'presence-seen', user: frame.user, online: frame.online });
-      case 'presence_result':
-        for (const entry of frame.users) this.record({ type: 'presence-seen', user: entry.user, online: entry.online });
+      case 'presence_result': {
+        const askedAt = this.presenceAskedMs.get(frame.ref);
+        this.presenceAskedMs.delete(frame.ref);
+        for (const entry of frame.users) this.record({ type: 'presence-seen', user: entry.user, online: entry.online, ...(askedAt !== undefined ? { askedAt: askedAt - this.config.startMs } : {}) });
         return;
+      }
       case 'pong': return;
     }
   }

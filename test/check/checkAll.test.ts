@@ -218,6 +218,16 @@ describe('presence (D)', () => {
     const events = [...healthy(), seen(20, 'a/d1', 'b', true), link(1100, 'b/d2', false), seen(40_000, 'a/d1', 'b', false)];
     expectFail(check(events).get('D5'), 'shown b offline at 40.000 s while b/d1 was connected');
   });
+  it('D5: a query answer is a snapshot: offline asked before the user first connected is right, asked after is wrong', () => {
+    // c connects for the first time at 1,200; b/d1 asked at 1,150 and heard "offline" at 1,220.
+    const late = (askedAt: number): E[] => [
+      ...without(healthy(), (e) => e.p === 'c/d1' && (e.type === 'connect' || e.type === 'invoke' || e.type === 'ok')),
+      link(1200, 'c/d1', true),
+      { t: 1220, p: 'b/d1', type: 'presence-seen', user: 'c', online: false, askedAt },
+    ];
+    expect(check(late(1150)).get('D5')!.verdict).toBe('pass');
+    expectFail(check(late(1210)).get('D5'), 'shown c offline at 1.220 s while c/d1 was connected');
+  });
   it('D6: more offline transitions than episodes', () => {
     const events = [...longDown(), seen(50_100, 'b/d1', 'a', true), seen(60_000, 'b/d1', 'a', false)];
     expect(check(longDown()).get('D6')!.verdict).toBe('pass');

@@ -164,12 +164,20 @@ describe('phone ordering and sync', () => {
     const conn = startReady(rig);
     conn.push({ type: 'typing', chat: CHAT, user: 'bob' });
     conn.push({ type: 'presence', user: 'bob', online: true });
+    rig.time.advance(40);
     expect(rig.phone.queryPresence()).toBe(true);
+    const askedAt = rig.time.nowMs() - rig.startMs;
     const query = conn.ofType('presence_query')[0]!;
     expect(query.users).toEqual(['bob']);
+    rig.time.advance(300);
     conn.push({ type: 'presence_result', ref: query.id, users: [{ user: 'bob', online: false }] });
     expect(rig.ofType('typing-seen')).toMatchObject([{ chat: CHAT, user: 'bob' }]);
     expect(rig.ofType('presence-seen').map((e) => e.online)).toEqual([true, false]);
+    // The answer carries when it was asked, on the history's clock (ms since the run started).
+    const answer = rig.ofType('presence-seen')[1]!;
+    expect(answer.askedAt).toBe(askedAt);
+    expect(answer.t - answer.askedAt!).toBe(300);
+    expect(rig.ofType('presence-seen')[0]!.askedAt).toBeUndefined();
   });
 
   it('on SYNC_RESET starts over with an empty sync; a retryable sync error syncs again later', () => {
