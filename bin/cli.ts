@@ -17,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
   registerCheck(program, setExit);
   const { registerBugs } = await import('./commands/bugs.ts');
   registerBugs(program, setExit);
+  (await import('./commands/schema.ts')).registerSchema(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {
