@@ -1,0 +1,449 @@
+import cassandra from 'cassandra-driver';
+import type { Client, types as driverTypes } from 'cassandra-driver';
+import type {
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxPage,
+  MessageStore, StoredMessage, UserCursors,
+} from '../ports/MessageStore.ts';
+import { isValidKeyspaceName } from './applySchema.ts';
+
+const { consistencies } = cassandra.types;
+
+/**
+ * Consistency levels. With RF 3 per datacenter, LOCAL_QUORUM is 2 of the 3 local replicas, so a
+ * read at LOCAL_QUORUM always overlaps the last acknowledged write. The lightweight transactions
+ * (seq allocation, claims, cursors) run Paxos at SERIAL, a quorum of all replicas in every
+ * datacenter: two chat servers in different datacenters appending to the same chat still get
+ * distinct, contiguous seqs (LOCAL_SERIAL would be cheaper but is only safe if each chat is
+ * written from one datacenter). The Paxos commit is at LOCAL_QUORUM, so once `append` resolves
+ * the row is in the commit log of a local quorum and LOCAL_QUORUM readers see it. With RF 1 (the
+ * local/CI node) every level is that one node.
+ */
+const READ = { prepare: true, isIdempotent: true, consistency: consistencies.localQuorum } as const;
+const WRITE = { prepare: true, isIdempotent: true, consistency: consistencies.localQuorum } as const;
+const LWT = { prepare: true, isIdempotent: true, consistency: consistencies.localQuorum, serialConsistency: consistencies.serial } as const;
+
+/** Rows per driver page when reading history or an inbox. */
+const FETCH_SIZE = 500;
+/** Attempts of one lightweight transaction whose outcome was unknown (timeout) before giving up. */
+const LWT_ATTEMPTS = 4;
+/** Slot moves one append may make before giving up (each needs another writer to have taken the slot). */
+const MAX_SLOT_MOVES = 1_000;
+
+export interface CassandraMessageStoreOptions {
+  keyspace: string;
+  /** Messages per (chat_id, bucket) partition. Only used when the keyspace is first opened; afterwards the stored value wins. */
+  messageBucketSize?: number;
+  /** Inbox events per (user_id, bucket) partition; as above. */
+  inboxBucketSize?: number;
+  /** Epoch for a keyspace opened for the first time (default: a random UUID). */
+  newEpoch?: () => string;
+}
+
+type Row = driverTypes.Row;
+
+/** A claim on an idempotency key: who took it, the payload of the first call, and its current slot. */
+interface MessageClaim {
+  owner: string;
+  slot: number;
+  message: Omit<StoredMessage, 'seq'>;
+}
+
+interface InboxClaim {
+  owner: string;
+  slot: number;
+  event: string;
+}
+
+/**
+ * MessageStore on Apache Cassandra 5.0 (schema: server/cassandra/schema.cql, design and failure
+ * behaviour: docs/architecture.md, "Cassandra").
+ *
+ * A message's seq is the clustering key of its row, taken by the row's own INSERT IF NOT EXISTS
+ * at head + 1: the row and the seq are written in one lightweight transaction, so seqs are
+ * contiguous with any number of chat servers and a crash leaves no gap. Idempotency is a claim on
+ * (chat, sender, clientMsgId) taken first (INSERT IF NOT EXISTS) holding the payload and the one
+ * slot the message may occupy; the slot moves (CAS) only when another message holds it, so the
+ * message can never be stored twice, and anyone who retries the send finishes it. The inbox uses
+ * the same scheme on (user, eventKey).
+ *
+ * Within one process, appends to the same chat (and inbox appends for the same user) are queued,
+ * so concurrent sends do not contend on the same slot; between processes, the transactions
+ * decide. Rows are never updated after they are written.
+ */
+export class CassandraMessageStore implements MessageStore {
+  readonly epoch: string;
+  readonly keyspace: string;
+  readonly messageBucketSize: number;
+  readonly inboxBucketSize: number;
+  private readonly client: Client;
+  private readonly q: ReturnType<typeof statements>;
+  private readonly queues = new Map<string, Promise<void>>();
+
+  private constructor(client: Client, keyspace: string, epoch: string, messageBucketSize: number, inboxBucketSize: number) {
+    this.client = client;
+    this.keyspace = keyspace;
+    this.epoch = epoch;
+    this.messageBucketSize = messageBucketSize;
+    this.inboxBucketSize = inboxBucketSize;
+    this.q = statements(keyspace);
+  }
+
+  /**
+   * Opens the store on a keyspace made by applySchema. The first open writes the epoch and the
+   * bucket sizes (INSERT IF NOT EXISTS); every later open, from any process, reads them back.
+   */
+  static async open(client: Client, options: CassandraMessageStoreOptions): Promise<CassandraMessageStore> {
+    const { keyspace } = options;
+    if (!isValidKeyspaceName(keyspace)) throw new Error(`invalid keyspace name: ${keyspace}`);
+    const messageBucketSize = options.messageBucketSize ?? 1_000;
+    const inboxBucketSize = options.inboxBucketSize ?? 1_000;
+    for (const size of [messageBucketSize, inboxBucketSize]) {
+      if (!Number.isInteger(size) || size < 1) throw new Error(`bucket sizes must be positive integers, got ${size}`);
+    }
+    const epoch = options.newEpoch?.() ?? `cassandra-${cassandra.types.Uuid.random().toString()}`;
+    const result = await lwt(client, `INSERT INTO ${keyspace}.store_meta (name, epoch, message_bucket_size, inbox_bucket_size) VALUES ('store', ?, ?, ?) IF NOT EXISTS`,
+      [epoch, messageBucketSize, inboxBucketSize]);
+    if (result.applied) return new CassandraMessageStore(client, keyspace, epoch, messageBucketSize, inboxBucketSize);
+    const row = result.row;
+    const stored = text(row.get('epoch'));
+    const storedMessageBuckets = num(row.get('message_bucket_size'));
+    const storedInboxBuckets = num(row.get('inbox_bucket_size'));
+    if (!stored || !storedMessageBuckets || !storedInboxBuckets) throw new Error(`${keyspace}.store_meta holds an incomplete 'store' row`);
+    return new CassandraMessageStore(client, keyspace, stored, storedMessageBuckets, storedInboxBuckets);
+  }
+
+  // ---- messages ----
+
+  async append(input: AppendInput): Promise<AppendResult> {
+    // Copy first: the caller may mutate its object while we wait in the queue.
+    const message: Omit<StoredMessage, 'seq'> = {
+      chatId: input.chatId, msgId: input.msgId, senderId: input.senderId, senderDeviceId: input.senderDeviceId,
+      clientMsgId: input.clientMsgId, body: input.body, sentAtMs: input.sentAtMs,
+    };
+    return this.serialize(`chat\u0000${message.chatId}`, () => this.appendNow(message));
+  }
+
+  private async appendNow(input: Omit<StoredMessage, 'seq'>): Promise<AppendResult> {
+    const owner = cassandra.types.Uuid.random();
+    const guess = (await this.headSeq(input.chatId)) + 1;
+    const claimed = await lwt(this.client, this.q.claimSend, [
+      input.chatId, input.senderId, input.clientMsgId, owner, guess, input.msgId, input.senderDeviceId, input.body, input.sentAtMs,
+    ]);
+    const row = claimed.row;
+    let claim: MessageClaim;
+    if (claimed.applied) {
+      claim = { owner: owner.toString(), slot: guess, message: input };
+    } else {
+      claim = {
+        owner: String(row.get('owner')),
+        slot: num(row.get('trying_seq')) ?? guess,
+        message: {
+          chatId: input.chatId, senderId: input.senderId, clientMsgId: input.clientMsgId,
+          msgId: text(row.get('msg_id')) ?? '', senderDeviceId: text(row.get('sender_device_id')) ?? '',
+          body: text(row.get('body')) ?? '', sentAtMs: num(row.get('sent_at_ms')) ?? 0,
+        },
+      };
+    }
+    // The claim is ours if it was taken now, or by this very call on an attempt whose outcome was lost to a timeout.
+    const created = claim.owner === owner.toString();
+    const seq = await this.settle(
+      claim,
+      (slot) => this.placeMessage(claim, slot),
+      (from, to) => this.moveMessageSlot(claim, from, to),
+      () => this.headSeq(input.chatId),
+    );
+    const b = bucketOf(seq, this.messageBucketSize);
+    await Promise.all([
+      this.client.execute(this.q.setSenderLast, [seq, seq, input.chatId, input.senderId], WRITE),
+      b > 0 && (seq - 1) % this.messageBucketSize === 0 ? this.client.execute(this.q.setChatHead, [b + 1, b, input.chatId], WRITE) : undefined,
+    ]);
+    return { message: { ...claim.message, seq }, created };
+  }
+
+  /** Stores the claim's message at `slot` unless the slot is taken. 'ours' when the slot holds this message (now or already). */
+  private async placeMessage(claim: MessageClaim, slot: number): Promise<'ours' | 'taken'> {
+    const m = claim.message;
+    const result = await lwt(this.client, this.q.insertMessage, [
+      m.chatId, bucketOf(slot, this.messageBucketSize), slot, m.msgId, m.senderId, m.senderDeviceId, m.clientMsgId, m.body, m.sentAtMs,
+    ]);
+    if (result.applied) return 'ours';
+    return result.row.get('sender_id') === m.senderId && result.row.get('client_msg_id') === m.clientMsgId ? 'ours' : 'taken';
+  }
+
+  private async moveMessageSlot(claim: MessageClaim, from: number, to: number): Promise<number> {
+    const m = claim.message;
+    const result = await lwt(this.client, this.q.moveSendSlot, [
+      to, claim.owner, m.msgId, m.senderDeviceId, m.body, m.sentAtMs, m.chatId, m.senderId, m.clientMsgId, from,
+    ]);
+    return result.applied ? to : num(result.row.get('trying_seq')) ?? to;
+  }
+
+  async readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
+    const headSeq = await this.headSeq(chatId);
+    const from = Math.max(0, Math.floor(afterSeq)) + 1;
+    const to = Math.min(headSeq, from - 1 + Math.max(0, Math.floor(limit)));
+    const rows = await this.readRange(this.q.readMessages, chatId, from, to, this.messageBucketSize);
+    const messages: StoredMessage[] = [];
+    for (const row of rows) {
+      const seq = num(row.get('seq'))!;
+      // Seqs are contiguous; a missing one would be a broken invariant. Stop before it rather than skip it.
+      if (seq !== from + messages.length) break;
+      messages.push({
+        chatId, seq, msgId: text(row.get('msg_id')) ?? '', senderId: text(row.get('sender_id')) ?? '',
+        senderDeviceId: text(row.get('sender_device_id')) ?? '', clientMsgId: text(row.get('client_msg_id')) ?? '',
+        body: text(row.get('body')) ?? '', sentAtMs: num(row.get('sent_at_ms')) ?? 0,
+      });
+    }
+    const last = messages.length > 0 ? messages[messages.length - 1]!.seq : from - 1;
+    return { messages, headSeq, hasMore: last < headSeq };
+  }
+
+  async headSeq(chatId: string): Promise<number> {
+    return this.headOf(chatId, this.q.getChatHead, this.q.maxSeqInBucket, this.messageBucketSize);
+  }
+
+  // ---- cursors ----
+
+  async advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> {
+    const column = kind === 'delivered' ? 'delivered_upto' : 'read_upto';
+    const read = await this.client.execute(this.q.getCursor[kind], [chatId, userId], READ);
+    let current = num(read.first()?.get(column));
+    // Compare-and-set from the value last seen until it is at least upTo. A user's first
+    // advance always writes (even upTo 0), so the user appears in getCursors from then on.
+    for (;;) {
+      if (current !== undefined && current >= upTo) return { before: current, after: current };
+      const result = current === undefined
+        ? await lwt(this.client, this.q.casCursorFromNull[kind], [upTo, chatId, userId])
+        : await lwt(this.client, this.q.casCursor[kind], [upTo, chatId, userId, current]);
+      if (result.applied) return { before: current ?? 0, after: upTo };
+      const seen = num(result.row.get(column));
+      // A CAS retried after a timeout that reads back our own value: the lost attempt applied.
+      if (result.retried && seen === upTo) return { before: current ?? 0, after: upTo };
+      current = seen;
+    }
+  }
+
+  async getCursors(chatId: string): Promise<Map<string, UserCursors>> {
+    const rows = await this.readAll(this.q.getCursors, [chatId]);
+    const result = new Map<string, UserCursors>();
+    for (const row of rows) {
+      result.set(String(row.get('user_id')), { delivered: num(row.get('delivered_upto')) ?? 0, read: num(row.get('read_upto')) ?? 0 });
+    }
+    return result;
+  }
+
+  async lastSeqBySender(chatId: string): Promise<Map<string, number>> {
+    const rows = await this.readAll(this.q.getSenderLast, [chatId]);
+    return new Map(rows.map((row) => [String(row.get('sender_id')), num(row.get('seq')) ?? 0]));
+  }
+
+  // ---- inbox ----
+
+  async appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number> {
+    const json = JSON.stringify(event);
+    return this.serialize(`inbox\u0000${userId}`, () => this.appendInboxNow(userId, eventKey, json));
+  }
+
+  private async appendInboxNow(userId: string, eventKey: string, json: string): Promise<number> {
+    const owner = cassandra.types.Uuid.random();
+    const guess = (await this.inboxHead(userId)) + 1;
+    const claimed = await lwt(this.client, this.q.claimInbox, [userId, eventKey, owner, guess, json]);
+    const row = claimed.row;
+    const claim: InboxClaim = claimed.applied
+      ? { owner: owner.toString(), slot: guess, event: json }
+      : { owner: String(row.get('owner')), slot: num(row.get('trying_position')) ?? guess, event: text(row.get('event')) ?? json };
+    const position = await this.settle(
+      claim,
+      async (slot) => {
+        const r = await lwt(this.client, this.q.insertInbox, [userId, bucketOf(slot, this.inboxBucketSize), slot, eventKey, claim.event]);
+        return r.applied || r.row.get('event_key') === eventKey ? 'ours' : 'taken';
+      },
+      async (from, to) => {
+        const r = await lwt(this.client, this.q.moveInboxSlot, [to, claim.owner, claim.event, userId, eventKey, from]);
+        return r.applied ? to : num(r.row.get('trying_position')) ?? to;
+      },
+      () => this.inboxHead(userId),
+    );
+    const b = bucketOf(position, this.inboxBucketSize);
+    if (b > 0 && (position - 1) % this.inboxBucketSize === 0) {
+      await this.client.execute(this.q.setInboxHead, [b + 1, b, userId], WRITE);
+    }
+    return position;
+  }
+
+  async readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage> {
+    const headPosition = await this.inboxHead(userId);
+    const from = Math.max(0, Math.floor(afterPosition)) + 1;
+    const to = Math.min(headPosition, from - 1 + Math.max(0, Math.floor(limit)));
+    const rows = await this.readRange(this.q.readInbox, userId, from, to, this.inboxBucketSize);
+    const events: InboxPage['events'] = [];
+    for (const row of rows) {
+      const position = num(row.get('position'))!;
+      if (position !== from + events.length) break;
+      events.push({ position, event: JSON.parse(text(row.get('event')) ?? 'null') as InboxEvent });
+    }
+    const last = events.length > 0 ? events[events.length - 1]!.position : from - 1;
+    return { events, headPosition, hasMore: last < headPosition };
+  }
+
+  private inboxHead(userId: string): Promise<number> {
+    return this.headOf(userId, this.q.getInboxHead, this.q.maxPositionInBucket, this.inboxBucketSize);
+  }
+
+  // ---- the shared machinery ----
+
+  /**
+   * Places a claimed entry: tries its slot; while another entry holds the slot, moves the claim
+   * to the current head + 1 (CAS from the slot it saw, so concurrent helpers agree) and tries
+   * again. Returns the slot that holds the entry.
+   */
+  private async settle(
+    claim: { slot: number },
+    place: (slot: number) => Promise<'ours' | 'taken'>,
+    move: (from: number, to: number) => Promise<number>,
+    head: () => Promise<number>,
+  ): Promise<number> {
+    for (let moves = 0; moves < MAX_SLOT_MOVES; moves++) {
+      if (await place(claim.slot) === 'ours') return claim.slot;
+      const next = (await head()) + 1;
+      claim.slot = await move(claim.slot, Math.max(next, claim.slot + 1));
+    }
+    throw new Error(`gave up placing an entry after ${MAX_SLOT_MOVES} slot moves`);
+  }
+
+  /**
+   * The highest seq (position) of a log: from the head-bucket hint, probe forward while the
+   * bucket is full (the hint lags when a writer stopped between its insert and the hint write).
+   */
+  private async headOf(key: string, hintQuery: string, maxQuery: string, bucketSize: number): Promise<number> {
+    const hint = await this.client.execute(hintQuery, [key], READ);
+    let bucket = num(hint.first()?.get('bucket')) ?? 0;
+    for (;;) {
+      const max = num((await this.client.execute(maxQuery, [key, bucket], READ)).first()?.get(0));
+      if (max === undefined) return bucket * bucketSize;
+      if (max < (bucket + 1) * bucketSize) return max;
+      bucket++;
+    }
+  }
+
+  /** Rows with from <= clustering key <= to of a bucketed log, in order, paging through each bucket. */
+  private async readRange(query: string, key: string, from: number, to: number, bucketSize: number): Promise<Row[]> {
+    const rows: Row[] = [];
+    if (to < from) return rows;
+    for (let b = bucketOf(from, bucketSize); b <= bucketOf(to, bucketSize); b++) {
+      rows.push(...await this.readAll(query, [key, b, from, to]));
+    }
+    return rows;
+  }
+
+  /** Every row of a query, following the driver's page state (FETCH_SIZE rows per round trip). */
+  private async readAll(query: string, params: unknown[]): Promise<Row[]> {
+    const rows: Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const result = await this.client.execute(query, params, { ...READ, fetchSize: FETCH_SIZE, ...(pageState ? { pageState } : {}) });
+      rows.push(...result.rows);
+      pageState = result.pageState ?? undefined;
+    } while (pageState);
+    return rows;
+  }
+
+  /** Runs `fn` after every earlier call queued under `key` has settled. */
+  private serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const run = previous.then(fn);
+    const tail = run.then(() => undefined, () => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+}
+
+function statements(ks: string) {
+  const cursorStatements = (column: string) => ({
+    get: `SELECT ${column} FROM ${ks}.cursors WHERE chat_id = ? AND user_id = ?`,
+    cas: `UPDATE ${ks}.cursors SET ${column} = ? WHERE chat_id = ? AND user_id = ? IF ${column} = ?`,
+    casFromNull: `UPDATE ${ks}.cursors SET ${column} = ? WHERE chat_id = ? AND user_id = ? IF ${column} = null`,
+  });
+  const delivered = cursorStatements('delivered_upto');
+  const read = cursorStatements('read_upto');
+  return {
+    claimSend: `INSERT INTO ${ks}.send_claims (chat_id, sender_id, client_msg_id, owner, trying_seq, msg_id, sender_device_id, body, sent_at_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    // Rewrites the whole claim so that all of its columns share one TTL.
+    moveSendSlot: `UPDATE ${ks}.send_claims SET trying_seq = ?, owner = ?, msg_id = ?, sender_device_id = ?, body = ?, sent_at_ms = ?
+      WHERE chat_id = ? AND sender_id = ? AND client_msg_id = ? IF trying_seq = ?`,
+    insertMessage: `INSERT INTO ${ks}.messages (chat_id, bucket, seq, msg_id, sender_id, sender_device_id, client_msg_id, body, sent_at_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    readMessages: `SELECT seq, msg_id, sender_id, sender_device_id, client_msg_id, body, sent_at_ms FROM ${ks}.messages
+      WHERE chat_id = ? AND bucket = ? AND seq >= ? AND seq <= ?`,
+    maxSeqInBucket: `SELECT seq FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1`,
+    getChatHead: `SELECT bucket FROM ${ks}.chat_heads WHERE chat_id = ?`,
+    setChatHead: `UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET bucket = ? WHERE chat_id = ?`,
+    setSenderLast: `UPDATE ${ks}.sender_last_seq USING TIMESTAMP ? SET seq = ? WHERE chat_id = ? AND sender_id = ?`,
+    getSenderLast: `SELECT sender_id, seq FROM ${ks}.sender_last_seq WHERE chat_id = ?`,
+    getCursor: { delivered: delivered.get, read: read.get } satisfies Record<CursorKind, string>,
+    casCursor: { delivered: delivered.cas, read: read.cas } satisfies Record<CursorKind, string>,
+    casCursorFromNull: { delivered: delivered.casFromNull, read: read.casFromNull } satisfies Record<CursorKind, string>,
+    getCursors: `SELECT user_id, delivered_upto, read_upto FROM ${ks}.cursors WHERE chat_id = ?`,
+    claimInbox: `INSERT INTO ${ks}.inbox_claims (user_id, event_key, owner, trying_position, event) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS`,
+    moveInboxSlot: `UPDATE ${ks}.inbox_claims SET trying_position = ?, owner = ?, event = ? WHERE user_id = ? AND event_key = ? IF trying_position = ?`,
+    insertInbox: `INSERT INTO ${ks}.inbox (user_id, bucket, position, event_key, event) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS`,
+    readInbox: `SELECT position, event_key, event FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? AND position >= ? AND position <= ?`,
+    maxPositionInBucket: `SELECT position FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? ORDER BY position DESC LIMIT 1`,
+    getInboxHead: `SELECT bucket FROM ${ks}.inbox_heads WHERE user_id = ?`,
+    setInboxHead: `UPDATE ${ks}.inbox_heads USING TIMESTAMP ? SET bucket = ? WHERE user_id = ?`,
+  };
+}
+
+/** Bucket of a seq (or position): seqs 1..size are bucket 0, size+1..2*size bucket 1, ... */
+function bucketOf(seq: number, size: number): number {
+  return Math.floor((seq - 1) / size);
+}
+
+/**
+ * Runs a lightweight transaction, retrying when its outcome is unknown (a write or read timeout
+ * at SERIAL, or the client's own timeout). Every caller is written so that a repeat is safe: a
+ * repeated claim or insert recognises its own row, a repeated CAS reads back its own value.
+ */
+async function lwt(client: Client, query: string, params: unknown[]): Promise<LwtOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const row = (await client.execute(query, params, LWT)).first();
+      if (!row) throw new Error('lightweight transaction returned no row');
+      return { applied: row.get('[applied]') === true, row, retried: attempt > 1 };
+    } catch (error) {
+      if (attempt >= LWT_ATTEMPTS || !outcomeUnknown(error)) throw error;
+    }
+  }
+}
+
+/** A lightweight transaction's result: when not applied, `row` holds the current values of the conditioned row. */
+interface LwtOutcome {
+  applied: boolean;
+  row: Row;
+  /** An earlier attempt timed out: it may have applied. */
+  retried: boolean;
+}
+
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof cassandra.errors.OperationTimedOutError) return true;
+  if (!(error instanceof cassandra.errors.ResponseError)) return false;
+  const codes = cassandra.types.responseErrorCodes;
+  return error.code === codes.writeTimeout || error.code === codes.readTimeout || error.code === codes.unavailableException;
+}
+
+/** A bigint/int column as a number (the driver returns Long for bigint); undefined for null. */
+function num(value: unknown): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (cassandra.types.Long.isLong(value)) return (value as driverTypes.Long).toNumber();
+  throw new Error(`expected a number column, got ${typeof value}`);
+}
+
+function text(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
+}
