@@ -65,10 +65,9 @@ async function renameChat(deps: HttpApiDeps, ctx: RequestContext, caller: Caller
   const chat = await chatForMember(deps.directory, ctx.params.id!, caller.user);
   const name = requireName(asFields(await ctx.readJson()), 'name');
   await deps.directory.renameChat(chat.id, name);
-  chat.name = name;
   const notice = chatRenamed(chat.id, name, operationId(deps.time, deps.random));
   await deliver(deps.store, chat.members.keys(), [notice]);
-  return { status: 200, body: chatView(chat) };
+  return { status: 200, body: chatView({ ...chat, name }) };
 }
 
 /** Adds a member to a group; adding a current member changes nothing and is not an error. */
@@ -81,10 +80,10 @@ async function addMember(deps: HttpApiDeps, ctx: RequestContext, caller: Caller)
   // Joining at the current head keeps the newcomer out of tick counts of earlier messages.
   const joinedAtSeq = await deps.store.headSeq(chat.id);
   await deps.directory.addMember(chat.id, user, joinedAtSeq);
-  chat.members.set(user, joinedAtSeq);
+  const joined = { ...chat, members: new Map(chat.members).set(user, joinedAtSeq) };
   const notice = memberAdded(chat.id, user, operationId(deps.time, deps.random));
-  await deliver(deps.store, chat.members.keys(), [notice]);
-  return { status: 200, body: chatView(chat) };
+  await deliver(deps.store, joined.members.keys(), [notice]);
+  return { status: 200, body: chatView(joined) };
 }
 
 async function removeMember(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
@@ -92,10 +91,9 @@ async function removeMember(deps: HttpApiDeps, ctx: RequestContext, caller: Call
   const user = ctx.params.user!;
   if (!chat.members.has(user)) throw notFound(`${user} is not a member of this chat`);
   await deps.directory.removeMember(chat.id, user);
-  chat.members.delete(user);
   // The removed user hears of it too, so their phone drops the chat.
   const notice = memberRemoved(chat.id, user, operationId(deps.time, deps.random));
-  await deliver(deps.store, [...chat.members.keys(), user], [notice]);
+  await deliver(deps.store, chat.members.keys(), [notice]);
   return { status: 204 };
 }
 

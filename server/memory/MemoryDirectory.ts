@@ -26,38 +26,39 @@ export class MemoryDirectory implements Directory {
   }
 
   async createChat(chat: NewChat): Promise<ChatRecord> {
-    const record: ChatRecord = {
+    const record: ChatRecord = Object.freeze({
       id: chat.id, kind: chat.kind, name: chat.name, createdAtMs: chat.createdAtMs,
-      members: new Map(chat.memberIds.map((id) => [id, 0])),
-    };
+      members: frozenMap(chat.memberIds.map((id) => [id, 0])),
+    });
     this.chats.set(chat.id, record);
     for (const id of chat.memberIds) this.setOf(this.chatsByUser, id).add(chat.id);
-    return cloneChat(record);
+    return record;
   }
 
+  /** Stored records are never mutated (writes replace them), so the record itself is the snapshot. */
   async getChat(chatId: string): Promise<ChatRecord | undefined> {
-    const chat = this.chats.get(chatId);
-    return chat && cloneChat(chat);
+    return this.chats.get(chatId);
   }
 
   async renameChat(chatId: string, name: string): Promise<boolean> {
     const chat = this.chats.get(chatId);
     if (!chat) return false;
-    chat.name = name;
+    this.chats.set(chatId, Object.freeze({ ...chat, name }));
     return true;
   }
 
   async addMember(chatId: string, userId: string, joinedAtSeq: number): Promise<boolean> {
     const chat = this.chats.get(chatId);
     if (!chat || chat.members.has(userId)) return false;
-    chat.members.set(userId, joinedAtSeq);
+    this.chats.set(chatId, Object.freeze({ ...chat, members: frozenMap([...chat.members, [userId, joinedAtSeq]]) }));
     this.setOf(this.chatsByUser, userId).add(chatId);
     return true;
   }
 
   async removeMember(chatId: string, userId: string): Promise<boolean> {
     const chat = this.chats.get(chatId);
-    if (!chat?.members.delete(userId)) return false;
+    if (!chat?.members.has(userId)) return false;
+    this.chats.set(chatId, Object.freeze({ ...chat, members: frozenMap([...chat.members].filter(([id]) => id !== userId)) }));
     this.chatsByUser.get(userId)?.delete(chatId);
     return true;
   }
@@ -86,6 +87,13 @@ export class MemoryDirectory implements Directory {
   }
 }
 
-function cloneChat(chat: ChatRecord): ChatRecord {
-  return { ...chat, members: new Map(chat.members) };
+/**
+ * A members map whose writes throw: records are shared snapshots, so a caller that casts away
+ * ReadonlyMap and writes must fail loudly rather than change the store behind its back.
+ */
+function frozenMap(entries: Iterable<readonly [string, number]>): ReadonlyMap<string, number> {
+  const map = new Map(entries);
+  const refuse = (): never => { throw new TypeError('a ChatRecord is an immutable snapshot'); };
+  for (const method of ['set', 'delete', 'clear'] as const) Object.defineProperty(map, method, { value: refuse });
+  return map;
 }

@@ -7,7 +7,8 @@
  * - A chat's members are a set; `joinedAtSeq` is the chat's head when the member joined, so
  *   group ticks count a member only for messages sent after they joined.
  * - Friendship is symmetric: `addFriends(a, b)` makes each a friend of the other.
- * - Reads reflect every write that resolved before they were called.
+ * - Reads reflect every write that resolved before they were called. A returned ChatRecord
+ *   is an immutable snapshot: later writes never change it (they replace the stored record).
  */
 export interface Directory {
   createUser(user: UserRecord): Promise<{ ok: true } | { ok: false; reason: 'exists' }>;
@@ -41,10 +42,13 @@ export interface NewChat {
 }
 
 export interface ChatRecord {
-  id: string;
-  kind: ChatKind;
-  name: string;
-  /** userId -> the chat head seq when they joined. */
-  members: Map<string, number>;
-  createdAtMs: number;
+  readonly id: string;
+  readonly kind: ChatKind;
+  readonly name: string;
+  /**
+   * userId -> the chat head seq when they joined. Read-only: a record is a snapshot that
+   * implementations may share between callers (no copy of a 1,000-member map per frame).
+   */
+  readonly members: ReadonlyMap<string, number>;
+  readonly createdAtMs: number;
 }

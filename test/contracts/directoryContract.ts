@@ -151,21 +151,21 @@ export function describeDirectoryContract(name: string, makeSubject: () => Promi
         expect(await directory.getChat(unknown)).toBeUndefined();
       });
 
-      it('getChat and createChat return copies: mutating them, or the input, does not change the store', async () => {
+      it('getChat and createChat return snapshots: mutating them (casting away readonly), or the input, does not change the store', async () => {
         const [a, b] = [uniqueId('a'), uniqueId('b')];
         const input = newChat([a, b], 'group', 'Original');
         const created = await directory.createChat(input);
         const expected: ChatRecord = { id: input.id, kind: 'group', name: 'Original', createdAtMs: input.createdAtMs, members: new Map([[a, 0], [b, 0]]) };
         input.memberIds.push(uniqueId('intruder'));
         input.name = 'mutated input';
-        tryMutate(() => { created.members.set('intruder', 1); });
-        tryMutate(() => { created.name = 'mutated created'; });
+        tryMutate(() => { (created.members as Map<string, number>).set('intruder', 1); });
+        tryMutate(() => { (created as { name: string }).name = 'mutated created'; });
         const read = (await directory.getChat(input.id))!;
         expect(read).toEqual(expected);
-        tryMutate(() => { read.members.delete(a); });
-        tryMutate(() => { read.members.set(b, 99); });
-        tryMutate(() => { read.members.set('intruder', 1); });
-        tryMutate(() => { read.name = 'mutated read'; });
+        tryMutate(() => { (read.members as Map<string, number>).delete(a); });
+        tryMutate(() => { (read.members as Map<string, number>).set(b, 99); });
+        tryMutate(() => { (read.members as Map<string, number>).set('intruder', 1); });
+        tryMutate(() => { (read as { name: string }).name = 'mutated read'; });
         expect(await directory.getChat(input.id)).toEqual(expected);
         expect(await directory.chatsOf('intruder')).toEqual([]);
       });
