@@ -3,11 +3,14 @@
 // "redisMemoryServer"), never the shared one on 6379. Every subject also gets a fresh key prefix.
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from '../../server/redis/RedisBroker.ts';
+import { RedisInboundQueue } from '../../server/redis/RedisInboundQueue.ts';
 import { RedisPresenceStore } from '../../server/redis/RedisPresenceStore.ts';
+import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { describeBrokerContract } from './brokerContract.ts';
-import { sleep, uniqueId } from './helpers.ts';
+import { eventually, sleep, uniqueId } from './helpers.ts';
+import { describeInboundQueueContract } from './inboundQueueContract.ts';
 import { describePresenceStoreContract } from './presenceStoreContract.ts';
 
 let server: RedisMemoryServer;
@@ -67,4 +70,92 @@ describePresenceStoreContract('RedisPresenceStore', async () => {
     clockSlackMs: 5,
     cleanup: () => close([client]),
   };
+});
+
+/**
+ * Short claim times so a crashed consumer's entries come back within the suite's timeouts:
+ * a turn idle for 400 ms is claimed; live consumers renew theirs every 100 ms. Three
+ * partitions, so keys spread over several turn streams.
+ */
+const QUEUE_CLAIM_IDLE_MS = 400;
+
+describeInboundQueueContract('RedisInboundQueue', async () => {
+  const client = connect();
+  // The queue recovers from Redis errors (a turn is claimed again later), which could hide a
+  // broken fast path behind the slow one: any error but a closed connection (consumers
+  // crashed by the suite, the client quit at cleanup) fails the test.
+  const errors: string[] = [];
+  const onError = (error: unknown): void => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!/Connection is closed/i.test(message)) errors.push(message);
+  };
+  return {
+    queue: new RedisInboundQueue({
+      client,
+      time: createSystemTime(),
+      prefix: `${uniqueId('test')}:`,
+      partitions: 3,
+      claimIdleMs: QUEUE_CLAIM_IDLE_MS,
+      renewIntervalMs: 100,
+      claimIntervalMs: 100,
+      onError,
+    }),
+    // Redelivery after a crash waits for the claim (idle time plus one claim period).
+    deliveryTimeoutMs: 3_000,
+    cleanup: async () => {
+      await close([client]);
+      expect(errors).toEqual([]);
+    },
+  };
+});
+
+// Beyond the contracts: what only the Redis layout can get wrong.
+describe('Redis adapters: layout', () => {
+  it('queue: turns reach consumers through XREADGROUP alone (no claims needed), and nothing is left once all is acknowledged', async () => {
+    const client = connect();
+    const prefix = `${uniqueId('test')}:`;
+    const errors: unknown[] = [];
+    try {
+      // Claims are 10 s away (the default): everything must be done long before.
+      const queue = new RedisInboundQueue({ client, time: createSystemTime(), prefix, partitions: 3, onError: (e) => errors.push(e) });
+      const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+      const processed = new Map<string, string[]>(keys.map((k) => [k, []]));
+      const handler = async (entry: { key: string; payload: string }): Promise<void> => { processed.get(entry.key)!.push(entry.payload); };
+      const consumers = [queue.consume('a', handler), queue.consume('b', handler)];
+      for (let i = 0; i < 200; i++) expect((await queue.enqueue(keys[i % 8]!, `${i}`, 1_000)).accepted).toBe(true);
+      await eventually(() => expect([...processed.values()].flat()).toHaveLength(200), { timeoutMs: 3_000 });
+      keys.forEach((k, j) => expect(processed.get(k)).toEqual(Array.from({ length: 25 }, (_, n) => `${j + 8 * n}`)));
+      await Promise.all(consumers.map((c) => c.stop()));
+
+      const left = (await client.keys(`${prefix}*`)).sort();
+      expect(left).toEqual([0, 1, 2].map((p) => `${prefix}queue:{${p}}:turns`));
+      for (const stream of left) {
+        expect(await client.xlen(stream)).toBe(0);
+        // Graceful stops removed the consumers from the group.
+        expect(await client.call('XINFO', 'CONSUMERS', stream, 'consumers')).toEqual([]);
+      }
+      expect(errors).toEqual([]);
+    } finally {
+      await close([client]);
+    }
+  });
+
+  it('presence: entry hashes carry a Redis TTL past their deadline, and every key is under the prefix', async () => {
+    const client = connect();
+    const prefix = `${uniqueId('test')}:`;
+    try {
+      const store = new RedisPresenceStore({ client, prefix, unsweptRetentionMs: 60_000 });
+      await store.put({ userId: 'u', connectionId: 'c', deviceId: 'd', gatewayId: 'g' }, 5_000);
+      const pttl = await client.pttl(`${prefix}presence:user:u`);
+      expect(pttl).toBeGreaterThan(60_000);
+      expect(pttl).toBeLessThanOrEqual(65_000);
+      expect(await store.refresh('u', 'c', 20_000)).toBe(true);
+      expect(await client.pttl(`${prefix}presence:user:u`)).toBeGreaterThan(75_000);
+      expect(await store.remove('u', 'c')).toBe(true);
+      expect((await client.keys(`${prefix}*`)).sort()).toEqual([`${prefix}presence:last:u`]);
+      expect(await client.pttl(`${prefix}presence:last:u`)).toBeGreaterThan(29 * 24 * 3_600_000);
+    } finally {
+      await close([client]);
+    }
+  });
 });
