@@ -70,7 +70,11 @@ cmd_start() {
     wait_ready "$pid" "$SECONDS"
     return
   fi
-  if port_open; then die "$host:$port is already taken by another process; not starting a second node"; fi
+  if port_open; then
+    # Another checkout's node (or one started by hand): use it rather than fail; stop leaves it alone.
+    say "$host:$port already accepts connections (not started from $root); using that node"
+    return 0
+  fi
   [ -f "$lib/.complete" ] || die "no jars in $lib: run 'bash scripts/cassandra.sh fetch' first"
   command -v java >/dev/null || die "java not found (JDK 17 needed)"
   local java_major
