@@ -13,7 +13,8 @@ import type {
   SyncFrame, TypingFrame,
 } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
-import { cursorFloor, aggregateFor, effectiveCursor, tickChanges, type MemberCursor } from './groupTicks.ts';
+import { Coalescer } from './Coalescer.ts';
+import { cursorFloor, aggregateFor, effectiveCursor, type MemberCursor } from './groupTicks.ts';
 import { Router } from './Router.ts';
 import { decodeSyncToken, encodeSyncToken } from './syncTokens.ts';
 import { validateFrame } from './validateFrame.ts';
@@ -76,6 +77,10 @@ export class ChatServer {
   /** Only the `ack-before-persist` bug fills this; it lives in memory, so a stop loses it. */
   private unflushed: UnflushedSend[] = [];
   private flushTimer: TimerHandle | undefined;
+  /** One tick computation per chat and kind at a time (see requestTicks). */
+  private readonly tickRuns = new Coalescer();
+  /** chat|kind -> sender -> the highest tick upTo this server told them (bounded, least recently used first). */
+  private readonly ticksTold = new Map<string, Map<string, number>>();
 
   constructor(private readonly deps: ChatServerDeps) {
     this.router = new Router(deps.presence, deps.broker);
@@ -250,25 +255,56 @@ export class ChatServer {
     const kinds: CursorKind[] = kind === 'read' ? ['delivered', 'read'] : ['delivered'];
     for (const k of kinds) {
       const moved = await this.deps.store.advanceCursor(chat.id, reader, k, upTo);
-      if (moved.after > moved.before || redelivered) await this.announceTicks(chat, reader, k, moved.before, moved.after);
+      if (moved.after > moved.before || redelivered) await this.requestTicks(chat.id, k, redelivered);
     }
   }
 
-  private async announceTicks(chat: ChatRecord, reader: string, kind: CursorKind, before: number, after: number): Promise<void> {
+  /**
+   * Recomputes a chat's ticks after a cursor write, folded with the writes of other members that
+   * arrive meanwhile (one computation per chat and kind at a time; see Coalescer). Resolves once
+   * a computation that saw this write has told every sender, so the frame is acknowledged only
+   * then (a crash before it leaves the frame to be redelivered).
+   */
+  private requestTicks(chatId: string, kind: CursorKind, redelivered: boolean): Promise<void> {
+    const key = `${chatId}|${kind}`;
+    // A redelivered frame may follow a crash between the cursor write and the receipts (this
+    // server's memory of what it told is then no proof): tell every sender again. Receipts are
+    // cumulative and inbox appends idempotent, so a repeat is harmless.
+    if (redelivered) this.ticksTold.delete(key);
+    return this.tickRuns.run(key, () => this.announceTicks(chatId, kind));
+  }
+
+  /** Tells each sender whose aggregate tick passed what this server last told them. */
+  private async announceTicks(chatId: string, kind: CursorKind): Promise<void> {
+    const chat = await this.deps.directory.getChat(chatId);
+    if (!chat) return;
     const [cursors, lastSeqBySender] = await Promise.all([this.deps.store.getCursors(chat.id), this.deps.store.lastSeqBySender(chat.id)]);
-    const afterCursors = memberCursors(chat, cursors, kind);
-    // A redelivered frame finds before === after yet must still announce: a crash may have
-    // come between the cursor write and the receipts. Receipts are cumulative, so a repeat
-    // is harmless; recompute as if the reader had been at `after` - 1.
-    const assumedBefore = before < after ? before : Math.max(0, after - 1);
-    const beforeCursors = afterCursors.map((m) => (m.user === reader ? { user: reader, cursor: effectiveCursor(assumedBefore, chat.members.get(reader) ?? 0) } : m));
-    const changes = tickChanges(beforeCursors, afterCursors, lastSeqBySender);
-    const readerName = chat.kind === 'direct' ? reader : '*';
+    const floor = cursorFloor(memberCursors(chat, cursors, kind));
+    const told = this.toldFor(`${chat.id}|${kind}`);
+    const changes: Array<{ sender: string; upTo: number }> = [];
+    for (const sender of lastSeqBySender.keys()) {
+      if (!chat.members.has(sender)) continue;
+      const upTo = aggregateFor(floor, sender);
+      // Nothing told yet (a new or restarted server): tell the current value once.
+      if (!Number.isFinite(upTo) || upTo <= (told.get(sender) ?? 0)) continue;
+      changes.push({ sender, upTo });
+    }
     await Promise.all(changes.map(async ({ sender, upTo }) => {
+      const readerName = chat.kind === 'direct' ? otherMember(chat, sender) : '*';
       const receipt: ReceiptFrame = { type: 'receipt', chat: chat.id, user: readerName, kind, upTo };
       await this.deps.store.appendInbox(sender, `r:${chat.id}:${kind}:${upTo}`, { kind: 'receipt', chatId: chat.id, userId: readerName, cursor: kind, upTo });
       await this.router.toUsers([sender], JSON.stringify(receipt));
+      told.set(sender, Math.max(upTo, told.get(sender) ?? 0));
     }));
+  }
+
+  /** What this server last told each sender of a chat and kind; the least recently used chat is forgotten past `tickStateChatsMax`. */
+  private toldFor(key: string): Map<string, number> {
+    const told = this.ticksTold.get(key) ?? new Map<string, number>();
+    this.ticksTold.delete(key);
+    this.ticksTold.set(key, told);
+    while (this.ticksTold.size > this.deps.limits.tickStateChatsMax) this.ticksTold.delete(this.ticksTold.keys().next().value!);
+    return told;
   }
 
   // ---- typing ----
@@ -391,4 +427,10 @@ function memberCursors(chat: ChatRecord, cursors: Map<string, { delivered: numbe
 
 export function toMessageFrame(m: StoredMessage): MessageFrame {
   return { type: 'message', chat: m.chatId, seq: m.seq, msgId: m.msgId, from: m.senderId, fromDevice: m.senderDeviceId, clientMsgId: m.clientMsgId, body: m.body, ts: m.sentAtMs };
+}
+
+/** In a direct chat, the member who is not `user` (the one whose cursor `user`'s ticks follow). */
+function otherMember(chat: ChatRecord, user: string): string {
+  for (const member of chat.members.keys()) if (member !== user) return member;
+  return user;
 }
