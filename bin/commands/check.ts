@@ -12,9 +12,10 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .description('re-check the history of a saved run (a directory written by chatsim run)')
     .argument('<run-dir>', 'run directory holding run.json and history.jsonl.gz')
     .option('--json', 'print the property results as JSON')
-    .option('--all', 'check the whole catalogue A1-F2, not only the core properties (A4, A5, B1, F1)')
+    .option('--core', 'check only the core properties (A4, A5, B1, F1), not the whole catalogue A1-F2')
+    .option('--all', 'check the whole catalogue A1-F2 (the default; kept for scripts written when core was)')
     .addHelpText('after', '\nExit codes: 0 every property passed (or unknown), 1 a property failed, 64 not a readable run directory.')
-    .action(async (dir: string, opts: { json?: boolean; all?: boolean }) => setExit(await checkCommand(resolve(dir), opts.json === true, opts.all === true)));
+    .action(async (dir: string, opts: { json?: boolean; core?: boolean }) => setExit(await checkCommand(resolve(dir), opts.json === true, opts.core !== true)));
 }
 
 async function checkCommand(dir: string, json: boolean, all: boolean): Promise<number> {

@@ -77,7 +77,7 @@ describe('chatsim run', () => {
   it('exits 1 with an injected bug, and summary.json marks the property it breaks', async () => {
     // Every bug on its own scenario: test/bugs/bugScenarios.test.ts (under CI). This one is quick.
     const out = mkdtempSync(join(tmpdir(), 'chatsim-bug-'));
-    const { code, stdout, stderr } = await chatsim(['run', tiny, '--out', out, '--json', '--checks', 'all', '--inject-bug', 'route-to-every-gateway']);
+    const { code, stdout, stderr } = await chatsim(['run', tiny, '--out', out, '--json', '--inject-bug', 'route-to-every-gateway']);
     expect(code, stderr).toBe(1);
     const summary = JSON.parse(stdout);
     expect(summary).toMatchObject({ verdict: 'fail', exitCode: 1 });
