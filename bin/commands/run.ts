@@ -1,17 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
-import { checkRun } from '../../simulator/check/checkRun.ts';
-import { factsToRecord, saveRunRecord } from '../../simulator/history/runRecord.ts';
-import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
-import { runSim } from '../../simulator/engine/sim/SimRun.ts';
-import { Metrics } from '../../simulator/metrics/Metrics.ts';
-import { observeHistoryLatencies } from '../../simulator/metrics/historyLatencies.ts';
-import { buildSummary, EXIT_CODES, lookupMetric, type Summary, type ThresholdResult } from '../../simulator/report/Summary.ts';
+import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
+import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
-import { writeReports } from '../../simulator/report/writeReports.ts';
 import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
-import { evaluateThreshold, parseThreshold } from '../../simulator/scenario/thresholds.ts';
+import { performRun } from './performRun.ts';
 
 interface RunOptions {
   seed?: number;
@@ -72,52 +66,20 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   const reproduce = `chatsim run ${file}${scenario.engine === 'sim' ? ' --engine sim' : ''} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}${opts.checks === 'core' ? ' --checks core' : ''}`;
   const onProgress = (p: RunProgress): void => showProgress(p, opts.json === true);
-  const outcome = scenario.engine === 'sim'
-    ? await runSim({ scenario, outDir, onLog: log, onProgress })
-    : await runLive({ scenario, outDir, time, workers: opts.workers, onLog: log, onProgress });
+  const { summary, files, historyPath } = await performRun({
+    file, scenario, outDir, reproduce, checks: opts.checks ?? 'all', time, onLog: log, onProgress,
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+  });
   if (process.stderr.isTTY) process.stderr.write('\n');
-  if (!outcome.ok) {
-    console.error(`chatsim run: the run could not complete: ${outcome.code}: ${outcome.message}`);
-    const summary = buildSummary({
-      scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: 0, properties: [], thresholds: [],
-      metrics: new Metrics(time).snapshot(), phones: 0, faults: [], generator: { cpuPercent: 0, eventLoopLagMsP99: 0 }, reproduce,
-      runFailed: { code: outcome.code, message: outcome.message },
-    });
-    await writeReports(outDir, { summary, metrics: new Metrics(time).snapshot(), faults: [] });
+  if (summary.runFailed) {
+    console.error(`chatsim run: the run could not complete: ${summary.runFailed.code}: ${summary.runFailed.message}`);
     if (opts.json) console.log(JSON.stringify(summary, null, 2));
     return summary.exitCode;
   }
-  const metrics = new Metrics(time);
-  for (const encoded of outcome.encodedMetrics) metrics.addEncoded(encoded);
-  observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
-  const snapshot = metrics.snapshot();
-  const presenceTtlMs = scenario.cluster.limits.presenceTtlMs;
-  const properties = checkRun(outcome.events, outcome.facts, {
-    presenceDebounceMs: scenario.cluster.presenceDebounceMs, seed: scenario.seed, reproduce, checks: opts.checks ?? 'all',
-    ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: outcome.facts.friendsOfUser } : {}),
-  });
-  await saveRunRecord(outDir, {
-    schemaVersion: 1, scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, reproduce,
-    runStartEpochMs: outcome.runStartEpochMs, presenceDebounceMs: scenario.cluster.presenceDebounceMs, bugs: scenario.bugs, facts: factsToRecord(outcome.facts),
-    ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: [...outcome.facts.friendsOfUser] } : {}),
-  });
-  const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
-    scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,
-    properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,
-  });
-  const base = draft([]);
-  const thresholds = scenario.thresholds.map((expression) => {
-    const parsed = parseThreshold(expression);
-    if (!parsed.ok) return { expression, actual: undefined, ok: false };
-    const { ok, actual } = evaluateThreshold(parsed.threshold, (metric, stat) => lookupMetric(base, metric, stat));
-    return { expression, actual, ok };
-  });
-  const summary = draft(thresholds);
-  const { files } = await writeReports(outDir, { summary, metrics: snapshot, faults: outcome.faults });
   if (opts.json) console.log(JSON.stringify(summary, null, 2));
   else {
     console.log(formatSummary(summary, { color }));
-    console.log(`reports: ${[...files, outcome.historyPath].join(', ')}`);
+    console.log(`reports: ${[...files, ...(historyPath ? [historyPath] : [])].join(', ')}`);
   }
   return summary.exitCode;
 }

@@ -1,0 +1,102 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { TimeSource } from '../../server/ports/Clock.ts';
+import { checkRun } from '../../simulator/check/checkRun.ts';
+import type { PropertyResult } from '../../simulator/check/PropertyResult.ts';
+import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
+import { runSim } from '../../simulator/engine/sim/SimRun.ts';
+import { factsToRecord, saveRunRecord } from '../../simulator/history/runRecord.ts';
+import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
+import { Metrics } from '../../simulator/metrics/Metrics.ts';
+import { observeHistoryLatencies } from '../../simulator/metrics/historyLatencies.ts';
+import { buildSummary, lookupMetric, type Summary, type ThresholdResult } from '../../simulator/report/Summary.ts';
+import { writeReports } from '../../simulator/report/writeReports.ts';
+import type { Scenario } from '../../simulator/scenario/Scenario.ts';
+import { evaluateThreshold, parseThreshold } from '../../simulator/scenario/thresholds.ts';
+
+export interface PerformRunArgs {
+  /** The scenario file as the user named it (for the summary and reproduce line). */
+  file: string;
+  scenario: Scenario;
+  outDir: string;
+  reproduce: string;
+  checks: 'core' | 'all';
+  /** Wall clock for the live engine and report stamps. */
+  time: TimeSource;
+  workers?: number;
+  onLog?: (line: string) => void;
+  onProgress?: (progress: RunProgress) => void;
+}
+
+export interface PerformRunResult {
+  summary: Summary;
+  properties: PropertyResult[];
+  /** The report files written (summary.json, junit.xml, report.html, ...). */
+  files: string[];
+  historyPath?: string;
+  /** The merged history (absent when the run could not complete). */
+  events?: HistoryEvent[];
+}
+
+/**
+ * One run, start to end, as `chatsim run` does it: run the scenario on its engine, check the
+ * history, save run.json and the resolved scenario (scenario.yaml, loadable by `chatsim run`),
+ * evaluate thresholds and write the reports. `chatsim sim` and `chatsim shrink` use it too, so
+ * every run directory they leave behind is one `chatsim check` and `chatsim shrink` can read.
+ */
+export async function performRun(args: PerformRunArgs): Promise<PerformRunResult> {
+  const { scenario, file, outDir, reproduce, time } = args;
+  const log = args.onLog ?? (() => undefined);
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'scenario.yaml'), scenarioYaml(scenario));
+  const outcome = scenario.engine === 'sim'
+    ? await runSim({ scenario, outDir, onLog: log, ...(args.onProgress ? { onProgress: args.onProgress } : {}) })
+    : await runLive({ scenario, outDir, time, workers: args.workers, onLog: log, ...(args.onProgress ? { onProgress: args.onProgress } : {}) });
+  if (!outcome.ok) {
+    const summary = buildSummary({
+      scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: 0, properties: [], thresholds: [],
+      metrics: new Metrics(time).snapshot(), phones: 0, faults: [], generator: { cpuPercent: 0, eventLoopLagMsP99: 0 }, reproduce,
+      runFailed: { code: outcome.code, message: outcome.message },
+    });
+    const { files } = await writeReports(outDir, { summary, metrics: new Metrics(time).snapshot(), faults: [] });
+    return { summary, properties: [], files };
+  }
+  const metrics = new Metrics(time);
+  for (const encoded of outcome.encodedMetrics) metrics.addEncoded(encoded);
+  observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
+  const snapshot = metrics.snapshot();
+  const presenceTtlMs = scenario.cluster.limits.presenceTtlMs;
+  const properties = checkRun(outcome.events, outcome.facts, {
+    presenceDebounceMs: scenario.cluster.presenceDebounceMs, seed: scenario.seed, reproduce, checks: args.checks,
+    ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: outcome.facts.friendsOfUser } : {}),
+  });
+  await saveRunRecord(outDir, {
+    schemaVersion: 1, scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, reproduce,
+    runStartEpochMs: outcome.runStartEpochMs, presenceDebounceMs: scenario.cluster.presenceDebounceMs, bugs: scenario.bugs, facts: factsToRecord(outcome.facts),
+    ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: [...outcome.facts.friendsOfUser] } : {}),
+  });
+  const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
+    scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,
+    properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,
+  });
+  const base = draft([]);
+  const thresholds = scenario.thresholds.map((expression) => {
+    const parsed = parseThreshold(expression);
+    if (!parsed.ok) return { expression, actual: undefined, ok: false };
+    const { ok, actual } = evaluateThreshold(parsed.threshold, (metric, stat) => lookupMetric(base, metric, stat));
+    return { expression, actual, ok };
+  });
+  const summary = draft(thresholds);
+  const { files } = await writeReports(outDir, { summary, metrics: snapshot, faults: outcome.faults });
+  return { summary, properties, files, historyPath: outcome.historyPath, events: outcome.events };
+}
+
+/**
+ * The resolved scenario as YAML: every default filled in, durations in ms. The YAML shape is
+ * the Scenario type field for field, so `chatsim run` loads it back unchanged.
+ */
+export function scenarioYaml(scenario: Scenario): string {
+  const { target: _target, ...rest } = scenario;
+  return `# The scenario exactly as it ran (defaults filled in, durations in ms).\n${stringify(rest)}`;
+}
