@@ -7,7 +7,7 @@ import type { ServerLimits } from '../protocol/limits.ts';
 import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protocol/envelopes.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
-import { PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, type HelloFrame } from '../protocol/frames.ts';
+import { PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, type HelloFrame, type ResyncFrame } from '../protocol/frames.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 
 export interface GatewayDeps {
@@ -159,6 +159,11 @@ export class Gateway {
     if (!this.partitioned) return;
     this.partitioned = false;
     this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
+    // Pub/Sub kept nothing for us: messages, receipts and presence published meanwhile are gone.
+    // Messages would show as gaps only when the next one comes, receipts never: every client is
+    // told to sync now (the way Centrifugo tells subscribers their state is insufficient).
+    const resync = JSON.stringify({ type: 'resync', reason: 'broker-link-restored' } satisfies ResyncFrame);
+    for (const client of this.clients.values()) if (!client.closing) this.write(client, resync);
   }
 
   private onFrame(client: ClientState, text: string, bytes: number): void {

@@ -51,10 +51,12 @@ export interface SyncResultFrame {
 }
 export interface ErrorFrame { type: 'error'; code: ErrorCode; message: string; ref?: string }
 export interface PongFrame { type: 'pong' }
+/** The gateway may have missed deliveries for this connection (its broker link was down): sync now. */
+export interface ResyncFrame { type: 'resync'; reason: 'broker-link-restored' }
 
 export type ServerFrame =
   | HelloFrame | SentFrame | MessageFrame | ReceiptFrame | TypingNotice | PresenceFrame
-  | PresenceResultFrame | SyncResultFrame | ErrorFrame | PongFrame;
+  | PresenceResultFrame | SyncResultFrame | ErrorFrame | PongFrame | ResyncFrame;
 
 /** The exact text of a ping frame. The gateway answers it itself, without the chat servers. */
 export const PING_TEXT = '{"type":"ping"}';

@@ -30,7 +30,9 @@ export function checkHistory(events: Iterable<HistoryEvent>, facts: CheckFacts, 
   const state = new RunState(facts);
   const families: Family[] = [
     new MessageLogFamily(state, facts),
-    new TicksFamily(state, facts, settings),
+    // Phones of this build record 'ready' (hello and every sync done); older histories only
+    // show each sync's end, and a second sync right after it (a gap seen while syncing) hid it.
+    new TicksFamily(state, facts, settings, ordered.some((e) => e.type === 'ready')),
     new SyncFamily(state),
     new PresenceFamily(state, settings),
     new TypingFamily(settings),

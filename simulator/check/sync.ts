@@ -20,6 +20,7 @@ export class SyncFamily implements Family {
   private readonly afterConnect = new Set<string>();
   /** device -> chat -> seam of its current connection. */
   private readonly seams = new Map<string, Map<string, Seam>>();
+  private seamsVoidedByFaults = 0;
   private readonly c1 = new Finding();
   private readonly c3 = new Finding();
   private resentMessages = 0;
@@ -40,7 +41,13 @@ export class SyncFamily implements Family {
       // A seam belongs to one connection: pushes lost on a link that died (reset, half-open,
       // offline) are recovered by the next reconnect's sync, which is C1's business, not C3's.
       case 'disconnect': this.seams.delete(e.p); return;
-      case 'oracle': if (e.what === 'link-down' && e.device !== undefined) this.seams.delete(e.device); return;
+      case 'oracle':
+        if (e.what === 'link-down' && e.device !== undefined) this.seams.delete(e.device);
+        // A fault on the delivery path (a gateway cut off, frozen or gone; the broker losing
+        // payloads) voids the promise that every later message is pushed: the phone's gap
+        // detection and the gateway's resync are the remedy there, not the seam.
+        else if (e.what === 'fault-start' && /gateway|broker/.test(e.fault)) { this.seamsVoidedByFaults += this.seams.size; this.seams.clear(); }
+        return;
       case 'gap': return this.onGap(e);
       case 'render': return this.onRender(e);
       default: return;
@@ -102,6 +109,7 @@ export class SyncFamily implements Family {
     const c2 = unknown('C2', 'sync tokens chain', this.tokenSyncs === 0
       ? 'no token-mode sync in the history: the phone syncs by watermark only'
       : `${this.tokenSyncs} token sync(s), but sync events carry no token or inbox positions to chain`);
-    return [c1, c2, this.c3.result('C3', 'the seam')];
+    const c3Note = this.seamsVoidedByFaults > 0 ? `${this.seamsVoidedByFaults} device seam(s) ended by a delivery-path fault (not judged)` : undefined;
+    return [c1, c2, this.c3.result('C3', 'the seam', c3Note)];
   }
 }

@@ -20,7 +20,8 @@ export type HistoryEvent =
   /** `storedAt`: when the server stored the message (its `ts`), in ms since the run start. */
   | { t: number; p: string; type: 'render'; chat: string; seq: number; from: string; clientMsgId: string; via: 'push' | 'sync'; storedAt?: number }
   | { t: number; p: string; type: 'tick'; chat: string; clientMsgId: string; seq: number; tick: 'sent' | 'delivered' | 'read' }
-  | { t: number; p: string; type: 'receipt-out'; chat: string; kind: 'delivered' | 'read'; upTo: number; piggyback: boolean }
+  /** `timerLateMs`: the phone's own debounce timer fired this late (a busy load generator, not the system under test). */
+  | { t: number; p: string; type: 'receipt-out'; chat: string; kind: 'delivered' | 'read'; upTo: number; piggyback: boolean; timerLateMs?: number }
   /** `askedAt`: for a presence_result answer, when the query was sent (the answer is a snapshot taken in between). */
   | { t: number; p: string; type: 'presence-seen'; user: string; online: boolean; askedAt?: number }
   /** A receipt frame as it arrived (before the phone drops a stale one): B4 checks the watermark only grows. */
@@ -32,6 +33,8 @@ export type HistoryEvent =
   | { t: number; p: string; type: 'typing-seen'; chat: string; user: string }
   | { t: number; p: string; type: 'gap'; chat: string; expected: number; got: number }
   | { t: number; p: string; type: 'connect'; gateway: string }
+  /** Hello and every sync after it done: from here the phone sends its outbox and receipts (B6 counts read lateness from here). */
+  | { t: number; p: string; type: 'ready' }
   | { t: number; p: string; type: 'disconnect'; code: number; reason: string }
   | { t: number; p: string; type: 'error-frame'; code: string; ref?: string }
   // oracle (harness ground truth)

@@ -313,6 +313,7 @@ export class Phone {
   /** Hello and sync done: measure the outage, resend the outbox, re-send unconfirmed receipts. */
   private becomeReady(): void {
     this.phase = 'ready';
+    this.record({ type: 'ready' });
     this.reconnectAttempt = 0;
     if (this.linkLostMs !== undefined) {
       this.config.metrics.observe('reconnect', this.config.time.nowMs() - this.linkLostMs);
@@ -355,6 +356,8 @@ export class Phone {
         return;
       }
       case 'pong': return;
+      // The gateway's broker link was down: pushes (and receipts, which have no seq to show a gap) may be lost.
+      case 'resync': this.config.metrics.increment('resyncs'); return this.requestSync();
     }
   }
 
@@ -625,9 +628,11 @@ export class Phone {
     // Injected bug 'swallow-trailing-receipt': the window reports only the seq that opened it;
     // the messages that rode along are never read-receipted (the trailing receipt is lost).
     const leadingUpTo = this.options.swallowTrailingReceipt ? this.store.timeline(chat).watermark : undefined;
+    const dueMs = this.config.time.nowMs() + this.options.readDebounceMs;
     this.readTimers.set(chat, this.timers.schedule(this.options.readDebounceMs, () => {
       this.readTimers.delete(chat);
-      this.sendRead(chat, false, leadingUpTo);
+      // How late this phone's own timer fired (a busy load generator), so B6 does not blame the server's protocol for it.
+      this.sendRead(chat, false, leadingUpTo, Math.max(0, this.config.time.nowMs() - dueMs));
     }));
   }
 
@@ -636,20 +641,20 @@ export class Phone {
     this.readTimers.delete(chat);
   }
 
-  private sendRead(chat: string, force = false, upToAtMost?: number): void {
+  private sendRead(chat: string, force = false, upToAtMost?: number, timerLateMs = 0): void {
     if (this.phase !== 'ready') return;
     if (!force && !this.isVisible(chat)) return;
     const upTo = force ? (this.readSent.get(chat) ?? 0) : Math.min(this.store.timeline(chat).watermark, upToAtMost ?? Infinity);
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.readSent))) return;
     this.sendFrame({ type: 'read', chat, upTo });
-    this.noteReadSent(chat, upTo, false);
+    this.noteReadSent(chat, upTo, false, timerLateMs);
   }
 
-  private noteReadSent(chat: string, upTo: number, piggyback: boolean): void {
+  private noteReadSent(chat: string, upTo: number, piggyback: boolean, timerLateMs = 0): void {
     this.readSent.set(chat, Math.max(upTo, this.readSent.get(chat) ?? 0));
     this.ackSent.set(chat, Math.max(upTo, this.ackSent.get(chat) ?? 0)); // read implies delivered
     this.receiptsOnLink.add(chat);
-    this.record({ type: 'receipt-out', chat, kind: 'read', upTo, piggyback });
+    this.record({ type: 'receipt-out', chat, kind: 'read', upTo, piggyback, ...(timerLateMs > 0 ? { timerLateMs } : {}) });
   }
 
   /** The link died: receipts sent on it may never have reached the server. */

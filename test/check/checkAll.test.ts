@@ -155,6 +155,28 @@ describe('ticks and receipts (B)', () => {
     const rolling = [...trailing, ...send(1550, 'a/d1', 'c1', 'm4', 3), out(1590, 'b/d1', 'c1', 'read', 2), render(1590, 'b/d1', 'c1', 3, 'a', 'm4')];
     expect(check([...rolling, out(2080, 'b/d1', 'c1', 'read', 3)]).get('B6')!.verdict).toBe('pass');
     expectFail(check([...rolling, out(2400, 'b/d1', 'c1', 'read', 3)]).get('B6'), 'rendered c1 up to seq 3 on screen from 1.590 s');
+    // The same late read, when the phone's own timer fired 300 ms late (a busy generator), is judged from when it was due.
+    const excused = check([...rolling, { ...out(2400, 'b/d1', 'c1', 'read', 3), timerLateMs: 300 } as E]).get('B6')!;
+    expect(excused.verdict).toBe('pass');
+    expect(excused.reason).toContain('1 read receipt(s) whose phone timer fired late');
+    // Lateness beyond the generator's share still fails.
+    expectFail(check([...rolling, { ...out(2400, 'b/d1', 'c1', 'read', 3), timerLateMs: 50 } as E]).get('B6'), "the phone's timer fired 50 ms late");
+  });
+  it('B6: reads are owed from when the phone is ready (a second sync right after the first, for a gap seen meanwhile, delays it)', () => {
+    // b/d1 reconnects at 1,100; its first sync renders seq 2 on screen at 1,150 and ends, a second
+    // sync (asked for because of a gap seen while syncing) ends at 2,000, when the phone is ready.
+    const base = [...healthy(), ...send(1050, 'a/d1', 'c1', 'm3', 2),
+      link(1090, 'b/d1', false), link(1100, 'b/d1', true),
+      { t: 1100, p: 'b/d1', type: 'invoke', op: 'sync', mode: 'watermark', id: 's5', watermarks: { c1: 1 } } as E,
+      render(1150, 'b/d1', 'c1', 2, 'a', 'm3', 'sync'),
+      { t: 1150, p: 'b/d1', type: 'ok', op: 'sync', mode: 'watermark', id: 's5', messages: 1, hasMore: false, chats: [] } as E,
+      { t: 1150, p: 'b/d1', type: 'invoke', op: 'sync', mode: 'watermark', id: 's6', watermarks: { c1: 2 } } as E,
+      { t: 2000, p: 'b/d1', type: 'ok', op: 'sync', mode: 'watermark', id: 's6', messages: 0, hasMore: false, chats: [] } as E,
+      render(2000, 'b/d2', 'c1', 2, 'a', 'm3')];
+    const readyAt2000 = [...base, { t: 2000, p: 'b/d1', type: 'ready' } as E, out(2400, 'b/d1', 'c1', 'read', 2)];
+    expect(check(readyAt2000).get('B6')!.verdict).toBe('pass');
+    // The same read 800 ms after ready is late.
+    expectFail(check([...base, { t: 2000, p: 'b/d1', type: 'ready' } as E, out(2800, 'b/d1', 'c1', 'read', 2)]).get('B6'), 'rendered c1 up to seq 2 on screen from 2.000 s');
   });
   it('B7: a piggybacked read receipt has no effect', () => {
     const events = without(healthy(), (e) => e.type === 'tick' && e.tick === 'read').map((e) => (e.type === 'receipt-out' && e.kind === 'read' ? { ...e, piggyback: true } : e));
@@ -186,6 +208,11 @@ describe('sync (C)', () => {
     // Pushes lost on a link that then died belong to the next connection's sync, not to this seam.
     const died = [...base, { t: 1250, p: 'harness', type: 'oracle', what: 'link-down', device: 'b/d2' } as E, { t: 1300, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, render(1500, 'b/d2', 'c1', 2, 'a', 'm9', 'sync')];
     expect(check(died).get('C3')!.verdict).toBe('pass');
+    // A gateway cut off from the broker voids the seam for everyone (the resync and gap detection recover).
+    const cut = [...base, { t: 1250, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'partition-gateway' } as E, { t: 1300, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, render(1500, 'b/d2', 'c1', 2, 'a', 'm9', 'sync')];
+    const cutResult = check(cut).get('C3')!;
+    expect(cutResult.verdict).toBe('pass');
+    expect(cutResult.reason).toContain('ended by a delivery-path fault');
     const reconnected = [...base, link(1270, 'b/d2', false), link(1280, 'b/d2', true), { t: 1285, p: 'b/d2', type: 'invoke', op: 'sync', mode: 'watermark', id: 's10', watermarks: { c1: 1 } } as E, { t: 1300, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, render(1310, 'b/d2', 'c1', 2, 'a', 'm9', 'sync')];
     expect(check(reconnected).get('C3')!.verdict).toBe('pass');
   });

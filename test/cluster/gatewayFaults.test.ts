@@ -48,6 +48,9 @@ describe('gateway faults the scenarios inject', () => {
     expect(alice.ws.readyState).toBe(alice.ws.OPEN);
 
     await h.cluster.healGatewayPartition(0);
+    // Pub/Sub kept nothing: the gateway tells its clients to sync (receipts lost meanwhile show no gap).
+    expect(await alice.next((f) => f.type === 'resync')).toMatchObject({ type: 'resync', reason: 'broker-link-restored' });
+    expect(bob.ofType('resync')).toHaveLength(0);
     alice.send({ type: 'send', chat, clientMsgId: 'x1', body: 'lost?' });
     await alice.next((f) => f.type === 'sent' && f.ref === 'x1');
     bob.send({ type: 'send', chat, clientMsgId: 'b2', body: 'again' });

@@ -162,6 +162,7 @@ describe('phone ordering and sync', () => {
   it('records typing, presence and presence_result observations', () => {
     const rig = makePhone();
     const conn = startReady(rig);
+    expect(rig.ofType('ready')).toHaveLength(1); // hello and sync done
     conn.push({ type: 'typing', chat: CHAT, user: 'bob' });
     conn.push({ type: 'presence', user: 'bob', online: true });
     rig.time.advance(40);
