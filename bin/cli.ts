@@ -18,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
   const { registerBugs } = await import('./commands/bugs.ts');
   registerBugs(program, setExit);
   (await import('./commands/schema.ts')).registerSchema(program, setExit);
+  (await import('./commands/sim.ts')).registerSim(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

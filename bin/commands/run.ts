@@ -5,7 +5,7 @@ import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
 import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
-import { performRun } from './performRun.ts';
+import { performRun } from '../../simulator/engine/performRun.ts';
 
 interface RunOptions {
   seed?: number;
@@ -108,17 +108,17 @@ function parseCheckSet(value: string): 'core' | 'all' {
   return value;
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
+export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function parseInteger(value: string): number {
+export function parseInteger(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got ${value}`);
   return n;
 }
 
-function parsePositive(value: string): number {
+export function parsePositive(value: string): number {
   const n = parseInteger(value);
   if (n < 1) throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
   return n;

@@ -2,18 +2,18 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { TimeSource } from '../../server/ports/Clock.ts';
-import { checkRun } from '../../simulator/check/checkRun.ts';
-import type { PropertyResult } from '../../simulator/check/PropertyResult.ts';
-import { runLive, type RunProgress } from '../../simulator/engine/LiveRun.ts';
-import { runSim } from '../../simulator/engine/sim/SimRun.ts';
-import { factsToRecord, saveRunRecord } from '../../simulator/history/runRecord.ts';
-import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
-import { Metrics } from '../../simulator/metrics/Metrics.ts';
-import { observeHistoryLatencies } from '../../simulator/metrics/historyLatencies.ts';
-import { buildSummary, lookupMetric, type Summary, type ThresholdResult } from '../../simulator/report/Summary.ts';
-import { writeReports } from '../../simulator/report/writeReports.ts';
-import type { Scenario } from '../../simulator/scenario/Scenario.ts';
-import { evaluateThreshold, parseThreshold } from '../../simulator/scenario/thresholds.ts';
+import { checkRun } from '../check/checkRun.ts';
+import type { PropertyResult } from '../check/PropertyResult.ts';
+import { runLive, type RunProgress } from './LiveRun.ts';
+import { runSim } from './sim/SimRun.ts';
+import { factsToRecord, saveRunRecord } from '../history/runRecord.ts';
+import type { HistoryEvent } from '../history/HistoryEvent.ts';
+import { Metrics } from '../metrics/Metrics.ts';
+import { observeHistoryLatencies } from '../metrics/historyLatencies.ts';
+import { buildSummary, lookupMetric, type Summary, type ThresholdResult } from '../report/Summary.ts';
+import { writeReports } from '../report/writeReports.ts';
+import type { Scenario } from '../scenario/Scenario.ts';
+import { evaluateThreshold, parseThreshold } from '../scenario/thresholds.ts';
 
 export interface PerformRunArgs {
   /** The scenario file as the user named it (for the summary and reproduce line). */
