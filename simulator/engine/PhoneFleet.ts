@@ -81,6 +81,9 @@ export class PhoneFleet {
     this.timers.length = 0;
     for (const behaviour of this.behaviours) behaviour.stop();
     for (const network of this.networks) network.heal();
+    // The network is back: phones in a reconnect backoff retry now, spread over a second (a
+    // phone's backoff can be 30 s, which would leave it away for most of the heal).
+    this.phones.forEach((phone, i) => phone.networkRestored(i % 1000));
     const finalSyncAtMs = Math.max(0, quiesceMs / 2);
     this.phones.forEach((phone, i) => this.timers.push(this.config.time.schedule(finalSyncAtMs + (i % 1000), () => phone.syncNow())));
   }

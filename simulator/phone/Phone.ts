@@ -104,6 +104,7 @@ export class Phone {
   private readonly othersUpTo = new Map<string, number>();
   private readonly typingSentMs = new Map<string, number>();
   private presenceCounter = 0;
+  private reconnectTimer: TimerHandle | undefined;
   /** presence_query id -> when it was sent: an answer is a snapshot taken somewhere in between. */
   private readonly presenceAskedMs = new Map<string, number>();
 
@@ -285,7 +286,19 @@ export class Phone {
     const delayMs = fullJitterDelayMs(this.reconnectAttempt, this.options.reconnectBaseMs, this.options.reconnectCapMs, this.random);
     this.reconnectAttempt++;
     this.gatewayIndex++;
-    this.timers.schedule(delayMs, () => this.connect());
+    this.reconnectTimer = this.timers.schedule(delayMs, () => { this.reconnectTimer = undefined; this.connect(); });
+  }
+
+  /**
+   * The OS says the network is back (as Android's and iOS's connectivity callbacks do): a phone
+   * waiting out a reconnect backoff tries again after `afterMs` instead of the rest of its
+   * backoff, and starts a fresh backoff sequence. Otherwise nothing changes.
+   */
+  networkRestored(afterMs: number): void {
+    if (this.phase !== 'backoff' || !this.reconnectTimer) return;
+    this.reconnectTimer.cancel();
+    this.reconnectAttempt = 0;
+    this.reconnectTimer = this.timers.schedule(afterMs, () => { this.reconnectTimer = undefined; this.connect(); });
   }
 
   private onHello(frame: HelloFrame): void {

@@ -86,6 +86,20 @@ describe('phone reconnect backoff', () => {
     expect(second.ofType('ack')).toEqual([{ type: 'ack', chat: CHAT, upTo: 1 }]);
   });
 
+  it('when the network is restored during a backoff, retries after the given delay instead of the rest of the backoff', () => {
+    const rig = makePhone({ reconnectBaseMs: 500, reconnectCapMs: 30_000 }, fixedRandom(0.99));
+    const conn = startReady(rig);
+    conn.fail(1006, 'gone');
+    expect(rig.phone.state().phase).toBe('backoff'); // a 495 ms wait ahead
+    rig.phone.networkRestored(10);
+    rig.time.advance(10);
+    expect(rig.transport.connections).toHaveLength(2);
+    // Not in a backoff (connected, or never started): nothing happens.
+    rig.phone.networkRestored(0);
+    rig.time.advance(1_000);
+    expect(rig.transport.connections).toHaveLength(2);
+  });
+
   it('does not reconnect after a non-retryable close code', () => {
     const rig = makePhone();
     const conn = startReady(rig);
