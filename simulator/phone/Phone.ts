@@ -335,6 +335,9 @@ export class Phone {
     }
     this.flushOutbox();
     this.reconcileReceipts();
+    // Presence pushes sent while the phone was away are gone (there is no snapshot on
+    // connect): ask again, or a friend who came back meanwhile stays offline on this screen.
+    this.queryPresence();
   }
 
   // ---------------------------------------------------------------- frames in
