@@ -1,6 +1,6 @@
 import { NO_BUGS, type BugName, type BugSet } from './bugs/BugCatalogue.ts';
 import type { Broker } from './ports/Broker.ts';
-import type { TimeSource } from './ports/Clock.ts';
+import type { Clock, TimeSource } from './ports/Clock.ts';
 import type { Directory } from './ports/Directory.ts';
 import type { InboundQueue } from './ports/InboundQueue.ts';
 import type { MessageStore } from './ports/MessageStore.ts';
@@ -8,6 +8,7 @@ import type { PresenceStore } from './ports/PresenceStore.ts';
 import type { Random } from './ports/Random.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { ChatServer } from './chat/ChatServer.ts';
+import { LossyBroker, type EndLoss } from './faults/LossyBroker.ts';
 import { Gateway } from './gateway/Gateway.ts';
 import type { GatewayListener, GatewayListenerFactory } from './gateway/GatewayListener.ts';
 import { WsGatewayListener } from './gateway/WsGatewayListener.ts';
@@ -54,6 +55,18 @@ export interface ClusterOptions {
    * `cluster.http.handle` (the simulation engine), through the same routes.
    */
   http?: 'listen' | 'in-process';
+  /**
+   * The clock of the chat server in slot `index` (its id changes with every restart; the slot,
+   * a machine, stays). Default: `time`. The simulation engine gives each slot a skewed clock.
+   * Timers stay `time`'s: a skew shifts readings, not durations.
+   */
+  chatServerClock?: (server: { index: number; id: string }) => Clock;
+  /**
+   * Wraps the backends once they are made (the memory defaults included), before any part of
+   * the cluster gets them: the simulation engine adds port latencies here. The loss-injecting
+   * broker (server/faults/LossyBroker.ts) sits inside, around the broker itself.
+   */
+  decorateBackends?: (backends: ClusterBackends) => ClusterBackends;
 }
 
 const wsListeners: GatewayListenerFactory = (deps) => {
@@ -90,6 +103,8 @@ export class Cluster {
   readonly http: HttpApi;
   private chatServerGeneration = 0;
   private address: ClusterAddress | undefined;
+  private readonly lossyBroker: LossyBroker;
+  private readonly random: Random;
 
   constructor(private readonly options: ClusterOptions) {
     const time = options.time;
@@ -99,13 +114,17 @@ export class Cluster {
       throw new Error(`bugs ${STORE_BUGS.join(', ')} live in the memory message store; do not pass a store with them`);
     }
     this.limits = resolveLimits(options.limits);
-    this.backends = {
-      broker: options.backends?.broker ?? new MemoryBroker(),
+    this.random = options.random ?? new SeededRandom(1);
+    // Always there, passing everything through until a lose-broker-messages fault opens a window.
+    this.lossyBroker = new LossyBroker(options.backends?.broker ?? new MemoryBroker(), this.random.fork('broker-loss'));
+    const made: ClusterBackends = {
+      broker: this.lossyBroker,
       queue: options.backends?.queue ?? new MemoryInboundQueue(),
       presence: options.backends?.presence ?? new MemoryPresenceStore(time),
       store: options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }),
       directory: options.backends?.directory ?? new MemoryDirectory(),
     };
+    this.backends = options.decorateBackends ? options.decorateBackends(made) : made;
     this.tokens = new TokenService(options.tokenSecret ?? 'chatsim-dev-secret', time, this.limits.tokenTtlMs);
     this.adminToken = options.adminToken ?? 'chatsim-admin';
     for (let i = 0; i < (options.gateways ?? 1); i++) {
@@ -113,10 +132,10 @@ export class Cluster {
       this.gateways.push(gateway);
       this.listeners.push((options.gatewayListeners ?? wsListeners)({ gateway, tokens: this.tokens, limits: this.limits }));
     }
-    for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer());
+    for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
     this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });
     this.http = createHttpApi({
-      time, random: options.random ?? new SeededRandom(1), directory: this.backends.directory, store: this.backends.store,
+      time, random: this.random, directory: this.backends.directory, store: this.backends.store,
       tokens: this.tokens, limits: this.limits, gatewayUrls: () => this.address?.gatewayUrls ?? [],
       admin: { token: this.adminToken, restartChatServers: () => this.restartChatServers() },
     });
@@ -145,7 +164,7 @@ export class Cluster {
     const count = this.chatServers.length;
     for (let i = 0; i < count; i++) {
       await this.chatServers[i]!.stop(options);
-      const replacement = this.newChatServer();
+      const replacement = this.newChatServer(i);
       this.chatServers[i] = replacement;
       replacement.start();
     }
@@ -182,6 +201,37 @@ export class Cluster {
     await this.gatewayAt(index).healPartition();
   }
 
+  /**
+   * Freezes the chat server in slot `index` (see ChatServer.pause); `resumeChatServer` lets it
+   * run again. A restart meanwhile replaces it with a running server, and the resume is a no-op.
+   */
+  pauseChatServer(index: number): void {
+    this.chatServerAt(index).pause();
+  }
+
+  resumeChatServer(index: number): void {
+    this.chatServerAt(index).resume();
+  }
+
+  /**
+   * Until the returned function is called, the broker drops each payload published with
+   * probability `share` (see LossyBroker); windows may overlap (the largest share applies).
+   */
+  loseBrokerMessages(share: number): EndLoss {
+    return this.lossyBroker.startLoss(share);
+  }
+
+  /** Payloads the broker dropped so far, and those it let through while losing. */
+  brokerLossStats(): { dropped: number; passedDuringLoss: number } {
+    return { ...this.lossyBroker.stats };
+  }
+
+  private chatServerAt(index: number): ChatServer {
+    const server = this.chatServers[index];
+    if (!server) throw new Error(`no chat server ${index}`);
+    return server;
+  }
+
   private gatewayAt(index: number): Gateway {
     const gateway = this.gateways[index];
     if (!gateway) throw new Error(`no gateway ${index}`);
@@ -196,11 +246,12 @@ export class Cluster {
     await this.http.close();
   }
 
-  private newChatServer(): ChatServer {
+  private newChatServer(index: number): ChatServer {
     const id = `cs${++this.chatServerGeneration}`;
     const { queue, broker, store, directory, presence } = this.backends;
+    const clock = this.options.chatServerClock?.({ index, id }) ?? this.options.time;
     return new ChatServer({
-      id, clock: this.options.time, queue, broker, store, directory, presence, limits: this.limits,
+      id, clock, queue, broker, store, directory, presence, limits: this.limits,
       bugs: this.bugs, timers: this.options.time, gatewayIds: () => this.gateways.map((g) => g.id),
     });
   }
