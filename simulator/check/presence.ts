@@ -120,6 +120,9 @@ export class PresenceFamily implements Family {
     if (i < 0) return;
     const o = owed[i]!;
     owed.splice(i, 1);
+    // The observer's link died after the user came back (a half-open link, a reset): the push
+    // had nowhere to go, and the answer to its query after reconnecting is what it saw.
+    if ((this.linkEpoch.get(o.observer) ?? 0) !== o.linkEpoch) return;
     if (e.t > o.dueMs + this.settings.tolMs) this.d3.hit(e.t - o.backAtMs, () => `${e.user} came back at ${fmt(o.backAtMs)} but device ${e.p} saw it online only at ${fmt(e.t)} (${Math.round(e.t - o.backAtMs)} ms later)`);
   }
 

@@ -233,6 +233,9 @@ describe('presence (D)', () => {
   it('D3: coming back online is shown late', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true)]).get('D3')!.verdict).toBe('pass');
     expectFail(check([...longDown(), seen(60_000, 'b/d1', 'a', true)]).get('D3'), 'a came back at 50.000 s but device b/d1 saw it online only at 60.000 s');
+    // The observer's own link died after a came back (half-open until 59 s): the late online came from its query after reconnecting.
+    const away = [...longDown(), { t: 50_200, p: 'harness', type: 'oracle', what: 'link-down', device: 'b/d1' } as E, { t: 59_000, p: 'harness', type: 'oracle', what: 'link-up', device: 'b/d1' } as E, seen(60_000, 'b/d1', 'a', true)];
+    expect(check(away).get('D3')!.verdict).toBe('pass');
   });
   it('D4: at the end an observer still shows a user offline', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true), { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E]).get('D4')!.verdict).toBe('pass');
