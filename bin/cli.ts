@@ -19,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBugs(program, setExit);
   (await import('./commands/schema.ts')).registerSchema(program, setExit);
   (await import('./commands/sim.ts')).registerSim(program, setExit);
+  (await import('./commands/shrink.ts')).registerShrink(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -52,7 +52,7 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
     description: 'Each chat server stamps msgIds from its own clock, skewed by up to ±400 ms (drawn from its id), and watermark sync returns only messages whose msgId sorts after the watermark message\'s: a message stored "behind" the watermark is never synced.',
   },
   {
-    name: 'cursor-overshoot', where: 'server', breaks: ['B3'],
+    name: 'cursor-overshoot', where: 'server', breaks: ['B3', 'B8'],
     description: 'A delivery ack moves the delivered cursor to the chat head instead of upTo, claiming delivery of messages the recipient never received.',
   },
   {
