@@ -209,6 +209,23 @@ export async function applyFault(fault: FaultSpec, cluster: Cluster | undefined,
       await sleepFor(time, fault.forMs);
       await cluster.healGatewayPartition(fault.gateway);
       return fault.atMs + fault.forMs;
+    case 'pause-chat-server':
+      log(`fault: chat server ${fault.chatServer} paused for ${fault.forMs} ms`);
+      cluster.pauseChatServer(fault.chatServer);
+      await sleepFor(time, fault.forMs);
+      cluster.resumeChatServer(fault.chatServer);
+      return fault.atMs + fault.forMs;
+    case 'lose-broker-messages': {
+      log(`fault: the broker loses ${Math.round(fault.share * 1000) / 10}% of payloads for ${fault.forMs} ms`);
+      const before = cluster.brokerLossStats();
+      const endLoss = cluster.loseBrokerMessages(fault.share);
+      await sleepFor(time, fault.forMs);
+      endLoss();
+      const after = cluster.brokerLossStats();
+      const dropped = after.dropped - before.dropped;
+      log(`fault over: the broker dropped ${dropped} of ${dropped + after.passedDuringLoss - before.passedDuringLoss} payloads`);
+      return fault.atMs + fault.forMs;
+    }
   }
 }
 

@@ -23,6 +23,21 @@ export interface Scenario {
   thresholds: string[];
   /** Bugs to inject (issue 4); empty by default. */
   bugs: string[];
+  /** What only the simulation engine models; the live engine ignores it. */
+  sim: SimSpec;
+}
+
+/** A latency range in whole ms, both ends inclusive. */
+export interface MsRange {
+  min: number;
+  max: number;
+}
+
+export interface SimSpec {
+  /** Each chat server's clock is off by a fixed skew drawn from the seed in [-clockSkewMs, +clockSkewMs]. */
+  clockSkewMs: number;
+  /** Round-trip latency of each call to a backend port, drawn uniformly per call. */
+  portLatencyMs: { store: MsRange; broker: MsRange; queue: MsRange; presence: MsRange; directory: MsRange };
 }
 
 export interface ClusterSpec {
@@ -82,4 +97,8 @@ export type FaultSpec =
   | { atMs: number; kind: 'restart-chat-servers'; crash: boolean }
   | { atMs: number; kind: 'crash-gateway'; gateway: number }
   | { atMs: number; kind: 'pause-gateway'; gateway: number; forMs: number }
-  | { atMs: number; kind: 'partition-gateway'; gateway: number; forMs: number };
+  | { atMs: number; kind: 'partition-gateway'; gateway: number; forMs: number }
+  /** The chat server in slot `chatServer` stops processing for forMs (frames handed to it wait). */
+  | { atMs: number; kind: 'pause-chat-server'; chatServer: number; forMs: number }
+  /** For forMs the broker drops each published payload with probability `share` (0..1]. */
+  | { atMs: number; kind: 'lose-broker-messages'; share: number; forMs: number };

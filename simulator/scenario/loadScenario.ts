@@ -185,6 +185,7 @@ function normalise(input: Raw, defaultName: string): Scenario {
     healMs: durationMs(input.healMs),
     thresholds: input.thresholds as string[],
     bugs: input.bugs as string[],
+    sim: simOf(input.sim as Raw),
   };
   if (input.target) scenario.target = { httpUrl: String(input.target.httpUrl).replace(/\/+$/, ''), ...(input.target.adminToken ? { adminToken: input.target.adminToken as string } : {}) };
   return scenario;
@@ -212,6 +213,18 @@ function profileOf(profile: unknown): NetworkProfileSpec {
   };
 }
 
+function simOf(sim: Raw): Scenario['sim'] {
+  const range = (r: Raw): { min: number; max: number } => ({ min: durationMs(r.min), max: durationMs(r.max) });
+  const ports = sim.portLatencyMs as Raw;
+  return {
+    clockSkewMs: durationMs(sim.clockSkewMs),
+    portLatencyMs: {
+      store: range(ports.store), broker: range(ports.broker), queue: range(ports.queue),
+      presence: range(ports.presence), directory: range(ports.directory),
+    },
+  };
+}
+
 function faultOf(f: Raw): FaultSpec {
   const atMs = durationMs(f.atMs);
   switch (f.kind as FaultSpec['kind']) {
@@ -219,6 +232,8 @@ function faultOf(f: Raw): FaultSpec {
     case 'crash-gateway': return { atMs, kind: 'crash-gateway', gateway: f.gateway as number };
     case 'pause-gateway': return { atMs, kind: 'pause-gateway', gateway: f.gateway as number, forMs: durationMs(f.forMs) };
     case 'partition-gateway': return { atMs, kind: 'partition-gateway', gateway: f.gateway as number, forMs: durationMs(f.forMs) };
+    case 'pause-chat-server': return { atMs, kind: 'pause-chat-server', chatServer: f.chatServer as number, forMs: durationMs(f.forMs) };
+    case 'lose-broker-messages': return { atMs, kind: 'lose-broker-messages', share: f.share as number, forMs: durationMs(f.forMs) };
   }
 }
 
@@ -261,7 +276,11 @@ function semanticErrors(s: Scenario): ScenarioError[] {
   s.faults.forEach((f, i) => {
     if (f.atMs >= s.durationMs) errors.push({ path: `faults[${i}].atMs`, message: `${f.atMs} ms is not before the end of the load (durationMs ${s.durationMs} ms)` });
     if ('gateway' in f && !s.target && f.gateway >= s.cluster.gateways) errors.push({ path: `faults[${i}].gateway`, message: `gateway ${f.gateway} does not exist: cluster.gateways is ${s.cluster.gateways} (indexes from 0)` });
+    if ('chatServer' in f && !s.target && f.chatServer >= s.cluster.chatServers) errors.push({ path: `faults[${i}].chatServer`, message: `chat server ${f.chatServer} does not exist: cluster.chatServers is ${s.cluster.chatServers} (indexes from 0)` });
   });
+  for (const [port, range] of Object.entries(s.sim.portLatencyMs)) {
+    if (range.min > range.max) errors.push({ path: `sim.portLatencyMs.${port}`, message: `min (${range.min}) is above max (${range.max})` });
+  }
   s.thresholds.forEach((t, i) => {
     const parsed = parseThreshold(t);
     if (!parsed.ok) errors.push({ path: `thresholds[${i}]`, message: parsed.message });

@@ -94,3 +94,43 @@ describe('bugs in scenarios', () => {
     expect(errorsOf(tiny + 'bugs: [make-it-fast]\n')).toContainEqual({ path: 'bugs[0]', message: expect.stringContaining('chatsim bugs') });
   });
 });
+
+describe('the sim section and the simulation faults', () => {
+  const withFaults = (faults: string): string => tiny.replace('thresholds:', `faults:\n${faults}\nthresholds:`);
+
+  it('fills the sim defaults (skew 25 ms, store 1-4 ms, other ports 0-1 ms) and takes overrides as durations', () => {
+    const defaults = parseScenario(tiny, 'tiny');
+    expect(defaults.ok && defaults.scenario.sim).toEqual({
+      clockSkewMs: 25,
+      portLatencyMs: { store: { min: 1, max: 4 }, broker: { min: 0, max: 1 }, queue: { min: 0, max: 1 }, presence: { min: 0, max: 1 }, directory: { min: 0, max: 1 } },
+    });
+    const custom = parseScenario(`${tiny}sim:\n  clockSkewMs: 2s\n  portLatencyMs:\n    store: { min: 5ms, max: 20 }\n`, 'tiny');
+    expect(custom.ok && custom.scenario.sim.clockSkewMs).toBe(2000);
+    expect(custom.ok && custom.scenario.sim.portLatencyMs.store).toEqual({ min: 5, max: 20 });
+    expect(custom.ok && custom.scenario.sim.portLatencyMs.broker).toEqual({ min: 0, max: 1 });
+  });
+
+  it('rejects unknown sim fields, a port range with min above max, and a negative skew', () => {
+    expect(errorsOf(`${tiny}sim:\n  portLatencyMs:\n    cache: { min: 1, max: 2 }\n`)).toContainEqual({ path: 'sim.portLatencyMs.cache', message: expect.stringContaining('unknown field') });
+    expect(errorsOf(`${tiny}sim:\n  portLatencyMs:\n    queue: { min: 9, max: 2 }\n`)).toContainEqual({ path: 'sim.portLatencyMs.queue', message: expect.stringContaining('above max') });
+    expect(errorsOf(`${tiny}sim:\n  clockSkewMs: -5\n`).map((e) => e.path)).toContain('sim.clockSkewMs');
+  });
+
+  it('loads pause-chat-server and lose-broker-messages', () => {
+    const result = parseScenario(withFaults('  - { atMs: 1s, kind: pause-chat-server, chatServer: 1, forMs: 2s }\n  - { atMs: 500ms, kind: lose-broker-messages, share: 0.25, forMs: 1s }'), 'tiny');
+    expect(result.ok && result.scenario.faults).toEqual([
+      { atMs: 1000, kind: 'pause-chat-server', chatServer: 1, forMs: 2000 },
+      { atMs: 500, kind: 'lose-broker-messages', share: 0.25, forMs: 1000 },
+    ]);
+  });
+
+  it('names the missing field, a chat server that does not exist, and a share outside (0, 1]', () => {
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: pause-chat-server, forMs: 2s }')).map((e) => e.path)).toContain('faults[0].chatServer');
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: pause-chat-server, chatServer: 0 }')).map((e) => e.path)).toContain('faults[0].forMs');
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: pause-chat-server, chatServer: 2, forMs: 1s }'))).toContainEqual({ path: 'faults[0].chatServer', message: expect.stringContaining('does not exist') });
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: lose-broker-messages, forMs: 1s }')).map((e) => e.path)).toContain('faults[0].share');
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: lose-broker-messages, share: 0.5 }')).map((e) => e.path)).toContain('faults[0].forMs');
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: lose-broker-messages, share: 0, forMs: 1s }')).map((e) => e.path)).toContain('faults[0].share');
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: lose-broker-messages, share: 1.5, forMs: 1s }')).map((e) => e.path)).toContain('faults[0].share');
+  });
+});

@@ -16,6 +16,8 @@ import { PhoneFleet } from '../PhoneFleet.ts';
 import { provisionTarget, type ApiPort } from '../provisionTarget.ts';
 import { readPersisted } from '../readPersisted.ts';
 import { SimNetwork } from './SimNetwork.ts';
+import { skewedChatServerClocks } from './skewedClocks.ts';
+import { withLatency } from './withLatency.ts';
 
 /** Virtual time starts here (2026-01-01T00:00:00Z), whatever the wall clock says. */
 export const SIM_EPOCH_MS = 1_767_225_600_000;
@@ -31,7 +33,8 @@ export interface SimRunOptions {
 
 /**
  * The simulation engine: the same cluster, phones, link profiles and faults as the live
- * engine, in one thread on one virtual clock. Every random stream is forked from the seed by
+ * engine, in one thread on one virtual clock, plus what only a simulation can give every run:
+ * latencies on every backend call and a skewed clock per chat server (scenario.sim). Every random stream is forked from the seed by
  * name (each phone's by its user and device, so removing a phone leaves the others alone),
  * and nothing reads the wall clock, so a seed gives the same history byte for byte.
  */
@@ -42,10 +45,14 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   const time = new ManualTime(SIM_EPOCH_MS);
   const random = new SeededRandom(scenario.seed);
   const network = new SimNetwork(time);
+  // The simulated machines: every backend call takes a latency drawn per port, and each chat
+  // server slot reads the clock off by its own fixed skew (scenario.sim).
   const cluster = new Cluster({
     time, random: random.fork('cluster'), gateways: scenario.cluster.gateways, chatServers: scenario.cluster.chatServers,
     limits: { ...scenario.cluster.limits, presenceDebounceMs: scenario.cluster.presenceDebounceMs },
     bugs: new Set(scenario.bugs.filter(isBugName)), gatewayListeners: network.listeners, http: 'in-process',
+    decorateBackends: (backends) => withLatency(backends, time, random.fork('ports'), scenario.sim.portLatencyMs),
+    chatServerClock: skewedChatServerClocks(time, random.fork('clocks'), scenario.sim.clockSkewMs),
   });
   const driver = new VirtualDriver(time);
   await driver.settle(cluster.start());
