@@ -1,4 +1,5 @@
 import type { ChatRecord, Directory, NewChat, UserRecord } from '../ports/Directory.ts';
+import { frozenMap } from '../ports/frozenMap.ts';
 
 /** In-process directory of users, chats, members and friends. */
 export class MemoryDirectory implements Directory {
@@ -85,15 +86,4 @@ export class MemoryDirectory implements Directory {
     }
     return set;
   }
-}
-
-/**
- * A members map whose writes throw: records are shared snapshots, so a caller that casts away
- * ReadonlyMap and writes must fail loudly rather than change the store behind its back.
- */
-function frozenMap(entries: Iterable<readonly [string, number]>): ReadonlyMap<string, number> {
-  const map = new Map(entries);
-  const refuse = (): never => { throw new TypeError('a ChatRecord is an immutable snapshot'); };
-  for (const method of ['set', 'delete', 'clear'] as const) Object.defineProperty(map, method, { value: refuse });
-  return map;
 }

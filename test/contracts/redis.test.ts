@@ -5,10 +5,12 @@ import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from '../../server/redis/RedisBroker.ts';
+import { RedisDirectory } from '../../server/redis/RedisDirectory.ts';
 import { RedisInboundQueue } from '../../server/redis/RedisInboundQueue.ts';
 import { RedisPresenceStore } from '../../server/redis/RedisPresenceStore.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { describeBrokerContract } from './brokerContract.ts';
+import { describeDirectoryContract } from './directoryContract.ts';
 import { eventually, sleep, uniqueId } from './helpers.ts';
 import { describeInboundQueueContract } from './inboundQueueContract.ts';
 import { describePresenceStoreContract } from './presenceStoreContract.ts';
@@ -109,6 +111,14 @@ describeInboundQueueContract('RedisInboundQueue', async () => {
   };
 });
 
+describeDirectoryContract('RedisDirectory', async () => {
+  const client = connect();
+  return {
+    directory: new RedisDirectory({ client, prefix: `${uniqueId('test')}:` }),
+    cleanup: () => close([client]),
+  };
+});
+
 // Beyond the contracts: what only the Redis layout can get wrong.
 describe('Redis adapters: layout', () => {
   it('queue: turns reach consumers through XREADGROUP alone (no claims needed), and nothing is left once all is acknowledged', async () => {
@@ -157,5 +167,112 @@ describe('Redis adapters: layout', () => {
     } finally {
       await close([client]);
     }
+  });
+
+  describe('directory: two processes (two RedisDirectory instances, each with its own connection and cache)', () => {
+    async function twoProcesses(cacheChatsMax?: number): Promise<{ a: RedisDirectory; b: RedisDirectory; release(): Promise<void> }> {
+      const prefix = `${uniqueId('test')}:`;
+      const clients = [connect(), connect()];
+      return {
+        a: new RedisDirectory({ client: clients[0]!, prefix, cacheChatsMax }),
+        b: new RedisDirectory({ client: clients[1]!, prefix, cacheChatsMax }),
+        release: () => close(clients),
+      };
+    }
+
+    it('a member added or removed through one is seen by getChat on the other at once: the version invalidates its cache', async () => {
+      const { a, b, release } = await twoProcesses();
+      try {
+        const [u, v, w] = [uniqueId('u'), uniqueId('v'), uniqueId('w')];
+        const chat = await a.createChat({ id: uniqueId('chat'), kind: 'group', name: 'G', memberIds: [u, v], createdAtMs: 1 });
+        const cachedOnB = (await b.getChat(chat.id))!;
+        expect(await b.getChat(chat.id)).toBe(cachedOnB);
+
+        expect(await a.addMember(chat.id, w, 42)).toBe(true);
+        const afterAdd = (await b.getChat(chat.id))!;
+        expect(afterAdd.members).toEqual(new Map([[u, 0], [v, 0], [w, 42]]));
+        expect(cachedOnB.members.has(w)).toBe(false);
+        expect(await b.chatsOf(w)).toEqual([chat.id]);
+
+        expect(await b.removeMember(chat.id, u)).toBe(true);
+        expect((await a.getChat(chat.id))!.members).toEqual(new Map([[v, 0], [w, 42]]));
+        expect(await a.chatsOf(u)).toEqual([]);
+        // a cached the chat at createChat: its cache had to notice b's write too.
+        expect(await a.addMember(chat.id, w, 99)).toBe(false);
+        expect((await b.getChat(chat.id))!.members.get(w)).toBe(42);
+      } finally {
+        await release();
+      }
+    });
+
+    it('the cached snapshot is returned by reference while nothing changed; a rename through the other instance gives a new record', async () => {
+      const { a, b, release } = await twoProcesses();
+      try {
+        const chat = await a.createChat({ id: uniqueId('chat'), kind: 'group', name: 'Before', memberIds: [uniqueId('u')], createdAtMs: 7 });
+        const first = (await b.getChat(chat.id))!;
+        expect(await b.getChat(chat.id)).toBe(first);
+        expect(await b.getChat(chat.id)).toBe(first);
+        expect(Object.isFrozen(first)).toBe(true);
+        expect(() => (first.members as Map<string, number>).set('intruder', 1)).toThrow(TypeError);
+
+        expect(await a.renameChat(chat.id, 'After')).toBe(true);
+        const renamed = (await b.getChat(chat.id))!;
+        expect(renamed).not.toBe(first);
+        expect(renamed).toEqual({ ...chat, name: 'After' });
+        expect(first.name).toBe('Before');
+        expect(await b.getChat(chat.id)).toBe(renamed);
+      } finally {
+        await release();
+      }
+    });
+
+    it('the cache holds at most cacheChatsMax chats, dropping the least recently read; a chat created again under its id replaces it everywhere', async () => {
+      const { a, b, release } = await twoProcesses(2);
+      try {
+        const [u, v, w] = [uniqueId('u'), uniqueId('v'), uniqueId('w')];
+        const ids = [uniqueId('chat'), uniqueId('chat'), uniqueId('chat')];
+        for (const id of ids) await a.createChat({ id, kind: 'group', name: id, memberIds: [u], createdAtMs: 1 });
+        const [c0, c1] = [(await b.getChat(ids[0]!))!, (await b.getChat(ids[1]!))!];
+        expect(await b.getChat(ids[0]!)).toBe(c0); // ids[0] is now the most recent, ids[1] the least
+        await b.getChat(ids[2]!); // evicts ids[1]
+        expect(await b.getChat(ids[0]!)).toBe(c0);
+        const c1Again = (await b.getChat(ids[1]!))!;
+        expect(c1Again).not.toBe(c1);
+        expect(c1Again).toEqual(c1);
+
+        // Two API processes racing to open the same chat: the later one wins, and the earlier
+        // one's members that are not in it leave it.
+        await b.createChat({ id: ids[0]!, kind: 'direct', name: '', memberIds: [v, w], createdAtMs: 2 });
+        expect(await a.getChat(ids[0]!)).toEqual({ id: ids[0], kind: 'direct', name: '', createdAtMs: 2, members: new Map([[v, 0], [w, 0]]) });
+        expect(await b.getChat(ids[0]!)).not.toBe(c0);
+        expect((await a.chatsOf(u)).sort()).toEqual([ids[1], ids[2]].sort());
+        expect(await a.chatsOf(v)).toEqual([ids[0]]);
+      } finally {
+        await release();
+      }
+    });
+
+    it('every key is under the prefix, in the documented layout', async () => {
+      const client = connect();
+      const prefix = `${uniqueId('test')}:`;
+      try {
+        const directory = new RedisDirectory({ client, prefix });
+        await directory.createUser({ id: 'u:1', name: 'U', passwordHash: 'h' });
+        await directory.createChat({ id: 'c', kind: 'group', name: 'C', memberIds: ['u:1', 'v'], createdAtMs: 1 });
+        // "c:members" would be the members key of "c" in a `chat:<id>:members` layout.
+        await directory.createChat({ id: 'c:members', kind: 'group', name: 'CM', memberIds: ['v'], createdAtMs: 1 });
+        await directory.addFriends('u:1', 'v');
+        expect((await client.keys(`${prefix}*`)).sort()).toEqual([
+          'dir:chat:c', 'dir:chat:c:members', 'dir:chats-of:u:1', 'dir:chats-of:v', 'dir:friends:u:1', 'dir:friends:v',
+          'dir:members:c', 'dir:members:c:members', 'dir:user:u:1',
+        ].map((k) => prefix + k));
+        expect(await client.hgetall(`${prefix}dir:chat:c`)).toEqual({ kind: 'group', name: 'C', createdAtMs: '1', version: '1' });
+        expect(await client.hgetall(`${prefix}dir:members:c`)).toEqual({ 'u:1': '0', v: '0' });
+        expect((await directory.getChat('c'))!.members).toEqual(new Map([['u:1', 0], ['v', 0]]));
+        expect((await directory.getChat('c:members'))!.members).toEqual(new Map([['v', 0]]));
+      } finally {
+        await close([client]);
+      }
+    });
   });
 });
