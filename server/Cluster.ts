@@ -1,4 +1,5 @@
 import { NO_BUGS, type BugName, type BugSet } from './bugs/BugCatalogue.ts';
+import type { ClusterAddress, ClusterControl } from './ClusterControl.ts';
 import type { Broker } from './ports/Broker.ts';
 import type { Clock, TimeSource } from './ports/Clock.ts';
 import type { Directory } from './ports/Directory.ts';
@@ -80,17 +81,14 @@ const wsListeners: GatewayListenerFactory = (deps) => {
 /** Bugs that live in the memory message store, so they need the store the cluster makes itself. */
 const STORE_BUGS: readonly BugName[] = ['no-dedupe', 'read-rewrites-message'];
 
-export interface ClusterAddress {
-  httpUrl: string;
-  gatewayUrls: string[];
-}
+export type { ClusterAddress } from './ClusterControl.ts';
 
 /**
  * A whole reference cluster in one process: N gateways (each its own WebSocket port), M chat
  * servers, the presence service and the HTTP API, sharing one set of backends. The parts
  * only meet through the ports, exactly as separate processes would.
  */
-export class Cluster {
+export class Cluster implements ClusterControl {
   readonly limits: ServerLimits;
   readonly backends: ClusterBackends;
   readonly tokens: TokenService;
@@ -169,6 +167,21 @@ export class Cluster {
       replacement.start();
     }
     return count;
+  }
+
+  /**
+   * The chat server in slot `index` crashes (its frames under way are handed out again) and a
+   * new instance takes the slot, as a supervisor restarts a SIGKILLed process.
+   */
+  async killChatServer(index: number): Promise<void> {
+    await this.chatServerAt(index).stop({ crash: true });
+    const replacement = this.newChatServer(index);
+    this.chatServers[index] = replacement;
+    replacement.start();
+  }
+
+  async messageStore(): Promise<MessageStore> {
+    return this.backends.store;
   }
 
   /**

@@ -1,0 +1,396 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client } from 'cassandra-driver';
+import { Redis } from 'ioredis';
+import type { BrokerLossStats, ClusterAddress, ClusterControl } from '../ClusterControl.ts';
+import { ALL_REAL, type BackendConfig } from '../backends/openBackends.ts';
+import { applySchema, isValidKeyspaceName } from '../cassandra/applySchema.ts';
+import { CassandraMessageStore } from '../cassandra/CassandraMessageStore.ts';
+import { createCassandraClient, DEFAULT_CASSANDRA } from '../cassandra/client.ts';
+import type { TimeSource } from '../ports/Clock.ts';
+import type { MessageStore } from '../ports/MessageStore.ts';
+import { resolveLimits, type ServerLimits } from '../protocol/limits.ts';
+import { NODE_SPEC_ENV, type NodeCommon, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
+
+export interface ProcessClusterOptions {
+  time: TimeSource;
+  gateways?: number;
+  chatServers?: number;
+  host?: string;
+  /** HTTP API port; gateway i listens on port + 1 + i. 0 picks free ports. */
+  port?: number;
+  /** `redis://...` of a running server, or 'local' to start one (redis-memory-server with the system redis-server). */
+  redis: string;
+  /** HOST:PORT of a Cassandra node (default 127.0.0.1:9042). */
+  cassandra?: string;
+  /**
+   * Keyspace of the message store; created with the schema if missing. Default: a fresh
+   * `chatsim_<random>` dropped again at stop, so runs never see each other's messages.
+   */
+  keyspace?: string;
+  /** Key and channel namespace in Redis (default: a fresh `chatsim:<random>:`, its keys deleted at stop). */
+  redisPrefix?: string;
+  limits?: Partial<ServerLimits>;
+  /** Server-side bug names; the message store's bugs (no-dedupe, read-rewrites-message) need the memory store and are refused. */
+  bugs?: readonly string[];
+  tokenSecret?: string;
+  adminToken?: string;
+  seed?: number;
+  /** Idle time after which a dead chat server's queue turns are claimed by another, in ms (default 3,000). */
+  queueClaimIdleMs?: number;
+  /** Each node's stdout and stderr go to `<logDir>/<node>.log`; without it, stderr is inherited and stdout dropped. */
+  logDir?: string;
+  /** Called with one line per supervisor event (a node started, died, was restarted). */
+  onLog?: (line: string) => void;
+  /** How long a node may take to say it is ready, in ms (default 60,000: tsx compiles each process's modules on start). */
+  nodeStartTimeoutMs?: number;
+  /** How long a graceful stop may take before the node is killed, in ms (default 10,000). */
+  nodeStopTimeoutMs?: number;
+}
+
+/** Default claim idle for the multi-process cluster: frames of a killed chat server wait this long. */
+export const PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS = 3_000;
+const NODE_START_TIMEOUT_MS = 60_000;
+const NODE_STOP_TIMEOUT_MS = 10_000;
+const NODE_ENTRY = fileURLToPath(new URL('./clusterNodeEntry.mjs', import.meta.url));
+/** The message store's bugs live in the memory store (server/Cluster.ts); a Cassandra store has none. */
+const STORE_BUGS = ['no-dedupe', 'read-rewrites-message'];
+
+interface NodeHandle {
+  name: string;
+  spec: NodeSpec;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  /** Set once the supervisor meant the node to end (a stop, a kill), so its exit is not reported as a crash. */
+  expectedExit: boolean;
+  stopped: boolean;
+  log?: WriteStream;
+}
+
+/**
+ * The reference cluster as separate OS processes: one per gateway, one per chat server slot,
+ * and one for the HTTP API with the presence service, all over Redis (broker, queue,
+ * presence, directory) and Cassandra (message store). Each node is assembled from the same
+ * classes as the in-process Cluster (server/process/runNode.ts); this supervisor only
+ * starts, signals and restarts processes, like an orchestrator would.
+ *
+ * Faults are the real thing: a crash is SIGKILL (a chat server slot gets a new process, a
+ * gateway stays dead), a pause is SIGSTOP until SIGCONT (no lease is renewed meanwhile, so a
+ * chat server paused past the queue's claim idle loses its turns to the others), a partition
+ * is the gateway's own partition switch over IPC, and broker loss opens a window in every
+ * publisher's LossyBroker (chat servers and the presence service; a chat server started
+ * during the window loses nothing).
+ */
+export class ProcessCluster implements ClusterControl {
+  readonly adminToken: string;
+  readonly limits: ServerLimits;
+  private readonly gatewayNodes: NodeHandle[] = [];
+  private readonly chatServerNodes: NodeHandle[] = [];
+  private api: NodeHandle | undefined;
+  private common: NodeCommon | undefined;
+  private localRedis: { stop(): Promise<boolean> } | undefined;
+  private cassandra: Client | undefined;
+  private store: CassandraMessageStore | undefined;
+  private generation = 0;
+  private nextRpc = 0;
+  private nextLossWindow = 0;
+  private readonly pending = new Map<number, { resolve: (m: NodeMessage) => void }>();
+  private createdKeyspace: string | undefined;
+  private createdPrefix: { url: string; prefix: string } | undefined;
+  private stopping = false;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: ProcessClusterOptions) {
+    this.adminToken = options.adminToken ?? 'chatsim-admin';
+    this.limits = resolveLimits(options.limits);
+    this.log = options.onLog ?? (() => undefined);
+    const storeBugs = (options.bugs ?? []).filter((b) => STORE_BUGS.includes(b));
+    if (storeBugs.length > 0) throw new Error(`bugs ${storeBugs.join(', ')} live in the memory message store; a multi-process cluster stores in Cassandra`);
+    if (options.keyspace !== undefined && !isValidKeyspaceName(options.keyspace)) throw new Error(`invalid keyspace name: ${options.keyspace}`);
+  }
+
+  async start(): Promise<ClusterAddress> {
+    const suffix = randomSuffix();
+    const redisUrl = await this.redisUrl();
+    const keyspace = this.options.keyspace ?? `chatsim_${suffix}`;
+    const prefix = this.options.redisPrefix ?? `chatsim:${suffix}:`;
+    if (!this.options.redisPrefix) this.createdPrefix = { url: redisUrl, prefix };
+    const contactPoint = this.options.cassandra ?? DEFAULT_CASSANDRA;
+    this.cassandra = createCassandraClient(contactPoint);
+    try {
+      await this.cassandra.connect();
+    } catch (error) {
+      throw new Error(`Cassandra at ${contactPoint} is unreachable: ${(error as Error).message}`, { cause: error });
+    }
+    await applySchema(this.cassandra, keyspace);
+    if (!this.options.keyspace) this.createdKeyspace = keyspace;
+    const backends: BackendConfig = {
+      choice: { ...ALL_REAL }, redisUrl, redisPrefix: prefix, cassandra: contactPoint, keyspace,
+      queueClaimIdleMs: this.options.queueClaimIdleMs ?? PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS,
+    };
+    const gatewayIds = Array.from({ length: this.options.gateways ?? 1 }, (_, i) => `gw${i + 1}`);
+    this.common = {
+      backends, limits: this.limits, tokenSecret: this.options.tokenSecret ?? 'chatsim-dev-secret', adminToken: this.adminToken,
+      bugs: [...(this.options.bugs ?? [])], seed: this.options.seed ?? 1, gatewayIds,
+    };
+    const host = this.options.host ?? '127.0.0.1';
+    const basePort = this.options.port ?? 0;
+    const gateways = await Promise.all(gatewayIds.map((id, i) => this.startNode({ ...this.common!, role: 'gateway', id, host, port: basePort === 0 ? 0 : basePort + 1 + i })));
+    this.gatewayNodes.push(...gateways.map((g) => g.node));
+    const gatewayUrls = gateways.map((g) => g.url!);
+    const servers = await Promise.all(Array.from({ length: this.options.chatServers ?? 2 }, (_, slot) => this.startChatServer(slot)));
+    this.chatServerNodes.push(...servers);
+    const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls });
+    this.api = api.node;
+    this.log(`cluster up: ${gatewayIds.length} gateway and ${servers.length} chat server processes, Redis ${redisUrl} prefix ${prefix}, Cassandra ${contactPoint} keyspace ${keyspace}`);
+    return { httpUrl: api.url!, gatewayUrls };
+  }
+
+  /** The nodes' process ids, by name (gw1, cs1.1, api): for tests and operators. */
+  pids(): Record<string, number | undefined> {
+    const all = [...this.gatewayNodes, ...this.chatServerNodes, ...(this.api ? [this.api] : [])];
+    return Object.fromEntries(all.map((n) => [n.name, n.child.pid]));
+  }
+
+  async restartChatServers(options: { crash?: boolean } = {}): Promise<number> {
+    for (let slot = 0; slot < this.chatServerNodes.length; slot++) {
+      const node = this.chatServerNodes[slot]!;
+      if (options.crash) await this.kill(node);
+      else await this.stopNode(node);
+      this.chatServerNodes[slot] = await this.startChatServer(slot);
+    }
+    return this.chatServerNodes.length;
+  }
+
+  async killChatServer(index: number): Promise<void> {
+    const node = this.at(this.chatServerNodes, index, 'chat server');
+    await this.kill(node);
+    this.chatServerNodes[index] = await this.startChatServer(index);
+  }
+
+  async crashGateway(index: number): Promise<void> {
+    await this.kill(this.at(this.gatewayNodes, index, 'gateway'));
+  }
+
+  pauseGateway(index: number): void {
+    this.signal(this.at(this.gatewayNodes, index, 'gateway'), 'SIGSTOP');
+  }
+
+  resumeGateway(index: number): void {
+    this.signal(this.at(this.gatewayNodes, index, 'gateway'), 'SIGCONT');
+  }
+
+  async partitionGateway(index: number): Promise<void> {
+    await this.request(this.at(this.gatewayNodes, index, 'gateway'), { type: 'partition' });
+  }
+
+  async healGatewayPartition(index: number): Promise<void> {
+    await this.request(this.at(this.gatewayNodes, index, 'gateway'), { type: 'heal-partition' });
+  }
+
+  pauseChatServer(index: number): void {
+    this.signal(this.at(this.chatServerNodes, index, 'chat server'), 'SIGSTOP');
+  }
+
+  resumeChatServer(index: number): void {
+    this.signal(this.at(this.chatServerNodes, index, 'chat server'), 'SIGCONT');
+  }
+
+  async loseBrokerMessages(share: number): Promise<() => Promise<void>> {
+    if (!(share > 0 && share <= 1)) throw new Error(`loss share must be in (0, 1], got ${share}`);
+    const window = ++this.nextLossWindow;
+    const publishers = this.publishers();
+    await Promise.all(publishers.map((node) => this.request(node, { type: 'start-loss', share, window })));
+    return async () => {
+      await Promise.all(publishers.filter((n) => !n.stopped).map((node) => this.request(node, { type: 'end-loss', window })));
+    };
+  }
+
+  async brokerLossStats(): Promise<BrokerLossStats> {
+    const replies = await Promise.all(this.publishers().map((node) => this.request(node, { type: 'loss-stats' })));
+    const total = { dropped: 0, passedDuringLoss: 0 };
+    for (const reply of replies) {
+      if (reply.type === 'reply' && reply.ok && reply.stats) {
+        total.dropped += reply.stats.dropped;
+        total.passedDuringLoss += reply.stats.passedDuringLoss;
+      }
+    }
+    return total;
+  }
+
+  async messageStore(): Promise<MessageStore> {
+    if (!this.cassandra || !this.common) throw new Error('the cluster is not started');
+    this.store ??= await CassandraMessageStore.open(this.cassandra, { keyspace: this.common.backends.keyspace! });
+    return this.store;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    // The API first (no new logins), then the chat servers (frames under way finish), then the gateways.
+    if (this.api) await this.stopNode(this.api);
+    await Promise.all(this.chatServerNodes.map((n) => this.stopNode(n)));
+    await Promise.all(this.gatewayNodes.map((n) => this.stopNode(n)));
+    if (this.cassandra) {
+      if (this.createdKeyspace) await this.cassandra.execute(`DROP KEYSPACE IF EXISTS ${this.createdKeyspace}`).catch(() => undefined);
+      await this.cassandra.shutdown().catch(() => undefined);
+    }
+    if (this.createdPrefix && !this.localRedis) await deleteKeys(this.createdPrefix.url, this.createdPrefix.prefix).catch(() => undefined);
+    await this.localRedis?.stop().catch(() => undefined);
+  }
+
+  private async redisUrl(): Promise<string> {
+    if (this.options.redis !== 'local') return this.options.redis;
+    // Imported here: only a cluster that starts its own Redis needs the package.
+    const { RedisMemoryServer } = await import('redis-memory-server');
+    const server = await RedisMemoryServer.create();
+    this.localRedis = server;
+    return `redis://${await server.getHost()}:${await server.getPort()}`;
+  }
+
+  private publishers(): NodeHandle[] {
+    return [...this.chatServerNodes, ...(this.api ? [this.api] : [])].filter((n) => !n.stopped);
+  }
+
+  private startChatServer(slot: number): Promise<NodeHandle> {
+    const id = `cs${slot + 1}.${++this.generation}`;
+    return this.startNode({ ...this.common!, role: 'chat-server', id, slot }).then((started) => started.node);
+  }
+
+  private startNode(spec: NodeSpec): Promise<{ node: NodeHandle; url?: string }> {
+    const name = spec.id;
+    const log = this.options.logDir ? openLog(this.options.logDir, name) : undefined;
+    const child = fork(NODE_ENTRY, [], {
+      env: { ...process.env, [NODE_SPEC_ENV]: JSON.stringify(spec) },
+      stdio: log ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    if (log) {
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+    }
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    const node: NodeHandle = { name, spec, child, exited, expectedExit: false, stopped: false, ...(log ? { log } : {}) };
+    void exited.then((code) => {
+      node.stopped = true;
+      log?.end();
+      if (!node.expectedExit && !this.stopping) this.log(`node ${name} exited unexpectedly (code ${code})`);
+    });
+    child.on('message', (message: NodeMessage) => this.onMessage(node, message));
+    return new Promise((resolve, reject) => {
+      const timeout = this.options.time.schedule(this.options.nodeStartTimeoutMs ?? NODE_START_TIMEOUT_MS, () => {
+        child.kill('SIGKILL');
+        reject(new Error(`node ${name} did not start within ${this.options.nodeStartTimeoutMs ?? NODE_START_TIMEOUT_MS} ms`));
+      });
+      const onStart = (message: NodeMessage): void => {
+        if (message.type === 'ready') {
+          child.off('message', onStart);
+          timeout.cancel();
+          resolve({ node, ...(message.url ? { url: message.url } : {}) });
+        } else if (message.type === 'failed') {
+          child.off('message', onStart);
+          timeout.cancel();
+          reject(new Error(message.message));
+        }
+      };
+      child.on('message', onStart);
+      void exited.then((code) => {
+        timeout.cancel();
+        reject(new Error(`node ${name} exited with code ${code} before it was ready`));
+      });
+    });
+  }
+
+  private onMessage(node: NodeHandle, message: NodeMessage): void {
+    if (message.type === 'reply') {
+      this.pending.get(message.rpc)?.resolve(message);
+      this.pending.delete(message.rpc);
+    } else if (message.type === 'restart-chat-servers') {
+      void this.restartChatServers().then((restarted) => {
+        const reply: SupervisorReply = { type: 'supervisor-reply', rpc: message.rpc, restarted };
+        if (!node.stopped) node.child.send(reply);
+      });
+    }
+  }
+
+  /** Sends a request and waits for its reply; a node that dies meanwhile fails the request. */
+  private request(node: NodeHandle, body: DistributiveOmit<NodeRequest, 'rpc'>): Promise<NodeMessage> {
+    if (node.stopped) return Promise.reject(new Error(`node ${node.name} is not running`));
+    const rpc = ++this.nextRpc;
+    return new Promise<NodeMessage>((resolve, reject) => {
+      this.pending.set(rpc, {
+        resolve: (reply) => {
+          if (reply.type === 'reply' && !reply.ok) reject(new Error(`node ${node.name}: ${reply.message}`));
+          else resolve(reply);
+        },
+      });
+      void node.exited.then(() => {
+        if (this.pending.delete(rpc)) reject(new Error(`node ${node.name} exited before answering ${body.type}`));
+      });
+      node.child.send({ ...body, rpc } as NodeRequest);
+    });
+  }
+
+  private signal(node: NodeHandle, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (!node.stopped) node.child.kill(signal);
+  }
+
+  private async kill(node: NodeHandle): Promise<void> {
+    node.expectedExit = true;
+    if (!node.stopped) node.child.kill('SIGKILL');
+    await node.exited;
+    this.log(`node ${node.name} killed (SIGKILL)`);
+  }
+
+  /** Graceful stop over IPC (a paused node is continued first); killed when it takes too long. */
+  private async stopNode(node: NodeHandle): Promise<void> {
+    node.expectedExit = true;
+    if (node.stopped) return;
+    node.child.kill('SIGCONT');
+    const timeoutMs = this.options.nodeStopTimeoutMs ?? NODE_STOP_TIMEOUT_MS;
+    const timer = this.options.time.schedule(timeoutMs, () => {
+      this.log(`node ${node.name} did not stop within ${timeoutMs} ms: killed`);
+      node.child.kill('SIGKILL');
+    });
+    await this.request(node, { type: 'stop' }).catch(() => undefined);
+    await node.exited;
+    timer.cancel();
+  }
+
+  private at(nodes: NodeHandle[], index: number, what: string): NodeHandle {
+    const node = nodes[index];
+    if (!node) throw new Error(`no ${what} ${index}`);
+    return node;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function openLog(dir: string, name: string): WriteStream {
+  mkdirSync(dir, { recursive: true });
+  return createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
+}
+
+/** 8 hex characters from the OS's randomness: a cluster's namespace must not collide with another run's. */
+function randomSuffix(): string {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!.toString(16).padStart(8, '0');
+}
+
+/** Deletes every key under `prefix` (SCAN, not KEYS, so a shared server is not blocked). */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}

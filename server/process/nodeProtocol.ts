@@ -1,0 +1,52 @@
+import type { BackendConfig } from '../backends/openBackends.ts';
+import type { ServerLimits } from '../protocol/limits.ts';
+
+/** What every node of a ProcessCluster shares: backends, limits, secrets, injected bugs. */
+export interface NodeCommon {
+  backends: BackendConfig;
+  limits: ServerLimits;
+  tokenSecret: string;
+  adminToken: string;
+  /** Server-side bug names (server/bugs/BugCatalogue.ts); the store's bugs are not available on Cassandra. */
+  bugs: string[];
+  /** Seed of this node's random streams (the broker-loss fault draws from it). */
+  seed: number;
+  /** Every gateway's id (the route-to-every-gateway bug needs them). */
+  gatewayIds: string[];
+}
+
+/** One node process: what it is and where it listens. Passed as JSON in CHATSIM_NODE_SPEC. */
+export type NodeSpec =
+  | (NodeCommon & { role: 'gateway'; id: string; host: string; port: number })
+  | (NodeCommon & { role: 'chat-server'; id: string; slot: number })
+  | (NodeCommon & { role: 'api'; id: string; host: string; port: number; gatewayUrls: string[] });
+
+export const NODE_SPEC_ENV = 'CHATSIM_NODE_SPEC';
+
+/** Requests the supervisor sends a node over the IPC channel; each gets one `reply` with the same `rpc`. */
+export type NodeRequest =
+  | { type: 'partition'; rpc: number }
+  | { type: 'heal-partition'; rpc: number }
+  | { type: 'start-loss'; rpc: number; share: number; window: number }
+  | { type: 'end-loss'; rpc: number; window: number }
+  | { type: 'loss-stats'; rpc: number }
+  /** Graceful stop: finish what is under way, close, exit 0. */
+  | { type: 'stop'; rpc: number };
+
+/** What a node tells its supervisor. */
+export type NodeMessage =
+  /** Listening (url for gateways and the API) and consuming: the node is part of the cluster. */
+  | { type: 'ready'; url?: string }
+  | { type: 'reply'; rpc: number; ok: true; stats?: { dropped: number; passedDuringLoss: number } }
+  | { type: 'reply'; rpc: number; ok: false; message: string }
+  /** The API's admin endpoint asks the supervisor to restart every chat server. */
+  | { type: 'restart-chat-servers'; rpc: number }
+  /** The node could not start; it exits after sending this. */
+  | { type: 'failed'; message: string };
+
+/** The supervisor's answer to a node's own request (`restart-chat-servers`). */
+export interface SupervisorReply {
+  type: 'supervisor-reply';
+  rpc: number;
+  restarted: number;
+}
