@@ -1,4 +1,4 @@
-import { NO_BUGS, type BugName, type BugSet } from './bugs/BugCatalogue.ts';
+import { NO_BUGS, STORE_BUGS, type BugSet } from './bugs/BugCatalogue.ts';
 import type { ClusterAddress, ClusterControl } from './ClusterControl.ts';
 import type { Broker } from './ports/Broker.ts';
 import type { Clock, TimeSource } from './ports/Clock.ts';
@@ -78,8 +78,6 @@ const wsListeners: GatewayListenerFactory = (deps) => {
   };
 };
 
-/** Bugs that live in the memory message store, so they need the store the cluster makes itself. */
-const STORE_BUGS: readonly BugName[] = ['no-dedupe', 'read-rewrites-message'];
 
 export type { ClusterAddress } from './ClusterControl.ts';
 
@@ -108,7 +106,7 @@ export class Cluster implements ClusterControl {
     const time = options.time;
     const bugs = options.bugs ?? NO_BUGS;
     this.bugs = bugs;
-    if (options.backends?.store && STORE_BUGS.some((b) => bugs.has(b))) {
+    if (options.backends?.store && STORE_BUGS.some((b) => (bugs as ReadonlySet<string>).has(b))) {
       throw new Error(`bugs ${STORE_BUGS.join(', ')} live in the memory message store; do not pass a store with them`);
     }
     this.limits = resolveLimits(options.limits);

@@ -18,6 +18,9 @@ interface RunOptions {
   injectBug?: string[];
   checks?: 'core' | 'all';
   engine?: 'live' | 'sim';
+  processes?: 'single' | 'multi';
+  redis?: string;
+  cassandra?: string;
 }
 
 /** `chatsim run <scenario>`: the main job. Exit codes: 0 pass, 1 property failed, 2 threshold failed, 3 run failed, 64 bad usage. */
@@ -31,6 +34,9 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--duration <d>', 'load duration, e.g. 30s or 2m (overrides the scenario)', parseDurationMs)
     .option('--engine <engine>', 'live (real sockets, wall clock) or sim (deterministic, virtual time); overrides the scenario', parseEngine)
     .option('--target <url>', 'HTTP URL of a running cluster to load instead of starting one')
+    .option('--processes <mode>', 'single (the cluster in this process) or multi (a process per gateway and chat server, on Redis and Cassandra); overrides cluster.processes', parseProcesses)
+    .option('--redis <url>', 'Redis for the Redis-backed ports: a redis:// URL or local (start one); implies --processes multi unless given')
+    .option('--cassandra <host:port>', 'Cassandra node for the message store (default 127.0.0.1:9042); implies --processes multi unless given')
     .option('--out <dir>', 'run directory (default reports/<run-id>)')
     .option('--workers <n>', 'phone worker threads', parsePositive)
     .option('--checks <set>', 'all (the whole catalogue A1-F2; default) or core (A4, A5, B1, F1 only)', parseCheckSet)
@@ -49,6 +55,10 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   if (opts.target !== undefined) overrides.target = opts.target;
   if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
   if (opts.engine !== undefined) overrides.engine = opts.engine;
+  if (opts.processes !== undefined) overrides.processes = opts.processes;
+  else if (opts.redis !== undefined || opts.cassandra !== undefined) overrides.processes = 'multi';
+  if (opts.redis !== undefined) overrides.redis = opts.redis;
+  if (opts.cassandra !== undefined) overrides.cassandra = opts.cassandra;
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
     console.error(`chatsim run: invalid scenario ${file}`);
@@ -64,7 +74,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     console.error('chatsim run: --engine sim simulates the reference cluster; it cannot load a --target');
     return EXIT_CODES.usage;
   }
-  const reproduce = `chatsim run ${file}${scenario.engine === 'sim' ? ' --engine sim' : ''} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}${opts.checks === 'core' ? ' --checks core' : ''}`;
+  const reproduce = `chatsim run ${file}${scenario.engine === 'sim' ? ' --engine sim' : ''} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}${opts.checks === 'core' ? ' --checks core' : ''}${opts.processes || opts.redis || opts.cassandra ? ` --processes ${scenario.cluster.processes}` : ''}${opts.redis ? ` --redis ${opts.redis}` : ''}${opts.cassandra ? ` --cassandra ${opts.cassandra}` : ''}`;
   const onProgress = (p: RunProgress): void => showProgress(p, opts.json === true);
   const { summary, files, historyPath } = await performRun({
     file, scenario, outDir, reproduce, checks: opts.checks ?? 'all', time, onLog: log, onProgress,
@@ -100,6 +110,11 @@ function showProgress(p: RunProgress, quiet: boolean): void {
 
 function parseEngine(value: string): 'live' | 'sim' {
   if (value !== 'live' && value !== 'sim') throw new InvalidArgumentError(`expected live or sim, got ${value}`);
+  return value;
+}
+
+function parseProcesses(value: string): 'single' | 'multi' {
+  if (value !== 'single' && value !== 'multi') throw new InvalidArgumentError(`expected single or multi, got ${value}`);
   return value;
 }
 

@@ -1,47 +1,93 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { Cluster } from '../../server/Cluster.ts';
+import type { ClusterAddress, ClusterControl } from '../../server/ClusterControl.ts';
+import { parseContactPoint, DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
+import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 
-/** `chatsim serve`: the reference cluster in one process, in-memory backends. */
+interface ServeOptions {
+  gateways: number;
+  chatServers: number;
+  host: string;
+  port: number;
+  presenceDebounceMs?: number;
+  adminToken: string;
+  redis?: string | true;
+  cassandra?: string | true;
+  keyspace?: string;
+  json?: boolean;
+}
+
+/**
+ * `chatsim serve`: the reference cluster. Without --redis, one process on the memory ports.
+ * With --redis (and Cassandra), a process per gateway and chat server plus one for the HTTP API.
+ */
 export function registerServe(program: Command, setExit: (code: number) => void): void {
   program
     .command('serve')
-    .description('start the reference chat cluster (gateways, chat servers, presence, HTTP API) in one process')
+    .description('start the reference chat cluster: in one process on memory backends, or as separate processes on Redis and Cassandra (--redis)')
     .option('--gateways <n>', 'number of WebSocket gateways', parsePositive, 2)
     .option('--chat-servers <n>', 'number of chat servers', parsePositive, 2)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP API port; gateways listen on the following ports', parsePort, 7000)
     .option('--presence-debounce-ms <ms>', 'offline broadcast debounce window', parsePositive)
     .option('--admin-token <token>', 'token for /v1/admin endpoints', 'chatsim-admin')
+    .option('--redis [url]', 'run gateways and chat servers as separate processes over Redis at url (redis://host:port); without a url a local Redis is started')
+    .option('--cassandra [host:port]', `Cassandra node for the message store (default ${DEFAULT_CASSANDRA}); needs --redis`)
+    .option('--keyspace <name>', 'Cassandra keyspace (created with the schema if missing, kept at exit); default chatsim with --redis <url>, a fresh one dropped at exit with a local Redis (whose directory goes with it)')
     .option('--json', 'print the listening addresses as JSON')
-    .action(async (opts: { gateways: number; chatServers: number; host: string; port: number; presenceDebounceMs?: number; adminToken: string; json?: boolean }) => {
-      const cluster = new Cluster({
-        time: createSystemTime(), gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port,
-        adminToken: opts.adminToken, limits: opts.presenceDebounceMs ? { presenceDebounceMs: opts.presenceDebounceMs } : {},
-      });
-      let address;
-      try {
-        address = await cluster.start();
-      } catch (error) {
-        console.error(`chatsim serve: could not listen: ${(error as Error).message}`);
-        setExit(3);
-        return;
-      }
-      if (opts.json) console.log(JSON.stringify(address));
-      else {
-        console.log(`HTTP API   ${address.httpUrl}`);
-        for (const url of address.gatewayUrls) console.log(`gateway    ${url}  (subprotocol chatsim.v1)`);
-        console.log(`chat servers: ${opts.chatServers}; restart them with POST ${address.httpUrl}/v1/admin/restart-chat-servers (x-admin-token) or SIGHUP`);
-      }
-      process.on('SIGHUP', () => void cluster.restartChatServers().then((n) => console.log(`restarted ${n} chat servers`)));
-      await new Promise<void>((resolve) => {
-        const shutdown = (): void => resolve();
-        process.once('SIGINT', shutdown);
-        process.once('SIGTERM', shutdown);
-      });
-      await cluster.stop();
-      setExit(0);
+    .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 3 could not start (port taken, Redis or Cassandra unreachable), 64 bad usage.\nSIGHUP restarts every chat server without closing a WebSocket.')
+    .action(async (opts: ServeOptions) => setExit(await serve(opts)));
+}
+
+async function serve(opts: ServeOptions): Promise<number> {
+  const time = createSystemTime();
+  const limits = opts.presenceDebounceMs ? { presenceDebounceMs: opts.presenceDebounceMs } : {};
+  let cluster: ClusterControl;
+  if (opts.redis !== undefined) {
+    const redis = opts.redis === true ? 'local' : opts.redis;
+    if (redis !== 'local' && !/^rediss?:\/\/.+/.test(redis)) return usage(`--redis takes a redis:// URL, got ${redis}`);
+    const cassandra = opts.cassandra === undefined || opts.cassandra === true ? DEFAULT_CASSANDRA : opts.cassandra;
+    if (!parseContactPoint(cassandra)) return usage(`--cassandra takes HOST:PORT, got ${cassandra}`);
+    cluster = new ProcessCluster({
+      time, gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port, adminToken: opts.adminToken,
+      limits, redis, cassandra, onLog: (line) => console.error(line),
+      // A Redis of our own dies with us, and the directory with it: its messages must not outlive it.
+      ...(redis === 'local' ? (opts.keyspace ? { keyspace: opts.keyspace } : {}) : { keyspace: opts.keyspace ?? 'chatsim', redisPrefix: 'chatsim:' }),
     });
+  } else {
+    if (opts.cassandra !== undefined) return usage('--cassandra needs --redis: a cluster of separate processes shares its directory, queue and presence in Redis');
+    cluster = new Cluster({ time, gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port, adminToken: opts.adminToken, limits });
+  }
+  let address: ClusterAddress;
+  try {
+    address = await cluster.start();
+  } catch (error) {
+    console.error(`chatsim serve: could not start: ${(error as Error).message}`);
+    await cluster.stop().catch(() => undefined);
+    return 3;
+  }
+  if (opts.json) console.log(JSON.stringify(address));
+  else {
+    console.log(`HTTP API   ${address.httpUrl}`);
+    for (const url of address.gatewayUrls) console.log(`gateway    ${url}  (subprotocol chatsim.v1)`);
+    const where = cluster instanceof ProcessCluster ? `${opts.chatServers} processes` : `${opts.chatServers}, in this process`;
+    console.log(`chat servers: ${where}; restart them with POST ${address.httpUrl}/v1/admin/restart-chat-servers (x-admin-token) or SIGHUP`);
+    if (cluster instanceof ProcessCluster) console.log(`processes: ${Object.entries(cluster.pids()).map(([name, pid]) => `${name}=${pid}`).join(' ')}`);
+  }
+  process.on('SIGHUP', () => void cluster.restartChatServers().then((n) => console.log(`restarted ${n} chat servers`)));
+  await new Promise<void>((resolve) => {
+    const shutdown = (): void => resolve();
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  await cluster.stop();
+  return 0;
+}
+
+function usage(message: string): number {
+  console.error(`chatsim serve: ${message}`);
+  return 64;
 }
 
 function parsePositive(value: string): number {

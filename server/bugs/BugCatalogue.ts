@@ -25,6 +25,9 @@ export type BugSet = ReadonlySet<BugName>;
 
 export const NO_BUGS: BugSet = new Set<BugName>();
 
+/** Bugs that live in the memory message store: a cluster on another store (Cassandra) cannot have them. */
+export const STORE_BUGS: readonly string[] = ['no-dedupe', 'read-rewrites-message'] satisfies readonly BugName[];
+
 export interface BugEntry {
   readonly name: BugName;
   /** Which side the defect lives in. */

@@ -2,13 +2,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client } from 'cassandra-driver';
-import { Redis } from 'ioredis';
 import type { BrokerLossStats, ClusterAddress, ClusterControl } from '../ClusterControl.ts';
-import { ALL_REAL, type BackendConfig } from '../backends/openBackends.ts';
-import { applySchema, isValidKeyspaceName } from '../cassandra/applySchema.ts';
-import { CassandraMessageStore } from '../cassandra/CassandraMessageStore.ts';
-import { createCassandraClient, DEFAULT_CASSANDRA } from '../cassandra/client.ts';
+import { ALL_REAL, openBackends } from '../backends/openBackends.ts';
+import { provisionBackends, type ProvisionedBackends } from '../backends/provisionBackends.ts';
+import { STORE_BUGS } from '../bugs/BugCatalogue.ts';
+import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
+import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
 import { resolveLimits, type ServerLimits } from '../protocol/limits.ts';
@@ -55,8 +54,6 @@ export const PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS = 3_000;
 const NODE_START_TIMEOUT_MS = 60_000;
 const NODE_STOP_TIMEOUT_MS = 10_000;
 const NODE_ENTRY = fileURLToPath(new URL('./clusterNodeEntry.mjs', import.meta.url));
-/** The message store's bugs live in the memory store (server/Cluster.ts); a Cassandra store has none. */
-const STORE_BUGS = ['no-dedupe', 'read-rewrites-message'];
 
 interface NodeHandle {
   name: string;
@@ -90,15 +87,12 @@ export class ProcessCluster implements ClusterControl {
   private readonly chatServerNodes: NodeHandle[] = [];
   private api: NodeHandle | undefined;
   private common: NodeCommon | undefined;
-  private localRedis: { stop(): Promise<boolean> } | undefined;
-  private cassandra: Client | undefined;
-  private store: CassandraMessageStore | undefined;
+  private provisioned: ProvisionedBackends | undefined;
+  private store: { store: MessageStore; close(): Promise<void> } | undefined;
   private generation = 0;
   private nextRpc = 0;
   private nextLossWindow = 0;
   private readonly pending = new Map<number, { resolve: (m: NodeMessage) => void }>();
-  private createdKeyspace: string | undefined;
-  private createdPrefix: { url: string; prefix: string } | undefined;
   private stopping = false;
   private readonly log: (line: string) => void;
 
@@ -112,24 +106,12 @@ export class ProcessCluster implements ClusterControl {
   }
 
   async start(): Promise<ClusterAddress> {
-    const suffix = randomSuffix();
-    const redisUrl = await this.redisUrl();
-    const keyspace = this.options.keyspace ?? `chatsim_${suffix}`;
-    const prefix = this.options.redisPrefix ?? `chatsim:${suffix}:`;
-    if (!this.options.redisPrefix) this.createdPrefix = { url: redisUrl, prefix };
-    const contactPoint = this.options.cassandra ?? DEFAULT_CASSANDRA;
-    this.cassandra = createCassandraClient(contactPoint);
-    try {
-      await this.cassandra.connect();
-    } catch (error) {
-      throw new Error(`Cassandra at ${contactPoint} is unreachable: ${(error as Error).message}`, { cause: error });
-    }
-    await applySchema(this.cassandra, keyspace);
-    if (!this.options.keyspace) this.createdKeyspace = keyspace;
-    const backends: BackendConfig = {
-      choice: { ...ALL_REAL }, redisUrl, redisPrefix: prefix, cassandra: contactPoint, keyspace,
+    this.provisioned = await provisionBackends({
+      choice: ALL_REAL, redis: this.options.redis, cassandra: this.options.cassandra ?? DEFAULT_CASSANDRA,
+      ...(this.options.keyspace ? { keyspace: this.options.keyspace } : {}), ...(this.options.redisPrefix ? { redisPrefix: this.options.redisPrefix } : {}),
       queueClaimIdleMs: this.options.queueClaimIdleMs ?? PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS,
-    };
+    });
+    const backends = this.provisioned.config;
     const gatewayIds = Array.from({ length: this.options.gateways ?? 1 }, (_, i) => `gw${i + 1}`);
     this.common = {
       backends, limits: this.limits, tokenSecret: this.options.tokenSecret ?? 'chatsim-dev-secret', adminToken: this.adminToken,
@@ -144,7 +126,7 @@ export class ProcessCluster implements ClusterControl {
     this.chatServerNodes.push(...servers);
     const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls });
     this.api = api.node;
-    this.log(`cluster up: ${gatewayIds.length} gateway and ${servers.length} chat server processes, Redis ${redisUrl} prefix ${prefix}, Cassandra ${contactPoint} keyspace ${keyspace}`);
+    this.log(`cluster up: ${gatewayIds.length} gateway and ${servers.length} chat server processes, Redis ${backends.redisUrl} prefix ${backends.redisPrefix}, Cassandra ${backends.cassandra} keyspace ${backends.keyspace}`);
     return { httpUrl: api.url!, gatewayUrls };
   }
 
@@ -221,9 +203,13 @@ export class ProcessCluster implements ClusterControl {
   }
 
   async messageStore(): Promise<MessageStore> {
-    if (!this.cassandra || !this.common) throw new Error('the cluster is not started');
-    this.store ??= await CassandraMessageStore.open(this.cassandra, { keyspace: this.common.backends.keyspace! });
-    return this.store;
+    const config = this.provisioned?.config;
+    if (!config) throw new Error('the cluster is not started');
+    if (!this.store) {
+      const opened = await openBackends(config, this.options.time, ['store']);
+      this.store = { store: opened.backends.store!, close: opened.close };
+    }
+    return this.store.store;
   }
 
   async stop(): Promise<void> {
@@ -233,21 +219,8 @@ export class ProcessCluster implements ClusterControl {
     if (this.api) await this.stopNode(this.api);
     await Promise.all(this.chatServerNodes.map((n) => this.stopNode(n)));
     await Promise.all(this.gatewayNodes.map((n) => this.stopNode(n)));
-    if (this.cassandra) {
-      if (this.createdKeyspace) await this.cassandra.execute(`DROP KEYSPACE IF EXISTS ${this.createdKeyspace}`).catch(() => undefined);
-      await this.cassandra.shutdown().catch(() => undefined);
-    }
-    if (this.createdPrefix && !this.localRedis) await deleteKeys(this.createdPrefix.url, this.createdPrefix.prefix).catch(() => undefined);
-    await this.localRedis?.stop().catch(() => undefined);
-  }
-
-  private async redisUrl(): Promise<string> {
-    if (this.options.redis !== 'local') return this.options.redis;
-    // Imported here: only a cluster that starts its own Redis needs the package.
-    const { RedisMemoryServer } = await import('redis-memory-server');
-    const server = await RedisMemoryServer.create();
-    this.localRedis = server;
-    return `redis://${await server.getHost()}:${await server.getPort()}`;
+    await this.store?.close();
+    await this.provisioned?.cleanup();
   }
 
   private publishers(): NodeHandle[] {
@@ -279,6 +252,7 @@ export class ProcessCluster implements ClusterControl {
       if (!node.expectedExit && !this.stopping) this.log(`node ${name} exited unexpectedly (code ${code})`);
     });
     child.on('message', (message: NodeMessage) => this.onMessage(node, message));
+    child.on('error', (error) => this.log(`node ${name}: ${error.message}`)); // a send to a node that just died
     return new Promise((resolve, reject) => {
       const timeout = this.options.time.schedule(this.options.nodeStartTimeoutMs ?? NODE_START_TIMEOUT_MS, () => {
         child.kill('SIGKILL');
@@ -310,7 +284,7 @@ export class ProcessCluster implements ClusterControl {
     } else if (message.type === 'restart-chat-servers') {
       void this.restartChatServers().then((restarted) => {
         const reply: SupervisorReply = { type: 'supervisor-reply', rpc: message.rpc, restarted };
-        if (!node.stopped) node.child.send(reply);
+        if (node.child.connected) node.child.send(reply, () => undefined);
       });
     }
   }
@@ -329,7 +303,14 @@ export class ProcessCluster implements ClusterControl {
       void node.exited.then(() => {
         if (this.pending.delete(rpc)) reject(new Error(`node ${node.name} exited before answering ${body.type}`));
       });
-      node.child.send({ ...body, rpc } as NodeRequest);
+      if (!node.child.connected) {
+        this.pending.delete(rpc);
+        reject(new Error(`node ${node.name} is not connected`));
+        return;
+      }
+      node.child.send({ ...body, rpc } as NodeRequest, (error) => {
+        if (error && this.pending.delete(rpc)) reject(new Error(`node ${node.name}: ${error.message}`));
+      });
     });
   }
 
@@ -371,26 +352,4 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 function openLog(dir: string, name: string): WriteStream {
   mkdirSync(dir, { recursive: true });
   return createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
-}
-
-/** 8 hex characters from the OS's randomness: a cluster's namespace must not collide with another run's. */
-function randomSuffix(): string {
-  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!.toString(16).padStart(8, '0');
-}
-
-/** Deletes every key under `prefix` (SCAN, not KEYS, so a shared server is not blocked). */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
 }

@@ -37,6 +37,8 @@ export async function runNode(): Promise<void> {
   const spec = JSON.parse(raw) as NodeSpec;
   const time = createSystemTime();
   process.on('disconnect', () => process.exit(0));
+  // Ctrl-C in a terminal signals the whole process group: the supervisor decides how nodes stop.
+  process.on('SIGINT', () => undefined);
   let node: RunningNode;
   try {
     node = await assemble(spec, time, send);

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { Cluster } from '../../server/Cluster.ts';
-import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
+import type { ClusterControl } from '../../server/ClusterControl.ts';
+import { startCluster, type StartedCluster } from './startCluster.ts';
+import { BUG_CATALOGUE } from '../../server/bugs/BugCatalogue.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
@@ -61,7 +62,7 @@ export type LiveRunOutcome =
     /** Epoch ms of the run's t = 0 (history times are relative to it). */
     runStartEpochMs: number;
   }
-  | { ok: false; code: 'TARGET_UNREACHABLE' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
+  | { ok: false; code: 'TARGET_UNREACHABLE' | 'BACKEND_UNREACHABLE' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
 
 /**
  * Phone worker threads when the caller does not say: one core stays with the cluster (its
@@ -90,7 +91,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
   const random = new SeededRandom(scenario.seed);
   await mkdir(options.outDir, { recursive: true });
 
-  let cluster: Cluster | undefined;
+  let started: StartedCluster | undefined;
   let httpUrl: string;
   let adminToken: string;
   if (scenario.target) {
@@ -99,22 +100,20 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
     httpUrl = scenario.target.httpUrl;
     adminToken = scenario.target.adminToken ?? 'chatsim-admin';
   } else {
-    cluster = new Cluster({
-      time, random: random.fork('cluster'), gateways: scenario.cluster.gateways, chatServers: scenario.cluster.chatServers,
-      limits: { ...scenario.cluster.limits, presenceDebounceMs: scenario.cluster.presenceDebounceMs }, port: 0,
-      bugs: new Set(scenario.bugs.filter(isBugName)),
-    });
-    httpUrl = (await cluster.start()).httpUrl;
-    adminToken = cluster.adminToken;
+    const result = await startCluster(scenario, time, random, options.outDir, log);
+    if (!result.ok) return result;
+    started = result.started;
+    httpUrl = started.address.httpUrl;
+    adminToken = started.cluster.adminToken;
   }
   try {
-    return await runAgainst(options, httpUrl, adminToken, cluster, random, log);
+    return await runAgainst(options, httpUrl, adminToken, started?.cluster, random, log);
   } finally {
-    await cluster?.stop();
+    await started?.stop();
   }
 }
 
-async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string, cluster: Cluster | undefined, random: SeededRandom, log: (line: string) => void): Promise<LiveRunOutcome> {
+async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void): Promise<LiveRunOutcome> {
   const { scenario, time } = options;
   const population = buildPopulation(scenario.population, random.fork('population'));
   log(`provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`);
@@ -167,7 +166,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     await writeHistory(events, historyPath);
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
     const facts = factsOf(population, provisioned.chatIds);
-    if (cluster) facts.persisted = await readPersisted(cluster.backends.store, facts.chatMembers.keys());
+    if (cluster) facts.persisted = await readPersisted(await cluster.messageStore(), facts.chatMembers.keys());
     return {
       ok: true, events, facts, encodedMetrics: done.map((d) => d.metrics), faults, phones,
       durationMs: tNow(), generator: generatorHealth(done.map((d) => d.progress), tNow()), historyPath, runStartEpochMs,
@@ -183,7 +182,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
  * Plays one fault; resolves when it is over, with its end time (ms after the run start) for
  * faults that last (`forMs`), undefined for instant ones (the caller takes the time it finished).
  */
-export async function applyFault(fault: FaultSpec, cluster: Cluster | undefined, time: TimeSource, log: (line: string) => void): Promise<number | undefined> {
+export async function applyFault(fault: FaultSpec, cluster: ClusterControl | undefined, time: TimeSource, log: (line: string) => void): Promise<number | undefined> {
   if (!cluster) {
     log(`fault ${fault.kind} skipped: faults need a cluster started by chatsim, not --target`);
     return undefined;
@@ -199,9 +198,9 @@ export async function applyFault(fault: FaultSpec, cluster: Cluster | undefined,
       return undefined;
     case 'pause-gateway':
       log(`fault: gateway ${fault.gateway} paused for ${fault.forMs} ms`);
-      cluster.pauseGateway(fault.gateway);
+      await cluster.pauseGateway(fault.gateway);
       await sleepFor(time, fault.forMs);
-      cluster.resumeGateway(fault.gateway);
+      await cluster.resumeGateway(fault.gateway);
       return fault.atMs + fault.forMs;
     case 'partition-gateway':
       log(`fault: gateway ${fault.gateway} partitioned from the backends for ${fault.forMs} ms`);
@@ -211,17 +210,21 @@ export async function applyFault(fault: FaultSpec, cluster: Cluster | undefined,
       return fault.atMs + fault.forMs;
     case 'pause-chat-server':
       log(`fault: chat server ${fault.chatServer} paused for ${fault.forMs} ms`);
-      cluster.pauseChatServer(fault.chatServer);
+      await cluster.pauseChatServer(fault.chatServer);
       await sleepFor(time, fault.forMs);
-      cluster.resumeChatServer(fault.chatServer);
+      await cluster.resumeChatServer(fault.chatServer);
       return fault.atMs + fault.forMs;
+    case 'kill-chat-server':
+      log(`fault: chat server ${fault.chatServer} killed`);
+      await cluster.killChatServer(fault.chatServer);
+      return undefined;
     case 'lose-broker-messages': {
       log(`fault: the broker loses ${Math.round(fault.share * 1000) / 10}% of payloads for ${fault.forMs} ms`);
-      const before = cluster.brokerLossStats();
-      const endLoss = cluster.loseBrokerMessages(fault.share);
+      const before = await cluster.brokerLossStats();
+      const endLoss = await cluster.loseBrokerMessages(fault.share);
       await sleepFor(time, fault.forMs);
-      endLoss();
-      const after = cluster.brokerLossStats();
+      await endLoss();
+      const after = await cluster.brokerLossStats();
       const dropped = after.dropped - before.dropped;
       log(`fault over: the broker dropped ${dropped} of ${dropped + after.passedDuringLoss - before.passedDuringLoss} payloads`);
       return fault.atMs + fault.forMs;

@@ -1,3 +1,5 @@
+import type { BackendChoice } from '../../server/backends/openBackends.ts';
+
 /**
  * A scenario after loading and validation (simulator/scenario/loadScenario.ts), with every
  * default filled in. The YAML shape is the same, field for field; scenarios/schema.json is
@@ -43,7 +45,18 @@ export interface SimSpec {
 export interface ClusterSpec {
   gateways: number;
   chatServers: number;
-  implementations: { broker: 'memory' | 'redis'; queue: 'memory' | 'redis'; presence: 'memory' | 'redis'; store: 'memory' | 'cassandra' };
+  /**
+   * single: the whole cluster in the harness's process (server/Cluster.ts). multi: a process per
+   * gateway and chat server slot plus one for the HTTP API (server/process/ProcessCluster.ts),
+   * every port on Redis or Cassandra.
+   */
+  processes: 'single' | 'multi';
+  /** Which implementation backs each port (multi: all real). */
+  implementations: BackendChoice;
+  /** A redis:// URL, or 'local': a Redis of the run's own. */
+  redis: string;
+  /** HOST:PORT of the Cassandra node. */
+  cassandra: string;
   presenceDebounceMs: number;
   /** Overrides of server limits (server/protocol/limits.ts), by name. */
   limits: Record<string, number>;
@@ -100,5 +113,7 @@ export type FaultSpec =
   | { atMs: number; kind: 'partition-gateway'; gateway: number; forMs: number }
   /** The chat server in slot `chatServer` stops processing for forMs (frames handed to it wait). */
   | { atMs: number; kind: 'pause-chat-server'; chatServer: number; forMs: number }
+  /** The chat server in slot `chatServer` dies at once (SIGKILL when it is a process) and a new one takes the slot. */
+  | { atMs: number; kind: 'kill-chat-server'; chatServer: number }
   /** For forMs the broker drops each published payload with probability `share` (0..1]. */
   | { atMs: number; kind: 'lose-broker-messages'; share: number; forMs: number };

@@ -6,7 +6,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import type { FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
 import { parseThreshold } from './thresholds.ts';
-import { isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
+import { ALL_REAL, shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
 
 /** One problem with a scenario file: the field (dotted path, `network[1].share`) and why. */
 export interface ScenarioError {
@@ -28,6 +29,12 @@ export interface ScenarioOverrides {
   bugs?: string[];
   /** `--engine live|sim`: replaces the scenario's engine. */
   engine?: 'live' | 'sim';
+  /** `--processes single|multi`: replaces cluster.processes (multi makes every port real unless the file chose them). */
+  processes?: 'single' | 'multi';
+  /** `--redis URL|local`: replaces cluster.redis. */
+  redis?: string;
+  /** `--cassandra HOST:PORT`: replaces cluster.cassandra. */
+  cassandra?: string;
 }
 
 /** Largest scenario file read, in bytes: a scenario is a page of YAML, not a data set. */
@@ -90,6 +97,15 @@ function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOv
   if (overrides.bugs !== undefined && overrides.bugs.length > 0) {
     const listed = Array.isArray(input.bugs) ? (input.bugs as unknown[]) : [];
     input.bugs = [...new Set([...listed, ...overrides.bugs])];
+  }
+  if (overrides.processes !== undefined || overrides.redis !== undefined || overrides.cassandra !== undefined) {
+    const cluster = (input.cluster ?? {}) as Record<string, unknown>;
+    if (typeof cluster === 'object' && cluster !== null) {
+      if (overrides.processes !== undefined) cluster.processes = overrides.processes;
+      if (overrides.redis !== undefined) cluster.redis = overrides.redis;
+      if (overrides.cassandra !== undefined) cluster.cassandra = overrides.cassandra;
+      input.cluster = cluster;
+    }
   }
   if (overrides.target !== undefined) {
     const previous = input.target as Record<string, unknown> | undefined;
@@ -160,7 +176,11 @@ function normalise(input: Raw, defaultName: string): Scenario {
     engine: input.engine as 'live' | 'sim',
     cluster: {
       gateways: cluster.gateways, chatServers: cluster.chatServers,
-      implementations: { ...cluster.implementations },
+      processes: cluster.processes,
+      implementations: cluster.processes === 'multi' && Object.values(cluster.implementations as Raw).every((v) => v === 'memory')
+        ? { ...ALL_REAL } // multi-process with the default (memory) choice: every port real
+        : { ...cluster.implementations },
+      redis: cluster.redis, cassandra: cluster.cassandra,
       presenceDebounceMs: durationMs(cluster.presenceDebounceMs),
       limits,
     },
@@ -233,6 +253,7 @@ function faultOf(f: Raw): FaultSpec {
     case 'pause-gateway': return { atMs, kind: 'pause-gateway', gateway: f.gateway as number, forMs: durationMs(f.forMs) };
     case 'partition-gateway': return { atMs, kind: 'partition-gateway', gateway: f.gateway as number, forMs: durationMs(f.forMs) };
     case 'pause-chat-server': return { atMs, kind: 'pause-chat-server', chatServer: f.chatServer as number, forMs: durationMs(f.forMs) };
+    case 'kill-chat-server': return { atMs, kind: 'kill-chat-server', chatServer: f.chatServer as number };
     case 'lose-broker-messages': return { atMs, kind: 'lose-broker-messages', share: f.share as number, forMs: durationMs(f.forMs) };
   }
 }
@@ -289,6 +310,13 @@ function semanticErrors(s: Scenario): ScenarioError[] {
     if (!isBugName(bug)) errors.push({ path: `bugs[${i}]`, message: `unknown bug "${bug}"; \`chatsim bugs\` lists them` });
   });
   if (s.durationMs <= 0) errors.push({ path: 'durationMs', message: 'must be above 0' });
+  if (s.cluster.processes === 'multi' && !shareableAcrossProcesses(s.cluster.implementations)) {
+    errors.push({ path: 'cluster.implementations', message: 'a multi-process cluster shares every port between processes: leave implementations out, or make every one redis (store: cassandra)' });
+  }
+  const storeBugs = s.bugs.filter((b) => STORE_BUGS.includes(b));
+  if (s.cluster.implementations.store !== 'memory' && storeBugs.length > 0) {
+    errors.push({ path: 'bugs', message: `${storeBugs.join(', ')} live in the memory message store; they cannot be injected into the ${s.cluster.implementations.store} store` });
+  }
   return errors;
 }
 

@@ -133,4 +133,31 @@ describe('the sim section and the simulation faults', () => {
     expect(errorsOf(withFaults('  - { atMs: 1s, kind: lose-broker-messages, share: 0, forMs: 1s }')).map((e) => e.path)).toContain('faults[0].share');
     expect(errorsOf(withFaults('  - { atMs: 1s, kind: lose-broker-messages, share: 1.5, forMs: 1s }')).map((e) => e.path)).toContain('faults[0].share');
   });
+
+  it('cluster.processes multi makes every port real unless the file chose them, and takes --processes/--redis/--cassandra', () => {
+    const single = parseScenario('population: { users: 10 }\n', 't');
+    expect(single.ok && single.scenario.cluster).toMatchObject({
+      processes: 'single', redis: 'local', cassandra: '127.0.0.1:9042',
+      implementations: { broker: 'memory', queue: 'memory', presence: 'memory', directory: 'memory', store: 'memory' },
+    });
+    const multi = parseScenario('cluster: { processes: multi }\npopulation: { users: 10 }\n', 't');
+    expect(multi.ok && multi.scenario.cluster.implementations).toEqual({ broker: 'redis', queue: 'redis', presence: 'redis', directory: 'redis', store: 'cassandra' });
+    const overridden = parseScenario('population: { users: 10 }\n', 't', { processes: 'multi', redis: 'redis://127.0.0.1:6390', cassandra: '127.0.0.2:9043' });
+    expect(overridden.ok && overridden.scenario.cluster).toMatchObject({ processes: 'multi', redis: 'redis://127.0.0.1:6390', cassandra: '127.0.0.2:9043', implementations: { store: 'cassandra' } });
+  });
+
+  it('refuses a multi-process cluster with a memory port, store bugs on Cassandra, and malformed addresses', () => {
+    expect(errorsOf('cluster: { processes: multi, implementations: { broker: redis } }\npopulation: { users: 10 }\n')).toContainEqual({ path: 'cluster.implementations', message: expect.stringContaining('multi-process') });
+    expect(errorsOf('cluster: { processes: multi }\nbugs: [no-dedupe]\npopulation: { users: 10 }\n')).toContainEqual({ path: 'bugs', message: expect.stringContaining('memory message store') });
+    expect(errorsOf('cluster: { redis: "http://x" }\npopulation: { users: 10 }\n').map((e) => e.path)).toContain('cluster.redis');
+    expect(errorsOf('cluster: { cassandra: "host:port:x" }\npopulation: { users: 10 }\n').map((e) => e.path)).toContain('cluster.cassandra');
+    expect(errorsOf('cluster: { processes: many }\npopulation: { users: 10 }\n').map((e) => e.path)).toContain('cluster.processes');
+  });
+
+  it('loads kill-chat-server and names a missing or unknown slot', () => {
+    const result = parseScenario(withFaults('  - { atMs: 1s, kind: kill-chat-server, chatServer: 1 }'), 'tiny');
+    expect(result.ok && result.scenario.faults).toEqual([{ atMs: 1000, kind: 'kill-chat-server', chatServer: 1 }]);
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: kill-chat-server }')).map((e) => e.path)).toContain('faults[0].chatServer');
+    expect(errorsOf(withFaults('  - { atMs: 1s, kind: kill-chat-server, chatServer: 2 }'))).toContainEqual({ path: 'faults[0].chatServer', message: expect.stringContaining('does not exist') });
+  });
 });

@@ -45,6 +45,10 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   const time = new ManualTime(SIM_EPOCH_MS);
   const random = new SeededRandom(scenario.seed);
   const network = new SimNetwork(time);
+  const realPorts = Object.entries(scenario.cluster.implementations).filter(([, implementation]) => implementation !== 'memory');
+  if (scenario.cluster.processes === 'multi' || realPorts.length > 0) {
+    log('the simulation engine runs the whole cluster in one thread on the memory ports with simulated latencies; cluster.processes and cluster.implementations apply to the live engine only');
+  }
   // The simulated machines: every backend call takes a latency drawn per port, and each chat
   // server slot reads the clock off by its own fixed skew (scenario.sim).
   const cluster = new Cluster({
