@@ -109,9 +109,10 @@ describe.skipIf(unreachable !== undefined && !inCi)(`multi-process cluster on Re
     // Every acknowledgement of one clientMsgId names the same seq (retries get the same answer).
     const seqOf = new Map<string, number>();
     for (const f of carol.ofType('sent')) {
-      const seen = seqOf.get(f.ref);
+      const ref = f.ref as string;
+      const seen = seqOf.get(ref);
       if (seen !== undefined) expect(f.seq).toBe(seen);
-      seqOf.set(f.ref, f.seq);
+      seqOf.set(ref, f.seq as number);
     }
     await dave.until(() => (new Set(dave.ofType('message').map((f) => f.seq)).size === total ? true : undefined), 15_000);
     expect(carol.closeCode).toBeUndefined();
