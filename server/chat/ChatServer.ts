@@ -221,10 +221,11 @@ export class ChatServer {
    * write: each is idempotent, and a crash may have cut any of them short the first time.
    */
   private async afterAppend(env: InboundEnvelope, chat: ChatRecord, message: StoredMessage): Promise<void> {
-    await this.recordInboxes(chat, message);
     const sent: SentFrame = { type: 'sent', ref: message.clientMsgId, chat: chat.id, seq: message.seq, msgId: message.msgId, ts: message.sentAtMs };
-    await this.reply(env, sent);
-    await this.fanOut(chat, message, env.conn);
+    // The message is durable once appended: the ACK and the pushes need not wait for the inbox
+    // events (each one lightweight transaction or two per member on Cassandra). The frame is
+    // acknowledged to the queue only after all three, so a crash in between redoes them.
+    await Promise.all([this.reply(env, sent), this.fanOut(chat, message, env.conn), this.recordInboxes(chat, message)]);
   }
 
   private async fanOut(chat: ChatRecord, message: StoredMessage, exceptConnection: string): Promise<void> {
@@ -346,8 +347,11 @@ export class ChatServer {
     await Promise.all(changes.map(async ({ sender, upTo }) => {
       const readerName = chat.kind === 'direct' ? otherMember(chat, sender) : '*';
       const receipt: ReceiptFrame = { type: 'receipt', chat: chat.id, user: readerName, kind, upTo };
-      await this.deps.store.appendInbox(sender, `r:${chat.id}:${kind}:${upTo}`, { kind: 'receipt', chatId: chat.id, userId: readerName, cursor: kind, upTo });
-      await this.router.toUsers([sender], JSON.stringify(receipt));
+      // The cursor is already stored; the push does not wait for the sender's inbox event.
+      await Promise.all([
+        this.deps.store.appendInbox(sender, `r:${chat.id}:${kind}:${upTo}`, { kind: 'receipt', chatId: chat.id, userId: readerName, cursor: kind, upTo }),
+        this.router.toUsers([sender], JSON.stringify(receipt)),
+      ]);
       told.set(sender, Math.max(upTo, told.get(sender) ?? 0));
     }));
   }
