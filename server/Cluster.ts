@@ -98,6 +98,8 @@ export class Cluster implements ClusterControl {
   private readonly listeners: GatewayListener[] = [];
   readonly http: HttpApi;
   private chatServerGeneration = 0;
+  /** The last replacement of each chat server slot (see replaceChatServer). */
+  private readonly slotTurns = new Map<number, Promise<void>>();
   private address: ClusterAddress | undefined;
   private readonly lossyBroker: LossyBroker;
   private readonly random: Random;
@@ -158,12 +160,7 @@ export class Cluster implements ClusterControl {
    */
   async restartChatServers(options: { crash?: boolean } = {}): Promise<number> {
     const count = this.chatServers.length;
-    for (let i = 0; i < count; i++) {
-      await this.chatServers[i]!.stop(options);
-      const replacement = this.newChatServer(i);
-      this.chatServers[i] = replacement;
-      replacement.start();
-    }
+    for (let i = 0; i < count; i++) await this.replaceChatServer(i, { crash: options.crash ?? false });
     return count;
   }
 
@@ -172,10 +169,20 @@ export class Cluster implements ClusterControl {
    * new instance takes the slot, as a supervisor restarts a SIGKILLed process.
    */
   async killChatServer(index: number): Promise<void> {
-    await this.chatServerAt(index).stop({ crash: true });
-    const replacement = this.newChatServer(index);
-    this.chatServers[index] = replacement;
-    replacement.start();
+    this.chatServerAt(index);
+    await this.replaceChatServer(index, { crash: true });
+  }
+
+  /** Stops the slot's server and starts a new one; replacements of one slot take turns, so none is orphaned. */
+  private replaceChatServer(index: number, options: { crash: boolean }): Promise<void> {
+    const turn = (this.slotTurns.get(index) ?? Promise.resolve()).then(async () => {
+      await this.chatServers[index]!.stop(options);
+      const replacement = this.newChatServer(index);
+      this.chatServers[index] = replacement;
+      replacement.start();
+    });
+    this.slotTurns.set(index, turn.catch(() => undefined));
+    return turn;
   }
 
   async messageStore(): Promise<MessageStore> {

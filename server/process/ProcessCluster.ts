@@ -92,6 +92,10 @@ export class ProcessCluster implements ClusterControl {
   private generation = 0;
   private nextRpc = 0;
   private nextLossWindow = 0;
+  /** The last replacement of each chat server slot (see replaceChatServer). */
+  private readonly slotTurns = new Map<number, Promise<void>>();
+  /** Every node started and not yet exited, whatever slot it had: stop() ends them all. */
+  private readonly live = new Set<NodeHandle>();
   private readonly pending = new Map<number, { resolve: (m: NodeMessage) => void }>();
   private stopping = false;
   private readonly log: (line: string) => void;
@@ -138,18 +142,33 @@ export class ProcessCluster implements ClusterControl {
 
   async restartChatServers(options: { crash?: boolean } = {}): Promise<number> {
     for (let slot = 0; slot < this.chatServerNodes.length; slot++) {
-      const node = this.chatServerNodes[slot]!;
-      if (options.crash) await this.kill(node);
-      else await this.stopNode(node);
-      this.chatServerNodes[slot] = await this.startChatServer(slot);
+      await this.replaceChatServer(slot, options.crash ? 'kill' : 'stop');
     }
     return this.chatServerNodes.length;
   }
 
   async killChatServer(index: number): Promise<void> {
-    const node = this.at(this.chatServerNodes, index, 'chat server');
-    await this.kill(node);
-    this.chatServerNodes[index] = await this.startChatServer(index);
+    this.at(this.chatServerNodes, index, 'chat server');
+    await this.replaceChatServer(index, 'kill');
+  }
+
+  /**
+   * Ends the slot's process and starts a new one in it. Replacements of one slot take turns (a
+   * graceful restart still draining when the next fault kills the slot), so a slot never ends up
+   * with two processes or an orphan nobody stops.
+   */
+  private replaceChatServer(slot: number, how: 'kill' | 'stop'): Promise<void> {
+    const previous = this.slotTurns.get(slot) ?? Promise.resolve();
+    const turn = previous.then(async () => {
+      if (this.stopping) return;
+      const node = this.chatServerNodes[slot]!;
+      if (how === 'kill') await this.kill(node);
+      else await this.stopNode(node);
+      if (this.stopping) return;
+      this.chatServerNodes[slot] = await this.startChatServer(slot);
+    });
+    this.slotTurns.set(slot, turn.catch(() => undefined));
+    return turn;
   }
 
   async crashGateway(index: number): Promise<void> {
@@ -219,6 +238,9 @@ export class ProcessCluster implements ClusterControl {
     if (this.api) await this.stopNode(this.api);
     await Promise.all(this.chatServerNodes.map((n) => this.stopNode(n)));
     await Promise.all(this.gatewayNodes.map((n) => this.stopNode(n)));
+    // A node started while the stop was under way (a slot replacement in flight) ends too.
+    await Promise.all([...this.slotTurns.values()]);
+    await Promise.all([...this.live].map((n) => this.stopNode(n)));
     await this.store?.close();
     await this.provisioned?.cleanup();
   }
@@ -246,7 +268,9 @@ export class ProcessCluster implements ClusterControl {
     }
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
     const node: NodeHandle = { name, spec, child, exited, expectedExit: false, stopped: false, ...(log ? { log } : {}) };
+    this.live.add(node);
     void exited.then((code) => {
+      this.live.delete(node);
       node.stopped = true;
       log?.end();
       if (!node.expectedExit && !this.stopping) this.log(`node ${name} exited unexpectedly (code ${code})`);
