@@ -189,7 +189,7 @@ export class ChatServer {
     if (!validation.ok) throw new FrameRejected(validation.code, validation.message, validation.ref);
     const frame = validation.frame;
     switch (frame.type) {
-      case 'send': return this.onSend(env, frame);
+      case 'send': return this.onSend(env, frame, redelivered);
       case 'ack': return this.onCursor(env, frame, 'delivered', redelivered);
       case 'read': return this.onCursor(env, frame, 'read', redelivered);
       case 'typing': return this.onTyping(env, frame, redelivered);
@@ -201,7 +201,7 @@ export class ChatServer {
 
   // ---- send ----
 
-  private async onSend(env: InboundEnvelope, frame: SendFrame): Promise<void> {
+  private async onSend(env: InboundEnvelope, frame: SendFrame, redelivered: boolean): Promise<void> {
     const chat = await this.memberChat(env.user, frame.chat, frame.clientMsgId);
     const nowMs = this.deps.clock.nowMs();
     const input: AppendInput = {
@@ -212,6 +212,14 @@ export class ChatServer {
     const { message, created } = await this.deps.store.append(input);
     if (!created && message.body !== frame.body) {
       throw new FrameRejected('CLIENT_MSG_ID_REUSED', ERROR_CODES.CLIENT_MSG_ID_REUSED.text, frame.clientMsgId);
+    }
+    // A client's retry of a send already stored (its ACK was slow or lost) only needs the ACK:
+    // the frame that stored it does the inbox events and pushes, and if its server died on the
+    // way the queue hands that frame out again. Redoing them here doubled the store's work per
+    // retry exactly when the store was slow enough to cause retries.
+    if (!created && !redelivered) {
+      await this.reply(env, { type: 'sent', ref: message.clientMsgId, chat: chat.id, seq: message.seq, msgId: message.msgId, ts: message.sentAtMs });
+      return;
     }
     await this.afterAppend(env, chat, message);
   }
