@@ -11,7 +11,7 @@ const { consistencies } = cassandra.types;
 /**
  * Consistency levels. With RF 3 per datacenter, LOCAL_QUORUM is 2 of the 3 local replicas, so a
  * read at LOCAL_QUORUM always overlaps the last acknowledged write. The lightweight transactions
- * (seq allocation, claims, cursors) run Paxos at SERIAL, a quorum of all replicas in every
+ * (seq allocation, send claims, inbox rows) run Paxos at SERIAL, a quorum of all replicas in every
  * datacenter: two chat servers in different datacenters appending to the same chat still get
  * distinct, contiguous seqs (LOCAL_SERIAL would be cheaper but is only safe if each chat is
  * written from one datacenter). The Paxos commit is at LOCAL_QUORUM, so once `append` resolves
@@ -48,11 +48,6 @@ interface MessageClaim {
   message: Omit<StoredMessage, 'seq'>;
 }
 
-interface InboxClaim {
-  owner: string;
-  slot: number;
-  event: string;
-}
 
 /**
  * MessageStore on Apache Cassandra 5.0 (schema: server/cassandra/schema.cql, design and failure
@@ -207,20 +202,15 @@ export class CassandraMessageStore implements MessageStore {
   async advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> {
     const column = kind === 'delivered' ? 'delivered_upto' : 'read_upto';
     const read = await this.client.execute(this.q.getCursor[kind], [chatId, userId], READ);
-    let current = num(read.first()?.get(column));
-    // Compare-and-set from the value last seen until it is at least upTo. A user's first
-    // advance always writes (even upTo 0), so the user appears in getCursors from then on.
-    for (;;) {
-      if (current !== undefined && current >= upTo) return { before: current, after: current };
-      const result = current === undefined
-        ? await lwt(this.client, this.q.casCursorFromNull[kind], [upTo, chatId, userId])
-        : await lwt(this.client, this.q.casCursor[kind], [upTo, chatId, userId, current]);
-      if (result.applied) return { before: current ?? 0, after: upTo };
-      const seen = num(result.row.get(column));
-      // A CAS retried after a timeout that reads back our own value: the lost attempt applied.
-      if (result.retried && seen === upTo) return { before: current ?? 0, after: upTo };
-      current = seen;
-    }
+    const current = num(read.first()?.get(column));
+    if (current !== undefined && current >= upTo) return { before: current, after: current };
+    // The cell's write timestamp is upTo + 1, so the highest upTo wins whatever order writes
+    // arrive in, from any process, with no lightweight transaction (a receipt is the most
+    // frequent write there is). A user's first advance always writes (even upTo 0), so the user
+    // appears in getCursors from then on. Concurrent advances may each report the value they
+    // read as `before`; each `after` is at least its upTo, and the stored value is the max.
+    await this.client.execute(this.q.setCursor[kind], [upTo + 1, upTo, chatId, userId], WRITE);
+    return { before: current ?? 0, after: upTo };
   }
 
   async getCursors(chatId: string): Promise<Map<string, UserCursors>> {
@@ -244,31 +234,33 @@ export class CassandraMessageStore implements MessageStore {
     return this.serialize(`inbox\u0000${userId}`, () => this.appendInboxNow(userId, eventKey, json));
   }
 
+  /**
+   * An inbox event costs one lightweight transaction: its row's INSERT IF NOT EXISTS at head + 1.
+   * Idempotency comes from an index (user, eventKey) -> position, written (plainly) before each
+   * try, so a repeat, or a retry after a crash at any point, finds where the event was meant to
+   * go and checks that row. The one case it does not cover: two processes appending the same
+   * event at the same moment (a queue entry claimed from a stalled chat server while that one
+   * still runs) may both miss the index and store the event twice, at two positions; inbox
+   * readers see a message or receipt twice and must ignore the repeat (events are keyed).
+   * Messages, whose duplicates would be visible to people, keep the stricter claim scheme.
+   */
   private async appendInboxNow(userId: string, eventKey: string, json: string): Promise<number> {
-    const owner = cassandra.types.Uuid.random();
-    const guess = (await this.inboxHead(userId)) + 1;
-    const claimed = await lwt(this.client, this.q.claimInbox, [userId, eventKey, owner, guess, json]);
-    const row = claimed.row;
-    const claim: InboxClaim = claimed.applied
-      ? { owner: owner.toString(), slot: guess, event: json }
-      : { owner: String(row.get('owner')), slot: num(row.get('trying_position')) ?? guess, event: text(row.get('event')) ?? json };
-    const position = await this.settle(
-      claim,
-      async (slot) => {
-        const r = await lwt(this.client, this.q.insertInbox, [userId, bucketOf(slot, this.inboxBucketSize), slot, eventKey, claim.event]);
-        return r.applied || r.row.get('event_key') === eventKey ? 'ours' : 'taken';
-      },
-      async (from, to) => {
-        const r = await lwt(this.client, this.q.moveInboxSlot, [to, claim.owner, claim.event, userId, eventKey, from]);
-        return r.applied ? to : num(r.row.get('trying_position')) ?? to;
-      },
-      () => this.inboxHead(userId),
-    );
-    const b = bucketOf(position, this.inboxBucketSize);
-    if (b > 0 && (position - 1) % this.inboxBucketSize === 0) {
-      await this.client.execute(this.q.setInboxHead, [b + 1, b, userId], WRITE);
+    const intended = num((await this.client.execute(this.q.getInboxIndex, [userId, eventKey], READ)).first()?.get('position'));
+    if (intended !== undefined) {
+      const row = (await this.client.execute(this.q.getInboxRow, [userId, bucketOf(intended, this.inboxBucketSize), intended], READ)).first();
+      if (row && row.get('event_key') === eventKey) return intended;
     }
-    return position;
+    for (let tries = 0; tries < MAX_SLOT_MOVES; tries++) {
+      const position = (await this.inboxHead(userId)) + 1;
+      await this.client.execute(this.q.setInboxIndex, [userId, eventKey, position], WRITE);
+      const placed = await lwt(this.client, this.q.insertInbox, [userId, bucketOf(position, this.inboxBucketSize), position, eventKey, json]);
+      if (placed.applied || placed.row.get('event_key') === eventKey) {
+        const b = bucketOf(position, this.inboxBucketSize);
+        if (b > 0 && (position - 1) % this.inboxBucketSize === 0) await this.client.execute(this.q.setInboxHead, [b + 1, b, userId], WRITE);
+        return position;
+      }
+    }
+    throw new Error(`gave up placing an inbox event after ${MAX_SLOT_MOVES} tries`);
   }
 
   async readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage> {
@@ -362,10 +354,11 @@ export class CassandraMessageStore implements MessageStore {
 }
 
 function statements(ks: string) {
+  // Cursor cells are only ever written USING TIMESTAMP upTo + 1 (see advanceCursor), in a table
+  // of their own: a cell written at wall-clock time would outrank every later advance.
   const cursorStatements = (column: string) => ({
-    get: `SELECT ${column} FROM ${ks}.cursors WHERE chat_id = ? AND user_id = ?`,
-    cas: `UPDATE ${ks}.cursors SET ${column} = ? WHERE chat_id = ? AND user_id = ? IF ${column} = ?`,
-    casFromNull: `UPDATE ${ks}.cursors SET ${column} = ? WHERE chat_id = ? AND user_id = ? IF ${column} = null`,
+    get: `SELECT ${column} FROM ${ks}.cursor_marks WHERE chat_id = ? AND user_id = ?`,
+    set: `UPDATE ${ks}.cursor_marks USING TIMESTAMP ? SET ${column} = ? WHERE chat_id = ? AND user_id = ?`,
   });
   const delivered = cursorStatements('delivered_upto');
   const read = cursorStatements('read_upto');
@@ -385,11 +378,11 @@ function statements(ks: string) {
     setSenderLast: `UPDATE ${ks}.sender_last_seq USING TIMESTAMP ? SET seq = ? WHERE chat_id = ? AND sender_id = ?`,
     getSenderLast: `SELECT sender_id, seq FROM ${ks}.sender_last_seq WHERE chat_id = ?`,
     getCursor: { delivered: delivered.get, read: read.get } satisfies Record<CursorKind, string>,
-    casCursor: { delivered: delivered.cas, read: read.cas } satisfies Record<CursorKind, string>,
-    casCursorFromNull: { delivered: delivered.casFromNull, read: read.casFromNull } satisfies Record<CursorKind, string>,
-    getCursors: `SELECT user_id, delivered_upto, read_upto FROM ${ks}.cursors WHERE chat_id = ?`,
-    claimInbox: `INSERT INTO ${ks}.inbox_claims (user_id, event_key, owner, trying_position, event) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS`,
-    moveInboxSlot: `UPDATE ${ks}.inbox_claims SET trying_position = ?, owner = ?, event = ? WHERE user_id = ? AND event_key = ? IF trying_position = ?`,
+    setCursor: { delivered: delivered.set, read: read.set } satisfies Record<CursorKind, string>,
+    getCursors: `SELECT user_id, delivered_upto, read_upto FROM ${ks}.cursor_marks WHERE chat_id = ?`,
+    getInboxIndex: `SELECT position FROM ${ks}.inbox_index WHERE user_id = ? AND event_key = ?`,
+    setInboxIndex: `INSERT INTO ${ks}.inbox_index (user_id, event_key, position) VALUES (?, ?, ?)`,
+    getInboxRow: `SELECT event_key FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? AND position = ?`,
     insertInbox: `INSERT INTO ${ks}.inbox (user_id, bucket, position, event_key, event) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS`,
     readInbox: `SELECT position, event_key, event FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? AND position >= ? AND position <= ?`,
     maxPositionInBucket: `SELECT position FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? ORDER BY position DESC LIMIT 1`,
