@@ -10,10 +10,12 @@ import { passesGate, type BenchOutcome, type Benchmark, type Figure, type Profil
 import { fmt, round } from './lib/util.ts';
 import { checkers } from './checkers.ts';
 import { fanout } from './fanout.ts';
+import { generator } from './generator.ts';
+import { idleMemory } from './idleMemory.ts';
 import { simEngine } from './simEngine.ts';
 import { throughput } from './throughput.ts';
 
-const BENCHMARKS: Benchmark[] = [throughput, fanout, simEngine, checkers];
+const BENCHMARKS: Benchmark[] = [throughput, generator, idleMemory, fanout, simEngine, checkers];
 
 const HELP = `npm run bench -- [options]
 

@@ -161,11 +161,13 @@ export function serveParent(handlers: Record<string, (args: never) => unknown>, 
   process.send?.({ ready: true });
 }
 
-/** Runs a full GC if the process was started with --expose-gc (twice: weak refs, finalizers). */
-export function collectGarbage(): boolean {
+/**
+ * Runs a full GC if the process was started with --expose-gc (twice: weak refs, finalizers),
+ * and answers the process's memory afterwards.
+ */
+export function collectGarbage(): { collected: boolean; memory: NodeJS.MemoryUsage } {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return false;
-  gc();
-  gc();
-  return true;
+  gc?.();
+  gc?.();
+  return { collected: gc !== undefined, memory: process.memoryUsage() };
 }
