@@ -13,8 +13,8 @@ interface Window {
 }
 
 /** The cluster/echo frames ratio below which --gate fails, and why (set from the ratios measured on this machine). */
-const GATE_FLOOR = 0.08;
-const GATE_MARGIN = 'about half the per-round ratios measured when the gate was set (0.16-0.19 in the quick profile, before the profile-guided pass)';
+const GATE_FLOOR = 0.1;
+const GATE_MARGIN = 'a large regression only: about half the lowest per-round ratio before the profile-guided pass (0.16-0.19), a quarter of the ratio after it (0.3-0.5)';
 
 interface ServerStats { framesIn: number; framesOut: number; errors?: Record<string, number>; closes?: Record<string, number> }
 
