@@ -10,7 +10,7 @@ const timersPort = 'the injected Timers port (server/ports/Clock.ts): timers.sch
 const randomPort = 'the injected Random port (server/ports/Random.ts): random.nextFloat()';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', 'dist/**'] },
+  { ignores: ['node_modules/**', 'reports/**', 'coverage/**', 'dist/**', '.bench-cache/**'] },
   js.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },
   ...tseslint.configs.recommended,

@@ -1,9 +1,9 @@
 // Times checkHistory on a synthetic but realistic 1,000,000-event history.
 // Run: npx tsx bench/checkHistory.ts [events]
+import { pathToFileURL } from 'node:url';
 import { checkHistory } from '../simulator/check/checkAll.ts';
 import type { HistoryEvent } from '../simulator/history/HistoryEvent.ts';
 
-const TARGET_EVENTS = Number(process.argv[2] ?? 1_000_000);
 
 /** Deterministic PRNG (mulberry32): the same history every run. */
 function rng(seed: number): () => number {
@@ -22,7 +22,7 @@ function rng(seed: number): () => number {
  * receipts, with ticks at the sender; devices drop and come back with presence notices, syncs
  * and typing in between.
  */
-function generate(): { events: HistoryEvent[]; members: Map<string, string[]>; devices: Map<string, string[]> } {
+export function generateHistory(targetEvents: number): { events: HistoryEvent[]; members: Map<string, string[]>; devices: Map<string, string[]> } {
   const random = rng(42);
   const users = Array.from({ length: 2000 }, (_, i) => `u${i}`);
   const devices = new Map(users.map((u, i) => [u, i % 4 === 0 ? ['d1', 'd2'] : ['d1']]));
@@ -38,7 +38,7 @@ function generate(): { events: HistoryEvent[]; members: Map<string, string[]>; d
   const unread = new Map<string, Array<{ id: string; seq: number }>>();
   for (const [u, ds] of devices) for (const d of ds) events.push({ t, p: `${u}/${d}`, type: 'connect', gateway: 'gw0' });
   let n = 0;
-  while (events.length < TARGET_EVENTS) {
+  while (events.length < targetEvents) {
     t += 5;
     const chat = random() < 0.01 ? 'big' : chats[Math.floor(random() * chats.length)]!;
     const ms = members.get(chat)!;
@@ -94,11 +94,22 @@ function getUnread(map: Map<string, Array<{ id: string; seq: number }>>, key: st
   return list;
 }
 
-const { events, members, devices } = generate();
-const startMs = performance.now();
-const results = checkHistory(events, { chatMembers: members, devicesOfUser: devices }, { seed: 42, reproduce: 'bench' });
-const elapsedMs = performance.now() - startMs;
-const failed = results.filter((r) => r.verdict === 'fail').map((r) => `${r.id}: ${r.examples[0] ?? ''}`);
-console.log(`${events.length} events checked in ${(elapsedMs / 1000).toFixed(2)} s: ${Math.round(events.length / (elapsedMs / 1000))} events/s`);
-console.log(`verdicts: ${results.map((r) => `${r.id}=${r.verdict}`).join(' ')}`);
-if (failed.length > 0) console.log(`unexpected failures:\n${failed.join('\n')}`);
+/** Checks a generated history of about `targetEvents` events; the time covers checkHistory only. */
+export function timeCheckHistory(targetEvents: number): { events: number; seconds: number; eventsPerSecond: number; verdicts: string; unexpectedFailures: string[] } {
+  const { events, members, devices } = generateHistory(targetEvents);
+  const startMs = performance.now();
+  const results = checkHistory(events, { chatMembers: members, devicesOfUser: devices }, { seed: 42, reproduce: 'bench' });
+  const seconds = (performance.now() - startMs) / 1000;
+  return {
+    events: events.length, seconds, eventsPerSecond: events.length / seconds,
+    verdicts: results.map((r) => `${r.id}=${r.verdict}`).join(' '),
+    unexpectedFailures: results.filter((r) => r.verdict === 'fail').map((r) => `${r.id}: ${r.examples[0] ?? ''}`),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const r = timeCheckHistory(Number(process.argv[2] ?? 1_000_000));
+  console.log(`${r.events} events checked in ${r.seconds.toFixed(2)} s: ${Math.round(r.eventsPerSecond)} events/s`);
+  console.log(`verdicts: ${r.verdicts}`);
+  if (r.unexpectedFailures.length > 0) console.log(`unexpected failures:\n${r.unexpectedFailures.join('\n')}`);
+}
