@@ -28,6 +28,8 @@ const FETCH_SIZE = 500;
 const LWT_ATTEMPTS = 4;
 /** Slot moves one append may make before giving up (each needs another writer to have taken the slot). */
 const MAX_SLOT_MOVES = 1_000;
+/** Chats and users whose head this store remembers as the guess for its next append (see knownHeads). */
+const HEAD_CACHE_ENTRIES_MAX = 100_000;
 
 export interface CassandraMessageStoreOptions {
   keyspace: string;
@@ -73,6 +75,14 @@ export class CassandraMessageStore implements MessageStore {
   private readonly client: Client;
   private readonly q: ReturnType<typeof statements>;
   private readonly queues = new Map<string, Promise<void>>();
+  /**
+   * The highest seq (or inbox position) this store saw placed, per chat (or user), as the guess
+   * for the next append: it saves the two reads of the head on every append. A head only
+   * grows, so the guess is never too high; when another process appended meanwhile, the slot
+   * is taken, and the transaction says so and the head is read then. Least recently used first
+   * out past HEAD_CACHE_ENTRIES_MAX.
+   */
+  private readonly knownHeads = new Map<string, number>();
 
   private constructor(client: Client, keyspace: string, epoch: string, messageBucketSize: number, inboxBucketSize: number) {
     this.client = client;
@@ -120,7 +130,8 @@ export class CassandraMessageStore implements MessageStore {
 
   private async appendNow(input: Omit<StoredMessage, 'seq'>): Promise<AppendResult> {
     const owner = cassandra.types.Uuid.random();
-    const guess = (await this.headSeq(input.chatId)) + 1;
+    const headKey = `chat\u0000${input.chatId}`;
+    const guess = (this.knownHeads.get(headKey) ?? await this.headSeq(input.chatId)) + 1;
     const claimed = await lwt(this.client, this.q.claimSend, [
       input.chatId, input.senderId, input.clientMsgId, owner, guess, input.msgId, input.senderDeviceId, input.body, input.sentAtMs,
     ]);
@@ -147,6 +158,7 @@ export class CassandraMessageStore implements MessageStore {
       (from, to) => this.moveMessageSlot(claim, from, to),
       () => this.headSeq(input.chatId),
     );
+    this.rememberHead(headKey, seq);
     const b = bucketOf(seq, this.messageBucketSize);
     await Promise.all([
       this.client.execute(this.q.setSenderLast, [seq, seq, input.chatId, input.senderId], WRITE),
@@ -250,11 +262,14 @@ export class CassandraMessageStore implements MessageStore {
       const row = (await this.client.execute(this.q.getInboxRow, [userId, bucketOf(intended, this.inboxBucketSize), intended], READ)).first();
       if (row && row.get('event_key') === eventKey) return intended;
     }
+    const headKey = `inbox\u0000${userId}`;
     for (let tries = 0; tries < MAX_SLOT_MOVES; tries++) {
-      const position = (await this.inboxHead(userId)) + 1;
+      const known = tries === 0 ? this.knownHeads.get(headKey) : undefined;
+      const position = (known ?? await this.inboxHead(userId)) + 1;
       await this.client.execute(this.q.setInboxIndex, [userId, eventKey, position], WRITE);
       const placed = await lwt(this.client, this.q.insertInbox, [userId, bucketOf(position, this.inboxBucketSize), position, eventKey, json]);
       if (placed.applied || placed.row.get('event_key') === eventKey) {
+        this.rememberHead(headKey, position);
         const b = bucketOf(position, this.inboxBucketSize);
         if (b > 0 && (position - 1) % this.inboxBucketSize === 0) await this.client.execute(this.q.setInboxHead, [b + 1, b, userId], WRITE);
         return position;
@@ -283,6 +298,13 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   // ---- the shared machinery ----
+
+  private rememberHead(key: string, head: number): void {
+    const known = this.knownHeads.get(key) ?? 0;
+    this.knownHeads.delete(key);
+    this.knownHeads.set(key, Math.max(known, head));
+    if (this.knownHeads.size > HEAD_CACHE_ENTRIES_MAX) this.knownHeads.delete(this.knownHeads.keys().next().value!);
+  }
 
   /**
    * Places a claimed entry: tries its slot; while another entry holds the slot, moves the claim
