@@ -95,10 +95,14 @@ export class PresenceFamily implements Family {
     if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
     for (const observer of this.observersOf.get(user) ?? []) {
       const last = this.seen.get(`${observer}|${user}`)?.at(-1);
-      if (last && !last[1] && this.state.isConnected(observer)) {
-        getOr(this.owedOnline, user, () => []).push({ observer, dueMs: t + this.settings.propagationMs, backAtMs: t, linkEpoch: this.linkEpoch.get(observer) ?? 0 });
-      }
+      if (last && !last[1]) this.oweOnline(observer, user, t);
     }
+  }
+
+  /** `observer` shows `user` offline though the user is back since `backAtMs`: the online is due. */
+  private oweOnline(observer: string, user: string, backAtMs: number): void {
+    if (!this.state.isConnected(observer)) return;
+    getOr(this.owedOnline, user, () => []).push({ observer, dueMs: backAtMs + this.settings.propagationMs, backAtMs, linkEpoch: this.linkEpoch.get(observer) ?? 0 });
   }
 
   // ------------------------------------------------------------- what observers saw
@@ -135,11 +139,24 @@ export class PresenceFamily implements Family {
     // The gateway writes presence before its hello, so the episode ends (hello heard) after any
     // snapshot that still saw it: only the phones' shared clock slack is allowed.
     const snapshotOf = e.askedAt !== undefined && recent && recent.endMs >= e.askedAt - this.settings.causalSlackMs ? recent : undefined;
-    const episode = now ?? snapshotOf ?? (recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.tolMs ? recent : undefined);
+    // A push travels: the presence service broadcasts offline at the end of the debounce, and
+    // if the user comes back a moment later, an observer on a slow or stalled link hears the
+    // offline after the episode ended (then the online right behind it). A notice reaching the
+    // observer within the propagation bound of an episode's end is that episode's, as D2 and
+    // D3 allow propagationMs for a change to arrive. (flaky-mobile for 5 simulated minutes:
+    // u1505 back at 264.702 s, u864/d1 heard the offline at 265.365 s and the online with it.)
+    // It does not excuse a wrong state: the observer now shows a user who is back as offline,
+    // so it is owed the online within the same bound (D3), exactly like an observer that saw
+    // the offline before the user came back.
+    const latePushOf = e.askedAt === undefined && recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.propagationMs + this.settings.tolMs ? recent : undefined;
+    const episode = now ?? snapshotOf ?? latePushOf;
     if (episode) {
       const shownAfterMs = e.t - episode.startMs;
       const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;
-      if (episode.endMs - episode.startMs >= minMs && shownAfterMs >= minMs) return;
+      if (episode.endMs - episode.startMs >= minMs && shownAfterMs >= minMs) {
+        if (!now) this.oweOnline(e.p, e.user, episode.endMs);
+        return;
+      }
       this.d1.hit(minMs - lengthMs, () => `${e.user}'s devices were all disconnected from ${fmt(episode.startMs)} ${episode.endMs === Infinity ? 'on' : `to ${fmt(episode.endMs)}`}, yet device ${e.p} was shown ${e.user} offline at ${fmt(e.t)}, ${Math.round(shownAfterMs)} ms in: before the ${this.settings.debounceMs} ms debounce`);
       return;
     }

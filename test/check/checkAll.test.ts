@@ -258,6 +258,24 @@ describe('presence (D)', () => {
     expect(check(late(1150)).get('D5')!.verdict).toBe('pass');
     expectFail(check(late(1210)).get('D5'), 'shown c offline at 1.220 s while c/d1 was connected');
   });
+  it('D5: an offline push still in flight when the user came back belongs to that episode, and the online is then owed (D3)', () => {
+    // a is gone from 1.1 s to 50 s; the debounced offline reaches b/d1's slow link 600 ms after a is back, the online right behind it.
+    const late = [...healthy(), link(1100, 'a/d1', false), link(50_000, 'a/d1', true), seen(50_600, 'b/d1', 'a', false)];
+    const done = { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E;
+    const corrected = check([...late, seen(50_600, 'b/d1', 'a', true), done]);
+    for (const id of ['D1', 'D3', 'D4', 'D5', 'D6']) expect(corrected.get(id)!.verdict, id).toBe('pass');
+    // Without the online behind it, b/d1 shows a offline though a is back: D3 (and D4) fail, not D5.
+    const stuck = check([...late, done]);
+    expect(stuck.get('D5')!.verdict).toBe('pass');
+    expectFail(stuck.get('D3'), 'a came back at 50.000 s but device b/d1, connected throughout, still saw it offline at the end');
+    expect(stuck.get('D4')!.verdict).toBe('fail');
+    // Beyond the propagation bound it is no longer that episode's notice.
+    expectFail(check([...late.slice(0, -1), seen(56_000, 'b/d1', 'a', false), seen(56_000, 'b/d1', 'a', true), done]).get('D5'), 'shown a offline at 56.000 s while a/d1 was connected');
+    // A late notice of a flap is a flap (D1), not a multi-device failure.
+    const flap = check([...healthy(), link(1100, 'a/d1', false), link(1200, 'a/d1', true), seen(1700, 'b/d1', 'a', false), seen(1700, 'b/d1', 'a', true)]);
+    expectFail(flap.get('D1'), 'shown a offline at 1.700 s');
+    expect(flap.get('D5')!.verdict).toBe('pass');
+  });
   it('D6: more offline transitions than episodes', () => {
     const events = [...longDown(), seen(50_100, 'b/d1', 'a', true), seen(60_000, 'b/d1', 'a', false)];
     expect(check(longDown()).get('D6')!.verdict).toBe('pass');
