@@ -83,7 +83,7 @@ export class PresenceFamily implements Family {
     const after = before + (up ? 1 : -1);
     this.upCount.set(user, after);
     if (before === 0 && after > 0) this.userBack(user, t);
-    else if (before > 0 && after === 0) this.current.set(user, { user, startMs: t, endMs: Infinity });
+    else if (before > 0 && after === 0) this.userGone(user, t);
   }
 
   private userBack(user: string, t: number): void {
@@ -120,14 +120,33 @@ export class PresenceFamily implements Family {
   private onlineSeen(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {
     const owed = this.owedOnline.get(e.user);
     if (!owed) return;
-    const i = owed.findIndex((o) => o.observer === e.p);
-    if (i < 0) return;
-    const o = owed[i]!;
-    owed.splice(i, 1);
-    // The observer's link died after the user came back (a half-open link, a reset): the push
-    // had nowhere to go, and the answer to its query after reconnecting is what it saw.
-    if ((this.linkEpoch.get(o.observer) ?? 0) !== o.linkEpoch) return;
-    if (e.t > o.dueMs + this.settings.tolMs) this.d3.hit(e.t - o.backAtMs, () => `${e.user} came back at ${fmt(o.backAtMs)} but device ${e.p} saw it online only at ${fmt(e.t)} (${Math.round(e.t - o.backAtMs)} ms later)`);
+    // One online shown settles every return this observer was owed for the user: it may be
+    // owed twice (the user came back, left and came back while the observer still showed
+    // offline), and one notice shows both. Lateness counts from the earliest.
+    let earliest: OwedOnline | undefined;
+    for (let i = owed.length - 1; i >= 0; i--) {
+      const o = owed[i]!;
+      if (o.observer !== e.p) continue;
+      owed.splice(i, 1);
+      // The observer's link died after the user came back (a half-open link, a reset): the push
+      // had nowhere to go, and the answer to its query after reconnecting is what it saw.
+      if ((this.linkEpoch.get(o.observer) ?? 0) !== o.linkEpoch) continue;
+      if (!earliest || o.dueMs < earliest.dueMs) earliest = o;
+    }
+    const o = earliest;
+    if (o && e.t > o.dueMs + this.settings.tolMs) this.d3.hit(e.t - o.backAtMs, () => `${e.user} came back at ${fmt(o.backAtMs)} but device ${e.p} saw it online only at ${fmt(e.t)} (${Math.round(e.t - o.backAtMs)} ms later)`);
+  }
+
+  /**
+   * The user is gone again at `t`: a return whose online was not yet due by then is owed no
+   * notice (a stay shorter than the propagation bound need not show at all). Returns already
+   * due stay owed, and a late online for them still fails D3.
+   */
+  private userGone(user: string, t: number): void {
+    this.current.set(user, { user, startMs: t, endMs: Infinity });
+    const owed = this.owedOnline.get(user);
+    if (!owed) return;
+    for (let i = owed.length - 1; i >= 0; i--) if (owed[i]!.dueMs > t) owed.splice(i, 1);
   }
 
   private classifyOffline(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {

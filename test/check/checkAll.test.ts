@@ -237,6 +237,22 @@ describe('presence (D)', () => {
     const away = [...longDown(), { t: 50_200, p: 'harness', type: 'oracle', what: 'link-down', device: 'b/d1' } as E, { t: 59_000, p: 'harness', type: 'oracle', what: 'link-up', device: 'b/d1' } as E, seen(60_000, 'b/d1', 'a', true)];
     expect(check(away).get('D3')!.verdict).toBe('pass');
   });
+  it('D3: a return shorter than the propagation bound is owed no online; one online settles every return owed', () => {
+    // flaky-mobile, 10,000 phones, 10 min: u3774 back at 486.346 s, a network switch 205 ms later, back at 487.217 s,
+    // offline again at 488.010 s; u1412/d1 saw it online at 489.302 s, and by query at 525.582 s.
+    const events = [
+      ...longDown(),
+      link(50_200, 'a/d1', false), link(50_800, 'a/d1', true), link(51_500, 'a/d1', false),
+      seen(53_000, 'b/d1', 'a', true),
+      { t: 80_000, p: 'b/d1', type: 'presence-seen', user: 'a', online: true, askedAt: 79_900 } as E,
+      { t: 90_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E,
+    ];
+    expect(check(events).get('D3')!.verdict).toBe('pass');
+    // Back at 50 s and staying: the online at 56 s is late, once.
+    const late = check([...longDown(), link(56_000, 'a/d1', false), link(57_000, 'a/d1', true), seen(57_500, 'b/d1', 'a', true), seen(80_000, 'b/d1', 'a', true)]).get('D3')!;
+    expectFail(late, 'a came back at 50.000 s but device b/d1 saw it online only at 57.500 s');
+    expect(late.violations).toBe(1);
+  });
   it('D4: at the end an observer still shows a user offline', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true), { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E]).get('D4')!.verdict).toBe('pass');
     expectFail(check([...longDown(), { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E]).get('D4'), 'still showed a offline (since 40.000 s), though a had been connected without a break since 50.000 s');
