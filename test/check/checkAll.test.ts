@@ -230,6 +230,22 @@ describe('presence (D)', () => {
     expectFail(check(base).get('D2'), 'b/d1, connected throughout, was not shown a offline by 126.100 s');
     expect(check([...base, seen(40_000, 'b/d1', 'a', false)]).get('D2')!.verdict).toBe('pass');
   });
+  it('D2 and D6: a connection attempt that reached the server but never the phone restarts the server\'s detection', () => {
+    const dial = (t: number, device: string): E => ({ t, p: 'harness', type: 'oracle', what: 'link-dial', device });
+    const done = (t: number): E => ({ t, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
+    // a is gone from 1.1 s to the end; at 60 s an attempt of a/d1 goes out and dies before its hello (no link-up, no connect).
+    const ghost = [...healthy(), link(1100, 'a/d1', false), dial(60_000, 'a/d1')];
+    expect(check([...ghost, seen(170_000, 'b/d1', 'a', false), done(250_000)]).get('D2')!.verdict).toBe('pass');
+    expectFail(check([...ghost, done(250_000)]).get('D2'), '(last connection attempt that never reached the phone at 60.000 s), but device b/d1, connected throughout, was not shown a offline by 185.000 s');
+    // The attempt that brings a back is no ghost: the bound counts from 1.1 s.
+    const back = [...healthy(), link(1100, 'a/d1', false), dial(199_000, 'a/d1'), link(199_500, 'a/d1', true), seen(170_000, 'b/d1', 'a', false), seen(199_600, 'b/d1', 'a', true), done(250_000)];
+    expectFail(check(back).get('D2'), 'was not shown a offline by 126.100 s');
+    // To the server a ghost is a return and a departure: b/d1 told offline, online, offline again within one episode.
+    const twice = [...healthy(), link(1100, 'a/d1', false), seen(40_000, 'b/d1', 'a', false), dial(50_000, 'a/d1'), seen(50_010, 'b/d1', 'a', true), seen(120_000, 'b/d1', 'a', false), dial(149_900, 'a/d1'), link(150_000, 'a/d1', true), seen(150_100, 'b/d1', 'a', true), done(160_000)];
+    const r = check(twice);
+    for (const id of ['D1', 'D3', 'D5', 'D6']) expect(r.get(id)!.verdict, id).toBe('pass');
+    expectFail(check(twice.filter((e) => !(e.type === 'oracle' && e.what === 'link-dial' && e.t === 50_000))).get('D6'), 'saw a go offline 2 times, but a had only 1');
+  });
   it('D3: coming back online is shown late', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true)]).get('D3')!.verdict).toBe('pass');
     expectFail(check([...longDown(), seen(60_000, 'b/d1', 'a', true)]).get('D3'), 'a came back at 50.000 s but device b/d1 saw it online only at 60.000 s');
