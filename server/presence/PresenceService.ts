@@ -34,13 +34,23 @@ export interface PresenceServiceStats {
  *
  * Runs as one instance (its debounce timers live in memory); it re-reads the store before
  * announcing, so a missed broker event cannot make it announce a wrong state.
+ *
+ * Each user's events (connected, maybe gone, debounce elapsed) are handled one at a time, in
+ * the order they arrive, each to the end of its broadcast. Store reads take time: handled
+ * concurrently, a debounce read that still saw no entry could announce offline after the
+ * user's connected event had been handled (and skipped, as already online), and an online
+ * decided after an offline could overtake it on the way to the broker, because the routing
+ * read of one broadcast is slower than the other's. Either way friends kept showing offline
+ * a user who was back (test/cluster/presence.test.ts).
  */
 export class PresenceService {
   readonly stats: PresenceServiceStats = { onlineBroadcasts: 0, offlineBroadcasts: 0, debouncedFlaps: 0 };
   /** Debounced offline announcements, due at `deadlineMs` (last disconnect + debounce). */
-  private readonly pendingOffline = new Map<string, { timer: TimerHandle; deadlineMs: number }>();
+  private readonly pendingOffline = new Map<string, { timer: TimerHandle | undefined; deadlineMs: number }>();
   /** What friends were last told about each user. Absent means never announced (treated as offline). */
   private readonly announced = new Map<string, 'online' | 'offline'>();
+  /** Per user, the tail of its queued work; absent when nothing is queued. */
+  private readonly work = new Map<string, Promise<void>>();
   private readonly router: Router;
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
@@ -59,7 +69,7 @@ export class PresenceService {
   async stop(): Promise<void> {
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
-    for (const pending of this.pendingOffline.values()) pending.timer.cancel();
+    for (const pending of this.pendingOffline.values()) pending.timer?.cancel();
     this.pendingOffline.clear();
   }
 
@@ -70,15 +80,23 @@ export class PresenceService {
     } catch {
       return;
     }
-    if (event.kind === 'connected') void this.onConnected(event.user);
-    else void this.onMaybeGone(event.user);
+    if (event.kind === 'connected') void this.serially(event.user, () => this.onConnected(event.user));
+    else void this.serially(event.user, () => this.onMaybeGone(event.user));
+  }
+
+  /** Runs `task` after every earlier task of `user` has finished (a failed one included). */
+  private serially(user: string, task: () => Promise<void>): Promise<void> {
+    const next = (this.work.get(user) ?? Promise.resolve()).then(task).catch(() => undefined);
+    this.work.set(user, next);
+    void next.then(() => { if (this.work.get(user) === next) this.work.delete(user); });
+    return next;
   }
 
   private async onConnected(user: string): Promise<void> {
     const pending = this.pendingOffline.get(user);
     let overdue = false;
     if (pending) {
-      pending.timer.cancel();
+      pending.timer?.cancel();
       this.pendingOffline.delete(user);
       this.stats.debouncedFlaps++;
       // Past the deadline a presence query already answers offline (it counts from the same
@@ -104,8 +122,11 @@ export class PresenceService {
     // expired entry), the moment presence queries count from, not from when we heard of it.
     const nowMs = this.deps.time.nowMs();
     const deadlineMs = (presence?.lastDisconnectAtMs ?? nowMs) + this.deps.limits.presenceDebounceMs;
-    const timer = this.deps.time.schedule(Math.max(0, deadlineMs - nowMs), () => void this.onDebounceElapsed(user));
-    this.pendingOffline.set(user, { timer, deadlineMs });
+    const pending = { timer: undefined as TimerHandle | undefined, deadlineMs };
+    // A connected event queued before the timer's turn cancels the window: then nothing is due.
+    const elapsed = (): Promise<void> => (this.pendingOffline.get(user) === pending ? this.onDebounceElapsed(user) : Promise.resolve());
+    pending.timer = this.deps.time.schedule(Math.max(0, deadlineMs - nowMs), () => void this.serially(user, elapsed));
+    this.pendingOffline.set(user, pending);
   }
 
   private async onDebounceElapsed(user: string): Promise<void> {
@@ -123,7 +144,7 @@ export class PresenceService {
   private async sweep(): Promise<void> {
     const expired = await this.deps.presence.sweepExpired();
     const users = new Set(expired.map((e) => e.userId));
-    await Promise.all([...users].map((user) => this.onMaybeGone(user)));
+    await Promise.all([...users].map((user) => this.serially(user, () => this.onMaybeGone(user))));
   }
 
   private async broadcast(frame: PresenceFrame): Promise<void> {

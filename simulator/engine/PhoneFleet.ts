@@ -44,6 +44,7 @@ export class PhoneFleet {
       const network = new ShapedTransport({
         inner: config.transport, profile: spec.profile, time, random: phoneRandom.fork('network'), device: `${spec.user}/${spec.device}`,
         onOracle: (device, what) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what, device } satisfies HistoryEvent),
+        onDial: (device) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what: 'link-dial', device } satisfies HistoryEvent),
       });
       const phone = new Phone({
         user: spec.user, device: spec.device, token: spec.token, gatewayUrls: config.gatewayUrls, chats: spec.chats, friends: spec.friends,

@@ -39,6 +39,8 @@ export type HistoryEvent =
   | { t: number; p: string; type: 'error-frame'; code: string; ref?: string }
   // oracle (harness ground truth)
   | { t: number; p: 'harness'; type: 'oracle'; what: 'link-up' | 'link-down'; device: string }
+  /** A connection attempt of the device went out on a working network: the server will hold it, whether or not the phone ever gets its hello. */
+  | { t: number; p: 'harness'; type: 'oracle'; what: 'link-dial'; device: string }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'member'; chat: string; user: string; joinedAtSeq: number }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'fault-start' | 'fault-end'; fault: string }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'phase'; phase: 'load' | 'heal' | 'quiesce' | 'done' };

@@ -20,6 +20,13 @@ export interface ShapedTransportOptions {
   device: string;
   /** Ground truth for the checkers: every change of this device's real connectivity. */
   onOracle?: (device: string, what: OracleWhat, atMs: number) => void;
+  /**
+   * Ground truth too: a connection attempt went out on a working network, so the server will
+   * hold this connection whether or not the phone ever hears its open or hello (an offline
+   * window, a half-open link or the phone's connect timeout cutting in first leaves it
+   * lingering on the server until its heartbeat timeout).
+   */
+  onDial?: (device: string, atMs: number) => void;
   options?: Partial<LinkOptions>;
 }
 
@@ -89,6 +96,7 @@ export class ShapedTransport implements ClientTransport {
     }
     this.current = link;
     this.links.add(link);
+    this.config.onDial?.(this.config.device, this.config.time.nowMs());
     link.attach(this.config.inner.open(url, token, link.innerHandlers()));
     return link;
   }

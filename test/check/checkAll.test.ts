@@ -230,12 +230,44 @@ describe('presence (D)', () => {
     expectFail(check(base).get('D2'), 'b/d1, connected throughout, was not shown a offline by 126.100 s');
     expect(check([...base, seen(40_000, 'b/d1', 'a', false)]).get('D2')!.verdict).toBe('pass');
   });
+  it('D2 and D6: a connection attempt that reached the server but never the phone restarts the server\'s detection', () => {
+    const dial = (t: number, device: string): E => ({ t, p: 'harness', type: 'oracle', what: 'link-dial', device });
+    const done = (t: number): E => ({ t, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
+    // a is gone from 1.1 s to the end; at 60 s an attempt of a/d1 goes out and dies before its hello (no link-up, no connect).
+    const ghost = [...healthy(), link(1100, 'a/d1', false), dial(60_000, 'a/d1')];
+    expect(check([...ghost, seen(170_000, 'b/d1', 'a', false), done(250_000)]).get('D2')!.verdict).toBe('pass');
+    expectFail(check([...ghost, done(250_000)]).get('D2'), '(last connection attempt that never reached the phone at 60.000 s), but device b/d1, connected throughout, was not shown a offline by 185.000 s');
+    // The attempt that brings a back is no ghost: the bound counts from 1.1 s.
+    const back = [...healthy(), link(1100, 'a/d1', false), dial(199_000, 'a/d1'), link(199_500, 'a/d1', true), seen(170_000, 'b/d1', 'a', false), seen(199_600, 'b/d1', 'a', true), done(250_000)];
+    expectFail(check(back).get('D2'), 'was not shown a offline by 126.100 s');
+    // To the server a ghost is a return and a departure: b/d1 told offline, online, offline again within one episode.
+    const twice = [...healthy(), link(1100, 'a/d1', false), seen(40_000, 'b/d1', 'a', false), dial(50_000, 'a/d1'), seen(50_010, 'b/d1', 'a', true), seen(120_000, 'b/d1', 'a', false), dial(149_900, 'a/d1'), link(150_000, 'a/d1', true), seen(150_100, 'b/d1', 'a', true), done(160_000)];
+    const r = check(twice);
+    for (const id of ['D1', 'D3', 'D5', 'D6']) expect(r.get(id)!.verdict, id).toBe('pass');
+    expectFail(check(twice.filter((e) => !(e.type === 'oracle' && e.what === 'link-dial' && e.t === 50_000))).get('D6'), 'saw a go offline 2 times, but a had only 1');
+  });
   it('D3: coming back online is shown late', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true)]).get('D3')!.verdict).toBe('pass');
     expectFail(check([...longDown(), seen(60_000, 'b/d1', 'a', true)]).get('D3'), 'a came back at 50.000 s but device b/d1 saw it online only at 60.000 s');
     // The observer's own link died after a came back (half-open until 59 s): the late online came from its query after reconnecting.
     const away = [...longDown(), { t: 50_200, p: 'harness', type: 'oracle', what: 'link-down', device: 'b/d1' } as E, { t: 59_000, p: 'harness', type: 'oracle', what: 'link-up', device: 'b/d1' } as E, seen(60_000, 'b/d1', 'a', true)];
     expect(check(away).get('D3')!.verdict).toBe('pass');
+  });
+  it('D3: a return shorter than the propagation bound is owed no online; one online settles every return owed', () => {
+    // flaky-mobile, 10,000 phones, 10 min: u3774 back at 486.346 s, a network switch 205 ms later, back at 487.217 s,
+    // offline again at 488.010 s; u1412/d1 saw it online at 489.302 s, and by query at 525.582 s.
+    const events = [
+      ...longDown(),
+      link(50_200, 'a/d1', false), link(50_800, 'a/d1', true), link(51_500, 'a/d1', false),
+      seen(53_000, 'b/d1', 'a', true),
+      { t: 80_000, p: 'b/d1', type: 'presence-seen', user: 'a', online: true, askedAt: 79_900 } as E,
+      { t: 90_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E,
+    ];
+    expect(check(events).get('D3')!.verdict).toBe('pass');
+    // Back at 50 s and staying: the online at 56 s is late, once.
+    const late = check([...longDown(), link(56_000, 'a/d1', false), link(57_000, 'a/d1', true), seen(57_500, 'b/d1', 'a', true), seen(80_000, 'b/d1', 'a', true)]).get('D3')!;
+    expectFail(late, 'a came back at 50.000 s but device b/d1 saw it online only at 57.500 s');
+    expect(late.violations).toBe(1);
   });
   it('D4: at the end an observer still shows a user offline', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true), { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E]).get('D4')!.verdict).toBe('pass');
@@ -257,6 +289,24 @@ describe('presence (D)', () => {
     ];
     expect(check(late(1150)).get('D5')!.verdict).toBe('pass');
     expectFail(check(late(1210)).get('D5'), 'shown c offline at 1.220 s while c/d1 was connected');
+  });
+  it('D5: an offline push still in flight when the user came back belongs to that episode, and the online is then owed (D3)', () => {
+    // a is gone from 1.1 s to 50 s; the debounced offline reaches b/d1's slow link 600 ms after a is back, the online right behind it.
+    const late = [...healthy(), link(1100, 'a/d1', false), link(50_000, 'a/d1', true), seen(50_600, 'b/d1', 'a', false)];
+    const done = { t: 70_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E;
+    const corrected = check([...late, seen(50_600, 'b/d1', 'a', true), done]);
+    for (const id of ['D1', 'D3', 'D4', 'D5', 'D6']) expect(corrected.get(id)!.verdict, id).toBe('pass');
+    // Without the online behind it, b/d1 shows a offline though a is back: D3 (and D4) fail, not D5.
+    const stuck = check([...late, done]);
+    expect(stuck.get('D5')!.verdict).toBe('pass');
+    expectFail(stuck.get('D3'), 'a came back at 50.000 s but device b/d1, connected throughout, still saw it offline at the end');
+    expect(stuck.get('D4')!.verdict).toBe('fail');
+    // Beyond the propagation bound it is no longer that episode's notice.
+    expectFail(check([...late.slice(0, -1), seen(56_000, 'b/d1', 'a', false), seen(56_000, 'b/d1', 'a', true), done]).get('D5'), 'shown a offline at 56.000 s while a/d1 was connected');
+    // A late notice of a flap is a flap (D1), not a multi-device failure.
+    const flap = check([...healthy(), link(1100, 'a/d1', false), link(1200, 'a/d1', true), seen(1700, 'b/d1', 'a', false), seen(1700, 'b/d1', 'a', true)]);
+    expectFail(flap.get('D1'), 'shown a offline at 1.700 s');
+    expect(flap.get('D5')!.verdict).toBe('pass');
   });
   it('D6: more offline transitions than episodes', () => {
     const events = [...longDown(), seen(50_100, 'b/d1', 'a', true), seen(60_000, 'b/d1', 'a', false)];

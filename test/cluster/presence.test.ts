@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CountingBroker } from '../../server/memory/CountingBroker.ts';
 import { MemoryBroker } from '../../server/memory/MemoryBroker.ts';
+import { MemoryDirectory } from '../../server/memory/MemoryDirectory.ts';
+import { ManualTime } from '../../server/memory/ManualTime.ts';
+import { MemoryPresenceStore } from '../../server/memory/MemoryPresenceStore.ts';
+import type { PresenceEntry, PresenceStore, UserPresence } from '../../server/ports/PresenceStore.ts';
+import { PresenceService } from '../../server/presence/PresenceService.ts';
+import { PRESENCE_EVENTS_CHANNEL } from '../../server/protocol/envelopes.ts';
+import { resolveLimits } from '../../server/protocol/limits.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { settle, type TestClient } from '../support/TestClient.ts';
 
@@ -133,5 +140,103 @@ describe('presence with a debounced offline broadcast', () => {
     bob.close();
     await h.connect('bob', { gateway: 0 });
     await alice.next((f) => f.type === 'presence' && f.user === 'bob' && f.online === true);
+  });
+});
+
+/**
+ * The presence service alone, on fake time, with a store whose reads can be held: a read
+ * answers with the state at the moment it is made and is heard when the test releases it, as
+ * a read on a slow store link is (the simulation's port latencies give 1-4 ms per store call).
+ */
+describe('presence service: events for one user are decided and announced in order', () => {
+  class HeldReads implements PresenceStore {
+    private readonly held: Array<() => void> = [];
+    /** Which reads to hold, judged when the read is made. */
+    hold: ((userIds: readonly string[]) => boolean) | undefined;
+    constructor(private readonly inner: PresenceStore) {}
+    put(entry: PresenceEntry, ttlMs: number): Promise<void> { return this.inner.put(entry, ttlMs); }
+    refresh(userId: string, connectionId: string, ttlMs: number): Promise<boolean> { return this.inner.refresh(userId, connectionId, ttlMs); }
+    remove(userId: string, connectionId: string): Promise<boolean> { return this.inner.remove(userId, connectionId); }
+    sweepExpired(): Promise<PresenceEntry[]> { return this.inner.sweepExpired(); }
+    async getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>> {
+      const held = this.hold?.(userIds) ?? false;
+      const snapshot = await this.inner.getMany(userIds);
+      if (!held) return snapshot;
+      return new Promise((resolve) => this.held.push(() => resolve(snapshot)));
+    }
+    /** Hears the held reads, the last made first (the slowest link answers last). */
+    async releaseNewestFirst(): Promise<void> {
+      this.hold = undefined;
+      while (this.held.length > 0) {
+        this.held.pop()!();
+        await flush();
+      }
+    }
+  }
+  const flush = async (): Promise<void> => { for (let i = 0; i < 20; i++) await Promise.resolve(); };
+  const alice = { userId: 'alice', deviceId: 'd1', gatewayId: 'gw1' };
+
+  async function start(): Promise<{ time: ManualTime; store: HeldReads; broker: MemoryBroker; seen: boolean[]; service: PresenceService }> {
+    const time = new ManualTime();
+    const store = new HeldReads(new MemoryPresenceStore(time));
+    const broker = new MemoryBroker();
+    const directory = new MemoryDirectory();
+    await directory.addFriends('alice', 'bob');
+    const service = new PresenceService({ time, broker, presence: store, directory, limits: resolveLimits({ presenceDebounceMs: 30_000, presenceTtlMs: 3_600_000 }) });
+    await service.start();
+    // bob is connected on gw1 and watches alice.
+    await store.put({ userId: 'bob', connectionId: 'gw1.1', deviceId: 'd1', gatewayId: 'gw1' }, 3_600_000);
+    const seen: boolean[] = [];
+    await broker.subscribe('gw:gw1', (payload) => {
+      const delivery = JSON.parse(payload) as { frame: string };
+      const frame = JSON.parse(delivery.frame) as { user: string; online: boolean };
+      if (frame.user === 'alice') seen.push(frame.online);
+    });
+    return { time, store, broker, seen, service };
+  }
+  const event = (broker: MemoryBroker, kind: 'connected' | 'disconnected', conn: string): Promise<number> =>
+    broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify({ kind, user: 'alice', device: 'd1', conn, gw: 'gw1', atMs: 0 }));
+
+  it('alice coming back while the debounce read is in flight ends online for bob', async () => {
+    const { time, store, broker, seen, service } = await start();
+    await store.put({ ...alice, connectionId: 'gw1.2' }, 3_600_000);
+    await event(broker, 'connected', 'gw1.2');
+    await flush();
+    await store.remove('alice', 'gw1.2');
+    await event(broker, 'disconnected', 'gw1.2');
+    await flush();
+    // The debounce ends; its read of alice's presence (no entry) is slow. alice reconnects meanwhile.
+    store.hold = (users) => users.includes('alice');
+    time.advance(30_000);
+    store.hold = undefined;
+    await flush();
+    await store.put({ ...alice, connectionId: 'gw1.3' }, 3_600_000);
+    await event(broker, 'connected', 'gw1.3');
+    await flush();
+    await store.releaseNewestFirst();
+    await flush();
+    expect(seen.at(-1), `bob was told ${JSON.stringify(seen)}`).toBe(true);
+    await service.stop();
+  });
+
+  it('an online decided after an offline is published after it, whichever store read answers first', async () => {
+    const { time, store, broker, seen, service } = await start();
+    await store.put({ ...alice, connectionId: 'gw1.2' }, 3_600_000);
+    await event(broker, 'connected', 'gw1.2');
+    await flush();
+    await store.remove('alice', 'gw1.2');
+    await event(broker, 'disconnected', 'gw1.2');
+    await flush();
+    // The offline is decided; the broadcast's read of where bob is connected is slow, and so is the online's.
+    store.hold = (users) => users.includes('bob');
+    time.advance(30_000);
+    await flush();
+    await store.put({ ...alice, connectionId: 'gw1.3' }, 3_600_000);
+    await event(broker, 'connected', 'gw1.3');
+    await flush();
+    await store.releaseNewestFirst();
+    await flush();
+    expect(seen.at(-1), `bob was told ${JSON.stringify(seen)}`).toBe(true);
+    await service.stop();
   });
 });

@@ -15,9 +15,11 @@ function setup(p: NetworkProfileSpec, seed = 1, options: Partial<LinkOptions> = 
   const t0 = time.nowMs();
   const inner = new FakeInnerTransport();
   const oracle: Array<{ what: OracleWhat; atMs: number }> = [];
+  const dials: number[] = [];
   const net = new ShapedTransport({
     inner, profile: p, time, random: new SeededRandom(seed), device: 'u1/d1', options,
     onOracle: (device, what, atMs) => { expect(device).toBe('u1/d1'); oracle.push({ what, atMs: atMs - t0 }); },
+    onDial: (device, atMs) => { expect(device).toBe('u1/d1'); dials.push(atMs - t0); },
   });
   const phone = { opened: 0, frames: [] as Array<{ text: string; atMs: number }>, closes: [] as Array<{ code: number; reason: string; atMs: number }> };
   const open = () => net.open('ws://x', 'tok', {
@@ -39,7 +41,7 @@ function setup(p: NetworkProfileSpec, seed = 1, options: Partial<LinkOptions> = 
       time.advance(stepMs);
     }
   };
-  return { time, inner, net, oracle, phone, open, connect, until, elapsed: () => time.nowMs() - t0 };
+  return { time, inner, net, oracle, dials, phone, open, connect, until, elapsed: () => time.nowMs() - t0 };
 }
 
 const texts = (frames: Array<{ text: string }>) => frames.map((f) => f.text);
@@ -229,6 +231,7 @@ describe('ShapedTransport: faults', () => {
     s.time.advance(1);
     expect(s.phone.closes.at(-1)).toMatchObject({ code: 1006, reason: 'offline' });
     expect(s.inner.links.length).toBe(linksBefore); // no route: nothing reached the server
+    expect(s.dials).toHaveLength(linksBefore); // and no attempt is reported as reaching it
 
     s.time.advance(offlineAtMs + 10_000 - s.elapsed());
     expect(s.net.stats().offlineWindows).toBe(1); // precondition: no second window began meanwhile
@@ -236,6 +239,7 @@ describe('ShapedTransport: faults', () => {
     expect(s.inner.links.length).toBe(linksBefore + 1);
     expect(s.phone.opened).toBe(2);
     expect(s.oracle.map((o) => o.what)).toEqual(['link-up', 'link-down', 'link-up']);
+    expect(s.dials).toHaveLength(s.inner.links.length); // each attempt that reached the server, once
   });
 
   it('a network switch tells the phone to reconnect while the old socket stays half-open', () => {

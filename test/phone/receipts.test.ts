@@ -183,6 +183,24 @@ describe('phone ordering and sync', () => {
     expect(rig.ofType('presence-seen')[0]!.askedAt).toBeUndefined();
   });
 
+  it('a presence answer asked before a push that arrived since does not overwrite the push', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    const first = conn.ofType('presence_query')[0]!;
+    rig.time.advance(200);
+    conn.push({ type: 'presence', user: 'bob', online: true }); // bob connected after the snapshot was taken
+    rig.time.advance(100);
+    conn.push({ type: 'presence_result', ref: first.id, users: [{ user: 'bob', online: false }] });
+    expect(rig.ofType('presence-seen').map((e) => e.online)).toEqual([true]);
+    // An answer asked after the push is newer, and shown.
+    rig.time.advance(100);
+    rig.phone.queryPresence();
+    const second = conn.ofType('presence_query').at(-1)!;
+    rig.time.advance(100);
+    conn.push({ type: 'presence_result', ref: second.id, users: [{ user: 'bob', online: false }] });
+    expect(rig.ofType('presence-seen').map((e) => e.online)).toEqual([true, false]);
+  });
+
   it('on SYNC_RESET starts over with an empty sync; a retryable sync error syncs again later', () => {
     const rig = makePhone();
     const conn = startReady(rig);
