@@ -7,6 +7,9 @@ import { PING_TEXT } from '../../server/protocol/frames.ts';
 import type { ClientLink } from '../../simulator/transport/ClientTransport.ts';
 import { collectGarbage, serveParent } from '../lib/child.ts';
 
+/** Calls of `fanout` so far (see there). */
+let fanoutCalls = 0;
+
 interface Conn {
   link: ClientLink;
   open: boolean;
@@ -217,8 +220,11 @@ serveParent({
     const from = setOf(sender)[0]!;
     const to = setOf(members);
     const times: number[] = [];
+    // Fresh clientMsgIds per call: a repeat of an id already stored is a retry, which the chat
+    // server answers with its ACK alone (the warm-up call used to share ids with the timed one).
+    const call = ++fanoutCalls;
     for (let m = 0; m < messages; m++) {
-      const id = `fan-${m}`;
+      const id = `fan-${call}-${m}`;
       let missing = to.length;
       let lastAt = 0;
       const all = new Promise<boolean>((resolve) => {
