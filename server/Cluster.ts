@@ -100,6 +100,7 @@ export class Cluster implements ClusterControl {
   private chatServerGeneration = 0;
   /** The last replacement of each chat server slot (see replaceChatServer). */
   private readonly slotTurns = new Map<number, Promise<void>>();
+  private stopping = false;
   private address: ClusterAddress | undefined;
   private readonly lossyBroker: LossyBroker;
   private readonly random: Random;
@@ -176,7 +177,9 @@ export class Cluster implements ClusterControl {
   /** Stops the slot's server and starts a new one; replacements of one slot take turns, so none is orphaned. */
   private replaceChatServer(index: number, options: { crash: boolean }): Promise<void> {
     const turn = (this.slotTurns.get(index) ?? Promise.resolve()).then(async () => {
+      if (this.stopping) return;
       await this.chatServers[index]!.stop(options);
+      if (this.stopping) return; // the cluster stopped meanwhile: no new server in the slot
       const replacement = this.newChatServer(index);
       this.chatServers[index] = replacement;
       replacement.start();
@@ -257,7 +260,10 @@ export class Cluster implements ClusterControl {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const gateway of this.gateways) await gateway.stop();
+    // A slot replacement under way finishes (or gives up) before the slot's server is stopped.
+    await Promise.all([...this.slotTurns.values()]);
     for (const server of this.chatServers) await server.stop();
     await this.presenceService.stop();
     for (const listener of this.listeners) await listener.close();

@@ -75,7 +75,10 @@ async function serve(opts: ServeOptions): Promise<number> {
     console.log(`chat servers: ${where}; restart them with POST ${address.httpUrl}/v1/admin/restart-chat-servers (x-admin-token) or SIGHUP`);
     if (cluster instanceof ProcessCluster) console.log(`processes: ${Object.entries(cluster.pids()).map(([name, pid]) => `${name}=${pid}`).join(' ')}`);
   }
-  process.on('SIGHUP', () => void cluster.restartChatServers().then((n) => console.log(`restarted ${n} chat servers`)));
+  process.on('SIGHUP', () => void cluster.restartChatServers().then(
+    (n) => console.log(`restarted ${n} chat servers`),
+    (error: Error) => console.error(`chatsim serve: the restart failed: ${error.message}`),
+  ));
   await new Promise<void>((resolve) => {
     const shutdown = (): void => resolve();
     process.once('SIGINT', shutdown);

@@ -249,21 +249,21 @@ export class CassandraMessageStore implements MessageStore {
   /**
    * An inbox event costs one lightweight transaction: its row's INSERT IF NOT EXISTS at head + 1.
    * Idempotency comes from an index (user, eventKey) -> position, written (plainly) before each
-   * try, so a repeat, or a retry after a crash at any point, finds where the event was meant to
-   * go and checks that row. The one case it does not cover: two processes appending the same
-   * event at the same moment (a queue entry claimed from a stalled chat server while that one
-   * still runs) may both miss the index and store the event twice, at two positions; inbox
-   * readers see a message or receipt twice and must ignore the repeat (events are keyed).
-   * Messages, whose duplicates would be visible to people, keep the stricter claim scheme.
+   * try and read again after every taken slot, so a repeat, a retry after a crash at any point,
+   * or a second process that lost the race to the same event finds where it went. What it does
+   * not cover: two processes placing the same event at the same moment, each before the other's
+   * index write (two chat servers announcing one group receipt, a frame redelivered while its
+   * first try still runs), can store it twice, at two positions; inbox readers must ignore a
+   * repeated event key (the events are keyed and idempotent: a message by chat and seq, a
+   * receipt by its upTo). Messages, whose duplicates would reach people, keep the claim scheme.
    */
   private async appendInboxNow(userId: string, eventKey: string, json: string): Promise<number> {
-    const intended = num((await this.client.execute(this.q.getInboxIndex, [userId, eventKey], READ)).first()?.get('position'));
-    if (intended !== undefined) {
-      const row = (await this.client.execute(this.q.getInboxRow, [userId, bucketOf(intended, this.inboxBucketSize), intended], READ)).first();
-      if (row && row.get('event_key') === eventKey) return intended;
-    }
     const headKey = `inbox\u0000${userId}`;
     for (let tries = 0; tries < MAX_SLOT_MOVES; tries++) {
+      // First, and again after every taken slot: another process may have placed this very
+      // event meanwhile (two chat servers announcing the same group receipt), and said where.
+      const placedBefore = await this.placedInboxPosition(userId, eventKey);
+      if (placedBefore !== undefined) return placedBefore;
       const known = tries === 0 ? this.knownHeads.get(headKey) : undefined;
       const position = (known ?? await this.inboxHead(userId)) + 1;
       await this.client.execute(this.q.setInboxIndex, [userId, eventKey, position], WRITE);
@@ -276,6 +276,14 @@ export class CassandraMessageStore implements MessageStore {
       }
     }
     throw new Error(`gave up placing an inbox event after ${MAX_SLOT_MOVES} tries`);
+  }
+
+  /** Where the index says the event went, if the inbox row there holds it. */
+  private async placedInboxPosition(userId: string, eventKey: string): Promise<number | undefined> {
+    const intended = num((await this.client.execute(this.q.getInboxIndex, [userId, eventKey], READ)).first()?.get('position'));
+    if (intended === undefined) return undefined;
+    const row = (await this.client.execute(this.q.getInboxRow, [userId, bucketOf(intended, this.inboxBucketSize), intended], READ)).first();
+    return row && row.get('event_key') === eventKey ? intended : undefined;
   }
 
   async readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage> {

@@ -199,21 +199,28 @@ export class ProcessCluster implements ClusterControl {
     this.signal(this.at(this.chatServerNodes, index, 'chat server'), 'SIGCONT');
   }
 
+  /**
+   * Opens the window in every publisher that answers; a node that dies or is stopped meanwhile
+   * is skipped (its replacement starts without loss). The end function is always returned, so
+   * no window outlives the fault.
+   */
   async loseBrokerMessages(share: number): Promise<() => Promise<void>> {
     if (!(share > 0 && share <= 1)) throw new Error(`loss share must be in (0, 1], got ${share}`);
     const window = ++this.nextLossWindow;
     const publishers = this.publishers();
-    await Promise.all(publishers.map((node) => this.request(node, { type: 'start-loss', share, window })));
+    await Promise.allSettled(publishers.map((node) => this.request(node, { type: 'start-loss', share, window })));
     return async () => {
-      await Promise.all(publishers.filter((n) => !n.stopped).map((node) => this.request(node, { type: 'end-loss', window })));
+      await Promise.allSettled(publishers.filter((n) => !n.stopped).map((node) => this.request(node, { type: 'end-loss', window })));
     };
   }
 
+  /** Summed over the publishers running now (a killed node's counts go with it). */
   async brokerLossStats(): Promise<BrokerLossStats> {
-    const replies = await Promise.all(this.publishers().map((node) => this.request(node, { type: 'loss-stats' })));
+    const replies = await Promise.allSettled(this.publishers().map((node) => this.request(node, { type: 'loss-stats' })));
     const total = { dropped: 0, passedDuringLoss: 0 };
-    for (const reply of replies) {
-      if (reply.type === 'reply' && reply.ok && reply.stats) {
+    for (const settled of replies) {
+      const reply = settled.status === 'fulfilled' ? settled.value : undefined;
+      if (reply?.type === 'reply' && reply.ok && reply.stats) {
         total.dropped += reply.stats.dropped;
         total.passedDuringLoss += reply.stats.passedDuringLoss;
       }
@@ -246,7 +253,7 @@ export class ProcessCluster implements ClusterControl {
   }
 
   private publishers(): NodeHandle[] {
-    return [...this.chatServerNodes, ...(this.api ? [this.api] : [])].filter((n) => !n.stopped);
+    return [...this.chatServerNodes, ...(this.api ? [this.api] : [])].filter((n) => !n.stopped && !n.expectedExit);
   }
 
   private startChatServer(slot: number): Promise<NodeHandle> {
@@ -263,16 +270,21 @@ export class ProcessCluster implements ClusterControl {
       serialization: 'json',
     });
     if (log) {
+      log.on('error', () => undefined); // a log that cannot be written must not take the supervisor down
       child.stdout?.pipe(log, { end: false });
       child.stderr?.pipe(log, { end: false });
+      // 'close', not 'exit': a killed node's last output may still be in its pipes at 'exit'.
+      child.once('close', () => log.end());
     }
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
+      child.once('error', (error) => { if (child.pid === undefined) { this.log(`node ${name} could not be started: ${error.message}`); resolve(-1); } });
+    });
     const node: NodeHandle = { name, spec, child, exited, expectedExit: false, stopped: false, ...(log ? { log } : {}) };
     this.live.add(node);
     void exited.then((code) => {
       this.live.delete(node);
       node.stopped = true;
-      log?.end();
       if (!node.expectedExit && !this.stopping) this.log(`node ${name} exited unexpectedly (code ${code})`);
     });
     child.on('message', (message: NodeMessage) => this.onMessage(node, message));
@@ -306,7 +318,11 @@ export class ProcessCluster implements ClusterControl {
       this.pending.get(message.rpc)?.resolve(message);
       this.pending.delete(message.rpc);
     } else if (message.type === 'restart-chat-servers') {
-      void this.restartChatServers().then((restarted) => {
+      // Always answered (the admin HTTP request waits on it), with -1 when the restart failed.
+      void this.restartChatServers().then(
+        (restarted) => restarted,
+        (error: Error) => { this.log(`restart of the chat servers failed: ${error.message}`); return -1; },
+      ).then((restarted) => {
         const reply: SupervisorReply = { type: 'supervisor-reply', rpc: message.rpc, restarted };
         if (node.child.connected) node.child.send(reply, () => undefined);
       });

@@ -48,5 +48,6 @@ export type NodeMessage =
 export interface SupervisorReply {
   type: 'supervisor-reply';
   rpc: number;
+  /** How many chat servers were restarted; -1 when the restart failed. */
   restarted: number;
 }

@@ -43,8 +43,11 @@ export async function runNode(): Promise<void> {
   try {
     node = await assemble(spec, time, send);
   } catch (error) {
-    send({ type: 'failed', message: `${spec.role} ${spec.id}: ${(error as Error).message}` });
-    process.exit(3);
+    // Exit once the message is out: exiting at once often drops it, and the supervisor would
+    // only learn the exit code.
+    const message: NodeMessage = { type: 'failed', message: `${spec.role} ${spec.id}: ${(error as Error).message}` };
+    process.send(message, undefined, {}, () => process.exit(3));
+    return;
   }
   const windows = new Map<number, () => void>();
   process.on('message', (message: NodeRequest | SupervisorReply) => {
@@ -142,12 +145,13 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
 /** The admin endpoint's restart, which only the supervisor can do (it owns the chat server processes). */
 function askSupervisorToRestart(send: (message: NodeMessage) => void): () => Promise<number> {
   let nextRpc = 0;
-  return () => new Promise<number>((resolve) => {
+  return () => new Promise<number>((resolve, reject) => {
     const rpc = ++nextRpc;
     const onReply = (message: NodeRequest | SupervisorReply): void => {
       if (message.type !== 'supervisor-reply' || message.rpc !== rpc) return;
       process.off('message', onReply);
-      resolve(message.restarted);
+      if (message.restarted < 0) reject(new Error('the supervisor could not restart the chat servers'));
+      else resolve(message.restarted);
     };
     process.on('message', onReply);
     send({ type: 'restart-chat-servers', rpc });

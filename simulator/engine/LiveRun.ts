@@ -62,7 +62,7 @@ export type LiveRunOutcome =
     /** Epoch ms of the run's t = 0 (history times are relative to it). */
     runStartEpochMs: number;
   }
-  | { ok: false; code: 'TARGET_UNREACHABLE' | 'BACKEND_UNREACHABLE' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
+  | { ok: false; code: 'TARGET_UNREACHABLE' | 'BACKEND_UNREACHABLE' | 'CLUSTER_START_FAILED' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
 
 /**
  * Phone worker threads when the caller does not say: one core stays with the cluster (its
@@ -142,7 +142,12 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   harness.push({ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' });
   const faults: FaultWindow[] = [];
   const faultTimers = scenario.faults.map((fault) => time.schedule(runStartEpochMs - time.nowMs() + fault.atMs, () => {
-    void applyFault(fault, cluster, time, log).then((endMs) => {
+    void applyFault(fault, cluster, time, log).catch((error: Error) => {
+      // A fault that could not be played (a node that would not start, a gateway already dead)
+      // is logged and its window closed where it stands; the run goes on.
+      log(`fault ${fault.kind} at ${fault.atMs} ms failed: ${error.message}`);
+      return undefined;
+    }).then((endMs) => {
       const startMs = fault.atMs;
       faults.push({ kind: fault.kind, startMs, endMs: Math.max(startMs, endMs ?? tNow()) });
       harness.push({ t: startMs, p: 'harness', type: 'oracle', what: 'fault-start', fault: fault.kind });

@@ -16,7 +16,7 @@ export interface StartedCluster {
   stop(): Promise<void>;
 }
 
-export type StartClusterResult = { ok: true; started: StartedCluster } | { ok: false; code: 'BACKEND_UNREACHABLE'; message: string };
+export type StartClusterResult = { ok: true; started: StartedCluster } | { ok: false; code: 'BACKEND_UNREACHABLE' | 'CLUSTER_START_FAILED'; message: string };
 
 /**
  * Starts the cluster a scenario describes for the live engine: in this process on the memory
@@ -46,7 +46,12 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
     let opened: OpenedBackends | undefined;
     if (real) {
       provisioned = await provisionBackends({ choice: spec.implementations, redis: spec.redis, cassandra: spec.cassandra });
-      opened = await openBackends(provisioned.config, time, ['broker', 'queue', 'presence', 'directory', 'store']);
+      try {
+        opened = await openBackends(provisioned.config, time, ['broker', 'queue', 'presence', 'directory', 'store']);
+      } catch (error) {
+        await provisioned.cleanup();
+        throw error;
+      }
       log(`cluster in this process on ${describeChoice(spec.implementations)}`);
     }
     const backends: Partial<ClusterBackends> = {};
@@ -57,19 +62,20 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
       time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: 0,
       bugs: new Set(scenario.bugs.filter(isBugName)), backends,
     });
-    const address = await cluster.start();
-    return {
-      ok: true,
-      started: {
-        cluster, address,
-        stop: async () => {
-          await cluster.stop();
-          for (const port of [backends.broker, backends.queue]) await (port as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);
-          await opened?.close();
-          await provisioned?.cleanup();
-        },
-      },
+    const stop = async (): Promise<void> => {
+      await cluster.stop();
+      for (const port of [backends.broker, backends.queue]) await (port as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);
+      await opened?.close();
+      await provisioned?.cleanup();
     };
+    let address: ClusterAddress;
+    try {
+      address = await cluster.start();
+    } catch (error) {
+      await stop().catch(() => undefined);
+      return { ok: false, code: 'CLUSTER_START_FAILED', message: (error as Error).message };
+    }
+    return { ok: true, started: { cluster, address, stop } };
   } catch (error) {
     return { ok: false, code: 'BACKEND_UNREACHABLE', message: (error as Error).message };
   }
