@@ -44,9 +44,11 @@ export class SyncFamily implements Family {
       case 'oracle':
         if (e.what === 'link-down' && e.device !== undefined) this.seams.delete(e.device);
         // A fault on the delivery path (a gateway cut off, frozen or gone; the broker losing
-        // payloads) voids the promise that every later message is pushed: the phone's gap
+        // payloads; a chat server killed with frames in hand, which another takes over only
+        // after the queue's claim idle, so a later message of another lane is pushed first)
+        // voids the promise that every later message is pushed in order: the phone's gap
         // detection and the gateway's resync are the remedy there, not the seam.
-        else if (e.what === 'fault-start' && /gateway|broker/.test(e.fault)) { this.seamsVoidedByFaults += this.seams.size; this.seams.clear(); }
+        else if (e.what === 'fault-start' && /gateway|broker|kill-chat-server/.test(e.fault)) { this.seamsVoidedByFaults += this.seams.size; this.seams.clear(); }
         return;
       case 'gap': return this.onGap(e);
       case 'render': return this.onRender(e);

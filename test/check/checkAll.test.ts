@@ -213,6 +213,11 @@ describe('sync (C)', () => {
     const cutResult = check(cut).get('C3')!;
     expect(cutResult.verdict).toBe('pass');
     expect(cutResult.reason).toContain('ended by a delivery-path fault');
+    // So does a chat server killed with frames in hand (another takes them over after the claim idle).
+    const killed = [...base, { t: 1250, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'kill-chat-server' } as E, { t: 1300, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, render(1500, 'b/d2', 'c1', 2, 'a', 'm9', 'sync')];
+    expect(check(killed).get('C3')!.verdict).toBe('pass');
+    // A fault off the delivery path (a chat server paused) does not: the bad history still fails.
+    expectFail(check([...base, { t: 1250, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'pause-chat-server' } as E, ...bad.slice(base.length)]).get('C3'), 'seq 2 never was');
     const reconnected = [...base, link(1270, 'b/d2', false), link(1280, 'b/d2', true), { t: 1285, p: 'b/d2', type: 'invoke', op: 'sync', mode: 'watermark', id: 's10', watermarks: { c1: 1 } } as E, { t: 1300, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, render(1310, 'b/d2', 'c1', 2, 'a', 'm9', 'sync')];
     expect(check(reconnected).get('C3')!.verdict).toBe('pass');
   });
