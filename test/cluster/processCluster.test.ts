@@ -5,27 +5,16 @@
  * when Cassandra is unreachable; with CI=true that is a failure (CI starts the node).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCassandraClient, DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
+import { DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
+import { cassandraUnreachable } from '../contracts/helpers.ts';
 import { TestClient } from '../support/TestClient.ts';
 
 const contactPoint = process.env.CHATSIM_CASSANDRA ?? DEFAULT_CASSANDRA;
 const inCi = process.env.CI === 'true';
 
-async function probe(): Promise<string | undefined> {
-  const client = createCassandraClient(contactPoint, { connectTimeoutMs: 3_000 });
-  try {
-    await client.connect();
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.split('\n')[0];
-  } finally {
-    await client.shutdown().catch(() => {});
-  }
-}
-
-const unreachable = await probe();
+const unreachable = await cassandraUnreachable(contactPoint);
 
 describe.skipIf(unreachable !== undefined && !inCi)(`multi-process cluster on Redis and Cassandra${unreachable ? ` (skipped: no Cassandra at ${contactPoint}: ${unreachable})` : ''}`, () => {
   let cluster: ProcessCluster;

@@ -15,7 +15,7 @@ import { applySchema } from '../../server/cassandra/applySchema.ts';
 import { CassandraMessageStore } from '../../server/cassandra/CassandraMessageStore.ts';
 import { createCassandraClient, DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
 import type { AppendInput } from '../../server/ports/MessageStore.ts';
-import { uniqueId } from './helpers.ts';
+import { cassandraUnreachable, uniqueId } from './helpers.ts';
 import { describeMessageStoreContract } from './messageStoreContract.ts';
 
 const contactPoint = process.env.CHATSIM_CASSANDRA ?? DEFAULT_CASSANDRA;
@@ -24,19 +24,7 @@ const keyspace = `chatsim_test_${process.pid}_${Math.random().toString(36).slice
 const MESSAGE_BUCKET = 8;
 const INBOX_BUCKET = 5;
 
-async function probe(): Promise<string | undefined> {
-  const client = createCassandraClient(contactPoint, { connectTimeoutMs: 3_000 });
-  try {
-    await client.connect();
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.split('\n')[0];
-  } finally {
-    await client.shutdown().catch(() => {});
-  }
-}
-
-const unreachable = await probe();
+const unreachable = await cassandraUnreachable(contactPoint);
 const skipReason = unreachable === undefined ? '' : `no Cassandra at ${contactPoint} (${unreachable}); start one with: bash scripts/cassandra.sh start`;
 if (unreachable !== undefined && !inCi) console.warn(`[cassandra.test] skipped: ${skipReason}`);
 

@@ -1,3 +1,5 @@
+import { createCassandraClient } from '../../server/cassandra/client.ts';
+
 /**
  * Helpers shared by the port contract suites. They use real timers on purpose: the suites must
  * also run against real backends (Redis, Cassandra) where delivery is genuinely asynchronous.
@@ -84,5 +86,18 @@ export function tryMutate(mutate: () => void): void {
     mutate();
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
+  }
+}
+
+/** Why Cassandra at `contactPoint` cannot be reached (first line of the driver's error), or undefined when it answers. */
+export async function cassandraUnreachable(contactPoint: string): Promise<string | undefined> {
+  const client = createCassandraClient(contactPoint, { connectTimeoutMs: 3_000 });
+  try {
+    await client.connect();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.split('\n')[0];
+  } finally {
+    await client.shutdown().catch(() => {});
   }
 }

@@ -28,17 +28,21 @@ async function run(file: string, extra: string[] = []): Promise<{ code: number; 
   return { code: code as number, stdout, stderr, out };
 }
 
+/** Every failed property (with its first examples) and failed threshold of a summary.json. */
+function failingOf(summary: any): string[] {
+  return [
+    ...summary.properties.filter((p: any) => p.verdict === 'fail').map((p: any) => `${p.id} ${p.name}: ${p.examples.slice(0, 3).join('; ')}`),
+    ...summary.thresholds.filter((t: any) => !t.ok).map((t: any) => `${t.expression}: ${t.actual}`),
+  ];
+}
+
 describe.runIf(enabled)('shipped scenarios, as shipped', () => {
   const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.yaml')).sort();
   for (const file of files) {
     it(`${file} runs and passes`, async () => {
       const { code, stdout, stderr, out } = await withHeavyRunLock(() => run(file));
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-      const failing = [
-        ...summary.properties.filter((p: any) => p.verdict === 'fail').map((p: any) => `${p.id} ${p.name}: ${p.examples.slice(0, 3).join('; ')}`),
-        ...summary.thresholds.filter((t: any) => !t.ok).map((t: any) => `${t.expression}: ${t.actual}`),
-      ];
-      expect(failing, stderr.slice(-2000)).toEqual([]);
+      expect(failingOf(summary), stderr.slice(-2000)).toEqual([]);
       expect(code, stderr.slice(-2000)).toBe(0);
       expect(JSON.parse(stdout).verdict).toBe('pass');
       expect(summary.metrics.messagesAcked).toBeGreaterThan(0);
@@ -85,11 +89,7 @@ describe.runIf(enabled)('shipped scenarios on the multi-process Redis + Cassandr
     it(`${file} --processes multi --phones ${phones} runs and passes (${why})`, async () => {
       const { code, stdout, stderr, out } = await withHeavyRunLock(() => run(file, ['--processes', 'multi', '--cassandra', cassandra, '--phones', String(phones)]));
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-      const failing = [
-        ...summary.properties.filter((p: any) => p.verdict === 'fail').map((p: any) => `${p.id} ${p.name}: ${p.examples.slice(0, 3).join('; ')}`),
-        ...summary.thresholds.filter((t: any) => !t.ok).map((t: any) => `${t.expression}: ${t.actual}`),
-      ];
-      expect(failing, stderr.slice(-2000)).toEqual([]);
+      expect(failingOf(summary), stderr.slice(-2000)).toEqual([]);
       expect(code, stderr.slice(-2000)).toBe(0);
       expect(JSON.parse(stdout).verdict).toBe('pass');
       expect(readdirSync(join(out, 'nodes')).filter((f) => f.startsWith('cs')).length).toBeGreaterThan(0);
