@@ -30,6 +30,8 @@ const LWT_ATTEMPTS = 4;
 const MAX_SLOT_MOVES = 1_000;
 /** Chats and users whose head this store remembers as the guess for its next append (see knownHeads). */
 const HEAD_CACHE_ENTRIES_MAX = 100_000;
+/** Cursors whose last seen value this store remembers (see knownCursors). */
+const CURSOR_CACHE_ENTRIES_MAX = 200_000;
 
 export interface CassandraMessageStoreOptions {
   keyspace: string;
@@ -48,6 +50,22 @@ interface MessageClaim {
   owner: string;
   slot: number;
   message: Omit<StoredMessage, 'seq'>;
+  /** Taken by an earlier call, so its slot may hold the message already (see placeMessage). */
+  maybePlaced: boolean;
+}
+
+/** The claim a send_claims row holds (the stored payload, not this call's). */
+function claimFrom(row: Row, input: Omit<StoredMessage, 'seq'>, maybePlaced: boolean): MessageClaim {
+  return {
+    owner: String(row.get('owner')),
+    slot: num(row.get('trying_seq')) ?? 0,
+    maybePlaced,
+    message: {
+      chatId: input.chatId, senderId: input.senderId, clientMsgId: input.clientMsgId,
+      msgId: text(row.get('msg_id')) ?? '', senderDeviceId: text(row.get('sender_device_id')) ?? '',
+      body: text(row.get('body')) ?? '', sentAtMs: num(row.get('sent_at_ms')) ?? 0,
+    },
+  };
 }
 
 
@@ -83,6 +101,8 @@ export class CassandraMessageStore implements MessageStore {
    * out past HEAD_CACHE_ENTRIES_MAX.
    */
   private readonly knownHeads = new Map<string, number>();
+  /** Cursor values this store saw stored, per (kind, chat, user): a lower bound, as heads are (see advanceCursor). */
+  private readonly knownCursors = new Map<string, number>();
 
   private constructor(client: Client, keyspace: string, epoch: string, messageBucketSize: number, inboxBucketSize: number) {
     this.client = client;
@@ -131,24 +151,19 @@ export class CassandraMessageStore implements MessageStore {
   private async appendNow(input: Omit<StoredMessage, 'seq'>): Promise<AppendResult> {
     const owner = cassandra.types.Uuid.random();
     const headKey = `chat\u0000${input.chatId}`;
-    const guess = (this.knownHeads.get(headKey) ?? await this.headSeq(input.chatId)) + 1;
-    const claimed = await lwt(this.client, this.q.claimSend, [
-      input.chatId, input.senderId, input.clientMsgId, owner, guess, input.msgId, input.senderDeviceId, input.body, input.sentAtMs,
-    ]);
-    const row = claimed.row;
+    // A client's retry of a slow send is the commonest repeat: a plain read finds its claim (a
+    // claim row is written once; only its slot moves) and spares the claim's transaction, and
+    // the row at its slot is read before any transaction (see placeMessage).
+    const existing = (await this.client.execute(this.q.getSendClaim, [input.chatId, input.senderId, input.clientMsgId], READ)).first();
     let claim: MessageClaim;
-    if (claimed.applied) {
-      claim = { owner: owner.toString(), slot: guess, message: input };
+    if (existing) {
+      claim = claimFrom(existing, input, true);
     } else {
-      claim = {
-        owner: String(row.get('owner')),
-        slot: num(row.get('trying_seq')) ?? guess,
-        message: {
-          chatId: input.chatId, senderId: input.senderId, clientMsgId: input.clientMsgId,
-          msgId: text(row.get('msg_id')) ?? '', senderDeviceId: text(row.get('sender_device_id')) ?? '',
-          body: text(row.get('body')) ?? '', sentAtMs: num(row.get('sent_at_ms')) ?? 0,
-        },
-      };
+      const guess = (this.knownHeads.get(headKey) ?? await this.headSeq(input.chatId)) + 1;
+      const claimed = await lwt(this.client, this.q.claimSend, [
+        input.chatId, input.senderId, input.clientMsgId, owner, guess, input.msgId, input.senderDeviceId, input.body, input.sentAtMs,
+      ]);
+      claim = claimed.applied ? { owner: owner.toString(), slot: guess, message: input, maybePlaced: false } : claimFrom(claimed.row, input, true);
     }
     // The claim is ours if it was taken now, or by this very call on an attempt whose outcome was lost to a timeout.
     const created = claim.owner === owner.toString();
@@ -170,6 +185,14 @@ export class CassandraMessageStore implements MessageStore {
   /** Stores the claim's message at `slot` unless the slot is taken. 'ours' when the slot holds this message (now or already). */
   private async placeMessage(claim: MessageClaim, slot: number): Promise<'ours' | 'taken'> {
     const m = claim.message;
+    if (claim.maybePlaced) {
+      // Someone else's claim (an earlier try of this send): its row is likely there already. A
+      // message row is never updated or deleted, so seeing it at LOCAL_QUORUM settles it; an
+      // empty slot (or one whose transaction is still under way) goes on to the transaction.
+      claim.maybePlaced = false;
+      const there = (await this.client.execute(this.q.getMessageSender, [m.chatId, bucketOf(slot, this.messageBucketSize), slot], READ)).first();
+      if (there) return there.get('sender_id') === m.senderId && there.get('client_msg_id') === m.clientMsgId ? 'ours' : 'taken';
+    }
     const result = await lwt(this.client, this.q.insertMessage, [
       m.chatId, bucketOf(slot, this.messageBucketSize), slot, m.msgId, m.senderId, m.senderDeviceId, m.clientMsgId, m.body, m.sentAtMs,
     ]);
@@ -186,8 +209,10 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
-    const headSeq = await this.headSeq(chatId);
     const from = Math.max(0, Math.floor(afterSeq)) + 1;
+    // The caller's watermark is where the head most likely is (a sync that finds nothing new is
+    // the commonest read there is): start the head probe in its bucket, one query when warm.
+    const headSeq = await this.headOf(`chat\u0000${chatId}`, chatId, from - 1, this.q.getChatHead, this.q.maxSeqInBucket, this.messageBucketSize);
     const to = Math.min(headSeq, from - 1 + Math.max(0, Math.floor(limit)));
     const rows = await this.readRange(this.q.readMessages, chatId, from, to, this.messageBucketSize);
     const messages: StoredMessage[] = [];
@@ -206,15 +231,21 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   async headSeq(chatId: string): Promise<number> {
-    return this.headOf(chatId, this.q.getChatHead, this.q.maxSeqInBucket, this.messageBucketSize);
+    return this.headOf(`chat\u0000${chatId}`, chatId, 0, this.q.getChatHead, this.q.maxSeqInBucket, this.messageBucketSize);
   }
 
   // ---- cursors ----
 
   async advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> {
     const column = kind === 'delivered' ? 'delivered_upto' : 'read_upto';
+    const cacheKey = `${kind}\u0000${chatId}\u0000${userId}`;
+    // A cursor this process saw stored only grows, so when it already covers upTo the advance
+    // changes nothing and needs no read (phones repeat receipts after every reconnect).
+    const seen = this.knownCursors.get(cacheKey);
+    if (seen !== undefined && seen >= upTo) return { before: seen, after: seen };
     const read = await this.client.execute(this.q.getCursor[kind], [chatId, userId], READ);
     const current = num(read.first()?.get(column));
+    if (current !== undefined) remember(this.knownCursors, cacheKey, current, CURSOR_CACHE_ENTRIES_MAX);
     if (current !== undefined && current >= upTo) return { before: current, after: current };
     // The cell's write timestamp is upTo + 1, so the highest upTo wins whatever order writes
     // arrive in, from any process, with no lightweight transaction (a receipt is the most
@@ -222,6 +253,7 @@ export class CassandraMessageStore implements MessageStore {
     // appears in getCursors from then on. Concurrent advances may each report the value they
     // read as `before`; each `after` is at least its upTo, and the stored value is the max.
     await this.client.execute(this.q.setCursor[kind], [upTo + 1, upTo, chatId, userId], WRITE);
+    remember(this.knownCursors, cacheKey, upTo, CURSOR_CACHE_ENTRIES_MAX);
     return { before: current ?? 0, after: upTo };
   }
 
@@ -302,16 +334,15 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   private inboxHead(userId: string): Promise<number> {
-    return this.headOf(userId, this.q.getInboxHead, this.q.maxPositionInBucket, this.inboxBucketSize);
+    return this.headOf(`inbox\u0000${userId}`, userId, 0, this.q.getInboxHead, this.q.maxPositionInBucket, this.inboxBucketSize);
   }
 
   // ---- the shared machinery ----
 
-  private rememberHead(key: string, head: number): void {
-    const known = this.knownHeads.get(key) ?? 0;
-    this.knownHeads.delete(key);
-    this.knownHeads.set(key, Math.max(known, head));
-    if (this.knownHeads.size > HEAD_CACHE_ENTRIES_MAX) this.knownHeads.delete(this.knownHeads.keys().next().value!);
+  /** Records a head seen (never lowering what is known) and returns it. */
+  private rememberHead(key: string, head: number): number {
+    remember(this.knownHeads, key, head, HEAD_CACHE_ENTRIES_MAX);
+    return head;
   }
 
   /**
@@ -334,17 +365,30 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   /**
-   * The highest seq (position) of a log: from the head-bucket hint, probe forward while the
-   * bucket is full (the hint lags when a writer stopped between its insert and the hint write).
+   * The highest seq (position) of a log: probe the bucket of a guess and forward while the
+   * bucket is full. The guess is the larger of what this process last saw placed (knownHeads,
+   * never too high: heads only grow) and the caller's `atLeast` (a client's watermark, which may
+   * be anything): a non-empty bucket is at or before the head's bucket, so probing forward from
+   * it is exact; an empty one (a guess past the head) falls back to the head-bucket hint, and
+   * so does a cold start. The hint lags when a writer stopped between its insert and the hint
+   * write; probing forward covers that too. Warm, the common case costs one query, not two.
    */
-  private async headOf(key: string, hintQuery: string, maxQuery: string, bucketSize: number): Promise<number> {
-    const hint = await this.client.execute(hintQuery, [key], READ);
-    let bucket = num(hint.first()?.get('bucket')) ?? 0;
-    for (;;) {
-      const max = num((await this.client.execute(maxQuery, [key, bucket], READ)).first()?.get(0));
-      if (max === undefined) return bucket * bucketSize;
-      if (max < (bucket + 1) * bucketSize) return max;
-      bucket++;
+  private async headOf(cacheKey: string, key: string, atLeast: number, hintQuery: string, maxQuery: string, bucketSize: number): Promise<number> {
+    const guess = Math.max(this.knownHeads.get(cacheKey) ?? 0, atLeast);
+    if (guess > 0) {
+      const probed = await this.probeForward(key, bucketOf(guess, bucketSize), maxQuery, bucketSize);
+      if (probed !== undefined) return this.rememberHead(cacheKey, probed);
+    }
+    const hinted = num((await this.client.execute(hintQuery, [key], READ)).first()?.get('bucket')) ?? 0;
+    return this.rememberHead(cacheKey, await this.probeForward(key, hinted, maxQuery, bucketSize) ?? hinted * bucketSize);
+  }
+
+  /** The highest key from `bucket` on, probing forward while buckets are full; undefined when `bucket` itself is empty and is not the first (bucket 0 empty: the log is). */
+  private async probeForward(key: string, bucket: number, maxQuery: string, bucketSize: number): Promise<number | undefined> {
+    for (let b = bucket; ; b++) {
+      const max = num((await this.client.execute(maxQuery, [key, b], READ)).first()?.get(0));
+      if (max === undefined) return b === bucket && b > 0 ? undefined : b * bucketSize;
+      if (max < (b + 1) * bucketSize) return max;
     }
   }
 
@@ -398,6 +442,9 @@ function statements(ks: string) {
     // Rewrites the whole claim so that all of its columns share one TTL.
     moveSendSlot: `UPDATE ${ks}.send_claims SET trying_seq = ?, owner = ?, msg_id = ?, sender_device_id = ?, body = ?, sent_at_ms = ?
       WHERE chat_id = ? AND sender_id = ? AND client_msg_id = ? IF trying_seq = ?`,
+    getSendClaim: `SELECT owner, trying_seq, msg_id, sender_device_id, body, sent_at_ms FROM ${ks}.send_claims
+      WHERE chat_id = ? AND sender_id = ? AND client_msg_id = ?`,
+    getMessageSender: `SELECT sender_id, client_msg_id FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND seq = ?`,
     insertMessage: `INSERT INTO ${ks}.messages (chat_id, bucket, seq, msg_id, sender_id, sender_device_id, client_msg_id, body, sent_at_ms)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
     readMessages: `SELECT seq, msg_id, sender_id, sender_device_id, client_msg_id, body, sent_at_ms FROM ${ks}.messages
@@ -419,6 +466,14 @@ function statements(ks: string) {
     getInboxHead: `SELECT bucket FROM ${ks}.inbox_heads WHERE user_id = ?`,
     setInboxHead: `UPDATE ${ks}.inbox_heads USING TIMESTAMP ? SET bucket = ? WHERE user_id = ?`,
   };
+}
+
+/** Sets map[key] to the max of its value and `value`, as the most recently used entry; the least recently used goes past `entriesMax`. */
+function remember(map: Map<string, number>, key: string, value: number, entriesMax: number): void {
+  const known = map.get(key) ?? 0;
+  map.delete(key);
+  map.set(key, Math.max(known, value));
+  if (map.size > entriesMax) map.delete(map.keys().next().value!);
 }
 
 /** Bucket of a seq (or position): seqs 1..size are bucket 0, size+1..2*size bucket 1, ... */

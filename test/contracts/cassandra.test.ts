@@ -118,9 +118,37 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       const chat = uniqueId('chat-hint');
       for (let i = 1; i <= MESSAGE_BUCKET * 2 + 1; i++) await store.append(input(chat, 'alice', `h${i}`));
       await client.execute(`DELETE FROM ${keyspace}.chat_heads WHERE chat_id = ?`, [chat], { prepare: true });
+      // A store opened now knows nothing of the chat (the writer's store remembers its head).
+      expect(await (await open()).headSeq(chat)).toBe(MESSAGE_BUCKET * 2 + 1);
       expect(await store.headSeq(chat)).toBe(MESSAGE_BUCKET * 2 + 1);
       expect((await store.append(input(chat, 'alice', 'after'))).message.seq).toBe(MESSAGE_BUCKET * 2 + 2);
       expect((await store.readChat(chat, MESSAGE_BUCKET - 2, 4)).messages.map((m) => m.seq)).toEqual([7, 8, 9, 10]);
+    });
+
+    it('reads what another store appended since, across buckets, although it remembers an older head', async () => {
+      const [reader, writer] = [await open(), await open()];
+      const chat = uniqueId('chat-stale-head');
+      for (let i = 1; i <= 3; i++) await writer.append(input(chat, 'alice', `s${i}`));
+      expect(await reader.readChat(chat, 3, 10)).toMatchObject({ messages: [], headSeq: 3, hasMore: false });
+      for (let i = 4; i <= MESSAGE_BUCKET * 2 + 3; i++) await writer.append(input(chat, 'bob', `s${i}`));
+      const page = await reader.readChat(chat, 3, 100);
+      expect(page.messages.map((m) => m.seq)).toEqual(Array.from({ length: MESSAGE_BUCKET * 2 }, (_, i) => i + 4));
+      expect(page.headSeq).toBe(MESSAGE_BUCKET * 2 + 3);
+      // A watermark far past the head (a client's word is anything) still gets the true head.
+      expect(await (await open()).readChat(chat, MESSAGE_BUCKET * 9, 10)).toEqual({ messages: [], headSeq: MESSAGE_BUCKET * 2 + 3, hasMore: false });
+      expect(await reader.readChat(chat, MESSAGE_BUCKET * 9, 10)).toEqual({ messages: [], headSeq: MESSAGE_BUCKET * 2 + 3, hasMore: false });
+    });
+
+    it('advances a cursor another store moved further, although it remembers the older value', async () => {
+      const [a, b] = [await open(), await open()];
+      const chat = uniqueId('chat-cursor-cache');
+      expect(await a.advanceCursor(chat, 'bob', 'delivered', 5)).toEqual({ before: 0, after: 5 });
+      expect(await b.advanceCursor(chat, 'bob', 'delivered', 8)).toEqual({ before: 5, after: 8 });
+      // a remembers 5: an advance to 4 is a no-op without a read, one to 7 reads the 8.
+      expect(await a.advanceCursor(chat, 'bob', 'delivered', 4)).toEqual({ before: 5, after: 5 });
+      expect(await a.advanceCursor(chat, 'bob', 'delivered', 7)).toEqual({ before: 8, after: 8 });
+      expect(await a.advanceCursor(chat, 'bob', 'delivered', 9)).toEqual({ before: 8, after: 9 });
+      expect((await b.getCursors(chat)).get('bob')).toEqual({ delivered: 9, read: 0 });
     });
   });
 });
