@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { Client, types as driverTypes } from 'cassandra-driver';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxPage,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage,
   MessageStore, StoredMessage, UserCursors,
 } from '../ports/MessageStore.ts';
 import { isValidKeyspaceName } from './applySchema.ts';
@@ -333,6 +333,21 @@ export class CassandraMessageStore implements MessageStore {
     return { events, headPosition, hasMore: last < headPosition };
   }
 
+  async getInboxMarks(userId: string): Promise<Map<string, InboxMark>> {
+    const rows = await this.readAll(this.q.getInboxMarks, [userId]);
+    return new Map(rows.map((row) => [String(row.get('chat_id')), {
+      messages: num(row.get('messages_upto')) ?? 0, delivered: num(row.get('delivered_upto')) ?? 0, read: num(row.get('read_upto')) ?? 0,
+    }]));
+  }
+
+  async raiseInboxMark(userId: string, chatId: string, mark: InboxMark): Promise<void> {
+    // As cursors: each cell written USING TIMESTAMP value + 1, so the highest value wins whatever
+    // the order of the writes, from any process, with no read and no transaction.
+    const fields = [['messages', mark.messages], ['delivered', mark.delivered], ['read', mark.read]] as const;
+    await Promise.all(fields.filter(([, value]) => value > 0).map(([field, value]) =>
+      this.client.execute(this.q.raiseInboxMark[field], [value + 1, value, userId, chatId], WRITE)));
+  }
+
   private inboxHead(userId: string): Promise<number> {
     return this.headOf(`inbox\u0000${userId}`, userId, 0, this.q.getInboxHead, this.q.maxPositionInBucket, this.inboxBucketSize);
   }
@@ -464,6 +479,12 @@ function statements(ks: string) {
     readInbox: `SELECT position, event_key, event FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? AND position >= ? AND position <= ?`,
     maxPositionInBucket: `SELECT position FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? ORDER BY position DESC LIMIT 1`,
     getInboxHead: `SELECT bucket FROM ${ks}.inbox_heads WHERE user_id = ?`,
+    getInboxMarks: `SELECT chat_id, messages_upto, delivered_upto, read_upto FROM ${ks}.inbox_marks WHERE user_id = ?`,
+    raiseInboxMark: {
+      messages: `UPDATE ${ks}.inbox_marks USING TIMESTAMP ? SET messages_upto = ? WHERE user_id = ? AND chat_id = ?`,
+      delivered: `UPDATE ${ks}.inbox_marks USING TIMESTAMP ? SET delivered_upto = ? WHERE user_id = ? AND chat_id = ?`,
+      read: `UPDATE ${ks}.inbox_marks USING TIMESTAMP ? SET read_upto = ? WHERE user_id = ? AND chat_id = ?`,
+    } satisfies Record<keyof InboxMark, string>,
     setInboxHead: `UPDATE ${ks}.inbox_heads USING TIMESTAMP ? SET bucket = ? WHERE user_id = ?`,
   };
 }

@@ -14,6 +14,7 @@ import type {
 } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { Coalescer } from './Coalescer.ts';
+import { InboxMaterializer } from './InboxMaterializer.ts';
 import { cursorFloor, aggregateFor, effectiveCursor, type MemberCursor } from './groupTicks.ts';
 import { Router } from './Router.ts';
 import { decodeSyncToken, encodeSyncToken } from './syncTokens.ts';
@@ -79,6 +80,7 @@ export class ChatServer {
   private flushTimer: TimerHandle | undefined;
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
+  private readonly inbox: InboxMaterializer;
   /** chat|kind -> sender -> the highest tick upTo this server told them (bounded, least recently used first). */
   private readonly ticksTold = new Map<string, Map<string, number>>();
   /** While paused (see pause): entries handed to this server wait on it; a crash rejects it. */
@@ -88,6 +90,7 @@ export class ChatServer {
 
   constructor(private readonly deps: ChatServerDeps) {
     this.router = new Router(deps.presence, deps.broker);
+    this.inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory, ticksOf: (chat, user) => this.currentTicks(chat, user) });
     this.bugs = deps.bugs ?? NO_BUGS;
     if (this.bugs.has('ack-before-persist') && !deps.timers) throw new Error('the ack-before-persist bug needs timers');
     if (this.bugs.has('route-to-every-gateway') && !deps.gatewayIds) throw new Error('the route-to-every-gateway bug needs gatewayIds');
@@ -230,10 +233,10 @@ export class ChatServer {
    */
   private async afterAppend(env: InboundEnvelope, chat: ChatRecord, message: StoredMessage): Promise<void> {
     const sent: SentFrame = { type: 'sent', ref: message.clientMsgId, chat: chat.id, seq: message.seq, msgId: message.msgId, ts: message.sentAtMs };
-    // The message is durable once appended: the ACK and the pushes need not wait for the inbox
-    // events (each one lightweight transaction or two per member on Cassandra). The frame is
-    // acknowledged to the queue only after all three, so a crash in between redoes them.
-    await Promise.all([this.reply(env, sent), this.fanOut(chat, message, env.conn), this.recordInboxes(chat, message)]);
+    // The message is durable once appended. The frame is acknowledged to the queue only after
+    // the ACK and the pushes, so a crash in between redoes them. (Inbox events are not written
+    // here: the inbox is filled when it is read, see InboxMaterializer.)
+    await Promise.all([this.reply(env, sent), this.fanOut(chat, message, env.conn)]);
   }
 
   private async fanOut(chat: ChatRecord, message: StoredMessage, exceptConnection: string): Promise<void> {
@@ -278,17 +281,11 @@ export class ChatServer {
     for (const { env, chat, input } of batch) {
       try {
         const { message } = await this.deps.store.append(input);
-        await this.recordInboxes(chat, message);
         await this.fanOut(chat, message, env.conn);
       } catch {
         // Nobody is left to retry: the client already has its ACK. The write is lost (the bug).
       }
     }
-  }
-
-  private async recordInboxes(chat: ChatRecord, message: StoredMessage): Promise<void> {
-    const key = `m:${chat.id}:${message.seq}`;
-    await Promise.all([...chat.members.keys()].map((user) => this.deps.store.appendInbox(user, key, { kind: 'message', message })));
   }
 
   /** Time-ordered, unique across chat servers: ms timestamp, server id, per-server counter. */
@@ -355,11 +352,8 @@ export class ChatServer {
     await Promise.all(changes.map(async ({ sender, upTo }) => {
       const readerName = chat.kind === 'direct' ? otherMember(chat, sender) : '*';
       const receipt: ReceiptFrame = { type: 'receipt', chat: chat.id, user: readerName, kind, upTo };
-      // The cursor is already stored; the push does not wait for the sender's inbox event.
-      await Promise.all([
-        this.deps.store.appendInbox(sender, `r:${chat.id}:${kind}:${upTo}`, { kind: 'receipt', chatId: chat.id, userId: readerName, cursor: kind, upTo }),
-        this.router.toUsers([sender], JSON.stringify(receipt)),
-      ]);
+      // The cursor is already stored (a token sync copies the tick into the inbox from it).
+      await this.router.toUsers([sender], JSON.stringify(receipt));
       told.set(sender, Math.max(upTo, told.get(sender) ?? 0));
     }));
   }
@@ -438,10 +432,13 @@ export class ChatServer {
     const decoded = frame.token === '' ? { epoch: this.deps.store.epoch, position: 0 } : decodeSyncToken(frame.token ?? '');
     if (!decoded) throw new FrameRejected('INVALID_FIELD', 'token: not a sync token', frame.id);
     this.checkEpoch(decoded.epoch, frame.id);
+    // Copy what is new in the user's chats first (one page of messages at most; the rest is
+    // copied by the next call, which `hasMore` asks for).
+    const filled = await this.inbox.fill(env.user, this.deps.limits.syncEventsMax);
     const page = await this.deps.store.readInbox(env.user, decoded.position, this.deps.limits.syncEventsMax);
     const last = page.events.length > 0 ? page.events[page.events.length - 1]!.position : decoded.position;
     await this.reply(env, {
-      type: 'sync_result', ref: frame.id, epoch: this.deps.store.epoch, hasMore: page.hasMore,
+      type: 'sync_result', ref: frame.id, epoch: this.deps.store.epoch, hasMore: page.hasMore || !filled,
       events: page.events, token: encodeSyncToken(this.deps.store.epoch, last),
     });
   }

@@ -1,6 +1,6 @@
 import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxPage,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage,
   MessageStore, StoredMessage, UserCursors,
 } from '../ports/MessageStore.ts';
 
@@ -22,6 +22,7 @@ export class MemoryMessageStore implements MessageStore {
   readonly epoch: string;
   private readonly chats = new Map<string, ChatLog>();
   private readonly inboxes = new Map<string, Inbox>();
+  private readonly inboxMarks = new Map<string, Map<string, InboxMark>>();
   private readonly bugs: BugSet;
 
   /** `bugs`: injected defects (server/bugs/BugCatalogue.ts); the store honours `no-dedupe` and `read-rewrites-message`. */
@@ -109,6 +110,21 @@ export class MemoryMessageStore implements MessageStore {
     const slice = inbox ? inbox.events.slice(start, start + limit) : [];
     const last = slice.length > 0 ? slice[slice.length - 1]!.position : start;
     return { events: slice.map((e) => structuredClone(e)), headPosition, hasMore: last < headPosition };
+  }
+
+  async getInboxMarks(userId: string): Promise<Map<string, InboxMark>> {
+    return new Map([...this.inboxMarks.get(userId) ?? []].map(([chatId, mark]) => [chatId, { ...mark }]));
+  }
+
+  async raiseInboxMark(userId: string, chatId: string, mark: InboxMark): Promise<void> {
+    const marks = this.inboxMarks.get(userId) ?? new Map<string, InboxMark>();
+    this.inboxMarks.set(userId, marks);
+    const current = marks.get(chatId) ?? { messages: 0, delivered: 0, read: 0 };
+    marks.set(chatId, {
+      messages: Math.max(current.messages, mark.messages),
+      delivered: Math.max(current.delivered, mark.delivered),
+      read: Math.max(current.read, mark.read),
+    });
   }
 
   /**

@@ -14,6 +14,9 @@
  *   stores max(current, upTo) and returns the value before and after.
  * - The inbox is a per-user append-only event log with positions starting at 1.
  *   `appendInbox` is idempotent on (userId, eventKey): a repeat returns the first position.
+ * - Inbox marks say how far each chat has been copied into a user's inbox (the inbox is filled
+ *   when read: server/chat/InboxMaterializer.ts). `raiseInboxMark` keeps, field by field, the
+ *   max of every value given; `getInboxMarks` returns every chat marked for the user.
  * - `epoch` names this store's history. If history is ever reset, the epoch changes and
  *   clients holding positions of the old epoch must start over.
  */
@@ -29,6 +32,15 @@ export interface MessageStore {
   lastSeqBySender(chatId: string): Promise<Map<string, number>>;
   appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number>;
   readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage>;
+  getInboxMarks(userId: string): Promise<Map<string, InboxMark>>;
+  raiseInboxMark(userId: string, chatId: string, mark: InboxMark): Promise<void>;
+}
+
+/** How far a chat is copied into a user's inbox: its messages up to a seq, and the ticks of the user's own messages. */
+export interface InboxMark {
+  messages: number;
+  delivered: number;
+  read: number;
 }
 
 export type CursorKind = 'delivered' | 'read';

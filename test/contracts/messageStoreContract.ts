@@ -365,5 +365,35 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
         ]);
       });
     });
+
+    describe('inbox marks', () => {
+      it('keep per field the max of every value raised, per user and chat', async () => {
+        const [user, other] = [uniqueId('user'), uniqueId('user')];
+        const [chatA, chatB] = [uniqueId('chat'), uniqueId('chat')];
+        expect(await store.getInboxMarks(user)).toEqual(new Map());
+        await store.raiseInboxMark(user, chatA, { messages: 5, delivered: 3, read: 0 });
+        await store.raiseInboxMark(user, chatA, { messages: 4, delivered: 7, read: 2 });
+        await store.raiseInboxMark(user, chatB, { messages: 1, delivered: 0, read: 0 });
+        await store.raiseInboxMark(other, chatA, { messages: 9, delivered: 9, read: 9 });
+        expect(await store.getInboxMarks(user)).toEqual(new Map([
+          [chatA, { messages: 5, delivered: 7, read: 2 }],
+          [chatB, { messages: 1, delivered: 0, read: 0 }],
+        ]));
+        expect(await store.getInboxMarks(other)).toEqual(new Map([[chatA, { messages: 9, delivered: 9, read: 9 }]]));
+      });
+
+      it('end at the max whatever order concurrent raises arrive in (property)', async () => {
+        await fc.assert(fc.asyncProperty(
+          fc.array(fc.record({ messages: fc.nat(50), delivered: fc.nat(50), read: fc.nat(50) }), { minLength: 1, maxLength: 12 }),
+          async (raises) => {
+            const user = uniqueId('user');
+            await Promise.all(raises.map((mark) => store.raiseInboxMark(user, 'c', mark)));
+            const max = (field: 'messages' | 'delivered' | 'read'): number => Math.max(...raises.map((r) => r[field]));
+            const stored = (await store.getInboxMarks(user)).get('c') ?? { messages: 0, delivered: 0, read: 0 };
+            expect(stored).toEqual({ messages: max('messages'), delivered: max('delivered'), read: max('read') });
+          },
+        ), { numRuns: 15 });
+      });
+    });
   });
 }

@@ -4,7 +4,7 @@ import type { Timers } from '../../../server/ports/Clock.ts';
 import type { ChatRecord, Directory, NewChat, UserRecord } from '../../../server/ports/Directory.ts';
 import type { EnqueueResult, InboundQueue, QueueConsumer, QueueEntry } from '../../../server/ports/InboundQueue.ts';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxPage, MessageStore, UserCursors,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, UserCursors,
 } from '../../../server/ports/MessageStore.ts';
 import type { PresenceEntry, PresenceStore, UserPresence } from '../../../server/ports/PresenceStore.ts';
 import type { Random } from '../../../server/ports/Random.ts';
@@ -258,6 +258,14 @@ export class LatentMessageStore implements MessageStore {
 
   readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage> {
     return this.latency.call(undefined, () => this.inner.readInbox(userId, afterPosition, limit));
+  }
+
+  getInboxMarks(userId: string): Promise<Map<string, InboxMark>> {
+    return this.latency.call(undefined, () => this.inner.getInboxMarks(userId));
+  }
+
+  raiseInboxMark(userId: string, chatId: string, mark: InboxMark): Promise<void> {
+    return this.latency.call(undefined, () => this.inner.raiseInboxMark(userId, chatId, mark));
   }
 }
 

@@ -1,0 +1,87 @@
+// The sync-token inbox is filled when it is read (server/chat/InboxMaterializer.ts): these
+// tests pin what a token sync returns, over real sockets, and that nothing is written per message.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.ts';
+import type { TestClient } from '../support/TestClient.ts';
+
+const fromStart = (h: Harness): string => Buffer.from(`${h.cluster.backends.store.epoch}|0`).toString('base64url');
+
+async function tokenSync(client: TestClient, id: string, token: string): Promise<{ events: any[]; token: string; hasMore: boolean }> {
+  client.send({ type: 'sync', id, token });
+  const result = await client.next((f) => f.type === 'sync_result' && f.ref === id);
+  return { events: result.events as any[], token: result.token as string, hasMore: result.hasMore as boolean };
+}
+
+const kinds = (events: any[]): string[] => events.map((e) => (e.event.kind === 'message' ? `m${e.event.message.seq}` : e.event.kind === 'receipt' ? `${e.event.cursor}${e.event.upTo}` : e.event.kind));
+
+describe('the sync-token inbox, filled on read', () => {
+  let h: Harness;
+  afterEach(async () => h?.stop());
+
+  it('writes no inbox event per message; a token sync copies messages and ticks once, and chains', async () => {
+    h = await startHarness();
+    const chat = await h.createChat('alice', 'direct', ['bob']);
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob', { gateway: 1 });
+    const before = (await h.cluster.backends.store.readInbox('bob', 0, 100)).headPosition;
+    for (let i = 1; i <= 3; i++) alice.send({ type: 'send', chat, clientMsgId: `a${i}`, body: `hi ${i}` });
+    await alice.until(() => (alice.ofType('sent').length === 3 ? true : undefined));
+    await bob.until(() => (bob.ofType('message').length === 3 ? true : undefined));
+    bob.send({ type: 'read', chat, upTo: 2 });
+    await alice.next((f) => f.type === 'receipt' && f.kind === 'read' && f.upTo === 2);
+    // Three messages and two ticks stored, pushed and told: nothing in either inbox yet.
+    expect((await h.cluster.backends.store.readInbox('bob', 0, 100)).headPosition).toBe(before);
+
+    const first = await tokenSync(bob, 't1', fromStart(h));
+    expect(kinds(first.events)).toEqual(['member_added', 'm1', 'm2', 'm3']);
+    expect(first.hasMore).toBe(false);
+    const aliceFirst = await tokenSync(alice, 'ta', fromStart(h));
+    expect(kinds(aliceFirst.events)).toEqual(['member_added', 'm1', 'm2', 'm3', 'delivered2', 'read2']);
+    expect(aliceFirst.events.find((e) => e.event.kind === 'receipt').event).toMatchObject({ chatId: chat, userId: 'bob' });
+
+    // Chaining: nothing new, nothing returned; then only what moved since.
+    expect((await tokenSync(bob, 't2', first.token)).events).toEqual([]);
+    alice.send({ type: 'send', chat, clientMsgId: 'a4', body: 'hi 4' });
+    await bob.next((f) => f.type === 'message' && f.seq === 4);
+    bob.send({ type: 'read', chat, upTo: 4 });
+    await alice.next((f) => f.type === 'receipt' && f.kind === 'read' && f.upTo === 4);
+    expect(kinds((await tokenSync(bob, 't3', first.token)).events)).toEqual(['m4']);
+    expect(kinds((await tokenSync(alice, 'tb', aliceFirst.token)).events)).toEqual(['m4', 'delivered4', 'read4']);
+    // A second device of the same user reads the same inbox: nothing is copied twice.
+    const bob2 = await h.connect('bob', { device: 'd2' });
+    expect(kinds((await tokenSync(bob2, 'u1', fromStart(h))).events)).toEqual(['member_added', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('copies at most one page of messages per sync and says hasMore until the backlog is in', async () => {
+    h = await startHarness({ limits: { syncEventsMax: 4 } });
+    const chat = await h.createChat('alice', 'direct', ['bob']);
+    const alice = await h.connect('alice');
+    for (let i = 1; i <= 10; i++) alice.send({ type: 'send', chat, clientMsgId: `p${i}`, body: `${i}` });
+    await alice.until(() => (alice.ofType('sent').length === 10 ? true : undefined));
+    const bob = await h.connect('bob');
+    let token = fromStart(h);
+    const seen: string[] = [];
+    for (let round = 1; round <= 10; round++) {
+      const page = await tokenSync(bob, `r${round}`, token);
+      seen.push(...kinds(page.events));
+      token = page.token;
+      if (!page.hasMore) break;
+    }
+    expect(seen).toEqual(['member_added', ...Array.from({ length: 10 }, (_, i) => `m${i + 1}`)]);
+  });
+
+  it('gives a member added later only the messages from when they joined', async () => {
+    h = await startHarness();
+    const group = await h.createChat('alice', 'group', ['bob'], 'g');
+    const alice = await h.connect('alice');
+    for (let i = 1; i <= 3; i++) alice.send({ type: 'send', chat: group, clientMsgId: `g${i}`, body: `${i}` });
+    await alice.until(() => (alice.ofType('sent').length === 3 ? true : undefined));
+    await h.login('carol');
+    const added = await h.api('POST', `/v1/chats/${group}/members`, { user: 'carol' }, await h.login('alice'));
+    expect(added.status).toBe(200);
+    alice.send({ type: 'send', chat: group, clientMsgId: 'g4', body: '4' });
+    await alice.until(() => (alice.ofType('sent').length === 4 ? true : undefined));
+    const carol = await h.connect('carol');
+    expect(kinds((await tokenSync(carol, 'c1', fromStart(h))).events)).toEqual(['member_added', 'm4']);
+  });
+});
