@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { Client, types as driverTypes } from 'cassandra-driver';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, TickState,
   MessageStore, StoredMessage, UserCursors,
 } from '../ports/MessageStore.ts';
 import { isValidKeyspaceName } from './applySchema.ts';
@@ -176,7 +176,7 @@ export class CassandraMessageStore implements MessageStore {
     this.rememberHead(headKey, seq);
     const b = bucketOf(seq, this.messageBucketSize);
     await Promise.all([
-      this.client.execute(this.q.setSenderLast, [seq, seq, input.chatId, input.senderId], WRITE),
+      this.client.execute(this.q.setSenderLast, [seq + 1, seq, input.chatId, input.senderId], WRITE),
       b > 0 && (seq - 1) % this.messageBucketSize === 0 ? this.client.execute(this.q.setChatHead, [b + 1, b, input.chatId], WRITE) : undefined,
     ]);
     return { message: { ...claim.message, seq }, created };
@@ -234,41 +234,54 @@ export class CassandraMessageStore implements MessageStore {
     return this.headOf(`chat\u0000${chatId}`, chatId, 0, this.q.getChatHead, this.q.maxSeqInBucket, this.messageBucketSize);
   }
 
+  async reaches(chatId: string, seq: number): Promise<boolean> {
+    // A head this process saw is never above the true one, so one at or past seq settles it.
+    if (seq <= 0 || (this.knownHeads.get(`chat\u0000${chatId}`) ?? 0) >= seq) return true;
+    return (await this.headSeq(chatId)) >= seq;
+  }
+
   // ---- cursors ----
 
   async advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> {
-    const column = kind === 'delivered' ? 'delivered_upto' : 'read_upto';
     const cacheKey = `${kind}\u0000${chatId}\u0000${userId}`;
     // A cursor this process saw stored only grows, so when it already covers upTo the advance
-    // changes nothing and needs no read (phones repeat receipts after every reconnect).
+    // changes nothing and needs no I/O (phones repeat receipts after every reconnect).
     const seen = this.knownCursors.get(cacheKey);
     if (seen !== undefined && seen >= upTo) return { before: seen, after: seen };
-    const read = await this.client.execute(this.q.getCursor[kind], [chatId, userId], READ);
-    const current = num(read.first()?.get(column));
-    if (current !== undefined) remember(this.knownCursors, cacheKey, current, CURSOR_CACHE_ENTRIES_MAX);
-    if (current !== undefined && current >= upTo) return { before: current, after: current };
-    // The cell's write timestamp is upTo + 1, so the highest upTo wins whatever order writes
-    // arrive in, from any process, with no lightweight transaction (a receipt is the most
-    // frequent write there is). A user's first advance always writes (even upTo 0), so the user
-    // appears in getCursors from then on. Concurrent advances may each report the value they
-    // read as `before`; each `after` is at least its upTo, and the stored value is the max.
+    // Otherwise write without reading: the cell's write timestamp is upTo + 1, so the highest
+    // upTo wins whatever order writes arrive in, from any process, with no read-modify-write
+    // and no lightweight transaction (a receipt is the most frequent write there is). `before`
+    // is what this process last saw (0 if nothing): another process may have moved the cursor
+    // further, as the contract allows; the caller recomputes ticks from the store either way.
+    // A user's first advance always writes (even upTo 0), so the user appears in getCursors.
     await this.client.execute(this.q.setCursor[kind], [upTo + 1, upTo, chatId, userId], WRITE);
     remember(this.knownCursors, cacheKey, upTo, CURSOR_CACHE_ENTRIES_MAX);
-    return { before: current ?? 0, after: upTo };
+    return { before: seen ?? 0, after: upTo };
   }
 
   async getCursors(chatId: string): Promise<Map<string, UserCursors>> {
-    const rows = await this.readAll(this.q.getCursors, [chatId]);
-    const result = new Map<string, UserCursors>();
-    for (const row of rows) {
-      result.set(String(row.get('user_id')), { delivered: num(row.get('delivered_upto')) ?? 0, read: num(row.get('read_upto')) ?? 0 });
-    }
-    return result;
+    return (await this.tickState(chatId)).cursors;
   }
 
   async lastSeqBySender(chatId: string): Promise<Map<string, number>> {
-    const rows = await this.readAll(this.q.getSenderLast, [chatId]);
-    return new Map(rows.map((row) => [String(row.get('sender_id')), num(row.get('seq')) ?? 0]));
+    return (await this.tickState(chatId)).lastSeqBySender;
+  }
+
+  async tickState(chatId: string): Promise<TickState> {
+    // Cursors and latest seqs share cursor_marks' rows: one partition read gives both. A row
+    // may hold only a latest seq (a sender who never advanced a cursor): no cursors for them.
+    const rows = await this.readAll(this.q.getChatMarks, [chatId]);
+    const cursors = new Map<string, UserCursors>();
+    const lastSeqBySender = new Map<string, number>();
+    for (const row of rows) {
+      const user = String(row.get('user_id'));
+      const delivered = num(row.get('delivered_upto'));
+      const read = num(row.get('read_upto'));
+      const lastSent = num(row.get('last_sent_seq'));
+      if (delivered !== undefined || read !== undefined) cursors.set(user, { delivered: delivered ?? 0, read: read ?? 0 });
+      if (lastSent !== undefined) lastSeqBySender.set(user, lastSent);
+    }
+    return { cursors, lastSeqBySender };
   }
 
   // ---- inbox ----
@@ -446,7 +459,6 @@ function statements(ks: string) {
   // Cursor cells are only ever written USING TIMESTAMP upTo + 1 (see advanceCursor), in a table
   // of their own: a cell written at wall-clock time would outrank every later advance.
   const cursorStatements = (column: string) => ({
-    get: `SELECT ${column} FROM ${ks}.cursor_marks WHERE chat_id = ? AND user_id = ?`,
     set: `UPDATE ${ks}.cursor_marks USING TIMESTAMP ? SET ${column} = ? WHERE chat_id = ? AND user_id = ?`,
   });
   const delivered = cursorStatements('delivered_upto');
@@ -467,11 +479,9 @@ function statements(ks: string) {
     maxSeqInBucket: `SELECT seq FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1`,
     getChatHead: `SELECT bucket FROM ${ks}.chat_heads WHERE chat_id = ?`,
     setChatHead: `UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET bucket = ? WHERE chat_id = ?`,
-    setSenderLast: `UPDATE ${ks}.sender_last_seq USING TIMESTAMP ? SET seq = ? WHERE chat_id = ? AND sender_id = ?`,
-    getSenderLast: `SELECT sender_id, seq FROM ${ks}.sender_last_seq WHERE chat_id = ?`,
-    getCursor: { delivered: delivered.get, read: read.get } satisfies Record<CursorKind, string>,
+    setSenderLast: `UPDATE ${ks}.cursor_marks USING TIMESTAMP ? SET last_sent_seq = ? WHERE chat_id = ? AND user_id = ?`,
+    getChatMarks: `SELECT user_id, delivered_upto, read_upto, last_sent_seq FROM ${ks}.cursor_marks WHERE chat_id = ?`,
     setCursor: { delivered: delivered.set, read: read.set } satisfies Record<CursorKind, string>,
-    getCursors: `SELECT user_id, delivered_upto, read_upto FROM ${ks}.cursor_marks WHERE chat_id = ?`,
     getInboxIndex: `SELECT position FROM ${ks}.inbox_index WHERE user_id = ? AND event_key = ?`,
     setInboxIndex: `INSERT INTO ${ks}.inbox_index (user_id, event_key, position) VALUES (?, ?, ?)`,
     getInboxRow: `SELECT event_key FROM ${ks}.inbox WHERE user_id = ? AND bucket = ? AND position = ?`,

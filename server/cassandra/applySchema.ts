@@ -38,7 +38,8 @@ export async function schemaStatements(keyspace: string, options: ApplySchemaOpt
     .map((s) => s
       .replace(/^CREATE KEYSPACE IF NOT EXISTS chatsim /, `CREATE KEYSPACE IF NOT EXISTS ${keyspace} `)
       .replace(/WITH replication = \{[^}]*\}/, `WITH replication = ${replication}`)
-      .replace(/^CREATE TABLE IF NOT EXISTS chatsim\./, `CREATE TABLE IF NOT EXISTS ${keyspace}.`));
+      .replace(/^CREATE TABLE IF NOT EXISTS chatsim\./, `CREATE TABLE IF NOT EXISTS ${keyspace}.`)
+      .replace(/^ALTER TABLE chatsim\.(\w+) ADD IF NOT EXISTS /, `ALTER TABLE ${keyspace}.$1 ADD IF NOT EXISTS `));
 }
 
 /**
@@ -50,7 +51,8 @@ export async function applySchema(client: Client, keyspace: string, options: App
   const statements = await schemaStatements(keyspace, options);
   const tables: string[] = [];
   for (const statement of statements) {
-    if (!statement.startsWith(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} `) && !statement.startsWith(`CREATE TABLE IF NOT EXISTS ${keyspace}.`)) {
+    const idempotent = [`CREATE KEYSPACE IF NOT EXISTS ${keyspace} `, `CREATE TABLE IF NOT EXISTS ${keyspace}.`, `ALTER TABLE ${keyspace}.`];
+    if (!idempotent.some((prefix) => statement.startsWith(prefix)) || (statement.startsWith('ALTER') && !/ ADD IF NOT EXISTS /.test(statement))) {
       throw new Error(`unexpected statement in schema.cql: ${statement.slice(0, 80)}`);
     }
     await client.execute(statement, [], { prepare: false });

@@ -310,8 +310,9 @@ export class ChatServer {
 
   /** Moves a reader's cursor and tells every sender whose aggregate tick moved. Read implies delivered. */
   private async advance(chat: ChatRecord, reader: string, kind: CursorKind, upTo: number, redelivered: boolean): Promise<void> {
-    const head = await this.deps.store.headSeq(chat.id);
-    if (upTo > head) throw new FrameRejected('CURSOR_AHEAD', `upTo ${upTo} is past the chat head ${head}`);
+    if (!await this.deps.store.reaches(chat.id, upTo)) {
+      throw new FrameRejected('CURSOR_AHEAD', `upTo ${upTo} is past the chat head ${await this.deps.store.headSeq(chat.id)}`);
+    }
     const kinds: CursorKind[] = kind === 'read' ? ['delivered', 'read'] : ['delivered'];
     for (const k of kinds) {
       const moved = await this.deps.store.advanceCursor(chat.id, reader, k, upTo);
@@ -338,7 +339,7 @@ export class ChatServer {
   private async announceTicks(chatId: string, kind: CursorKind): Promise<void> {
     const chat = await this.deps.directory.getChat(chatId);
     if (!chat) return;
-    const [cursors, lastSeqBySender] = await Promise.all([this.deps.store.getCursors(chat.id), this.deps.store.lastSeqBySender(chat.id)]);
+    const { cursors, lastSeqBySender } = await this.deps.store.tickState(chat.id);
     const floor = cursorFloor(memberCursors(chat, cursors, kind));
     const told = this.toldFor(`${chat.id}|${kind}`);
     const changes: Array<{ sender: string; upTo: number }> = [];

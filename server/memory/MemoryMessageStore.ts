@@ -1,6 +1,6 @@
 import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, TickState,
   MessageStore, StoredMessage, UserCursors,
 } from '../ports/MessageStore.ts';
 
@@ -62,6 +62,10 @@ export class MemoryMessageStore implements MessageStore {
     return { messages: slice.map((m) => ({ ...m })), headSeq, hasMore: lastSeq < headSeq };
   }
 
+  async reaches(chatId: string, seq: number): Promise<boolean> {
+    return seq <= 0 || (await this.headSeq(chatId)) >= seq;
+  }
+
   async headSeq(chatId: string): Promise<number> {
     return this.chats.get(chatId)?.messages.length ?? 0;
   }
@@ -87,6 +91,10 @@ export class MemoryMessageStore implements MessageStore {
 
   async lastSeqBySender(chatId: string): Promise<Map<string, number>> {
     return new Map(this.chats.get(chatId)?.lastSeqBySender ?? []);
+  }
+
+  async tickState(chatId: string): Promise<TickState> {
+    return { cursors: await this.getCursors(chatId), lastSeqBySender: await this.lastSeqBySender(chatId) };
   }
 
   async appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number> {

@@ -11,7 +11,11 @@
  * - `readChat` returns messages with seq > afterSeq in ascending order, at most `limit`,
  *   and `hasMore` when more exist up to the head at the time of the call.
  * - Cursors are per (chat, user, kind), cumulative and never decrease: `advanceCursor`
- *   stores max(current, upTo) and returns the value before and after.
+ *   stores max(current, upTo) and returns `before` and `after` with after >= upTo and
+ *   after >= before; `before === after` only when the cursor already covered upTo (nothing
+ *   was written). A store may write without reading: `before` is then the value it last saw
+ *   (exact for a store's own writes), and another writer may have moved the cursor further
+ *   than `after`, so `after > before` means "may have moved", and getCursors is the truth.
  * - The inbox is a per-user append-only event log with positions starting at 1.
  *   `appendInbox` is idempotent on (userId, eventKey): a repeat returns the first position.
  * - Inbox marks say how far each chat has been copied into a user's inbox (the inbox is filled
@@ -25,11 +29,15 @@ export interface MessageStore {
   append(input: AppendInput): Promise<AppendResult>;
   readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage>;
   headSeq(chatId: string): Promise<number>;
+  /** Whether the chat's head is at least `seq` (true for seq <= 0): what a receipt's bound check needs, often known without a read. */
+  reaches(chatId: string, seq: number): Promise<boolean>;
   advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance>;
   /** Every user's cursors in a chat; users with none are absent. */
   getCursors(chatId: string): Promise<Map<string, UserCursors>>;
   /** For each sender in the chat, the seq of their latest message. */
   lastSeqBySender(chatId: string): Promise<Map<string, number>>;
+  /** getCursors and lastSeqBySender of one chat together (what a tick computation reads; one read on Cassandra). */
+  tickState(chatId: string): Promise<TickState>;
   appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number>;
   readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage>;
   getInboxMarks(userId: string): Promise<Map<string, InboxMark>>;
@@ -81,6 +89,11 @@ export interface ChatPage {
 export interface UserCursors {
   delivered: number;
   read: number;
+}
+
+export interface TickState {
+  cursors: Map<string, UserCursors>;
+  lastSeqBySender: Map<string, number>;
 }
 
 export interface CursorAdvance {

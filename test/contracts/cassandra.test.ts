@@ -75,6 +75,23 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       expect(await applySchema(client, keyspace)).toMatchObject({ keyspace, statements: 11 });
     });
 
+    it('adds last_sent_seq to a cursor_marks table made by an earlier version', async () => {
+      const old = uniqueId('ks_old').replace(/[^a-z0-9_]/g, '_').slice(0, 40);
+      await client.execute(`CREATE KEYSPACE ${old} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+      try {
+        await client.execute(`CREATE TABLE ${old}.cursor_marks (chat_id text, user_id text, delivered_upto bigint, read_upto bigint, PRIMARY KEY ((chat_id), user_id))`);
+        await client.execute(`UPDATE ${old}.cursor_marks USING TIMESTAMP 6 SET delivered_upto = 5 WHERE chat_id = 'c' AND user_id = 'bob'`);
+        await applySchema(client, old);
+        await applySchema(client, old);
+        const columns = await client.execute(`SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'cursor_marks'`, [old], { prepare: true });
+        expect(columns.rows.map((r) => String(r.get('column_name'))).sort()).toEqual(['chat_id', 'delivered_upto', 'last_sent_seq', 'read_upto', 'user_id']);
+        const store = await CassandraMessageStore.open(client, { keyspace: old });
+        expect(await store.tickState('c')).toEqual({ cursors: new Map([['bob', { delivered: 5, read: 0 }]]), lastSeqBySender: new Map() });
+      } finally {
+        await client.execute(`DROP KEYSPACE IF EXISTS ${old}`);
+      }
+    });
+
     it('two stores appending concurrently to one chat give contiguous seqs and store each send once', async () => {
       const [a, b] = [await open(), await open()];
       const chat = uniqueId('chat-shared');
@@ -131,6 +148,9 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       for (let i = 1; i <= 3; i++) await writer.append(input(chat, 'alice', `s${i}`));
       expect(await reader.readChat(chat, 3, 10)).toMatchObject({ messages: [], headSeq: 3, hasMore: false });
       for (let i = 4; i <= MESSAGE_BUCKET * 2 + 3; i++) await writer.append(input(chat, 'bob', `s${i}`));
+      // It remembers head 3; a seq past that is read, not assumed absent.
+      expect(await reader.reaches(chat, MESSAGE_BUCKET * 2 + 3)).toBe(true);
+      expect(await reader.reaches(chat, MESSAGE_BUCKET * 2 + 4)).toBe(false);
       const page = await reader.readChat(chat, 3, 100);
       expect(page.messages.map((m) => m.seq)).toEqual(Array.from({ length: MESSAGE_BUCKET * 2 }, (_, i) => i + 4));
       expect(page.headSeq).toBe(MESSAGE_BUCKET * 2 + 3);
@@ -139,15 +159,17 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       expect(await reader.readChat(chat, MESSAGE_BUCKET * 9, 10)).toEqual({ messages: [], headSeq: MESSAGE_BUCKET * 2 + 3, hasMore: false });
     });
 
-    it('advances a cursor another store moved further, although it remembers the older value', async () => {
+    it('advances a cursor another store moved, writing without a read; the highest value wins', async () => {
       const [a, b] = [await open(), await open()];
       const chat = uniqueId('chat-cursor-cache');
       expect(await a.advanceCursor(chat, 'bob', 'delivered', 5)).toEqual({ before: 0, after: 5 });
-      expect(await b.advanceCursor(chat, 'bob', 'delivered', 8)).toEqual({ before: 5, after: 8 });
-      // a remembers 5: an advance to 4 is a no-op without a read, one to 7 reads the 8.
+      // b never saw the cursor: it writes without reading and reports what it knew (nothing).
+      expect(await b.advanceCursor(chat, 'bob', 'delivered', 8)).toEqual({ before: 0, after: 8 });
+      // a remembers 5: an advance to 4 is a no-op with no I/O; one to 7 writes, and loses to the 8.
       expect(await a.advanceCursor(chat, 'bob', 'delivered', 4)).toEqual({ before: 5, after: 5 });
-      expect(await a.advanceCursor(chat, 'bob', 'delivered', 7)).toEqual({ before: 8, after: 8 });
-      expect(await a.advanceCursor(chat, 'bob', 'delivered', 9)).toEqual({ before: 8, after: 9 });
+      expect(await a.advanceCursor(chat, 'bob', 'delivered', 7)).toEqual({ before: 5, after: 7 });
+      expect((await b.getCursors(chat)).get('bob')).toEqual({ delivered: 8, read: 0 });
+      expect(await a.advanceCursor(chat, 'bob', 'delivered', 9)).toEqual({ before: 7, after: 9 });
       expect((await b.getCursors(chat)).get('bob')).toEqual({ delivered: 9, read: 0 });
     });
   });

@@ -366,6 +366,40 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
       });
     });
 
+    describe('tickState', () => {
+      it('is getCursors and lastSeqBySender together; a sender without cursors has none', async () => {
+        const chat = uniqueId('chat-ticks');
+        expect(await store.tickState(chat)).toEqual({ cursors: new Map(), lastSeqBySender: new Map() });
+        await store.append(input(chat, 'alice', 't1'));
+        await store.append(input(chat, 'bob', 't2'));
+        await store.append(input(chat, 'alice', 't3'));
+        await store.advanceCursor(chat, 'bob', 'delivered', 3);
+        await store.advanceCursor(chat, 'carol', 'read', 1);
+        const state = await store.tickState(chat);
+        expect(state).toEqual({
+          cursors: new Map([['bob', { delivered: 3, read: 0 }], ['carol', { delivered: 0, read: 1 }]]),
+          lastSeqBySender: new Map([['alice', 3], ['bob', 2]]),
+        });
+        expect(state.cursors).toEqual(await store.getCursors(chat));
+        expect(state.lastSeqBySender).toEqual(await store.lastSeqBySender(chat));
+      });
+    });
+
+    describe('reaches', () => {
+      it('says whether the head is at least a seq', async () => {
+        const chat = uniqueId('chat-reaches');
+        expect(await store.reaches(chat, 0)).toBe(true);
+        expect(await store.reaches(chat, 1)).toBe(false);
+        for (const k of ['r1', 'r2', 'r3']) await store.append(input(chat, 'alice', k));
+        expect(await store.reaches(chat, 3)).toBe(true);
+        expect(await store.reaches(chat, 1)).toBe(true);
+        expect(await store.reaches(chat, 4)).toBe(false);
+        await store.append(input(chat, 'bob', 'r4'));
+        expect(await store.reaches(chat, 4)).toBe(true);
+        expect(await store.reaches(chat, 5)).toBe(false);
+      });
+    });
+
     describe('inbox marks', () => {
       it('keep per field the max of every value raised, per user and chat', async () => {
         const [user, other] = [uniqueId('user'), uniqueId('user')];

@@ -4,7 +4,7 @@ import type { Timers } from '../../../server/ports/Clock.ts';
 import type { ChatRecord, Directory, NewChat, UserRecord } from '../../../server/ports/Directory.ts';
 import type { EnqueueResult, InboundQueue, QueueConsumer, QueueEntry } from '../../../server/ports/InboundQueue.ts';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, UserCursors,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, TickState, UserCursors,
 } from '../../../server/ports/MessageStore.ts';
 import type { PresenceEntry, PresenceStore, UserPresence } from '../../../server/ports/PresenceStore.ts';
 import type { Random } from '../../../server/ports/Random.ts';
@@ -240,6 +240,10 @@ export class LatentMessageStore implements MessageStore {
     return this.latency.call(undefined, () => this.inner.headSeq(chatId));
   }
 
+  reaches(chatId: string, seq: number): Promise<boolean> {
+    return this.latency.call(undefined, () => this.inner.reaches(chatId, seq));
+  }
+
   advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> {
     return this.latency.call(undefined, () => this.inner.advanceCursor(chatId, userId, kind, upTo));
   }
@@ -250,6 +254,10 @@ export class LatentMessageStore implements MessageStore {
 
   lastSeqBySender(chatId: string): Promise<Map<string, number>> {
     return this.latency.call(undefined, () => this.inner.lastSeqBySender(chatId));
+  }
+
+  tickState(chatId: string): Promise<TickState> {
+    return this.latency.call(undefined, () => this.inner.tickState(chatId));
   }
 
   appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number> {
