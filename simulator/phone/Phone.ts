@@ -186,9 +186,9 @@ export class Phone {
     if (pendingRead && this.isVisible(chat) && this.hasUnreported(chat, this.readSent)) {
       pendingRead.cancel();
       this.readTimers.delete(chat);
-      this.sendFrame({ type: 'typing', chat, read: upTo });
+      this.noteReadSent(chat, upTo, true); // before the send, as in sendAck
       this.record({ type: 'typing-out', chat });
-      this.noteReadSent(chat, upTo, true);
+      this.sendFrame({ type: 'typing', chat, read: upTo });
       this.config.metrics.increment('receipts.piggybacked');
       this.typingSentMs.set(chat, this.config.time.nowMs());
       return true;
@@ -631,10 +631,13 @@ export class Phone {
     if (this.phase !== 'ready') return; // becomeReady() reconciles
     const upTo = this.store.timeline(chat).watermark;
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.ackSent))) return;
-    this.sendFrame({ type: 'ack', chat, upTo });
+    // Noted as on this link before the send: a link can report its close from inside send (a
+    // shaped link delivers what is due, a close too), and a receipt noted after that close would
+    // sit on the next link's list, never repeated (seen as B5 in reconnect-storm).
     this.ackSent.set(chat, Math.max(upTo, this.ackSent.get(chat) ?? 0));
     this.receiptsOnLink.add(chat);
     this.record({ type: 'receipt-out', chat, kind: 'delivered', upTo, piggyback: false });
+    this.sendFrame({ type: 'ack', chat, upTo });
   }
 
   /** True if a message from someone else was rendered above what `sent` reported. */
@@ -675,8 +678,8 @@ export class Phone {
     if (!force && !this.isVisible(chat)) return;
     const upTo = force ? (this.readSent.get(chat) ?? 0) : Math.min(this.store.timeline(chat).watermark, upToAtMost ?? Infinity);
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.readSent))) return;
+    this.noteReadSent(chat, upTo, false, timerLateMs); // before the send, as in sendAck
     this.sendFrame({ type: 'read', chat, upTo });
-    this.noteReadSent(chat, upTo, false, timerLateMs);
   }
 
   private noteReadSent(chat: string, upTo: number, piggyback: boolean, timerLateMs = 0): void {

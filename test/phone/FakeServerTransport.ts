@@ -45,8 +45,22 @@ export class FakeConnection implements ClientLink {
   }
 
   send(text: string): void {
-    if (this.state === 'open') this.sent.push(JSON.parse(text) as ClientFrame);
+    if (this.state !== 'open') return;
+    if (this.dieOnSend) {
+      // The frame is lost and the close is reported from inside send, as a shaped link can.
+      this.dieOnSend = false;
+      this.fail(1006, 'link lost during send');
+      return;
+    }
+    this.sent.push(JSON.parse(text) as ClientFrame);
   }
+
+  /** The next send loses its frame and closes the connection before returning. */
+  failOnNextSend(): void {
+    this.dieOnSend = true;
+  }
+
+  private dieOnSend = false;
 
   close(code = 1000, reason = ''): void {
     if (this.state === 'closed') return;

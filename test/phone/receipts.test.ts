@@ -1,6 +1,6 @@
 // Receiving: cumulative delivery acks, debounced reads, piggybacked reads, gaps and sync.
 import { describe, expect, it } from 'vitest';
-import { CHAT, GROUP, makePhone, message, startReady } from './fixtures.ts';
+import { answerSync, CHAT, GROUP, makePhone, message, startReady } from './fixtures.ts';
 
 describe('phone receipts out', () => {
   it('acks a burst of 5 messages with exactly one cumulative ack, after rendering', () => {
@@ -15,6 +15,40 @@ describe('phone receipts out', () => {
     expect(conn.ofType('ack')).toHaveLength(1);
     expect(conn.ofType('read')).toHaveLength(0); // background: delivered only
     expect(rig.ofType('receipt-out')).toMatchObject([{ chat: CHAT, kind: 'delivered', upTo: 5, piggyback: false }]);
+  });
+
+  it('repeats a receipt whose link reported its close from inside the send, after the reconnect', () => {
+    const rig = makePhone({ ackDelayMs: 50, readDebounceMs: 500 });
+    const conn = startReady(rig);
+    rig.phone.setForeground(true);
+    rig.phone.openChat(GROUP);
+    conn.push(message(1));
+    conn.push(message(1, 'carol', GROUP));
+    conn.failOnNextSend();
+    rig.time.advance(50); // the ack of CHAT goes out on a link that dies while sending it
+    expect(conn.state).toBe('closed');
+    // The first reconnect attempt succeeds (a failed attempt would hide the bug: its close
+    // also moves the link's receipts to the list repeated after a reconnect).
+    rig.time.advance(1_000); // past the first backoff (at most reconnectBaseMs)
+    const next = rig.transport.last();
+    expect(next).not.toBe(conn);
+    expect(rig.transport.connections).toHaveLength(2);
+    next.accept();
+    answerSync(next);
+    rig.time.advance(1_000);
+    expect(next.ofType('ack')).toEqual(expect.arrayContaining([{ type: 'ack', chat: CHAT, upTo: 1 }]));
+    // The same for a read: it dies in the send, and is repeated on the link after.
+    next.push(message(2, 'carol', GROUP));
+    next.failOnNextSend();
+    rig.time.advance(500);
+    expect(next.state).toBe('closed');
+    rig.time.advance(1_000);
+    const third = rig.transport.last();
+    expect(rig.transport.connections).toHaveLength(3);
+    third.accept();
+    answerSync(third);
+    rig.time.advance(1_000);
+    expect(third.ofType('read')).toEqual(expect.arrayContaining([{ type: 'read', chat: GROUP, upTo: 2 }]));
   });
 
   it('reads a visible chat once per debounce window, with only the last seq', () => {
