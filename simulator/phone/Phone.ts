@@ -95,6 +95,8 @@ export class Phone {
   private readonly retryTimers = new Map<string, TimerHandle>();
   private readonly ackTimers = new Map<string, TimerHandle>();
   private readonly readTimers = new Map<string, TimerHandle>();
+  /** For each pending read timer: when it is due and what it does (see sendOverdueRead). */
+  private readonly readDue = new Map<string, { dueMs: number; fire: () => void }>();
   /** Highest ack / read upTo sent per chat (read implies delivered, so it raises both). */
   private readonly ackSent = new Map<string, number>();
   private readonly readSent = new Map<string, number>();
@@ -186,6 +188,7 @@ export class Phone {
     if (pendingRead && this.isVisible(chat) && this.hasUnreported(chat, this.readSent)) {
       pendingRead.cancel();
       this.readTimers.delete(chat);
+      this.readDue.delete(chat);
       this.noteReadSent(chat, upTo, true); // before the send, as in sendAck
       this.record({ type: 'typing-out', chat });
       this.sendFrame({ type: 'typing', chat, read: upTo });
@@ -203,6 +206,7 @@ export class Phone {
 
   /** App to the foreground (visible chat gets read) or to the background (receive and ack only). */
   setForeground(foreground: boolean): void {
+    if (!foreground) for (const chat of [...this.readDue.keys()]) this.sendOverdueRead(chat);
     this.foreground = foreground;
     this.recordView();
     if (foreground) {
@@ -211,11 +215,15 @@ export class Phone {
     }
     for (const timer of this.readTimers.values()) timer.cancel();
     this.readTimers.clear();
+    this.readDue.clear();
   }
 
   /** The user opens a chat (or closes all with `undefined`); an open chat in the foreground is read. */
   openChat(chat: string | undefined): void {
-    if (this.openChatId !== undefined && this.openChatId !== chat) this.cancelRead(this.openChatId);
+    if (this.openChatId !== undefined && this.openChatId !== chat) {
+      this.sendOverdueRead(this.openChatId);
+      this.cancelRead(this.openChatId);
+    }
     this.openChatId = chat;
     this.recordView();
     if (chat === undefined) return;
@@ -575,6 +583,7 @@ export class Phone {
       for (const timer of timers.values()) timer.cancel();
       timers.clear();
     }
+    this.readDue.clear();
     this.ackSent.clear();
     this.readSent.clear();
     this.othersUpTo.clear();
@@ -661,16 +670,32 @@ export class Phone {
     // the messages that rode along are never read-receipted (the trailing receipt is lost).
     const leadingUpTo = this.options.swallowTrailingReceipt ? this.store.timeline(chat).watermark : undefined;
     const dueMs = this.config.time.nowMs() + this.options.readDebounceMs;
-    this.readTimers.set(chat, this.timers.schedule(this.options.readDebounceMs, () => {
+    const fire = (): void => {
       this.readTimers.delete(chat);
+      this.readDue.delete(chat);
       // How late this phone's own timer fired (a busy load generator), so B6 does not blame the server's protocol for it.
       this.sendRead(chat, false, leadingUpTo, Math.max(0, this.config.time.nowMs() - dueMs));
-    }));
+    };
+    this.readTimers.set(chat, this.timers.schedule(this.options.readDebounceMs, fire));
+    this.readDue.set(chat, { dueMs, fire });
+  }
+
+  /**
+   * A chat leaves the screen while its read timer is overdue: the timer has not run only because
+   * the event loop was busy (a loaded generator), and the chat was on screen for the whole window,
+   * so the read goes out now, before the view changes, saying how late it is (as the timer would).
+   */
+  private sendOverdueRead(chat: string): void {
+    const due = this.readDue.get(chat);
+    if (!due || this.config.time.nowMs() < due.dueMs) return;
+    this.readTimers.get(chat)?.cancel();
+    due.fire();
   }
 
   private cancelRead(chat: string): void {
     this.readTimers.get(chat)?.cancel();
     this.readTimers.delete(chat);
+    this.readDue.delete(chat);
   }
 
   private sendRead(chat: string, force = false, upToAtMost?: number, timerLateMs = 0): void {

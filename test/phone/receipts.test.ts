@@ -51,6 +51,35 @@ describe('phone receipts out', () => {
     expect(third.ofType('read')).toEqual(expect.arrayContaining([{ type: 'read', chat: GROUP, upTo: 2 }]));
   });
 
+  it('sends an overdue read when its chat leaves the screen before the busy event loop ran the timer', () => {
+    for (const leave of ['background', 'other chat'] as const) {
+      const rig = makePhone({ readDebounceMs: 500 });
+      const conn = startReady(rig);
+      rig.phone.setForeground(true);
+      rig.phone.openChat(CHAT);
+      conn.push(message(1));
+      // 900 ms pass with the timer not run (a generator's event loop busy elsewhere)...
+      rig.time.jumpTo(rig.time.nowMs() + 900);
+      if (leave === 'background') rig.phone.setForeground(false);
+      else rig.phone.openChat(GROUP);
+      // ...so the read goes out as the chat leaves the screen, saying how late it is.
+      expect(conn.ofType('read')).toEqual([{ type: 'read', chat: CHAT, upTo: 1 }]);
+      expect(rig.ofType('receipt-out').filter((e) => e.kind === 'read')).toMatchObject([{ chat: CHAT, upTo: 1, timerLateMs: 400 }]);
+      rig.time.advance(5_000);
+      expect(conn.ofType('read')).toHaveLength(1);
+    }
+    // Not yet due: leaving the screen cancels the read, as before.
+    const rig = makePhone({ readDebounceMs: 500 });
+    const conn = startReady(rig);
+    rig.phone.setForeground(true);
+    rig.phone.openChat(CHAT);
+    conn.push(message(1));
+    rig.time.advance(499);
+    rig.phone.setForeground(false);
+    rig.time.advance(5_000);
+    expect(conn.ofType('read')).toHaveLength(0);
+  });
+
   it('reads a visible chat once per debounce window, with only the last seq', () => {
     const rig = makePhone({ readDebounceMs: 500 });
     const conn = startReady(rig);
