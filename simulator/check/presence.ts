@@ -4,6 +4,9 @@ import type { PropertyResult } from './PropertyResult.ts';
 import type { RunState } from './runState.ts';
 
 /** A span in which every device of a user was really disconnected (`endMs` Infinity: still down). */
+/** Ended episodes kept per user for judging delayed query answers (a few cover any realistic delay). */
+const RECENT_EPISODES_MAX = 8;
+
 interface Episode {
   user: string;
   startMs: number;
@@ -46,6 +49,8 @@ export class PresenceFamily implements Family {
   private readonly upCount = new Map<string, number>();
   private readonly current = new Map<string, Episode>();
   private readonly lastEnded = new Map<string, Episode>();
+  /** The user's latest ended episodes, newest last (at most RECENT_EPISODES_MAX), for query snapshots. */
+  private readonly recentEnded = new Map<string, Episode[]>();
   private readonly episodes: Episode[] = [];
   /** observer device -> its connected spans, for D2 (was it there to be told?). */
   private readonly spans = new Map<string, Array<[number, number]>>();
@@ -115,6 +120,9 @@ export class PresenceFamily implements Family {
     episode.endMs = t;
     episode.endedBy = by;
     this.lastEnded.set(user, episode);
+    const recent = getOr(this.recentEnded, user, () => []);
+    recent.push(episode);
+    if (recent.length > RECENT_EPISODES_MAX) recent.shift();
     if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
     for (const observer of this.observersOf.get(user) ?? []) {
       const last = this.seen.get(`${observer}|${user}`)?.at(-1);
@@ -180,7 +188,11 @@ export class PresenceFamily implements Family {
     // on when the phone asked explains it, including "never connected yet" (no finite start).
     // The gateway writes presence before its hello, so the episode ends (hello heard) after any
     // snapshot that still saw it: only the phones' shared clock slack is allowed.
-    const snapshotOf = e.askedAt !== undefined && recent && recent.endMs >= e.askedAt - this.settings.causalSlackMs ? recent : undefined;
+    // Several episodes may have ended since the ask (an answer delayed behind a loaded server):
+    // the snapshot may have been taken in any of them, so one long enough (or "never connected
+    // yet") explains it. (flaky-mobile on the multi-process cluster: u481 asked at 5.236 s,
+    // before u668 ever connected, and heard "offline" at 8.456 s, after u668's 0.3 s drop.)
+    const snapshotOf = e.askedAt !== undefined ? this.snapshotEpisode(e.user, e.askedAt - this.settings.causalSlackMs, minMs) : undefined;
     // A push travels: the presence service broadcasts offline at the end of the debounce, and
     // if the user comes back a moment later, an observer on a slow or stalled link hears the
     // offline after the episode ended (then the online right behind it). A notice reaching the
@@ -210,6 +222,12 @@ export class PresenceFamily implements Family {
       return;
     }
     this.d5.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.length > 0 ? `${connected.join(', ')} ${connected.length === 1 ? 'was' : 'were'} connected` : 'a device was connected'} and no fault was active`);
+  }
+
+  /** The ended episode a query answer asked at `fromMs` may be a snapshot of: a long one if any, else the latest. */
+  private snapshotEpisode(user: string, fromMs: number, minMs: number): Episode | undefined {
+    const candidates = (this.recentEnded.get(user) ?? []).filter((episode) => episode.endMs >= fromMs);
+    return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
   }
 
   // ------------------------------------------------------------- end of run

@@ -230,6 +230,16 @@ describe('presence (D)', () => {
     expect(check(base).get('D1')!.verdict).toBe('pass');
     expectFail(check([...base, seen(1150, 'b/d1', 'a', false)]).get('D1'), 'shown a offline at 1.150 s, 50 ms in');
   });
+  it('D1: a delayed query answer may be a snapshot of any episode since the ask, a long one included', () => {
+    const answer = (t: number, askedAt: number): E => ({ t, p: 'b/d1', type: 'presence-seen', user: 'a', online: false, askedAt });
+    // a away 1.1-50 s (shown offline, then online), then a 0.3 s drop at 60 s; b's query answers "offline" at 62 s.
+    const base = [...longDown(), seen(50_100, 'b/d1', 'a', true), link(60_000, 'a/d1', false), link(60_300, 'a/d1', true)];
+    // Asked at 45 s, during the long absence: the answer is that episode's, not a flap.
+    const askedDuringLong = check([...base, answer(62_000, 45_000), seen(62_000, 'b/d1', 'a', true)]);
+    expect(askedDuringLong.get('D1')!.verdict).toBe('pass');
+    // Asked at 59 s, when only the short drop can explain it: a flap.
+    expectFail(check([...base, answer(62_000, 59_000), seen(62_000, 'b/d1', 'a', true)]).get('D1'), 'from 60.000 s to 60.300 s, yet device b/d1 was shown a offline at 62.000 s');
+  });
   it('D2: a long disconnection never shows offline', () => {
     const base = [...healthy(), link(1100, 'a/d1', false), { t: 200_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E];
     expectFail(check(base).get('D2'), 'b/d1, connected throughout, was not shown a offline by 126.100 s');
