@@ -54,11 +54,18 @@ interface MessageClaim {
   maybePlaced: boolean;
 }
 
+/** A claim's slot; every claim is written with one, so a row without it is a broken invariant. */
+function slotOf(row: Row): number {
+  const slot = num(row.get('trying_seq'));
+  if (slot === undefined || slot < 1) throw new Error(`send_claims row without a valid trying_seq (${String(slot)})`);
+  return slot;
+}
+
 /** The claim a send_claims row holds (the stored payload, not this call's). */
 function claimFrom(row: Row, input: Omit<StoredMessage, 'seq'>, maybePlaced: boolean): MessageClaim {
   return {
     owner: String(row.get('owner')),
-    slot: num(row.get('trying_seq')) ?? 0,
+    slot: slotOf(row),
     maybePlaced,
     message: {
       chatId: input.chatId, senderId: input.senderId, clientMsgId: input.clientMsgId,
@@ -394,30 +401,42 @@ export class CassandraMessageStore implements MessageStore {
 
   /**
    * The highest seq (position) of a log: probe the bucket of a guess and forward while the
-   * bucket is full. The guess is the larger of what this process last saw placed (knownHeads,
-   * never too high: heads only grow) and the caller's `atLeast` (a client's watermark, which may
-   * be anything): a non-empty bucket is at or before the head's bucket, so probing forward from
-   * it is exact; an empty one (a guess past the head) falls back to the head-bucket hint, and
-   * so does a cold start. The hint lags when a writer stopped between its insert and the hint
+   * bucket is full. The guess is the larger of the head this process last saw, placed or read
+   * (knownHeads, never too high: heads only grow), and the caller's `atLeast` (a client's
+   * watermark, which may be anything): a non-empty bucket is at or before the head's bucket, so
+   * probing forward from it is exact; an empty one (a guess past the head) falls back to the
+   * head-bucket hint, and so does a cold start; a full one continues from the later of the hint
+   * and the next bucket. The hint lags when a writer stopped between its insert and the hint
    * write; probing forward covers that too. Warm, the common case costs one query, not two.
    */
   private async headOf(cacheKey: string, key: string, atLeast: number, hintQuery: string, maxQuery: string, bucketSize: number): Promise<number> {
     const guess = Math.max(this.knownHeads.get(cacheKey) ?? 0, atLeast);
+    let floorBucket = 0;
     if (guess > 0) {
-      const probed = await this.probeForward(key, bucketOf(guess, bucketSize), maxQuery, bucketSize);
-      if (probed !== undefined) return this.rememberHead(cacheKey, probed);
+      const bucket = bucketOf(guess, bucketSize);
+      const max = await this.maxIn(key, bucket, maxQuery);
+      if (max === undefined && bucket === 0) return this.rememberHead(cacheKey, 0);
+      if (max !== undefined && max < (bucket + 1) * bucketSize) return this.rememberHead(cacheKey, max);
+      // Full: the head is in a later bucket, which the hint may name (a guess far behind would
+      // otherwise probe one bucket per query). Empty: the guess is past the head; the hint decides.
+      if (max !== undefined) floorBucket = bucket + 1;
     }
     const hinted = num((await this.client.execute(hintQuery, [key], READ)).first()?.get('bucket')) ?? 0;
-    return this.rememberHead(cacheKey, await this.probeForward(key, hinted, maxQuery, bucketSize) ?? hinted * bucketSize);
+    const start = Math.max(hinted, floorBucket);
+    return this.rememberHead(cacheKey, await this.probeForward(key, start, maxQuery, bucketSize) ?? start * bucketSize);
   }
 
   /** The highest key from `bucket` on, probing forward while buckets are full; undefined when `bucket` itself is empty and is not the first (bucket 0 empty: the log is). */
   private async probeForward(key: string, bucket: number, maxQuery: string, bucketSize: number): Promise<number | undefined> {
     for (let b = bucket; ; b++) {
-      const max = num((await this.client.execute(maxQuery, [key, b], READ)).first()?.get(0));
+      const max = await this.maxIn(key, b, maxQuery);
       if (max === undefined) return b === bucket && b > 0 ? undefined : b * bucketSize;
       if (max < (b + 1) * bucketSize) return max;
     }
+  }
+
+  private async maxIn(key: string, bucket: number, maxQuery: string): Promise<number | undefined> {
+    return num((await this.client.execute(maxQuery, [key, bucket], READ)).first()?.get(0));
   }
 
   /** Rows with from <= clustering key <= to of a bucketed log, in order, paging through each bucket. */

@@ -14,7 +14,7 @@ export interface ApplySchemaOptions {
 
 export interface ApplySchemaResult {
   keyspace: string;
-  /** Statements executed (all CREATE ... IF NOT EXISTS). */
+  /** Statements executed (CREATE ... IF NOT EXISTS, and ALTER TABLE ... ADD IF NOT EXISTS for columns later versions added). */
   statements: number;
   tables: string[];
 }
@@ -43,8 +43,8 @@ export async function schemaStatements(keyspace: string, options: ApplySchemaOpt
 }
 
 /**
- * Creates the keyspace and its tables if they do not exist (idempotent: running it again, or
- * from several processes, changes nothing). The driver waits for schema agreement after each
+ * Creates the keyspace and its tables if they do not exist, and adds columns a later version
+ * added (idempotent: running it again, or from several processes, changes nothing). The driver waits for schema agreement after each
  * statement. An existing keyspace keeps its replication.
  */
 export async function applySchema(client: Client, keyspace: string, options: ApplySchemaOptions = {}): Promise<ApplySchemaResult> {

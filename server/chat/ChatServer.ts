@@ -15,7 +15,8 @@ import type {
 import type { ServerLimits } from '../protocol/limits.ts';
 import { Coalescer } from './Coalescer.ts';
 import { InboxMaterializer } from './InboxMaterializer.ts';
-import { cursorFloor, aggregateFor, effectiveCursor, type MemberCursor } from './groupTicks.ts';
+import { memberCursors, otherMember, ticksOf } from './chatTicks.ts';
+import { cursorFloor, aggregateFor } from './groupTicks.ts';
 import { Router } from './Router.ts';
 import { decodeSyncToken, encodeSyncToken } from './syncTokens.ts';
 import { validateFrame } from './validateFrame.ts';
@@ -90,7 +91,7 @@ export class ChatServer {
 
   constructor(private readonly deps: ChatServerDeps) {
     this.router = new Router(deps.presence, deps.broker);
-    this.inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory, ticksOf: (chat, user) => this.currentTicks(chat, user) });
+    this.inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory });
     this.bugs = deps.bugs ?? NO_BUGS;
     if (this.bugs.has('ack-before-persist') && !deps.timers) throw new Error('the ack-before-persist bug needs timers');
     if (this.bugs.has('route-to-every-gateway') && !deps.gatewayIds) throw new Error('the route-to-every-gateway bug needs gatewayIds');
@@ -217,8 +218,8 @@ export class ChatServer {
       throw new FrameRejected('CLIENT_MSG_ID_REUSED', ERROR_CODES.CLIENT_MSG_ID_REUSED.text, frame.clientMsgId);
     }
     // A client's retry of a send already stored (its ACK was slow or lost) only needs the ACK:
-    // the frame that stored it does the inbox events and pushes, and if its server died on the
-    // way the queue hands that frame out again. Redoing them here doubled the store's work per
+    // the frame that stored it does the pushes, and if its server died on the way the queue
+    // hands that frame out again. Redoing them here (with the inbox events of the time) doubled the store's work per
     // retry exactly when the store was slow enough to cause retries.
     if (!created && !redelivered) {
       await this.reply(env, { type: 'sent', ref: message.clientMsgId, chat: chat.id, seq: message.seq, msgId: message.msgId, ts: message.sentAtMs });
@@ -418,14 +419,7 @@ export class ChatServer {
 
   /** The aggregate ticks a user sees on their own messages in a chat, for converging after a reconnect. */
   private async currentTicks(chat: ChatRecord, user: string): Promise<ReceiptFrame[]> {
-    const cursors = await this.deps.store.getCursors(chat.id);
-    const readerName = chat.kind === 'direct' ? [...chat.members.keys()].find((u) => u !== user) ?? '*' : '*';
-    const receipts: ReceiptFrame[] = [];
-    for (const kind of ['delivered', 'read'] as const) {
-      const upTo = aggregateFor(cursorFloor(memberCursors(chat, cursors, kind)), user);
-      if (Number.isFinite(upTo) && upTo > 0) receipts.push({ type: 'receipt', chat: chat.id, user: readerName, kind, upTo });
-    }
-    return receipts;
+    return ticksOf(chat, user, await this.deps.store.getCursors(chat.id));
   }
 
   private async onTokenSync(env: InboundEnvelope, frame: SyncFrame): Promise<void> {
@@ -485,16 +479,7 @@ export class ChatServer {
   }
 }
 
-function memberCursors(chat: ChatRecord, cursors: Map<string, { delivered: number; read: number }>, kind: CursorKind): MemberCursor[] {
-  return [...chat.members].map(([user, joinedAtSeq]) => ({ user, cursor: effectiveCursor(cursors.get(user)?.[kind], joinedAtSeq) }));
-}
-
 export function toMessageFrame(m: StoredMessage): MessageFrame {
   return { type: 'message', chat: m.chatId, seq: m.seq, msgId: m.msgId, from: m.senderId, fromDevice: m.senderDeviceId, clientMsgId: m.clientMsgId, body: m.body, ts: m.sentAtMs };
 }
 
-/** In a direct chat, the member who is not `user` (the one whose cursor `user`'s ticks follow). */
-function otherMember(chat: ChatRecord, user: string): string {
-  for (const member of chat.members.keys()) if (member !== user) return member;
-  return user;
-}

@@ -6,6 +6,7 @@ import { chatRenamed, deliver, memberAdded, memberRemoved, operationId } from '.
 import { asFields, NAME_CHARS_MAX, optionalString, queryInt, requireChatKind, requireId, requireIdList, requireName } from './validate.ts';
 import { chatView, messageFrame } from './views.ts';
 import type { Caller, HttpApiDeps, Reply, RequestContext, Route } from './types.ts';
+import { InboxMaterializer } from '../chat/InboxMaterializer.ts';
 
 const DEFAULT_HISTORY_PAGE = 50;
 
@@ -90,6 +91,10 @@ async function removeMember(deps: HttpApiDeps, ctx: RequestContext, caller: Call
   const chat = await groupForMember(deps, ctx.params.id!, caller.user);
   const user = ctx.params.user!;
   if (!chat.members.has(user)) throw notFound(`${user} is not a member of this chat`);
+  // The inbox is filled when read, and fills after this no longer see the chat: copy what the
+  // member is owed now (up to a bound; a message stored during the removal may be missed).
+  await new InboxMaterializer({ store: deps.store, directory: deps.directory })
+    .fillChat(chat, user, undefined, deps.limits.inboxCopyOnLeaveMessagesMax);
   await deps.directory.removeMember(chat.id, user);
   // The removed user hears of it too, so their phone drops the chat.
   const notice = memberRemoved(chat.id, user, operationId(deps.time, deps.random));

@@ -12,8 +12,8 @@
  *   and `hasMore` when more exist up to the head at the time of the call.
  * - Cursors are per (chat, user, kind), cumulative and never decrease: `advanceCursor`
  *   stores max(current, upTo) and returns `before` and `after` with after >= upTo and
- *   after >= before; `before === after` only when the cursor already covered upTo (nothing
- *   was written). A store may write without reading: `before` is then the value it last saw
+ *   after >= before; `before === after` means the cursor did not move (it already covered
+ *   upTo, or a first advance to 0). A store may write without reading: `before` is then the value it last saw
  *   (exact for a store's own writes), and another writer may have moved the cursor further
  *   than `after`, so `after > before` means "may have moved", and getCursors is the truth.
  * - The inbox is a per-user append-only event log with positions starting at 1.

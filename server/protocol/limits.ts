@@ -37,8 +37,10 @@ export interface ServerLimits {
   presenceQueryUsersMax: number;
   /** Most messages in one sync result (over all chats). */
   syncMessagesMax: number;
-  /** Most inbox events in one sync-by-token result. */
+  /** Most inbox events in one sync-by-token result (and most messages copied into the inbox per token sync). */
   syncEventsMax: number;
+  /** Most messages copied into a member's inbox when they are removed from a chat (older ones are left out). */
+  inboxCopyOnLeaveMessagesMax: number;
   /** Most chats in one watermark sync request. */
   syncChatsMax: number;
   /** Most messages in one HTTP history page. */
@@ -75,6 +77,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   presenceQueryUsersMax: 500,
   syncMessagesMax: 500,
   syncEventsMax: 500,
+  inboxCopyOnLeaveMessagesMax: 10_000,
   syncChatsMax: 1_000,
   historyPageMax: 200,
   tokenTtlMs: 24 * 60 * 60 * 1000,

@@ -3,10 +3,10 @@ import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from
 import type { PropertyResult } from './PropertyResult.ts';
 import type { RunState } from './runState.ts';
 
-/** A span in which every device of a user was really disconnected (`endMs` Infinity: still down). */
-/** Ended episodes kept per user for judging delayed query answers (a few cover any realistic delay). */
-const RECENT_EPISODES_MAX = 8;
+/** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
+const RECENT_EPISODES_MAX = 32;
 
+/** A span in which every device of a user was really disconnected (`endMs` Infinity: still down). */
 interface Episode {
   user: string;
   startMs: number;
@@ -203,7 +203,9 @@ export class PresenceFamily implements Family {
     // so it is owed the online within the same bound (D3), exactly like an observer that saw
     // the offline before the user came back.
     const latePushOf = e.askedAt === undefined && recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.propagationMs + this.settings.tolMs ? recent : undefined;
-    const episode = now ?? snapshotOf ?? latePushOf;
+    const legit = (ep: Episode): boolean => ep.endMs - ep.startMs >= minMs && e.t - ep.startMs >= minMs;
+    // An answer heard during a new short drop may still be a snapshot of a long absence before it.
+    const episode = now && snapshotOf && !legit(now) && legit(snapshotOf) ? snapshotOf : now ?? snapshotOf ?? latePushOf;
     if (episode) {
       const shownAfterMs = e.t - episode.startMs;
       const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;

@@ -239,6 +239,10 @@ describe('presence (D)', () => {
     expect(askedDuringLong.get('D1')!.verdict).toBe('pass');
     // Asked at 59 s, when only the short drop can explain it: a flap.
     expectFail(check([...base, answer(62_000, 59_000), seen(62_000, 'b/d1', 'a', true)]).get('D1'), 'from 60.000 s to 60.300 s, yet device b/d1 was shown a offline at 62.000 s');
+    // Heard during a new short drop (70 s on), asked during the long absence: still that absence's.
+    const duringDrop = [...base, link(70_000, 'a/d1', false), answer(70_100, 45_000), link(70_200, 'a/d1', true), seen(70_300, 'b/d1', 'a', true)];
+    expect(check(duringDrop).get('D1')!.verdict).toBe('pass');
+    expectFail(check([...base, link(70_000, 'a/d1', false), answer(70_100, 69_000), link(70_200, 'a/d1', true), seen(70_300, 'b/d1', 'a', true)]).get('D1'), 'from 70.000 s');
   });
   it('D2: a long disconnection never shows offline', () => {
     const base = [...healthy(), link(1100, 'a/d1', false), { t: 200_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E];

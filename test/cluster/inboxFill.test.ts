@@ -68,6 +68,47 @@ describe('the sync-token inbox, filled on read', () => {
       if (!page.hasMore) break;
     }
     expect(seen).toEqual(['member_added', ...Array.from({ length: 10 }, (_, i) => `m${i + 1}`)]);
+    // Alice's ticks, read up to 10 by Bob, come page by page, never above the messages copied before them.
+    bob.send({ type: 'read', chat, upTo: 10 });
+    await alice.next((f) => f.type === 'receipt' && f.kind === 'read' && f.upTo === 10);
+    let aliceToken = fromStart(h);
+    const aliceSeen: string[] = [];
+    for (let round = 1; round <= 10; round++) {
+      const page = await tokenSync(alice, `a${round}`, aliceToken);
+      aliceSeen.push(...kinds(page.events));
+      aliceToken = page.token;
+      if (!page.hasMore) break;
+    }
+    expect(aliceSeen).toEqual(['member_added', 'm1', 'm2', 'm3', 'm4', 'delivered4', 'read4', 'm5', 'm6', 'm7', 'm8', 'delivered8', 'read8', 'm9', 'm10', 'delivered10', 'read10']);
+  });
+
+  it('gives receipt events only to members who sent something, and a removed member what they were owed', async () => {
+    h = await startHarness();
+    const group = await h.createChat('alice', 'group', ['bob', 'carol'], 'g');
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob');
+    const carol = await h.connect('carol');
+    for (let i = 1; i <= 3; i++) alice.send({ type: 'send', chat: group, clientMsgId: `g${i}`, body: `${i}` });
+    await alice.until(() => (alice.ofType('sent').length === 3 ? true : undefined));
+    for (const reader of [bob, carol]) {
+      await reader.until(() => (reader.ofType('message').length === 3 ? true : undefined));
+      reader.send({ type: 'read', chat: group, upTo: 3 });
+    }
+    await alice.next((f) => f.type === 'receipt' && f.kind === 'read' && f.upTo === 3);
+    // Bob never sent in the group: his aggregate tick is 0 anyway, and Alice read nothing, so
+    // make it move: Alice reads too. He still gets no receipt events.
+    alice.send({ type: 'read', chat: group, upTo: 3 });
+    for (let i = 0; i < 100 && (await h.cluster.backends.store.getCursors(group)).get('alice')?.read !== 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await h.cluster.backends.store.getCursors(group)).get('alice')?.read).toBe(3);
+    expect(kinds((await tokenSync(bob, 'b1', fromStart(h))).events)).toEqual(['member_added', 'm1', 'm2', 'm3']);
+    expect(kinds((await tokenSync(alice, 'a1', fromStart(h))).events)).toEqual(['member_added', 'm1', 'm2', 'm3', 'delivered3', 'read3']);
+    // Carol is removed before she ever syncs by token: the three messages are copied for her
+    // first; the one sent after her removal is not hers.
+    const removed = await h.api('DELETE', `/v1/chats/${group}/members/carol`, undefined, await h.login('alice'));
+    expect(removed.status).toBe(204);
+    alice.send({ type: 'send', chat: group, clientMsgId: 'g4', body: '4' });
+    await alice.until(() => (alice.ofType('sent').length === 4 ? true : undefined));
+    expect(kinds((await tokenSync(carol, 'c1', fromStart(h))).events)).toEqual(['member_added', 'm1', 'm2', 'm3', 'member_removed']);
   });
 
   it('gives a member added later only the messages from when they joined', async () => {
