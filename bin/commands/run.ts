@@ -6,6 +6,7 @@ import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
 import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
 import { performRun } from '../../simulator/engine/performRun.ts';
+import { exitCleanlyOnInterrupt } from '../interrupt.ts';
 
 interface RunOptions {
   seed?: number;
@@ -42,7 +43,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--checks <set>', 'all (the whole catalogue A1-F2; default) or core (A4, A5, B1, F1 only)', parseCheckSet)
     .option('--inject-bug <name>', 'turn on a deliberate defect (repeatable; `chatsim bugs` lists them)', collect)
     .option('--json', 'print summary.json to stdout instead of the table')
-    .addHelpText('after', '\nExit codes: 0 all passed, 1 a correctness property failed, 2 a threshold failed,\n3 the run could not complete, 64 bad usage or invalid scenario.')
+    .addHelpText('after', '\nExit codes: 0 all passed, 1 a correctness property failed, 2 a threshold failed,\n3 the run could not complete, 64 bad usage or invalid scenario, 130 interrupted (SIGINT;\n143 SIGTERM): the cluster is stopped and what it provisioned (keyspace, Redis keys) released.')
     .action(async (file: string, opts: RunOptions) => setExit(await runCommand(file, opts)));
 }
 
@@ -76,6 +77,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   const reproduce = `chatsim run ${file}${scenario.engine === 'sim' ? ' --engine sim' : ''} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}${opts.checks === 'core' ? ' --checks core' : ''}${opts.processes || opts.redis || opts.cassandra ? ` --processes ${scenario.cluster.processes}` : ''}${opts.redis ? ` --redis ${opts.redis}` : ''}${opts.cassandra ? ` --cassandra ${opts.cassandra}` : ''}`;
   const onProgress = (p: RunProgress): void => showProgress(p, opts.json === true);
+  exitCleanlyOnInterrupt('run');
   const { summary, files, historyPath } = await performRun({
     file, scenario, outDir, reproduce, checks: opts.checks ?? 'all', time, onLog: log, onProgress,
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ClusterControl } from '../../server/ClusterControl.ts';
 import { startCluster, type StartedCluster } from './startCluster.ts';
+import { addInterruptCleanup } from './interruptCleanups.ts';
 import { BUG_CATALOGUE } from '../../server/bugs/BugCatalogue.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
@@ -106,10 +107,15 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
     httpUrl = started.address.httpUrl;
     adminToken = started.cluster.adminToken;
   }
+  // Stopped once, whether the run ends or the process is interrupted (the CLI's signal handler).
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= started?.stop() ?? Promise.resolve());
+  const unregister = addInterruptCleanup(stop);
   try {
     return await runAgainst(options, httpUrl, adminToken, started?.cluster, random, log);
   } finally {
-    await started?.stop();
+    unregister();
+    await stop();
   }
 }
 
