@@ -12,8 +12,11 @@ try {
   process.exit(1);
 }
 const passed = report.numPassedTests ?? 0;
-// Suites that failed to load count as failures too: their tests never ran.
-const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+// A test file that failed to load (a syntax error, a throwing import) counts as one failure:
+// its tests never ran. numFailedTestSuites is not that: it also counts every file and describe
+// block around a failed test (one failed test read as "3 failed").
+const loadFailures = (report.testResults ?? []).filter((file) => file.status === 'failed' && (file.assertionResults ?? []).length === 0).length;
+const failed = (report.numFailedTests ?? 0) + loadFailures;
 const skipped = report.numPendingTests ?? 0;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

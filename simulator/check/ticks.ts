@@ -34,6 +34,9 @@ interface OwedRead {
   waitingReady: boolean;
 }
 
+/** Recent timer lateness reports kept per device (a window of a few seconds needs only the last few). */
+const TIMER_LATENESS_KEPT = 16;
+
 /**
  * B1–B8, ticks and receipts. Safety (B1, B3, B6, B8 evidence) is judged during the pass from the
  * receipts each reader sent so far; B4 and B5/B7 are judged at the end from each sender's
@@ -50,6 +53,10 @@ export class TicksFamily implements Family {
   private readonly lastStandaloneRead = new Map<string, number>();
   private readonly view = new Map<string, { foreground: boolean; chat: string | undefined }>();
   private readonly syncing = new Set<string>();
+  /** Devices between `ready` and their next connect or disconnect: the only ones that can send a read. */
+  private readonly readyNow = new Set<string>();
+  /** device -> timer lateness its receipts reported, [t, lateMs], recent last (see lateSlackMs). */
+  private readonly timerLateness = new Map<string, Array<[number, number]>>();
   /** device|chat -> reads owed, oldest first (seq and sinceMs both grow along the list). */
   private readonly owed = new Map<string, OwedRead[]>();
   private readonly readSent = new Map<string, number>();
@@ -75,8 +82,8 @@ export class TicksFamily implements Family {
       case 'receipt-in': return this.onReceiptIn(e);
       case 'render': return this.onRender(e);
       case 'view': return this.onView(e);
-      case 'connect': this.syncing.add(e.p); this.lastStandaloneRead.delete(e.p); return;
-      case 'disconnect': return this.dropOwed(e.p, e.t, undefined);
+      case 'connect': this.syncing.add(e.p); this.readyNow.delete(e.p); this.lastStandaloneRead.delete(e.p); return;
+      case 'disconnect': this.readyNow.delete(e.p); return this.dropOwed(e.p, e.t, undefined);
       case 'ready': this.ready(e.p, e.t); return;
       case 'ok': if (e.op === 'sync' && !e.hasMore && !this.phoneRecordsReady) this.ready(e.p, e.t); return;
       default: return;
@@ -143,6 +150,11 @@ export class TicksFamily implements Family {
   // ------------------------------------------------------------- receipts
 
   private onReceiptOut(e: Extract<HistoryEvent, { type: 'receipt-out' }>): void {
+    if (e.timerLateMs !== undefined && e.timerLateMs > 0) {
+      const late = getOr(this.timerLateness, e.p, () => []);
+      late.push([e.t, e.timerLateMs]);
+      if (late.length > TIMER_LATENESS_KEPT) late.shift();
+    }
     const held = this.state.heldUpTo(e.p, e.chat);
     if (e.upTo > held) this.b3.hit(e.upTo - held, () => `device ${e.p} sent a ${e.kind} receipt for ${e.chat} up to ${e.upTo} at ${fmt(e.t)} while it held ${e.chat} only up to seq ${held}`);
     const user = getOr(getOr(this.userReceipts, e.chat, () => new Map()), userOf(e.p), () => ({ delivered: 0, read: 0 }));
@@ -206,10 +218,13 @@ export class TicksFamily implements Family {
     const owed = getOr(this.owed, key, () => []);
     const last = owed[owed.length - 1];
     if (last && last.seq >= seq) return;
-    owed.push({ sinceMs: t, seq, waitingReady: this.syncing.has(p) });
+    // Rendered before the phone is ready (while syncing, or a push that reached the socket just
+    // before the hello): no read can go out until it is, so the debounce starts then.
+    owed.push({ sinceMs: t, seq, waitingReady: this.syncing.has(p) || !this.readyNow.has(p) });
   }
 
   private ready(p: string, t: number): void {
+    this.readyNow.add(p);
     if (!this.syncing.delete(p)) return;
     for (const [key, owed] of this.owed) {
       if (!key.startsWith(`${p}|`)) continue;
@@ -241,8 +256,20 @@ export class TicksFamily implements Family {
       if (chat === undefined ? !key.startsWith(`${p}|`) : key !== `${p}|${chat}`) continue;
       this.owed.delete(key);
       const oldest = owed.find((o) => !o.waitingReady);
-      if (oldest) this.judgeLate(p, key.slice(p.length + 1), oldest, t, `none went out while the chat stayed on screen (until ${fmt(t)})`);
+      if (!oldest) continue;
+      // The read timer had not run yet: if this phone's own timers ran late in the window (the
+      // generator's event loop was busy), that much of the wait is the generator's, not the client's.
+      const slackMs = this.lateSlackMs(p, oldest.sinceMs, t);
+      if (slackMs > 0) this.generatorLateReads++;
+      this.judgeLate(p, key.slice(p.length + 1), oldest, t - slackMs, `none went out while the chat stayed on screen (until ${fmt(t)}${slackMs > 0 ? `; the phone's timers ran up to ${Math.round(slackMs)} ms late meanwhile` : ''})`);
     }
+  }
+
+  /** The most a timer of device `p` ran late among the receipts it sent from `fromMs` to `toMs`. */
+  private lateSlackMs(p: string, fromMs: number, toMs: number): number {
+    let slack = 0;
+    for (const [t, lateMs] of this.timerLateness.get(p) ?? []) if (t >= fromMs && t <= toMs) slack = Math.max(slack, lateMs);
+    return slack;
   }
 
   private judgeLate(p: string, chat: string, owed: OwedRead, untilMs: number, what: string): void {

@@ -20,7 +20,7 @@ export type HistoryEvent =
   /** `storedAt`: when the server stored the message (its `ts`), in ms since the run start. */
   | { t: number; p: string; type: 'render'; chat: string; seq: number; from: string; clientMsgId: string; via: 'push' | 'sync'; storedAt?: number }
   | { t: number; p: string; type: 'tick'; chat: string; clientMsgId: string; seq: number; tick: 'sent' | 'delivered' | 'read' }
-  /** `timerLateMs`: the phone's own debounce timer fired this late (a busy load generator, not the system under test). */
+  /** `timerLateMs`: the phone's own debounce (read) or coalescing (delivered) timer fired this late (a busy load generator, not the system under test). */
   | { t: number; p: string; type: 'receipt-out'; chat: string; kind: 'delivered' | 'read'; upTo: number; piggyback: boolean; timerLateMs?: number }
   /** `askedAt`: for a presence_result answer, when the query was sent (the answer is a snapshot taken in between). */
   | { t: number; p: string; type: 'presence-seen'; user: string; online: boolean; askedAt?: number }

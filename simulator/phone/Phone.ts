@@ -630,13 +630,15 @@ export class Phone {
 
   private scheduleAck(chat: string): void {
     if (this.ackTimers.has(chat)) return;
+    const dueMs = this.config.time.nowMs() + this.options.ackDelayMs;
     this.ackTimers.set(chat, this.timers.schedule(this.options.ackDelayMs, () => {
       this.ackTimers.delete(chat);
-      this.sendAck(chat);
+      // How late this timer ran says how busy the generator's event loop is (B6 allows for it).
+      this.sendAck(chat, false, Math.max(0, this.config.time.nowMs() - dueMs));
     }));
   }
 
-  private sendAck(chat: string, force = false): void {
+  private sendAck(chat: string, force = false, timerLateMs = 0): void {
     if (this.phase !== 'ready') return; // becomeReady() reconciles
     const upTo = this.store.timeline(chat).watermark;
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.ackSent))) return;
@@ -645,7 +647,7 @@ export class Phone {
     // sit on the next link's list, never repeated (seen as B5 in reconnect-storm).
     this.ackSent.set(chat, Math.max(upTo, this.ackSent.get(chat) ?? 0));
     this.receiptsOnLink.add(chat);
-    this.record({ type: 'receipt-out', chat, kind: 'delivered', upTo, piggyback: false });
+    this.record({ type: 'receipt-out', chat, kind: 'delivered', upTo, piggyback: false, ...(timerLateMs > 0 ? { timerLateMs } : {}) });
     this.sendFrame({ type: 'ack', chat, upTo });
   }
 

@@ -162,6 +162,26 @@ describe('ticks and receipts (B)', () => {
     // Lateness beyond the generator's share still fails.
     expectFail(check([...rolling, { ...out(2400, 'b/d1', 'c1', 'read', 3), timerLateMs: 50 } as E]).get('B6'), "the phone's timer fired 50 ms late");
   });
+  it('B6: a link lost before an overdue read timer ran is excused by how late the phone\'s timers ran meanwhile', () => {
+    // b/d1 renders seq 2 on screen at 1,100 and its link dies at 2,500 with no read sent.
+    const base = [...healthy(), ...send(1050, 'a/d1', 'c1', 'm3', 2), render(1100, 'b/d1', 'c1', 2, 'a', 'm3'), render(1100, 'b/d2', 'c1', 2, 'a', 'm3')];
+    const lost = (ack: E): E[] => [...base, ack, link(2500, 'b/d1', false)];
+    expectFail(check(lost(out(1150, 'b/d1', 'c1', 'delivered', 2))).get('B6'), 'none went out while the chat stayed on screen (until 2.500 s)');
+    // Its ack went out 800 ms late (the generator's event loop busy): the read timer was as late.
+    const excused = check(lost({ ...out(2000, 'b/d1', 'c1', 'delivered', 2), timerLateMs: 850 } as E)).get('B6')!;
+    expect(excused.verdict).toBe('pass');
+    // Lateness smaller than the wait still fails, saying so.
+    expectFail(check(lost({ ...out(1300, 'b/d1', 'c1', 'delivered', 2), timerLateMs: 150 } as E)).get('B6'), "the phone's timers ran up to 150 ms late meanwhile");
+  });
+  it('B6: a push rendered before the hello (the phone not ready) is owed a read only from when the phone is ready', () => {
+    // b/d1 drops at 1,050; a push reaches the new socket before its hello at 1,100; ready at 3,000.
+    const base = [...healthy(), ...send(1000, 'a/d1', 'c1', 'm3', 2), link(1050, 'b/d1', false),
+      render(1100, 'b/d1', 'c1', 2, 'a', 'm3'), render(1100, 'b/d2', 'c1', 2, 'a', 'm3'), link(1100, 'b/d1', true),
+      { t: 1100, p: 'b/d1', type: 'invoke', op: 'sync', mode: 'watermark', id: 's5', watermarks: { c1: 2 } } as E,
+      { t: 3000, p: 'b/d1', type: 'ok', op: 'sync', mode: 'watermark', id: 's5', messages: 0, hasMore: false, chats: [] } as E];
+    expect(check([...base, out(3400, 'b/d1', 'c1', 'read', 2)]).get('B6')!.verdict).toBe('pass');
+    expectFail(check([...base, out(4000, 'b/d1', 'c1', 'read', 2)]).get('B6'), 'on screen from 3.000 s');
+  });
   it('B6: reads are owed from when the phone is ready (a second sync right after the first, for a gap seen meanwhile, delays it)', () => {
     // b/d1 reconnects at 1,100; its first sync renders seq 2 on screen at 1,150 and ends, a second
     // sync (asked for because of a gap seen while syncing) ends at 2,000, when the phone is ready.

@@ -80,6 +80,19 @@ describe('phone receipts out', () => {
     expect(conn.ofType('read')).toHaveLength(0);
   });
 
+  it('says how late its ack timer ran (a busy generator), so B6 can allow for it', () => {
+    const rig = makePhone({ ackDelayMs: 50 });
+    const conn = startReady(rig);
+    conn.push(message(1));
+    rig.time.jumpTo(rig.time.nowMs() + 350); // the event loop was busy: the timer did not run at 50 ms
+    rig.time.fireNextInstant(rig.time.nowMs()); // runs it now, 300 ms after it was due
+    expect(conn.ofType('ack')).toEqual([{ type: 'ack', chat: CHAT, upTo: 1 }]);
+    expect(rig.ofType('receipt-out')).toMatchObject([{ kind: 'delivered', upTo: 1, timerLateMs: 300 }]);
+    conn.push(message(2));
+    rig.time.advance(50);
+    expect(rig.ofType('receipt-out')[1]).not.toHaveProperty('timerLateMs');
+  });
+
   it('reads a visible chat once per debounce window, with only the last seq', () => {
     const rig = makePhone({ readDebounceMs: 500 });
     const conn = startReady(rig);
