@@ -200,8 +200,9 @@ export class TicksFamily implements Family {
     const oldest = owed.slice(0, settled).find((o) => !o.waitingReady);
     owed.splice(0, settled);
     if (owed.length === 0) this.owed.delete(key);
-    // The phone's own timer firing late is the load generator's delay, not the protocol's.
-    const generatorLateMs = e.timerLateMs ?? 0;
+    // The phone's own timer firing late is the load generator's delay, not the protocol's; a
+    // read that does not say (an older history) gets the lateness the device's timers showed.
+    const generatorLateMs = e.timerLateMs ?? (oldest ? this.lateSlackMs(e.p, oldest.sinceMs, e.t) : 0);
     if (generatorLateMs > 0) this.generatorLateReads++;
     if (oldest) this.judgeLate(e.p, e.chat, oldest, e.t - generatorLateMs, `it went out only at ${fmt(e.t)}${generatorLateMs > 0 ? ` (the phone's timer fired ${Math.round(generatorLateMs)} ms late)` : ''}`);
   }

@@ -188,8 +188,10 @@ export class Phone {
     if (pendingRead && this.isVisible(chat) && this.hasUnreported(chat, this.readSent)) {
       pendingRead.cancel();
       this.readTimers.delete(chat);
+      // A read timer already due that has not run (a busy event loop): say how late it is, as the timer would.
+      const overdueMs = Math.max(0, this.config.time.nowMs() - (this.readDue.get(chat)?.dueMs ?? Infinity));
       this.readDue.delete(chat);
-      this.noteReadSent(chat, upTo, true); // before the send, as in sendAck
+      this.noteReadSent(chat, upTo, true, overdueMs); // before the send, as in sendAck
       this.record({ type: 'typing-out', chat });
       this.sendFrame({ type: 'typing', chat, read: upTo });
       this.config.metrics.increment('receipts.piggybacked');

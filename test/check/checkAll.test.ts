@@ -172,6 +172,10 @@ describe('ticks and receipts (B)', () => {
     expect(excused.verdict).toBe('pass');
     // Lateness smaller than the wait still fails, saying so.
     expectFail(check(lost({ ...out(1300, 'b/d1', 'c1', 'delivered', 2), timerLateMs: 150 } as E)).get('B6'), "the phone's timers ran up to 150 ms late meanwhile");
+    // A late read that does not say how late its timer was gets the lateness the device's timers showed.
+    const lateRead = (ack: E): E[] => [...base, ack, { ...out(2300, 'b/d1', 'c1', 'read', 2), piggyback: true } as E];
+    expectFail(check(lateRead(out(1150, 'b/d1', 'c1', 'delivered', 2))).get('B6'), 'it went out only at 2.300 s');
+    expect(check(lateRead({ ...out(2000, 'b/d1', 'c1', 'delivered', 2), timerLateMs: 850 } as E)).get('B6')!.verdict).toBe('pass');
   });
   it('B6: a push rendered before the hello (the phone not ready) is owed a read only from when the phone is ready', () => {
     // b/d1 drops at 1,050; a push reaches the new socket before its hello at 1,100; ready at 3,000.

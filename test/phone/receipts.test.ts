@@ -80,6 +80,18 @@ describe('phone receipts out', () => {
     expect(conn.ofType('read')).toHaveLength(0);
   });
 
+  it('a read piggybacked on typing while the read timer is overdue says how late it is', () => {
+    const rig = makePhone({ readDebounceMs: 500 });
+    const conn = startReady(rig);
+    rig.phone.setForeground(true);
+    rig.phone.openChat(CHAT);
+    conn.push(message(1));
+    rig.time.jumpTo(rig.time.nowMs() + 800); // the timer, due at 500 ms, has not run
+    expect(rig.phone.typing(CHAT)).toBe(true);
+    expect(conn.ofType('typing')).toEqual([{ type: 'typing', chat: CHAT, read: 1 }]);
+    expect(rig.ofType('receipt-out')).toMatchObject([{ kind: 'read', upTo: 1, piggyback: true, timerLateMs: 300 }]);
+  });
+
   it('says how late its ack timer ran (a busy generator), so B6 can allow for it', () => {
     const rig = makePhone({ ackDelayMs: 50 });
     const conn = startReady(rig);
