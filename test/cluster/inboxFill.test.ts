@@ -12,6 +12,19 @@ async function tokenSync(client: TestClient, id: string, token: string): Promise
   return { events: result.events as any[], token: result.token as string, hasMore: result.hasMore as boolean };
 }
 
+/** Token-syncs from the start of the inbox, page after page while `hasMore` (at most 10 pages), and returns what came. */
+async function syncToEnd(h: Harness, client: TestClient, idPrefix: string): Promise<string[]> {
+  let token = fromStart(h);
+  const seen: string[] = [];
+  for (let round = 1; round <= 10; round++) {
+    const page = await tokenSync(client, `${idPrefix}${round}`, token);
+    seen.push(...kinds(page.events));
+    token = page.token;
+    if (!page.hasMore) return seen;
+  }
+  throw new Error(`still hasMore after 10 pages: ${seen.join(' ')}`);
+}
+
 const kinds = (events: any[]): string[] => events.map((e) => (e.event.kind === 'message' ? `m${e.event.message.seq}` : e.event.kind === 'receipt' ? `${e.event.cursor}${e.event.upTo}` : e.event.kind));
 
 describe('the sync-token inbox, filled on read', () => {
@@ -59,27 +72,11 @@ describe('the sync-token inbox, filled on read', () => {
     for (let i = 1; i <= 10; i++) alice.send({ type: 'send', chat, clientMsgId: `p${i}`, body: `${i}` });
     await alice.until(() => (alice.ofType('sent').length === 10 ? true : undefined));
     const bob = await h.connect('bob');
-    let token = fromStart(h);
-    const seen: string[] = [];
-    for (let round = 1; round <= 10; round++) {
-      const page = await tokenSync(bob, `r${round}`, token);
-      seen.push(...kinds(page.events));
-      token = page.token;
-      if (!page.hasMore) break;
-    }
-    expect(seen).toEqual(['member_added', ...Array.from({ length: 10 }, (_, i) => `m${i + 1}`)]);
+    expect(await syncToEnd(h, bob, 'r')).toEqual(['member_added', ...Array.from({ length: 10 }, (_, i) => `m${i + 1}`)]);
     // Alice's ticks, read up to 10 by Bob, come page by page, never above the messages copied before them.
     bob.send({ type: 'read', chat, upTo: 10 });
     await alice.next((f) => f.type === 'receipt' && f.kind === 'read' && f.upTo === 10);
-    let aliceToken = fromStart(h);
-    const aliceSeen: string[] = [];
-    for (let round = 1; round <= 10; round++) {
-      const page = await tokenSync(alice, `a${round}`, aliceToken);
-      aliceSeen.push(...kinds(page.events));
-      aliceToken = page.token;
-      if (!page.hasMore) break;
-    }
-    expect(aliceSeen).toEqual(['member_added', 'm1', 'm2', 'm3', 'm4', 'delivered4', 'read4', 'm5', 'm6', 'm7', 'm8', 'delivered8', 'read8', 'm9', 'm10', 'delivered10', 'read10']);
+    expect(await syncToEnd(h, alice, 'a')).toEqual(['member_added', 'm1', 'm2', 'm3', 'm4', 'delivered4', 'read4', 'm5', 'm6', 'm7', 'm8', 'delivered8', 'read8', 'm9', 'm10', 'delivered10', 'read10']);
   });
 
   it('gives receipt events only to members who sent something, and a removed member what they were owed', async () => {
