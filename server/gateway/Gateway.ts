@@ -8,6 +8,7 @@ import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protoco
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
 import { PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, type HelloFrame, type ResyncFrame } from '../protocol/frames.ts';
+import { parseJsonBounded } from '../protocol/boundedJson.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 
 export interface GatewayDeps {
@@ -352,11 +353,9 @@ export class Gateway {
 
 /** Best-effort `ref` for an error about a frame we did not otherwise parse (rare path only). */
 function refOf(text: string): string | undefined {
-  try {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    const ref = parsed.clientMsgId ?? parsed.id;
-    return typeof ref === 'string' ? ref : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJsonBounded(text);
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return undefined;
+  const fields = parsed.value as Record<string, unknown>;
+  const ref = fields.clientMsgId ?? fields.id;
+  return typeof ref === 'string' ? ref : undefined;
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { JSON_DEPTH_MAX, parseJsonBounded } from '../protocol/boundedJson.ts';
 import { ApiError, badRequest } from './errors.ts';
 
 /**
@@ -8,15 +9,13 @@ import { ApiError, badRequest } from './errors.ts';
  */
 export const OVERSIZE_DRAIN_BYTES_MAX = 64 * 1024;
 
-/** Reads the body as JSON; an empty body reads as undefined. */
+/** Reads the body as JSON; an empty body reads as undefined. JSON deeper than JSON_DEPTH_MAX is refused (400). */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const raw = await readBody(req, maxBytes);
   if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw badRequest('the body is not valid JSON');
-  }
+  const parsed = parseJsonBounded(raw.toString('utf8'));
+  if (parsed.ok) return parsed.value;
+  throw badRequest(parsed.reason === 'too-deep' ? `the body nests deeper than ${JSON_DEPTH_MAX} levels` : 'the body is not valid JSON');
 }
 
 /**
