@@ -4,6 +4,7 @@ import type { Broker } from './ports/Broker.ts';
 import type { Clock, TimeSource } from './ports/Clock.ts';
 import type { Directory } from './ports/Directory.ts';
 import type { InboundQueue } from './ports/InboundQueue.ts';
+import type { Log } from './ports/Log.ts';
 import type { MessageStore } from './ports/MessageStore.ts';
 import type { PresenceStore } from './ports/PresenceStore.ts';
 import type { Random } from './ports/Random.ts';
@@ -68,10 +69,12 @@ export interface ClusterOptions {
    * broker (server/faults/LossyBroker.ts) sits inside, around the broker itself.
    */
   decorateBackends?: (backends: ClusterBackends) => ClusterBackends;
+  /** Where incidents go (HTTP 500s, failed upgrades, dead-lettered frames); default JSON lines on stderr. */
+  log?: Log;
 }
 
 const wsListeners: GatewayListenerFactory = (deps) => {
-  const listener = new WsGatewayListener(deps);
+  const listener = new WsGatewayListener({ ...deps, ...(deps.log ? { log: deps.log } : {}) });
   return {
     listen: async (port, host) => `ws://${host}:${await listener.listen(port, host)}`,
     close: () => listener.close(),
@@ -137,6 +140,7 @@ export class Cluster implements ClusterControl {
       time, random: this.random, directory: this.backends.directory, store: this.backends.store,
       tokens: this.tokens, limits: this.limits, gatewayUrls: () => this.address?.gatewayUrls ?? [],
       admin: { token: this.adminToken, restartChatServers: () => this.restartChatServers() },
+      ...(options.log ? { log: options.log } : {}),
     });
   }
 

@@ -9,6 +9,7 @@ import { createHttpApi } from '../http/createHttpApi.ts';
 import { SeededRandom } from '../memory/SeededRandom.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import { PresenceService } from '../presence/PresenceService.ts';
+import { createStderrLog } from '../runtime/stderrLog.ts';
 import { createSystemTime } from '../runtime/systemTime.ts';
 import { NODE_SPEC_ENV, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
 
@@ -131,7 +132,7 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
         time, random: random.fork('http'), directory: directory!, store: store!,
         tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), limits: spec.limits,
         gatewayUrls: () => spec.gatewayUrls, admin: { token: spec.adminToken, restartChatServers },
-        onInternalError: (error) => console.error(`api ${spec.id}: internal error:`, error),
+        log: createStderrLog(`api ${spec.id}`),
       });
       const port = await http.listen(spec.port, spec.host);
       return {

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { retry: false, text: 'no such resource' },
   FORBIDDEN: { retry: false, text: 'not allowed for this user' },
   PAYLOAD_TOO_LARGE: { retry: false, text: 'the HTTP body exceeds httpBodyBytesMax' },
+  UNSUPPORTED_MEDIA_TYPE: { retry: false, text: 'a request body must be sent with content-type application/json' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,52 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryLog } from '../../server/memory/MemoryLog.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { rawRequest, upgradeRequest } from '../support/rawHttp.ts';
+
+describe('the gateway port answers every request target and never dies (issue 15, finding 2)', () => {
+  let h: Harness | undefined;
+  afterEach(async () => { await h?.stop(); h = undefined; });
+
+  it('an upgrade to //, ///, //:99999 or //[ without a token gets 401 BAD_TOKEN, a target that is not a path 400 BAD_REQUEST, and the gateway keeps serving', async () => {
+    h = await startHarness({ gateways: 1 });
+    const alice = await h.connect('alice');
+    // Before the fix: new URL('//', base) threw inside the 'upgrade' listener and the process exited.
+    // These are valid origin-form paths (empty segments); the gateway ignores the path, so only the token is missing.
+    for (const target of ['//', '///', '//:99999', '//[', '/%zz']) {
+      const res = await rawRequest(h.gatewayUrls[0]!, upgradeRequest(target));
+      expect(res.status, target).toBe(401);
+      expect(JSON.parse(res.body).error.code, target).toBe('BAD_TOKEN');
+    }
+    for (const target of ['*', 'http://evil/', 'gw']) {
+      const res = await rawRequest(h.gatewayUrls[0]!, upgradeRequest(target));
+      expect(res.status, target).toBe(400);
+      expect(JSON.parse(res.body).error.code, target).toBe('BAD_REQUEST');
+    }
+    const token = await h.login('dave');
+    const opened = await rawRequest(h.gatewayUrls[0]!, upgradeRequest(`//:99999?token=${token}`), 1_000).catch((error: Error) => error.message);
+    expect(String(typeof opened === 'string' ? opened : opened.status)).toMatch(/HTTP\/1.1 101/);
+    alice.send({ type: 'ping', n: 1 });
+    await alice.next((f) => f.type === 'pong');
+    const bob = await h.connect('bob');
+    expect(bob.closeCode).toBeUndefined();
+  });
+
+  it('an unexpected throw in the upgrade handler answers 500 with a correlation id that the log carries too', async () => {
+    const log = new MemoryLog();
+    h = await startHarness({ gateways: 1, log });
+    const tokens = h.cluster.tokens as { verify: unknown };
+    const verify = tokens.verify;
+    tokens.verify = () => { throw new Error('planned failure in verify'); };
+    const res = await rawRequest(h.gatewayUrls[0]!, upgradeRequest('/?token=x'));
+    tokens.verify = verify;
+    expect(res.status).toBe(500);
+    const body = JSON.parse(res.body);
+    expect(body.error.code).toBe('INTERNAL');
+    expect(body.error.correlationId).toMatch(/^gw1-e\d+$/);
+    expect(res.headers['x-correlation-id']).toBe(body.error.correlationId);
+    const record = log.records.find((r) => r.event === 'gateway-upgrade-failed');
+    expect(record?.fields.correlationId).toBe(body.error.correlationId);
+    expect(String(record?.fields.error)).toContain('planned failure in verify');
+    await h.connect('carol');
+  });
+});
