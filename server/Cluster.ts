@@ -121,7 +121,7 @@ export class Cluster implements ClusterControl {
     this.lossyBroker = new LossyBroker(options.backends?.broker ?? new MemoryBroker(), this.random.fork('broker-loss'));
     const made: ClusterBackends = {
       broker: this.lossyBroker,
-      queue: options.backends?.queue ?? new MemoryInboundQueue(),
+      queue: options.backends?.queue ?? new MemoryInboundQueue({ timers: time }),
       presence: options.backends?.presence ?? new MemoryPresenceStore(time),
       store: options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }),
       directory: options.backends?.directory ?? new MemoryDirectory(),
@@ -132,7 +132,7 @@ export class Cluster implements ClusterControl {
     for (let i = 0; i < (options.gateways ?? 1); i++) {
       const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits, bugs });
       this.gateways.push(gateway);
-      this.listeners.push((options.gatewayListeners ?? wsListeners)({ gateway, tokens: this.tokens, limits: this.limits }));
+      this.listeners.push((options.gatewayListeners ?? wsListeners)({ gateway, tokens: this.tokens, limits: this.limits, ...(options.log ? { log: options.log } : {}) }));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
     this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });
@@ -281,6 +281,7 @@ export class Cluster implements ClusterControl {
     return new ChatServer({
       id, clock, queue, broker, store, directory, presence, limits: this.limits,
       bugs: this.bugs, timers: this.options.time, gatewayIds: () => this.gateways.map((g) => g.id),
+      ...(this.options.log ? { log: this.options.log } : {}),
     });
   }
 }

@@ -116,7 +116,7 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
       const broker = new LossyBroker(opened.backends.broker!, random.fork('broker-loss'));
       const server = new ChatServer({
         id: spec.id, clock: time, timers: time, queue: queue!, broker, store: store!, directory: directory!, presence: presence!,
-        limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds,
+        limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds, log: createStderrLog(`chat-server ${spec.id}`),
       });
       server.start();
       return { broker, stop: async () => { await server.stop(); await closeBackends(opened); } };

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   TOO_MANY_PENDING: { retry: true, text: 'pendingFramesMax frames of this connection are still being processed; the frame was dropped' },
   UNAVAILABLE: { retry: true, text: 'a backend is unavailable; try again' },
   INTERNAL: { retry: true, text: 'an unexpected server error; try again' },
+  FRAME_FAILED: { retry: true, text: 'processing this frame failed poisonAttemptsMax times and the server gave up on it; it may be sent again (quote correlationId when reporting it)' },
   // HTTP only
   BAD_REQUEST: { retry: false, text: 'the request body or parameters are invalid' },
   BAD_CREDENTIALS: { retry: false, text: 'unknown user or wrong password' },

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualTime } from '../../server/memory/ManualTime.ts';
+import { MemoryInboundQueue } from '../../server/memory/MemoryInboundQueue.ts';
 import { MemoryLog } from '../../server/memory/MemoryLog.ts';
+import { MemoryMessageStore } from '../../server/memory/MemoryMessageStore.ts';
+import type { AppendInput, AppendResult } from '../../server/ports/MessageStore.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { rawRequest, upgradeRequest } from '../support/rawHttp.ts';
 
@@ -48,5 +52,47 @@ describe('the gateway port answers every request target and never dies (issue 15
     expect(record?.fields.correlationId).toBe(body.error.correlationId);
     expect(String(record?.fields.error)).toContain('planned failure in verify');
     await h.connect('carol');
+  });
+});
+
+/** The real store, except that a message with the body "poison" can never be written. */
+class PoisonedStore extends MemoryMessageStore {
+  override async append(input: AppendInput): Promise<AppendResult> {
+    if (input.body === 'poison') throw new Error('planned store failure for this body');
+    return super.append(input);
+  }
+}
+
+describe('a frame whose processing always fails is dead-lettered (issue 15, findings 1 and 9)', () => {
+  let h: Harness | undefined;
+  afterEach(async () => { await h?.stop(); h = undefined; });
+
+  it('after poisonAttemptsMax attempts the sender gets FRAME_FAILED with the correlation id of the log record, and its next frames go through', async () => {
+    const time = new ManualTime();
+    const log = new MemoryLog();
+    const queue = new MemoryInboundQueue({ timers: time, poisonAttemptsMax: 4 });
+    h = await startHarness({ time, log, gateways: 1, backends: { queue, store: new PoisonedStore() } });
+    const chat = await h.createChat('alice', 'direct', ['bob']);
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob');
+    alice.send({ type: 'send', chat, clientMsgId: 'p1', body: 'poison' });
+    alice.send({ type: 'send', chat, clientMsgId: 'ok1', body: 'fine' });
+    const error = await alice.until(() => {
+      time.advance(50); // the back-off runs on the cluster's (virtual) timers
+      return alice.frames.find((f) => f.type === 'error');
+    });
+    expect(error).toMatchObject({ code: 'FRAME_FAILED', ref: 'p1' });
+    const correlationId = error.correlationId as string;
+    expect(correlationId).toMatch(/^dl-\d+$/);
+    const record = log.records.find((r) => r.event === 'queue-dead-letter');
+    expect(record?.fields).toMatchObject({ correlationId, attempts: 4, user: 'alice' });
+    expect(String(record?.fields.reason)).toContain('planned store failure');
+    expect(JSON.stringify(record)).not.toContain('poison'); // the frame's text (a private message) is not logged
+    // The lane moved on: the frame behind the poison was processed, and new ones are too.
+    await bob.next((f) => f.type === 'message' && f.clientMsgId === 'ok1');
+    alice.send({ type: 'send', chat, clientMsgId: 'ok2', body: 'still fine' });
+    await bob.next((f) => f.type === 'message' && f.clientMsgId === 'ok2');
+    expect(await queue.deadLetters(10)).toMatchObject([{ correlationId, attempts: 4 }]);
+    expect((await h.api('GET', '/v1/health')).status).toBe(200);
   });
 });
