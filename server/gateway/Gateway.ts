@@ -93,7 +93,8 @@ export class Gateway {
     };
     this.clients.set(client.id, client);
     this.stats.connections = this.clients.size;
-    link.onFrame((text, bytes) => this.onFrame(client, text, bytes));
+    link.onFrame((text, bytes, binary) => this.onFrame(client, text, bytes, binary === true));
+    link.onAlive?.(() => this.onAlive(client));
     link.onClose(() => this.onClosed(client));
     const hello: HelloFrame = {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
@@ -167,9 +168,21 @@ export class Gateway {
     for (const client of this.clients.values()) if (!client.closing) this.write(client, resync);
   }
 
-  private onFrame(client: ClientState, text: string, bytes: number): void {
+  /** A WebSocket ping or pong: the client is there (liveness and presence), nothing to answer. */
+  private onAlive(client: ClientState): void {
     if (this.pausedBacklog) {
-      this.pausedBacklog.push(() => this.onFrame(client, text, bytes));
+      this.pausedBacklog.push(() => this.onAlive(client));
+      return;
+    }
+    if (client.closing) return;
+    const nowMs = this.deps.time.nowMs();
+    client.lastFrameAtMs = nowMs;
+    this.refreshPresence(client, nowMs);
+  }
+
+  private onFrame(client: ClientState, text: string, bytes: number, binary = false): void {
+    if (this.pausedBacklog) {
+      this.pausedBacklog.push(() => this.onFrame(client, text, bytes, binary));
       return;
     }
     if (client.closing) return;
@@ -182,6 +195,11 @@ export class Gateway {
     if (!this.takeRateToken(client, nowMs)) return;
     if (bytes > this.deps.limits.frameBytesMax) {
       this.sendError(client, 'FRAME_TOO_LARGE', undefined);
+      return;
+    }
+    if (binary) {
+      // Protocol v1 is JSON in text frames; a binary frame is refused here, never processed.
+      this.sendError(client, 'BAD_FRAME', undefined);
       return;
     }
     if (text === PING_TEXT) {

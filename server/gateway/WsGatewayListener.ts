@@ -175,9 +175,15 @@ function wrapSocket(ws: WebSocket, socket: Duplex): ServerConnection {
     onFrame: (handler) => {
       ws.on('message', (data: RawData, isBinary: boolean) => {
         const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-        // Binary frames are not part of v1; hand them on as text so the chat server rejects them as BAD_FRAME.
-        handler(isBinary ? buffer.toString('latin1') : buffer.toString('utf8'), buffer.length);
+        // Binary frames are not part of v1: the gateway refuses them, so they are never decoded.
+        if (isBinary) handler('', buffer.length, true);
+        else handler(buffer.toString('utf8'), buffer.length);
       });
+    },
+    onAlive: (handler) => {
+      // ws answers pings itself; a client library's keep-alive (ping, or an unsolicited pong) is a heartbeat too.
+      ws.on('ping', () => handler());
+      ws.on('pong', () => handler());
     },
     onClose: (handler) => {
       closeHandler = handler;

@@ -5,7 +5,7 @@
  * The phone's reconnect and resend logic reads this table; docs/protocol.md mirrors it.
  */
 export const ERROR_CODES = {
-  BAD_FRAME: { retry: false, text: 'the frame is not valid JSON or not an object' },
+  BAD_FRAME: { retry: false, text: 'the frame is not a JSON object in a text frame (or nests too deep)' },
   UNKNOWN_TYPE: { retry: false, text: 'the frame type is not part of protocol v1' },
   INVALID_FIELD: { retry: false, text: 'a field is missing or has the wrong type or range' },
   FRAME_TOO_LARGE: { retry: false, text: 'the frame exceeds frameBytesMax; it was dropped' },

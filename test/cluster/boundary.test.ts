@@ -96,3 +96,46 @@ describe('a frame whose processing always fails is dead-lettered (issue 15, find
     expect((await h.api('GET', '/v1/health')).status).toBe(200);
   });
 });
+
+describe('protocol conformance at the gateway (issue 15, finding 8)', () => {
+  let h: Harness | undefined;
+  afterEach(async () => { await h?.stop(); h = undefined; });
+
+  it('a binary frame is refused with BAD_FRAME and never processed: a binary ping is not answered, UTF-8 in a binary frame is not stored', async () => {
+    h = await startHarness({ gateways: 1 });
+    const chat = await h.createChat('alice', 'direct', ['bob']);
+    const alice = await h.connect('alice');
+    const bob = await h.connect('bob');
+    alice.sendRaw(Buffer.from('{"type":"ping"}'));
+    const first = await alice.next((f) => f.type === 'error');
+    expect(first.code).toBe('BAD_FRAME');
+    alice.sendRaw(Buffer.from(JSON.stringify({ type: 'send', chat, clientMsgId: 'bin', body: 'héllo ✓' }), 'utf8'));
+    await alice.until(() => (alice.ofType('error').length === 2 ? true : undefined));
+    alice.send({ type: 'send', chat, clientMsgId: 'text', body: 'héllo ✓' });
+    const message = await bob.next((f) => f.type === 'message');
+    expect(message).toMatchObject({ clientMsgId: 'text', body: 'héllo ✓' });
+    expect(alice.ofType('pong')).toEqual([]);
+    expect(alice.ofType('error').map((e) => e.code)).toEqual(['BAD_FRAME', 'BAD_FRAME']);
+    expect(alice.frames.some((f) => f.type === 'sent' && f.ref === 'bin')).toBe(false);
+    expect(alice.closeCode).toBeUndefined();
+  });
+
+  it('WebSocket ping control frames count as liveness: a client that only pings is not closed for silence', async () => {
+    h = await startHarness({ gateways: 1 });
+    const alice = await h.connect('alice');
+    const timeoutMs = h.cluster.limits.heartbeatTimeoutMs;
+    for (let i = 0; i < 6; i++) {
+      if (alice.closeCode !== undefined) break; // before the fix: closed with 4408 at the second round
+      const ponged = new Promise<void>((resolve) => alice.ws.once('pong', () => resolve()));
+      alice.ws.ping(); // what a client library's keep-alive sends; no text frame at all
+      await ponged;
+      await new Promise((r) => setTimeout(r, 20)); // the gateway saw the ping before the pong left
+      h.time.advance(timeoutMs / 2);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(alice.closeCode).toBeUndefined();
+    // A client that stays silent is still closed (the sweep works).
+    h.time.advance(timeoutMs + 2_000);
+    await alice.until(() => alice.closeCode);
+  });
+});
