@@ -108,7 +108,8 @@ export class WsGatewayListener {
   /** Logs an unexpected failure and returns the correlation id the client is told. */
   private incident(event: string, error: unknown, req: http.IncomingMessage): string {
     const correlationId = `${this.options.gateway.id}-e${++this.incidents}`;
-    this.log.error(event, { correlationId, method: String(req.method), target: String(req.url).slice(0, 200), error: describeError(error) });
+    // The path only: the query may hold a token, which must not end up in a log.
+    this.log.error(event, { correlationId, method: String(req.method), path: String(req.url).split('?', 1)[0]!.slice(0, 200), error: describeError(error) });
     return correlationId;
   }
 }

@@ -71,7 +71,8 @@ function internalErrorReporter(log: Log, random: Random): InternalErrorReporter 
   return (error, method, target) => {
     let correlationId = '';
     for (let i = 0; i < 16; i++) correlationId += alphabet[random.nextInt(36)];
-    log.error('http-internal-error', { correlationId, method: String(method), target: String(target).slice(0, 200), error: describeError(error) });
+    // The path only: a query is the client's data and has no business in a log.
+    log.error('http-internal-error', { correlationId, method: String(method), path: String(target).split('?', 1)[0]!.slice(0, 200), error: describeError(error) });
     return correlationId;
   };
 }

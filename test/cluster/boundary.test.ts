@@ -51,6 +51,7 @@ describe('the gateway port answers every request target and never dies (issue 15
     const record = log.records.find((r) => r.event === 'gateway-upgrade-failed');
     expect(record?.fields.correlationId).toBe(body.error.correlationId);
     expect(String(record?.fields.error)).toContain('planned failure in verify');
+    expect(record?.fields.path).toBe('/'); // the query (a token) is not logged
     await h.connect('carol');
   });
 });

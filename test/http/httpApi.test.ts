@@ -472,7 +472,7 @@ describe('request handling', () => {
     expect(correlationId).toMatch(/^[0-9a-z]{16}$/);
     expect(res.json.error.correlationId).toBe(correlationId);
     expect(h.log.records).toHaveLength(1);
-    expect(h.log.records[0]).toMatchObject({ event: 'http-internal-error', fields: { correlationId, method: 'POST', target: '/v1/admin/restart-chat-servers' } });
+    expect(h.log.records[0]).toMatchObject({ event: 'http-internal-error', fields: { correlationId, method: 'POST', path: '/v1/admin/restart-chat-servers' } });
     expect(String(h.log.records[0]!.fields.error)).toContain('supervisor unreachable');
     const again = await call('POST', '/v1/admin/restart-chat-servers', { headers: { 'x-admin-token': ADMIN_TOKEN } });
     expect(again.headers.get('x-correlation-id')).not.toBe(correlationId);
