@@ -97,7 +97,7 @@ async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessag
 async function dispatch(router: Router, method: string, target: string, headers: RequestContext['headers'], readJson: () => Promise<unknown>): Promise<Reply> {
   const url = requestUrl(target);
   const match = router.match(method, url.pathname);
-  if (match.kind === 'none') throw notFound(`no route for ${url.pathname}`);
+  if (match.kind === 'none') throw notFound(`no route for ${url.pathname.slice(0, 200)}`);
   if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
   return match.route.handle({ params: match.params, query: url.searchParams, headers, readJson });
 }
