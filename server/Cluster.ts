@@ -4,6 +4,7 @@ import type { Broker } from './ports/Broker.ts';
 import type { Clock, TimeSource } from './ports/Clock.ts';
 import type { Directory } from './ports/Directory.ts';
 import type { InboundQueue } from './ports/InboundQueue.ts';
+import type { Log } from './ports/Log.ts';
 import type { MessageStore } from './ports/MessageStore.ts';
 import type { PresenceStore } from './ports/PresenceStore.ts';
 import type { Random } from './ports/Random.ts';
@@ -68,10 +69,12 @@ export interface ClusterOptions {
    * broker (server/faults/LossyBroker.ts) sits inside, around the broker itself.
    */
   decorateBackends?: (backends: ClusterBackends) => ClusterBackends;
+  /** Where incidents go (HTTP 500s, failed upgrades, dead-lettered frames); default JSON lines on stderr. */
+  log?: Log;
 }
 
 const wsListeners: GatewayListenerFactory = (deps) => {
-  const listener = new WsGatewayListener(deps);
+  const listener = new WsGatewayListener({ ...deps, ...(deps.log ? { log: deps.log } : {}) });
   return {
     listen: async (port, host) => `ws://${host}:${await listener.listen(port, host)}`,
     close: () => listener.close(),
@@ -118,7 +121,7 @@ export class Cluster implements ClusterControl {
     this.lossyBroker = new LossyBroker(options.backends?.broker ?? new MemoryBroker(), this.random.fork('broker-loss'));
     const made: ClusterBackends = {
       broker: this.lossyBroker,
-      queue: options.backends?.queue ?? new MemoryInboundQueue(),
+      queue: options.backends?.queue ?? new MemoryInboundQueue({ timers: time }),
       presence: options.backends?.presence ?? new MemoryPresenceStore(time),
       store: options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }),
       directory: options.backends?.directory ?? new MemoryDirectory(),
@@ -129,7 +132,7 @@ export class Cluster implements ClusterControl {
     for (let i = 0; i < (options.gateways ?? 1); i++) {
       const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits, bugs });
       this.gateways.push(gateway);
-      this.listeners.push((options.gatewayListeners ?? wsListeners)({ gateway, tokens: this.tokens, limits: this.limits }));
+      this.listeners.push((options.gatewayListeners ?? wsListeners)({ gateway, tokens: this.tokens, limits: this.limits, ...(options.log ? { log: options.log } : {}) }));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
     this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });
@@ -137,6 +140,7 @@ export class Cluster implements ClusterControl {
       time, random: this.random, directory: this.backends.directory, store: this.backends.store,
       tokens: this.tokens, limits: this.limits, gatewayUrls: () => this.address?.gatewayUrls ?? [],
       admin: { token: this.adminToken, restartChatServers: () => this.restartChatServers() },
+      ...(options.log ? { log: options.log } : {}),
     });
   }
 
@@ -277,6 +281,7 @@ export class Cluster implements ClusterControl {
     return new ChatServer({
       id, clock, queue, broker, store, directory, presence, limits: this.limits,
       bugs: this.bugs, timers: this.options.time, gatewayIds: () => this.gateways.map((g) => g.id),
+      ...(this.options.log ? { log: this.options.log } : {}),
     });
   }
 }

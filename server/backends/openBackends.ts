@@ -81,7 +81,7 @@ export async function openBackends(config: BackendConfig, time: TimeSource, need
     if (wants('queue')) {
       backends.queue = redis && choice.queue === 'redis'
         ? new RedisInboundQueue({ client: redis, time, prefix, ...(config.queueClaimIdleMs ? { claimIdleMs: config.queueClaimIdleMs } : {}) })
-        : new MemoryInboundQueue();
+        : new MemoryInboundQueue({ timers: time });
     }
     if (wants('presence')) backends.presence = redis && choice.presence === 'redis' ? new RedisPresenceStore({ client: redis, prefix }) : new MemoryPresenceStore(time);
     if (wants('directory')) backends.directory = redis && choice.directory === 'redis' ? new RedisDirectory({ client: redis, prefix }) : new MemoryDirectory();

@@ -3,16 +3,19 @@ import { snowflakeSkewMs } from '../bugs/snowflakeSkew.ts';
 import type { Broker } from '../ports/Broker.ts';
 import type { Clock, TimerHandle, Timers } from '../ports/Clock.ts';
 import type { ChatRecord, Directory } from '../ports/Directory.ts';
-import type { InboundQueue, QueueConsumer, QueueEntry } from '../ports/InboundQueue.ts';
+import type { DeadLetter, InboundQueue, QueueConsumer, QueueEntry } from '../ports/InboundQueue.ts';
+import type { Log } from '../ports/Log.ts';
 import type { AppendInput, ChatPage, CursorKind, MessageStore, StoredMessage } from '../ports/MessageStore.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import type { InboundEnvelope } from '../protocol/envelopes.ts';
 import { ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
 import type {
-  AckFrame, MessageFrame, PresenceQueryFrame, ReadFrame, ReceiptFrame, SendFrame, SentFrame, SyncChatResult,
+  AckFrame, ErrorFrame, MessageFrame, PresenceQueryFrame, ReadFrame, ReceiptFrame, SendFrame, SentFrame, SyncChatResult,
   SyncFrame, TypingFrame,
 } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
+import { parseJsonBounded } from '../protocol/boundedJson.ts';
+import { createStderrLog } from '../runtime/stderrLog.ts';
 import { Coalescer } from './Coalescer.ts';
 import { InboxMaterializer } from './InboxMaterializer.ts';
 import { memberCursors, otherMember, ticksOf } from './chatTicks.ts';
@@ -36,6 +39,8 @@ export interface ChatServerDeps {
   timers?: Timers;
   /** Every gateway's id; needed only by the `route-to-every-gateway` bug. */
   gatewayIds?: () => readonly string[];
+  /** Where frames the queue gave up on are reported (default: JSON lines on stderr). */
+  log?: Log;
 }
 
 /** How long the `ack-before-persist` bug holds an acknowledged message before writing it. */
@@ -76,6 +81,7 @@ export class ChatServer {
   private readonly router: Router;
   private msgIdCounter = 0;
   private readonly bugs: BugSet;
+  private readonly log: Log;
   /** Only the `ack-before-persist` bug fills this; it lives in memory, so a stop loses it. */
   private unflushed: UnflushedSend[] = [];
   private flushTimer: TimerHandle | undefined;
@@ -93,6 +99,7 @@ export class ChatServer {
     this.router = new Router(deps.presence, deps.broker);
     this.inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory });
     this.bugs = deps.bugs ?? NO_BUGS;
+    this.log = deps.log ?? createStderrLog(`chat-server ${deps.id}`);
     if (this.bugs.has('ack-before-persist') && !deps.timers) throw new Error('the ack-before-persist bug needs timers');
     if (this.bugs.has('route-to-every-gateway') && !deps.gatewayIds) throw new Error('the route-to-every-gateway bug needs gatewayIds');
   }
@@ -103,7 +110,32 @@ export class ChatServer {
 
   start(): void {
     if (this.consumer) return;
-    this.consumer = this.deps.queue.consume(this.deps.id, (entry) => this.handleEntry(entry));
+    this.consumer = this.deps.queue.consume(this.deps.id, (entry) => this.handleEntry(entry), { onDeadLetter: (letter) => this.onDeadLetter(letter) });
+  }
+
+  /**
+   * The queue gave up on a frame (its processing failed poisonAttemptsMax times): the
+   * operator gets a log record and the sender a FRAME_FAILED error, both with the dead
+   * letter's correlation id. The frame's text is not logged, only its size (it may be a
+   * private message).
+   */
+  async onDeadLetter(letter: DeadLetter): Promise<void> {
+    this.count('FRAME_FAILED');
+    const parsed = parseJsonBounded(letter.payload);
+    const envelope = parsed.ok ? parsed.value as Partial<InboundEnvelope> | null : null;
+    this.log.error('queue-dead-letter', {
+      correlationId: letter.correlationId, key: letter.key.slice(0, 200), attempts: letter.attempts, reason: letter.reason,
+      user: String(envelope?.user ?? '?').slice(0, 200), frameChars: typeof envelope?.frame === 'string' ? envelope.frame.length : -1,
+    });
+    if (typeof envelope?.gw !== 'string' || typeof envelope.conn !== 'string') return;
+    const frame: ErrorFrame = { type: 'error', code: 'FRAME_FAILED', message: ERROR_CODES.FRAME_FAILED.text, correlationId: letter.correlationId };
+    const ref = typeof envelope.frame === 'string' ? refOf(envelope.frame) : undefined;
+    if (ref !== undefined) frame.ref = ref;
+    try {
+      await this.router.toConnection(envelope.gw, envelope.conn, JSON.stringify(frame));
+    } catch {
+      // The broker is down too: the client's own retry timer notices the missing answer.
+    }
   }
 
   /**
@@ -477,6 +509,14 @@ export class ChatServer {
   private count(code: string): void {
     this.stats.errorsByCode.set(code, (this.stats.errorsByCode.get(code) ?? 0) + 1);
   }
+}
+
+/** The `ref` a reply about this frame carries: its string `clientMsgId`, else its string `id`. */
+function refOf(frameText: string): string | undefined {
+  const parsed = parseJsonBounded(frameText);
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return undefined;
+  const f = parsed.value as Record<string, unknown>;
+  return typeof f.clientMsgId === 'string' ? f.clientMsgId : typeof f.id === 'string' ? f.id : undefined;
 }
 
 export function toMessageFrame(m: StoredMessage): MessageFrame {

@@ -1,19 +1,27 @@
 import type { ErrorCode } from '../protocol/errorCodes.ts';
 import type { ClientFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
+import { JSON_DEPTH_MAX, parseJsonBounded } from '../protocol/boundedJson.ts';
 
 export type Validation = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; ref?: string };
 
 const ID_CHARS_MAX = 128;
 
-/** Parses and validates one client frame. Never throws: every defect is a coded value. */
+/** Most characters of an unknown `type` string quoted back in the UNKNOWN_TYPE message. */
+const TYPE_ECHO_CHARS_MAX = 40;
+
+/**
+ * Parses and validates one client frame. Never throws: every defect is a coded value. Nothing
+ * of the frame is serialised or recursed into: JSON deeper than JSON_DEPTH_MAX is refused
+ * before parsing, and error messages quote only short strings.
+ */
 export function validateFrame(text: string, limits: ServerLimits): Validation {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { ok: false, code: 'BAD_FRAME', message: 'the frame is not valid JSON' };
+  const parsed = parseJsonBounded(text);
+  if (!parsed.ok) {
+    const message = parsed.reason === 'too-deep' ? `the frame nests deeper than ${JSON_DEPTH_MAX} levels` : 'the frame is not valid JSON';
+    return { ok: false, code: 'BAD_FRAME', message };
   }
+  const raw = parsed.value;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, code: 'BAD_FRAME', message: 'the frame is not a JSON object' };
   const f = raw as Record<string, unknown>;
   const ref = typeof f.clientMsgId === 'string' ? f.clientMsgId : typeof f.id === 'string' ? f.id : undefined;
@@ -48,7 +56,7 @@ export function validateFrame(text: string, limits: ServerLimits): Validation {
     case 'ping':
       return { ok: true, frame: { type: 'ping' } };
     default:
-      return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown frame type ${JSON.stringify(f.type)?.slice(0, 40)}`, ...(ref !== undefined ? { ref } : {}) };
+      return { ok: false, code: 'UNKNOWN_TYPE', message: `unknown frame type ${describeType(f.type)}`, ...(ref !== undefined ? { ref } : {}) };
   }
 }
 
@@ -68,6 +76,16 @@ function validateSync(f: Record<string, unknown>, limits: ServerLimits, bad: (fi
   for (const [chat, seq] of entries) if (!isId(chat) || !isSeq(seq)) return bad(`chats.${chat.slice(0, 40)}`, 'must be a non-negative integer');
   const frame = { type: 'sync' as const, id: f.id, chats: f.chats as Record<string, number>, ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}) };
   return { ok: true, frame };
+}
+
+/** A short, safe description of a client's `type` value: the string itself (cut short), or its kind. */
+function describeType(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.slice(0, TYPE_ECHO_CHARS_MAX));
+  if (type === undefined) return '(none)';
+  if (type === null) return '(null)';
+  if (Array.isArray(type)) return '(an array)';
+  if (typeof type === 'object') return '(an object)';
+  return `(a ${typeof type})`;
 }
 
 function isId(value: unknown, max = ID_CHARS_MAX): value is string {

@@ -8,6 +8,7 @@ import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protoco
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
 import { PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, type HelloFrame, type ResyncFrame } from '../protocol/frames.ts';
+import { parseJsonBounded } from '../protocol/boundedJson.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 
 export interface GatewayDeps {
@@ -92,7 +93,8 @@ export class Gateway {
     };
     this.clients.set(client.id, client);
     this.stats.connections = this.clients.size;
-    link.onFrame((text, bytes) => this.onFrame(client, text, bytes));
+    link.onFrame((text, bytes, binary) => this.onFrame(client, text, bytes, binary === true));
+    link.onAlive?.(() => this.onAlive(client));
     link.onClose(() => this.onClosed(client));
     const hello: HelloFrame = {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
@@ -166,9 +168,21 @@ export class Gateway {
     for (const client of this.clients.values()) if (!client.closing) this.write(client, resync);
   }
 
-  private onFrame(client: ClientState, text: string, bytes: number): void {
+  /** A WebSocket ping or pong: the client is there (liveness and presence), nothing to answer. */
+  private onAlive(client: ClientState): void {
     if (this.pausedBacklog) {
-      this.pausedBacklog.push(() => this.onFrame(client, text, bytes));
+      this.pausedBacklog.push(() => this.onAlive(client));
+      return;
+    }
+    if (client.closing) return;
+    const nowMs = this.deps.time.nowMs();
+    client.lastFrameAtMs = nowMs;
+    this.refreshPresence(client, nowMs);
+  }
+
+  private onFrame(client: ClientState, text: string, bytes: number, binary = false): void {
+    if (this.pausedBacklog) {
+      this.pausedBacklog.push(() => this.onFrame(client, text, bytes, binary));
       return;
     }
     if (client.closing) return;
@@ -181,6 +195,11 @@ export class Gateway {
     if (!this.takeRateToken(client, nowMs)) return;
     if (bytes > this.deps.limits.frameBytesMax) {
       this.sendError(client, 'FRAME_TOO_LARGE', undefined);
+      return;
+    }
+    if (binary) {
+      // Protocol v1 is JSON in text frames; a binary frame is refused here, never processed.
+      this.sendError(client, 'BAD_FRAME', undefined);
       return;
     }
     if (text === PING_TEXT) {
@@ -352,11 +371,9 @@ export class Gateway {
 
 /** Best-effort `ref` for an error about a frame we did not otherwise parse (rare path only). */
 function refOf(text: string): string | undefined {
-  try {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    const ref = parsed.clientMsgId ?? parsed.id;
-    return typeof ref === 'string' ? ref : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJsonBounded(text);
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return undefined;
+  const fields = parsed.value as Record<string, unknown>;
+  const ref = fields.clientMsgId ?? fields.id;
+  return typeof ref === 'string' ? ref : undefined;
 }

@@ -1,4 +1,5 @@
 import type { TokenService } from '../auth/TokenService.ts';
+import type { Log } from '../ports/Log.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import type { Gateway } from './Gateway.ts';
 
@@ -19,6 +20,8 @@ export interface GatewayListenerDeps {
   gateway: Gateway;
   tokens: TokenService;
   limits: ServerLimits;
+  /** Where unexpected failures at the listener go (default: JSON lines on stderr). */
+  log?: Log;
 }
 
 export type GatewayListenerFactory = (deps: GatewayListenerDeps) => GatewayListener;

@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { TokenService } from '../auth/TokenService.ts';
-import { CLOSE_CODES } from '../protocol/errorCodes.ts';
+import { answerClientError } from '../http/clientError.ts';
+import { CORRELATION_HEADER } from '../http/errors.ts';
+import { parseRequestTarget } from '../http/requestTarget.ts';
+import { describeError, type Log } from '../ports/Log.ts';
+import { CLOSE_CODES, ERROR_CODES } from '../protocol/errorCodes.ts';
+import { createStderrLog } from '../runtime/stderrLog.ts';
 import { SUBPROTOCOL } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import type { Gateway } from './Gateway.ts';
@@ -15,6 +20,8 @@ export interface WsGatewayListenerOptions {
   limits: ServerLimits;
   /** Listen backlog: a reconnect storm of thousands at once needs more than Node's 511. */
   listenBacklog?: number;
+  /** Where unexpected failures of the HTTP side go (default: JSON lines on stderr). */
+  log?: Log;
 }
 
 /**
@@ -26,6 +33,9 @@ export class WsGatewayListener {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
   private closed = false;
+  private readonly log: Log;
+  /** Numbers this listener's incidents: correlation ids are `<gateway id>-e<n>`. */
+  private incidents = 0;
 
   constructor(private readonly options: WsGatewayListenerOptions) {
     this.wss = new WebSocketServer({
@@ -35,11 +45,27 @@ export class WsGatewayListener {
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
-    this.server = http.createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'BAD_REQUEST', message: 'this port speaks WebSocket (chatsim.v1) only' } }));
+    this.log = options.log ?? createStderrLog(`gateway ${options.gateway.id}`);
+    this.server = http.createServer((req, res) => {
+      try {
+        res.writeHead(426, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'BAD_REQUEST', message: 'this port speaks WebSocket (chatsim.v1) only' } }));
+      } catch (error) {
+        this.incident('gateway-request-failed', error, req);
+        res.destroy();
+      }
     });
-    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', answerClientError);
+    // Whatever escapes the upgrade handler would be an uncaught exception, which ends the
+    // process and every connection on it: answer 500 and log instead.
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.onUpgrade(req, socket, head);
+      } catch (error) {
+        const correlationId = this.incident('gateway-upgrade-failed', error, req);
+        rejectUpgrade(socket, 500, 'INTERNAL', correlationId);
+      }
+    });
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -61,31 +87,58 @@ export class WsGatewayListener {
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const check = this.options.tokens.verify(tokenOf(req));
+    const target = parseRequestTarget(req.url);
+    if (!target) return rejectUpgrade(socket, 400, 'BAD_REQUEST');
+    const check = this.options.tokens.verify(tokenOf(req, target));
     if (!check.ok) return rejectUpgrade(socket, 401, check.code);
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(SUBPROTOCOL)) return rejectUpgrade(socket, 400, 'UNSUPPORTED_PROTOCOL');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.sockets.add(ws);
-      ws.once('close', () => this.sockets.delete(ws));
-      this.options.gateway.accept(wrapSocket(ws, socket), { user: check.claims.sub, device: check.claims.dev });
+      try {
+        this.sockets.add(ws);
+        ws.once('close', () => this.sockets.delete(ws));
+        this.options.gateway.accept(wrapSocket(ws, socket), { user: check.claims.sub, device: check.claims.dev });
+      } catch (error) {
+        this.incident('gateway-accept-failed', error, req);
+        ws.terminate();
+      }
     });
+  }
+
+  /** Logs an unexpected failure and returns the correlation id the client is told. */
+  private incident(event: string, error: unknown, req: http.IncomingMessage): string {
+    const correlationId = `${this.options.gateway.id}-e${++this.incidents}`;
+    // The path only: the query may hold a token, which must not end up in a log.
+    this.log.error(event, { correlationId, method: String(req.method), path: String(req.url).split('?', 1)[0]!.slice(0, 200), error: describeError(error) });
+    return correlationId;
   }
 }
 
-function tokenOf(req: http.IncomingMessage): string | undefined {
+function tokenOf(req: http.IncomingMessage, target: URL): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7);
-  const url = new URL(req.url ?? '/', 'http://gateway');
-  return url.searchParams.get('token') ?? undefined;
+  return target.searchParams.get('token') ?? undefined;
 }
 
-function rejectUpgrade(socket: Duplex, status: number, code: string): void {
-  const body = JSON.stringify({ error: { code, message: code === 'UNSUPPORTED_PROTOCOL' ? CLOSE_CODES.UNSUPPORTED_PROTOCOL.text : 'authentication failed' } });
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
-    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+const UPGRADE_MESSAGES: Record<string, string> = {
+  UNSUPPORTED_PROTOCOL: CLOSE_CODES.UNSUPPORTED_PROTOCOL.text,
+  BAD_REQUEST: 'the request target is not a valid path',
+  INTERNAL: ERROR_CODES.INTERNAL.text,
+};
+
+/** Answers an upgrade with a plain HTTP error and closes the socket. Never throws. */
+function rejectUpgrade(socket: Duplex, status: number, code: string, correlationId?: string): void {
+  const error = { code, message: UPGRADE_MESSAGES[code] ?? 'authentication failed', ...(correlationId ? { correlationId } : {}) };
+  const body = JSON.stringify({ error });
+  const extra = correlationId ? `${CORRELATION_HEADER}: ${correlationId}\r\n` : '';
+  try {
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n${extra}` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  } catch {
+    socket.destroy();
+  }
 }
 
 function wrapSocket(ws: WebSocket, socket: Duplex): ServerConnection {
@@ -123,9 +176,15 @@ function wrapSocket(ws: WebSocket, socket: Duplex): ServerConnection {
     onFrame: (handler) => {
       ws.on('message', (data: RawData, isBinary: boolean) => {
         const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-        // Binary frames are not part of v1; hand them on as text so the chat server rejects them as BAD_FRAME.
-        handler(isBinary ? buffer.toString('latin1') : buffer.toString('utf8'), buffer.length);
+        // Binary frames are not part of v1: the gateway refuses them, so they are never decoded.
+        if (isBinary) handler('', buffer.length, true);
+        else handler(buffer.toString('utf8'), buffer.length);
       });
+    },
+    onAlive: (handler) => {
+      // ws answers pings itself; a client library's keep-alive (ping, or an unsolicited pong) is a heartbeat too.
+      ws.on('ping', () => handler());
+      ws.on('pong', () => handler());
     },
     onClose: (handler) => {
       closeHandler = handler;

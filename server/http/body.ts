@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { JSON_DEPTH_MAX, parseJsonBounded } from '../protocol/boundedJson.ts';
 import { ApiError, badRequest } from './errors.ts';
 
 /**
@@ -8,15 +9,24 @@ import { ApiError, badRequest } from './errors.ts';
  */
 export const OVERSIZE_DRAIN_BYTES_MAX = 64 * 1024;
 
-/** Reads the body as JSON; an empty body reads as undefined. */
+/**
+ * Reads the body as JSON; an empty body reads as undefined. A non-empty body must be declared
+ * `application/json` (415 otherwise: a form or text/plain post is not guessed at); JSON deeper
+ * than JSON_DEPTH_MAX is refused (400).
+ */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const raw = await readBody(req, maxBytes);
   if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw badRequest('the body is not valid JSON');
-  }
+  if (!isJsonMediaType(req.headers['content-type'])) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE');
+  const parsed = parseJsonBounded(raw.toString('utf8'));
+  if (parsed.ok) return parsed.value;
+  throw badRequest(parsed.reason === 'too-deep' ? `the body nests deeper than ${JSON_DEPTH_MAX} levels` : 'the body is not valid JSON');
+}
+
+/** Whether a content-type header names application/json (any case, any parameters). */
+export function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  return header.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
 /**

@@ -1,8 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeError, type Log } from '../ports/Log.ts';
+import type { Random } from '../ports/Random.ts';
+import { createStderrLog } from '../runtime/stderrLog.ts';
 import { readJsonBody } from './body.ts';
 import { chatRoutes } from './chatRoutes.ts';
+import { answerClientError } from './clientError.ts';
 import { badRequest, methodNotAllowed, notFound, replyForError } from './errors.ts';
+import { parseRequestTarget } from './requestTarget.ts';
 import { Router } from './router.ts';
 import { systemRoutes } from './systemRoutes.ts';
 import type { HttpApiDeps, Reply, RequestContext } from './types.ts';
@@ -39,31 +44,51 @@ export interface InProcessRequest {
  */
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const router = new Router([...userRoutes(deps), ...chatRoutes(deps), ...systemRoutes(deps)]);
+  const report = internalErrorReporter(deps.log ?? createStderrLog('http'), deps.random.fork('correlation-ids'));
   const server = http.createServer((req, res) => {
-    void serve(deps, router, req, res);
+    serve(deps, router, req, res, report).catch((error: unknown) => {
+      report(error, req.method, req.url);
+      res.destroy();
+    });
   });
+  server.on('clientError', answerClientError);
   const handle = async (request: InProcessRequest): Promise<Reply> => {
     try {
       return await dispatch(router, request.method, request.path, request.headers ?? {}, async () => request.body);
     } catch (error) {
-      return replyForError(error, deps.onInternalError);
+      return replyForError(error, (e) => report(e, request.method, request.path));
     }
   };
   return { server, listen: (port, host) => listen(server, port, host), close: () => close(server), handle };
 }
 
-/** Answers one request. It never rejects: any failure becomes an error reply. */
-async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+/** Logs an unexpected error and returns its correlation id. */
+type InternalErrorReporter = (error: unknown, method?: string, target?: string) => string;
+
+/** Correlation ids: 16 base36 characters from the API's own random stream (unique enough across API processes). */
+function internalErrorReporter(log: Log, random: Random): InternalErrorReporter {
+  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+  return (error, method, target) => {
+    let correlationId = '';
+    for (let i = 0; i < 16; i++) correlationId += alphabet[random.nextInt(36)];
+    // The path only: a query is the client's data and has no business in a log.
+    log.error('http-internal-error', { correlationId, method: String(method), path: String(target).split('?', 1)[0]!.slice(0, 200), error: describeError(error) });
+    return correlationId;
+  };
+}
+
+/** Answers one request. Any failure becomes an error reply (500s logged with their correlation id). */
+async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse, report: InternalErrorReporter): Promise<void> {
   let reply: Reply;
   try {
     reply = await dispatch(router, req.method ?? '', req.url ?? '', req.headers, () => readJsonBody(req, deps.limits.httpBodyBytesMax));
   } catch (error) {
-    reply = replyForError(error, deps.onInternalError);
+    reply = replyForError(error, (e) => report(e, req.method, req.url));
   }
   try {
     writeReply(res, reply);
   } catch (error) {
-    deps.onInternalError?.(error);
+    report(error, req.method, req.url);
     res.destroy();
   }
 }
@@ -72,19 +97,16 @@ async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessag
 async function dispatch(router: Router, method: string, target: string, headers: RequestContext['headers'], readJson: () => Promise<unknown>): Promise<Reply> {
   const url = requestUrl(target);
   const match = router.match(method, url.pathname);
-  if (match.kind === 'none') throw notFound(`no route for ${url.pathname}`);
+  if (match.kind === 'none') throw notFound(`no route for ${url.pathname.slice(0, 200)}`);
   if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
   return match.route.handle({ params: match.params, query: url.searchParams, headers, readJson });
 }
 
 /** Parses the request target; only origin-form paths are served (no proxy-style absolute URLs). */
 function requestUrl(target: string): URL {
-  if (!target.startsWith('/')) throw badRequest('the request target must be a path');
-  try {
-    return new URL(`http://localhost${target}`);
-  } catch {
-    throw badRequest('the request target is not a valid path');
-  }
+  const url = parseRequestTarget(target);
+  if (!url) throw badRequest('the request target must be a valid path');
+  return url;
 }
 
 function writeReply(res: http.ServerResponse, reply: Reply): void {

@@ -38,12 +38,22 @@ export function errorBody(code: ErrorCode, message: string): { error: { code: Er
   return { error: { code, message } };
 }
 
-/** The reply for any error: its own code when it is an ApiError, INTERNAL otherwise. */
-export function replyForError(error: unknown, onInternalError?: (error: unknown) => void): Reply {
+/** Header carrying the correlation id of a 500; the body's `error.correlationId` repeats it. */
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/**
+ * The reply for any error: its own code when it is an ApiError, INTERNAL otherwise.
+ * `reportInternal` logs an unexpected error and returns the correlation id to tell the client.
+ */
+export function replyForError(error: unknown, reportInternal: (error: unknown) => string): Reply {
   if (error instanceof ApiError) {
     return { status: error.status, body: errorBody(error.code, error.message), headers: error.headers };
   }
-  // The client learns only that it may retry; the details go to the host's log hook.
-  onInternalError?.(error);
-  return { status: 500, body: errorBody('INTERNAL', ERROR_CODES.INTERNAL.text) };
+  // The client learns only that it may retry, and an id to quote; the details go to the log.
+  const correlationId = reportInternal(error);
+  return {
+    status: 500,
+    body: { error: { code: 'INTERNAL', message: ERROR_CODES.INTERNAL.text, correlationId } },
+    headers: { [CORRELATION_HEADER]: correlationId },
+  };
 }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
+import type { Log } from '../ports/Log.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
 import type { Random } from '../ports/Random.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
@@ -21,8 +22,11 @@ export interface HttpApiDeps {
     /** Restarts every chat server and says how many were restarted. */
     restartChatServers(): Promise<number>;
   };
-  /** Called with every unexpected error that became a 500, so the host can log it. */
-  onInternalError?: (error: unknown) => void;
+  /**
+   * Where every unexpected error that became a 500 is logged (`http-internal-error`, with the
+   * correlation id the response carries). Default: JSON lines on stderr.
+   */
+  log?: Log;
 }
 
 /** What a handler answers: a status and a JSON body (none for 204). */

@@ -53,6 +53,10 @@ export interface ProcessClusterOptions {
 export const PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS = 3_000;
 const NODE_START_TIMEOUT_MS = 60_000;
 const NODE_STOP_TIMEOUT_MS = 10_000;
+/** Wait before restarting a node that died on its own, in ms (its port is free again by then). */
+export const RESTART_DELAY_MS = 200;
+/** Failed restarts in a row of one dead node before the supervisor gives up on its slot (and logs it). */
+export const NODE_RESTART_ATTEMPTS_MAX = 5;
 const NODE_ENTRY = fileURLToPath(new URL('./clusterNodeEntry.mjs', import.meta.url));
 
 interface NodeHandle {
@@ -73,8 +77,10 @@ interface NodeHandle {
  * classes as the in-process Cluster (server/process/runNode.ts); this supervisor only
  * starts, signals and restarts processes, like an orchestrator would.
  *
- * Faults are the real thing: a crash is SIGKILL (a chat server slot gets a new process, a
- * gateway stays dead), a pause is SIGSTOP until SIGCONT (no lease is renewed meanwhile, so a
+ * A node that dies on its own (not by a fault or a stop) is restarted in its slot, as an
+ * orchestrator would: same id, and a gateway on the same port, after RESTART_DELAY_MS (see
+ * restartDeadNode). Faults are the real thing: a crash is SIGKILL (a chat server slot gets a
+ * new process, a gateway stays dead), a pause is SIGSTOP until SIGCONT (no lease is renewed meanwhile, so a
  * chat server paused past the queue's claim idle loses its turns to the others), a partition
  * is the gateway's own partition switch over IPC, and broker loss opens a window in every
  * publisher's LossyBroker (chat servers and the presence service; a chat server started
@@ -98,6 +104,7 @@ export class ProcessCluster implements ClusterControl {
   private readonly live = new Set<NodeHandle>();
   private readonly pending = new Map<number, { resolve: (m: NodeMessage) => void }>();
   private stopping = false;
+  private address: ClusterAddress | undefined;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: ProcessClusterOptions) {
@@ -131,7 +138,8 @@ export class ProcessCluster implements ClusterControl {
     const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls });
     this.api = api.node;
     this.log(`cluster up: ${gatewayIds.length} gateway and ${servers.length} chat server processes, Redis ${backends.redisUrl} prefix ${backends.redisPrefix}, Cassandra ${backends.cassandra} keyspace ${backends.keyspace}`);
-    return { httpUrl: api.url!, gatewayUrls };
+    this.address = { httpUrl: api.url!, gatewayUrls };
+    return this.address;
   }
 
   /** The nodes' process ids, by name (gw1, cs1.1, api): for tests and operators. */
@@ -285,7 +293,9 @@ export class ProcessCluster implements ClusterControl {
     void exited.then((code) => {
       this.live.delete(node);
       node.stopped = true;
-      if (!node.expectedExit && !this.stopping) this.log(`node ${name} exited unexpectedly (code ${code})`);
+      if (node.expectedExit || this.stopping) return;
+      this.log(`node ${name} exited unexpectedly (code ${code})`);
+      this.restartDeadNode(node);
     });
     child.on('message', (message: NodeMessage) => this.onMessage(node, message));
     child.on('error', (error) => this.log(`node ${name}: ${error.message}`)); // a send to a node that just died
@@ -309,6 +319,37 @@ export class ProcessCluster implements ClusterControl {
       void exited.then((code) => {
         timeout.cancel();
         reject(new Error(`node ${name} exited with code ${code} before it was ready`));
+      });
+    });
+  }
+
+  /**
+   * Starts a new process in the slot of a node that died on its own: a gateway keeps its id and
+   * port (phones reconnect to the URL they know), a chat server slot gets the next generation,
+   * the API keeps its port. A start that fails is tried again, up to NODE_RESTART_ATTEMPTS_MAX
+   * times in a row, RESTART_DELAY_MS apart (a port still held, Redis away for a moment).
+   */
+  private restartDeadNode(dead: NodeHandle, attempt = 1): void {
+    const gatewayIndex = this.gatewayNodes.indexOf(dead);
+    const chatSlot = this.chatServerNodes.indexOf(dead);
+    if (chatSlot >= 0) {
+      this.replaceChatServer(chatSlot, 'kill').catch((error: Error) => this.log(`restart of ${dead.name} failed: ${error.message}`));
+      return;
+    }
+    const old = dead.spec;
+    if ((gatewayIndex < 0 && dead !== this.api) || old.role === 'chat-server') return; // replaced meanwhile
+    const port = portOf(gatewayIndex >= 0 ? this.address?.gatewayUrls : this.address?.httpUrl, gatewayIndex) ?? old.port;
+    const spec: NodeSpec = { ...old, port };
+    this.options.time.schedule(RESTART_DELAY_MS, () => {
+      if (this.stopping) return;
+      this.startNode(spec).then(({ node }) => {
+        if (this.stopping) return void this.stopNode(node);
+        if (gatewayIndex >= 0) this.gatewayNodes[gatewayIndex] = node;
+        else this.api = node;
+        this.log(`node ${node.name} restarted on port ${port} (pid ${node.child.pid})`);
+      }, (error: Error) => {
+        this.log(`restart of ${dead.name} failed (attempt ${attempt}): ${error.message}`);
+        if (attempt < NODE_RESTART_ATTEMPTS_MAX) this.restartDeadNode(dead, attempt + 1);
       });
     });
   }
@@ -385,6 +426,14 @@ export class ProcessCluster implements ClusterControl {
     if (!node) throw new Error(`no ${what} ${index}`);
     return node;
   }
+}
+
+/** The port of the gateway `index` (from the URL list) or of the API (from its URL). */
+function portOf(urls: string | string[] | undefined, index: number): number | undefined {
+  const url = Array.isArray(urls) ? urls[index] : urls;
+  if (url === undefined) return undefined;
+  const port = Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

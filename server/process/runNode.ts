@@ -9,6 +9,7 @@ import { createHttpApi } from '../http/createHttpApi.ts';
 import { SeededRandom } from '../memory/SeededRandom.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import { PresenceService } from '../presence/PresenceService.ts';
+import { createStderrLog } from '../runtime/stderrLog.ts';
 import { createSystemTime } from '../runtime/systemTime.ts';
 import { NODE_SPEC_ENV, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
 
@@ -115,7 +116,7 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
       const broker = new LossyBroker(opened.backends.broker!, random.fork('broker-loss'));
       const server = new ChatServer({
         id: spec.id, clock: time, timers: time, queue: queue!, broker, store: store!, directory: directory!, presence: presence!,
-        limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds,
+        limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds, log: createStderrLog(`chat-server ${spec.id}`),
       });
       server.start();
       return { broker, stop: async () => { await server.stop(); await closeBackends(opened); } };
@@ -131,7 +132,7 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
         time, random: random.fork('http'), directory: directory!, store: store!,
         tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), limits: spec.limits,
         gatewayUrls: () => spec.gatewayUrls, admin: { token: spec.adminToken, restartChatServers },
-        onInternalError: (error) => console.error(`api ${spec.id}: internal error:`, error),
+        log: createStderrLog(`api ${spec.id}`),
       });
       const port = await http.listen(spec.port, spec.host);
       return {

@@ -5,7 +5,7 @@
  * The phone's reconnect and resend logic reads this table; docs/protocol.md mirrors it.
  */
 export const ERROR_CODES = {
-  BAD_FRAME: { retry: false, text: 'the frame is not valid JSON or not an object' },
+  BAD_FRAME: { retry: false, text: 'the frame is not a JSON object in a text frame (or nests too deep)' },
   UNKNOWN_TYPE: { retry: false, text: 'the frame type is not part of protocol v1' },
   INVALID_FIELD: { retry: false, text: 'a field is missing or has the wrong type or range' },
   FRAME_TOO_LARGE: { retry: false, text: 'the frame exceeds frameBytesMax; it was dropped' },
@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   TOO_MANY_PENDING: { retry: true, text: 'pendingFramesMax frames of this connection are still being processed; the frame was dropped' },
   UNAVAILABLE: { retry: true, text: 'a backend is unavailable; try again' },
   INTERNAL: { retry: true, text: 'an unexpected server error; try again' },
+  FRAME_FAILED: { retry: true, text: 'processing this frame failed poisonAttemptsMax times and the server gave up on it; it may be sent again (quote correlationId when reporting it)' },
   // HTTP only
   BAD_REQUEST: { retry: false, text: 'the request body or parameters are invalid' },
   BAD_CREDENTIALS: { retry: false, text: 'unknown user or wrong password' },
@@ -28,6 +29,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { retry: false, text: 'no such resource' },
   FORBIDDEN: { retry: false, text: 'not allowed for this user' },
   PAYLOAD_TOO_LARGE: { retry: false, text: 'the HTTP body exceeds httpBodyBytesMax' },
+  UNSUPPORTED_MEDIA_TYPE: { retry: false, text: 'a request body must be sent with content-type application/json' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -49,7 +49,8 @@ export interface SyncResultFrame {
   events?: Array<{ position: number; event: InboxEvent }>;
   token?: string;
 }
-export interface ErrorFrame { type: 'error'; code: ErrorCode; message: string; ref?: string }
+/** `correlationId` names the incident in the server's log (only with FRAME_FAILED). */
+export interface ErrorFrame { type: 'error'; code: ErrorCode; message: string; ref?: string; correlationId?: string }
 export interface PongFrame { type: 'pong' }
 /** The gateway may have missed deliveries for this connection (its broker link was down): sync now. */
 export interface ResyncFrame { type: 'resync'; reason: 'broker-link-restored' }

@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
-import type { EnqueueResult, InboundQueue, QueueConsumer, QueueEntry } from '../ports/InboundQueue.ts';
+import {
+  INBOUND_QUEUE_RETRY_DEFAULTS, failureReason, retryDelayMs,
+  type ConsumeOptions, type DeadLetter, type EnqueueResult, type InboundQueue, type QueueConsumer, type QueueEntry,
+} from '../ports/InboundQueue.ts';
 import { DEFAULT_REDIS_PREFIX, RedisScript } from './RedisScript.ts';
 
 export interface RedisInboundQueueOptions {
@@ -45,6 +48,10 @@ export interface RedisInboundQueueOptions {
   retryBaseDelayMs?: number;
   /** ... capped at this many ms (default 2,000). The key waits meanwhile; other keys do not. */
   retryMaxDelayMs?: number;
+  /** Hand-outs without an acknowledgement before an entry is dead-lettered (default 20, see the InboundQueue contract). */
+  poisonAttemptsMax?: number;
+  /** Dead letters kept per partition (default 1,000; the dead stream is trimmed to it). */
+  deadLettersMax?: number;
   /** Pause after a failed XREADGROUP or XAUTOCLAIM (connection trouble), in ms (default 200). */
   errorBackoffMs?: number;
   /** Told about Redis errors the queue recovered from (default: ignored). */
@@ -58,8 +65,10 @@ export const INBOUND_QUEUE_DEFAULTS = {
   blockMs: 2_000,
   maxInFlight: 64,
   maxEntriesPerTurn: 32,
-  retryBaseDelayMs: 10,
-  retryMaxDelayMs: 2_000,
+  retryBaseDelayMs: INBOUND_QUEUE_RETRY_DEFAULTS.retryBaseDelayMs,
+  retryMaxDelayMs: INBOUND_QUEUE_RETRY_DEFAULTS.retryMaxDelayMs,
+  poisonAttemptsMax: INBOUND_QUEUE_RETRY_DEFAULTS.poisonAttemptsMax,
+  deadLettersMax: INBOUND_QUEUE_RETRY_DEFAULTS.deadLettersMax,
   errorBackoffMs: 200,
 } as const;
 
@@ -140,6 +149,22 @@ end
 return kept
 `);
 
+// KEYS: turns, lane, attempts, dead. ARGV: key, turn id, consumer, group, attempts, reason, deadLettersMax.
+// Moves the lane's head to the dead stream (trimmed to deadLettersMax) and ends the turn as
+// ACK does, handing a new turn to the end of the turn stream if the lane has more. Replies
+// with the dead stream entry's id, or nil when the turn is not ours (nothing changed).
+const DEAD_LETTER = new RedisScript('queue-dead-letter', `${OWNS}
+if not owns(KEYS[1], ARGV[2], ARGV[3], ARGV[4]) then return false end
+local head = redis.call('LPOP', KEYS[2])
+if not head then return false end
+redis.call('HDEL', KEYS[3], ARGV[1])
+local id = redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[7], '*', 'k', ARGV[1], 'p', head, 'a', ARGV[5], 'r', ARGV[6])
+redis.call('XACK', KEYS[1], ARGV[4], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if redis.call('LLEN', KEYS[2]) > 0 then redis.call('XADD', KEYS[1], '*', 'k', ARGV[1]) end
+return id
+`);
+
 // KEYS: turns. ARGV: group, consumer. Deletes the consumer from the group if it holds nothing.
 const FORGET_CONSUMER = new RedisScript('queue-forget-consumer', `
 if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
@@ -162,6 +187,11 @@ return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
  * - `Q attempts`: hash, key -> how many times the lane's head was handed out (`redeliveries`
  *   is that minus one, whoever handed it out: the same consumer, another after a failure, or a
  *   claimer after a crash).
+ * - `Q dead`: stream of dead letters (`k` key, `p` payload, `a` attempts, `r` reason), trimmed
+ *   to `deadLettersMax`. A head whose handler failed for the `poisonAttemptsMax`th time, or
+ *   that was handed out that often to consumers that died with it, is moved here by the
+ *   holder of its turn (one script, so it is either still in the lane or here); the
+ *   correlation id is `dl-<partition>-<stream id>`.
  *
  * A consumer acknowledges with a script that pops the head and XACKs (and XDELs) the turn,
  * or keeps the turn and hands itself the next entry (at most `maxEntriesPerTurn` in a row),
@@ -198,6 +228,8 @@ export class RedisInboundQueue implements InboundQueue {
       maxEntriesPerTurn: Math.max(1, options.maxEntriesPerTurn ?? INBOUND_QUEUE_DEFAULTS.maxEntriesPerTurn),
       retryBaseDelayMs: options.retryBaseDelayMs ?? INBOUND_QUEUE_DEFAULTS.retryBaseDelayMs,
       retryMaxDelayMs: options.retryMaxDelayMs ?? INBOUND_QUEUE_DEFAULTS.retryMaxDelayMs,
+      poisonAttemptsMax: Math.max(1, options.poisonAttemptsMax ?? INBOUND_QUEUE_DEFAULTS.poisonAttemptsMax),
+      deadLettersMax: Math.max(1, options.deadLettersMax ?? INBOUND_QUEUE_DEFAULTS.deadLettersMax),
       errorBackoffMs: options.errorBackoffMs ?? INBOUND_QUEUE_DEFAULTS.errorBackoffMs,
     };
     if (this.settings.renewIntervalMs >= claimIdleMs) throw new Error('renewIntervalMs must be well below claimIdleMs');
@@ -210,8 +242,24 @@ export class RedisInboundQueue implements InboundQueue {
     return { accepted: Number(accepted) === 1, pending: Number(pending) };
   }
 
-  consume(consumerName: string, handler: (entry: QueueEntry) => Promise<void>): QueueConsumer {
-    return new StreamConsumer(this, consumerName, handler);
+  consume(consumerName: string, handler: (entry: QueueEntry) => Promise<void>, options: ConsumeOptions = {}): QueueConsumer {
+    return new StreamConsumer(this, consumerName, handler, options);
+  }
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    const all: Array<{ order: [number, number]; letter: DeadLetter }> = [];
+    for (let p = 0; p < this.settings.partitions; p++) {
+      const entries = await this.client.call('XREVRANGE', this.deadKey(p), '+', '-', 'COUNT', Math.max(1, limit)) as Array<[string, string[]]>;
+      for (const [id, fields] of entries) {
+        const [ms, seq] = id.split('-').map(Number) as [number, number];
+        all.push({
+          order: [ms, seq],
+          letter: { correlationId: `dl-${p}-${id}`, key: fieldOf(fields, 'k'), payload: fieldOf(fields, 'p'), attempts: Number(fieldOf(fields, 'a')), reason: fieldOf(fields, 'r') },
+        });
+      }
+    }
+    all.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]);
+    return all.slice(Math.max(0, all.length - limit)).map((x) => x.letter);
   }
 
   /** Creates the consumer group of every partition (from the stream's start), once. */
@@ -249,6 +297,10 @@ export class RedisInboundQueue implements InboundQueue {
   attemptsKey(partition: number): string {
     return `${this.keyPrefix}{${partition}}:attempts`;
   }
+
+  deadKey(partition: number): string {
+    return `${this.keyPrefix}{${partition}}:dead`;
+  }
 }
 
 interface Turn {
@@ -284,6 +336,7 @@ class StreamConsumer implements QueueConsumer {
     private readonly queue: RedisInboundQueue,
     private readonly name: string,
     private readonly handler: (entry: QueueEntry) => Promise<void>,
+    private readonly options: ConsumeOptions,
   ) {
     this.reader = queue.client.duplicate();
     this.reader.on('error', () => {});
@@ -420,18 +473,26 @@ class StreamConsumer implements QueueConsumer {
         if (this.is('stopping')) await this.release(turn, true);
         return;
       }
-      let ok: boolean;
+      if (entry.redeliveries >= queue.settings.poisonAttemptsMax) {
+        // Every earlier hand-out ended with its consumer dying: give up before a handler sees it again.
+        await this.deadLetter(turn, entry, entry.redeliveries, `handed out ${entry.redeliveries} times without an acknowledgement`);
+        return;
+      }
+      let failure: { error: unknown } | undefined;
       try {
         await this.handler({ ...entry });
-        ok = true;
-      } catch {
-        ok = false;
+      } catch (error) {
+        failure = { error };
       }
       if (this.is('dead') || turn.lost) return;
-      if (!ok) {
+      if (failure) {
+        if (entry.redeliveries + 1 >= queue.settings.poisonAttemptsMax) {
+          await this.deadLetter(turn, entry, entry.redeliveries + 1, failureReason(failure.error));
+          return;
+        }
         // Hold the turn (the key's later entries wait), then hand it back to any consumer.
         const { retryBaseDelayMs, retryMaxDelayMs } = queue.settings;
-        await this.backoff(turn, Math.min(retryMaxDelayMs, retryBaseDelayMs * 2 ** Math.min(entry.redeliveries, 30)));
+        await this.backoff(turn, retryDelayMs(entry.redeliveries, retryBaseDelayMs, retryMaxDelayMs));
         if (this.is('dead') || turn.lost) return;
         await this.release(turn, false);
         return;
@@ -441,6 +502,21 @@ class StreamConsumer implements QueueConsumer {
       const reply = await ACK.run(queue.client, keys, [...ids, goOn]) as [number, string?, number?];
       if (Number(reply[0]) !== 2 || this.is('dead')) return;
       entry = { key: turn.key, payload: reply[1]!, redeliveries: Number(reply[2]) };
+    }
+  }
+
+  /** Moves the turn's head to the dead stream, ends the turn, and tells the hook. */
+  private async deadLetter(turn: Turn, entry: QueueEntry, attempts: number, reason: string): Promise<void> {
+    const { queue } = this;
+    const keys = [queue.turnsKey(turn.partition), queue.laneKey(turn.partition, turn.key), queue.attemptsKey(turn.partition), queue.deadKey(turn.partition)];
+    const id = await DEAD_LETTER.run(queue.client, keys,
+      [turn.key, turn.id, this.name, queue.settings.group, attempts, reason, queue.settings.deadLettersMax]) as string | null;
+    if (!id) return; // not our turn any more: its new holder decides
+    const letter: DeadLetter = { correlationId: `dl-${turn.partition}-${id}`, key: entry.key, payload: entry.payload, attempts, reason };
+    try {
+      await this.options.onDeadLetter?.(letter);
+    } catch {
+      // The hook's failure changes nothing (contract).
     }
   }
 

@@ -32,7 +32,7 @@ describe('the chatsim command', () => {
     expect(address.gatewayUrls).toHaveLength(2);
     const health = await fetch(`${address.httpUrl}/v1/health`);
     expect(health.status).toBe(200);
-    const reg = await fetch(`${address.httpUrl}/v1/users`, { method: 'POST', body: JSON.stringify({ id: 'cli', password: 'pw' }) });
+    const reg = await fetch(`${address.httpUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cli', password: 'pw' }) });
     expect(reg.status).toBe(201);
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');

@@ -33,6 +33,8 @@ describe('bad input gets its documented code and harms nobody else', () => {
     ['malformed JSON', '{"type":"send",', 'BAD_FRAME'],
     ['a JSON array', '[1,2,3]', 'BAD_FRAME'],
     ['unknown frame type', '{"type":"teleport","id":"x1"}', 'UNKNOWN_TYPE'],
+    ['a type nested 2,000 deep (issue 15: deeper ones overflowed the stack)', `{"type":${'['.repeat(2000)}${']'.repeat(2000)}}`, 'BAD_FRAME'],
+    ['a body nested 600 deep', `{"type":"send","chat":"c","clientMsgId":"deep","body":${'{"a":'.repeat(600)}1${'}'.repeat(600)}}`, 'BAD_FRAME'],
     ['missing field', '{"type":"send","chat":"c","body":"no id"}', 'INVALID_FIELD'],
     ['oversized frame', JSON.stringify({ type: 'send', chat: 'c', clientMsgId: 'big', body: 'x'.repeat(5000) }), 'FRAME_TOO_LARGE'],
     ['oversized body', JSON.stringify({ type: 'send', chat: 'c', clientMsgId: 'body', body: 'é'.repeat(600) }), 'BODY_TOO_LARGE'],

@@ -142,4 +142,25 @@ describe.skipIf(unreachable !== undefined && !inCi)(`multi-process cluster on Re
     expect(JSON.stringify(result)).toContain('before-crash');
     grace.close();
   }, 60_000);
+
+  it('a gateway process that dies outside any fault (SIGKILL from outside) is restarted on its port, and serves again', async () => {
+    const token = await login('heidi');
+    const before = cluster.pids().gw1!;
+    const heidi = await TestClient.connect(gatewayUrls[0]!, token);
+    process.kill(before, 'SIGKILL'); // not cluster.crashGateway: that fault keeps the gateway dead on purpose
+    expect(await heidi.waitClosed(10_000)).toBeDefined();
+    // Before the fix the supervisor only logged the exit: the port stayed dead for good.
+    let again: TestClient | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!again && Date.now() < deadline) {
+      again = await TestClient.connect(gatewayUrls[0]!, token).catch(() => undefined);
+      if (!again) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(again).toBeDefined();
+    expect(cluster.pids().gw1).not.toBe(before);
+    expect(lines.some((l) => l.includes('node gw1 restarted'))).toBe(true);
+    again!.send({ type: 'sync', id: 's3', chats: {} });
+    await again!.next((f) => f.type === 'sync_result', 15_000);
+    again!.close();
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InboundQueue, QueueConsumer, QueueEntry } from '../../server/ports/InboundQueue.ts';
+import type { ConsumeOptions, DeadLetter, InboundQueue, QueueConsumer, QueueEntry } from '../../server/ports/InboundQueue.ts';
 import type { Deferred } from './helpers.ts';
 import { deferred, eventually, settlesWithin, sleep, uniqueId } from './helpers.ts';
 
@@ -22,12 +22,17 @@ export interface InboundQueueSubject {
 
 const UNBOUNDED = 1_000_000;
 
+/** What a test may ask of the queue it is given (passed to the implementation's options). */
+export interface InboundQueueSubjectOptions {
+  poisonAttemptsMax?: number;
+}
+
 /**
  * The InboundQueue contract (server/ports/InboundQueue.ts). `makeSubject` is called once per
  * test (and once per property run) and should hand out a queue no other test uses, e.g. a
  * fresh stream/key prefix: consumers take every entry of their queue.
  */
-export function describeInboundQueueContract(name: string, makeSubject: () => Promise<InboundQueueSubject>): void {
+export function describeInboundQueueContract(name: string, makeSubject: (options: InboundQueueSubjectOptions) => Promise<InboundQueueSubject>): void {
   describe(`InboundQueue contract: ${name}`, () => {
     let subject: InboundQueueSubject;
     let queue: InboundQueue;
@@ -37,7 +42,7 @@ export function describeInboundQueueContract(name: string, makeSubject: () => Pr
     let quietMs: number;
 
     beforeEach(async () => {
-      subject = await makeSubject();
+      subject = await makeSubject({});
       queue = subject.queue;
       consumers = [];
       gates = [];
@@ -51,8 +56,8 @@ export function describeInboundQueueContract(name: string, makeSubject: () => Pr
       await subject.cleanup();
     });
 
-    function consume(handler: (entry: QueueEntry) => Promise<void>): QueueConsumer {
-      const consumer = queue.consume(uniqueId('consumer'), handler);
+    function consume(handler: (entry: QueueEntry) => Promise<void>, options?: ConsumeOptions): QueueConsumer {
+      const consumer = queue.consume(uniqueId('consumer'), handler, options);
       consumers.push(consumer);
       return consumer;
     }
@@ -173,6 +178,85 @@ export function describeInboundQueueContract(name: string, makeSubject: () => Pr
       });
     }
 
+    /** A fresh subject whose queue gives up after `poisonAttemptsMax` attempts; replaces the test's own. */
+    async function poisonSubject(poisonAttemptsMax: number): Promise<void> {
+      await subject.cleanup();
+      subject = await makeSubject({ poisonAttemptsMax });
+      queue = subject.queue;
+    }
+
+    it('dead-letters an entry whose handler fails poisonAttemptsMax times: reported once, recorded, never handed out again, and its key goes on', async () => {
+      await poisonSubject(3);
+      const key = uniqueId('key-poison');
+      const otherKey = uniqueId('key-other');
+      const deliveries: string[] = [];
+      const letters: DeadLetter[] = [];
+      consume(async (entry) => {
+        deliveries.push(label(entry));
+        if (entry.payload === 'poison') throw new Error('planned failure: this entry always fails');
+      }, { onDeadLetter: (letter) => { letters.push(letter); } });
+      await enqueueAll(key, ['e0', 'poison', 'e1']);
+      await enqueueAll(otherKey, ['o0']);
+      await eventually(() => expect(deliveries).toContain('e1/0'), { timeoutMs: timeoutMs * 3 });
+      await sleep(quietMs);
+      expect(deliveries.filter((d) => d.startsWith('poison'))).toEqual(['poison/0', 'poison/1', 'poison/2']);
+      expect(deliveries.filter((d) => !d.startsWith('o'))).toEqual(['e0/0', 'poison/0', 'poison/1', 'poison/2', 'e1/0']);
+      expect(deliveries).toContain('o0/0');
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ key, payload: 'poison', attempts: 3 });
+      expect(letters[0]!.reason).toContain('planned failure');
+      expect(letters[0]!.correlationId).toMatch(/\S/);
+      expect(await queue.deadLetters(10)).toEqual([letters[0]]);
+      // The key is not stuck: later entries flow, and nothing of the poison is pending.
+      expect(await queue.enqueue(key, 'e2', 1)).toEqual({ accepted: true, pending: 1 });
+      await eventually(() => expect(deliveries).toContain('e2/0'), { timeoutMs });
+    });
+
+    it('dead-letters an entry whose consumers die with it poisonAttemptsMax times, without handing it out again', async () => {
+      await poisonSubject(2);
+      const key = uniqueId('key-killer');
+      const seen: string[] = [];
+      const letters: DeadLetter[] = [];
+      const onDeadLetter = (letter: DeadLetter): void => { letters.push(letter); };
+      for (let round = 0; round < 2; round++) {
+        const hang = gate();
+        const doomed = consume(async (entry) => {
+          seen.push(label(entry));
+          if (entry.payload === 'killer') await hang.promise;
+        }, { onDeadLetter });
+        if (round === 0) await enqueueAll(key, ['killer', 'after']);
+        await eventually(() => expect(seen).toHaveLength(round + 1), { timeoutMs });
+        await doomed.stop({ abandonInFlight: true });
+      }
+      consume(async (entry) => { seen.push(label(entry)); }, { onDeadLetter });
+      await eventually(() => expect(seen).toContain('after/0'), { timeoutMs: timeoutMs * 2 });
+      await sleep(quietMs);
+      expect(seen).toEqual(['killer/0', 'killer/1', 'after/0']);
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ key, payload: 'killer', attempts: 2 });
+    });
+
+    it('backs off between attempts on timers, so a handler that always fails never starves the event loop', async () => {
+      await poisonSubject(1_000);
+      const key = uniqueId('key-spin');
+      let attempts = 0;
+      let attemptsWhenTimerRan: number | undefined;
+      let started = false;
+      consume(async (entry) => {
+        attempts++;
+        if (!started) {
+          started = true;
+          setImmediate(() => { attemptsWhenTimerRan = attempts; });
+        }
+        // Stops failing eventually, so a queue that retries on microtasks ends (and fails below) instead of hanging.
+        if (entry.redeliveries < 200) throw new Error('planned failure');
+      });
+      await enqueueAll(key, ['spin']);
+      await eventually(() => expect(attemptsWhenTimerRan).toBeDefined(), { timeoutMs });
+      // Before the fix the memory queue retried on the microtask queue: the check phase ran only after all 201 attempts.
+      expect(attemptsWhenTimerRan).toBeLessThanOrEqual(2);
+    });
+
     it('a crashed consumer (stop with abandonInFlight) returns at once and its in-flight entry goes to another consumer', async () => {
       const key = uniqueId('key-crash');
       const otherKey = uniqueId('key-other');
@@ -285,7 +369,7 @@ export function describeInboundQueueContract(name: string, makeSubject: () => Pr
       );
 
       await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 50 }), async (ops) => {
-        const run = await makeSubject();
+        const run = await makeSubject({});
         const runTimeoutMs = run.deliveryTimeoutMs ?? 2_000;
         interface Worker { consumer: QueueConsumer; stopping: boolean; dead: boolean; holding: Set<string> }
         const live: Worker[] = [];

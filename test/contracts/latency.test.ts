@@ -57,9 +57,9 @@ describeBrokerContract('MemoryBroker behind simulated latency', async () => {
   return { broker, connect: async () => new LatentBroker(inner, latency(pump.time, { min: 0, max: 3 })), cleanup: pump.stop };
 });
 
-describeInboundQueueContract('MemoryInboundQueue behind simulated latency', async () => {
+describeInboundQueueContract('MemoryInboundQueue behind simulated latency', async (options) => {
   const pump = pumpedTime();
-  return { queue: new LatentInboundQueue(new MemoryInboundQueue(), latency(pump.time, { min: 0, max: 3 })), cleanup: pump.stop };
+  return { queue: new LatentInboundQueue(new MemoryInboundQueue({ timers: pump.time, ...options }), latency(pump.time, { min: 0, max: 3 })), cleanup: pump.stop };
 });
 
 describePresenceStoreContract('MemoryPresenceStore behind simulated latency', async () => {

@@ -1,4 +1,5 @@
 import { ManualTime } from '../../server/memory/ManualTime.ts';
+import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { MemoryBroker } from '../../server/memory/MemoryBroker.ts';
 import { MemoryDirectory } from '../../server/memory/MemoryDirectory.ts';
 import { MemoryInboundQueue } from '../../server/memory/MemoryInboundQueue.ts';
@@ -18,8 +19,8 @@ describeBrokerContract('MemoryBroker', async () => {
   return { broker, connect: async () => broker, cleanup: nothingToRelease };
 });
 
-describeInboundQueueContract('MemoryInboundQueue', async () => ({
-  queue: new MemoryInboundQueue(),
+describeInboundQueueContract('MemoryInboundQueue', async (options) => ({
+  queue: new MemoryInboundQueue({ timers: createSystemTime(), ...options }),
   cleanup: nothingToRelease,
 }));
 

@@ -81,7 +81,7 @@ describePresenceStoreContract('RedisPresenceStore', async () => {
  */
 const QUEUE_CLAIM_IDLE_MS = 400;
 
-describeInboundQueueContract('RedisInboundQueue', async () => {
+describeInboundQueueContract('RedisInboundQueue', async (options) => {
   const client = connect();
   // The queue recovers from Redis errors (a turn is claimed again later), which could hide a
   // broken fast path behind the slow one: any error but a closed connection (consumers
@@ -100,6 +100,7 @@ describeInboundQueueContract('RedisInboundQueue', async () => {
       claimIdleMs: QUEUE_CLAIM_IDLE_MS,
       renewIntervalMs: 100,
       claimIntervalMs: 100,
+      ...options,
       onError,
     }),
     // Redelivery after a crash waits for the claim (idle time plus one claim period).

@@ -104,7 +104,7 @@ describe('PortLatency', () => {
 describe('the latency-wrapped ports', () => {
   it('hands out entries of a key in enqueue order when the enqueues are in flight together (gateways do not wait)', async () => {
     const time = new ManualTime(T0);
-    const queue = new LatentInboundQueue(new MemoryInboundQueue(), new PortLatency(time, new SeededRandom(2), { min: 0, max: 15 }));
+    const queue = new LatentInboundQueue(new MemoryInboundQueue({ timers: time }), new PortLatency(time, new SeededRandom(2), { min: 0, max: 15 }));
     const handed: QueueEntry[] = [];
     queue.consume('cs', async (entry) => { handed.push(entry); });
     const enqueued = new Map<string, string[]>();
@@ -160,7 +160,7 @@ describe('the latency-wrapped ports', () => {
   it('passes the synchronous members through untouched: consume hands out at once, epoch is the store\'s', async () => {
     const time = new ManualTime(T0);
     const store = new MemoryMessageStore();
-    const queue = new MemoryInboundQueue();
+    const queue = new MemoryInboundQueue({ timers: time });
     const wrapped = withLatency({ store, queue, broker: new MemoryBroker(), presence: new MemoryPresenceStore(time), directory: new MemoryDirectory() }, time, new SeededRandom(1), {
       store: { min: 5, max: 5 }, broker: { min: 5, max: 5 }, queue: { min: 5, max: 5 }, presence: { min: 5, max: 5 }, directory: { min: 5, max: 5 },
     });

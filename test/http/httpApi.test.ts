@@ -4,6 +4,8 @@ import { TokenService } from '../../server/auth/TokenService.ts';
 import { createHttpApi } from '../../server/http/createHttpApi.ts';
 import type { HttpApi } from '../../server/http/createHttpApi.ts';
 import { ManualTime } from '../../server/memory/ManualTime.ts';
+import { MemoryLog } from '../../server/memory/MemoryLog.ts';
+import { rawRequest as rawHttp } from '../support/rawHttp.ts';
 import { MemoryDirectory } from '../../server/memory/MemoryDirectory.ts';
 import { MemoryMessageStore } from '../../server/memory/MemoryMessageStore.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
@@ -23,7 +25,7 @@ interface Harness {
   directory: MemoryDirectory;
   limits: ServerLimits;
   restarts: number;
-  internalErrors: unknown[];
+  log: MemoryLog;
   failRestart: boolean;
 }
 
@@ -48,7 +50,7 @@ async function start(overrides: Partial<ServerLimits> = {}): Promise<Harness> {
   const limits = resolveLimits(overrides);
   const directory = new MemoryDirectory();
   const store = new MemoryMessageStore('epoch-test');
-  const harness = { time, store, directory, limits, restarts: 0, internalErrors: [], failRestart: false } as unknown as Harness;
+  const harness = { time, store, directory, limits, restarts: 0, log: new MemoryLog(), failRestart: false } as unknown as Harness;
   harness.api = createHttpApi({
     time,
     random: new SeededRandom(42),
@@ -65,7 +67,7 @@ async function start(overrides: Partial<ServerLimits> = {}): Promise<Harness> {
         return 3;
       },
     },
-    onInternalError: (error) => harness.internalErrors.push(error),
+    log: harness.log,
   });
   const port = await harness.api.listen(0, '127.0.0.1');
   harness.base = `http://127.0.0.1:${port}`;
@@ -460,12 +462,48 @@ describe('request handling', () => {
     expect((await call('GET', '/v1/health')).json.status).toBe('ok');
   });
 
-  it('turns an unexpected failure into 500 INTERNAL without details and keeps serving', async () => {
+  it('turns an unexpected failure into 500 INTERNAL without details, logs it under the correlation id the response carries, and keeps serving', async () => {
     h.failRestart = true;
     const res = await call('POST', '/v1/admin/restart-chat-servers', { headers: { 'x-admin-token': ADMIN_TOKEN } });
     expect(errorOf(res)).toEqual({ status: 500, code: 'INTERNAL' });
     expect(res.json.error.message).not.toContain('supervisor');
-    expect(h.internalErrors).toHaveLength(1);
+    // Issue 15, finding 9: a 500 was logged nowhere and the client had nothing to quote.
+    const correlationId = res.headers.get('x-correlation-id');
+    expect(correlationId).toMatch(/^[0-9a-z]{16}$/);
+    expect(res.json.error.correlationId).toBe(correlationId);
+    expect(h.log.records).toHaveLength(1);
+    expect(h.log.records[0]).toMatchObject({ event: 'http-internal-error', fields: { correlationId, method: 'POST', path: '/v1/admin/restart-chat-servers' } });
+    expect(String(h.log.records[0]!.fields.error)).toContain('supervisor unreachable');
+    const again = await call('POST', '/v1/admin/restart-chat-servers', { headers: { 'x-admin-token': ADMIN_TOKEN } });
+    expect(again.headers.get('x-correlation-id')).not.toBe(correlationId);
+    expect((await call('GET', '/v1/health')).status).toBe(200);
+  });
+
+  it('refuses a body that is not declared application/json with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const body = JSON.stringify({ id: 'alice', password: 'pw' });
+    for (const type of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'application/jsonx', undefined]) {
+      const res = await fetch(`${h.base}/v1/users`, { method: 'POST', headers: type === undefined ? {} : { 'content-type': type }, body: Buffer.from(body) });
+      const json = await res.json() as any;
+      expect({ type, status: res.status, code: json.error.code }).toEqual({ type, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    expect(await h.directory.getUser('alice')).toBeUndefined();
+    for (const type of ['application/json', 'Application/JSON; charset=utf-8', 'application/json ; charset="utf-8"']) {
+      const res = await fetch(`${h.base}/v1/users`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ id: `u${type.length}`, password: 'pw' }) });
+      expect({ type, status: res.status }).toEqual({ type, status: 201 });
+    }
+    // No body, no type needed.
+    expect((await call('POST', '/v1/admin/restart-chat-servers', { headers: { 'x-admin-token': ADMIN_TOKEN } })).status).toBe(200);
+  });
+
+  it('answers request targets and requests Node cannot parse with a JSON 400 BAD_REQUEST', async () => {
+    for (const target of ['*', 'http://evil/v1/health', '//', '//[', '//:99999']) {
+      const res = await rawHttp(h.base, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect({ target, status: res.status }).toEqual({ target, status: target.startsWith('//') ? 404 : 400 });
+      expect(JSON.parse(res.body).error.code).toBe(target.startsWith('//') ? 'NOT_FOUND' : 'BAD_REQUEST');
+    }
+    const broken = await rawHttp(h.base, 'GET gw HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.body).error.code).toBe('BAD_REQUEST');
     expect((await call('GET', '/v1/health')).status).toBe(200);
   });
 });

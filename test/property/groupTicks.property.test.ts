@@ -56,7 +56,7 @@ describe('the chat server keeps cursors monotone and ticks equal to the member m
         const store = new MemoryMessageStore();
         const directory = new MemoryDirectory();
         const presence = new MemoryPresenceStore(time);
-        const server = new ChatServer({ id: 'cs', clock: time, queue: new MemoryInboundQueue(), broker, store, directory, presence, limits: resolveLimits() });
+        const server = new ChatServer({ id: 'cs', clock: time, queue: new MemoryInboundQueue({ timers: time }), broker, store, directory, presence, limits: resolveLimits() });
         const users = Array.from({ length: size }, (_, i) => `u${i}`);
         await directory.createChat({ id: 'g', kind: 'group', name: 'g', memberIds: users, createdAtMs: 0 });
         for (const u of users) await presence.put({ userId: u, connectionId: `c-${u}`, deviceId: 'd', gatewayId: 'gw' }, 1e9);

@@ -2,7 +2,7 @@ import type { ClusterBackends } from '../../../server/Cluster.ts';
 import type { Broker, Subscription } from '../../../server/ports/Broker.ts';
 import type { Timers } from '../../../server/ports/Clock.ts';
 import type { ChatRecord, Directory, NewChat, UserRecord } from '../../../server/ports/Directory.ts';
-import type { EnqueueResult, InboundQueue, QueueConsumer, QueueEntry } from '../../../server/ports/InboundQueue.ts';
+import type { ConsumeOptions, DeadLetter, EnqueueResult, InboundQueue, QueueConsumer, QueueEntry } from '../../../server/ports/InboundQueue.ts';
 import type {
   AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, TickState, UserCursors,
 } from '../../../server/ports/MessageStore.ts';
@@ -183,8 +183,12 @@ export class LatentInboundQueue implements InboundQueue {
     return this.latency.call(key, () => this.inner.enqueue(key, payload, maxPendingPerKey));
   }
 
-  consume(consumerName: string, handler: (entry: QueueEntry) => Promise<void>): QueueConsumer {
-    return this.inner.consume(consumerName, handler);
+  consume(consumerName: string, handler: (entry: QueueEntry) => Promise<void>, options?: ConsumeOptions): QueueConsumer {
+    return this.inner.consume(consumerName, handler, options);
+  }
+
+  deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.inner.deadLetters(limit);
   }
 }
 
