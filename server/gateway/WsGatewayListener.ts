@@ -3,13 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { TokenService } from '../auth/TokenService.ts';
-import { CLOSE_CODES } from '../protocol/errorCodes.ts';
+import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
 import { SUBPROTOCOL } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
+import { admitConnection, type AdmissionDeps } from './admitConnection.ts';
 import type { Gateway } from './Gateway.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 
-export interface WsGatewayListenerOptions {
+export interface WsGatewayListenerOptions extends AdmissionDeps {
   gateway: Gateway;
   tokens: TokenService;
   limits: ServerLimits;
@@ -61,14 +62,20 @@ export class WsGatewayListener {
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const check = this.options.tokens.verify(tokenOf(req));
-    if (!check.ok) return rejectUpgrade(socket, 401, check.code);
+    void admitConnection(this.options, tokenOf(req)).then((admission) => {
+      if (!admission.ok) return rejectUpgrade(socket, admission.status, admission.code);
+      this.completeUpgrade(req, socket, head, admission.identity);
+    });
+  }
+
+  private completeUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, identity: { user: string; device: string }): void {
+    if (this.closed || socket.destroyed) return void socket.destroy();
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(SUBPROTOCOL)) return rejectUpgrade(socket, 400, 'UNSUPPORTED_PROTOCOL');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.sockets.add(ws);
       ws.once('close', () => this.sockets.delete(ws));
-      this.options.gateway.accept(wrapSocket(ws, socket), { user: check.claims.sub, device: check.claims.dev });
+      this.options.gateway.accept(wrapSocket(ws, socket), identity);
     });
   }
 }
@@ -81,7 +88,8 @@ function tokenOf(req: http.IncomingMessage): string | undefined {
 }
 
 function rejectUpgrade(socket: Duplex, status: number, code: string): void {
-  const body = JSON.stringify({ error: { code, message: code === 'UNSUPPORTED_PROTOCOL' ? CLOSE_CODES.UNSUPPORTED_PROTOCOL.text : 'authentication failed' } });
+  const message = code === 'UNSUPPORTED_PROTOCOL' ? CLOSE_CODES.UNSUPPORTED_PROTOCOL.text : code === 'BAD_TOKEN' || code === 'TOKEN_EXPIRED' ? 'authentication failed' : ERROR_CODES[code as ErrorCode].text;
+  const body = JSON.stringify({ error: { code, message } });
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
     `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -10,6 +10,9 @@ import { userRoutes } from './userRoutes.ts';
 
 export type { HttpApiDeps } from './types.ts';
 
+/** The client address of requests answered without a socket (HttpApi.handle). */
+const IN_PROCESS_CLIENT = 'in-process';
+
 export interface HttpApi {
   server: http.Server;
   /** Starts listening (127.0.0.1 unless told otherwise) and resolves with the bound port. */
@@ -44,7 +47,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   });
   const handle = async (request: InProcessRequest): Promise<Reply> => {
     try {
-      return await dispatch(router, request.method, request.path, request.headers ?? {}, async () => request.body);
+      return await dispatch(router, request.method, request.path, request.headers ?? {}, IN_PROCESS_CLIENT, async () => request.body);
     } catch (error) {
       return replyForError(error, deps.onInternalError);
     }
@@ -56,7 +59,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
 async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   let reply: Reply;
   try {
-    reply = await dispatch(router, req.method ?? '', req.url ?? '', req.headers, () => readJsonBody(req, deps.limits.httpBodyBytesMax));
+    reply = await dispatch(router, req.method ?? '', req.url ?? '', req.headers, req.socket.remoteAddress ?? 'unknown', () => readJsonBody(req, deps.limits.httpBodyBytesMax));
   } catch (error) {
     reply = replyForError(error, deps.onInternalError);
   }
@@ -69,12 +72,14 @@ async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessag
 }
 
 /** Routes one request, from a socket or in-process (`HttpApi.handle`). */
-async function dispatch(router: Router, method: string, target: string, headers: RequestContext['headers'], readJson: () => Promise<unknown>): Promise<Reply> {
+async function dispatch(
+  router: Router, method: string, target: string, headers: RequestContext['headers'], client: string, readJson: () => Promise<unknown>,
+): Promise<Reply> {
   const url = requestUrl(target);
   const match = router.match(method, url.pathname);
   if (match.kind === 'none') throw notFound(`no route for ${url.pathname}`);
   if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
-  return match.route.handle({ params: match.params, query: url.searchParams, headers, readJson });
+  return match.route.handle({ params: match.params, query: url.searchParams, headers, client, readJson });
 }
 
 /** Parses the request target; only origin-form paths are served (no proxy-style absolute URLs). */

@@ -99,7 +99,11 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
     const serverBugs = scenario.bugs.filter((b) => BUG_CATALOGUE.find((e) => e.name === b)?.where === 'server');
     if (serverBugs.length > 0) log(`server bugs ${serverBugs.join(', ')} cannot be injected into --target ${scenario.target.httpUrl}; only phone bugs apply`);
     httpUrl = scenario.target.httpUrl;
-    adminToken = scenario.target.adminToken ?? 'chatsim-admin';
+    // No default: a target's admin token is its operator's secret (chatsim run --admin-token-file).
+    if (scenario.target.adminToken === undefined) {
+      return { ok: false, code: 'PROVISION_FAILED', message: `provisioning ${scenario.target.httpUrl} needs its admin token: --admin-token-file, $CHATSIM_ADMIN_TOKEN or target.adminToken` };
+    }
+    adminToken = scenario.target.adminToken;
   } else {
     const result = await startCluster(scenario, time, random, options.outDir, log);
     if (!result.ok) return result;
