@@ -3,7 +3,7 @@ import { AuthRateLimits } from './AuthRateLimits.ts';
 import { withUser } from './auth.ts';
 import { ApiError, badRequest, notFound } from './errors.ts';
 import { deliver, operationId, profileChanged } from './inbox.ts';
-import { asFields, optionalId, requireId, requireName, requirePassword } from './validate.ts';
+import { asFields, isId, optionalId, requireId, requireName, requirePassword } from './validate.ts';
 import type { Caller, HttpApiDeps, Reply, RequestContext, Route } from './types.ts';
 
 const DEFAULT_DEVICE = 'd1';
@@ -83,14 +83,14 @@ async function requestFriend(deps: HttpApiDeps, ctx: RequestContext, caller: Cal
 
 async function acceptFriend(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
   const from = ctx.params.user!;
-  if (!(await deps.directory.acceptFriendship(caller.user, from))) throw notFound(`no pending friend request from ${from}`);
+  if (!isId(from) || !(await deps.directory.acceptFriendship(caller.user, from))) throw notFound(`no pending friend request from ${from}`);
   return { status: 200, body: { status: 'friends' } };
 }
 
 /** Declines a request to the caller or cancels one by the caller. */
 async function removeFriendRequest(deps: HttpApiDeps, ctx: RequestContext, caller: Caller): Promise<Reply> {
   const other = ctx.params.user!;
-  if (!(await deps.directory.removeFriendRequest(caller.user, other))) throw notFound(`no pending friend request between you and ${other}`);
+  if (!isId(other) || !(await deps.directory.removeFriendRequest(caller.user, other))) throw notFound(`no pending friend request between you and ${other}`);
   return { status: 204 };
 }
 

@@ -100,3 +100,28 @@ describe('one connection per device', () => {
     expect(second.closeCode).toBeUndefined();
   });
 });
+
+describe('presence only between mutual friends (issue 15, finding 5)', () => {
+  let h: Harness;
+  afterEach(async () => h?.stop());
+
+  it('a friend request alone shows the requester nothing: no push, no query answer, until it is accepted', async () => {
+    h = await startHarness({ limits: { heartbeatTimeoutMs: 3_600_000 } });
+    const mallory = await h.connect('mallory');
+    await h.login('alice');
+    const asked = await h.api('POST', '/v1/friends', { user: 'alice' }, await h.login('mallory'));
+    expect(asked.status).toBe(202);
+    const alice = await h.connect('alice', { gateway: 1 });
+    mallory.send({ type: 'presence_query', id: 'q1', users: ['alice'] });
+    const result = await mallory.next((f) => f.type === 'presence_result' && f.ref === 'q1');
+    expect(result.users).toEqual([]);
+    expect(mallory.frames.filter((f) => f.type === 'presence')).toEqual([]);
+    // Alice accepts: now both see each other.
+    const accepted = await h.api('POST', '/v1/friends/requests/mallory/accept', undefined, await h.login('alice'));
+    expect(accepted.status).toBe(200);
+    mallory.send({ type: 'presence_query', id: 'q2', users: ['alice'] });
+    const after = await mallory.next((f) => f.type === 'presence_result' && f.ref === 'q2');
+    expect(after.users).toMatchObject([{ user: 'alice', online: true }]);
+    expect(alice.closeCode).toBeUndefined();
+  });
+});
