@@ -125,3 +125,23 @@ describe('presence only between mutual friends (issue 15, finding 5)', () => {
     expect(alice.closeCode).toBeUndefined();
   });
 });
+
+describe('ids that name Object.prototype members (issue 15, finding 7)', () => {
+  let h: Harness;
+  afterEach(async () => h?.stop());
+
+  it('a watermark sync returns the messages of chats whose ids are __proto__ or constructor (written past the HTTP id rule)', async () => {
+    h = await startHarness({ limits: { heartbeatTimeoutMs: 3_600_000 } });
+    await h.login('alice');
+    const { directory, store } = h.cluster.backends;
+    for (const id of ['__proto__', 'constructor', 'toString']) {
+      await directory.createChat({ id, kind: 'group', name: id, memberIds: ['alice'], createdAtMs: 0 });
+      await store.append({ chatId: id, senderId: 'alice', senderDeviceId: 'd1', clientMsgId: `c-${id}`, body: id, msgId: `m-${id}`, sentAtMs: 1 });
+    }
+    const alice = await h.connect('alice');
+    alice.send({ type: 'sync', id: 's1', chats: {} });
+    const result = await alice.next((f) => f.type === 'sync_result' && f.ref === 's1');
+    const byChat = new Map((result.chats as Array<{ chat: string; messages: unknown[] }>).map((c) => [c.chat, c.messages.length]));
+    expect(byChat).toEqual(new Map([['__proto__', 1], ['constructor', 1], ['toString', 1]]));
+  });
+});
