@@ -51,7 +51,12 @@ async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   child.stderr!.on('data', (d) => { out += d; });
   const deadline = Date.now() + 20_000;
   while (!out.includes('"httpUrl"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const line = out.split('\n').find((l) => l.includes('"httpUrl"'))!;
+  const line = out.split('\n').find((l) => l.includes('"httpUrl"'));
+  if (line === undefined) {
+    // Never leave a serve behind when it did not come up in time.
+    child.kill('SIGKILL');
+    throw new Error(`serve printed no addresses within 20 s: ${out}`);
+  }
   return { child, address: JSON.parse(line), output: () => out };
 }
 
