@@ -9,6 +9,7 @@ import type { MessageStore } from './ports/MessageStore.ts';
 import type { PresenceStore } from './ports/PresenceStore.ts';
 import type { Random } from './ports/Random.ts';
 import { TokenService } from './auth/TokenService.ts';
+import { clusterSecrets } from './auth/clusterSecrets.ts';
 import { ChatServer } from './chat/ChatServer.ts';
 import { LossyBroker, type EndLoss } from './faults/LossyBroker.ts';
 import { Gateway } from './gateway/Gateway.ts';
@@ -43,7 +44,9 @@ export interface ClusterOptions {
   host?: string;
   /** HTTP API port; gateways take the next ports. 0 picks free ports. */
   port?: number;
+  /** HMAC key of login tokens. Absent: a fresh random one (server/auth/clusterSecrets.ts). */
   tokenSecret?: string;
+  /** Token of the /v1/admin endpoints. Absent: a fresh random one, read back as `adminToken`. */
   adminToken?: string;
   /**
    * Injected defects (server/bugs/BugCatalogue.ts), to prove the checkers catch them. Absent
@@ -127,12 +130,16 @@ export class Cluster implements ClusterControl {
       directory: options.backends?.directory ?? new MemoryDirectory(),
     };
     this.backends = options.decorateBackends ? options.decorateBackends(made) : made;
-    this.tokens = new TokenService(options.tokenSecret ?? 'chatsim-dev-secret', time, this.limits.tokenTtlMs);
-    this.adminToken = options.adminToken ?? 'chatsim-admin';
+    const secrets = clusterSecrets({ tokenSecret: options.tokenSecret, adminToken: options.adminToken });
+    this.tokens = new TokenService(secrets.tokenSecret, time, this.limits.tokenTtlMs);
+    this.adminToken = secrets.adminToken;
     for (let i = 0; i < (options.gateways ?? 1); i++) {
       const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits, bugs });
       this.gateways.push(gateway);
-      this.listeners.push((options.gatewayListeners ?? wsListeners)({ gateway, tokens: this.tokens, limits: this.limits, ...(options.log ? { log: options.log } : {}) }));
+      this.listeners.push((options.gatewayListeners ?? wsListeners)({
+        gateway, tokens: this.tokens, directory: this.backends.directory, presence: this.backends.presence, limits: this.limits,
+        ...(options.log ? { log: options.log } : {}),
+      }));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
     this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });

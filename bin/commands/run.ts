@@ -7,12 +7,14 @@ import { formatSummary, progressLine } from '../../simulator/report/terminalSumm
 import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
 import { performRun } from '../../simulator/engine/performRun.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
+import { ADMIN_TOKEN_ENV, resolveSecret } from '../secrets.ts';
 
 interface RunOptions {
   seed?: number;
   phones?: number;
   duration?: number;
   target?: string;
+  adminTokenFile?: string;
   out?: string;
   json?: boolean;
   workers?: number;
@@ -35,6 +37,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--duration <d>', 'load duration, e.g. 30s or 2m (overrides the scenario)', parseDurationMs)
     .option('--engine <engine>', 'live (real sockets, wall clock) or sim (deterministic, virtual time); overrides the scenario', parseEngine)
     .option('--target <url>', 'HTTP URL of a running cluster to load instead of starting one')
+    .option('--admin-token-file <path>', `with --target: file holding the target's admin token, for provisioning (else $${ADMIN_TOKEN_ENV}, else target.adminToken of the scenario); a cluster run starts its own secrets`)
     .option('--processes <mode>', 'single (the cluster in this process) or multi (a process per gateway and chat server, on Redis and Cassandra); overrides cluster.processes', parseProcesses)
     .option('--redis <url>', 'Redis for the Redis-backed ports: a redis:// URL or local (start one); implies --processes multi unless given')
     .option('--cassandra <host:port>', 'Cassandra node for the message store (default 127.0.0.1:9042); implies --processes multi unless given')
@@ -67,6 +70,14 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     return EXIT_CODES.usage;
   }
   const scenario = loaded.scenario;
+  if (scenario.target && (opts.adminTokenFile !== undefined || process.env[ADMIN_TOKEN_ENV])) {
+    const token = await resolveSecret(opts.adminTokenFile, ADMIN_TOKEN_ENV, process.env, 'admin token', (line) => console.error(`chatsim run: warning: ${line}`));
+    if (!token.ok) {
+      console.error(`chatsim run: ${token.message}`);
+      return EXIT_CODES.usage;
+    }
+    scenario.target.adminToken = token.secret;
+  }
   const time = createSystemTime();
   const runId = `${scenario.name}-${scenario.seed}-${new Date(time.nowMs()).toISOString().replace(/[:.]/g, '-')}`;
   const outDir = resolve(opts.out ?? join('reports', runId));

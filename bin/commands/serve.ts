@@ -4,6 +4,7 @@ import type { ClusterAddress, ClusterControl } from '../../server/ClusterControl
 import { parseContactPoint, DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
+import { ADMIN_TOKEN_ENV, describeSource, resolveServeSecrets, TOKEN_SECRET_ENV, writeAdminTokenFile } from '../secrets.ts';
 
 interface ServeOptions {
   gateways: number;
@@ -11,7 +12,9 @@ interface ServeOptions {
   host: string;
   port: number;
   presenceDebounceMs?: number;
-  adminToken: string;
+  tokenSecretFile?: string;
+  adminTokenFile?: string;
+  stateDir?: string;
   redis?: string | true;
   cassandra?: string | true;
   keyspace?: string;
@@ -31,7 +34,9 @@ export function registerServe(program: Command, setExit: (code: number) => void)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP API port; gateways listen on the following ports', parsePort, 7000)
     .option('--presence-debounce-ms <ms>', 'offline broadcast debounce window', parsePositive)
-    .option('--admin-token <token>', 'token for /v1/admin endpoints', 'chatsim-admin')
+    .option('--token-secret-file <path>', `file holding the HMAC key of login tokens (else $${TOKEN_SECRET_ENV}, else a fresh random one)`)
+    .option('--admin-token-file <path>', `file holding the token of the /v1/admin endpoints (else $${ADMIN_TOKEN_ENV}, else a fresh random one written to <state-dir>/admin-token, mode 0600)`)
+    .option('--state-dir <dir>', 'where a generated admin token is written (default: a fresh private directory under the temporary directory, removed at exit)')
     .option('--redis [url]', 'run gateways and chat servers as separate processes over Redis at url (redis://host:port); without a url a local Redis is started')
     .option('--cassandra [host:port]', `Cassandra node for the message store (default ${DEFAULT_CASSANDRA}); needs --redis`)
     .option('--keyspace <name>', 'Cassandra keyspace (created with the schema if missing, kept at exit); default chatsim with --redis <url>, a fresh one dropped at exit with a local Redis (whose directory goes with it)')
@@ -42,6 +47,9 @@ export function registerServe(program: Command, setExit: (code: number) => void)
 
 async function serve(opts: ServeOptions): Promise<number> {
   const time = createSystemTime();
+  const resolved = await resolveServeSecrets(opts, process.env, (line) => console.error(`chatsim serve: warning: ${line}`));
+  if (!resolved.ok) return usage(resolved.message);
+  const { secrets, adminTokenSource, tokenSecretSource } = resolved.resolved;
   const limits = opts.presenceDebounceMs ? { presenceDebounceMs: opts.presenceDebounceMs } : {};
   let cluster: ClusterControl;
   if (opts.redis !== undefined) {
@@ -50,25 +58,31 @@ async function serve(opts: ServeOptions): Promise<number> {
     const cassandra = opts.cassandra === undefined || opts.cassandra === true ? DEFAULT_CASSANDRA : opts.cassandra;
     if (!parseContactPoint(cassandra)) return usage(`--cassandra takes HOST:PORT, got ${cassandra}`);
     cluster = new ProcessCluster({
-      time, gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port, adminToken: opts.adminToken,
+      time, gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port, ...secrets,
       limits, redis, cassandra, onLog: (line) => console.error(line),
       // A Redis of our own dies with us, and the directory with it: its messages must not outlive it.
       ...(redis === 'local' ? (opts.keyspace ? { keyspace: opts.keyspace } : {}) : { keyspace: opts.keyspace ?? 'chatsim', redisPrefix: 'chatsim:' }),
     });
   } else {
     if (opts.cassandra !== undefined) return usage('--cassandra needs --redis: a cluster of separate processes shares its directory, queue and presence in Redis');
-    cluster = new Cluster({ time, gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port, adminToken: opts.adminToken, limits });
+    cluster = new Cluster({ time, gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port, ...secrets, limits });
   }
   let address: ClusterAddress;
+  let tokenFile: { path: string; remove(): Promise<void> } | undefined;
   try {
     address = await cluster.start();
+    if (adminTokenSource.kind === 'generated') tokenFile = await writeAdminTokenFile(secrets.adminToken, opts.stateDir);
   } catch (error) {
     console.error(`chatsim serve: could not start: ${(error as Error).message}`);
     await cluster.stop().catch(() => undefined);
     return 3;
   }
-  if (opts.json) console.log(JSON.stringify(address));
+  const adminTokenFile = adminTokenSource.kind === 'file' ? adminTokenSource.path : tokenFile?.path;
+  if (opts.json) console.log(JSON.stringify({ ...address, ...(adminTokenFile ? { adminTokenFile } : {}) }));
   else {
+    // Where the secrets are, never what they are (docs/security.md).
+    console.log(`admin token  ${describeSource(adminTokenSource, tokenFile?.path)}`);
+    console.log(`token secret ${describeSource(tokenSecretSource)}`);
     console.log(`HTTP API   ${address.httpUrl}`);
     for (const url of address.gatewayUrls) console.log(`gateway    ${url}  (subprotocol chatsim.v1)`);
     const where = cluster instanceof ProcessCluster ? `${opts.chatServers} processes` : `${opts.chatServers}, in this process`;
@@ -85,6 +99,7 @@ async function serve(opts: ServeOptions): Promise<number> {
     process.once('SIGTERM', shutdown);
   });
   await cluster.stop();
+  await tokenFile?.remove();
   return 0;
 }
 

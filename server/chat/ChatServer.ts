@@ -418,7 +418,7 @@ export class ChatServer {
     const given = frame.chats ?? {};
     const memberOf = await this.deps.directory.chatsOf(env.user);
     // Chats the client did not list start from 0, so a new chat is never missed.
-    const wanted = new Map<string, number>(memberOf.map((c) => [c, given[c] ?? 0]));
+    const wanted = new Map<string, number>(memberOf.map((c) => [c, Object.hasOwn(given, c) ? given[c]! : 0]));
     let budget = this.deps.limits.syncMessagesMax;
     const results: SyncChatResult[] = [];
     for (const [chatId, afterSeq] of wanted) {

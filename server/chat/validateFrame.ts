@@ -2,10 +2,12 @@ import type { ErrorCode } from '../protocol/errorCodes.ts';
 import type { ClientFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { JSON_DEPTH_MAX, parseJsonBounded } from '../protocol/boundedJson.ts';
+import { CHAT_ID_RULE, ID_RULE, isChatId, isId } from '../protocol/ids.ts';
 
 export type Validation = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; ref?: string };
 
-const ID_CHARS_MAX = 128;
+/** Longest request id (`id` of sync and presence_query), in characters. */
+const TEXT_CHARS_MAX = 128;
 
 /** Most characters of an unknown `type` string quoted back in the UNKNOWN_TYPE message. */
 const TYPE_ECHO_CHARS_MAX = 40;
@@ -28,28 +30,28 @@ export function validateFrame(text: string, limits: ServerLimits): Validation {
   const bad = (field: string, why: string): Validation => ({ ok: false, code: 'INVALID_FIELD', message: `${field}: ${why}`, ...(ref !== undefined ? { ref } : {}) });
   switch (f.type) {
     case 'send': {
-      if (!isId(f.chat)) return bad('chat', 'must be a non-empty string');
-      if (!isId(f.clientMsgId, limits.clientMsgIdCharsMax)) return bad('clientMsgId', `must be a string of 1 to ${limits.clientMsgIdCharsMax} characters`);
+      if (!isChatId(f.chat)) return bad('chat', `must be ${CHAT_ID_RULE}`);
+      if (!isText(f.clientMsgId, limits.clientMsgIdCharsMax)) return bad('clientMsgId', `must be a string of 1 to ${limits.clientMsgIdCharsMax} characters`);
       if (typeof f.body !== 'string') return bad('body', 'must be a string');
       if (Buffer.byteLength(f.body) > limits.bodyBytesMax) return { ok: false, code: 'BODY_TOO_LARGE', message: `body exceeds bodyBytesMax (${limits.bodyBytesMax} bytes)`, ref: f.clientMsgId };
       return { ok: true, frame: { type: 'send', chat: f.chat, clientMsgId: f.clientMsgId, body: f.body } };
     }
     case 'ack':
     case 'read': {
-      if (!isId(f.chat)) return bad('chat', 'must be a non-empty string');
+      if (!isChatId(f.chat)) return bad('chat', `must be ${CHAT_ID_RULE}`);
       if (!isSeq(f.upTo)) return bad('upTo', 'must be a non-negative integer');
       return { ok: true, frame: { type: f.type, chat: f.chat, upTo: f.upTo } };
     }
     case 'typing': {
-      if (!isId(f.chat)) return bad('chat', 'must be a non-empty string');
+      if (!isChatId(f.chat)) return bad('chat', `must be ${CHAT_ID_RULE}`);
       if (f.read !== undefined && !isSeq(f.read)) return bad('read', 'must be a non-negative integer');
       return { ok: true, frame: f.read === undefined ? { type: 'typing', chat: f.chat } : { type: 'typing', chat: f.chat, read: f.read } };
     }
     case 'sync':
       return validateSync(f, limits, bad);
     case 'presence_query': {
-      if (!isId(f.id)) return bad('id', 'must be a non-empty string');
-      if (!Array.isArray(f.users) || !f.users.every((u) => isId(u))) return bad('users', 'must be an array of user ids');
+      if (!isText(f.id)) return bad('id', 'must be a non-empty string');
+      if (!Array.isArray(f.users) || !f.users.every((u) => isId(u))) return bad('users', `must be an array of user ids (${ID_RULE})`);
       if (f.users.length > limits.presenceQueryUsersMax) return { ok: false, code: 'TOO_MANY_USERS', message: `at most ${limits.presenceQueryUsersMax} users`, ref: f.id };
       return { ok: true, frame: { type: 'presence_query', id: f.id, users: f.users as string[] } };
     }
@@ -61,7 +63,7 @@ export function validateFrame(text: string, limits: ServerLimits): Validation {
 }
 
 function validateSync(f: Record<string, unknown>, limits: ServerLimits, bad: (field: string, why: string) => Validation): Validation {
-  if (!isId(f.id)) return bad('id', 'must be a non-empty string');
+  if (!isText(f.id)) return bad('id', 'must be a non-empty string');
   if (f.epoch !== undefined && typeof f.epoch !== 'string') return bad('epoch', 'must be a string');
   const hasChats = f.chats !== undefined;
   const hasToken = f.token !== undefined;
@@ -73,8 +75,15 @@ function validateSync(f: Record<string, unknown>, limits: ServerLimits, bad: (fi
   if (typeof f.chats !== 'object' || f.chats === null || Array.isArray(f.chats)) return bad('chats', 'must be an object of chat id to seq');
   const entries = Object.entries(f.chats as Record<string, unknown>);
   if (entries.length > limits.syncChatsMax) return bad('chats', `at most ${limits.syncChatsMax} chats`);
-  for (const [chat, seq] of entries) if (!isId(chat) || !isSeq(seq)) return bad(`chats.${chat.slice(0, 40)}`, 'must be a non-negative integer');
-  const frame = { type: 'sync' as const, id: f.id, chats: f.chats as Record<string, number>, ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}) };
+  // Keyed by untrusted ids, so no prototype: chats named like Object.prototype's members
+  // ("__proto__", "constructor") must read as themselves, not as inherited values.
+  const chats: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [chat, seq] of entries) {
+    if (!isChatId(chat)) return bad('chats', `every key must be ${CHAT_ID_RULE}`);
+    if (!isSeq(seq)) return bad(`chats.${chat}`, 'must be a non-negative integer');
+    chats[chat] = seq;
+  }
+  const frame = { type: 'sync' as const, id: f.id, chats, ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}) };
   return { ok: true, frame };
 }
 
@@ -88,7 +97,8 @@ function describeType(type: unknown): string {
   return `(a ${typeof type})`;
 }
 
-function isId(value: unknown, max = ID_CHARS_MAX): value is string {
+/** A non-empty string of at most `max` characters (request ids, clientMsgIds). */
+function isText(value: unknown, max = TEXT_CHARS_MAX): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= max;
 }
 

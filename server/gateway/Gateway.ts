@@ -27,6 +27,8 @@ interface ClientState {
   user: string;
   device: string;
   link: ServerConnection;
+  /** When the gateway accepted it: of two connections of one device, the older is replaced. */
+  connectedAtMs: number;
   lastFrameAtMs: number;
   lastPresenceRefreshAtMs: number;
   bucketTokens: number;
@@ -54,6 +56,8 @@ export interface GatewayStats {
 export class Gateway {
   readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, deliveriesIn: 0, closesByCode: new Map() };
   private readonly clients = new Map<string, ClientState>();
+  /** The newest connection of each user and device on this gateway (see deviceKey). */
+  private readonly byDevice = new Map<string, ClientState>();
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
   private nextConnection = 0;
@@ -83,6 +87,7 @@ export class Gateway {
       user: identity.user,
       device: identity.device,
       link,
+      connectedAtMs: nowMs,
       lastFrameAtMs: nowMs,
       lastPresenceRefreshAtMs: nowMs,
       bucketTokens: this.deps.limits.framesBurstMax,
@@ -91,6 +96,11 @@ export class Gateway {
       dropsInWindow: 0,
       closing: false,
     };
+    // One connection per device: an older one of the same device here is replaced (4409);
+    // one on another gateway is found through the presence store once this one is routed.
+    const older = this.byDevice.get(deviceKey(client));
+    if (older) this.closeClient(older, CLOSE_CODES.REPLACED.code, 'replaced by a newer connection of this device');
+    this.byDevice.set(deviceKey(client), client);
     this.clients.set(client.id, client);
     this.stats.connections = this.clients.size;
     link.onFrame((text, bytes, binary) => this.onFrame(client, text, bytes, binary === true));
@@ -123,6 +133,7 @@ export class Gateway {
     await this.subscription?.unsubscribe();
     const clients = [...this.clients.values()];
     this.clients.clear();
+    this.byDevice.clear();
     this.stats.connections = 0;
     for (const client of clients) {
       client.closing = true;
@@ -266,7 +277,32 @@ export class Gateway {
       const client = this.clients.get(connectionId);
       if (!client || client.closing) continue;
       if (delivery.kind === 'close') this.closeClient(client, delivery.code, delivery.reason);
+      else if (delivery.kind === 'replace') this.replaceIfOlder(client, delivery);
       else this.write(client, delivery.frame);
+    }
+  }
+
+  /**
+   * Closes `client` (4409) if it is older than the connection that replaces it. Two
+   * connections of one device opening at once on two gateways each ask to replace the other;
+   * only the older one goes (ties broken by connection id), so one always stays.
+   */
+  private replaceIfOlder(client: ClientState, by: { by: string; atMs: number }): void {
+    const older = client.connectedAtMs < by.atMs || (client.connectedAtMs === by.atMs && client.id < by.by);
+    if (older) this.closeClient(client, CLOSE_CODES.REPLACED.code, 'replaced by a newer connection of this device');
+  }
+
+  /** Asks the gateways holding an older connection of this client's device to close it. */
+  private async replaceElsewhere(client: ClientState): Promise<void> {
+    const presence = await this.deps.presence.getMany([client.user]);
+    const byGateway = new Map<string, string[]>();
+    for (const entry of presence.get(client.user)?.entries ?? []) {
+      if (entry.deviceId !== client.device || entry.connectionId === client.id || entry.gatewayId === this.deps.id) continue;
+      byGateway.set(entry.gatewayId, [...(byGateway.get(entry.gatewayId) ?? []), entry.connectionId]);
+    }
+    for (const [gatewayId, to] of byGateway) {
+      const delivery: GatewayDelivery = { kind: 'replace', to, by: client.id, atMs: client.connectedAtMs };
+      await this.deps.broker.publish(gatewayChannel(gatewayId), JSON.stringify(delivery));
     }
   }
 
@@ -309,6 +345,7 @@ export class Gateway {
   private onClosed(client: ClientState): void {
     if (this.clients.get(client.id) !== client) return; // crash() already forgot it
     this.clients.delete(client.id);
+    if (this.byDevice.get(deviceKey(client)) === client) this.byDevice.delete(deviceKey(client));
     this.stats.connections = this.clients.size;
     void this.unregisterPresence(client);
   }
@@ -322,6 +359,9 @@ export class Gateway {
     await this.registerPresence(client, () => {
       if (!client.closing && this.clients.get(client.id) === client) this.write(client, hello);
     });
+    if (this.partitioned) return;
+    // After the put, so of two racing connections at least the later one sees the other.
+    await this.replaceElsewhere(client).catch(() => undefined);
   }
 
   /** Writes the presence entry, calls `onRouted` (also when the store failed), then announces. */
@@ -367,6 +407,11 @@ export class Gateway {
     if (this.partitioned) throw new Error('partitioned from the broker');
     await this.deps.broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify(event));
   }
+}
+
+/** Ids follow the id rule (no white space), so a space joins user and device unambiguously. */
+function deviceKey(client: { user: string; device: string }): string {
+  return `${client.user} ${client.device}`;
 }
 
 /** Best-effort `ref` for an error about a frame we did not otherwise parse (rare path only). */

@@ -1,12 +1,14 @@
 import type { TokenService } from '../auth/TokenService.ts';
 import type { Log } from '../ports/Log.ts';
+import type { Directory } from '../ports/Directory.ts';
+import type { PresenceStore } from '../ports/PresenceStore.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import type { Gateway } from './Gateway.ts';
 
 /**
  * How clients reach one gateway: real WebSockets on a port (`WsGatewayListener`) or the
- * simulation's in-process network (`SimNetwork`). The listener checks the token before the
- * gateway sees a connection.
+ * simulation's in-process network (`SimNetwork`). The listener admits a connection
+ * (admitConnection: token, user, device count) before the gateway sees it.
  *
  * Contract: `listen` starts accepting and resolves with the URL clients connect to; `close`
  * stops accepting new connections (existing ones are the gateway's to close) and is idempotent.
@@ -19,6 +21,10 @@ export interface GatewayListener {
 export interface GatewayListenerDeps {
   gateway: Gateway;
   tokens: TokenService;
+  /** Where admission checks that the token's user exists. */
+  directory: Directory;
+  /** Where admission counts the user's connected devices. */
+  presence: PresenceStore;
   limits: ServerLimits;
   /** Where unexpected failures at the listener go (default: JSON lines on stderr). */
   log?: Log;

@@ -11,10 +11,11 @@ import { CLOSE_CODES, ERROR_CODES } from '../protocol/errorCodes.ts';
 import { createStderrLog } from '../runtime/stderrLog.ts';
 import { SUBPROTOCOL } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
+import { admitConnection, type AdmissionDeps } from './admitConnection.ts';
 import type { Gateway } from './Gateway.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 
-export interface WsGatewayListenerOptions {
+export interface WsGatewayListenerOptions extends AdmissionDeps {
   gateway: Gateway;
   tokens: TokenService;
   limits: ServerLimits;
@@ -89,15 +90,24 @@ export class WsGatewayListener {
     socket.on('error', () => socket.destroy());
     const target = parseRequestTarget(req.url);
     if (!target) return rejectUpgrade(socket, 400, 'BAD_REQUEST');
-    const check = this.options.tokens.verify(tokenOf(req, target));
-    if (!check.ok) return rejectUpgrade(socket, 401, check.code);
+    void admitConnection(this.options, tokenOf(req, target)).then((admission) => {
+      if (!admission.ok) return rejectUpgrade(socket, admission.status, admission.code);
+      this.completeUpgrade(req, socket, head, admission.identity);
+    }).catch((error: unknown) => {
+      const correlationId = this.incident('gateway-upgrade-failed', error, req);
+      rejectUpgrade(socket, 500, 'INTERNAL', correlationId);
+    });
+  }
+
+  private completeUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, identity: { user: string; device: string }): void {
+    if (this.closed || socket.destroyed) return void socket.destroy();
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(SUBPROTOCOL)) return rejectUpgrade(socket, 400, 'UNSUPPORTED_PROTOCOL');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       try {
         this.sockets.add(ws);
         ws.once('close', () => this.sockets.delete(ws));
-        this.options.gateway.accept(wrapSocket(ws, socket), { user: check.claims.sub, device: check.claims.dev });
+        this.options.gateway.accept(wrapSocket(ws, socket), identity);
       } catch (error) {
         this.incident('gateway-accept-failed', error, req);
         ws.terminate();
@@ -128,7 +138,9 @@ const UPGRADE_MESSAGES: Record<string, string> = {
 
 /** Answers an upgrade with a plain HTTP error and closes the socket. Never throws. */
 function rejectUpgrade(socket: Duplex, status: number, code: string, correlationId?: string): void {
-  const error = { code, message: UPGRADE_MESSAGES[code] ?? 'authentication failed', ...(correlationId ? { correlationId } : {}) };
+  const known = (ERROR_CODES as Record<string, { text: string } | undefined>)[code];
+  const message = UPGRADE_MESSAGES[code] ?? (code === 'BAD_TOKEN' || code === 'TOKEN_EXPIRED' || !known ? 'authentication failed' : known.text);
+  const error = { code, message, ...(correlationId ? { correlationId } : {}) };
   const body = JSON.stringify({ error });
   const extra = correlationId ? `${CORRELATION_HEADER}: ${correlationId}\r\n` : '';
   try {

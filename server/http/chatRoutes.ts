@@ -1,7 +1,7 @@
 import type { ChatRecord } from '../ports/Directory.ts';
 import { withUser } from './auth.ts';
 import { badRequest, notFound } from './errors.ts';
-import { chatForMember, checkGroupSize, openDirectChat, openGroupChat, requireKnownUsers } from './chatService.ts';
+import { chatForMember, checkGroupSize, openDirectChat, openGroupChat, requireFriends, requireKnownUsers } from './chatService.ts';
 import { chatRenamed, deliver, memberAdded, memberRemoved, operationId } from './inbox.ts';
 import { asFields, NAME_CHARS_MAX, optionalString, queryInt, requireChatKind, requireId, requireIdList, requireName } from './validate.ts';
 import { chatView, messageFrame } from './views.ts';
@@ -37,6 +37,7 @@ async function createDirect(deps: HttpApiDeps, caller: string, members: string[]
   if (others.length !== 1) throw badRequest('a direct chat has exactly one member besides the caller');
   const other = others[0]!;
   await requireKnownUsers(deps.directory, [caller, other]);
+  await requireFriends(deps.directory, caller, [other]);
   const { chat, created } = await openDirectChat(deps, caller, other, name);
   return { status: created ? 201 : 200, body: chatView(chat) };
 }
@@ -45,6 +46,7 @@ async function createGroup(deps: HttpApiDeps, caller: string, members: string[],
   const all = [...new Set([caller, ...members])];
   checkGroupSize(deps, all.length);
   await requireKnownUsers(deps.directory, all);
+  await requireFriends(deps.directory, caller, all);
   const chat = await openGroupChat(deps, all, name);
   return { status: 201, body: chatView(chat) };
 }
@@ -78,6 +80,7 @@ async function addMember(deps: HttpApiDeps, ctx: RequestContext, caller: Caller)
   if (chat.members.has(user)) return { status: 200, body: chatView(chat) };
   checkGroupSize(deps, chat.members.size + 1);
   await requireKnownUsers(deps.directory, [user]);
+  await requireFriends(deps.directory, caller.user, [user]);
   // Joining at the current head keeps the newcomer out of tick counts of earlier messages.
   const joinedAtSeq = await deps.store.headSeq(chat.id);
   await deps.directory.addMember(chat.id, user, joinedAtSeq);

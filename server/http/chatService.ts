@@ -1,5 +1,5 @@
 import type { ChatRecord, Directory } from '../ports/Directory.ts';
-import { badRequest, notFound } from './errors.ts';
+import { ApiError, badRequest, notFound } from './errors.ts';
 import { deliver, memberAdded, operationId, randomBase36 } from './inbox.ts';
 import type { HttpApiDeps } from './types.ts';
 
@@ -15,6 +15,19 @@ export async function requireKnownUsers(directory: Directory, userIds: readonly 
   const found = await Promise.all(userIds.map((id) => directory.getUser(id)));
   const index = found.findIndex((user) => user === undefined);
   if (index >= 0) throw badRequest(`unknown user ${userIds[index]}`);
+}
+
+/**
+ * Consent: a user puts into a chat only their friends (a request the other accepted), so
+ * nobody can be pushed messages by a stranger. Throws 403 NOT_FRIENDS naming the first other.
+ * The admin provisioning does not ask (load-test setup).
+ */
+export async function requireFriends(directory: Directory, caller: string, userIds: readonly string[]): Promise<void> {
+  const others = userIds.filter((id) => id !== caller);
+  if (others.length === 0) return;
+  const friends = new Set(await directory.friendsOf(caller));
+  const stranger = others.find((id) => !friends.has(id));
+  if (stranger !== undefined) throw new ApiError(403, 'NOT_FRIENDS', `${stranger} is not a friend of ${caller}; send a friend request (POST /v1/friends) and wait for it to be accepted`);
 }
 
 export function checkGroupSize(deps: ChatDeps, memberCount: number): void {

@@ -15,6 +15,9 @@ import { userRoutes } from './userRoutes.ts';
 
 export type { HttpApiDeps } from './types.ts';
 
+/** The client address of requests answered without a socket (HttpApi.handle). */
+const IN_PROCESS_CLIENT = 'in-process';
+
 export interface HttpApi {
   server: http.Server;
   /** Starts listening (127.0.0.1 unless told otherwise) and resolves with the bound port. */
@@ -54,7 +57,7 @@ export function createHttpApi(deps: HttpApiDeps): HttpApi {
   server.on('clientError', answerClientError);
   const handle = async (request: InProcessRequest): Promise<Reply> => {
     try {
-      return await dispatch(router, request.method, request.path, request.headers ?? {}, async () => request.body);
+      return await dispatch(router, request.method, request.path, request.headers ?? {}, IN_PROCESS_CLIENT, async () => request.body);
     } catch (error) {
       return replyForError(error, (e) => report(e, request.method, request.path));
     }
@@ -81,7 +84,7 @@ function internalErrorReporter(log: Log, random: Random): InternalErrorReporter 
 async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse, report: InternalErrorReporter): Promise<void> {
   let reply: Reply;
   try {
-    reply = await dispatch(router, req.method ?? '', req.url ?? '', req.headers, () => readJsonBody(req, deps.limits.httpBodyBytesMax));
+    reply = await dispatch(router, req.method ?? '', req.url ?? '', req.headers, req.socket.remoteAddress ?? 'unknown', () => readJsonBody(req, deps.limits.httpBodyBytesMax));
   } catch (error) {
     reply = replyForError(error, (e) => report(e, req.method, req.url));
   }
@@ -94,12 +97,14 @@ async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessag
 }
 
 /** Routes one request, from a socket or in-process (`HttpApi.handle`). */
-async function dispatch(router: Router, method: string, target: string, headers: RequestContext['headers'], readJson: () => Promise<unknown>): Promise<Reply> {
+async function dispatch(
+  router: Router, method: string, target: string, headers: RequestContext['headers'], client: string, readJson: () => Promise<unknown>,
+): Promise<Reply> {
   const url = requestUrl(target);
   const match = router.match(method, url.pathname);
   if (match.kind === 'none') throw notFound(`no route for ${url.pathname.slice(0, 200)}`);
   if (match.kind === 'wrong_method') throw methodNotAllowed(match.allowed);
-  return match.route.handle({ params: match.params, query: url.searchParams, headers, readJson });
+  return match.route.handle({ params: match.params, query: url.searchParams, headers, client, readJson });
 }
 
 /** Parses the request target; only origin-form paths are served (no proxy-style absolute URLs). */

@@ -1,14 +1,18 @@
 import { hashPassword } from '../auth/passwords.ts';
+import { ID_RULE, isGroupId } from '../protocol/ids.ts';
 import type { ChatKind } from '../ports/Directory.ts';
 import { checkGroupSize, directChatId, openDirectChat, openGroupChat, requireKnownUsers } from './chatService.ts';
 import { ApiError, badRequest } from './errors.ts';
-import { asFields, isId, NAME_CHARS_MAX, optionalArray, optionalId, optionalString, requireChatKind, requireId, requireIdList, requireName, requirePassword } from './validate.ts';
+import { asFields, isId, NAME_CHARS_MAX, optionalArray, optionalString, requireChatKind, requireId, requireIdList, requireName, requirePassword } from './validate.ts';
 import { chatView } from './views.ts';
 import type { ChatView } from './views.ts';
 import type { HttpApiDeps, Reply } from './types.ts';
 
 // Bulk setup for load tests: users, friendships and chats in one request. The whole body is
 // checked before anything is written, so a bad request leaves the directory unchanged.
+
+/** Longest chat id a provisioning request may name (d:<64>:<64>), in characters. */
+const CHAT_ID_CHARS_MAX = 2 + 64 + 1 + 64;
 
 interface UserSpec { id: string; name: string; password: string }
 interface ChatSpec { id: string | undefined; kind: ChatKind; members: string[]; name: string }
@@ -61,7 +65,7 @@ function parseFriendship(item: unknown): [string, string] {
 function parseChat(deps: HttpApiDeps, item: unknown): ChatSpec {
   const fields = asFields(item, 'a chat');
   const spec: ChatSpec = {
-    id: optionalId(fields, 'id'),
+    id: optionalString(fields, 'id', 1, CHAT_ID_CHARS_MAX),
     kind: requireChatKind(fields),
     members: requireIdList(fields, 'members'),
     name: optionalString(fields, 'name', 0, NAME_CHARS_MAX) ?? '',
@@ -80,8 +84,8 @@ function checkDirectSpec(spec: ChatSpec): void {
 function checkGroupSpec(deps: HttpApiDeps, spec: ChatSpec): void {
   if (spec.members.length === 0) throw badRequest('a group needs at least one member');
   checkGroupSize(deps, spec.members.length);
-  // "d:" ids belong to direct chats; a group there could later be handed out as one.
-  if (spec.id?.startsWith('d:')) throw badRequest('group ids must not start with "d:"');
+  // The one id rule: a provisioned group is named g:<id>; "d:" ids belong to direct chats.
+  if (spec.id !== undefined && !isGroupId(spec.id)) throw badRequest(`a group id must be g:<id>, <id> being ${ID_RULE}`);
 }
 
 function referencedUsers(plan: ProvisionPlan): string[] {

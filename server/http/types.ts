@@ -41,6 +41,8 @@ export interface RequestContext {
   params: Record<string, string>;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
+  /** The client's address (the socket's remote address; `in-process` without a socket): what per-address limits count. */
+  client: string;
   readJson(): Promise<unknown>;
 }
 

@@ -1,19 +1,14 @@
+import { ID_RULE, isId } from '../protocol/ids.ts';
 import { badRequest } from './errors.ts';
 
-// Field rules of the HTTP API. Ids travel in URLs, channel names and inbox keys, so they are
-// kept to a short, URL-safe alphabet.
-const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-const ID_RULE = '1..64 characters of A-Z a-z 0-9 _ . : -';
+// Field rules of the HTTP API. Ids follow the one id rule of server/protocol/ids.ts.
+export { isId } from '../protocol/ids.ts';
 /** Longest display name of a user or chat, in characters. */
 export const NAME_CHARS_MAX = 128;
 /** Longest password, in characters. */
 export const PASSWORD_CHARS_MAX = 256;
 
 export type Fields = Record<string, unknown>;
-
-export function isId(value: unknown): value is string {
-  return typeof value === 'string' && ID_PATTERN.test(value);
-}
 
 /** The body (or a nested item) as a plain object; arrays, null and scalars are refused. */
 export function asFields(value: unknown, what = 'the body'): Fields {

@@ -1,4 +1,4 @@
-import type { ChatRecord, Directory, NewChat, UserRecord } from '../ports/Directory.ts';
+import type { ChatRecord, Directory, FriendRequestOutcome, NewChat, UserRecord } from '../ports/Directory.ts';
 import { frozenMap } from '../ports/frozenMap.ts';
 
 /** In-process directory of users, chats, members and friends. */
@@ -7,6 +7,10 @@ export class MemoryDirectory implements Directory {
   private readonly chats = new Map<string, ChatRecord>();
   private readonly chatsByUser = new Map<string, Set<string>>();
   private readonly friends = new Map<string, Set<string>>();
+  /** to -> the users who asked `to` and wait for an answer. */
+  private readonly incoming = new Map<string, Set<string>>();
+  /** from -> the users `from` asked. */
+  private readonly outgoing = new Map<string, Set<string>>();
 
   async createUser(user: UserRecord): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
     if (this.users.has(user.id)) return { ok: false, reason: 'exists' };
@@ -72,6 +76,42 @@ export class MemoryDirectory implements Directory {
     if (a === b) return;
     this.setOf(this.friends, a).add(b);
     this.setOf(this.friends, b).add(a);
+    this.dropRequest(a, b);
+    this.dropRequest(b, a);
+  }
+
+  async requestFriendship(from: string, to: string): Promise<FriendRequestOutcome> {
+    if (from === to) return 'self';
+    if (this.friends.get(from)?.has(to)) return 'already-friends';
+    if (this.incoming.get(from)?.has(to)) {
+      await this.addFriends(from, to);
+      return 'friends';
+    }
+    this.setOf(this.incoming, to).add(from);
+    this.setOf(this.outgoing, from).add(to);
+    return 'requested';
+  }
+
+  async acceptFriendship(userId: string, from: string): Promise<boolean> {
+    if (!this.incoming.get(userId)?.has(from)) return false;
+    await this.addFriends(userId, from);
+    return true;
+  }
+
+  async removeFriendRequest(a: string, b: string): Promise<boolean> {
+    const removed = this.dropRequest(a, b);
+    return this.dropRequest(b, a) || removed;
+  }
+
+  async friendRequestsOf(userId: string): Promise<{ incoming: string[]; outgoing: string[] }> {
+    return { incoming: [...(this.incoming.get(userId) ?? [])], outgoing: [...(this.outgoing.get(userId) ?? [])] };
+  }
+
+  /** Deletes the pending request from -> to; says whether there was one. */
+  private dropRequest(from: string, to: string): boolean {
+    const had = this.incoming.get(to)?.delete(from) ?? false;
+    this.outgoing.get(from)?.delete(to);
+    return had;
   }
 
   async friendsOf(userId: string): Promise<string[]> {

@@ -6,7 +6,14 @@
  * - `createUser` fails with `exists` when the id is taken; ids are case-sensitive.
  * - A chat's members are a set; `joinedAtSeq` is the chat's head when the member joined, so
  *   group ticks count a member only for messages sent after they joined.
- * - Friendship is symmetric: `addFriends(a, b)` makes each a friend of the other.
+ * - Friendship is symmetric and by consent: `requestFriendship(a, b)` records a pending
+ *   request a -> b, unless b already asked a, in which case it accepts that request instead;
+ *   `acceptFriendship(b, a)` turns a pending a -> b into a friendship. A friendship removes
+ *   the pending requests between the two in both directions. `addFriends(a, b)` makes each a
+ *   friend of the other at once (admin provisioning only). Nobody is their own friend or
+ *   their own requester (those calls change nothing and answer 'self').
+ * - `removeFriendRequest(a, b)` deletes the pending request between a and b, in whichever
+ *   direction it is (decline or cancel), and says whether there was one.
  * - Reads reflect every write that resolved before they were called. A returned ChatRecord
  *   is an immutable snapshot: later writes never change it (they replace the stored record).
  */
@@ -22,7 +29,19 @@ export interface Directory {
   chatsOf(userId: string): Promise<string[]>;
   addFriends(a: string, b: string): Promise<void>;
   friendsOf(userId: string): Promise<string[]>;
+  requestFriendship(from: string, to: string): Promise<FriendRequestOutcome>;
+  acceptFriendship(userId: string, from: string): Promise<boolean>;
+  removeFriendRequest(a: string, b: string): Promise<boolean>;
+  /** Pending requests to the user (`incoming`) and by the user (`outgoing`). */
+  friendRequestsOf(userId: string): Promise<{ incoming: string[]; outgoing: string[] }>;
 }
+
+/**
+ * What a friend request did: recorded and pending ('requested'), made a friendship because
+ * the other had asked first ('friends'), found them friends already ('already-friends'), or
+ * nothing because both are the same user ('self').
+ */
+export type FriendRequestOutcome = 'requested' | 'friends' | 'already-friends' | 'self';
 
 export interface UserRecord {
   id: string;

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrokerLossStats, ClusterAddress, ClusterControl } from '../ClusterControl.ts';
+import { clusterSecrets, type ClusterSecrets } from '../auth/clusterSecrets.ts';
 import { ALL_REAL, openBackends } from '../backends/openBackends.ts';
 import { provisionBackends, type ProvisionedBackends } from '../backends/provisionBackends.ts';
 import { STORE_BUGS } from '../bugs/BugCatalogue.ts';
@@ -34,7 +35,12 @@ export interface ProcessClusterOptions {
   limits?: Partial<ServerLimits>;
   /** Server-side bug names; the message store's bugs (no-dedupe, read-rewrites-message) need the memory store and are refused. */
   bugs?: readonly string[];
+  /**
+   * HMAC key of login tokens. Absent: a fresh random one. Every node gets it (and the admin
+   * token) in its spec, in the environment of its process, never on a command line.
+   */
   tokenSecret?: string;
+  /** Token of the /v1/admin endpoints. Absent: a fresh random one, read back as `adminToken`. */
   adminToken?: string;
   seed?: number;
   /** Idle time after which a dead chat server's queue turns are claimed by another, in ms (default 3,000). */
@@ -89,6 +95,7 @@ interface NodeHandle {
 export class ProcessCluster implements ClusterControl {
   readonly adminToken: string;
   readonly limits: ServerLimits;
+  private readonly secrets: ClusterSecrets;
   private readonly gatewayNodes: NodeHandle[] = [];
   private readonly chatServerNodes: NodeHandle[] = [];
   private api: NodeHandle | undefined;
@@ -108,7 +115,8 @@ export class ProcessCluster implements ClusterControl {
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: ProcessClusterOptions) {
-    this.adminToken = options.adminToken ?? 'chatsim-admin';
+    this.secrets = clusterSecrets({ tokenSecret: options.tokenSecret, adminToken: options.adminToken });
+    this.adminToken = this.secrets.adminToken;
     this.limits = resolveLimits(options.limits);
     this.log = options.onLog ?? (() => undefined);
     const storeBugs = (options.bugs ?? []).filter((b) => STORE_BUGS.includes(b));
@@ -125,7 +133,7 @@ export class ProcessCluster implements ClusterControl {
     const backends = this.provisioned.config;
     const gatewayIds = Array.from({ length: this.options.gateways ?? 1 }, (_, i) => `gw${i + 1}`);
     this.common = {
-      backends, limits: this.limits, tokenSecret: this.options.tokenSecret ?? 'chatsim-dev-secret', adminToken: this.adminToken,
+      backends, limits: this.limits, tokenSecret: this.secrets.tokenSecret, adminToken: this.adminToken,
       bugs: [...(this.options.bugs ?? [])], seed: this.options.seed ?? 1, gatewayIds,
     };
     const host = this.options.host ?? '127.0.0.1';

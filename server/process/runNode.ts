@@ -36,6 +36,8 @@ export async function runNode(): Promise<void> {
     process.exit(64);
   }
   const spec = JSON.parse(raw) as NodeSpec;
+  // The spec carries the cluster's secrets: nothing this process starts inherits them.
+  delete process.env[NODE_SPEC_ENV];
   const time = createSystemTime();
   process.on('disconnect', () => process.exit(0));
   // Ctrl-C in a terminal signals the whole process group: the supervisor decides how nodes stop.
@@ -97,11 +99,13 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
   const random = new SeededRandom(spec.seed).fork(`${spec.role}:${spec.id}`);
   switch (spec.role) {
     case 'gateway': {
-      const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence']);
-      const { broker, queue, presence } = opened.backends;
+      const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence', 'directory']);
+      const { broker, queue, presence, directory } = opened.backends;
       const gateway = new Gateway({ id: spec.id, time, broker: broker!, queue: queue!, presence: presence!, limits: spec.limits, bugs });
       await gateway.start();
-      const listener = new WsGatewayListener({ gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), limits: spec.limits });
+      const listener = new WsGatewayListener({
+        gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), directory: directory!, presence: presence!, limits: spec.limits,
+      });
       const port = await listener.listen(spec.port, spec.host);
       return {
         url: `ws://${spec.host}:${port}`,

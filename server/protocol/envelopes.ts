@@ -21,7 +21,12 @@ export type GatewayDelivery =
   | { kind: 'deliver'; to: string[]; frame: string }
   /** Every local connection but `except`. Only the `route-to-every-gateway` bug publishes this. */
   | { kind: 'broadcast'; except?: string; frame: string }
-  | { kind: 'close'; to: string[]; code: number; reason: string };
+  | { kind: 'close'; to: string[]; code: number; reason: string }
+  /**
+   * A newer connection of the same user and device opened elsewhere (connection `by`,
+   * accepted at `atMs`): close each of `to` that is older with 4409 REPLACED.
+   */
+  | { kind: 'replace'; to: string[]; by: string; atMs: number };
 
 /** Presence events from gateways to the presence service. */
 export type PresenceEvent =

@@ -30,6 +30,9 @@ export const ERROR_CODES = {
   FORBIDDEN: { retry: false, text: 'not allowed for this user' },
   PAYLOAD_TOO_LARGE: { retry: false, text: 'the HTTP body exceeds httpBodyBytesMax' },
   UNSUPPORTED_MEDIA_TYPE: { retry: false, text: 'a request body must be sent with content-type application/json' },
+  TOO_MANY_REQUESTS: { retry: true, text: 'too many registrations or failed logins; retry after the Retry-After header\'s seconds' },
+  TOO_MANY_DEVICES: { retry: true, text: 'the user already has devicesPerUserMax devices connected' },
+  NOT_FRIENDS: { retry: false, text: 'only friends (a request the other user accepted) can be added to a chat' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -45,7 +48,7 @@ export const CLOSE_CODES = {
   HEARTBEAT_TIMEOUT: { code: 4408, retry: true, text: 'no frame arrived within heartbeatTimeoutMs' },
   RATE_LIMIT_FLOOD: { code: 4429, retry: true, text: 'the connection kept flooding past framesPerSecondMax; reconnect after a backoff' },
   SLOW_CONSUMER: { code: 4508, retry: true, text: 'the send buffer exceeded sendBufferBytesMax; reconnect and sync' },
-  REPLACED: { code: 4409, retry: false, text: 'another connection of the same device replaced this one' },
+  REPLACED: { code: 4409, retry: false, text: 'a newer connection of the same user and device replaced this one' },
 } as const;
 
 export type CloseReason = keyof typeof CLOSE_CODES;

@@ -56,6 +56,25 @@ export interface ServerLimits {
    * least recently used is forgotten and its next announcement repeats cumulative receipts.
    */
   tickStateChatsMax: number;
+  /**
+   * Devices of one user connected at once (distinct device ids in the presence store, checked
+   * at upgrade); a connection of one more device is refused with 429 TOO_MANY_DEVICES.
+   */
+  devicesPerUserMax: number;
+  /** POST /v1/users per client address: burst size (requests). */
+  registerPerAddressBurstMax: number;
+  /** POST /v1/users per client address: sustained requests per minute. */
+  registerPerAddressPerMinuteMax: number;
+  /** Failed logins per user name before every login of that name gets 429: burst size. */
+  loginFailuresPerUserBurstMax: number;
+  /** Failed logins per user name: sustained failures per minute. */
+  loginFailuresPerUserPerMinuteMax: number;
+  /** Failed logins per client address before every login from it gets 429: burst size. */
+  loginFailuresPerAddressBurstMax: number;
+  /** Failed logins per client address: sustained failures per minute. */
+  loginFailuresPerAddressPerMinuteMax: number;
+  /** Keys (addresses, user names) each HTTP rate limiter remembers; the least recently used is forgotten first. */
+  rateLimitKeysMax: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -84,6 +103,14 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   httpBodyBytesMax: 256 * 1024,
   clientMsgIdCharsMax: 128,
   tickStateChatsMax: 10_000,
+  devicesPerUserMax: 10,
+  registerPerAddressBurstMax: 100,
+  registerPerAddressPerMinuteMax: 60,
+  loginFailuresPerUserBurstMax: 10,
+  loginFailuresPerUserPerMinuteMax: 6,
+  loginFailuresPerAddressBurstMax: 100,
+  loginFailuresPerAddressPerMinuteMax: 60,
+  rateLimitKeysMax: 100_000,
 });
 
 export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {

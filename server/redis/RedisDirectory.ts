@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ChatKind, ChatRecord, Directory, NewChat, UserRecord } from '../ports/Directory.ts';
+import type { ChatKind, ChatRecord, Directory, FriendRequestOutcome, NewChat, UserRecord } from '../ports/Directory.ts';
 import { frozenMap } from '../ports/frozenMap.ts';
 import { DEFAULT_REDIS_PREFIX, RedisScript } from './RedisScript.ts';
 
@@ -91,11 +91,56 @@ redis.call('HINCRBY', KEYS[1], 'version', 1)
 return 1
 `);
 
-// KEYS: a's friends set, b's friends set. ARGV: a, b. Both sides or neither.
+// KEYS: a's friends, b's friends, a's incoming, a's outgoing, b's incoming, b's outgoing
+// requests. ARGV: a, b. Both sides or neither; the pending requests between them go.
 const ADD_FRIENDS = new RedisScript('directory-add-friends', `
 redis.call('SADD', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[2])
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
 return 1
+`);
+
+// Same KEYS and ARGV as ADD_FRIENDS, a = from, b = to. Reply: 1 requested, 2 friends (b had
+// asked a: accepted), 3 already friends. One script, so two users asking each other at once
+// end as friends, never as two crossed pending requests.
+const REQUEST_FRIENDSHIP = new RedisScript('directory-request-friendship', `
+if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1 then return 3 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 1 then
+  redis.call('SADD', KEYS[1], ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('SREM', KEYS[3], ARGV[2])
+  redis.call('SREM', KEYS[4], ARGV[2])
+  redis.call('SREM', KEYS[5], ARGV[1])
+  redis.call('SREM', KEYS[6], ARGV[1])
+  return 2
+end
+redis.call('SADD', KEYS[5], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[2])
+return 1
+`);
+
+// Same KEYS and ARGV as ADD_FRIENDS, a = the user answering, b = the requester. Reply 1 when
+// b's request was pending and is now a friendship, 0 when there was none.
+const ACCEPT_FRIENDSHIP = new RedisScript('directory-accept-friendship', `
+if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return 0 end
+redis.call('SADD', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[2])
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
+return 1
+`);
+
+// Same KEYS and ARGV as ADD_FRIENDS. Reply: how many of the two directions were pending.
+const REMOVE_FRIEND_REQUEST = new RedisScript('directory-remove-friend-request', `
+local n = redis.call('SREM', KEYS[3], ARGV[2]) + redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[2])
+redis.call('SREM', KEYS[6], ARGV[1])
+return n
 `);
 
 /** A cached chat: the snapshot read at `version` of its chat hash. */
@@ -116,6 +161,8 @@ interface CachedChat {
  *   contain ":", so that key would also be the chat hash of the chat `<chatId>:members`.)
  * - `D chats-of:<userId>`: set of the chats the user is a member of.
  * - `D friends:<userId>`: set of the user's friends (each friendship is in both users' sets).
+ * - `D friend-req-in:<userId>` / `D friend-req-out:<userId>`: sets of the users with a pending
+ *   request to / from the user (each request is in both users' sets).
  * Each namespace word is followed by the first ":" after `D`, so no two keys collide whatever
  * the ids.
  *
@@ -236,7 +283,40 @@ export class RedisDirectory implements Directory {
   async addFriends(a: string, b: string): Promise<void> {
     // As in the memory directory, nobody is their own friend.
     if (a === b) return;
-    await ADD_FRIENDS.run(this.client, [this.friendsKey(a), this.friendsKey(b)], [a, b]);
+    await ADD_FRIENDS.run(this.client, this.pairKeys(a, b), [a, b]);
+  }
+
+  async requestFriendship(from: string, to: string): Promise<FriendRequestOutcome> {
+    if (from === to) return 'self';
+    const reply = Number(await REQUEST_FRIENDSHIP.run(this.client, this.pairKeys(from, to), [from, to]));
+    return reply === 1 ? 'requested' : reply === 2 ? 'friends' : 'already-friends';
+  }
+
+  async acceptFriendship(userId: string, from: string): Promise<boolean> {
+    if (userId === from) return false;
+    return Number(await ACCEPT_FRIENDSHIP.run(this.client, this.pairKeys(userId, from), [userId, from])) === 1;
+  }
+
+  async removeFriendRequest(a: string, b: string): Promise<boolean> {
+    if (a === b) return false;
+    return Number(await REMOVE_FRIEND_REQUEST.run(this.client, this.pairKeys(a, b), [a, b])) > 0;
+  }
+
+  async friendRequestsOf(userId: string): Promise<{ incoming: string[]; outgoing: string[] }> {
+    const [incoming, outgoing] = await Promise.all([
+      this.client.smembers(this.keyPrefix + 'friend-req-in:' + userId),
+      this.client.smembers(this.keyPrefix + 'friend-req-out:' + userId),
+    ]);
+    return { incoming, outgoing };
+  }
+
+  /** The keys every friendship script takes, in its order (see ADD_FRIENDS). */
+  private pairKeys(a: string, b: string): string[] {
+    const p = this.keyPrefix;
+    return [
+      this.friendsKey(a), this.friendsKey(b),
+      `${p}friend-req-in:${a}`, `${p}friend-req-out:${a}`, `${p}friend-req-in:${b}`, `${p}friend-req-out:${b}`,
+    ];
   }
 
   async friendsOf(userId: string): Promise<string[]> {

@@ -94,12 +94,13 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
 
   let started: StartedCluster | undefined;
   let httpUrl: string;
-  let adminToken: string;
+  let adminToken: string | undefined;
   if (scenario.target) {
     const serverBugs = scenario.bugs.filter((b) => BUG_CATALOGUE.find((e) => e.name === b)?.where === 'server');
     if (serverBugs.length > 0) log(`server bugs ${serverBugs.join(', ')} cannot be injected into --target ${scenario.target.httpUrl}; only phone bugs apply`);
     httpUrl = scenario.target.httpUrl;
-    adminToken = scenario.target.adminToken ?? 'chatsim-admin';
+    // No default: provisionTarget refuses to go on without it once the target answers.
+    adminToken = scenario.target.adminToken;
   } else {
     const result = await startCluster(scenario, time, random, options.outDir, log);
     if (!result.ok) return result;
@@ -119,7 +120,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
   }
 }
 
-async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void): Promise<LiveRunOutcome> {
+async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void): Promise<LiveRunOutcome> {
   const { scenario, time } = options;
   const population = buildPopulation(scenario.population, random.fork('population'));
   log(`provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`);

@@ -46,12 +46,16 @@ const LOGIN_CONCURRENCY = 32;
  * Creates the population on a target cluster through its HTTP API (so `--target` works the
  * same as a cluster we started), then logs every device in.
  */
-export async function provisionTarget(api: ApiPort, adminToken: string, population: Population): Promise<ProvisionResult> {
+export async function provisionTarget(api: ApiPort, adminToken: string | undefined, population: Population): Promise<ProvisionResult> {
   try {
     const health = await api.request('GET', '/v1/health');
     if (health.status !== 200) return { ok: false, code: 'TARGET_UNREACHABLE', message: `GET ${api.where}/v1/health answered ${health.status}` };
   } catch (error) {
     return { ok: false, code: 'TARGET_UNREACHABLE', message: `cannot reach ${api.where}: ${causeOf(error)}` };
+  }
+  // No default: a target's admin token is its operator's secret (docs/security.md).
+  if (adminToken === undefined) {
+    return { ok: false, code: 'PROVISION_FAILED', message: `provisioning ${api.where} needs its admin token: --admin-token-file, $CHATSIM_ADMIN_TOKEN or target.adminToken` };
   }
   try {
     const chatIds = await provisionAll(api, adminToken, population);

@@ -37,9 +37,9 @@ describe('bad input gets its documented code and harms nobody else', () => {
     ['a body nested 600 deep', `{"type":"send","chat":"c","clientMsgId":"deep","body":${'{"a":'.repeat(600)}1${'}'.repeat(600)}}`, 'BAD_FRAME'],
     ['missing field', '{"type":"send","chat":"c","body":"no id"}', 'INVALID_FIELD'],
     ['oversized frame', JSON.stringify({ type: 'send', chat: 'c', clientMsgId: 'big', body: 'x'.repeat(5000) }), 'FRAME_TOO_LARGE'],
-    ['oversized body', JSON.stringify({ type: 'send', chat: 'c', clientMsgId: 'body', body: 'é'.repeat(600) }), 'BODY_TOO_LARGE'],
+    ['oversized body', JSON.stringify({ type: 'send', chat: 'g:c', clientMsgId: 'body', body: 'é'.repeat(600) }), 'BODY_TOO_LARGE'],
     ['send to a chat the user is not in', '', 'NOT_MEMBER'],
-    ['send to an unknown chat', '{"type":"send","chat":"no-such-chat","clientMsgId":"u1","body":"hi"}', 'NOT_MEMBER'],
+    ['send to an unknown chat', '{"type":"send","chat":"g:no-such-chat","clientMsgId":"u1","body":"hi"}', 'NOT_MEMBER'],
     ['receipt past the head', '', 'CURSOR_AHEAD'],
   ];
 

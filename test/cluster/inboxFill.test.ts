@@ -114,7 +114,7 @@ describe('the sync-token inbox, filled on read', () => {
     const alice = await h.connect('alice');
     for (let i = 1; i <= 3; i++) alice.send({ type: 'send', chat: group, clientMsgId: `g${i}`, body: `${i}` });
     await alice.until(() => (alice.ofType('sent').length === 3 ? true : undefined));
-    await h.login('carol');
+    await h.befriend('alice', 'carol');
     const added = await h.api('POST', `/v1/chats/${group}/members`, { user: 'carol' }, await h.login('alice'));
     expect(added.status).toBe(200);
     alice.send({ type: 'send', chat: group, clientMsgId: 'g4', body: '4' });

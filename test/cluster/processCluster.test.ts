@@ -48,6 +48,30 @@ describe.skipIf(unreachable !== undefined && !inCi)(`multi-process cluster on Re
     return res.body.token as string;
   }
 
+  /** Befriends (request, accept) and opens the direct chat of `user` and `other`; returns its id. */
+  async function directChat(user: string, token: string, other: string): Promise<string> {
+    await api('POST', '/v1/friends', { user: other }, token);
+    const accepted = await api('POST', `/v1/friends/requests/${user}/accept`, undefined, await login(other));
+    if (accepted.status !== 200) throw new Error(`accept: ${accepted.status}`);
+    return (await api('POST', '/v1/chats', { kind: 'direct', members: [other] }, token)).body.id as string;
+  }
+
+  it('keeps the cluster secrets off every command line, and knows no default admin token or token secret', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { TokenService } = await import('../../server/auth/TokenService.ts');
+    const adminToken = cluster.adminToken;
+    for (const pid of Object.values(cluster.pids())) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      expect(argv).not.toContain(adminToken);
+      expect(argv).not.toContain('tokenSecret');
+    }
+    expect((await fetch(`${httpUrl}/v1/admin/restart-chat-servers`, { method: 'POST', headers: { 'x-admin-token': 'chatsim-admin' } })).status).toBe(403);
+    await login('secretvictim');
+    const forged = new TokenService('chatsim-dev-secret', createSystemTime(), 60_000).issue('secretvictim', 'd1').token;
+    expect((await api('GET', '/v1/me', undefined, forged)).status).toBe(401);
+    await expect(TestClient.connect(gatewayUrls[0]!, forged)).rejects.toThrow(/401/);
+  }, 60_000);
+
   it('runs each node as its own process', () => {
     const pids = Object.values(cluster.pids());
     expect(pids).toHaveLength(5); // 2 gateways, 2 chat servers, the API
@@ -58,7 +82,7 @@ describe.skipIf(unreachable !== undefined && !inCi)(`multi-process cluster on Re
   it('a message crosses processes: sent on gateway 1, stored in Cassandra, delivered on gateway 2', async () => {
     const aliceToken = await login('alice');
     const bobToken = await login('bob');
-    const chat = (await api('POST', '/v1/chats', { kind: 'direct', members: ['bob'] }, aliceToken)).body.id as string;
+    const chat = await directChat('alice', aliceToken, 'bob');
     const alice = await TestClient.connect(gatewayUrls[0]!, aliceToken);
     const bob = await TestClient.connect(gatewayUrls[1]!, bobToken);
     alice.send({ type: 'send', chat, clientMsgId: 'hello-1', body: 'hi bob' });
@@ -75,7 +99,7 @@ describe.skipIf(unreachable !== undefined && !inCi)(`multi-process cluster on Re
   it('SIGKILL of a chat server under load loses no acknowledged message, stores none twice, closes no WebSocket', async () => {
     const aliceToken = await login('carol');
     const bobToken = await login('dave');
-    const chat = (await api('POST', '/v1/chats', { kind: 'direct', members: ['dave'] }, aliceToken)).body.id as string;
+    const chat = await directChat('carol', aliceToken, 'dave');
     const carol = await TestClient.connect(gatewayUrls[0]!, aliceToken);
     const dave = await TestClient.connect(gatewayUrls[1]!, bobToken);
     const pidsBefore = cluster.pids();
@@ -130,7 +154,7 @@ describe.skipIf(unreachable !== undefined && !inCi)(`multi-process cluster on Re
   it('a crashed gateway process drops its links; the client reconnects to the other gateway and syncs', async () => {
     const frankToken = await login('frank');
     const graceToken = await login('grace');
-    const chat = (await api('POST', '/v1/chats', { kind: 'direct', members: ['grace'] }, frankToken)).body.id as string;
+    const chat = await directChat('frank', frankToken, 'grace');
     const frank = await TestClient.connect(gatewayUrls[1]!, frankToken);
     frank.send({ type: 'send', chat, clientMsgId: 'before-crash', body: 'x' });
     await frank.next((f) => f.type === 'sent', 15_000);

@@ -30,7 +30,7 @@ async function world(options: { chatServers: number; skewMs?: number; seed?: num
   });
   const { directory, queue, broker } = cluster.backends;
   for (const id of ['alice', 'bob']) await directory.createUser({ id, name: id, passwordHash: 'x' });
-  await directory.createChat({ id: 'c1', kind: 'direct', name: '', memberIds: ['alice', 'bob'], createdAtMs: T0 });
+  await directory.createChat({ id: 'd:alice:bob', kind: 'direct', name: '', memberIds: ['alice', 'bob'], createdAtMs: T0 });
   const replies: Array<{ conn: string; frame: Record<string, unknown> }> = [];
   await broker.subscribe(gatewayChannel('gw1'), (payload) => {
     const delivery = JSON.parse(payload) as GatewayDelivery;
@@ -39,11 +39,11 @@ async function world(options: { chatServers: number; skewMs?: number; seed?: num
   for (const server of cluster.chatServers) server.start();
   const envelope = (conn: string, frame: object): string => JSON.stringify({ gw: 'gw1', conn, user: 'alice', device: 'd1', frame: JSON.stringify(frame) } satisfies InboundEnvelope);
   const send = async (conn: string, clientMsgId: string): Promise<void> => {
-    const result = await queue.enqueue(conn, envelope(conn, { type: 'send', chat: 'c1', clientMsgId, body: `body ${clientMsgId}` }), 100);
+    const result = await queue.enqueue(conn, envelope(conn, { type: 'send', chat: 'd:alice:bob', clientMsgId, body: `body ${clientMsgId}` }), 100);
     expect(result.accepted).toBe(true);
   };
   const sent = (): Array<Record<string, unknown>> => replies.filter((r) => r.frame.type === 'sent').map((r) => r.frame);
-  return { time, cluster, send, sent, envelope, stored: async () => (await cluster.backends.store.readChat('c1', 0, 1000)).messages };
+  return { time, cluster, send, sent, envelope, stored: async () => (await cluster.backends.store.readChat('d:alice:bob', 0, 1000)).messages };
 }
 
 describe('a paused chat server', () => {
@@ -86,7 +86,7 @@ describe('a paused chat server', () => {
       const w = await world({ chatServers: 1 });
       const server = w.cluster.chatServers[0]!;
       server.pause();
-      const entry: QueueEntry = { key: 'conn0', payload: w.envelope('conn0', { type: 'send', chat: 'c1', clientMsgId: 'held', body: 'b' }), redeliveries: 0 };
+      const entry: QueueEntry = { key: 'conn0', payload: w.envelope('conn0', { type: 'send', chat: 'd:alice:bob', clientMsgId: 'held', body: 'b' }), redeliveries: 0 };
       let outcome = 'pending';
       server.handleEntry(entry).then(() => { outcome = 'done'; }, () => { outcome = 'failed'; });
       await runFor(w.time, 5_000);
@@ -134,7 +134,7 @@ describe('skewed chat server clocks', () => {
     const drawn = [0, 1].map((i) => drawClockSkewMs(new SeededRandom(3).fork('clocks'), i, 25));
     expect(drawn[0]).not.toBe(drawn[1]);
     const stampOf = async (slot: number, clientMsgId: string): Promise<number> => {
-      const entry: QueueEntry = { key: `direct-${clientMsgId}`, payload: w.envelope(`direct-${clientMsgId}`, { type: 'send', chat: 'c1', clientMsgId, body: 'b' }), redeliveries: 0 };
+      const entry: QueueEntry = { key: `direct-${clientMsgId}`, payload: w.envelope(`direct-${clientMsgId}`, { type: 'send', chat: 'd:alice:bob', clientMsgId, body: 'b' }), redeliveries: 0 };
       await w.cluster.chatServers[slot]!.handleEntry(entry);
       const sent = w.sent().find((f) => f.ref === clientMsgId);
       expect(sent).toBeDefined();

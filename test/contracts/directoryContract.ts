@@ -196,5 +196,56 @@ export function describeDirectoryContract(name: string, makeSubject: () => Promi
         expect(await directory.friendsOf(a)).toEqual([b]);
       });
     });
+
+    describe('friend requests (consent)', () => {
+      it('a request is pending until the other accepts; only then are they friends, both ways', async () => {
+        const [a, b] = [uniqueId('a'), uniqueId('b')];
+        expect(await directory.requestFriendship(a, b)).toBe('requested');
+        expect(await directory.friendsOf(a)).toEqual([]);
+        expect(await directory.friendsOf(b)).toEqual([]);
+        expect(await directory.friendRequestsOf(a)).toEqual({ incoming: [], outgoing: [b] });
+        expect(await directory.friendRequestsOf(b)).toEqual({ incoming: [a], outgoing: [] });
+        // The requester cannot accept their own request.
+        expect(await directory.acceptFriendship(a, b)).toBe(false);
+        expect(await directory.friendsOf(a)).toEqual([]);
+        expect(await directory.acceptFriendship(b, a)).toBe(true);
+        expect(await directory.friendsOf(a)).toEqual([b]);
+        expect(await directory.friendsOf(b)).toEqual([a]);
+        expect(await directory.friendRequestsOf(a)).toEqual({ incoming: [], outgoing: [] });
+        expect(await directory.friendRequestsOf(b)).toEqual({ incoming: [], outgoing: [] });
+        expect(await directory.acceptFriendship(b, a)).toBe(false);
+        expect(await directory.requestFriendship(a, b)).toBe('already-friends');
+      });
+
+      it('asking back accepts; asking oneself changes nothing', async () => {
+        const [a, b] = [uniqueId('a'), uniqueId('b')];
+        await directory.requestFriendship(a, b);
+        expect(await directory.requestFriendship(b, a)).toBe('friends');
+        expect(await directory.friendsOf(b)).toEqual([a]);
+        expect(await directory.friendRequestsOf(a)).toEqual({ incoming: [], outgoing: [] });
+        expect(await directory.requestFriendship(a, a)).toBe('self');
+        expect(await directory.friendsOf(a)).toEqual([b]);
+      });
+
+      it('a request can be declined or cancelled, from either side', async () => {
+        const [a, b, c] = [uniqueId('a'), uniqueId('b'), uniqueId('c')];
+        await directory.requestFriendship(a, b);
+        await directory.requestFriendship(a, c);
+        expect(await directory.removeFriendRequest(b, a)).toBe(true); // b declines
+        expect(await directory.removeFriendRequest(a, c)).toBe(true); // a cancels
+        expect(await directory.removeFriendRequest(a, c)).toBe(false);
+        expect(await directory.friendRequestsOf(a)).toEqual({ incoming: [], outgoing: [] });
+        expect(await directory.acceptFriendship(b, a)).toBe(false);
+        expect(await directory.friendsOf(b)).toEqual([]);
+      });
+
+      it('addFriends (admin provisioning) needs no request and clears a pending one', async () => {
+        const [a, b] = [uniqueId('a'), uniqueId('b')];
+        await directory.requestFriendship(a, b);
+        await directory.addFriends(a, b);
+        expect(await directory.friendsOf(b)).toEqual([a]);
+        expect(await directory.friendRequestsOf(b)).toEqual({ incoming: [], outgoing: [] });
+      });
+    });
   });
 }

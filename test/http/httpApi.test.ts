@@ -111,6 +111,11 @@ async function users(...ids: string[]): Promise<Record<string, string>> {
   return tokens;
 }
 
+/** Makes every pair of these users friends (as an accepted request would). */
+async function befriendAll(...ids: string[]): Promise<void> {
+  for (const a of ids) for (const b of ids) if (a < b) await h.directory.addFriends(a, b);
+}
+
 async function inbox(userId: string): Promise<InboxEvent[]> {
   const page = await h.store.readInbox(userId, 0, 1000);
   return page.events.map((e) => e.event);
@@ -203,10 +208,18 @@ describe('accounts and login', () => {
       { id: 'ok', password: '' },
       { id: 'ok', password: 'x'.repeat(257) },
       { id: 'ok', password: 'x', name: 7 },
+      // The one id rule: no separator (":" is reserved for chat ids), no dot, no control characters.
+      { id: 'a:b', password: 'x' },
+      { id: 'a.b', password: 'x' },
+      { id: 'nul\u0000', password: 'x' },
+      { id: '\u001b[31mred', password: 'x' },
+      { id: '__proto__\n', password: 'x' },
     ]) {
       expect(errorOf(await call('POST', '/v1/users', { body }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
     }
-    expect((await call('POST', '/v1/users', { body: { id: 'a-Z_0.9:x', password: 'x'.repeat(256) } })).status).toBe(201);
+    expect((await call('POST', '/v1/users', { body: { id: 'a-Z_09x', password: 'x'.repeat(256) } })).status).toBe(201);
+    // A device id follows the same rule.
+    expect(errorOf(await call('POST', '/v1/login', { body: { user: 'a-Z_09x', password: 'x'.repeat(256), device: 'tab\u0007' } }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
   });
 
   it('accepts a token until it expires, then answers 401 TOKEN_EXPIRED', async () => {
@@ -236,18 +249,42 @@ describe('accounts and login', () => {
 });
 
 describe('profile and friends', () => {
-  it('adds friends both ways and refuses unknown users with 404', async () => {
+  it('makes friends only by request and accept, and refuses unknown users with 404', async () => {
     const t = await users('alice', 'bob');
     expect(errorOf(await call('POST', '/v1/friends', { token: t.alice, body: { user: 'ghost' } }))).toEqual({ status: 404, code: 'NOT_FOUND' });
-    const added = await call('POST', '/v1/friends', { token: t.alice, body: { user: 'bob' } });
-    expect(added.status).toBe(204);
-    expect((await call('GET', '/v1/friends', { token: t.alice })).json).toEqual({ friends: ['bob'] });
-    expect((await call('GET', '/v1/friends', { token: t.bob })).json).toEqual({ friends: ['alice'] });
+    const asked = await call('POST', '/v1/friends', { token: t.alice, body: { user: 'bob' } });
+    expect(asked.status).toBe(202);
+    expect(asked.json).toEqual({ status: 'requested' });
+    // A request alone makes nobody a friend.
+    expect((await call('GET', '/v1/friends', { token: t.alice })).json).toEqual({ friends: [], incoming: [], outgoing: ['bob'] });
+    expect((await call('GET', '/v1/friends', { token: t.bob })).json).toEqual({ friends: [], incoming: ['alice'], outgoing: [] });
+    expect(await h.directory.friendsOf('bob')).toEqual([]);
+    // The requester cannot accept for the other.
+    expect(errorOf(await call('POST', '/v1/friends/requests/bob/accept', { token: t.alice }))).toEqual({ status: 404, code: 'NOT_FOUND' });
+    const accepted = await call('POST', '/v1/friends/requests/alice/accept', { token: t.bob });
+    expect(accepted.status).toBe(200);
+    expect((await call('GET', '/v1/friends', { token: t.alice })).json).toEqual({ friends: ['bob'], incoming: [], outgoing: [] });
+    expect((await call('GET', '/v1/friends', { token: t.bob })).json).toEqual({ friends: ['alice'], incoming: [], outgoing: [] });
+  });
+
+  it('accepts by asking back, and declines or cancels a request', async () => {
+    const t = await users('alice', 'bob', 'carol');
+    await call('POST', '/v1/friends', { token: t.alice, body: { user: 'bob' } });
+    const back = await call('POST', '/v1/friends', { token: t.bob, body: { user: 'alice' } });
+    expect(back.status).toBe(200);
+    expect(await h.directory.friendsOf('alice')).toEqual(['bob']);
+    await call('POST', '/v1/friends', { token: t.carol, body: { user: 'alice' } });
+    expect((await call('DELETE', '/v1/friends/requests/carol', { token: t.alice })).status).toBe(204);
+    expect(errorOf(await call('DELETE', '/v1/friends/requests/carol', { token: t.alice }))).toEqual({ status: 404, code: 'NOT_FOUND' });
+    expect(await h.directory.friendsOf('carol')).toEqual([]);
   });
 
   it('renames the user and tells the user and each friend, but nobody else', async () => {
     const t = await users('alice', 'bob', 'carol');
     await call('POST', '/v1/friends', { token: t.alice, body: { user: 'bob' } });
+    await call('POST', '/v1/friends/requests/alice/accept', { token: t.bob });
+    // Carol asked alice, who never answered: a pending request is not a friendship.
+    await call('POST', '/v1/friends', { token: t.carol, body: { user: 'alice' } });
     const res = await call('PUT', '/v1/me', { token: t.alice, body: { name: 'Alice A.' } });
     expect(res.json).toEqual({ id: 'alice', name: 'Alice A.' });
     const event = { kind: 'profile_changed', userId: 'alice', name: 'Alice A.' };
@@ -264,6 +301,7 @@ describe('profile and friends', () => {
 describe('chats', () => {
   it('creates a direct chat once; asking again from either side returns it with 200', async () => {
     const t = await users('bob', 'alice');
+    await befriendAll('alice', 'bob');
     const first = await call('POST', '/v1/chats', { token: t.bob!, body: { kind: 'direct', members: ['alice'] } });
     expect(first.status).toBe(201);
     expect(first.json).toEqual({
@@ -288,16 +326,16 @@ describe('chats', () => {
     }
   });
 
-  it('does not hand a pair the direct chat of another pair whose ids join to the same string', async () => {
-    const t = await users('a', 'b:c', 'a:b', 'c');
-    expect((await call('POST', '/v1/chats', { token: t.a, body: { kind: 'direct', members: ['b:c'] } })).json.id).toBe('d:a:b:c');
+  it('direct chat ids are unambiguous: user ids cannot hold the ":" separator', async () => {
+    const t = await users('a', 'c');
+    for (const id of ['b:c', 'a:b']) expect(errorOf(await call('POST', '/v1/users', { body: { id, password: 'x' } }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
     const other = await call('POST', '/v1/chats', { token: t.c, body: { kind: 'direct', members: ['a:b'] } });
     expect(errorOf(other)).toEqual({ status: 400, code: 'BAD_REQUEST' });
-    expect(JSON.stringify(other.json)).not.toContain('joinedAtSeq');
   });
 
   it('creates a group with the caller and refuses unknown members, naming the first', async () => {
     const t = await users('alice', 'bob');
+    await befriendAll('alice', 'bob');
     const bad = await call('POST', '/v1/chats', { token: t.alice, body: { kind: 'group', members: ['bob', 'ghost', 'ghoul'] } });
     expect(errorOf(bad)).toEqual({ status: 400, code: 'BAD_REQUEST' });
     expect(bad.json.error.message).toContain('ghost');
@@ -314,6 +352,7 @@ describe('chats', () => {
   it('refuses a group larger than groupMembersMax, counting the caller', async () => {
     await restart({ groupMembersMax: 3 });
     const t = await users('alice', 'bob', 'carol', 'dave');
+    await befriendAll('alice', 'bob', 'carol', 'dave');
     const over = await call('POST', '/v1/chats', { token: t.alice, body: { kind: 'group', members: ['bob', 'carol', 'dave'] } });
     expect(errorOf(over)).toEqual({ status: 400, code: 'BAD_REQUEST' });
     expect(over.json.error.message).toContain('groupMembersMax');
@@ -326,6 +365,7 @@ describe('chats', () => {
 
   it('answers 404 NOT_FOUND alike for a chat of others and for an unknown chat', async () => {
     const t = await users('alice', 'bob', 'carol');
+    await befriendAll('alice', 'bob');
     const chat = await call('POST', '/v1/chats', { token: t.alice, body: { kind: 'direct', members: ['bob'] } });
     const id = encodeURIComponent(chat.json.id);
     const foreign = await call('GET', `/v1/chats/${id}`, { token: t.carol });
@@ -340,6 +380,7 @@ describe('chats', () => {
   it('pages history with after and limit and reports head and hasMore', async () => {
     await restart({ historyPageMax: 3 });
     const t = await users('alice', 'bob');
+    await befriendAll('alice', 'bob');
     const chat = await call('POST', '/v1/chats', { token: t.alice, body: { kind: 'direct', members: ['bob'] } });
     await appendMessages(chat.json.id, 5);
     const path = `/v1/chats/${chat.json.id}/messages`;
@@ -369,6 +410,7 @@ describe('chats', () => {
 
   it('renames a chat and changes members, with inbox events to the right users', async () => {
     const t = await users('alice', 'bob', 'carol');
+    await befriendAll('alice', 'bob', 'carol');
     const chat = await call('POST', '/v1/chats', { token: t.alice, body: { kind: 'group', members: ['bob'] } });
     const id: string = chat.json.id;
     await appendMessages(id, 2);
@@ -406,6 +448,7 @@ describe('chats', () => {
 
   it('keeps the members of a direct chat fixed', async () => {
     const t = await users('alice', 'bob', 'carol');
+    await befriendAll('alice', 'bob', 'carol');
     const chat = await call('POST', '/v1/chats', { token: t.alice, body: { kind: 'direct', members: ['bob'] } });
     const add = await call('POST', `/v1/chats/${chat.json.id}/members`, { token: t.alice, body: { user: 'carol' } });
     expect(errorOf(add)).toEqual({ status: 400, code: 'BAD_REQUEST' });
@@ -576,3 +619,118 @@ describe('health, discovery and admin', () => {
     expect(badItem.json.error.message).toContain('chats[0]');
   });
 });
+
+describe('consent (issue 15, finding 5)', () => {
+  it('puts into a chat only friends: a stranger, or one only asked, is refused with 403 NOT_FRIENDS', async () => {
+    const t = await users('alice', 'bob', 'carol', 'mallory');
+    await befriendAll('alice', 'bob');
+    // Mallory asked carol, who never accepted: still strangers.
+    await call('POST', '/v1/friends', { token: t.mallory, body: { user: 'carol' } });
+    expect(errorOf(await call('POST', '/v1/chats', { token: t.mallory, body: { kind: 'direct', members: ['carol'] } }))).toEqual({ status: 403, code: 'NOT_FRIENDS' });
+    expect(errorOf(await call('POST', '/v1/chats', { token: t.mallory, body: { kind: 'group', members: ['alice', 'carol'] } }))).toEqual({ status: 403, code: 'NOT_FRIENDS' });
+    expect(await h.directory.chatsOf('carol')).toEqual([]);
+    expect(await inbox('carol')).toEqual([]);
+    // A group of friends is fine; adding a stranger to it is not, even by a member.
+    const group = await call('POST', '/v1/chats', { token: t.alice, body: { kind: 'group', members: ['bob'] } });
+    expect(group.status).toBe(201);
+    const add = await call('POST', `/v1/chats/${group.json.id}/members`, { token: t.bob, body: { user: 'mallory' } });
+    expect(errorOf(add)).toEqual({ status: 403, code: 'NOT_FRIENDS' });
+    expect(await h.directory.chatsOf('mallory')).toEqual([]);
+  });
+
+  it('lets the admin provisioning put anyone together (load-test setup)', async () => {
+    await users('alice', 'bob');
+    const res = await call('POST', '/v1/admin/provision', { body: { chats: [{ kind: 'direct', members: ['alice', 'bob'] }] }, headers: { 'x-admin-token': ADMIN_TOKEN } });
+    expect(res.status).toBe(200);
+    expect(await h.directory.chatsOf('bob')).toEqual(['d:alice:bob']);
+  });
+});
+
+describe('rate limits on register and login (issue 15, finding 6)', () => {
+  it('answers 40 wrong passwords for one user with 429 and Retry-After, and the right one too until the clock moves on', async () => {
+    await register('alice', 'right-password');
+    const statuses: number[] = [];
+    let last: CallResult | undefined;
+    for (let i = 0; i < 40; i++) {
+      last = await call('POST', '/v1/login', { body: { user: 'alice', password: `guess-${i}` } });
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, h.limits.loginFailuresPerUserBurstMax).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(h.limits.loginFailuresPerUserBurstMax).every((s) => s === 429)).toBe(true);
+    expect(errorOf(last!)).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS' });
+    const retryAfterS = Number(last!.headers.get('retry-after'));
+    expect(retryAfterS).toBeGreaterThanOrEqual(1);
+    // Guessing right now gains nothing.
+    expect((await call('POST', '/v1/login', { body: { user: 'alice', password: 'right-password' } })).status).toBe(429);
+    // Another user is not affected (the address budget is larger).
+    await register('bob');
+    expect((await call('POST', '/v1/login', { body: { user: 'bob', password: 'pw-bob' } })).status).toBe(200);
+    h.time.advance(retryAfterS * 1000);
+    expect((await call('POST', '/v1/login', { body: { user: 'alice', password: 'right-password' } })).status).toBe(200);
+  });
+
+  it('limits failed logins per client address over many user names', async () => {
+    await restart({ loginFailuresPerAddressBurstMax: 5, loginFailuresPerAddressPerMinuteMax: 1 });
+    await register('alice');
+    for (let i = 0; i < 5; i++) expect((await call('POST', '/v1/login', { body: { user: `nobody${i}`, password: 'x' } })).status).toBe(401);
+    const refused = await call('POST', '/v1/login', { body: { user: 'alice', password: 'pw-alice' } });
+    expect(errorOf(refused)).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS' });
+    expect(refused.headers.get('retry-after')).toBe('60');
+  });
+
+  it('limits registrations per client address, then lets them through at the sustained rate', async () => {
+    await restart({ registerPerAddressBurstMax: 3, registerPerAddressPerMinuteMax: 6 });
+    for (let i = 0; i < 3; i++) expect((await call('POST', '/v1/users', { body: { id: `u${i}`, password: 'x' } })).status).toBe(201);
+    const refused = await call('POST', '/v1/users', { body: { id: 'u3', password: 'x' } });
+    expect(errorOf(refused)).toEqual({ status: 429, code: 'TOO_MANY_REQUESTS' });
+    expect(refused.headers.get('retry-after')).toBe('10');
+    expect(await h.directory.getUser('u3')).toBeUndefined();
+    h.time.advance(10_000);
+    expect((await call('POST', '/v1/users', { body: { id: 'u3', password: 'x' } })).status).toBe(201);
+  });
+});
+
+describe('tokens and ids (issue 15, findings 3 and 7)', () => {
+  it('refuses a token signed with any other secret, or altered in any byte', async () => {
+    await register('alice');
+    const token = await login('alice');
+    expect((await call('GET', '/v1/me', { token })).status).toBe(200);
+    const forged = [
+      new TokenService('chatsim-dev-secret', h.time, 60_000).issue('alice', 'd1').token,
+      new TokenService('another-secret-entirely', h.time, 60_000).issue('alice', 'd1').token,
+    ];
+    for (const bad of [...forged, ...everyByteAltered(token)]) {
+      expect(errorOf(await call('GET', '/v1/me', { token: bad })), bad).toEqual({ status: 401, code: 'BAD_TOKEN' });
+    }
+  });
+
+  it('refuses non-canonical spellings of a valid token: junk appended, padding, standard base64', async () => {
+    await register('alice');
+    const token = await login('alice');
+    const [body, sig] = token.split('.') as [string, string];
+    const std = (s: string): string => s.replace(/-/g, '+').replace(/_/g, '/');
+    const variants = [`${token}junk`, `${token}=`, `${token}==`, `${body}=.${sig}`, `${std(body)}.${std(sig)}`, `${body}.${sig}.`, `.${token}`];
+    for (const variant of variants) {
+      if (variant === token) continue;
+      expect(errorOf(await call('GET', '/v1/me', { token: variant })), variant).toEqual({ status: 401, code: 'BAD_TOKEN' });
+    }
+  });
+
+  it('refuses a provisioned group whose id breaks the id rule (__proto__, constructor, no g: prefix)', async () => {
+    await users('alice');
+    for (const id of ['__proto__', 'constructor', 'g:', 'g:a:b', 'g:\u001b[2J', 'team']) {
+      const res = await call('POST', '/v1/admin/provision', { body: { chats: [{ kind: 'group', id, members: ['alice'] }] }, headers: { 'x-admin-token': ADMIN_TOKEN } });
+      expect(errorOf(res), id).toEqual({ status: 400, code: 'BAD_REQUEST' });
+    }
+  });
+});
+
+/** The token with each character in turn replaced by another of the base64url alphabet (or the dot moved). */
+function everyByteAltered(token: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < token.length; i++) {
+    const replacement = token[i] === 'A' ? 'B' : token[i] === '.' ? 'A' : 'A';
+    out.push(token.slice(0, i) + replacement + token.slice(i + 1));
+  }
+  return out;
+}

@@ -58,7 +58,7 @@ describe('the chat server keeps cursors monotone and ticks equal to the member m
         const presence = new MemoryPresenceStore(time);
         const server = new ChatServer({ id: 'cs', clock: time, queue: new MemoryInboundQueue({ timers: time }), broker, store, directory, presence, limits: resolveLimits() });
         const users = Array.from({ length: size }, (_, i) => `u${i}`);
-        await directory.createChat({ id: 'g', kind: 'group', name: 'g', memberIds: users, createdAtMs: 0 });
+        await directory.createChat({ id: 'g:g', kind: 'group', name: 'g', memberIds: users, createdAtMs: 0 });
         for (const u of users) await presence.put({ userId: u, connectionId: `c-${u}`, deviceId: 'd', gatewayId: 'gw' }, 1e9);
         const receipts: Array<{ to: string[]; kind: string; upTo: number }> = [];
         await broker.subscribe('gw:gw', (payload) => {
@@ -68,15 +68,15 @@ describe('the chat server keeps cursors monotone and ticks equal to the member m
         });
         const handle = (user: string, frame: object): Promise<void> =>
           server.handleEntry({ key: user, redeliveries: 0, payload: JSON.stringify({ gw: 'gw', conn: `c-${user}`, user, device: 'd', frame: JSON.stringify(frame) }) });
-        for (let i = 0; i < messageCount; i++) await handle(users[i % size]!, { type: 'send', chat: 'g', clientMsgId: `m${i}`, body: 'b' });
+        for (let i = 0; i < messageCount; i++) await handle(users[i % size]!, { type: 'send', chat: 'g:g', clientMsgId: `m${i}`, body: 'b' });
 
         const seen = new Map<string, { delivered: number; read: number }>();
         for (const move of moves) {
           const user = users[move.member % size]!;
           const upTo = Math.min(move.upTo, messageCount);
-          const frame = move.kind === 'typing' ? { type: 'typing', chat: 'g', read: upTo } : { type: move.kind, chat: 'g', upTo };
+          const frame = move.kind === 'typing' ? { type: 'typing', chat: 'g:g', read: upTo } : { type: move.kind, chat: 'g:g', upTo };
           await handle(user, frame);
-          const cursors = (await store.getCursors('g')).get(user)!;
+          const cursors = (await store.getCursors('g:g')).get(user)!;
           const previous = seen.get(user) ?? { delivered: 0, read: 0 };
           // Cursors never decrease, and read never runs ahead of delivered.
           expect(cursors.delivered).toBeGreaterThanOrEqual(previous.delivered);
@@ -87,7 +87,7 @@ describe('the chat server keeps cursors monotone and ticks equal to the member m
         await new Promise((resolve) => setImmediate(resolve));
         // Each sender's ticks match the minimum cursor over the other members, as far as the
         // sender has messages to tick (receipts past a sender's last message are not owed).
-        const cursors = await store.getCursors('g');
+        const cursors = await store.getCursors('g:g');
         const lastSeqOf = new Map<string, number>();
         for (let i = 0; i < messageCount; i++) lastSeqOf.set(users[i % size]!, i + 1);
         for (const [sender, lastSeq] of lastSeqOf) {

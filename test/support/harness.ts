@@ -43,6 +43,17 @@ export async function startHarness(options: Partial<ClusterOptions> = {}): Promi
     return res.body.token as string;
   };
 
+  /** A asks, b accepts (consent); friends already is fine. */
+  const befriend: Harness['befriend'] = async (a, b) => {
+    const tokenA = await login(a);
+    const tokenB = await login(b);
+    const asked = await api('POST', '/v1/friends', { user: b }, tokenA);
+    if (asked.status === 200) return;
+    if (asked.status !== 202) throw new Error(`befriend: ${asked.status} ${JSON.stringify(asked.body)}`);
+    const accepted = await api('POST', `/v1/friends/requests/${a}/accept`, undefined, tokenB);
+    if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+  };
+
   return {
     cluster, time, httpUrl, gatewayUrls, api, login,
     async connect(user, opts = {}) {
@@ -53,17 +64,13 @@ export async function startHarness(options: Partial<ClusterOptions> = {}): Promi
     },
     async createChat(owner, kind, members, name) {
       const token = await login(owner);
-      for (const m of members) await login(m);
+      // Consent: only friends can be put into a chat.
+      for (const m of members) if (m !== owner) await befriend(owner, m);
       const res = await api('POST', '/v1/chats', { kind, members, name }, token);
       if (res.status !== 201 && res.status !== 200) throw new Error(`create chat: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.id as string;
     },
-    async befriend(a, b) {
-      const token = await login(a);
-      await login(b);
-      const res = await api('POST', '/v1/friends', { user: b }, token);
-      if (res.status !== 204) throw new Error(`befriend: ${res.status}`);
-    },
+    befriend,
     async stop() {
       for (const c of clients) c.ws.terminate();
       await cluster.stop();

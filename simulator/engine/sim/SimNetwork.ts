@@ -1,6 +1,7 @@
 import type { Timers } from '../../../server/ports/Clock.ts';
 import type { GatewayListener, GatewayListenerDeps, GatewayListenerFactory } from '../../../server/gateway/GatewayListener.ts';
 import type { ServerConnection } from '../../../server/gateway/ServerConnection.ts';
+import { admitConnection } from '../../../server/gateway/admitConnection.ts';
 import type { ClientLink, ClientLinkHandlers, ClientTransport } from '../../transport/ClientTransport.ts';
 
 /** Close codes a real upgrade failure maps to (as WsClientTransport does for 401 / 400). */
@@ -28,9 +29,12 @@ export class SimNetwork implements ClientTransport {
       if (link.state !== 'connecting') return;
       const target = this.listening.get(url);
       if (!target) return link.fail(ABNORMAL_CLOSE, `connect ${url}: refused`);
-      const check = target.tokens.verify(token);
-      if (!check.ok) return link.fail(BAD_TOKEN_CLOSE, `upgrade refused: 401 ${check.code}`);
-      link.connect((server) => target.gateway.accept(server, { user: check.claims.sub, device: check.claims.dev }));
+      // The same admission as a real upgrade (token, user, device count), on the simulated ports.
+      void admitConnection(target, token).then((admission) => {
+        if (link.state !== 'connecting') return;
+        if (!admission.ok) return link.fail(admission.status === 401 ? BAD_TOKEN_CLOSE : ABNORMAL_CLOSE, `upgrade refused: ${admission.status} ${admission.code}`);
+        link.connect((server) => target.gateway.accept(server, admission.identity));
+      });
     });
     return link;
   }

@@ -1,7 +1,7 @@
 import type { ClusterBackends } from '../../../server/Cluster.ts';
 import type { Broker, Subscription } from '../../../server/ports/Broker.ts';
 import type { Timers } from '../../../server/ports/Clock.ts';
-import type { ChatRecord, Directory, NewChat, UserRecord } from '../../../server/ports/Directory.ts';
+import type { ChatRecord, Directory, FriendRequestOutcome, NewChat, UserRecord } from '../../../server/ports/Directory.ts';
 import type { ConsumeOptions, DeadLetter, EnqueueResult, InboundQueue, QueueConsumer, QueueEntry } from '../../../server/ports/InboundQueue.ts';
 import type {
   AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, TickState, UserCursors,
@@ -327,6 +327,22 @@ export class LatentDirectory implements Directory {
 
   friendsOf(userId: string): Promise<string[]> {
     return this.latency.call(undefined, () => this.inner.friendsOf(userId));
+  }
+
+  requestFriendship(from: string, to: string): Promise<FriendRequestOutcome> {
+    return this.latency.call(undefined, () => this.inner.requestFriendship(from, to));
+  }
+
+  acceptFriendship(userId: string, from: string): Promise<boolean> {
+    return this.latency.call(undefined, () => this.inner.acceptFriendship(userId, from));
+  }
+
+  removeFriendRequest(a: string, b: string): Promise<boolean> {
+    return this.latency.call(undefined, () => this.inner.removeFriendRequest(a, b));
+  }
+
+  friendRequestsOf(userId: string): Promise<{ incoming: string[]; outgoing: string[] }> {
+    return this.latency.call(undefined, () => this.inner.friendRequestsOf(userId));
   }
 }
 
