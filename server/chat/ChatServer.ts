@@ -18,6 +18,7 @@ import { InboxMaterializer } from './InboxMaterializer.ts';
 import { memberCursors, otherMember, ticksOf } from './chatTicks.ts';
 import { cursorFloor, aggregateFor } from './groupTicks.ts';
 import { Router } from './Router.ts';
+import { eventsThatFit, fitWatermarkResult } from './syncPages.ts';
 import { decodeSyncToken, encodeSyncToken } from './syncTokens.ts';
 import { validateFrame } from './validateFrame.ts';
 
@@ -388,15 +389,22 @@ export class ChatServer {
     // Chats the client did not list start from 0, so a new chat is never missed.
     const wanted = new Map<string, number>(memberOf.map((c) => [c, given[c] ?? 0]));
     let budget = this.deps.limits.syncMessagesMax;
+    // Once the messages read pass the byte limit, later chats are read for their head only: the
+    // cut below would drop their messages anyway.
+    let bytesRead = 0;
     const results: SyncChatResult[] = [];
     for (const [chatId, afterSeq] of wanted) {
-      const page = await this.readAfterWatermark(chatId, afterSeq, Math.max(0, budget));
+      const limit = bytesRead > this.deps.limits.syncResultBytesMax ? 0 : Math.max(0, budget);
+      const page = await this.readAfterWatermark(chatId, afterSeq, limit);
       budget -= page.messages.length;
+      const messages = page.messages.map(toMessageFrame);
+      for (const m of messages) bytesRead += m.body.length;
       const chat = await this.deps.directory.getChat(chatId);
       const receipts = chat ? await this.currentTicks(chat, env.user) : [];
-      results.push({ chat: chatId, messages: page.messages.map(toMessageFrame), head: page.headSeq, hasMore: page.hasMore, receipts });
+      results.push({ chat: chatId, messages, head: page.headSeq, hasMore: page.hasMore, receipts });
     }
-    await this.reply(env, { type: 'sync_result', ref: frame.id, epoch: this.deps.store.epoch, hasMore: results.some((r) => r.hasMore), chats: results });
+    const result = { type: 'sync_result' as const, ref: frame.id, epoch: this.deps.store.epoch, hasMore: results.some((r) => r.hasMore), chats: results };
+    await this.reply(env, fitWatermarkResult(result, this.deps.limits.syncResultBytesMax));
   }
 
   private async readAfterWatermark(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
@@ -431,10 +439,14 @@ export class ChatServer {
     // copied by the next call, which `hasMore` asks for).
     const filled = await this.inbox.fill(env.user, this.deps.limits.syncEventsMax);
     const page = await this.deps.store.readInbox(env.user, decoded.position, this.deps.limits.syncEventsMax);
-    const last = page.events.length > 0 ? page.events[page.events.length - 1]!.position : decoded.position;
+    const epoch = this.deps.store.epoch;
+    // Cut to the byte limit; the token of the page's last event is the longest one it can carry.
+    const longest = { type: 'sync_result', ref: frame.id, epoch, hasMore: false, events: [], token: encodeSyncToken(epoch, page.events.at(-1)?.position ?? decoded.position) };
+    const events = page.events.slice(0, eventsThatFit(longest, page.events, this.deps.limits.syncResultBytesMax));
+    const last = events.at(-1)?.position ?? decoded.position;
     await this.reply(env, {
-      type: 'sync_result', ref: frame.id, epoch: this.deps.store.epoch, hasMore: page.hasMore || !filled,
-      events: page.events, token: encodeSyncToken(this.deps.store.epoch, last),
+      type: 'sync_result', ref: frame.id, epoch, hasMore: page.hasMore || !filled || events.length < page.events.length,
+      events, token: encodeSyncToken(epoch, last),
     });
   }
 

@@ -39,6 +39,13 @@ export interface ServerLimits {
   syncMessagesMax: number;
   /** Most inbox events in one sync-by-token result (and most messages copied into the inbox per token sync). */
   syncEventsMax: number;
+  /**
+   * Largest sync result, in UTF-8 bytes of its JSON frame (watermark and token sync alike); the
+   * rest comes by `hasMore`. Kept well under `sendBufferBytesMax`, or the gateway would cut the
+   * answer as a slow consumer. A result carrying a single message (or event) that does not fit
+   * alone may pass it, so that every page makes progress (server/chat/syncPages.ts).
+   */
+  syncResultBytesMax: number;
   /** Most messages copied into a member's inbox when they are removed from a chat (older ones are left out). */
   inboxCopyOnLeaveMessagesMax: number;
   /** Most chats in one watermark sync request. */
@@ -77,6 +84,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   presenceQueryUsersMax: 500,
   syncMessagesMax: 500,
   syncEventsMax: 500,
+  syncResultBytesMax: 256 * 1024,
   inboxCopyOnLeaveMessagesMax: 10_000,
   syncChatsMax: 1_000,
   historyPageMax: 200,
