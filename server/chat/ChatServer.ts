@@ -83,8 +83,8 @@ export class ChatServer {
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
   private readonly inbox: InboxMaterializer;
-  /** chat|kind -> sender -> the highest tick upTo this server told them (bounded, least recently used first). */
-  private readonly ticksTold = new Map<string, Map<string, number>>();
+  /** chat|kind keys whose next tick computation tells every sender again (a redelivered frame asked for it). */
+  private readonly retellTicks = new Set<string>();
   /** While paused (see pause): entries handed to this server wait on it; a crash rejects it. */
   private pauseGate: { promise: Promise<void>; release(): void; fail(error: Error): void } | undefined;
   /** The graceful stop of the consumer detached by pause; it settles once the held entries are done. */
@@ -330,26 +330,31 @@ export class ChatServer {
    */
   private requestTicks(chatId: string, kind: CursorKind, redelivered: boolean): Promise<void> {
     const key = `${chatId}|${kind}`;
-    // A redelivered frame may follow a crash between the cursor write and the receipts (this
-    // server's memory of what it told is then no proof): tell every sender again. Receipts are
+    // A redelivered frame may follow a crash between the cursor write and the receipts, or a
+    // receipt published into a broker that lost it: tell every sender again. Receipts are
     // cumulative and inbox appends idempotent, so a repeat is harmless.
-    if (redelivered) this.ticksTold.delete(key);
-    return this.tickRuns.run(key, () => this.announceTicks(chatId, kind));
+    if (redelivered) this.retellTicks.add(key);
+    return this.tickRuns.run(key, () => this.announceTicks(chatId, kind, this.retellTicks.delete(key)));
   }
 
-  /** Tells each sender whose aggregate tick passed what this server last told them. */
-  private async announceTicks(chatId: string, kind: CursorKind): Promise<void> {
+  /**
+   * The receipt rule (docs/protocol.md section 5): a sender is told their aggregate tick when it
+   * rose past the tick they were last told and their latest message is above that old tick
+   * (otherwise every message of theirs is ticked already). What was told is read from the store
+   * and raised there after the receipt went out, so no chat server tells it again, and a crash
+   * in between only repeats it. `retell`: ignore what was told (see requestTicks).
+   */
+  private async announceTicks(chatId: string, kind: CursorKind, retell: boolean): Promise<void> {
     const chat = await this.deps.directory.getChat(chatId);
     if (!chat) return;
-    const { cursors, lastSeqBySender } = await this.deps.store.tickState(chat.id);
+    const { cursors, lastSeqBySender, announced } = await this.deps.store.tickState(chat.id);
     const floor = cursorFloor(memberCursors(chat, cursors, kind));
-    const told = this.toldFor(`${chat.id}|${kind}`);
     const changes: Array<{ sender: string; upTo: number }> = [];
-    for (const sender of lastSeqBySender.keys()) {
+    for (const [sender, lastSeq] of lastSeqBySender) {
       if (!chat.members.has(sender)) continue;
       const upTo = aggregateFor(floor, sender);
-      // Nothing told yet (a new or restarted server): tell the current value once.
-      if (!Number.isFinite(upTo) || upTo <= (told.get(sender) ?? 0)) continue;
+      const told = retell ? 0 : announced.get(sender)?.[kind] ?? 0;
+      if (!Number.isFinite(upTo) || upTo <= told || lastSeq <= told) continue;
       changes.push({ sender, upTo });
     }
     await Promise.all(changes.map(async ({ sender, upTo }) => {
@@ -357,17 +362,8 @@ export class ChatServer {
       const receipt: ReceiptFrame = { type: 'receipt', chat: chat.id, user: readerName, kind, upTo };
       // The cursor is already stored (a token sync copies the tick into the inbox from it).
       await this.router.toUsers([sender], JSON.stringify(receipt));
-      told.set(sender, Math.max(upTo, told.get(sender) ?? 0));
+      await this.deps.store.raiseAnnounced(chat.id, sender, kind, upTo);
     }));
-  }
-
-  /** What this server last told each sender of a chat and kind; the least recently used chat is forgotten past `tickStateChatsMax`. */
-  private toldFor(key: string): Map<string, number> {
-    const told = this.ticksTold.get(key) ?? new Map<string, number>();
-    this.ticksTold.delete(key);
-    this.ticksTold.set(key, told);
-    while (this.ticksTold.size > this.deps.limits.tickStateChatsMax) this.ticksTold.delete(this.ticksTold.keys().next().value!);
-    return told;
   }
 
   // ---- typing ----

@@ -58,11 +58,6 @@ export interface ServerLimits {
   httpBodyBytesMax: number;
   /** Longest clientMsgId, in characters. */
   clientMsgIdCharsMax: number;
-  /**
-   * Chats (per kind of tick) whose last announced ticks a chat server remembers; past it the
-   * least recently used is forgotten and its next announcement repeats cumulative receipts.
-   */
-  tickStateChatsMax: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -91,7 +86,6 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   tokenTtlMs: 24 * 60 * 60 * 1000,
   httpBodyBytesMax: 256 * 1024,
   clientMsgIdCharsMax: 128,
-  tickStateChatsMax: 10_000,
 });
 
 export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
