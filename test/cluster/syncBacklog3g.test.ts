@@ -72,5 +72,8 @@ describe('a backlog larger than the send buffer, synced over 3G', () => {
     const connects = events.filter((e) => e.type === 'connect').length;
     expect(rendered().size, `rendered ${rendered().size} of ${MESSAGES} after ${connects} connects`).toBe(MESSAGES);
     expect([...rendered()].sort((a, b) => a - b)).toEqual(Array.from({ length: MESSAGES }, (_, i) => i + 1));
+    // It came page by page: 1.28 MB in pages of at most syncResultBytesMax (256 KiB) is at least 5.
+    const pages = events.filter((e) => e.type === 'ok' && e.op === 'sync' && e.messages > 0).length;
+    expect(pages).toBeGreaterThanOrEqual(5);
   }, 120_000);
 });
