@@ -4,11 +4,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMessageFrame } from '../../server/chat/ChatServer.ts';
-import { eventsThatFit, fitWatermarkResult, jsonBytes } from '../../server/chat/syncPages.ts';
+import { eventsThatFit, fitWatermarkResult } from '../../server/chat/syncPages.ts';
 import type { StoredMessage } from '../../server/ports/MessageStore.ts';
 import type { SyncChatResult } from '../../server/protocol/frames.ts';
 
-const body = fc.array(fc.constantFrom('a', '\u0001', '"', 'é', '😀', '\\'), { maxLength: 400 }).map((cs) => cs.join(''));
+/** Measured here, not with the module's own helper: what the gateway would send, in bytes. */
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+const body = fc.array(fc.constantFrom('a', '\u0001', '"', 'é', '😀', '\\'), { maxLength: 400, size: 'max' }).map((cs) => cs.join(''));
 
 function message(chatId: string, seq: number, text: string): StoredMessage {
   return { chatId, seq, msgId: `m${seq}`, senderId: 'alice', senderDeviceId: 'd1', clientMsgId: `c${seq}`, body: text, sentAtMs: 1 };
