@@ -280,15 +280,26 @@ export class CassandraMessageStore implements MessageStore {
     const rows = await this.readAll(this.q.getChatMarks, [chatId]);
     const cursors = new Map<string, UserCursors>();
     const lastSeqBySender = new Map<string, number>();
+    const announced = new Map<string, UserCursors>();
     for (const row of rows) {
       const user = String(row.get('user_id'));
       const delivered = num(row.get('delivered_upto'));
       const read = num(row.get('read_upto'));
       const lastSent = num(row.get('last_sent_seq'));
+      const deliveredTold = num(row.get('delivered_announced'));
+      const readTold = num(row.get('read_announced'));
       if (delivered !== undefined || read !== undefined) cursors.set(user, { delivered: delivered ?? 0, read: read ?? 0 });
       if (lastSent !== undefined) lastSeqBySender.set(user, lastSent);
+      if (deliveredTold !== undefined || readTold !== undefined) announced.set(user, { delivered: deliveredTold ?? 0, read: readTold ?? 0 });
     }
-    return { cursors, lastSeqBySender };
+    return { cursors, lastSeqBySender, announced };
+  }
+
+  async raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void> {
+    // As cursors: written USING TIMESTAMP upTo + 1, so the highest value wins whatever the order
+    // of the writes, from any chat server, with no read and no transaction. In cursor_marks, so
+    // the tick computation's one partition read (tickState) sees it.
+    await this.client.execute(this.q.setAnnounced[kind], [upTo + 1, upTo, chatId, userId], WRITE);
   }
 
   // ---- inbox ----
@@ -499,7 +510,11 @@ function statements(ks: string) {
     getChatHead: `SELECT bucket FROM ${ks}.chat_heads WHERE chat_id = ?`,
     setChatHead: `UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET bucket = ? WHERE chat_id = ?`,
     setSenderLast: `UPDATE ${ks}.cursor_marks USING TIMESTAMP ? SET last_sent_seq = ? WHERE chat_id = ? AND user_id = ?`,
-    getChatMarks: `SELECT user_id, delivered_upto, read_upto, last_sent_seq FROM ${ks}.cursor_marks WHERE chat_id = ?`,
+    getChatMarks: `SELECT user_id, delivered_upto, read_upto, last_sent_seq, delivered_announced, read_announced FROM ${ks}.cursor_marks WHERE chat_id = ?`,
+    setAnnounced: {
+      delivered: `UPDATE ${ks}.cursor_marks USING TIMESTAMP ? SET delivered_announced = ? WHERE chat_id = ? AND user_id = ?`,
+      read: `UPDATE ${ks}.cursor_marks USING TIMESTAMP ? SET read_announced = ? WHERE chat_id = ? AND user_id = ?`,
+    } satisfies Record<CursorKind, string>,
     setCursor: { delivered: delivered.set, read: read.set } satisfies Record<CursorKind, string>,
     getInboxIndex: `SELECT position FROM ${ks}.inbox_index WHERE user_id = ? AND event_key = ?`,
     setInboxIndex: `INSERT INTO ${ks}.inbox_index (user_id, event_key, position) VALUES (?, ?, ?)`,

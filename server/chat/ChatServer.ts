@@ -21,6 +21,7 @@ import { InboxMaterializer } from './InboxMaterializer.ts';
 import { memberCursors, otherMember, ticksOf } from './chatTicks.ts';
 import { cursorFloor, aggregateFor } from './groupTicks.ts';
 import { Router } from './Router.ts';
+import { eventsThatFit, fitWatermarkResult } from './syncPages.ts';
 import { decodeSyncToken, encodeSyncToken } from './syncTokens.ts';
 import { validateFrame } from './validateFrame.ts';
 
@@ -88,8 +89,8 @@ export class ChatServer {
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
   private readonly inbox: InboxMaterializer;
-  /** chat|kind -> sender -> the highest tick upTo this server told them (bounded, least recently used first). */
-  private readonly ticksTold = new Map<string, Map<string, number>>();
+  /** chat|kind keys whose next tick computation tells every sender again (a redelivered frame asked for it). */
+  private readonly retellTicks = new Set<string>();
   /** While paused (see pause): entries handed to this server wait on it; a crash rejects it. */
   private pauseGate: { promise: Promise<void>; release(): void; fail(error: Error): void } | undefined;
   /** The graceful stop of the consumer detached by pause; it settles once the held entries are done. */
@@ -361,26 +362,31 @@ export class ChatServer {
    */
   private requestTicks(chatId: string, kind: CursorKind, redelivered: boolean): Promise<void> {
     const key = `${chatId}|${kind}`;
-    // A redelivered frame may follow a crash between the cursor write and the receipts (this
-    // server's memory of what it told is then no proof): tell every sender again. Receipts are
+    // A redelivered frame may follow a crash between the cursor write and the receipts, or a
+    // receipt published into a broker that lost it: tell every sender again. Receipts are
     // cumulative and inbox appends idempotent, so a repeat is harmless.
-    if (redelivered) this.ticksTold.delete(key);
-    return this.tickRuns.run(key, () => this.announceTicks(chatId, kind));
+    if (redelivered) this.retellTicks.add(key);
+    return this.tickRuns.run(key, () => this.announceTicks(chatId, kind, this.retellTicks.delete(key)));
   }
 
-  /** Tells each sender whose aggregate tick passed what this server last told them. */
-  private async announceTicks(chatId: string, kind: CursorKind): Promise<void> {
+  /**
+   * The receipt rule (docs/protocol.md section 5): a sender is told their aggregate tick when it
+   * rose past the tick they were last told and their latest message is above that old tick
+   * (otherwise every message of theirs is ticked already). What was told is read from the store
+   * and raised there after the receipt went out, so no chat server tells it again, and a crash
+   * in between only repeats it. `retell`: ignore what was told (see requestTicks).
+   */
+  private async announceTicks(chatId: string, kind: CursorKind, retell: boolean): Promise<void> {
     const chat = await this.deps.directory.getChat(chatId);
     if (!chat) return;
-    const { cursors, lastSeqBySender } = await this.deps.store.tickState(chat.id);
+    const { cursors, lastSeqBySender, announced } = await this.deps.store.tickState(chat.id);
     const floor = cursorFloor(memberCursors(chat, cursors, kind));
-    const told = this.toldFor(`${chat.id}|${kind}`);
     const changes: Array<{ sender: string; upTo: number }> = [];
-    for (const sender of lastSeqBySender.keys()) {
+    for (const [sender, lastSeq] of lastSeqBySender) {
       if (!chat.members.has(sender)) continue;
       const upTo = aggregateFor(floor, sender);
-      // Nothing told yet (a new or restarted server): tell the current value once.
-      if (!Number.isFinite(upTo) || upTo <= (told.get(sender) ?? 0)) continue;
+      const told = retell ? 0 : announced.get(sender)?.[kind] ?? 0;
+      if (!Number.isFinite(upTo) || upTo <= told || lastSeq <= told) continue;
       changes.push({ sender, upTo });
     }
     await Promise.all(changes.map(async ({ sender, upTo }) => {
@@ -388,17 +394,8 @@ export class ChatServer {
       const receipt: ReceiptFrame = { type: 'receipt', chat: chat.id, user: readerName, kind, upTo };
       // The cursor is already stored (a token sync copies the tick into the inbox from it).
       await this.router.toUsers([sender], JSON.stringify(receipt));
-      told.set(sender, Math.max(upTo, told.get(sender) ?? 0));
+      await this.deps.store.raiseAnnounced(chat.id, sender, kind, upTo);
     }));
-  }
-
-  /** What this server last told each sender of a chat and kind; the least recently used chat is forgotten past `tickStateChatsMax`. */
-  private toldFor(key: string): Map<string, number> {
-    const told = this.ticksTold.get(key) ?? new Map<string, number>();
-    this.ticksTold.delete(key);
-    this.ticksTold.set(key, told);
-    while (this.ticksTold.size > this.deps.limits.tickStateChatsMax) this.ticksTold.delete(this.ticksTold.keys().next().value!);
-    return told;
   }
 
   // ---- typing ----
@@ -420,15 +417,22 @@ export class ChatServer {
     // Chats the client did not list start from 0, so a new chat is never missed.
     const wanted = new Map<string, number>(memberOf.map((c) => [c, Object.hasOwn(given, c) ? given[c]! : 0]));
     let budget = this.deps.limits.syncMessagesMax;
+    // Once the messages read pass the byte limit, later chats are read for their head only: the
+    // cut below would drop their messages anyway.
+    let bytesRead = 0;
     const results: SyncChatResult[] = [];
     for (const [chatId, afterSeq] of wanted) {
-      const page = await this.readAfterWatermark(chatId, afterSeq, Math.max(0, budget));
+      const limit = bytesRead > this.deps.limits.syncResultBytesMax ? 0 : Math.max(0, budget);
+      const page = await this.readAfterWatermark(chatId, afterSeq, limit);
       budget -= page.messages.length;
+      const messages = page.messages.map(toMessageFrame);
+      for (const m of messages) bytesRead += m.body.length;
       const chat = await this.deps.directory.getChat(chatId);
       const receipts = chat ? await this.currentTicks(chat, env.user) : [];
-      results.push({ chat: chatId, messages: page.messages.map(toMessageFrame), head: page.headSeq, hasMore: page.hasMore, receipts });
+      results.push({ chat: chatId, messages, head: page.headSeq, hasMore: page.hasMore, receipts });
     }
-    await this.reply(env, { type: 'sync_result', ref: frame.id, epoch: this.deps.store.epoch, hasMore: results.some((r) => r.hasMore), chats: results });
+    const result = { type: 'sync_result' as const, ref: frame.id, epoch: this.deps.store.epoch, hasMore: results.some((r) => r.hasMore), chats: results };
+    await this.reply(env, fitWatermarkResult(result, this.deps.limits.syncResultBytesMax));
   }
 
   private async readAfterWatermark(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
@@ -463,10 +467,14 @@ export class ChatServer {
     // copied by the next call, which `hasMore` asks for).
     const filled = await this.inbox.fill(env.user, this.deps.limits.syncEventsMax);
     const page = await this.deps.store.readInbox(env.user, decoded.position, this.deps.limits.syncEventsMax);
-    const last = page.events.length > 0 ? page.events[page.events.length - 1]!.position : decoded.position;
+    const epoch = this.deps.store.epoch;
+    // Cut to the byte limit; the token of the page's last event is the longest one it can carry.
+    const longest = { type: 'sync_result', ref: frame.id, epoch, hasMore: false, events: [], token: encodeSyncToken(epoch, page.events.at(-1)?.position ?? decoded.position) };
+    const events = page.events.slice(0, eventsThatFit(longest, page.events, this.deps.limits.syncResultBytesMax));
+    const last = events.at(-1)?.position ?? decoded.position;
     await this.reply(env, {
-      type: 'sync_result', ref: frame.id, epoch: this.deps.store.epoch, hasMore: page.hasMore || !filled,
-      events: page.events, token: encodeSyncToken(this.deps.store.epoch, last),
+      type: 'sync_result', ref: frame.id, epoch, hasMore: page.hasMore || !filled || events.length < page.events.length,
+      events, token: encodeSyncToken(epoch, last),
     });
   }
 

@@ -10,6 +10,7 @@ interface ChatLog {
   bySenderClientId: Map<string, number>;
   lastSeqBySender: Map<string, number>;
   cursors: Map<string, UserCursors>;
+  announced: Map<string, UserCursors>;
 }
 
 interface Inbox {
@@ -94,7 +95,16 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async tickState(chatId: string): Promise<TickState> {
-    return { cursors: await this.getCursors(chatId), lastSeqBySender: await this.lastSeqBySender(chatId) };
+    const announced = new Map<string, UserCursors>();
+    for (const [userId, a] of this.chats.get(chatId)?.announced ?? []) announced.set(userId, { ...a });
+    return { cursors: await this.getCursors(chatId), lastSeqBySender: await this.lastSeqBySender(chatId), announced };
+  }
+
+  async raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void> {
+    const log = this.chat(chatId);
+    const announced = log.announced.get(userId) ?? { delivered: 0, read: 0 };
+    announced[kind] = Math.max(announced[kind], upTo);
+    log.announced.set(userId, announced);
   }
 
   async appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number> {
@@ -151,7 +161,7 @@ export class MemoryMessageStore implements MessageStore {
   private chat(chatId: string): ChatLog {
     let log = this.chats.get(chatId);
     if (!log) {
-      log = { messages: [], bySenderClientId: new Map(), lastSeqBySender: new Map(), cursors: new Map() };
+      log = { messages: [], bySenderClientId: new Map(), lastSeqBySender: new Map(), cursors: new Map(), announced: new Map() };
       this.chats.set(chatId, log);
     }
     return log;

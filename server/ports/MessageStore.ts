@@ -16,6 +16,10 @@
  *   upTo, or a first advance to 0). A store may write without reading: `before` is then the value it last saw
  *   (exact for a store's own writes), and another writer may have moved the cursor further
  *   than `after`, so `after > before` means "may have moved", and getCursors is the truth.
+ * - Announced ticks are per (chat, sender, kind): the highest receipt `upTo` a chat server told
+ *   the sender, so that no chat server tells it again (server/chat/ChatServer.ts). Monotone like
+ *   cursors: `raiseAnnounced` keeps the max of every value given, from any process, and
+ *   `tickState` returns them (senders never told anything are absent).
  * - The inbox is a per-user append-only event log with positions starting at 1.
  *   `appendInbox` is idempotent on (userId, eventKey): a repeat returns the first position.
  * - Inbox marks say how far each chat has been copied into a user's inbox (the inbox is filled
@@ -36,8 +40,10 @@ export interface MessageStore {
   getCursors(chatId: string): Promise<Map<string, UserCursors>>;
   /** For each sender in the chat, the seq of their latest message. */
   lastSeqBySender(chatId: string): Promise<Map<string, number>>;
-  /** getCursors and lastSeqBySender of one chat together (what a tick computation reads; one read on Cassandra). */
+  /** getCursors, lastSeqBySender and the announced ticks of one chat together (what a tick computation reads; one read on Cassandra). */
   tickState(chatId: string): Promise<TickState>;
+  /** Records that `userId` was told their `kind` tick in the chat up to `upTo` (keeps the max). */
+  raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void>;
   appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number>;
   readInbox(userId: string, afterPosition: number, limit: number): Promise<InboxPage>;
   getInboxMarks(userId: string): Promise<Map<string, InboxMark>>;
@@ -94,6 +100,8 @@ export interface UserCursors {
 export interface TickState {
   cursors: Map<string, UserCursors>;
   lastSeqBySender: Map<string, number>;
+  /** Per sender, the highest tick of each kind announced to them (0 for a kind never announced); senders never told are absent. */
+  announced: Map<string, UserCursors>;
 }
 
 export interface CursorAdvance {

@@ -39,6 +39,13 @@ export interface ServerLimits {
   syncMessagesMax: number;
   /** Most inbox events in one sync-by-token result (and most messages copied into the inbox per token sync). */
   syncEventsMax: number;
+  /**
+   * Largest sync result, in UTF-8 bytes of its JSON frame (watermark and token sync alike); the
+   * rest comes by `hasMore`. Kept well under `sendBufferBytesMax`, or the gateway would cut the
+   * answer as a slow consumer. A result carrying a single message (or event) that does not fit
+   * alone may pass it, so that every page makes progress (server/chat/syncPages.ts).
+   */
+  syncResultBytesMax: number;
   /** Most messages copied into a member's inbox when they are removed from a chat (older ones are left out). */
   inboxCopyOnLeaveMessagesMax: number;
   /** Most chats in one watermark sync request. */
@@ -51,11 +58,6 @@ export interface ServerLimits {
   httpBodyBytesMax: number;
   /** Longest clientMsgId, in characters. */
   clientMsgIdCharsMax: number;
-  /**
-   * Chats (per kind of tick) whose last announced ticks a chat server remembers; past it the
-   * least recently used is forgotten and its next announcement repeats cumulative receipts.
-   */
-  tickStateChatsMax: number;
   /**
    * Devices of one user connected at once (distinct device ids in the presence store, checked
    * at upgrade); a connection of one more device is refused with 429 TOO_MANY_DEVICES.
@@ -96,13 +98,13 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   presenceQueryUsersMax: 500,
   syncMessagesMax: 500,
   syncEventsMax: 500,
+  syncResultBytesMax: 256 * 1024,
   inboxCopyOnLeaveMessagesMax: 10_000,
   syncChatsMax: 1_000,
   historyPageMax: 200,
   tokenTtlMs: 24 * 60 * 60 * 1000,
   httpBodyBytesMax: 256 * 1024,
   clientMsgIdCharsMax: 128,
-  tickStateChatsMax: 10_000,
   devicesPerUserMax: 10,
   registerPerAddressBurstMax: 100,
   registerPerAddressPerMinuteMax: 60,

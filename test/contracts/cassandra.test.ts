@@ -17,6 +17,7 @@ import { createCassandraClient, DEFAULT_CASSANDRA } from '../../server/cassandra
 import type { AppendInput } from '../../server/ports/MessageStore.ts';
 import { cassandraUnreachable, uniqueId } from './helpers.ts';
 import { describeMessageStoreContract } from './messageStoreContract.ts';
+import { twoServersRepeatNoTick } from '../support/chatServerRig.ts';
 
 const contactPoint = process.env.CHATSIM_CASSANDRA ?? DEFAULT_CASSANDRA;
 const inCi = process.env.CI === 'true';
@@ -72,7 +73,7 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       const b = await CassandraMessageStore.open(client, { keyspace, messageBucketSize: 999, inboxBucketSize: 999, newEpoch: () => 'other' });
       expect(b.epoch).toBe(a.epoch);
       expect([b.messageBucketSize, b.inboxBucketSize]).toEqual([MESSAGE_BUCKET, INBOX_BUCKET]);
-      expect(await applySchema(client, keyspace)).toMatchObject({ keyspace, statements: 11 });
+      expect(await applySchema(client, keyspace)).toMatchObject({ keyspace, statements: 13 });
     });
 
     it('adds last_sent_seq to a cursor_marks table made by an earlier version', async () => {
@@ -84,9 +85,9 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
         await applySchema(client, old);
         await applySchema(client, old);
         const columns = await client.execute(`SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'cursor_marks'`, [old], { prepare: true });
-        expect(columns.rows.map((r) => String(r.get('column_name'))).sort()).toEqual(['chat_id', 'delivered_upto', 'last_sent_seq', 'read_upto', 'user_id']);
+        expect(columns.rows.map((r) => String(r.get('column_name'))).sort()).toEqual(['chat_id', 'delivered_announced', 'delivered_upto', 'last_sent_seq', 'read_announced', 'read_upto', 'user_id']);
         const store = await CassandraMessageStore.open(client, { keyspace: old });
-        expect(await store.tickState('c')).toEqual({ cursors: new Map([['bob', { delivered: 5, read: 0 }]]), lastSeqBySender: new Map() });
+        expect(await store.tickState('c')).toEqual({ cursors: new Map([['bob', { delivered: 5, read: 0 }]]), lastSeqBySender: new Map(), announced: new Map() });
       } finally {
         await client.execute(`DROP KEYSPACE IF EXISTS ${old}`);
       }
@@ -171,6 +172,10 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       expect((await b.getCursors(chat)).get('bob')).toEqual({ delivered: 8, read: 0 });
       expect(await a.advanceCursor(chat, 'bob', 'delivered', 9)).toEqual({ before: 7, after: 9 });
       expect((await b.getCursors(chat)).get('bob')).toEqual({ delivered: 9, read: 0 });
+    });
+
+    it('two chat servers, each on its own store, never repeat a tick (issue 15, finding 8)', async () => {
+      await twoServersRepeatNoTick([await open(), await open()], uniqueId('g:ticks'));
     });
   });
 });

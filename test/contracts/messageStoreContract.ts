@@ -369,7 +369,7 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
     describe('tickState', () => {
       it('is getCursors and lastSeqBySender together; a sender without cursors has none', async () => {
         const chat = uniqueId('chat-ticks');
-        expect(await store.tickState(chat)).toEqual({ cursors: new Map(), lastSeqBySender: new Map() });
+        expect(await store.tickState(chat)).toEqual({ cursors: new Map(), lastSeqBySender: new Map(), announced: new Map() });
         await store.append(input(chat, 'alice', 't1'));
         await store.append(input(chat, 'bob', 't2'));
         await store.append(input(chat, 'alice', 't3'));
@@ -379,9 +379,34 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
         expect(state).toEqual({
           cursors: new Map([['bob', { delivered: 3, read: 0 }], ['carol', { delivered: 0, read: 1 }]]),
           lastSeqBySender: new Map([['alice', 3], ['bob', 2]]),
+          announced: new Map(),
         });
         expect(state.cursors).toEqual(await store.getCursors(chat));
         expect(state.lastSeqBySender).toEqual(await store.lastSeqBySender(chat));
+      });
+    });
+
+    describe('announced ticks', () => {
+      it('keep the max of every value given, per sender and kind, and come with tickState', async () => {
+        const chat = uniqueId('chat-announced');
+        await store.append(input(chat, 'alice', 'n1'));
+        await store.raiseAnnounced(chat, 'alice', 'delivered', 3);
+        await store.raiseAnnounced(chat, 'alice', 'delivered', 2);
+        await store.raiseAnnounced(chat, 'alice', 'read', 1);
+        await store.raiseAnnounced(chat, 'bob', 'read', 4);
+        const state = await store.tickState(chat);
+        expect(state.announced).toEqual(new Map([['alice', { delivered: 3, read: 1 }], ['bob', { delivered: 0, read: 4 }]]));
+        // Announcements are not cursors, nor latest messages.
+        expect(state.cursors).toEqual(new Map());
+        expect(state.lastSeqBySender).toEqual(new Map([['alice', 1]]));
+        expect((await store.tickState(uniqueId('chat-other'))).announced).toEqual(new Map());
+      });
+
+      it('end at the max whatever order concurrent raises arrive in', async () => {
+        const chat = uniqueId('chat-announced-race');
+        const values = [5, 1, 9, 3, 9, 2, 7];
+        await Promise.all(values.map((v) => store.raiseAnnounced(chat, 'alice', 'delivered', v)));
+        expect((await store.tickState(chat)).announced.get('alice')).toEqual({ delivered: 9, read: 0 });
       });
     });
 

@@ -98,6 +98,8 @@ describe('the chat server keeps cursors monotone and ticks equal to the member m
             expect(Math.min(shown, lastSeq)).toBe(Math.min(truth, lastSeq));
             expect(shown).toBeLessThanOrEqual(truth);
             for (let i = 1; i < got.length; i++) expect(got[i]!).toBeGreaterThan(got[i - 1]!);
+            // The receipt rule: once a tick covers the sender's latest message, nothing more is owed.
+            for (let i = 1; i < got.length; i++) expect(got[i - 1]!).toBeLessThan(lastSeq);
           }
         }
       },

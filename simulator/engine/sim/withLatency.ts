@@ -264,6 +264,10 @@ export class LatentMessageStore implements MessageStore {
     return this.latency.call(undefined, () => this.inner.tickState(chatId));
   }
 
+  raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void> {
+    return this.latency.call(undefined, () => this.inner.raiseAnnounced(chatId, userId, kind, upTo));
+  }
+
   appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number> {
     return this.latency.call(undefined, () => this.inner.appendInbox(userId, eventKey, event));
   }
