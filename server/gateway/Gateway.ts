@@ -159,6 +159,13 @@ export class Gateway {
     if (!this.partitioned) return;
     this.partitioned = false;
     this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
+    // Entries may have lapsed while the store was out of reach (no refresh got through): put every
+    // one back now, before the resync, or pushes routed until the next throttled refresh miss them.
+    for (const client of this.clients.values()) {
+      if (client.closing) continue;
+      client.lastPresenceRefreshAtMs = this.deps.time.nowMs();
+      void this.registerPresence(client);
+    }
     // Pub/Sub kept nothing for us: messages, receipts and presence published meanwhile are gone.
     // Messages would show as gaps only when the next one comes, receipts never: every client is
     // told to sync now (the way Centrifugo tells subscribers their state is insufficient).
@@ -324,11 +331,11 @@ export class Gateway {
     // Bug 'stale-presence-ttl': the refresh is skipped, so the entry written at connect
     // expires after presenceTtlMs however alive the connection is.
     if (this.bugs.has('stale-presence-ttl')) return;
-    // Refreshing on every ping would cost one store write per ping; a third of the TTL is plenty.
-    if (nowMs - client.lastPresenceRefreshAtMs < this.deps.limits.presenceTtlMs / 3) return;
+    if (nowMs - client.lastPresenceRefreshAtMs < presenceRefreshEveryMs(this.deps.limits)) return;
+    // The store is out of reach: nothing is stamped, and the heal puts every entry back at once.
+    if (this.partitioned) return;
     client.lastPresenceRefreshAtMs = nowMs;
     const ttlMs = this.deps.limits.presenceTtlMs;
-    if (this.partitioned) return; // the store is out of reach; the next refresh after the heal catches up
     void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
       (found) => (found ? undefined : this.registerPresence(client)),
       () => undefined,
@@ -348,6 +355,19 @@ export class Gateway {
     if (this.partitioned) throw new Error('partitioned from the broker');
     await this.deps.broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify(event));
   }
+}
+
+/**
+ * How often a connection's presence entry is refreshed (by whatever frame comes first after it).
+ * Refreshing on every ping would cost one store write per ping; a third of the TTL is plenty,
+ * unless that lets the entry lapse on a connection the gateway still holds: a connection silent
+ * for up to `heartbeatTimeoutMs` (closed by the next sweep after it) must stay present, so the
+ * refresh that preceded its last frame must reach past that. The scenario loader refuses a TTL
+ * at or below heartbeatTimeoutMs + heartbeatSweepIntervalMs, which would make this 0.
+ */
+export function presenceRefreshEveryMs(limits: ServerLimits): number {
+  const slackMs = limits.presenceTtlMs - limits.heartbeatTimeoutMs - limits.heartbeatSweepIntervalMs;
+  return Math.max(0, Math.min(limits.presenceTtlMs / 3, slackMs));
 }
 
 /** Best-effort `ref` for an error about a frame we did not otherwise parse (rare path only). */
