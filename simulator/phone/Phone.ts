@@ -106,6 +106,9 @@ export class Phone {
   private readonly othersUpTo = new Map<string, number>();
   private readonly typingSentMs = new Map<string, number>();
   private presenceCounter = 0;
+  /** Repeats receipts refused without a ref (see receiptsRefused); the attempt grows its backoff. */
+  private receiptRetryTimer: TimerHandle | undefined;
+  private receiptRetryAttempt = 0;
   private reconnectTimer: TimerHandle | undefined;
   /** presence_query id -> when it was sent: an answer is a snapshot taken somewhere in between. */
   private readonly presenceAskedMs = new Map<string, number>();
@@ -487,7 +490,9 @@ export class Phone {
   private onError(frame: ErrorFrame): void {
     this.record(frame.ref === undefined ? { type: 'error-frame', code: frame.code } : { type: 'error-frame', code: frame.code, ref: frame.ref });
     this.config.metrics.increment(`errors.${frame.code}`);
-    if (frame.ref === undefined) return;
+    // Receipts carry no id, so a refusal without a ref may be one of them (a gateway cut off
+    // from its backends refuses every frame with UNAVAILABLE): repeat them, they are idempotent.
+    if (frame.ref === undefined) return isRetryable(frame.code) ? this.receiptsRefused() : undefined;
     if (this.syncInFlight?.id === frame.ref) return this.onSyncError(frame.code);
     const entry = this.store.outbox.get(frame.ref);
     if (!entry || entry.state !== 'pending' || isRetryable(frame.code)) return; // the retry timer resends
@@ -559,6 +564,20 @@ export class Phone {
     }
     this.config.metrics.observe('syncMessages', this.syncRoundMessages);
     if (this.phase === 'syncing') this.becomeReady();
+    else this.onSyncRoundDone();
+  }
+
+  /**
+   * A sync round on a ready link (after a resync, a gap or a final read) is done. Whatever made
+   * it necessary (a gateway cut off from the broker, lost pushes) lost presence pushes too, and
+   * possibly refused receipts: both are re-read or repeated now, as after a reconnect.
+   */
+  private onSyncRoundDone(): void {
+    this.receiptRetryTimer?.cancel();
+    this.receiptRetryTimer = undefined;
+    this.receiptRetryAttempt = 0;
+    this.resendUnconfirmedReceipts();
+    this.queryPresence();
   }
 
   /** SYNC_RESET: the epoch is gone, sync again without it; retryable: again after a pause. */
@@ -726,14 +745,36 @@ export class Phone {
 
   private readonly unconfirmed = new Set<string>();
 
-  /** After a reconnect: repeat unconfirmed receipts (idempotent) and send those that were skipped. */
-  private reconcileReceipts(): void {
+  /**
+   * A frame without a ref was refused with a retryable code: it may have been a receipt, which
+   * the server then never saw, and nothing else would ever repeat it (the phone already counts
+   * it as sent). Every receipt of this link is repeated after a backoff, or at once when a
+   * `resync` says the gateway is back (see onSyncRoundDone).
+   */
+  private receiptsRefused(): void {
+    for (const chat of this.receiptsOnLink) this.unconfirmed.add(chat);
+    this.receiptsOnLink.clear();
+    if (this.receiptRetryTimer || this.unconfirmed.size === 0) return;
+    this.receiptRetryTimer = this.timers.schedule(this.randomRetryDelayMs(this.receiptRetryAttempt++), () => {
+      this.receiptRetryTimer = undefined;
+      if (this.phase === 'ready') this.resendUnconfirmedReceipts();
+    });
+  }
+
+  /** Repeats every receipt the server may not have seen (cumulative, so repeats are harmless). */
+  private resendUnconfirmedReceipts(): void {
     const unconfirmed = [...this.unconfirmed];
     this.unconfirmed.clear();
     for (const chat of unconfirmed) {
       if ((this.readSent.get(chat) ?? 0) > 0) this.sendRead(chat, true);
       this.sendAck(chat, (this.ackSent.get(chat) ?? 0) > (this.readSent.get(chat) ?? 0));
     }
+  }
+
+  /** After a reconnect: repeat unconfirmed receipts (idempotent) and send those that were skipped. */
+  private reconcileReceipts(): void {
+    this.receiptRetryAttempt = 0;
+    this.resendUnconfirmedReceipts();
     for (const chat of this.store.chats()) {
       if (this.hasUnreported(chat, this.ackSent)) this.scheduleAck(chat);
       this.maybeScheduleRead(chat);
