@@ -385,8 +385,10 @@ export class ChatServer {
     this.checkEpoch(frame.epoch, frame.id);
     const given = frame.chats ?? {};
     const memberOf = await this.deps.directory.chatsOf(env.user);
-    // Chats the client did not list start from 0, so a new chat is never missed.
-    const wanted = new Map<string, number>(memberOf.map((c) => [c, given[c] ?? 0]));
+    // Chats the client did not list start from 0, so a new chat is never missed; a client paging
+    // over more chats than one frame may list asks for the listed ones only (listedOnly).
+    const asked = frame.listedOnly ? memberOf.filter((c) => given[c] !== undefined) : memberOf;
+    const wanted = new Map<string, number>(asked.map((c) => [c, given[c] ?? 0]));
     let budget = this.deps.limits.syncMessagesMax;
     const results: SyncChatResult[] = [];
     for (const [chatId, afterSeq] of wanted) {

@@ -66,7 +66,11 @@ function validateSync(f: Record<string, unknown>, limits: ServerLimits, bad: (fi
   const entries = Object.entries(f.chats as Record<string, unknown>);
   if (entries.length > limits.syncChatsMax) return bad('chats', `at most ${limits.syncChatsMax} chats`);
   for (const [chat, seq] of entries) if (!isId(chat) || !isSeq(seq)) return bad(`chats.${chat.slice(0, 40)}`, 'must be a non-negative integer');
-  const frame = { type: 'sync' as const, id: f.id, chats: f.chats as Record<string, number>, ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}) };
+  if (f.listedOnly !== undefined && typeof f.listedOnly !== 'boolean') return bad('listedOnly', 'must be a boolean');
+  const frame = {
+    type: 'sync' as const, id: f.id, chats: f.chats as Record<string, number>,
+    ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}), ...(f.listedOnly === true ? { listedOnly: true } : {}),
+  };
   return { ok: true, frame };
 }
 

@@ -3,7 +3,7 @@ import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { InboundQueue } from '../ports/InboundQueue.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
-import type { ServerLimits } from '../protocol/limits.ts';
+import { helloLimits, type ServerLimits } from '../protocol/limits.ts';
 import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protocol/envelopes.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
@@ -96,7 +96,7 @@ export class Gateway {
     link.onClose(() => this.onClosed(client));
     const hello: HelloFrame = {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
-      heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs, limits: helloLimits(this.deps.limits),
     };
     void this.registerThenGreet(client, JSON.stringify(hello));
     return client.id;
