@@ -160,12 +160,15 @@ export class Gateway {
     this.partitioned = false;
     this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
     // Entries may have lapsed while the store was out of reach (no refresh got through): put every
-    // one back now, before the resync, or pushes routed until the next throttled refresh miss them.
-    for (const client of this.clients.values()) {
-      if (client.closing) continue;
+    // one back now, or pushes routed until the next throttled refresh miss them. The resync waits
+    // for the routes, as the hello does (registerThenGreet): a message stored after the phone's
+    // sync read must find the route.
+    const routed = [...this.clients.values()].filter((client) => !client.closing).map((client) => {
       client.lastPresenceRefreshAtMs = this.deps.time.nowMs();
-      void this.registerPresence(client);
-    }
+      return new Promise<void>((resolve) => void this.registerPresence(client, resolve));
+    });
+    await Promise.all(routed);
+    if (this.partitioned) return; // cut off again meanwhile: the next heal resyncs
     // Pub/Sub kept nothing for us: messages, receipts and presence published meanwhile are gone.
     // Messages would show as gaps only when the next one comes, receipts never: every client is
     // told to sync now (the way Centrifugo tells subscribers their state is insufficient).
