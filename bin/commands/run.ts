@@ -66,7 +66,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
     console.error(`chatsim run: invalid scenario ${file}`);
-    for (const error of loaded.errors) console.error(`  ${error.path || '(file)'}: ${error.message}`);
+    for (const error of loaded.errors) console.error(`  ${error.path || '(file)'}: ${error.code ? `[${error.code}] ` : ''}${error.message}`);
     return EXIT_CODES.usage;
   }
   const scenario = loaded.scenario;

@@ -414,8 +414,10 @@ export class ChatServer {
     this.checkEpoch(frame.epoch, frame.id);
     const given = frame.chats ?? {};
     const memberOf = await this.deps.directory.chatsOf(env.user);
-    // Chats the client did not list start from 0, so a new chat is never missed.
-    const wanted = new Map<string, number>(memberOf.map((c) => [c, Object.hasOwn(given, c) ? given[c]! : 0]));
+    // Chats the client did not list start from 0, so a new chat is never missed; a client paging
+    // over more chats than one frame may list asks for the listed ones only (listedOnly).
+    const asked = frame.listedOnly ? memberOf.filter((c) => Object.hasOwn(given, c)) : memberOf;
+    const wanted = new Map<string, number>(asked.map((c) => [c, Object.hasOwn(given, c) ? given[c]! : 0]));
     let budget = this.deps.limits.syncMessagesMax;
     // Once the messages read pass the byte limit, later chats are read for their head only: the
     // cut below would drop their messages anyway.

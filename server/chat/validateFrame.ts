@@ -83,7 +83,11 @@ function validateSync(f: Record<string, unknown>, limits: ServerLimits, bad: (fi
     if (!isSeq(seq)) return bad(`chats.${chat}`, 'must be a non-negative integer');
     chats[chat] = seq;
   }
-  const frame = { type: 'sync' as const, id: f.id, chats, ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}) };
+  if (f.listedOnly !== undefined && typeof f.listedOnly !== 'boolean') return bad('listedOnly', 'must be a boolean');
+  const frame = {
+    type: 'sync' as const, id: f.id, chats,
+    ...(typeof f.epoch === 'string' ? { epoch: f.epoch } : {}), ...(f.listedOnly === true ? { listedOnly: true } : {}),
+  };
   return { ok: true, frame };
 }
 

@@ -3,7 +3,7 @@ import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { InboundQueue } from '../ports/InboundQueue.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
-import type { ServerLimits } from '../protocol/limits.ts';
+import { helloLimits, type ServerLimits } from '../protocol/limits.ts';
 import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protocol/envelopes.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
@@ -108,7 +108,7 @@ export class Gateway {
     link.onClose(() => this.onClosed(client));
     const hello: HelloFrame = {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
-      heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs, limits: helloLimits(this.deps.limits),
     };
     void this.registerThenGreet(client, JSON.stringify(hello));
     return client.id;
@@ -172,6 +172,16 @@ export class Gateway {
     if (!this.partitioned) return;
     this.partitioned = false;
     this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
+    // Entries may have lapsed while the store was out of reach (no refresh got through): put every
+    // one back now, or pushes routed until the next throttled refresh miss them. The resync waits
+    // for the routes, as the hello does (registerThenGreet): a message stored after the phone's
+    // sync read must find the route.
+    const routed = [...this.clients.values()].filter((client) => !client.closing).map((client) => {
+      client.lastPresenceRefreshAtMs = this.deps.time.nowMs();
+      return new Promise<void>((resolve) => void this.registerPresence(client, resolve));
+    });
+    await Promise.all(routed);
+    if (this.partitioned) return; // cut off again meanwhile: the next heal resyncs
     // Pub/Sub kept nothing for us: messages, receipts and presence published meanwhile are gone.
     // Messages would show as gaps only when the next one comes, receipts never: every client is
     // told to sync now (the way Centrifugo tells subscribers their state is insufficient).
@@ -383,11 +393,11 @@ export class Gateway {
     // Bug 'stale-presence-ttl': the refresh is skipped, so the entry written at connect
     // expires after presenceTtlMs however alive the connection is.
     if (this.bugs.has('stale-presence-ttl')) return;
-    // Refreshing on every ping would cost one store write per ping; a third of the TTL is plenty.
-    if (nowMs - client.lastPresenceRefreshAtMs < this.deps.limits.presenceTtlMs / 3) return;
+    if (nowMs - client.lastPresenceRefreshAtMs < presenceRefreshEveryMs(this.deps.limits)) return;
+    // The store is out of reach: nothing is stamped, and the heal puts every entry back at once.
+    if (this.partitioned) return;
     client.lastPresenceRefreshAtMs = nowMs;
     const ttlMs = this.deps.limits.presenceTtlMs;
-    if (this.partitioned) return; // the store is out of reach; the next refresh after the heal catches up
     void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
       (found) => (found ? undefined : this.registerPresence(client)),
       () => undefined,
@@ -412,6 +422,19 @@ export class Gateway {
 /** Ids follow the id rule (no white space), so a space joins user and device unambiguously. */
 function deviceKey(client: { user: string; device: string }): string {
   return `${client.user} ${client.device}`;
+}
+
+/**
+ * How often a connection's presence entry is refreshed (by whatever frame comes first after it).
+ * Refreshing on every ping would cost one store write per ping; a third of the TTL is plenty,
+ * unless that lets the entry lapse on a connection the gateway still holds: a connection silent
+ * for up to `heartbeatTimeoutMs` (closed by the next sweep after it) must stay present, so the
+ * refresh that preceded its last frame must reach past that. The scenario loader refuses a TTL
+ * at or below heartbeatTimeoutMs + heartbeatSweepIntervalMs, which would make this 0.
+ */
+export function presenceRefreshEveryMs(limits: ServerLimits): number {
+  const slackMs = limits.presenceTtlMs - limits.heartbeatTimeoutMs - limits.heartbeatSweepIntervalMs;
+  return Math.max(0, Math.min(limits.presenceTtlMs / 3, slackMs));
 }
 
 /** Best-effort `ref` for an error about a frame we did not otherwise parse (rare path only). */

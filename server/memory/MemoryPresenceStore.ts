@@ -10,6 +10,8 @@ interface StoredEntry {
 export class MemoryPresenceStore implements PresenceStore {
   private readonly byUser = new Map<string, Map<string, StoredEntry>>();
   private readonly lastDisconnectAtMs = new Map<string, number>();
+  /** Users with an entry created or removed since sweepChanged last returned them (insertion order). */
+  private readonly changed = new Set<string>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -19,6 +21,7 @@ export class MemoryPresenceStore implements PresenceStore {
       entries = new Map();
       this.byUser.set(entry.userId, entries);
     }
+    if (!entries.has(entry.connectionId)) this.changed.add(entry.userId);
     entries.set(entry.connectionId, { entry: { ...entry }, expiresAtMs: this.clock.nowMs() + ttlMs });
   }
 
@@ -33,6 +36,7 @@ export class MemoryPresenceStore implements PresenceStore {
   async remove(userId: string, connectionId: string): Promise<boolean> {
     const entries = this.byUser.get(userId);
     if (!entries?.delete(connectionId)) return false;
+    this.changed.add(userId);
     if (entries.size === 0) {
       this.byUser.delete(userId);
       this.lastDisconnectAtMs.set(userId, this.clock.nowMs());
@@ -57,6 +61,16 @@ export class MemoryPresenceStore implements PresenceStore {
       result.set(userId, presence);
     }
     return result;
+  }
+
+  async sweepChanged(maxUsers: number): Promise<string[]> {
+    const users: string[] = [];
+    for (const user of this.changed) {
+      if (users.length >= maxUsers) break;
+      users.push(user);
+    }
+    for (const user of users) this.changed.delete(user);
+    return users;
   }
 
   async sweepExpired(): Promise<PresenceEntry[]> {

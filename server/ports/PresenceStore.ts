@@ -14,6 +14,13 @@
  * - `sweepExpired` removes and returns every entry whose expiry has passed. Each expired
  *   entry is returned by exactly one call, even with several sweepers, so one presence
  *   worker owns each expiry (a gateway that died without a word is noticed this way).
+ * - `sweepChanged` returns the users one of whose entries was created (a `put` of a connection
+ *   not present) or removed (a `remove` that found it) since a call last returned them, each
+ *   user at most once per call and each change to exactly one call, even with several
+ *   sweepers. The presence service reconciles these users from the store, so a change whose
+ *   broker event was lost (the broker is at most once) is still announced. At most
+ *   `maxUsers` per call; the rest wait for the next. Until swept the set holds at most one
+ *   item per user.
  */
 export interface PresenceStore {
   put(entry: PresenceEntry, ttlMs: number): Promise<void>;
@@ -21,6 +28,7 @@ export interface PresenceStore {
   remove(userId: string, connectionId: string): Promise<boolean>;
   getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>>;
   sweepExpired(): Promise<PresenceEntry[]>;
+  sweepChanged(maxUsers: number): Promise<string[]>;
 }
 
 export interface PresenceEntry {

@@ -18,6 +18,9 @@ export interface PresenceServiceDeps {
   bugs?: BugSet;
 }
 
+/** Most changed users one sweep takes from the store; the rest wait for the next sweep. */
+export const PRESENCE_SWEEP_CHANGED_USERS_MAX = 10_000;
+
 export interface PresenceServiceStats {
   onlineBroadcasts: number;
   offlineBroadcasts: number;
@@ -141,10 +144,24 @@ export class PresenceService {
     await this.broadcast(frame);
   }
 
+  /**
+   * Finds what changed in the store itself: expired entries (a gateway that died without a word)
+   * and entries created or removed (whose broker event may have been lost: the broker is at most
+   * once). Each such user is reconciled from the store, so presence is announced from what the
+   * store holds, and the events are only the fast path.
+   */
   private async sweep(): Promise<void> {
     const expired = await this.deps.presence.sweepExpired();
-    const users = new Set(expired.map((e) => e.userId));
-    await Promise.all([...users].map((user) => this.serially(user, () => this.onMaybeGone(user))));
+    const changed = await this.deps.presence.sweepChanged(PRESENCE_SWEEP_CHANGED_USERS_MAX);
+    const users = new Set([...expired.map((e) => e.userId), ...changed]);
+    await Promise.all([...users].map((user) => this.serially(user, () => this.reconcile(user))));
+  }
+
+  /** Announces `user` as the store has them: back (online, cancelling a debounce) or gone (debounce). */
+  private async reconcile(user: string): Promise<void> {
+    const presence = (await this.deps.presence.getMany([user])).get(user);
+    if ((presence?.entries.length ?? 0) > 0) return this.onConnected(user);
+    return this.onMaybeGone(user);
   }
 
   private async broadcast(frame: PresenceFrame): Promise<void> {

@@ -2,6 +2,7 @@
 // docs/protocol.md describes every frame; this file is the source of truth for their shapes.
 import type { ErrorCode } from './errorCodes.ts';
 import type { CursorKind, InboxEvent } from '../ports/MessageStore.ts';
+import type { HelloLimits } from './limits.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const SUBPROTOCOL = 'chatsim.v1';
@@ -18,7 +19,11 @@ export interface TypingFrame { type: 'typing'; chat: string; read?: number }
  * Sync by watermarks (`chats`: chat -> last seq held; chats the user belongs to but not listed
  * start from 0) or by token (`token` from an earlier sync result). Exactly one of the two.
  */
-export interface SyncFrame { type: 'sync'; id: string; chats?: Record<string, number>; token?: string; epoch?: string }
+export interface SyncFrame {
+  type: 'sync'; id: string; chats?: Record<string, number>; token?: string; epoch?: string;
+  /** With `chats`: answer for the listed chats only (a client paging over more than syncChatsMax chats). */
+  listedOnly?: boolean;
+}
 export interface PresenceQueryFrame { type: 'presence_query'; id: string; users: string[] }
 export interface PingFrame { type: 'ping' }
 
@@ -28,6 +33,8 @@ export type ClientFrame = SendFrame | AckFrame | ReadFrame | TypingFrame | SyncF
 export interface HelloFrame {
   type: 'hello'; v: number; user: string; device: string; connection: string;
   heartbeatIntervalMs: number; epoch?: string;
+  /** What a client must keep within (frame size, entries per sync and presence query, rates). */
+  limits?: HelloLimits;
 }
 /** The server ACK: the message is durable in the store. `ref` is the clientMsgId. */
 export interface SentFrame { type: 'sent'; ref: string; chat: string; seq: number; msgId: string; ts: number }

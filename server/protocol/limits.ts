@@ -118,3 +118,31 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
 export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
   return { ...DEFAULT_LIMITS, ...overrides };
 }
+
+/**
+ * The limits a client must keep within, announced in `hello.limits` (docs/protocol.md, section
+ * 1): what one frame may hold and how many entries a sync or a presence query may list, so a
+ * client pages instead of being refused.
+ */
+export interface HelloLimits {
+  frameBytesMax: number;
+  bodyBytesMax: number;
+  clientMsgIdCharsMax: number;
+  syncChatsMax: number;
+  syncMessagesMax: number;
+  syncEventsMax: number;
+  presenceQueryUsersMax: number;
+  framesPerSecondMax: number;
+  framesBurstMax: number;
+  pendingFramesMax: number;
+  heartbeatTimeoutMs: number;
+}
+
+export function helloLimits(l: ServerLimits): HelloLimits {
+  return {
+    frameBytesMax: l.frameBytesMax, bodyBytesMax: l.bodyBytesMax, clientMsgIdCharsMax: l.clientMsgIdCharsMax,
+    syncChatsMax: l.syncChatsMax, syncMessagesMax: l.syncMessagesMax, syncEventsMax: l.syncEventsMax,
+    presenceQueryUsersMax: l.presenceQueryUsersMax, framesPerSecondMax: l.framesPerSecondMax,
+    framesBurstMax: l.framesBurstMax, pendingFramesMax: l.pendingFramesMax, heartbeatTimeoutMs: l.heartbeatTimeoutMs,
+  };
+}

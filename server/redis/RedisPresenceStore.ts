@@ -40,7 +40,7 @@ export const PRESENCE_DEFAULTS = {
 const PUT = new RedisScript('presence-put', `${LUA_NOW_MS}
 local now = now_ms()
 local deadline = now + tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], ARGV[1], ms_string(deadline) .. ' ' .. ARGV[2])
+if redis.call('HSET', KEYS[1], ARGV[1], ms_string(deadline) .. ' ' .. ARGV[2]) == 1 then redis.call('SADD', KEYS[3], ARGV[6]) end
 redis.call('ZADD', KEYS[2], deadline, ARGV[4])
 local keep_until = deadline + tonumber(ARGV[5])
 local pttl = redis.call('PTTL', KEYS[1])
@@ -67,6 +67,7 @@ return 1
 const REMOVE = new RedisScript('presence-remove', `${LUA_NOW_MS}
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[4])
 if redis.call('HLEN', KEYS[1]) == 0 then
   redis.call('SET', KEYS[3], ms_string(now_ms()), 'PX', ARGV[3])
 end
@@ -144,6 +145,8 @@ return { #members, out }
  *   script, so each expired entry is returned by exactly one sweeper, including entries of a
  *   gateway that died without a word.
  * - `P last:<userId>`: the user's last disconnect (ms, Redis time), with TTL `lastSeenRetentionMs`.
+ * - `P changed`: set of users with an entry created or removed since `sweepChanged` last
+ *   popped them (SADD in the put and remove scripts, SPOP by the sweep); at most one member per user.
  *
  * Each operation is one Lua script (one round trip, atomic). The sweep script touches user
  * keys it derives from the sorted set's members, so this layout needs a standalone Redis (or
@@ -172,9 +175,9 @@ export class RedisPresenceStore implements PresenceStore {
       deviceId: entry.deviceId,
       gatewayId: entry.gatewayId,
     };
-    await PUT.run(this.client, [this.userKey(entry.userId), this.expiryKey()], [
+    await PUT.run(this.client, [this.userKey(entry.userId), this.expiryKey(), this.changedKey()], [
       entry.connectionId, JSON.stringify(stored), Math.max(0, Math.ceil(ttlMs)), member(entry.userId, entry.connectionId),
-      this.options.unsweptRetentionMs,
+      this.options.unsweptRetentionMs, entry.userId,
     ]);
   }
 
@@ -186,8 +189,8 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async remove(userId: string, connectionId: string): Promise<boolean> {
-    const reply = await REMOVE.run(this.client, [this.userKey(userId), this.expiryKey(), this.lastKey(userId)], [
-      connectionId, member(userId, connectionId), this.options.lastSeenRetentionMs,
+    const reply = await REMOVE.run(this.client, [this.userKey(userId), this.expiryKey(), this.lastKey(userId), this.changedKey()], [
+      connectionId, member(userId, connectionId), this.options.lastSeenRetentionMs, userId,
     ]);
     return Number(reply) === 1;
   }
@@ -224,6 +227,16 @@ export class RedisPresenceStore implements PresenceStore {
       for (const json of entries) expired.push(JSON.parse(json) as PresenceEntry);
       if (Number(claimed) < this.options.sweepBatchSize) return expired;
     }
+  }
+
+  /** SPOP with a count is atomic: each changed user goes to exactly one of several sweepers. */
+  async sweepChanged(maxUsers: number): Promise<string[]> {
+    if (maxUsers <= 0) return [];
+    return this.client.spop(this.changedKey(), maxUsers);
+  }
+
+  private changedKey(): string {
+    return `${this.keyPrefix}changed`;
   }
 
   private userKey(userId: string): string {

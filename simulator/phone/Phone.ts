@@ -2,6 +2,7 @@
 // receipts, sync), driven by PhoneBehaviour and observed through the history it records.
 import { ERROR_CODES, isRetryableClose, type ErrorCode } from '../../server/protocol/errorCodes.ts';
 import { PING_TEXT } from '../../server/protocol/frames.ts';
+import type { HelloLimits } from '../../server/protocol/limits.ts';
 import type {
   ClientFrame, ErrorFrame, HelloFrame, MessageFrame, ReceiptFrame, SentFrame, ServerFrame, SyncChatResult, SyncResultFrame,
 } from '../../server/protocol/frames.ts';
@@ -63,6 +64,8 @@ type Stored = TimelineMessage & { via: Via };
 interface SyncInFlight {
   id: string;
   timer: TimerHandle;
+  /** The chats a paged round's frame listed (undefined: the whole list). */
+  page?: string[];
 }
 
 export class Phone {
@@ -86,6 +89,10 @@ export class Phone {
   private heartbeat: TimerHandle | undefined;
 
   private syncCounter = 0;
+  /** What the server's hello announced (absent from an older server: one frame holds everything). */
+  private serverLimits: HelloLimits | undefined;
+  /** Chats of a paged sync round still to sync, in order; undefined when the round fits one frame. */
+  private syncRemaining: string[] | undefined;
   private syncInFlight: SyncInFlight | undefined;
   private syncAgain = false;
   private syncRoundMessages = 0;
@@ -106,6 +113,9 @@ export class Phone {
   private readonly othersUpTo = new Map<string, number>();
   private readonly typingSentMs = new Map<string, number>();
   private presenceCounter = 0;
+  /** Repeats receipts refused without a ref (see receiptsRefused); the attempt grows its backoff. */
+  private receiptRetryTimer: TimerHandle | undefined;
+  private receiptRetryAttempt = 0;
   private reconnectTimer: TimerHandle | undefined;
   /** presence_query id -> when it was sent: an answer is a snapshot taken somewhere in between. */
   private readonly presenceAskedMs = new Map<string, number>();
@@ -236,11 +246,16 @@ export class Phone {
   /** Asks for the friends' presence (there is no snapshot on connect). */
   queryPresence(): boolean {
     if (this.phase !== 'ready' || this.config.friends.length === 0) return false;
-    const id = `${this.config.device}-q${++this.presenceCounter}`;
-    // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
-    if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
-    this.presenceAskedMs.set(id, this.config.time.nowMs());
-    this.sendFrame({ type: 'presence_query', id, users: this.config.friends });
+    // Paged within the limits the hello announced (presenceQueryUsersMax users, frameBytesMax bytes).
+    for (let from = 0; from < this.config.friends.length;) {
+      const users = idPage(this.config.friends.slice(from), this.serverLimits?.presenceQueryUsersMax, this.serverLimits?.frameBytesMax);
+      from += users.length;
+      const id = `${this.config.device}-q${++this.presenceCounter}`;
+      // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
+      if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
+      this.presenceAskedMs.set(id, this.config.time.nowMs());
+      this.sendFrame({ type: 'presence_query', id, users });
+    }
     return true;
   }
 
@@ -315,6 +330,7 @@ export class Phone {
 
   private onHello(frame: HelloFrame): void {
     this.connectTimer?.cancel();
+    this.serverLimits = frame.limits;
     this.phase = 'syncing';
     this.record({ type: 'connect', gateway: this.gateway ?? '' });
     this.startHeartbeat(frame.heartbeatIntervalMs > 0 ? frame.heartbeatIntervalMs : this.options.heartbeatIntervalMs);
@@ -487,7 +503,9 @@ export class Phone {
   private onError(frame: ErrorFrame): void {
     this.record(frame.ref === undefined ? { type: 'error-frame', code: frame.code } : { type: 'error-frame', code: frame.code, ref: frame.ref });
     this.config.metrics.increment(`errors.${frame.code}`);
-    if (frame.ref === undefined) return;
+    // Receipts carry no id, so a refusal without a ref may be one of them (a gateway cut off
+    // from its backends refuses every frame with UNAVAILABLE): repeat them, they are idempotent.
+    if (frame.ref === undefined) return isRetryable(frame.code) ? this.receiptsRefused() : undefined;
     if (this.syncInFlight?.id === frame.ref) return this.onSyncError(frame.code);
     const entry = this.store.outbox.get(frame.ref);
     if (!entry || entry.state !== 'pending' || isRetryable(frame.code)) return; // the retry timer resends
@@ -516,33 +534,46 @@ export class Phone {
       return;
     }
     this.syncRoundMessages = 0;
+    this.startSyncPages();
     this.sendSync();
+  }
+
+  /**
+   * A round lists every chat. If they do not fit one frame (more than `syncChatsMax`, or more
+   * bytes than `frameBytesMax`), the round pages: each frame lists what fits and asks for the
+   * listed chats only, and a chat whose page was cut is asked again before the round moves on.
+   */
+  private startSyncPages(): void {
+    const chats = this.store.chats();
+    this.syncRemaining = syncPage(chats, this.store.watermarks(), this.serverLimits).length < chats.length ? chats : undefined;
   }
 
   private sendSync(): void {
     const id = `${this.config.device}-s${++this.syncCounter}`;
-    const watermarks = this.store.watermarks();
-    const frame: ClientFrame = this.store.epoch === undefined
-      ? { type: 'sync', id, chats: watermarks }
-      : { type: 'sync', id, chats: watermarks, epoch: this.store.epoch };
+    const all = this.store.watermarks();
+    const page = this.syncRemaining ? syncPage(this.syncRemaining, all, this.serverLimits) : undefined;
+    const watermarks = page ? Object.fromEntries(page.map((chat) => [chat, all[chat] ?? 0])) : all;
+    const frame: ClientFrame = { type: 'sync', id, chats: watermarks, ...(this.store.epoch !== undefined ? { epoch: this.store.epoch } : {}), ...(page ? { listedOnly: true } : {}) };
     this.record({ type: 'invoke', op: 'sync', mode: 'watermark', id, watermarks });
     const timer = this.timers.schedule(this.options.syncTimeoutMs, () => {
       if (this.syncInFlight?.id !== id) return;
       this.syncInFlight = undefined;
       this.sendSync();
     });
-    this.syncInFlight = { id, timer };
+    this.syncInFlight = page ? { id, timer, page } : { id, timer };
     this.sendFrame(frame);
   }
 
   private onSyncResult(frame: SyncResultFrame): void {
     if (this.syncInFlight?.id !== frame.ref) return; // a late answer to a timed-out request
+    const sentPage = this.syncInFlight.page;
     this.syncInFlight.timer.cancel();
     this.syncInFlight = undefined;
     this.store.epoch = frame.epoch;
     let messages = 0;
     let more = frame.hasMore;
     const perChat: SyncChatSummary[] = [];
+    const cut: string[] = [];
     for (const chat of frame.chats ?? []) {
       perChat.push(summarizeSyncChat(chat));
       this.store.timeline(chat.chat);
@@ -550,15 +581,38 @@ export class Phone {
       for (const receipt of chat.receipts) this.applyReceipt(receipt);
       messages += chat.messages.length;
       more ||= chat.hasMore;
+      if (chat.hasMore) cut.push(chat.chat);
     }
     this.record({ type: 'ok', op: 'sync', mode: 'watermark', id: frame.ref, messages, hasMore: more, chats: perChat });
     this.syncRoundMessages += messages;
-    if (more || this.syncAgain) {
+    if (this.syncRemaining) {
+      // The page is done except its cut chats, which go first in the next page.
+      const page = new Set(sentPage ?? []);
+      this.syncRemaining = [...cut, ...this.syncRemaining.filter((chat) => !page.has(chat) && !cut.includes(chat))];
+      more = this.syncRemaining.length > 0;
+    }
+    if (this.syncAgain) {
       this.syncAgain = false;
+      this.startSyncPages(); // a gap may sit in a chat this round already synced: every chat again
       return this.sendSync();
     }
+    if (more) return this.sendSync();
     this.config.metrics.observe('syncMessages', this.syncRoundMessages);
     if (this.phase === 'syncing') this.becomeReady();
+    else this.onSyncRoundDone();
+  }
+
+  /**
+   * A sync round on a ready link (after a resync, a gap or a final read) is done. Whatever made
+   * it necessary (a gateway cut off from the broker, lost pushes) lost presence pushes too, and
+   * possibly refused receipts: both are re-read or repeated now, as after a reconnect.
+   */
+  private onSyncRoundDone(): void {
+    this.receiptRetryTimer?.cancel();
+    this.receiptRetryTimer = undefined;
+    this.receiptRetryAttempt = 0;
+    this.resendUnconfirmedReceipts();
+    this.queryPresence();
   }
 
   /** SYNC_RESET: the epoch is gone, sync again without it; retryable: again after a pause. */
@@ -568,6 +622,7 @@ export class Phone {
     this.syncInFlight = undefined;
     if (code === 'SYNC_RESET') {
       this.resetPositions();
+      this.startSyncPages();
       return this.sendSync();
     }
     if (isRetryable(code)) {
@@ -726,14 +781,36 @@ export class Phone {
 
   private readonly unconfirmed = new Set<string>();
 
-  /** After a reconnect: repeat unconfirmed receipts (idempotent) and send those that were skipped. */
-  private reconcileReceipts(): void {
+  /**
+   * A frame without a ref was refused with a retryable code: it may have been a receipt, which
+   * the server then never saw, and nothing else would ever repeat it (the phone already counts
+   * it as sent). Every receipt of this link is repeated after a backoff, or at once when a
+   * `resync` says the gateway is back (see onSyncRoundDone).
+   */
+  private receiptsRefused(): void {
+    for (const chat of this.receiptsOnLink) this.unconfirmed.add(chat);
+    this.receiptsOnLink.clear();
+    if (this.receiptRetryTimer || this.unconfirmed.size === 0) return;
+    this.receiptRetryTimer = this.timers.schedule(this.randomRetryDelayMs(this.receiptRetryAttempt++), () => {
+      this.receiptRetryTimer = undefined;
+      if (this.phase === 'ready') this.resendUnconfirmedReceipts();
+    });
+  }
+
+  /** Repeats every receipt the server may not have seen (cumulative, so repeats are harmless). */
+  private resendUnconfirmedReceipts(): void {
     const unconfirmed = [...this.unconfirmed];
     this.unconfirmed.clear();
     for (const chat of unconfirmed) {
       if ((this.readSent.get(chat) ?? 0) > 0) this.sendRead(chat, true);
       this.sendAck(chat, (this.ackSent.get(chat) ?? 0) > (this.readSent.get(chat) ?? 0));
     }
+  }
+
+  /** After a reconnect: repeat unconfirmed receipts (idempotent) and send those that were skipped. */
+  private reconcileReceipts(): void {
+    this.receiptRetryAttempt = 0;
+    this.resendUnconfirmedReceipts();
     for (const chat of this.store.chats()) {
       if (this.hasUnreported(chat, this.ackSent)) this.scheduleAck(chat);
       this.maybeScheduleRead(chat);
@@ -775,6 +852,36 @@ export class Phone {
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Bytes kept free in a sync or presence frame for everything but its entries (type, id, epoch, listedOnly). */
+export const SYNC_FRAME_OVERHEAD_BYTES = 256;
+const utf8 = new TextEncoder();
+
+/**
+ * The first chats of `chats` that fit one sync frame within the announced limits: at most
+ * `syncChatsMax` entries and `frameBytesMax` bytes, always at least one. Without limits, all.
+ */
+export function syncPage(chats: readonly string[], watermarks: Record<string, number>, limits: HelloLimits | undefined): string[] {
+  // "id":n, per chat
+  return firstThatFit(chats, (chat) => utf8.encode(JSON.stringify(chat)).length + String(watermarks[chat] ?? 0).length + 2, limits?.syncChatsMax, limits?.frameBytesMax);
+}
+
+/** The first ids of `ids` that fit one presence query: at most `countMax` and `frameBytesMax` bytes, at least one. */
+export function idPage(ids: readonly string[], countMax: number | undefined, frameBytesMax: number | undefined): string[] {
+  return firstThatFit(ids, (id) => utf8.encode(JSON.stringify(id)).length + 1, countMax, frameBytesMax); // "id",
+}
+
+function firstThatFit(items: readonly string[], bytesOf: (item: string) => number, countMax = Infinity, frameBytesMax = Infinity): string[] {
+  const page: string[] = [];
+  let bytes = SYNC_FRAME_OVERHEAD_BYTES;
+  for (const item of items) {
+    const itemBytes = bytesOf(item);
+    if (page.length > 0 && (page.length >= countMax || bytes + itemBytes > frameBytesMax)) break;
+    page.push(item);
+    bytes += itemBytes;
+  }
+  return page;
+}
 
 /** Per chat of a sync result, what the sync checks (A3, C1, C3) need: head, truncation, the seq range returned. */
 function summarizeSyncChat(chat: SyncChatResult): SyncChatSummary {

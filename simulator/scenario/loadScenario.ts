@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import type { FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
 import { parseThreshold } from './thresholds.ts';
+import { contradictoryLimits } from './contradictoryLimits.ts';
 import { isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
 import { ALL_REAL, shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
 
@@ -13,6 +14,8 @@ import { ALL_REAL, shareableAcrossProcesses } from '../../server/backends/openBa
 export interface ScenarioError {
   path: string;
   message: string;
+  /** A stable code where one applies (CONTRADICTORY_LIMITS); schema and syntax errors have none. */
+  code?: string;
 }
 
 export type LoadScenarioResult = { ok: true; scenario: Scenario } | { ok: false; errors: ScenarioError[] };
@@ -313,6 +316,7 @@ function semanticErrors(s: Scenario): ScenarioError[] {
   if (s.cluster.processes === 'multi' && !shareableAcrossProcesses(s.cluster.implementations)) {
     errors.push({ path: 'cluster.implementations', message: 'a multi-process cluster shares every port between processes: leave implementations out, or make every one redis (store: cassandra)' });
   }
+  errors.push(...contradictoryLimits(s));
   const storeBugs = s.bugs.filter((b) => STORE_BUGS.includes(b));
   if (s.cluster.implementations.store !== 'memory' && storeBugs.length > 0) {
     errors.push({ path: 'bugs', message: `${storeBugs.join(', ')} live in the memory message store; they cannot be injected into the ${s.cluster.implementations.store} store` });

@@ -52,7 +52,8 @@ export function drawScenario(seed: number, bugs: readonly string[] = [], bounds:
     cluster: {
       gateways, chatServers,
       presenceDebounceMs: pick(r, [2000, 5000, 8000]),
-      limits: { heartbeatIntervalMs, heartbeatTimeoutMs: heartbeatIntervalMs * 3, presenceTtlMs: pick(r, [4000, 8000, 15_000]) },
+      // The TTL must outlast the heartbeat timeout and its sweep (the loader refuses less: CONTRADICTORY_LIMITS).
+      limits: { heartbeatIntervalMs, heartbeatTimeoutMs: heartbeatIntervalMs * 3, presenceTtlMs: heartbeatIntervalMs * 3 + pick(r, [2000, 5000, 9000]) },
     },
     population: {
       users,

@@ -158,6 +158,7 @@ describe('presence service: events for one user are decided and announced in ord
     refresh(userId: string, connectionId: string, ttlMs: number): Promise<boolean> { return this.inner.refresh(userId, connectionId, ttlMs); }
     remove(userId: string, connectionId: string): Promise<boolean> { return this.inner.remove(userId, connectionId); }
     sweepExpired(): Promise<PresenceEntry[]> { return this.inner.sweepExpired(); }
+    sweepChanged(maxUsers: number): Promise<string[]> { return this.inner.sweepChanged(maxUsers); }
     async getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>> {
       const held = this.hold?.(userIds) ?? false;
       const snapshot = await this.inner.getMany(userIds);
@@ -239,4 +240,43 @@ describe('presence service: events for one user are decided and announced in ord
     expect(seen.at(-1), `bob was told ${JSON.stringify(seen)}`).toBe(true);
     await service.stop();
   });
+
+  // Issue 14, R2: the gateway's events ride the broker, which may lose them (at most once). The
+  // service must find every change in the store itself, not only hear of it.
+  it('finds a removal whose event was lost and announces offline after the debounce (R2)', async () => {
+    const { time, store, broker, seen, service } = await start();
+    await store.put({ ...alice, connectionId: 'gw1.2' }, 3_600_000);
+    await event(broker, 'connected', 'gw1.2');
+    await flush();
+    expect(seen).toEqual([true]);
+    await store.remove('alice', 'gw1.2'); // the 'disconnected' event is lost
+    for (let s = 0; s < 32; s++) {
+      time.advance(1_000);
+      await flush();
+    }
+    expect(seen, `bob was told ${JSON.stringify(seen)}`).toEqual([true, false]);
+    await service.stop();
+  });
+
+  it('finds a return whose event was lost and announces online within a sweep (R2)', async () => {
+    const { time, store, broker, seen, service } = await start();
+    await store.put({ ...alice, connectionId: 'gw1.2' }, 3_600_000);
+    await event(broker, 'connected', 'gw1.2');
+    await flush();
+    await store.remove('alice', 'gw1.2');
+    await event(broker, 'disconnected', 'gw1.2');
+    for (let s = 0; s < 31; s++) {
+      time.advance(1_000);
+      await flush();
+    }
+    expect(seen).toEqual([true, false]);
+    await store.put({ ...alice, connectionId: 'gw1.3' }, 3_600_000); // the 'connected' event is lost
+    for (let s = 0; s < 2; s++) {
+      time.advance(1_000);
+      await flush();
+    }
+    expect(seen, `bob was told ${JSON.stringify(seen)}`).toEqual([true, false, true]);
+    await service.stop();
+  });
 });
+

@@ -81,4 +81,27 @@ describe('reconnect and sync', () => {
     expect(await bob.next((f) => f.type === 'error')).toMatchObject({ code: 'SYNC_RESET', ref: 'old' });
     await settle(10);
   });
+
+  it('announces its limits in hello and answers a listedOnly sync for the listed chats only (issue 14, R1)', async () => {
+    h = await startHarness({ limits: { syncChatsMax: 1 } });
+    const first = await h.createChat('alice', 'direct', ['bob']);
+    const second = await h.createChat('alice', 'direct', ['carol']);
+    const alice = await h.connect('alice');
+    const hello = await alice.next((f) => f.type === 'hello');
+    expect(hello.limits).toMatchObject({ syncChatsMax: 1, frameBytesMax: 65_536, syncMessagesMax: 500, presenceQueryUsersMax: 500 });
+    alice.send({ type: 'send', chat: second, clientMsgId: 'x', body: 'to carol' });
+    await alice.next((f) => f.type === 'sent');
+    alice.send({ type: 'sync', id: 'p1', chats: { [first]: 0 }, listedOnly: true });
+    const page = await alice.next((f) => f.type === 'sync_result' && f.ref === 'p1');
+    expect((page.chats as Array<{ chat: string }>).map((c) => c.chat)).toEqual([first]);
+    // Without listedOnly an unlisted chat starts from 0, as before.
+    alice.send({ type: 'sync', id: 'p2', chats: { [first]: 0 } });
+    const whole = await alice.next((f) => f.type === 'sync_result' && f.ref === 'p2');
+    expect((whole.chats as Array<{ chat: string }>).map((c) => c.chat).sort()).toEqual([first, second].sort());
+    alice.send({ type: 'sync', id: 'p3', chats: { [first]: 0, [second]: 0 } });
+    expect(await alice.next((f) => f.type === 'error' && f.ref === 'p3')).toMatchObject({ code: 'INVALID_FIELD' });
+    alice.send({ type: 'sync', id: 'p4', chats: { [first]: 0 }, listedOnly: 'yes' });
+    expect(await alice.next((f) => f.type === 'error' && f.ref === 'p4')).toMatchObject({ code: 'INVALID_FIELD' });
+  });
 });
+

@@ -288,5 +288,44 @@ export function describePresenceStoreContract(name: string, makeSubject: () => P
       expect(p.entries).toEqual([]);
       expectTimeWithin(p.lastDisconnectAtMs, before - 1_300, subject.nowMs());
     });
+
+    /** Drains sweepChanged and keeps only `userIds` (a shared backend may hold others). */
+    async function changedOf(userIds: readonly string[]): Promise<string[]> {
+      const all: string[] = [];
+      for (;;) {
+        const batch = await store.sweepChanged(1_000);
+        all.push(...batch);
+        if (batch.length < 1_000) return all.filter((u) => userIds.includes(u)).sort();
+      }
+    }
+
+    it('sweepChanged returns users whose entry was created or removed, once, and not for a refresh or a replacement', async () => {
+      const [a, b, c] = ['a', 'b', 'c'].map((p) => uniqueId(`chg-${p}`)) as [string, string, string];
+      await store.put(entry(a, 'x'), LONG_TTL);
+      await store.put(entry(b, 'x'), LONG_TTL);
+      expect(await changedOf([a, b, c])).toEqual([a, b].sort());
+      expect(await changedOf([a, b, c])).toEqual([]);
+      // A refresh and a put over an existing connection change nothing that matters.
+      await store.refresh(a, entry(a, 'x').connectionId, LONG_TTL);
+      await store.put(entry(b, 'x', 'gw-2'), LONG_TTL);
+      expect(await changedOf([a, b, c])).toEqual([]);
+      // A removal that found the entry is a change; one that found nothing is not.
+      expect(await store.remove(a, entry(a, 'x').connectionId)).toBe(true);
+      expect(await store.remove(c, entry(c, 'x').connectionId)).toBe(false);
+      await store.put(entry(b, 'y'), LONG_TTL);
+      await store.put(entry(b, 'z'), LONG_TTL);
+      expect(await changedOf([a, b, c])).toEqual([a, b].sort());
+    });
+
+    it('sweepChanged hands each change to exactly one of several concurrent sweepers, at most maxUsers per call', async () => {
+      const users = [...Array(12).keys()].map((i) => uniqueId(`many-${i}`));
+      for (const u of users) await store.put(entry(u), LONG_TTL);
+      const capped = await store.sweepChanged(5);
+      expect(capped.length).toBeLessThanOrEqual(5);
+      const sweeps = await Promise.all([store.sweepChanged(1_000), store.sweepChanged(1_000), store.sweepChanged(1_000)]);
+      const mine = [...capped, ...sweeps.flat()].filter((u) => users.includes(u));
+      expect(mine.sort()).toEqual([...users].sort());
+      expect(await changedOf(users)).toEqual([]);
+    });
   });
 }

@@ -163,6 +163,10 @@ describe('Redis adapters: layout', () => {
       expect(await store.refresh('u', 'c', 20_000)).toBe(true);
       expect(await client.pttl(`${prefix}presence:user:u`)).toBeGreaterThan(75_000);
       expect(await store.remove('u', 'c')).toBe(true);
+      // The changed-users set holds u (created, then removed) until a sweep takes it.
+      expect((await client.keys(`${prefix}*`)).sort()).toEqual([`${prefix}presence:changed`, `${prefix}presence:last:u`]);
+      expect(await client.smembers(`${prefix}presence:changed`)).toEqual(['u']);
+      expect(await store.sweepChanged(10)).toEqual(['u']);
       expect((await client.keys(`${prefix}*`)).sort()).toEqual([`${prefix}presence:last:u`]);
       expect(await client.pttl(`${prefix}presence:last:u`)).toBeGreaterThan(29 * 24 * 3_600_000);
     } finally {

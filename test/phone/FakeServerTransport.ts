@@ -1,7 +1,7 @@
 // An in-memory gateway for phone tests: every open() becomes a FakeConnection the test
 // drives by hand (accept, push frames, fail, close) and inspects (frames the phone sent).
 import type { ClientLink, ClientLinkHandlers, ClientTransport } from '../../simulator/transport/ClientTransport.ts';
-import type { ClientFrame, ServerFrame } from '../../server/protocol/frames.ts';
+import type { ClientFrame, HelloFrame, ServerFrame } from '../../server/protocol/frames.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
@@ -19,11 +19,11 @@ export class FakeConnection implements ClientLink {
   }
 
   /** Completes the WebSocket handshake and sends hello, like the gateway. */
-  accept(heartbeatIntervalMs = 25_000): void {
+  accept(heartbeatIntervalMs = 25_000, limits?: HelloFrame['limits']): void {
     if (this.state !== 'connecting') throw new Error(`accept on a ${this.state} connection`);
     this.state = 'open';
     this.handlers.onOpen();
-    this.push({ type: 'hello', v: 1, user: 'u', device: 'd', connection: 'fake.1', heartbeatIntervalMs });
+    this.push({ type: 'hello', v: 1, user: 'u', device: 'd', connection: 'fake.1', heartbeatIntervalMs, ...(limits ? { limits } : {}) });
   }
 
   /** Delivers a server frame to the phone. */

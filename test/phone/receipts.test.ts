@@ -308,3 +308,39 @@ describe('phone ordering and sync', () => {
     expect(conn.ofType('sync')).toHaveLength(count + 1);
   });
 });
+
+describe('phone receipts refused by a gateway cut off from the backends (issue 14, R3, seed 671663)', () => {
+  it('re-sends a read and an ack refused with UNAVAILABLE (no ref: receipts carry no id) once the gateway heals', () => {
+    const rig = makePhone({ ackDelayMs: 50, readDebounceMs: 500 });
+    const conn = startReady(rig);
+    rig.phone.setForeground(true);
+    rig.phone.openChat(CHAT);
+    conn.push(message(1));
+    conn.push(message(1, 'carol', GROUP));
+    rig.time.advance(500);
+    expect(conn.ofType('read')).toEqual([{ type: 'read', chat: CHAT, upTo: 1 }]);
+    expect(conn.ofType('ack').filter((a) => a.chat === GROUP)).toEqual([{ type: 'ack', chat: GROUP, upTo: 1 }]);
+    // The gateway is partitioned: both receipts are refused, as the gateway refuses any frame.
+    conn.push({ type: 'error', code: 'UNAVAILABLE', message: 'unavailable' });
+    conn.push({ type: 'error', code: 'UNAVAILABLE', message: 'unavailable' });
+    // It heals and tells the phone to sync; the sync finds nothing new, yet the receipts are owed.
+    conn.push({ type: 'resync', reason: 'broker-link-restored' });
+    answerSync(conn);
+    rig.time.advance(100);
+    expect(conn.ofType('read')).toEqual([{ type: 'read', chat: CHAT, upTo: 1 }, { type: 'read', chat: CHAT, upTo: 1 }]);
+    expect(conn.ofType('ack').filter((a) => a.chat === GROUP)).toHaveLength(2);
+  });
+
+  it('retries refused receipts after a backoff even without a resync (a refusal of the queue itself)', () => {
+    const rig = makePhone({ ackDelayMs: 50, sendRetryBaseMs: 1_000 });
+    const conn = startReady(rig);
+    conn.push(message(1));
+    rig.time.advance(50);
+    expect(conn.ofType('ack')).toHaveLength(1);
+    conn.push({ type: 'error', code: 'UNAVAILABLE', message: 'unavailable' });
+    rig.time.advance(1_000);
+    expect(conn.ofType('ack')).toEqual([{ type: 'ack', chat: CHAT, upTo: 1 }, { type: 'ack', chat: CHAT, upTo: 1 }]);
+    rig.time.advance(60_000);
+    expect(conn.ofType('ack')).toHaveLength(2); // not refused again: not repeated
+  });
+});

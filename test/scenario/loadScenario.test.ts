@@ -161,3 +161,36 @@ describe('the sim section and the simulation faults', () => {
     expect(errorsOf(withFaults('  - { atMs: 1s, kind: kill-chat-server, chatServer: 2 }'))).toContainEqual({ path: 'faults[0].chatServer', message: expect.stringContaining('does not exist') });
   });
 });
+
+describe('contradictory limits (issue 14, R6)', () => {
+  const withLimits = (limits: string, extra = ''): Array<{ path: string; message: string; code?: string }> =>
+    errorsOf(`population: { users: 10 }\ncluster:\n  limits: { ${limits} }\n${extra}`);
+
+  it('refuses a presence TTL at or below the heartbeat timeout (plus its sweep): presence would lapse on live connections', () => {
+    // The swarm drew TTL 4 s with a 6 s heartbeat timeout (seeds 671742, 672113, 672891, 672061).
+    expect(withLimits('presenceTtlMs: 4s, heartbeatTimeoutMs: 6s, heartbeatIntervalMs: 2s')).toContainEqual({
+      path: 'cluster.limits.presenceTtlMs', code: 'CONTRADICTORY_LIMITS', message: expect.stringContaining('heartbeatTimeoutMs'),
+    });
+    expect(withLimits('presenceTtlMs: 7s, heartbeatTimeoutMs: 6s, heartbeatIntervalMs: 2s')).toContainEqual(expect.objectContaining({ path: 'cluster.limits.presenceTtlMs' }));
+    expect(parseScenario('population: { users: 10 }\ncluster:\n  limits: { presenceTtlMs: 8s, heartbeatTimeoutMs: 6s, heartbeatIntervalMs: 2s }\n', 't').ok).toBe(true);
+  });
+
+  it('refuses every other contradictory pair, each naming the field and with the stable code', () => {
+    const cases: Array<[string, string, string?]> = [
+      ['heartbeatIntervalMs: 10s, heartbeatTimeoutMs: 10s', 'cluster.limits.heartbeatIntervalMs'],
+      ['frameBytesMax: 2000000', 'cluster.limits.frameBytesMax'],
+      ['bodyBytesMax: 65536', 'cluster.limits.bodyBytesMax'],
+      ['frameBytesMax: 300, bodyBytesMax: 10', 'cluster.limits.frameBytesMax'],
+      ['sendBufferBytesMax: 1000', 'cluster.limits.sendBufferBytesMax'],
+      ['tokenTtlMs: 30s', 'cluster.limits.tokenTtlMs'],
+      ['bodyBytesMax: 100', 'load.bodyBytes.max', 'load: { bodyBytes: { min: 10, max: 200 } }\n'],
+    ];
+    for (const [limits, path, extra] of cases) {
+      expect(withLimits(limits, extra), limits).toContainEqual(expect.objectContaining({ path, code: 'CONTRADICTORY_LIMITS' }));
+    }
+  });
+
+  it('accepts the defaults and every shipped scenario', () => {
+    expect(parseScenario('population: { users: 10 }\n', 't').ok).toBe(true);
+  });
+});

@@ -218,6 +218,10 @@ export class LatentPresenceStore implements PresenceStore {
   sweepExpired(): Promise<PresenceEntry[]> {
     return this.latency.call(undefined, () => this.inner.sweepExpired());
   }
+
+  sweepChanged(maxUsers: number): Promise<string[]> {
+    return this.latency.call(undefined, () => this.inner.sweepChanged(maxUsers));
+  }
 }
 
 function entryLane(userId: string, connectionId: string): string {
