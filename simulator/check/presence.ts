@@ -52,6 +52,8 @@ export class PresenceFamily implements Family {
   /** The user's latest ended episodes, newest last (at most RECENT_EPISODES_MAX), for query snapshots. */
   private readonly recentEnded = new Map<string, Episode[]>();
   private readonly episodes: Episode[] = [];
+  /** The spans before each user's first connection, kept for their ghost attempts (D6). */
+  private readonly firstAbsences: Episode[] = [];
   /** observer device -> its connected spans, for D2 (was it there to be told?). */
   private readonly spans = new Map<string, Array<[number, number]>>();
   private readonly linkEpoch = new Map<string, number>();
@@ -108,9 +110,16 @@ export class PresenceFamily implements Family {
     else if (before > 0 && after === 0) this.userGone(user, t);
   }
 
+  /**
+   * Attempts are kept for every absence, the one before the user's first connection too: an
+   * attempt the server accepted but the phone never completed (an offline window cutting in
+   * before the open arrived) tells friends the user is online, and the server's heartbeat
+   * timeout and debounce then tell them offline, though the user never connected (seeds
+   * 673042 and 674284).
+   */
   private onDial(p: string, t: number): void {
     const episode = this.current.get(userOf(p));
-    if (episode && Number.isFinite(episode.startMs)) (episode.dials ??= []).push([p, t]);
+    if (episode) (episode.dials ??= []).push([p, t]);
   }
 
   private userBack(user: string, t: number, by: string): void {
@@ -124,6 +133,7 @@ export class PresenceFamily implements Family {
     recent.push(episode);
     if (recent.length > RECENT_EPISODES_MAX) recent.shift();
     if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
+    else this.firstAbsences.push(episode);
     for (const observer of this.observersOf.get(user) ?? []) {
       const last = this.seen.get(`${observer}|${user}`)?.at(-1);
       if (last && !last[1]) this.oweOnline(observer, user, t);
@@ -236,7 +246,7 @@ export class PresenceFamily implements Family {
 
   finish(): PropertyResult[] {
     const endMs = this.state.endMs;
-    for (const episode of this.current.values()) if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
+    for (const episode of this.current.values()) (Number.isFinite(episode.startMs) ? this.episodes : this.firstAbsences).push(episode);
     this.unresolvedOnline(endMs);
     const noPresence = this.seen.size === 0;
     const why = 'no presence-seen events in the history (no friends, or presence never queried)';
@@ -329,13 +339,16 @@ export class PresenceFamily implements Family {
    * D6: offline transitions an observer saw for a user <= the user's qualifying episodes (+
    * attributed ones). A ghost attempt (see offlineShows) inside a qualifying episode is, to the
    * server, a return and another departure: friends are told online and, after the heartbeat
-   * timeout and the debounce, offline again, so each may add one.
+   * timeout and the debounce, offline again, so each may add one. So may a ghost before the
+   * user's first connection (friends who asked were told offline, then online and offline).
    */
   private amplification(): PropertyResult {
     const finding = new Finding();
     const minMs = this.settings.debounceMs - this.settings.tolMs;
     const qualifying = new Map<string, number>();
-    for (const ep of this.episodes) if (Math.min(ep.endMs, this.state.endMs) - ep.startMs >= minMs) qualifying.set(ep.user, (qualifying.get(ep.user) ?? 0) + 1 + ghostDials(ep).length);
+    const allow = (user: string, n: number): void => { if (n > 0) qualifying.set(user, (qualifying.get(user) ?? 0) + n); };
+    for (const ep of this.episodes) if (Math.min(ep.endMs, this.state.endMs) - ep.startMs >= minMs) allow(ep.user, 1 + ghostDials(ep).length);
+    for (const ep of this.firstAbsences) allow(ep.user, ghostDials(ep).length);
     for (const [key, list] of this.seen) {
       const user = key.slice(key.lastIndexOf('|') + 1);
       const offline = list.filter(([, online], i) => !online && i > 0).length;

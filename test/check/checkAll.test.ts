@@ -289,6 +289,23 @@ describe('presence (D)', () => {
     for (const id of ['D1', 'D3', 'D5', 'D6']) expect(r.get(id)!.verdict, id).toBe('pass');
     expectFail(check(twice.filter((e) => !(e.type === 'oracle' && e.what === 'link-dial' && e.t === 50_000))).get('D6'), 'saw a go offline 2 times, but a had only 1');
   });
+  it('D6: an attempt the server accepted before the user ever connected may show friends one online and offline (seed 674284)', () => {
+    const dial = (t: number, device: string): E => ({ t, p: 'harness', type: 'oracle', what: 'link-dial', device });
+    const asked = (t: number, askedAt: number): E => ({ t, p: 'b/d1', type: 'presence-seen', user: 'c', online: false, askedAt });
+    // Seed 674284 (no fault): u12/d1 dialed at 0.825 s and an offline window dropped the attempt 4 ms later, before the
+    // open reached the phone; the server held the connection until its heartbeat timeout. u5/d1 had asked (offline at
+    // 0.906 s), was told online at 0.942 s, offline at 6.642 s; u12 first connected at 16.116 s.
+    const neverYet = without(healthy(), (e) => e.p === 'c/d1' && (e.type === 'connect' || e.type === 'invoke' || e.type === 'ok'));
+    const ghost = [...neverYet, dial(825, 'c/d1'), asked(906, 700), seen(942, 'b/d1', 'c', true), seen(6642, 'b/d1', 'c', false),
+      dial(16_015, 'c/d1'), link(16_116, 'c/d1', true), seen(16_142, 'b/d1', 'c', true), { t: 20_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E];
+    const r = check(ghost, { presenceDebounceMs: 2000 });
+    for (const id of ['D1', 'D3', 'D5', 'D6']) expect(r.get(id)!.verdict, `${id}: ${r.get(id)!.examples.join('; ')}`).toBe('pass');
+    // Without that attempt nothing explains the offline: the same history fails.
+    expectFail(check(ghost.filter((e) => !(e.type === 'oracle' && e.what === 'link-dial' && e.t === 825)), { presenceDebounceMs: 2000 }).get('D6'), 'saw c go offline 1 times, but c had only 0');
+    // One ghost explains one offline, not two.
+    const twice = [...ghost.slice(0, -1), seen(7000, 'b/d1', 'c', true), seen(9000, 'b/d1', 'c', false), ghost.at(-1)!];
+    expectFail(check(twice.sort((x, y) => x.t - y.t), { presenceDebounceMs: 2000 }).get('D6'), 'saw c go offline 2 times, but c had only 1');
+  });
   it('D3: coming back online is shown late', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true)]).get('D3')!.verdict).toBe('pass');
     expectFail(check([...longDown(), seen(60_000, 'b/d1', 'a', true)]).get('D3'), 'a came back at 50.000 s but device b/d1 saw it online only at 60.000 s');
