@@ -247,6 +247,36 @@ describe('sync (C)', () => {
   });
 });
 
+describe('sync (C): C3 inside a delivery fault window (FA1)', () => {
+  const fault = (t: number, what: 'fault-start' | 'fault-end', kind = 'lose-broker-messages'): E => ({ t, p: 'harness', type: 'oracle', what, fault: kind });
+  // Seed 900039: a broker-loss window from 1.7 s to 11.5 s; u9/d1 reconnected and synced g:0 up to seq 11 at
+  // 9.768 s, inside it; seq 12, stored at 9.962 s, was lost (share 0.1); seq 13 was pushed, and the gap sync brought 12.
+  const seam = (endMs: number, storedAt: number | undefined): E[] => {
+    const missing: E = { ...render(storedAt === undefined ? 1900 : storedAt + 200, 'b/d2', 'c1', 2, 'a', 'm9', 'sync') };
+    if (storedAt === undefined) delete (missing as { storedAt?: number }).storedAt;
+    else (missing as { storedAt?: number }).storedAt = storedAt;
+    return [...healthy(), fault(1100, 'fault-start'), link(1150, 'b/d2', false), link(1200, 'b/d2', true),
+      ...syncOk(1210, 'b/d2', 's9', 1, { head: 1, first: 0, last: 0, count: 0 }), fault(endMs, 'fault-end'),
+      ...send(1700, 'a/d1', 'c1', 'm9', 2), ...send(1720, 'a/d1', 'c1', 'm10', 3),
+      { t: 1760, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, missing, render(missing.t, 'b/d2', 'c1', 3, 'a', 'm10', 'sync')]
+      .sort((x, y) => x.t - y.t);
+  };
+  it('a message stored inside the window may be lost: the seam is not judged, and says so', () => {
+    const r = check(seam(12_000, 1705)).get('C3')!;
+    expect(r.verdict, r.examples.join('; ')).toBe('pass');
+    // Four seams were open at the fault's start (the healthy run's devices), and this one broke inside it.
+    expect(r.reason).toContain('5 device seam(s) ended by a delivery-path fault or broken inside its window');
+    // Without the store time, a window over the seam's span decides the same.
+    expect(check(seam(12_000, undefined)).get('C3')!.verdict).toBe('pass');
+  });
+  it('a message stored after the window ended is still owed its push', () => {
+    expectFail(check(seam(1300, 1705)).get('C3'), 'seq 3 was pushed (gap at 1.760 s) but seq 2 never was');
+    // So is one stored inside a window of a fault off the delivery path (a chat server paused).
+    const paused = seam(12_000, 1705).map((e) => (e.type === 'oracle' && (e.what === 'fault-start' || e.what === 'fault-end') ? { ...e, fault: 'pause-chat-server' } : e));
+    expectFail(check(paused).get('C3'), 'seq 2 never was');
+  });
+});
+
 describe('presence (D)', () => {
   const longDown = (): E[] => [...healthy(), link(1100, 'a/d1', false), seen(40_000, 'b/d1', 'a', false), link(50_000, 'a/d1', true)];
   it('D1: a short disconnection shows offline', () => {
