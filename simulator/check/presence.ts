@@ -63,6 +63,8 @@ export class PresenceFamily implements Family {
   private readonly owedOnline = new Map<string, OwedOnline[]>();
   private readonly attributed = new Map<string, number>();
   private lastGatewayFaultEndMs = -Infinity;
+  /** Pause and partition windows of gateways, in start order (end Infinity while on), for D2. */
+  private readonly gatewayWindows: Array<{ kind: string; startMs: number; endMs: number }> = [];
   private readonly d1 = new Finding();
   private readonly d3 = new Finding();
   private readonly d5 = new Finding();
@@ -83,7 +85,12 @@ export class PresenceFamily implements Family {
       case 'oracle':
         if (e.what === 'link-up' || e.what === 'link-down') this.onLink(e.device, e.t);
         else if (e.what === 'link-dial') this.onDial(e.device, e.t);
-        else if (e.what === 'fault-end' && /gateway/.test(e.fault)) this.lastGatewayFaultEndMs = e.t;
+        else if (e.what === 'fault-start' && /^(pause|partition)-gateway$/.test(e.fault)) this.gatewayWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
+        else if (e.what === 'fault-end' && /gateway/.test(e.fault)) {
+          this.lastGatewayFaultEndMs = e.t;
+          const open = this.gatewayWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
+          if (open) open.endMs = e.t;
+        }
         return;
       case 'presence-seen': return this.onSeen(e);
       default: return;
@@ -292,7 +299,7 @@ export class PresenceFamily implements Family {
     for (const ep of this.episodes) {
       const ghosts = ghostDials(ep);
       const lastGhostMs = ghosts.length > 0 ? Math.max(...ghosts) : -Infinity;
-      const dueMs = Math.max(ep.startMs, lastGhostMs) + boundMs;
+      const dueMs = this.gatewayFaultDue(ep.startMs, Math.max(ep.startMs, lastGhostMs) + boundMs, boundMs);
       if (Math.min(ep.endMs, endMs) < dueMs) continue;
       qualifying++;
       for (const observer of this.observersOf.get(ep.user) ?? []) {
@@ -306,6 +313,24 @@ export class PresenceFamily implements Family {
     }
     if (qualifying === 0) return unknown('D2', 'offline does show', `no all-devices-down episode lasted the ${boundMs} ms (debounce + TTL + propagation) needed to judge it`);
     return finding.result('D2', 'offline does show', `${qualifying} qualifying episode(s)`);
+  }
+
+  /**
+   * D2's due time moved by gateway faults over the episode, as D7 attributes offline notices to
+   * them. A paused gateway holds the frames the user's device sent before it went and handles
+   * them when it wakes: to the server the device was last heard at the pause's end, and its
+   * heartbeat timeout, the debounce and the push count from there (FA2). A partitioned gateway
+   * can tell its phones nothing until the heal: an observer on it is owed the offline within
+   * the propagation bound of the heal (the resync, and a presence re-read with it). The
+   * checker does not know which gateway a device is on, so any such window counts.
+   */
+  private gatewayFaultDue(startMs: number, dueMs: number, boundMs: number): number {
+    let due = dueMs;
+    for (const w of this.gatewayWindows) {
+      if (w.startMs > due || w.endMs < startMs) continue;
+      due = Math.max(due, w.endMs + (w.kind === 'pause-gateway' ? boundMs : this.settings.propagationMs));
+    }
+    return due;
   }
 
   private connectedThroughout(p: string, fromMs: number, toMs: number): boolean {

@@ -303,6 +303,22 @@ describe('presence (D)', () => {
     expectFail(check(base).get('D2'), 'b/d1, connected throughout, was not shown a offline by 126.100 s');
     expect(check([...base, seen(40_000, 'b/d1', 'a', false)]).get('D2')!.verdict).toBe('pass');
   });
+  it('D2: a gateway pause moves the bound to the pause end; a partition owes its observers the offline soon after the heal (FA2)', () => {
+    const fault = (t: number, what: 'fault-start' | 'fault-end', kind: string): E => ({ t, p: 'harness', type: 'oracle', what, fault: kind });
+    const done: E = { t: 200_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' };
+    // a's last device goes at 1.1 s while a gateway is paused (0.5-20 s): frames it sent before are handled at 20 s,
+    // so the server's heartbeat timeout and the debounce count from there. Bound: 30 s + 90 s + 5 s.
+    const paused = [...healthy(), fault(500, 'fault-start', 'pause-gateway'), link(1100, 'a/d1', false), fault(20_000, 'fault-end', 'pause-gateway')];
+    expect(check([...paused, seen(140_000, 'b/d1', 'a', false), done]).get('D2')!.verdict).toBe('pass');
+    expectFail(check([...paused, seen(146_000, 'b/d1', 'a', false), done]).get('D2'), 'was not shown a offline by 145.000 s');
+    expectFail(check([...paused, done]).get('D2'), 'was not shown a offline by 145.000 s');
+    // Without the pause the same notice at 140 s is late.
+    expectFail(check([...without(paused, (e) => e.type === 'oracle' && /fault/.test(e.what)), seen(140_000, 'b/d1', 'a', false), done]).get('D2'), 'by 126.100 s');
+    // A partition from 1 s to 150 s: b/d1 may be behind it and hears the offline only after the heal, within 5 s.
+    const cut = [...healthy(), fault(1000, 'fault-start', 'partition-gateway'), link(1100, 'a/d1', false), fault(150_000, 'fault-end', 'partition-gateway')];
+    expect(check([...cut, seen(152_000, 'b/d1', 'a', false), done]).get('D2')!.verdict).toBe('pass');
+    expectFail(check([...cut, seen(157_000, 'b/d1', 'a', false), done]).get('D2'), 'by 155.000 s');
+  });
   it('D2 and D6: a connection attempt that reached the server but never the phone restarts the server\'s detection', () => {
     const dial = (t: number, device: string): E => ({ t, p: 'harness', type: 'oracle', what: 'link-dial', device });
     const done = (t: number): E => ({ t, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
