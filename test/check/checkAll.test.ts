@@ -419,6 +419,17 @@ describe('presence (D)', () => {
     expect(check(longDown()).get('D6')!.verdict).toBe('pass');
     expectFail(check(events).get('D6'), 'saw a go offline 2 times, but a had only 1');
   });
+  it('D7: an offline landing just after a short drop began, during a partition, is the fault\'s, not a flap (seed 900322)', () => {
+    // u27/d1 behind a partitioned gateway (9.7-18 s) lost its presence entry; its link was reset at 14.435 s
+    // and friends were told offline at 14.68 s; it was back at 15.2 s.
+    const fault = (t: number, what: 'fault-start' | 'fault-end'): E => ({ t, p: 'harness', type: 'oracle', what, fault: 'partition-gateway' });
+    const drop = [...healthy(), link(14_435, 'a/d1', false), seen(14_680, 'b/d1', 'a', false), link(15_200, 'a/d1', true), seen(15_300, 'b/d1', 'a', true)];
+    const r = check([...drop, fault(9_700, 'fault-start'), fault(18_000, 'fault-end')].sort((x, y) => x.t - y.t), { presenceDebounceMs: 5000 });
+    for (const id of ['D1', 'D6']) expect(r.get(id)!.verdict, id).toBe('pass');
+    expect(r.get('D7')!.examples[0]).toContain('was in a short drop, during partition-gateway');
+    // With no gateway fault it is a flap.
+    expectFail(check(drop, { presenceDebounceMs: 5000 }).get('D1'), 'shown a offline at 14.680 s, 245 ms in');
+  });
   it('D7: offline during a gateway pause is attributed, not a D5 failure', () => {
     const events = [...healthy(), { t: 1400, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'pause-gateway' } as E, seen(1500, 'b/d1', 'a', false)];
     const r = check(events);
