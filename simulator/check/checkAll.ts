@@ -33,7 +33,7 @@ export function checkHistory(events: Iterable<HistoryEvent>, facts: CheckFacts, 
     // Phones of this build record 'ready' (hello and every sync done); older histories only
     // show each sync's end, and a second sync right after it (a gap seen while syncing) hid it.
     new TicksFamily(state, facts, settings, ordered.some((e) => e.type === 'ready')),
-    new SyncFamily(state),
+    new SyncFamily(state, settings),
     new PresenceFamily(state, settings),
     new TypingFamily(settings),
   ];

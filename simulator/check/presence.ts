@@ -52,6 +52,8 @@ export class PresenceFamily implements Family {
   /** The user's latest ended episodes, newest last (at most RECENT_EPISODES_MAX), for query snapshots. */
   private readonly recentEnded = new Map<string, Episode[]>();
   private readonly episodes: Episode[] = [];
+  /** The spans before each user's first connection, kept for their ghost attempts (D6). */
+  private readonly firstAbsences: Episode[] = [];
   /** observer device -> its connected spans, for D2 (was it there to be told?). */
   private readonly spans = new Map<string, Array<[number, number]>>();
   private readonly linkEpoch = new Map<string, number>();
@@ -61,6 +63,8 @@ export class PresenceFamily implements Family {
   private readonly owedOnline = new Map<string, OwedOnline[]>();
   private readonly attributed = new Map<string, number>();
   private lastGatewayFaultEndMs = -Infinity;
+  /** Pause and partition windows of gateways, in start order (end Infinity while on), for D2. */
+  private readonly gatewayWindows: Array<{ kind: string; startMs: number; endMs: number }> = [];
   private readonly d1 = new Finding();
   private readonly d3 = new Finding();
   private readonly d5 = new Finding();
@@ -81,7 +85,12 @@ export class PresenceFamily implements Family {
       case 'oracle':
         if (e.what === 'link-up' || e.what === 'link-down') this.onLink(e.device, e.t);
         else if (e.what === 'link-dial') this.onDial(e.device, e.t);
-        else if (e.what === 'fault-end' && /gateway/.test(e.fault)) this.lastGatewayFaultEndMs = e.t;
+        else if (e.what === 'fault-start' && /^(pause|partition)-gateway$/.test(e.fault)) this.gatewayWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
+        else if (e.what === 'fault-end' && /gateway/.test(e.fault)) {
+          this.lastGatewayFaultEndMs = e.t;
+          const open = this.gatewayWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
+          if (open) open.endMs = e.t;
+        }
         return;
       case 'presence-seen': return this.onSeen(e);
       default: return;
@@ -108,9 +117,16 @@ export class PresenceFamily implements Family {
     else if (before > 0 && after === 0) this.userGone(user, t);
   }
 
+  /**
+   * Attempts are kept for every absence, the one before the user's first connection too: an
+   * attempt the server accepted but the phone never completed (an offline window cutting in
+   * before the open arrived) tells friends the user is online, and the server's heartbeat
+   * timeout and debounce then tell them offline, though the user never connected (seeds
+   * 673042 and 674284).
+   */
   private onDial(p: string, t: number): void {
     const episode = this.current.get(userOf(p));
-    if (episode && Number.isFinite(episode.startMs)) (episode.dials ??= []).push([p, t]);
+    if (episode) (episode.dials ??= []).push([p, t]);
   }
 
   private userBack(user: string, t: number, by: string): void {
@@ -124,6 +140,7 @@ export class PresenceFamily implements Family {
     recent.push(episode);
     if (recent.length > RECENT_EPISODES_MAX) recent.shift();
     if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
+    else this.firstAbsences.push(episode);
     for (const observer of this.observersOf.get(user) ?? []) {
       const last = this.seen.get(`${observer}|${user}`)?.at(-1);
       if (last && !last[1]) this.oweOnline(observer, user, t);
@@ -213,17 +230,26 @@ export class PresenceFamily implements Family {
         if (!now) this.oweOnline(e.p, e.user, episode.endMs);
         return;
       }
+      // A gateway cut off or frozen lets its connected users' entries lapse, and the offline
+      // that follows can land just after a short drop began (seed 900322: u27/d1 behind a
+      // partition from 9.7 s, reset at 14.435 s, friends told offline at 14.68 s): the fault's,
+      // like an offline while devices are connected (D7), not the drop's.
+      if (this.attribute(e, [], 'a short drop')) return;
       this.d1.hit(minMs - lengthMs, () => `${e.user}'s devices were all disconnected from ${fmt(episode.startMs)} ${episode.endMs === Infinity ? 'on' : `to ${fmt(episode.endMs)}`}, yet device ${e.p} was shown ${e.user} offline at ${fmt(e.t)}, ${Math.round(shownAfterMs)} ms in: before the ${this.settings.debounceMs} ms debounce`);
       return;
     }
     const connected = this.state.devicesOf(e.user).filter((d) => this.state.isConnected(d));
-    const fault = this.state.gatewayFaultActive() ?? (e.t - this.lastGatewayFaultEndMs <= this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs ? 'a recent gateway fault' : undefined);
-    if (fault) {
-      this.attributed.set(`${e.p}|${e.user}`, (this.attributed.get(`${e.p}|${e.user}`) ?? 0) + 1);
-      this.d7.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.join(', ') || 'its devices'} stayed connected, during ${fault}`);
-      return;
-    }
+    if (this.attribute(e, connected, connected.join(', ') || 'its devices')) return;
     this.d5.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.length > 0 ? `${connected.join(', ')} ${connected.length === 1 ? 'was' : 'were'} connected` : 'a device was connected'} and no fault was active`);
+  }
+
+  /** An offline shown during (or soon after) a gateway fault is D7's class: counted, allowed once more to D6. */
+  private attribute(e: Extract<HistoryEvent, { type: 'presence-seen' }>, connected: string[], who: string): boolean {
+    const fault = this.state.gatewayFaultActive() ?? (e.t - this.lastGatewayFaultEndMs <= this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs ? 'a recent gateway fault' : undefined);
+    if (!fault) return false;
+    this.attributed.set(`${e.p}|${e.user}`, (this.attributed.get(`${e.p}|${e.user}`) ?? 0) + 1);
+    this.d7.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.length > 0 ? `${who} stayed connected` : `${e.user} was in ${who}`}, during ${fault}`);
+    return true;
   }
 
   /** The ended episode a query answer asked at `fromMs` may be a snapshot of: a long one if any, else the latest. */
@@ -236,7 +262,7 @@ export class PresenceFamily implements Family {
 
   finish(): PropertyResult[] {
     const endMs = this.state.endMs;
-    for (const episode of this.current.values()) if (Number.isFinite(episode.startMs)) this.episodes.push(episode);
+    for (const episode of this.current.values()) (Number.isFinite(episode.startMs) ? this.episodes : this.firstAbsences).push(episode);
     this.unresolvedOnline(endMs);
     const noPresence = this.seen.size === 0;
     const why = 'no presence-seen events in the history (no friends, or presence never queried)';
@@ -282,7 +308,7 @@ export class PresenceFamily implements Family {
     for (const ep of this.episodes) {
       const ghosts = ghostDials(ep);
       const lastGhostMs = ghosts.length > 0 ? Math.max(...ghosts) : -Infinity;
-      const dueMs = Math.max(ep.startMs, lastGhostMs) + boundMs;
+      const dueMs = this.gatewayFaultDue(ep.startMs, Math.max(ep.startMs, lastGhostMs) + boundMs, boundMs);
       if (Math.min(ep.endMs, endMs) < dueMs) continue;
       qualifying++;
       for (const observer of this.observersOf.get(ep.user) ?? []) {
@@ -296,6 +322,24 @@ export class PresenceFamily implements Family {
     }
     if (qualifying === 0) return unknown('D2', 'offline does show', `no all-devices-down episode lasted the ${boundMs} ms (debounce + TTL + propagation) needed to judge it`);
     return finding.result('D2', 'offline does show', `${qualifying} qualifying episode(s)`);
+  }
+
+  /**
+   * D2's due time moved by gateway faults over the episode, as D7 attributes offline notices to
+   * them. A paused gateway holds the frames the user's device sent before it went and handles
+   * them when it wakes: to the server the device was last heard at the pause's end, and its
+   * heartbeat timeout, the debounce and the push count from there (FA2). A partitioned gateway
+   * can tell its phones nothing until the heal: an observer on it is owed the offline within
+   * the propagation bound of the heal (the resync, and a presence re-read with it). The
+   * checker does not know which gateway a device is on, so any such window counts.
+   */
+  private gatewayFaultDue(startMs: number, dueMs: number, boundMs: number): number {
+    let due = dueMs;
+    for (const w of this.gatewayWindows) {
+      if (w.startMs > due || w.endMs < startMs) continue;
+      due = Math.max(due, w.endMs + (w.kind === 'pause-gateway' ? boundMs : this.settings.propagationMs));
+    }
+    return due;
   }
 
   private connectedThroughout(p: string, fromMs: number, toMs: number): boolean {
@@ -329,13 +373,16 @@ export class PresenceFamily implements Family {
    * D6: offline transitions an observer saw for a user <= the user's qualifying episodes (+
    * attributed ones). A ghost attempt (see offlineShows) inside a qualifying episode is, to the
    * server, a return and another departure: friends are told online and, after the heartbeat
-   * timeout and the debounce, offline again, so each may add one.
+   * timeout and the debounce, offline again, so each may add one. So may a ghost before the
+   * user's first connection (friends who asked were told offline, then online and offline).
    */
   private amplification(): PropertyResult {
     const finding = new Finding();
     const minMs = this.settings.debounceMs - this.settings.tolMs;
     const qualifying = new Map<string, number>();
-    for (const ep of this.episodes) if (Math.min(ep.endMs, this.state.endMs) - ep.startMs >= minMs) qualifying.set(ep.user, (qualifying.get(ep.user) ?? 0) + 1 + ghostDials(ep).length);
+    const allow = (user: string, n: number): void => { if (n > 0) qualifying.set(user, (qualifying.get(user) ?? 0) + n); };
+    for (const ep of this.episodes) if (Math.min(ep.endMs, this.state.endMs) - ep.startMs >= minMs) allow(ep.user, 1 + ghostDials(ep).length);
+    for (const ep of this.firstAbsences) allow(ep.user, ghostDials(ep).length);
     for (const [key, list] of this.seen) {
       const user = key.slice(key.lastIndexOf('|') + 1);
       const offline = list.filter(([, online], i) => !online && i > 0).length;

@@ -26,6 +26,9 @@ export interface PhoneFleetConfig {
   runStartEpochMs: number;
 }
 
+/** How long after an offline window ends the OS tells the app the network is back. */
+export const NETWORK_BACK_NOTICE_MS = 500;
+
 /**
  * A set of virtual phones, each with its link profile and its user's behaviour, assembled
  * the same way for a live worker thread and for the simulation engine.
@@ -41,15 +44,20 @@ export class PhoneFleet {
     const options = phoneOptionsForBugs(new Set(config.bugs.filter(isBugName)));
     for (const spec of config.phones) {
       const phoneRandom = config.randomFor(spec);
+      const made: { phone?: Phone } = {};
       const network = new ShapedTransport({
         inner: config.transport, profile: spec.profile, time, random: phoneRandom.fork('network'), device: `${spec.user}/${spec.device}`,
         onOracle: (device, what) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what, device } satisfies HistoryEvent),
         onDial: (device) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what: 'link-dial', device } satisfies HistoryEvent),
+        // The OS says the network is back: a phone whose attempts all failed offline (its backoff
+        // grown to many seconds) retries now, as apps do on Android's and iOS's connectivity callback.
+        onNetworkBack: () => made.phone?.networkRestored(NETWORK_BACK_NOTICE_MS),
       });
       const phone = new Phone({
         user: spec.user, device: spec.device, token: spec.token, gatewayUrls: config.gatewayUrls, chats: spec.chats, friends: spec.friends,
         transport: network, time, random: phoneRandom.fork('phone'), history, metrics: config.metrics, startMs: runStartEpochMs, options,
       });
+      made.phone = phone;
       const behaviour = new PhoneBehaviour(phone, {
         messagesPerMinute: config.load.messagesPerMinute, foregroundShare: config.load.foregroundShare,
         typingShare: config.load.typingShare, bodyBytes: config.load.bodyBytes,

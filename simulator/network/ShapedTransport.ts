@@ -27,6 +27,12 @@ export interface ShapedTransportOptions {
    * lingering on the server until its heartbeat timeout).
    */
   onDial?: (device: string, atMs: number) => void;
+  /**
+   * The OS's connectivity callback: an offline window ended (the network is back). Phones use
+   * it to retry at once instead of waiting out a backoff that grew while every attempt failed.
+   * Not called by heal() (the harness tells the phones itself then).
+   */
+  onNetworkBack?: (device: string, atMs: number) => void;
   options?: Partial<LinkOptions>;
 }
 
@@ -48,7 +54,7 @@ export interface ShapedTransportOptions {
  *   `lingerMs` passes.
  * - Offline window: the current link is closed for the phone at once (1006, "offline") while
  *   the server side lingers half-open; connects fail (1006, "offline") after
- *   `offlineConnectFailMs` until the window ends.
+ *   `offlineConnectFailMs` until the window ends; then `onNetworkBack` fires once.
  * - Switch: the phone is told its link died (1006, "network switch") and may reconnect at once;
  *   the old socket lingers half-open, so the server briefly holds two connections for the device.
  * - Reset: the inner link is aborted; both ends see it at once and frames in flight are lost.
@@ -77,6 +83,7 @@ export class ShapedTransport implements ClientTransport {
   private disposed = false;
   private stalledUntilMs = 0;
   private offlineUntilMs = 0;
+  private networkBackTimer: TimerHandle | undefined;
   private oracleUp = false;
 
   constructor(private readonly config: ShapedTransportOptions) {
@@ -106,6 +113,8 @@ export class ShapedTransport implements ClientTransport {
     this.healed = true;
     this.faults.stop();
     this.offlineUntilMs = 0;
+    this.networkBackTimer?.cancel();
+    this.networkBackTimer = undefined;
     if (this.stalledUntilMs > this.config.time.nowMs()) {
       this.stalledUntilMs = 0;
       this.current?.pump();
@@ -171,6 +180,15 @@ export class ShapedTransport implements ClientTransport {
     this.config.onOracle?.(this.config.device, up ? 'link-up' : 'link-down', this.config.time.nowMs());
   }
 
+  /** One connectivity callback at the end of the (possibly extended) offline window. */
+  private announceNetworkBack(): void {
+    this.networkBackTimer?.cancel();
+    this.networkBackTimer = this.schedule(this.offlineUntilMs - this.config.time.nowMs(), () => {
+      this.networkBackTimer = undefined;
+      this.config.onNetworkBack?.(this.config.device, this.config.time.nowMs());
+    });
+  }
+
   /** A fault hits the current link; those that need an open link do nothing without one. */
   private applyFault(kind: FaultKind, random: Random): void {
     const link = this.current;
@@ -193,6 +211,7 @@ export class ShapedTransport implements ClientTransport {
         this.counters.offlineWindows++;
         this.offlineUntilMs = Math.max(this.offlineUntilMs, this.config.time.nowMs() + drawBetween(this.config.profile.offlineMs, random));
         link?.dropForPhone('offline');
+        this.announceNetworkBack();
         return;
       case 'switch':
         if (!link?.isOpen) return;

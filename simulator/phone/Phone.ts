@@ -243,9 +243,9 @@ export class Phone {
     this.maybeScheduleRead(chat);
   }
 
-  /** Asks for the friends' presence (there is no snapshot on connect). */
+  /** Asks for the friends' presence (there is no snapshot on connect); from the hello on. */
   queryPresence(): boolean {
-    if (this.phase !== 'ready' || this.config.friends.length === 0) return false;
+    if ((this.phase !== 'ready' && this.phase !== 'syncing') || this.config.friends.length === 0) return false;
     // Paged within the limits the hello announced (presenceQueryUsersMax users, frameBytesMax bytes).
     for (let from = 0; from < this.config.friends.length;) {
       const users = idPage(this.config.friends.slice(from), this.serverLimits?.presenceQueryUsersMax, this.serverLimits?.frameBytesMax);
@@ -335,6 +335,12 @@ export class Phone {
     this.record({ type: 'connect', gateway: this.gateway ?? '' });
     this.startHeartbeat(frame.heartbeatIntervalMs > 0 ? frame.heartbeatIntervalMs : this.options.heartbeatIntervalMs);
     this.requestSync();
+    // Presence pushes sent while the phone was away are gone (there is no snapshot on
+    // connect): ask now, not after the sync. A sync paged over several rounds can take
+    // seconds, and a friend who came back meanwhile would stay offline on this screen that
+    // long, though the route for its pushes exists from the hello on (FA4 of issue 14: an
+    // observer that reconnected as its friend came back asked only at ready, 5.3 s later).
+    this.queryPresence();
   }
 
   /** Pings every interval; a link silent for `heartbeatTimeoutIntervals` intervals is half-open. */
@@ -363,9 +369,6 @@ export class Phone {
     }
     this.flushOutbox();
     this.reconcileReceipts();
-    // Presence pushes sent while the phone was away are gone (there is no snapshot on
-    // connect): ask again, or a friend who came back meanwhile stays offline on this screen.
-    this.queryPresence();
   }
 
   // ---------------------------------------------------------------- frames in

@@ -1,8 +1,9 @@
 import { stringify } from 'yaml';
+import { DEFAULT_LIMITS } from '../../server/protocol/limits.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import { parseScenario } from '../scenario/loadScenario.ts';
-import type { Scenario } from '../scenario/Scenario.ts';
+import type { FaultSpec, Scenario } from '../scenario/Scenario.ts';
 
 /** Bounds of what a swarm seed may draw; every field is named with its unit. */
 export interface SwarmBounds {
@@ -10,9 +11,11 @@ export interface SwarmBounds {
   usersMax: number;
   durationMsMin: number;
   durationMsMax: number;
-  /** Longest fault phase plus heal a seed may draw (keeps one seed to a few seconds of CPU). */
+  /** Heal after the load (keeps one seed to a few seconds of CPU). */
   healMs: number;
   faultsMax: number;
+  /** Longest fault window (pauses, partitions, broker loss); every window also ends before the heal. */
+  faultWindowMsMax: number;
 }
 
 export const DEFAULT_SWARM_BOUNDS: Readonly<SwarmBounds> = Object.freeze({
@@ -22,6 +25,7 @@ export const DEFAULT_SWARM_BOUNDS: Readonly<SwarmBounds> = Object.freeze({
   durationMsMax: 30_000,
   healMs: 20_000,
   faultsMax: 3,
+  faultWindowMsMax: 10_000,
 });
 
 export interface DrawnScenario {
@@ -30,95 +34,239 @@ export interface DrawnScenario {
   yaml: string;
 }
 
+/** What every feature's draw may read: the shape drawn so far. */
+export interface DrawContext {
+  seed: number;
+  bounds: SwarmBounds;
+  users: number;
+  gateways: number;
+  chatServers: number;
+  durationMs: number;
+}
+
+type Raw = Record<string, unknown>;
+
 /**
- * The scenario of one swarm seed, in the manner of TigerBeetle's VOPR: every option drawn from
- * the seed (population, load, link profiles, cluster shape, timeouts, faults), so each seed
- * explores a different corner, and the same seed always draws the same scenario. Bugs are off
- * unless given. The run itself uses the same seed for everything inside it.
+ * One feature of the scenario language and how a seed draws it. Each feature draws from its
+ * own fork of the seed (named after the feature), so adding a feature, or changing one, leaves
+ * every other feature's draw of every seed as it was. `apply` writes into the raw scenario
+ * (the YAML shape) and may read what earlier features wrote.
  */
-export function drawScenario(seed: number, bugs: readonly string[] = [], bounds: SwarmBounds = DEFAULT_SWARM_BOUNDS): DrawnScenario {
-  const r = new SeededRandom(seed).fork('swarm');
-  const users = between(r, bounds.usersMin, bounds.usersMax);
-  const twoDeviceShare = pick(r, [0, 0.2, 0.5]);
-  const gateways = between(r, 1, 3);
-  const chatServers = between(r, 1, 3);
-  const durationMs = roundTo(between(r, bounds.durationMsMin, bounds.durationMsMax), 1000);
-  const heartbeatIntervalMs = pick(r, [1000, 2000]);
-  const raw = {
-    name: `swarm-${seed}`,
-    description: `chatsim sim: the scenario drawn for seed ${seed}`,
-    seed,
-    engine: 'sim',
-    cluster: {
-      gateways, chatServers,
+export interface FeatureDraw {
+  name: string;
+  apply(r: Random, raw: Raw, ctx: DrawContext): void;
+}
+
+/**
+ * One fault kind and how a seed draws it at `atMs`; `undefined` when this seed's shape cannot
+ * take it (crashing the only gateway leaves phones nowhere to go until the heal). `windowMsMax`
+ * is the longest window that still ends before the heal.
+ */
+export interface FaultDraw {
+  kind: FaultSpec['kind'];
+  draw(r: Random, atMs: number, windowMsMax: number, ctx: DrawContext): Raw | undefined;
+}
+
+/** Every fault kind of the language (scenario FaultSpec), with its draw. */
+export const FAULT_DRAWS: readonly FaultDraw[] = [
+  { kind: 'restart-chat-servers', draw: (r, atMs) => ({ atMs, kind: 'restart-chat-servers', crash: r.nextFloat() < 0.7 }) },
+  { kind: 'crash-gateway', draw: (r, atMs, _w, ctx) => (ctx.gateways > 1 ? { atMs, kind: 'crash-gateway', gateway: between(r, 0, ctx.gateways - 1) } : undefined) },
+  { kind: 'pause-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'pause-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: windowMs(r, w) }) },
+  { kind: 'partition-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'partition-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: windowMs(r, w) }) },
+  { kind: 'pause-chat-server', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'pause-chat-server', chatServer: between(r, 0, ctx.chatServers - 1), forMs: windowMs(r, w) }) },
+  { kind: 'kill-chat-server', draw: (r, atMs, _w, ctx) => ({ atMs, kind: 'kill-chat-server', chatServer: between(r, 0, ctx.chatServers - 1) }) },
+  { kind: 'lose-broker-messages', draw: (r, atMs, w) => ({ atMs, kind: 'lose-broker-messages', share: pick(r, [0.1, 0.3, 0.7, 1]), forMs: windowMs(r, w) }) },
+];
+
+/** A window of whole 100 ms from 1 s up to `maxMs` (at least 1 s). */
+function windowMs(r: Random, maxMs: number): number {
+  return roundTo(between(r, 1000, Math.max(1000, maxMs)), 100);
+}
+
+/**
+ * Limits the cluster must keep in pairs (the loader refuses contradictory ones). The presence
+ * TTL must outlive the heartbeat timeout by the refresh throttle (a third of the TTL) too: a
+ * connection may be silent up to the heartbeat timeout and still be held, and its entry was
+ * refreshed up to TTL/3 before that, so TTL >= 1.5 x timeout keeps every held connection in
+ * presence. The swarm draws TTL as 2, 3 or 5 heartbeat timeouts.
+ */
+const clusterDraw: FeatureDraw = {
+  name: 'cluster',
+  apply(r, raw, ctx) {
+    const heartbeatIntervalMs = pick(r, [1000, 2000]);
+    const heartbeatTimeoutMs = heartbeatIntervalMs * pick(r, [3, 4]);
+    raw.cluster = {
+      gateways: ctx.gateways, chatServers: ctx.chatServers,
       presenceDebounceMs: pick(r, [2000, 5000, 8000]),
-      // The TTL must outlast the heartbeat timeout and its sweep (the loader refuses less: CONTRADICTORY_LIMITS).
-      limits: { heartbeatIntervalMs, heartbeatTimeoutMs: heartbeatIntervalMs * 3, presenceTtlMs: heartbeatIntervalMs * 3 + pick(r, [2000, 5000, 9000]) },
-    },
-    population: {
-      users,
-      devices: twoDeviceShare === 0 ? [{ devices: 1, share: 1 }] : [{ devices: 1, share: 1 - twoDeviceShare }, { devices: 2, share: twoDeviceShare }],
-      directChatsPerUser: between(r, 0, 3),
-      groups: { count: between(r, 0, 4), size: { min: Math.min(3, users), max: Math.min(users, between(r, 3, 12)) } },
-      friendsPerUser: between(r, 1, 4),
-    },
-    load: {
-      model: 'closed',
-      ramp: [{ durationMs: between(r, 500, 3000), target: Math.round(users * (1 + twoDeviceShare)) }],
+      limits: { heartbeatIntervalMs, heartbeatTimeoutMs, presenceTtlMs: heartbeatTimeoutMs * pick(r, [2, 3, 5]) },
+    };
+  },
+};
+
+/** Paged sync: small per-answer limits, so a reconnect after a busy absence takes several rounds. */
+const pagedSyncDraw: FeatureDraw = {
+  name: 'paged-sync',
+  apply(r, raw) {
+    const limits = (raw.cluster as Raw).limits as Raw;
+    const messages = pick(r, [DEFAULT_LIMITS.syncMessagesMax, DEFAULT_LIMITS.syncMessagesMax, DEFAULT_LIMITS.syncMessagesMax, DEFAULT_LIMITS.syncMessagesMax, 20, 5]);
+    if (messages !== DEFAULT_LIMITS.syncMessagesMax) limits.syncMessagesMax = messages;
+    const chats = pick(r, [DEFAULT_LIMITS.syncChatsMax, DEFAULT_LIMITS.syncChatsMax, DEFAULT_LIMITS.syncChatsMax, 4, 2]);
+    if (chats !== DEFAULT_LIMITS.syncChatsMax) limits.syncChatsMax = chats;
+  },
+};
+
+/** Users with one, two or three devices. */
+const devicesDraw: FeatureDraw = {
+  name: 'devices',
+  apply(r, raw) {
+    const mix = pick(r, ['one', 'some-two', 'half-two', 'up-to-three'] as const);
+    const devices = {
+      'one': [{ devices: 1, share: 1 }],
+      'some-two': [{ devices: 1, share: 0.8 }, { devices: 2, share: 0.2 }],
+      'half-two': [{ devices: 1, share: 0.5 }, { devices: 2, share: 0.5 }],
+      'up-to-three': [{ devices: 1, share: 0.5 }, { devices: 2, share: 0.3 }, { devices: 3, share: 0.2 }],
+    }[mix];
+    (raw.population as Raw).devices = devices;
+  },
+};
+
+/**
+ * Chats: direct chats and groups, sometimes with a small member limit and groups filled up to
+ * it (the limit is a cluster limit the loader checks group sizes against).
+ */
+const chatsDraw: FeatureDraw = {
+  name: 'chats',
+  apply(r, raw, ctx) {
+    const population = raw.population as Raw;
+    population.directChatsPerUser = between(r, 0, 3);
+    let sizeMax = Math.min(ctx.users, between(r, 3, 12));
+    if (r.nextFloat() < 0.3) {
+      const limit = pick(r, [4, 8, 16]);
+      ((raw.cluster as Raw).limits as Raw).groupMembersMax = limit;
+      sizeMax = Math.min(ctx.users, limit);
+    }
+    const count = between(r, 0, 4);
+    population.groups = { count, size: { min: Math.min(3, sizeMax), max: sizeMax } };
+    // Degenerate draws still make a valid scenario: two users always get at least one chat.
+    if (population.directChatsPerUser === 0 && count === 0) population.directChatsPerUser = 1;
+  },
+};
+
+const friendsDraw: FeatureDraw = {
+  name: 'friends',
+  apply(r, raw) {
+    (raw.population as Raw).friendsPerUser = between(r, 1, 4);
+  },
+};
+
+/** Closed model (a ramp of connected phones) or open model (Poisson arrivals). */
+const loadDraw: FeatureDraw = {
+  name: 'load',
+  apply(r, raw, ctx) {
+    const devices = (raw.population as Raw).devices as Array<{ devices: number; share: number }>;
+    const phones = Math.round(ctx.users * devices.reduce((sum, d) => sum + d.devices * d.share, 0));
+    const rampMs = between(r, 500, 3000);
+    const open = r.nextFloat() < 0.2;
+    raw.load = {
+      model: open ? 'open' : 'closed',
+      ramp: [{ durationMs: rampMs, target: phones }],
+      ...(open ? { arrival: [{ durationMs: rampMs, ratePerSec: Math.max(1, Math.round((phones * 1000) / rampMs)) }] } : {}),
       messagesPerMinute: pick(r, [5, 10, 20, 40]),
       foregroundShare: pick(r, [0.3, 0.6, 0.9]),
       typingShare: pick(r, [0, 0.3, 0.6]),
       bodyBytes: { min: 5, max: 80 },
-    },
-    network: drawNetwork(r),
-    faults: drawFaults(r, durationMs, gateways, bounds.faultsMax),
-    durationMs,
-    healMs: bounds.healMs,
-    bugs: [...bugs],
+    };
+  },
+};
+
+const networkDraw: FeatureDraw = {
+  name: 'network',
+  apply(r, raw) {
+    const custom = {
+      name: 'swarm-flaky',
+      latencyMs: { base: pick(r, [5, 30, 80]), jitter: pick(r, [0, 20, 60]) },
+      bandwidthBytesPerSec: pick(r, [0, 200_000]),
+      stallsPerMinute: pick(r, [0, 2, 6]),
+      stallMs: { min: 200, max: 3000 },
+      halfOpenPerMinute: pick(r, [0, 0.5, 1, 2]),
+      resetsPerMinute: pick(r, [0, 2, 6, 10]),
+      offlinePerMinute: pick(r, [0, 0.5, 1]),
+      offlineMs: { min: 1000, max: 8000 },
+      switchesPerMinute: pick(r, [0, 1, 2]),
+    };
+    const mix = pick(r, ['custom', 'custom+wifi', 'builtin']);
+    raw.network = mix === 'custom' ? [{ profile: custom, share: 1 }]
+      : mix === 'custom+wifi' ? [{ profile: custom, share: 0.5 }, { profile: 'wifi', share: 0.5 }]
+        : [{ profile: 'flaky-3g', share: 0.4 }, { profile: 'subway-commuter', share: 0.3 }, { profile: 'good-4g', share: 0.3 }];
+  },
+};
+
+/** Backend latencies of the simulation engine, and the chat servers' clock skew. */
+const simDraw: FeatureDraw = {
+  name: 'sim',
+  apply(r, raw) {
+    const fast = { min: 0, max: 1 };
+    raw.sim = {
+      clockSkewMs: pick(r, [0, 25]),
+      portLatencyMs: { store: { min: 1, max: pick(r, [4, 20]) }, broker: fast, queue: fast, presence: { min: 0, max: pick(r, [1, 5]) }, directory: fast },
+    };
+  },
+};
+
+/** 0..faultsMax faults of any kind, each window ending at least 1 s before the heal. */
+const faultsDraw: FeatureDraw = {
+  name: 'faults',
+  apply(r, raw, ctx) {
+    const faults: Raw[] = [];
+    const count = between(r, 0, ctx.bounds.faultsMax);
+    for (let i = 0; i < count; i++) {
+      const atMs = roundTo(between(r, 1000, ctx.durationMs - 3000), 100);
+      const windowMsMax = Math.min(ctx.bounds.faultWindowMsMax, ctx.durationMs - 1000 - atMs);
+      const fault = pick(r, FAULT_DRAWS).draw(r, atMs, windowMsMax, ctx);
+      if (fault) faults.push(fault);
+    }
+    raw.faults = faults.sort((a, b) => (a.atMs as number) - (b.atMs as number));
+  },
+};
+
+/**
+ * Every feature the swarm draws, in order (later ones may read what earlier ones wrote). A new
+ * feature of the language adds one entry here; its draw uses its own fork of the seed.
+ */
+export const FEATURE_DRAWS: readonly FeatureDraw[] = [
+  clusterDraw, pagedSyncDraw, devicesDraw, chatsDraw, friendsDraw, loadDraw, networkDraw, simDraw, faultsDraw,
+];
+
+/**
+ * The scenario of one swarm seed, in the manner of TigerBeetle's VOPR: every option drawn from
+ * the seed (population, load, link profiles, cluster shape and limits, faults), so each seed
+ * explores a different corner, and the same seed always draws the same scenario. Bugs are off
+ * unless given. The run itself uses the same seed for everything inside it.
+ */
+export function drawScenario(seed: number, bugs: readonly string[] = [], bounds: SwarmBounds = DEFAULT_SWARM_BOUNDS): DrawnScenario {
+  const root = new SeededRandom(seed).fork('swarm');
+  const shape = root.fork('shape');
+  const ctx: DrawContext = {
+    seed, bounds,
+    users: between(shape, bounds.usersMin, bounds.usersMax),
+    gateways: between(shape, 1, 3),
+    chatServers: between(shape, 1, 3),
+    durationMs: roundTo(between(shape, bounds.durationMsMin, bounds.durationMsMax), 1000),
   };
-  // Degenerate draws (a lone user, no chats at all) still make a valid scenario: chats come
-  // from direct chats or groups, and two users always get at least one direct chat.
-  if (raw.population.directChatsPerUser === 0 && raw.population.groups.count === 0) raw.population.directChatsPerUser = 1;
+  const raw: Raw = {
+    name: `swarm-${seed}`,
+    description: `chatsim sim: the scenario drawn for seed ${seed}`,
+    seed,
+    engine: 'sim',
+    population: { users: ctx.users },
+  };
+  for (const feature of FEATURE_DRAWS) feature.apply(root.fork(feature.name), raw, ctx);
+  Object.assign(raw, { durationMs: ctx.durationMs, healMs: bounds.healMs, bugs: [...bugs] });
   const yaml = `# Drawn by chatsim sim for seed ${seed}.\n${stringify(raw)}`;
   const parsed = parseScenario(yaml, `swarm-${seed}`);
   // A draw that fails validation is a bug in this file, not in the system under test.
   if (!parsed.ok) throw new Error(`swarm seed ${seed} drew an invalid scenario: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   return { scenario: parsed.scenario, yaml };
-}
-
-function drawNetwork(r: Random): Array<{ profile: unknown; share: number }> {
-  const custom = {
-    name: 'swarm-flaky',
-    latencyMs: { base: pick(r, [5, 30, 80]), jitter: pick(r, [0, 20, 60]) },
-    bandwidthBytesPerSec: pick(r, [0, 200_000]),
-    stallsPerMinute: pick(r, [0, 2, 6]),
-    stallMs: { min: 200, max: 3000 },
-    halfOpenPerMinute: pick(r, [0, 0.5, 1, 2]),
-    resetsPerMinute: pick(r, [0, 2, 6, 10]),
-    offlinePerMinute: pick(r, [0, 0.5, 1]),
-    offlineMs: { min: 1000, max: 8000 },
-    switchesPerMinute: pick(r, [0, 1, 2]),
-  };
-  const mix = pick(r, ['custom', 'custom+wifi', 'builtin']);
-  if (mix === 'custom') return [{ profile: custom, share: 1 }];
-  if (mix === 'custom+wifi') return [{ profile: custom, share: 0.5 }, { profile: 'wifi', share: 0.5 }];
-  return [{ profile: 'flaky-3g', share: 0.4 }, { profile: 'subway-commuter', share: 0.3 }, { profile: 'good-4g', share: 0.3 }];
-}
-
-function drawFaults(r: Random, durationMs: number, gateways: number, faultsMax: number): Array<Record<string, unknown>> {
-  const faults: Array<Record<string, unknown>> = [];
-  const count = between(r, 0, faultsMax);
-  for (let i = 0; i < count; i++) {
-    const atMs = roundTo(between(r, 1000, durationMs - 2000), 100);
-    const gateway = between(r, 0, gateways - 1);
-    const forMs = roundTo(between(r, 1000, 10_000), 100);
-    const kind = pick(r, ['restart-chat-servers', 'crash-gateway', 'pause-gateway', 'partition-gateway'] as const);
-    if (kind === 'restart-chat-servers') faults.push({ atMs, kind, crash: r.nextFloat() < 0.7 });
-    // Crashing the only gateway leaves phones nowhere to go until the heal; keep at least one.
-    else if (kind === 'crash-gateway') { if (gateways > 1) faults.push({ atMs, kind, gateway }); }
-    else faults.push({ atMs, kind, gateway, forMs });
-  }
-  return faults.sort((a, b) => (a.atMs as number) - (b.atMs as number));
 }
 
 /** Uniform integer in [min, max]. */

@@ -247,6 +247,36 @@ describe('sync (C)', () => {
   });
 });
 
+describe('sync (C): C3 inside a delivery fault window (FA1)', () => {
+  const fault = (t: number, what: 'fault-start' | 'fault-end', kind = 'lose-broker-messages'): E => ({ t, p: 'harness', type: 'oracle', what, fault: kind });
+  // Seed 900039: a broker-loss window from 1.7 s to 11.5 s; u9/d1 reconnected and synced g:0 up to seq 11 at
+  // 9.768 s, inside it; seq 12, stored at 9.962 s, was lost (share 0.1); seq 13 was pushed, and the gap sync brought 12.
+  const seam = (endMs: number, storedAt: number | undefined): E[] => {
+    const missing: E = { ...render(storedAt === undefined ? 1900 : storedAt + 200, 'b/d2', 'c1', 2, 'a', 'm9', 'sync') };
+    if (storedAt === undefined) delete (missing as { storedAt?: number }).storedAt;
+    else (missing as { storedAt?: number }).storedAt = storedAt;
+    return [...healthy(), fault(1100, 'fault-start'), link(1150, 'b/d2', false), link(1200, 'b/d2', true),
+      ...syncOk(1210, 'b/d2', 's9', 1, { head: 1, first: 0, last: 0, count: 0 }), fault(endMs, 'fault-end'),
+      ...send(1700, 'a/d1', 'c1', 'm9', 2), ...send(1720, 'a/d1', 'c1', 'm10', 3),
+      { t: 1760, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E, missing, render(missing.t, 'b/d2', 'c1', 3, 'a', 'm10', 'sync')]
+      .sort((x, y) => x.t - y.t);
+  };
+  it('a message stored inside the window may be lost: the seam is not judged, and says so', () => {
+    const r = check(seam(12_000, 1705)).get('C3')!;
+    expect(r.verdict, r.examples.join('; ')).toBe('pass');
+    // Four seams were open at the fault's start (the healthy run's devices), and this one broke inside it.
+    expect(r.reason).toContain('5 device seam(s) ended by a delivery-path fault or broken inside its window');
+    // Without the store time, a window over the seam's span decides the same.
+    expect(check(seam(12_000, undefined)).get('C3')!.verdict).toBe('pass');
+  });
+  it('a message stored after the window ended is still owed its push', () => {
+    expectFail(check(seam(1300, 1705)).get('C3'), 'seq 3 was pushed (gap at 1.760 s) but seq 2 never was');
+    // So is one stored inside a window of a fault off the delivery path (a chat server paused).
+    const paused = seam(12_000, 1705).map((e) => (e.type === 'oracle' && (e.what === 'fault-start' || e.what === 'fault-end') ? { ...e, fault: 'pause-chat-server' } : e));
+    expectFail(check(paused).get('C3'), 'seq 2 never was');
+  });
+});
+
 describe('presence (D)', () => {
   const longDown = (): E[] => [...healthy(), link(1100, 'a/d1', false), seen(40_000, 'b/d1', 'a', false), link(50_000, 'a/d1', true)];
   it('D1: a short disconnection shows offline', () => {
@@ -273,6 +303,22 @@ describe('presence (D)', () => {
     expectFail(check(base).get('D2'), 'b/d1, connected throughout, was not shown a offline by 126.100 s');
     expect(check([...base, seen(40_000, 'b/d1', 'a', false)]).get('D2')!.verdict).toBe('pass');
   });
+  it('D2: a gateway pause moves the bound to the pause end; a partition owes its observers the offline soon after the heal (FA2)', () => {
+    const fault = (t: number, what: 'fault-start' | 'fault-end', kind: string): E => ({ t, p: 'harness', type: 'oracle', what, fault: kind });
+    const done: E = { t: 200_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' };
+    // a's last device goes at 1.1 s while a gateway is paused (0.5-20 s): frames it sent before are handled at 20 s,
+    // so the server's heartbeat timeout and the debounce count from there. Bound: 30 s + 90 s + 5 s.
+    const paused = [...healthy(), fault(500, 'fault-start', 'pause-gateway'), link(1100, 'a/d1', false), fault(20_000, 'fault-end', 'pause-gateway')];
+    expect(check([...paused, seen(140_000, 'b/d1', 'a', false), done]).get('D2')!.verdict).toBe('pass');
+    expectFail(check([...paused, seen(146_000, 'b/d1', 'a', false), done]).get('D2'), 'was not shown a offline by 145.000 s');
+    expectFail(check([...paused, done]).get('D2'), 'was not shown a offline by 145.000 s');
+    // Without the pause the same notice at 140 s is late.
+    expectFail(check([...without(paused, (e) => e.type === 'oracle' && /fault/.test(e.what)), seen(140_000, 'b/d1', 'a', false), done]).get('D2'), 'by 126.100 s');
+    // A partition from 1 s to 150 s: b/d1 may be behind it and hears the offline only after the heal, within 5 s.
+    const cut = [...healthy(), fault(1000, 'fault-start', 'partition-gateway'), link(1100, 'a/d1', false), fault(150_000, 'fault-end', 'partition-gateway')];
+    expect(check([...cut, seen(152_000, 'b/d1', 'a', false), done]).get('D2')!.verdict).toBe('pass');
+    expectFail(check([...cut, seen(157_000, 'b/d1', 'a', false), done]).get('D2'), 'by 155.000 s');
+  });
   it('D2 and D6: a connection attempt that reached the server but never the phone restarts the server\'s detection', () => {
     const dial = (t: number, device: string): E => ({ t, p: 'harness', type: 'oracle', what: 'link-dial', device });
     const done = (t: number): E => ({ t, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
@@ -288,6 +334,23 @@ describe('presence (D)', () => {
     const r = check(twice);
     for (const id of ['D1', 'D3', 'D5', 'D6']) expect(r.get(id)!.verdict, id).toBe('pass');
     expectFail(check(twice.filter((e) => !(e.type === 'oracle' && e.what === 'link-dial' && e.t === 50_000))).get('D6'), 'saw a go offline 2 times, but a had only 1');
+  });
+  it('D6: an attempt the server accepted before the user ever connected may show friends one online and offline (seed 674284)', () => {
+    const dial = (t: number, device: string): E => ({ t, p: 'harness', type: 'oracle', what: 'link-dial', device });
+    const asked = (t: number, askedAt: number): E => ({ t, p: 'b/d1', type: 'presence-seen', user: 'c', online: false, askedAt });
+    // Seed 674284 (no fault): u12/d1 dialed at 0.825 s and an offline window dropped the attempt 4 ms later, before the
+    // open reached the phone; the server held the connection until its heartbeat timeout. u5/d1 had asked (offline at
+    // 0.906 s), was told online at 0.942 s, offline at 6.642 s; u12 first connected at 16.116 s.
+    const neverYet = without(healthy(), (e) => e.p === 'c/d1' && (e.type === 'connect' || e.type === 'invoke' || e.type === 'ok'));
+    const ghost = [...neverYet, dial(825, 'c/d1'), asked(906, 700), seen(942, 'b/d1', 'c', true), seen(6642, 'b/d1', 'c', false),
+      dial(16_015, 'c/d1'), link(16_116, 'c/d1', true), seen(16_142, 'b/d1', 'c', true), { t: 20_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E];
+    const r = check(ghost, { presenceDebounceMs: 2000 });
+    for (const id of ['D1', 'D3', 'D5', 'D6']) expect(r.get(id)!.verdict, `${id}: ${r.get(id)!.examples.join('; ')}`).toBe('pass');
+    // Without that attempt nothing explains the offline: the same history fails.
+    expectFail(check(ghost.filter((e) => !(e.type === 'oracle' && e.what === 'link-dial' && e.t === 825)), { presenceDebounceMs: 2000 }).get('D6'), 'saw c go offline 1 times, but c had only 0');
+    // One ghost explains one offline, not two.
+    const twice = [...ghost.slice(0, -1), seen(7000, 'b/d1', 'c', true), seen(9000, 'b/d1', 'c', false), ghost.at(-1)!];
+    expectFail(check(twice.sort((x, y) => x.t - y.t), { presenceDebounceMs: 2000 }).get('D6'), 'saw c go offline 2 times, but c had only 1');
   });
   it('D3: coming back online is shown late', () => {
     expect(check([...longDown(), seen(50_100, 'b/d1', 'a', true)]).get('D3')!.verdict).toBe('pass');
@@ -355,6 +418,17 @@ describe('presence (D)', () => {
     const events = [...longDown(), seen(50_100, 'b/d1', 'a', true), seen(60_000, 'b/d1', 'a', false)];
     expect(check(longDown()).get('D6')!.verdict).toBe('pass');
     expectFail(check(events).get('D6'), 'saw a go offline 2 times, but a had only 1');
+  });
+  it('D7: an offline landing just after a short drop began, during a partition, is the fault\'s, not a flap (seed 900322)', () => {
+    // u27/d1 behind a partitioned gateway (9.7-18 s) lost its presence entry; its link was reset at 14.435 s
+    // and friends were told offline at 14.68 s; it was back at 15.2 s.
+    const fault = (t: number, what: 'fault-start' | 'fault-end'): E => ({ t, p: 'harness', type: 'oracle', what, fault: 'partition-gateway' });
+    const drop = [...healthy(), link(14_435, 'a/d1', false), seen(14_680, 'b/d1', 'a', false), link(15_200, 'a/d1', true), seen(15_300, 'b/d1', 'a', true)];
+    const r = check([...drop, fault(9_700, 'fault-start'), fault(18_000, 'fault-end')].sort((x, y) => x.t - y.t), { presenceDebounceMs: 5000 });
+    for (const id of ['D1', 'D6']) expect(r.get(id)!.verdict, id).toBe('pass');
+    expect(r.get('D7')!.examples[0]).toContain('was in a short drop, during partition-gateway');
+    // With no gateway fault it is a flap.
+    expectFail(check(drop, { presenceDebounceMs: 5000 }).get('D1'), 'shown a offline at 14.680 s, 245 ms in');
   });
   it('D7: offline during a gateway pause is attributed, not a D5 failure', () => {
     const events = [...healthy(), { t: 1400, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'pause-gateway' } as E, seen(1500, 'b/d1', 'a', false)];

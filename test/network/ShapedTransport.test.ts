@@ -16,10 +16,12 @@ function setup(p: NetworkProfileSpec, seed = 1, options: Partial<LinkOptions> = 
   const inner = new FakeInnerTransport();
   const oracle: Array<{ what: OracleWhat; atMs: number }> = [];
   const dials: number[] = [];
+  const networkBack: number[] = [];
   const net = new ShapedTransport({
     inner, profile: p, time, random: new SeededRandom(seed), device: 'u1/d1', options,
     onOracle: (device, what, atMs) => { expect(device).toBe('u1/d1'); oracle.push({ what, atMs: atMs - t0 }); },
     onDial: (device, atMs) => { expect(device).toBe('u1/d1'); dials.push(atMs - t0); },
+    onNetworkBack: (device, atMs) => { expect(device).toBe('u1/d1'); networkBack.push(atMs - t0); },
   });
   const phone = { opened: 0, frames: [] as Array<{ text: string; atMs: number }>, closes: [] as Array<{ code: number; reason: string; atMs: number }> };
   const open = () => net.open('ws://x', 'tok', {
@@ -41,7 +43,7 @@ function setup(p: NetworkProfileSpec, seed = 1, options: Partial<LinkOptions> = 
       time.advance(stepMs);
     }
   };
-  return { time, inner, net, oracle, dials, phone, open, connect, until, elapsed: () => time.nowMs() - t0 };
+  return { time, inner, net, oracle, dials, networkBack, phone, open, connect, until, elapsed: () => time.nowMs() - t0 };
 }
 
 const texts = (frames: Array<{ text: string }>) => frames.map((f) => f.text);
@@ -233,8 +235,12 @@ describe('ShapedTransport: faults', () => {
     expect(s.inner.links.length).toBe(linksBefore); // no route: nothing reached the server
     expect(s.dials).toHaveLength(linksBefore); // and no attempt is reported as reaching it
 
+    expect(s.networkBack).toEqual([]);
     s.time.advance(offlineAtMs + 10_000 - s.elapsed());
     expect(s.net.stats().offlineWindows).toBe(1); // precondition: no second window began meanwhile
+    // The OS's connectivity callback, once, when the window ends (a phone in backoff retries on it).
+    expect(s.networkBack).toHaveLength(1);
+    expect(s.networkBack[0]).toBeGreaterThan(offlineAtMs + 10_000 - 100);
     s.connect();
     expect(s.inner.links.length).toBe(linksBefore + 1);
     expect(s.phone.opened).toBe(2);

@@ -98,7 +98,7 @@ describe('phone outbox', () => {
     const conn = rig.transport.last();
     conn.accept();
     expect(conn.ofType('send')).toHaveLength(0); // not before the sync finished
-    expect(conn.sent.map((f) => f.type)).toEqual(['sync']);
+    expect(conn.sent.map((f) => f.type)).toEqual(['sync', 'presence_query']); // presence is asked at the hello too
     answerSync(conn);
     expect(conn.ofType('send').map((f) => f.clientMsgId)).toEqual([id]);
   });

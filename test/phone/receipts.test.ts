@@ -251,7 +251,7 @@ describe('phone ordering and sync', () => {
     const rig = makePhone();
     const conn = startReady(rig);
     expect(rig.ofType('ready')).toHaveLength(1); // hello and sync done
-    // Once ready it asks for its friends' presence (pushes sent while it was away are gone).
+    // It asked for its friends' presence once, at the hello (pushes sent while it was away are gone).
     expect(conn.ofType('presence_query')).toHaveLength(1);
     conn.push({ type: 'typing', chat: CHAT, user: 'bob' });
     conn.push({ type: 'presence', user: 'bob', online: true });
@@ -269,6 +269,22 @@ describe('phone ordering and sync', () => {
     expect(answer.askedAt).toBe(askedAt);
     expect(answer.t - answer.askedAt!).toBe(300);
     expect(rig.ofType('presence-seen')[0]!.askedAt).toBeUndefined();
+  });
+
+  it('asks for presence at the hello, not after a sync paged over several rounds (FA4)', () => {
+    const rig = makePhone();
+    rig.phone.start();
+    const conn = rig.transport.last();
+    conn.accept();
+    // The hello arrived and the first sync page is out; the query goes with it.
+    expect(conn.ofType('sync')).toHaveLength(1);
+    expect(conn.ofType('presence_query')).toHaveLength(1);
+    rig.time.advance(2000);
+    answerSync(conn, [], true); // more to come
+    rig.time.advance(2000);
+    answerSync(conn);
+    expect(rig.ofType('ready')).toHaveLength(1);
+    expect(conn.ofType('presence_query')).toHaveLength(1); // not asked again at ready
   });
 
   it('a presence answer asked before a push that arrived since does not overwrite the push', () => {
