@@ -142,7 +142,12 @@ export class PresenceService {
   }
 
   private async sweep(): Promise<void> {
-    const expired = await this.deps.presence.sweepExpired();
+    let expired;
+    try {
+      expired = await this.deps.presence.sweepExpired();
+    } catch {
+      return; // The store is unreachable (restarting, cut off): what expired meanwhile is swept next time.
+    }
     const users = new Set(expired.map((e) => e.userId));
     await Promise.all([...users].map((user) => this.serially(user, () => this.onMaybeGone(user))));
   }

@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
-import type { RunState } from './runState.ts';
+import { PRESENCE_FAULT, type RunState } from './runState.ts';
 
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;
@@ -81,7 +81,7 @@ export class PresenceFamily implements Family {
       case 'oracle':
         if (e.what === 'link-up' || e.what === 'link-down') this.onLink(e.device, e.t);
         else if (e.what === 'link-dial') this.onDial(e.device, e.t);
-        else if (e.what === 'fault-end' && /gateway/.test(e.fault)) this.lastGatewayFaultEndMs = e.t;
+        else if (e.what === 'fault-end' && PRESENCE_FAULT.test(e.fault)) this.lastGatewayFaultEndMs = e.t;
         return;
       case 'presence-seen': return this.onSeen(e);
       default: return;

@@ -47,8 +47,9 @@ export class SyncFamily implements Family {
         // payloads; a chat server killed with frames in hand, which another takes over only
         // after the queue's claim idle, so a later message of another lane is pushed first)
         // voids the promise that every later message is pushed in order: the phone's gap
-        // detection and the gateway's resync are the remedy there, not the seam.
-        else if (e.what === 'fault-start' && /gateway|broker|kill-chat-server/.test(e.fault)) { this.seamsVoidedByFaults += this.seams.size; this.seams.clear(); }
+        // detection and the gateway's resync are the remedy there, not the seam. A presence
+        // store restarted empty loses the routes pushes follow until gateways re-register them.
+        else if (e.what === 'fault-start' && /gateway|broker|kill-chat-server|presence-store/.test(e.fault)) { this.seamsVoidedByFaults += this.seams.size; this.seams.clear(); }
         return;
       case 'gap': return this.onGap(e);
       case 'render': return this.onRender(e);
