@@ -40,6 +40,8 @@ export class RunState {
   endMs = 0;
   /** device -> the last close it recorded, until it connects again. */
   private readonly lastClose = new Map<string, { code: number; atMs: number }>();
+  /** device -> when it last dialled a gateway (oracle link-dial). */
+  private readonly lastDialMs = new Map<string, number>();
 
   constructor(facts: CheckFacts) {
     for (const [chat, users] of facts.chatMembers) {
@@ -83,6 +85,7 @@ export class RunState {
 
   private observeOracle(e: Extract<HistoryEvent, { type: 'oracle' }>): void {
     if (e.what === 'member') getOr(this.members, e.chat, () => new Map()).set(e.user, e.joinedAtSeq);
+    else if (e.what === 'link-dial') this.lastDialMs.set(e.device, e.t);
     else if (e.what === 'link-down') this.linkDown.add(e.device);
     else if (e.what === 'link-up') this.linkDown.delete(e.device);
     else if (e.what === 'fault-start') this.activeFaults.set(e.fault, (this.activeFaults.get(e.fault) ?? 0) + 1);
@@ -122,9 +125,9 @@ export class RunState {
     return this.lastClose.get(p);
   }
 
-  /** Devices left disconnected by a close, with its code and time. */
+  /** Devices left disconnected by a close that never dialled again, with its code and time. */
   devicesLeftDown(): Array<[string, { code: number; atMs: number }]> {
-    return [...this.lastClose.entries()].filter(([p]) => this.phoneUp.get(p) !== true);
+    return [...this.lastClose.entries()].filter(([p, close]) => this.phoneUp.get(p) !== true && !((this.lastDialMs.get(p) ?? -Infinity) > close.atMs));
   }
 
   /** Liveness is owed only to devices that were connected when the run ended. */
@@ -167,3 +170,5 @@ export function sendKey(chat: string, user: string, clientMsgId: string): string
 
 /** Fault kinds under which a connected device may be shown offline by design (see gatewayFaultActive). */
 export const PRESENCE_FAULT = /gateway|presence-store/;
+/** Fault kinds under which the presence store loses what it recorded (entries, last disconnects). */
+export const PRESENCE_STORE_FAULT = /presence-store/;

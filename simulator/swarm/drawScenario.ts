@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import { parseScenario } from '../scenario/loadScenario.ts';
-import type { Scenario } from '../scenario/Scenario.ts';
+import { BACKEND_FAULT_KINDS, type BackendFaultSpec, type Scenario } from '../scenario/Scenario.ts';
 
 /** Bounds of what a swarm seed may draw; every field is named with its unit. */
 export interface SwarmBounds {
@@ -111,6 +111,8 @@ function drawFaults(r: Random, durationMs: number, gateways: number, faultsMax: 
     const atMs = roundTo(between(r, 1000, durationMs - 2000), 100);
     const gateway = between(r, 0, gateways - 1);
     const forMs = roundTo(between(r, 1000, 10_000), 100);
+    // One draw in four is a backend fault (drawBackendFault), from its own fork of the stream.
+    if (r.nextFloat() < BACKEND_FAULT_SHARE) { faults.push(drawBackendFault(r.fork(`backend-fault-${i}`), atMs, gateways)); continue; }
     const kind = pick(r, ['restart-chat-servers', 'crash-gateway', 'pause-gateway', 'partition-gateway'] as const);
     if (kind === 'restart-chat-servers') faults.push({ atMs, kind, crash: r.nextFloat() < 0.7 });
     // Crashing the only gateway leaves phones nowhere to go until the heal; keep at least one.
@@ -118,6 +120,28 @@ function drawFaults(r: Random, durationMs: number, gateways: number, faultsMax: 
     else faults.push({ atMs, kind, gateway, forMs });
   }
   return faults.sort((a, b) => (a.atMs as number) - (b.atMs as number));
+}
+
+/** Share of drawn faults that are backend faults (scenarios/schema.json backendFault). */
+const BACKEND_FAULT_SHARE = 0.25;
+
+/** One small draw per backend fault kind: its own fields, in the ranges a few-second seed can show. */
+const BACKEND_FAULT_DRAWS: Record<BackendFaultSpec['kind'], (r: Random, atMs: number, gateways: number) => Record<string, unknown>> = {
+  'store-outage': (r, atMs) => ({ atMs, kind: 'store-outage', forMs: roundTo(between(r, 500, 5000), 100) }),
+  'slow-store': (r, atMs) => ({ atMs, kind: 'slow-store', latencyMs: pick(r, [50, 500, 3000]), forMs: roundTo(between(r, 1000, 6000), 100) }),
+  'restart-presence-store': (r, atMs) => ({ atMs, kind: 'restart-presence-store', forMs: pick(r, [0, 500, 2000]) }),
+  'kill-gateway': (r, atMs, gateways) => ({ atMs, kind: 'kill-gateway', gateway: between(r, 0, gateways - 1), forMs: roundTo(between(r, 200, 5000), 100) }),
+  // Always back: a drain for good next to a crash-gateway of the other gateway leaves phones nowhere to go.
+  'drain-gateway': (r, atMs, gateways) => ({ atMs, kind: 'drain-gateway', gateway: between(r, 0, gateways - 1), forMs: roundTo(between(r, 500, 5000), 100) }),
+  'duplicate-broker-messages': (r, atMs) => ({ atMs, kind: 'duplicate-broker-messages', share: pick(r, [0.1, 0.5, 1]), forMs: roundTo(between(r, 1000, 8000), 100) }),
+  'reorder-broker-messages': (r, atMs) => ({ atMs, kind: 'reorder-broker-messages', share: pick(r, [0.1, 0.3, 0.6]), forMs: roundTo(between(r, 1000, 8000), 100) }),
+  'lose-broker-channel': (r, atMs, gateways) => (r.nextFloat() < 0.5
+    ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: roundTo(between(r, 1000, 8000), 100) }
+    : { atMs, kind: 'lose-broker-channel', channel: 'gateway', gateway: between(r, 0, gateways - 1), share: pick(r, [0.2, 0.5, 1]), forMs: roundTo(between(r, 1000, 8000), 100) }),
+};
+
+function drawBackendFault(r: Random, atMs: number, gateways: number): Record<string, unknown> {
+  return BACKEND_FAULT_DRAWS[pick(r, BACKEND_FAULT_KINDS)](r, atMs, gateways);
 }
 
 /** Uniform integer in [min, max]. */
