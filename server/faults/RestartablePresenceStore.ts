@@ -93,6 +93,18 @@ export class RestartablePresenceStore implements PresenceStore {
     });
   }
 
+  /**
+   * The users whose entries changed (the store's change set, where the store has one), of this
+   * generation only: changes recorded before a restart are lost with it.
+   */
+  sweepChanged(maxUsers: number): Promise<string[]> {
+    const inner = this.inner as PresenceStore & { sweepChanged?: (maxUsers: number) => Promise<string[]> };
+    return this.call(async () => {
+      const keys = (await inner.sweepChanged?.(maxUsers)) ?? [];
+      return keys.map((key) => this.userOf(key)).filter((user): user is string => user !== undefined);
+    });
+  }
+
   sweepExpired(): Promise<PresenceEntry[]> {
     return this.call(async () => {
       const swept: PresenceEntry[] = [];
