@@ -12,7 +12,12 @@ import { TokenService } from './auth/TokenService.ts';
 import { clusterSecrets } from './auth/clusterSecrets.ts';
 import { ChatServer } from './chat/ChatServer.ts';
 import { LossyBroker, type EndLoss } from './faults/LossyBroker.ts';
-import { Gateway } from './gateway/Gateway.ts';
+import { openFaultWindow, type BackendFaultWindow } from './faults/BackendFaultWindow.ts';
+import { DisorderingBroker } from './faults/DisorderingBroker.ts';
+import { FaultyMessageStore } from './faults/FaultyMessageStore.ts';
+import type { EndWindow } from './faults/FaultWindows.ts';
+import { RestartablePresenceStore } from './faults/RestartablePresenceStore.ts';
+import { Gateway, GATEWAY_DRAIN_WAIT_MS } from './gateway/Gateway.ts';
 import type { GatewayListener, GatewayListenerFactory } from './gateway/GatewayListener.ts';
 import { WsGatewayListener } from './gateway/WsGatewayListener.ts';
 import { createHttpApi, type HttpApi } from './http/createHttpApi.ts';
@@ -76,6 +81,8 @@ export interface ClusterOptions {
   log?: Log;
 }
 
+const GATEWAY_DRAIN_POLL_MS = 50;
+
 const wsListeners: GatewayListenerFactory = (deps) => {
   const listener = new WsGatewayListener({ ...deps, ...(deps.log ? { log: deps.log } : {}) });
   return {
@@ -109,7 +116,14 @@ export class Cluster implements ClusterControl {
   private stopping = false;
   private address: ClusterAddress | undefined;
   private readonly lossyBroker: LossyBroker;
+  private readonly disorderingBroker: DisorderingBroker;
+  private readonly faultyStore: FaultyMessageStore;
+  private readonly restartablePresence: RestartablePresenceStore;
   private readonly random: Random;
+  /** How many times each gateway slot came back (its next life's boot id). */
+  private readonly gatewayLives = new Map<number, number>();
+  /** The last stop or revival of each gateway slot (they take turns, as chat server slots do). */
+  private readonly gatewayTurns = new Map<number, Promise<void>>();
 
   constructor(private readonly options: ClusterOptions) {
     const time = options.time;
@@ -120,13 +134,17 @@ export class Cluster implements ClusterControl {
     }
     this.limits = resolveLimits(options.limits);
     this.random = options.random ?? new SeededRandom(1);
-    // Always there, passing everything through until a lose-broker-messages fault opens a window.
-    this.lossyBroker = new LossyBroker(options.backends?.broker ?? new MemoryBroker(), this.random.fork('broker-loss'));
+    // The fault wrappers are always there, passing everything through until a fault of the
+    // scenario opens a window (lose-broker-messages, store-outage, ...: server/faults/).
+    this.disorderingBroker = new DisorderingBroker(options.backends?.broker ?? new MemoryBroker(), time, this.random.fork('broker-disorder'));
+    this.lossyBroker = new LossyBroker(this.disorderingBroker, this.random.fork('broker-loss'));
+    this.faultyStore = new FaultyMessageStore(options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }), time);
+    this.restartablePresence = new RestartablePresenceStore(options.backends?.presence ?? new MemoryPresenceStore(time), time);
     const made: ClusterBackends = {
       broker: this.lossyBroker,
       queue: options.backends?.queue ?? new MemoryInboundQueue({ timers: time }),
-      presence: options.backends?.presence ?? new MemoryPresenceStore(time),
-      store: options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }),
+      presence: this.restartablePresence,
+      store: this.faultyStore,
       directory: options.backends?.directory ?? new MemoryDirectory(),
     };
     this.backends = options.decorateBackends ? options.decorateBackends(made) : made;
@@ -134,12 +152,9 @@ export class Cluster implements ClusterControl {
     this.tokens = new TokenService(secrets.tokenSecret, time, this.limits.tokenTtlMs);
     this.adminToken = secrets.adminToken;
     for (let i = 0; i < (options.gateways ?? 1); i++) {
-      const gateway = new Gateway({ id: `gw${i + 1}`, time, broker: this.backends.broker, queue: this.backends.queue, presence: this.backends.presence, limits: this.limits, bugs });
+      const gateway = this.newGateway(i);
       this.gateways.push(gateway);
-      this.listeners.push((options.gatewayListeners ?? wsListeners)({
-        gateway, tokens: this.tokens, directory: this.backends.directory, presence: this.backends.presence, limits: this.limits,
-        ...(options.log ? { log: options.log } : {}),
-      }));
+      this.listeners.push(this.newListener(gateway));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
     this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });
@@ -215,6 +230,74 @@ export class Cluster implements ClusterControl {
     await listener.close();
   }
 
+  /**
+   * A graceful drain: the gateway closes every connection with 1001 GOING_AWAY (reconnect to
+   * another gateway), unregisters their presence, stops and stops listening. `reviveGateway`
+   * brings it back. Waits at most GATEWAY_DRAIN_WAIT_MS for the phones to finish the closing
+   * handshakes before the port closes (a drain that waited for every slow phone could hang).
+   */
+  async drainGateway(index: number): Promise<void> {
+    await this.gatewayTurn(index, async () => {
+      const gateway = this.gatewayAt(index);
+      await gateway.stop();
+      for (let waited = 0; gateway.connectionCount() > 0 && waited < GATEWAY_DRAIN_WAIT_MS; waited += GATEWAY_DRAIN_POLL_MS) {
+        await new Promise<void>((resolve) => { this.options.time.schedule(GATEWAY_DRAIN_POLL_MS, resolve); });
+      }
+      await this.listeners[index]!.close();
+    });
+  }
+
+  /**
+   * A gateway that crashed or drained comes back: a new gateway with the same id (its broker
+   * channel) and no state listens where the old one did, as a supervisor restarting the
+   * process on the same port. Each life gets its own boot id, so connection ids never repeat.
+   */
+  /** The listener in front of a gateway: admission (token, directory, device limits) and the wire. */
+  private newListener(gateway: Gateway): GatewayListener {
+    return (this.options.gatewayListeners ?? wsListeners)({
+      gateway, tokens: this.tokens, directory: this.backends.directory, presence: this.backends.presence, limits: this.limits,
+      ...(this.options.log ? { log: this.options.log } : {}),
+    });
+  }
+
+  async reviveGateway(index: number): Promise<void> {
+    await this.gatewayTurn(index, async () => {
+      this.gatewayAt(index);
+      if (this.stopping) return;
+      const life = (this.gatewayLives.get(index) ?? 0) + 1;
+      this.gatewayLives.set(index, life);
+      const gateway = this.newGateway(index, `r${life}`);
+      const listener = this.newListener(gateway);
+      await this.listeners[index]!.close(); // idempotent: a crash or drain closed it already
+      this.gateways[index] = gateway;
+      this.listeners[index] = listener;
+      await gateway.start();
+      const url = this.address?.gatewayUrls[index];
+      const port = url === undefined ? 0 : Number(new URL(url).port || 0);
+      await listener.listen(port, this.options.host ?? '127.0.0.1');
+    });
+  }
+
+  private gatewayTurn(index: number, work: () => Promise<void>): Promise<void> {
+    const turn = (this.gatewayTurns.get(index) ?? Promise.resolve()).then(work);
+    this.gatewayTurns.set(index, turn.catch(() => undefined));
+    return turn;
+  }
+
+  /**
+   * Opens a window of a backend fault on the port wrappers (server/faults/) until the returned
+   * function is called: the message store down or slow, broker payloads duplicated, reordered
+   * or lost on one channel, the presence store refusing calls.
+   */
+  openBackendFault(window: BackendFaultWindow): EndWindow {
+    return openFaultWindow({ store: this.faultyStore, presence: this.restartablePresence, disorder: this.disorderingBroker, loss: this.lossyBroker }, window);
+  }
+
+  /** The presence store restarts empty (RestartablePresenceStore); its calls fail until the returned function is called. */
+  restartPresenceStore(): EndWindow {
+    return this.openBackendFault({ kind: 'presence-store-down', generation: this.restartablePresence.currentGeneration + 1 });
+  }
+
   /** Freezes a gateway's process (see Gateway.pause); `resumeGateway` lets it run again. */
   pauseGateway(index: number): void {
     this.gatewayAt(index).pause();
@@ -272,6 +355,7 @@ export class Cluster implements ClusterControl {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await Promise.all([...this.gatewayTurns.values()]);
     for (const gateway of this.gateways) await gateway.stop();
     // A slot replacement under way finishes (or gives up) before the slot's server is stopped.
     await Promise.all([...this.slotTurns.values()]);
@@ -279,6 +363,14 @@ export class Cluster implements ClusterControl {
     await this.presenceService.stop();
     for (const listener of this.listeners) await listener.close();
     await this.http.close();
+  }
+
+  private newGateway(index: number, bootId?: string): Gateway {
+    const { broker, queue, presence } = this.backends;
+    return new Gateway({
+      id: `gw${index + 1}`, time: this.options.time, broker, queue, presence, limits: this.limits, bugs: this.bugs,
+      ...(bootId === undefined ? {} : { bootId }),
+    });
   }
 
   private newChatServer(index: number): ChatServer {

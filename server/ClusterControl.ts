@@ -1,3 +1,5 @@
+import type { BackendFaultWindow } from './faults/BackendFaultWindow.ts';
+import type { EndWindow } from './faults/FaultWindows.ts';
 import type { EndLoss } from './faults/LossyBroker.ts';
 import type { MessageStore } from './ports/MessageStore.ts';
 
@@ -28,6 +30,18 @@ export interface ClusterControl {
   killChatServer(index: number): Promise<void>;
   /** The gateway dies without a word: links drop with no closing handshake, its presence entries are left to expire. */
   crashGateway(index: number): Promise<void>;
+  /** The gateway drains: every connection closed with 1001 GOING_AWAY, then it stops and stops listening. */
+  drainGateway(index: number): Promise<void>;
+  /** A crashed or drained gateway comes back on the same port with the same id, with no state (a new boot id). */
+  reviveGateway(index: number): Promise<void>;
+  /**
+   * Opens a window of a backend fault (server/faults/BackendFaultWindow.ts) on every process
+   * that has the port, until the returned function is called (and, when it returns a promise,
+   * that settles).
+   */
+  openBackendFault(window: BackendFaultWindow): Promise<() => Promise<void>> | EndWindow;
+  /** The presence store restarts and comes back empty; its calls fail until the returned function is called. */
+  restartPresenceStore(): Promise<() => Promise<void>> | EndWindow;
   /** The gateway's process stops (nothing read or answered) until `resumeGateway`. */
   pauseGateway(index: number): Promise<void> | void;
   resumeGateway(index: number): Promise<void> | void;

@@ -16,6 +16,11 @@ export const BUG_NAMES = [
   'route-to-every-gateway',
   'sync-off-by-one',
   'swallow-trailing-receipt',
+  'reuse-connection-ids',
+  'no-presence-reregister',
+  'no-reconnect-on-going-away',
+  'render-duplicate-push',
+  'render-out-of-order-push',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -81,6 +86,26 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'swallow-trailing-receipt', where: 'phone', breaks: ['B6'],
     description: 'The phone read-receipt debounce drops the trailing receipt: only the leading one of each burst goes out.',
+  },
+  {
+    name: 'reuse-connection-ids', where: 'server', breaks: ['A10'],
+    description: 'A gateway that comes back after a crash (kill-gateway) numbers its connections from 1 again: a stale presence entry of the old life routes a member\'s pushes to whoever now holds the same connection id.',
+  },
+  {
+    name: 'no-presence-reregister', where: 'server', breaks: ['D4'],
+    description: 'A gateway whose presence refresh finds the entry gone (the presence store restarted empty: restart-presence-store) does not write it again: its connected users stay invisible, shown offline to friends and missed by pushes.',
+  },
+  {
+    name: 'no-reconnect-on-going-away', where: 'phone', breaks: ['F1'],
+    description: 'The phone takes close code 1001 GOING_AWAY (a gateway draining) as final and never reconnects: it is left disconnected after the heal, missing everything sent after the drain (drain-gateway).',
+  },
+  {
+    name: 'render-duplicate-push', where: 'phone', breaks: ['A4'],
+    description: 'The phone renders a pushed message again when it already holds its seq, instead of dropping the duplicate (duplicate-broker-messages).',
+  },
+  {
+    name: 'render-out-of-order-push', where: 'phone', breaks: ['A2'],
+    description: 'The phone renders a push above a gap at once instead of holding it until the missing seqs arrive, so a reordered delivery shows out of order (reorder-broker-messages).',
   },
 ];
 

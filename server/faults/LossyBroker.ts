@@ -17,30 +17,34 @@ export type EndLoss = () => void;
  * a real Pub/Sub cannot tell either). Subscribers that bypass this wrapper are not counted.
  */
 export class LossyBroker implements Broker {
-  private readonly windows = new Set<{ share: number }>();
+  /** Open windows; a window with a channel drops payloads of that channel only (`lose-broker-channel`). */
+  private readonly windows = new Set<{ share: number; channel?: string }>();
   private readonly subscribers = new Map<string, number>();
   /** Payloads dropped and passed through while a window was open (for tests and logs). */
   readonly stats = { dropped: 0, passedDuringLoss: 0 };
 
   constructor(private readonly inner: Broker, private readonly random: Random) {}
 
-  /** Opens a loss window dropping `share` (0..1] of payloads until the returned function is called. */
-  startLoss(share: number): EndLoss {
+  /**
+   * Opens a loss window dropping `share` (0..1] of payloads until the returned function is
+   * called: of every channel, or with `channel` of that channel only.
+   */
+  startLoss(share: number, channel?: string): EndLoss {
     if (!(share > 0 && share <= 1)) throw new Error(`loss share must be in (0, 1], got ${share}`);
-    const window = { share };
+    const window = channel === undefined ? { share } : { share, channel };
     this.windows.add(window);
     return () => { this.windows.delete(window); };
   }
 
-  /** The drop probability now: the largest share of the open windows, 0 when none is open. */
-  lossShare(): number {
+  /** The drop probability now (of `channel`'s payloads): the largest share of the open windows that apply, 0 when none. */
+  lossShare(channel?: string): number {
     let share = 0;
-    for (const w of this.windows) share = Math.max(share, w.share);
+    for (const w of this.windows) if (w.channel === undefined || w.channel === channel) share = Math.max(share, w.share);
     return share;
   }
 
   async publish(channel: string, payload: string): Promise<number> {
-    const share = this.lossShare();
+    const share = this.lossShare(channel);
     if (share > 0) {
       if (this.random.nextFloat() < share) {
         this.stats.dropped++;

@@ -11,6 +11,9 @@ import { PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, type HelloFrame, type ResyncFra
 import { parseJsonBounded } from '../protocol/boundedJson.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 
+/** How long a drain (a graceful stop) waits for phones to finish the closing handshakes before the port closes, in ms. */
+export const GATEWAY_DRAIN_WAIT_MS = 2_000;
+
 export interface GatewayDeps {
   id: string;
   time: TimeSource;
@@ -20,6 +23,13 @@ export interface GatewayDeps {
   limits: ServerLimits;
   /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct gateway. */
   bugs?: BugSet;
+  /**
+   * Names this life of the gateway when it comes back under the same id after a crash or a
+   * drain (`r1`, `r2`, ...): connection ids then read `gw1.r1.5`, so they never repeat across
+   * lives. Presence entries of the old life outlive it until their TTL, and a chat server
+   * pushing to one must not reach whoever holds the same id now. Absent on the first life.
+   */
+  bootId?: string;
 }
 
 interface ClientState {
@@ -64,10 +74,16 @@ export class Gateway {
   /** While paused (a stopped process), frames and deliveries wait here in arrival order. */
   private pausedBacklog: Array<() => void> | undefined;
   private partitioned = false;
+  /** Set by stop and crash: a link handed over afterwards is turned away. */
+  private stopped = false;
   private readonly bugs: BugSet;
+  /** Prefix of this life's connection ids. */
+  private readonly connectionPrefix: string;
 
   constructor(private readonly deps: GatewayDeps) {
     this.bugs = deps.bugs ?? NO_BUGS;
+    // Bug 'reuse-connection-ids': every life numbers its connections gw1.1, gw1.2, ... again.
+    this.connectionPrefix = deps.bootId === undefined || this.bugs.has('reuse-connection-ids') ? deps.id : `${deps.id}.${deps.bootId}`;
   }
 
   get id(): string {
@@ -79,11 +95,16 @@ export class Gateway {
     this.sweepTimer = this.deps.time.every(this.deps.limits.heartbeatSweepIntervalMs, () => this.sweepIdle());
   }
 
-  /** Takes over an authenticated link. Returns the connection id. */
-  accept(link: ServerConnection, identity: { user: string; device: string }): string {
+  /** Takes over an authenticated link. Returns the connection id, or undefined when the gateway has stopped (the link is closed with 1001). */
+  accept(link: ServerConnection, identity: { user: string; device: string }): string | undefined {
+    if (this.stopped) {
+      // A stopping gateway (a drain) takes no new links: reconnect elsewhere.
+      link.close(CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
+      return undefined;
+    }
     const nowMs = this.deps.time.nowMs();
     const client: ClientState = {
-      id: `${this.deps.id}.${++this.nextConnection}`,
+      id: `${this.connectionPrefix}.${++this.nextConnection}`,
       user: identity.user,
       device: identity.device,
       link,
@@ -120,6 +141,7 @@ export class Gateway {
 
   /** Graceful shutdown: every client is told to reconnect elsewhere (1001). */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.pausedBacklog = undefined;
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
@@ -128,6 +150,7 @@ export class Gateway {
 
   /** A crash: links drop without a closing handshake and presence is left to expire. */
   async crash(): Promise<void> {
+    this.stopped = true;
     this.pausedBacklog = undefined;
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
@@ -399,7 +422,8 @@ export class Gateway {
     client.lastPresenceRefreshAtMs = nowMs;
     const ttlMs = this.deps.limits.presenceTtlMs;
     void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
-      (found) => (found ? undefined : this.registerPresence(client)),
+      // Bug 'no-presence-reregister': an entry found gone is left gone.
+      (found) => (found || this.bugs.has('no-presence-reregister') ? undefined : this.registerPresence(client)),
       () => undefined,
     );
   }

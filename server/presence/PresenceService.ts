@@ -151,8 +151,14 @@ export class PresenceService {
    * store holds, and the events are only the fast path.
    */
   private async sweep(): Promise<void> {
-    const expired = await this.deps.presence.sweepExpired();
-    const changed = await this.deps.presence.sweepChanged(PRESENCE_SWEEP_CHANGED_USERS_MAX);
+    let expired;
+    let changed;
+    try {
+      expired = await this.deps.presence.sweepExpired();
+      changed = await this.deps.presence.sweepChanged(PRESENCE_SWEEP_CHANGED_USERS_MAX);
+    } catch {
+      return; // The store is unreachable (restarting, cut off): what expired or changed meanwhile is swept next time.
+    }
     const users = new Set([...expired.map((e) => e.userId), ...changed]);
     await Promise.all([...users].map((user) => this.serially(user, () => this.reconcile(user))));
   }

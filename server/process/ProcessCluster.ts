@@ -11,6 +11,7 @@ import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
 import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
+import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
 import { resolveLimits, type ServerLimits } from '../protocol/limits.ts';
 import { NODE_SPEC_ENV, type NodeCommon, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
 
@@ -105,6 +106,10 @@ export class ProcessCluster implements ClusterControl {
   private generation = 0;
   private nextRpc = 0;
   private nextLossWindow = 0;
+  private gatewayUrls: string[] = [];
+  /** How many times each gateway slot came back, and the last stop or revival of each (they take turns). */
+  private readonly gatewayLives = new Map<number, number>();
+  private readonly gatewayTurns = new Map<number, Promise<void>>();
   /** The last replacement of each chat server slot (see replaceChatServer). */
   private readonly slotTurns = new Map<number, Promise<void>>();
   /** Every node started and not yet exited, whatever slot it had: stop() ends them all. */
@@ -141,6 +146,7 @@ export class ProcessCluster implements ClusterControl {
     const gateways = await Promise.all(gatewayIds.map((id, i) => this.startNode({ ...this.common!, role: 'gateway', id, host, port: basePort === 0 ? 0 : basePort + 1 + i })));
     this.gatewayNodes.push(...gateways.map((g) => g.node));
     const gatewayUrls = gateways.map((g) => g.url!);
+    this.gatewayUrls = gatewayUrls;
     const servers = await Promise.all(Array.from({ length: this.options.chatServers ?? 2 }, (_, slot) => this.startChatServer(slot)));
     this.chatServerNodes.push(...servers);
     const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls });
@@ -188,7 +194,58 @@ export class ProcessCluster implements ClusterControl {
   }
 
   async crashGateway(index: number): Promise<void> {
-    await this.kill(this.at(this.gatewayNodes, index, 'gateway'));
+    await this.gatewayTurn(index, () => this.kill(this.at(this.gatewayNodes, index, 'gateway')));
+  }
+
+  /** A graceful stop of the gateway's process: 1001 GOING_AWAY to every connection, then it exits. */
+  async drainGateway(index: number): Promise<void> {
+    await this.gatewayTurn(index, () => this.stopNode(this.at(this.gatewayNodes, index, 'gateway')));
+  }
+
+  /**
+   * Starts a new process for the gateway slot on the port the first one listened on, with the
+   * same id and a new boot id, as a supervisor restarting a dead or drained gateway. A process
+   * still running in the slot is killed first.
+   */
+  async reviveGateway(index: number): Promise<void> {
+    await this.gatewayTurn(index, async () => {
+      const old = this.at(this.gatewayNodes, index, 'gateway');
+      if (this.stopping) return;
+      if (!old.stopped) await this.kill(old);
+      const spec = old.spec as Extract<NodeSpec, { role: 'gateway' }>;
+      const life = (this.gatewayLives.get(index) ?? 0) + 1;
+      this.gatewayLives.set(index, life);
+      const port = Number(new URL(this.gatewayUrls[index]!).port);
+      const started = await this.startNode({ ...this.common!, role: 'gateway', id: spec.id, host: spec.host, port, bootId: `r${life}` });
+      this.gatewayNodes[index] = started.node;
+    });
+  }
+
+  private gatewayTurn(index: number, work: () => Promise<void>): Promise<void> {
+    const turn = (this.gatewayTurns.get(index) ?? Promise.resolve()).then(work);
+    this.gatewayTurns.set(index, turn.catch(() => undefined));
+    return turn;
+  }
+
+  /**
+   * Opens the window on every node that answers (each applies it to the ports it has: a gateway
+   * has no message store); a node started during the window does not get it. The end function
+   * is always returned, so no window outlives the fault.
+   */
+  async openBackendFault(fault: BackendFaultWindow): Promise<() => Promise<void>> {
+    const window = ++this.nextLossWindow;
+    const nodes = [...this.live].filter((n) => !n.stopped && !n.expectedExit);
+    await Promise.allSettled(nodes.map((node) => this.request(node, { type: 'start-fault-window', window, fault })));
+    return async () => {
+      await Promise.allSettled(nodes.filter((n) => !n.stopped).map((node) => this.request(node, { type: 'end-fault-window', window })));
+    };
+  }
+
+  /** Every node moves to the next presence generation (the store came back empty); nodes started later start there. */
+  async restartPresenceStore(): Promise<() => Promise<void>> {
+    const generation = (this.common!.presenceGeneration ?? 0) + 1;
+    this.common!.presenceGeneration = generation;
+    return this.openBackendFault({ kind: 'presence-store-down', generation });
   }
 
   pauseGateway(index: number): void {
@@ -258,6 +315,7 @@ export class ProcessCluster implements ClusterControl {
     if (this.stopping) return;
     this.stopping = true;
     // The API first (no new logins), then the chat servers (frames under way finish), then the gateways.
+    await Promise.all([...this.gatewayTurns.values()]);
     if (this.api) await this.stopNode(this.api);
     await Promise.all(this.chatServerNodes.map((n) => this.stopNode(n)));
     await Promise.all(this.gatewayNodes.map((n) => this.stopNode(n)));

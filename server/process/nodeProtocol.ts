@@ -1,4 +1,5 @@
 import type { BackendConfig } from '../backends/openBackends.ts';
+import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 
 /** What every node of a ProcessCluster shares: backends, limits, secrets, injected bugs. */
@@ -13,11 +14,14 @@ export interface NodeCommon {
   seed: number;
   /** Every gateway's id (the route-to-every-gateway bug needs them). */
   gatewayIds: string[];
+  /** The presence store's generation (RestartablePresenceStore): a node started after a restart-presence-store fault starts there. */
+  presenceGeneration?: number;
 }
 
 /** One node process: what it is and where it listens. Passed as JSON in CHATSIM_NODE_SPEC. */
 export type NodeSpec =
-  | (NodeCommon & { role: 'gateway'; id: string; host: string; port: number })
+  /** bootId: set when the gateway comes back after a crash or drain (kill-gateway, drain-gateway). */
+  | (NodeCommon & { role: 'gateway'; id: string; host: string; port: number; bootId?: string })
   | (NodeCommon & { role: 'chat-server'; id: string; slot: number })
   | (NodeCommon & { role: 'api'; id: string; host: string; port: number; gatewayUrls: string[] });
 
@@ -30,6 +34,9 @@ export type NodeRequest =
   | { type: 'start-loss'; rpc: number; share: number; window: number }
   | { type: 'end-loss'; rpc: number; window: number }
   | { type: 'loss-stats'; rpc: number }
+  /** Opens a backend fault window on the node's port wrappers (nodes without the port ignore it). */
+  | { type: 'start-fault-window'; rpc: number; window: number; fault: BackendFaultWindow }
+  | { type: 'end-fault-window'; rpc: number; window: number }
   /** Graceful stop: finish what is under way, close, exit 0. */
   | { type: 'stop'; rpc: number };
 

@@ -3,7 +3,14 @@ import { openBackends, type OpenedBackends } from '../backends/openBackends.ts';
 import { isBugName, type BugSet } from '../bugs/BugCatalogue.ts';
 import { ChatServer } from '../chat/ChatServer.ts';
 import { LossyBroker } from '../faults/LossyBroker.ts';
-import { Gateway } from '../gateway/Gateway.ts';
+import { openFaultWindow, type FaultWrappers } from '../faults/BackendFaultWindow.ts';
+import { DisorderingBroker } from '../faults/DisorderingBroker.ts';
+import { FaultyMessageStore } from '../faults/FaultyMessageStore.ts';
+import { RestartablePresenceStore } from '../faults/RestartablePresenceStore.ts';
+import type { Broker } from '../ports/Broker.ts';
+import type { PresenceStore } from '../ports/PresenceStore.ts';
+import type { Random } from '../ports/Random.ts';
+import { Gateway, GATEWAY_DRAIN_WAIT_MS } from '../gateway/Gateway.ts';
 import { WsGatewayListener } from '../gateway/WsGatewayListener.ts';
 import { createHttpApi } from '../http/createHttpApi.ts';
 import { SeededRandom } from '../memory/SeededRandom.ts';
@@ -20,6 +27,8 @@ interface RunningNode {
   partition?(): Promise<void>;
   healPartition?(): Promise<void>;
   broker?: LossyBroker;
+  /** The node's fault wrappers (backend fault windows open on them). */
+  faults: FaultWrappers;
 }
 
 /**
@@ -53,9 +62,10 @@ export async function runNode(): Promise<void> {
     return;
   }
   const windows = new Map<number, () => void>();
+  const faultWindows = new Map<number, () => void>();
   process.on('message', (message: NodeRequest | SupervisorReply) => {
     if (message.type === 'supervisor-reply') return; // handled where it was asked
-    void answer(node, message, windows).then(
+    void answer(node, message, windows, faultWindows).then(
       (stats) => send({ type: 'reply', rpc: message.rpc, ok: true, ...(stats ? { stats } : {}) }),
       (error: Error) => send({ type: 'reply', rpc: message.rpc, ok: false, message: error.message }),
     ).then(() => {
@@ -66,7 +76,7 @@ export async function runNode(): Promise<void> {
   send({ type: 'ready', ...(node.url ? { url: node.url } : {}) });
 }
 
-async function answer(node: RunningNode, request: NodeRequest, windows: Map<number, () => void>): Promise<{ dropped: number; passedDuringLoss: number } | undefined> {
+async function answer(node: RunningNode, request: NodeRequest, windows: Map<number, () => void>, faultWindows: Map<number, () => void>): Promise<{ dropped: number; passedDuringLoss: number } | undefined> {
   switch (request.type) {
     case 'stop':
       await node.stop();
@@ -86,6 +96,13 @@ async function answer(node: RunningNode, request: NodeRequest, windows: Map<numb
       return undefined;
     case 'loss-stats':
       return { ...required(node.broker, 'loss-stats').stats };
+    case 'start-fault-window':
+      faultWindows.set(request.window, openFaultWindow(node.faults, request.fault));
+      return undefined;
+    case 'end-fault-window':
+      faultWindows.get(request.window)?.();
+      faultWindows.delete(request.window);
+      return undefined;
   }
 }
 
@@ -100,36 +117,49 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
   switch (spec.role) {
     case 'gateway': {
       const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence', 'directory']);
-      const { broker, queue, presence, directory } = opened.backends;
-      const gateway = new Gateway({ id: spec.id, time, broker: broker!, queue: queue!, presence: presence!, limits: spec.limits, bugs });
+      const { queue, directory } = opened.backends;
+      const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!);
+      const gateway = new Gateway({
+        id: spec.id, time, broker: faults.loss!, queue: queue!, presence: faults.presence!, limits: spec.limits, bugs,
+        ...(spec.bootId === undefined ? {} : { bootId: spec.bootId }),
+      });
       await gateway.start();
       const listener = new WsGatewayListener({
-        gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), directory: directory!, presence: presence!, limits: spec.limits,
+        gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), directory: directory!, presence: faults.presence!, limits: spec.limits,
       });
       const port = await listener.listen(spec.port, spec.host);
       return {
-        url: `ws://${spec.host}:${port}`,
-        stop: async () => { await gateway.stop(); await listener.close(); await closeBackends(opened); },
+        url: `ws://${spec.host}:${port}`, faults,
+        stop: async () => {
+          await gateway.stop();
+          // Closing handshakes (1001) finish before the port closes; a phone that never answers does not hold it.
+          for (let waited = 0; gateway.connectionCount() > 0 && waited < GATEWAY_DRAIN_WAIT_MS; waited += 50) await new Promise<void>((resolve) => { time.schedule(50, resolve); });
+          await listener.close();
+          await closeBackends(opened);
+        },
         partition: () => gateway.partition(),
         healPartition: () => gateway.healPartition(),
       };
     }
     case 'chat-server': {
       const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence', 'directory', 'store']);
-      const { queue, store, directory, presence } = opened.backends;
-      const broker = new LossyBroker(opened.backends.broker!, random.fork('broker-loss'));
+      const { queue, directory } = opened.backends;
+      const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!, new FaultyMessageStore(opened.backends.store!, time));
+      const broker = faults.loss!;
       const server = new ChatServer({
-        id: spec.id, clock: time, timers: time, queue: queue!, broker, store: store!, directory: directory!, presence: presence!,
+        id: spec.id, clock: time, timers: time, queue: queue!, broker, store: faults.store!, directory: directory!, presence: faults.presence!,
         limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds, log: createStderrLog(`chat-server ${spec.id}`),
       });
       server.start();
-      return { broker, stop: async () => { await server.stop(); await closeBackends(opened); } };
+      return { broker, faults, stop: async () => { await server.stop(); await closeBackends(opened); } };
     }
     case 'api': {
       const opened = await openBackends(spec.backends, time, ['broker', 'presence', 'directory', 'store']);
-      const { presence, directory, store } = opened.backends;
-      const broker = new LossyBroker(opened.backends.broker!, random.fork('broker-loss'));
-      const presenceService = new PresenceService({ time, broker, presence: presence!, directory: directory!, limits: spec.limits, bugs });
+      const { directory } = opened.backends;
+      const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!, new FaultyMessageStore(opened.backends.store!, time));
+      const broker = faults.loss!;
+      const store = faults.store;
+      const presenceService = new PresenceService({ time, broker, presence: faults.presence!, directory: directory!, limits: spec.limits, bugs });
       await presenceService.start();
       const restartChatServers = askSupervisorToRestart(send);
       const http = createHttpApi({
@@ -140,11 +170,22 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
       });
       const port = await http.listen(spec.port, spec.host);
       return {
-        url: `http://${spec.host}:${port}`, broker,
+        url: `http://${spec.host}:${port}`, broker, faults,
         stop: async () => { await http.close(); await presenceService.stop(); await closeBackends(opened); },
       };
     }
   }
+}
+
+/**
+ * The fault wrappers of one node, around the ports it opened, as the in-process Cluster puts
+ * them (server/faults/): they pass everything through until the supervisor opens a window.
+ */
+function faultWrappers(spec: NodeSpec, time: TimeSource, random: Random, broker: Broker, presence: PresenceStore, store?: FaultyMessageStore): FaultWrappers {
+  const disorder = new DisorderingBroker(broker, time, random.fork('broker-disorder'));
+  const restartable = new RestartablePresenceStore(presence, time);
+  restartable.setGeneration(spec.presenceGeneration ?? 0);
+  return { disorder, loss: new LossyBroker(disorder, random.fork('broker-loss')), presence: restartable, ...(store ? { store } : {}) };
 }
 
 /** The admin endpoint's restart, which only the supervisor can do (it owns the chat server processes). */

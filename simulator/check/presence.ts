@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
-import type { RunState } from './runState.ts';
+import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;
@@ -62,6 +62,9 @@ export class PresenceFamily implements Family {
   private readonly observersOf = new Map<string, Set<string>>();
   private readonly owedOnline = new Map<string, OwedOnline[]>();
   private readonly attributed = new Map<string, number>();
+  /** Presence store restarts under way, and when the last one ended (presenceStoreLostRecords). */
+  private presenceStoreFaults = 0;
+  private lastPresenceStoreFaultEndMs = -Infinity;
   private lastGatewayFaultEndMs = -Infinity;
   /** Pause and partition windows of gateways, in start order (end Infinity while on), for D2. */
   private readonly gatewayWindows: Array<{ kind: string; startMs: number; endMs: number }> = [];
@@ -86,11 +89,13 @@ export class PresenceFamily implements Family {
         if (e.what === 'link-up' || e.what === 'link-down') this.onLink(e.device, e.t);
         else if (e.what === 'link-dial') this.onDial(e.device, e.t);
         else if (e.what === 'fault-start' && /^(pause|partition)-gateway$/.test(e.fault)) this.gatewayWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
-        else if (e.what === 'fault-end' && /gateway/.test(e.fault)) {
+        else if (e.what === 'fault-end' && PRESENCE_FAULT.test(e.fault)) {
           this.lastGatewayFaultEndMs = e.t;
           const open = this.gatewayWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
           if (open) open.endMs = e.t;
         }
+        if (e.what === 'fault-start' && PRESENCE_STORE_FAULT.test(e.fault)) this.presenceStoreFaults++;
+        else if (e.what === 'fault-end' && PRESENCE_STORE_FAULT.test(e.fault)) { this.presenceStoreFaults = Math.max(0, this.presenceStoreFaults - 1); this.lastPresenceStoreFaultEndMs = e.t; }
         return;
       case 'presence-seen': return this.onSeen(e);
       default: return;
@@ -197,6 +202,16 @@ export class PresenceFamily implements Family {
     for (let i = owed.length - 1; i >= 0; i--) if (owed[i]!.dueMs > t) owed.splice(i, 1);
   }
 
+  /**
+   * Whether a presence store restart (restart-presence-store) may explain an early offline at
+   * `t`: during it, or within debounce + TTL + propagation after it, by when every record lost
+   * is either written again (gateways re-register) or past its debounce anyway.
+   */
+  private presenceStoreLostRecords(t: number): boolean {
+    if (this.presenceStoreFaults > 0) return true;
+    return t - this.lastPresenceStoreFaultEndMs <= this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs;
+  }
+
   private classifyOffline(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {
     const minMs = this.settings.debounceMs - this.settings.tolMs;
     const now = this.current.get(e.user);
@@ -228,6 +243,14 @@ export class PresenceFamily implements Family {
       const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;
       if (episode.endMs - episode.startMs >= minMs && shownAfterMs >= minMs) {
         if (!now) this.oweOnline(e.p, e.user, episode.endMs);
+        return;
+      }
+      if (this.presenceStoreLostRecords(e.t)) {
+        // The presence store restarted empty: the last disconnect a query counts the debounce
+        // from is gone, so a query answers offline at once. By design under the fault (D7's
+        // class, like an offline shown while a gateway was cut off); D4 still judges the end.
+        this.attributed.set(`${e.p}|${e.user}`, (this.attributed.get(`${e.p}|${e.user}`) ?? 0) + 1);
+        this.d7.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)}, ${Math.round(shownAfterMs)} ms into a disconnect, after the presence store restarted empty`);
         return;
       }
       // A gateway cut off or frozen lets its connected users' entries lapse, and the offline

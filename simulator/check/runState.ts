@@ -38,6 +38,10 @@ export class RunState {
   private readonly holdings = new Map<string, Holding>();
   phaseAtMs = new Map<string, number>();
   endMs = 0;
+  /** device -> the last close it recorded, until it connects again. */
+  private readonly lastClose = new Map<string, { code: number; atMs: number }>();
+  /** device -> when it last dialled a gateway (oracle link-dial). */
+  private readonly lastDialMs = new Map<string, number>();
 
   constructor(facts: CheckFacts) {
     for (const [chat, users] of facts.chatMembers) {
@@ -50,8 +54,8 @@ export class RunState {
   observe(e: HistoryEvent): void {
     if (e.t > this.endMs) this.endMs = e.t;
     switch (e.type) {
-      case 'connect': this.phoneUp.set(e.p, true); this.noteDevice(e.p); return;
-      case 'disconnect': this.phoneUp.set(e.p, false); return;
+      case 'connect': this.phoneUp.set(e.p, true); this.lastClose.delete(e.p); this.noteDevice(e.p); return;
+      case 'disconnect': this.phoneUp.set(e.p, false); this.lastClose.set(e.p, { code: e.code, atMs: e.t }); return;
       case 'invoke':
         if (e.op === 'send') this.sends.set(sendKey(e.chat, userOf(e.p), e.clientMsgId), { p: e.p, chat: e.chat, clientMsgId: e.clientMsgId, body: e.body, invokedAtMs: e.t, outcome: undefined, seq: 0, completedAtMs: 0 });
         return;
@@ -81,6 +85,7 @@ export class RunState {
 
   private observeOracle(e: Extract<HistoryEvent, { type: 'oracle' }>): void {
     if (e.what === 'member') getOr(this.members, e.chat, () => new Map()).set(e.user, e.joinedAtSeq);
+    else if (e.what === 'link-dial') this.lastDialMs.set(e.device, e.t);
     else if (e.what === 'link-down') this.linkDown.add(e.device);
     else if (e.what === 'link-up') this.linkDown.delete(e.device);
     else if (e.what === 'fault-start') this.activeFaults.set(e.fault, (this.activeFaults.get(e.fault) ?? 0) + 1);
@@ -115,6 +120,16 @@ export class RunState {
     return this.phoneUp.get(p) === true && !this.linkDown.has(p);
   }
 
+  /** The close that left a device disconnected with no connect since (undefined once it reconnected). */
+  closeLeftDown(p: string): { code: number; atMs: number } | undefined {
+    return this.lastClose.get(p);
+  }
+
+  /** Devices left disconnected by a close that never dialled again, with its code and time. */
+  devicesLeftDown(): Array<[string, { code: number; atMs: number }]> {
+    return [...this.lastClose.entries()].filter(([p, close]) => this.phoneUp.get(p) !== true && !((this.lastDialMs.get(p) ?? -Infinity) > close.atMs));
+  }
+
   /** Liveness is owed only to devices that were connected when the run ended. */
   connectedAtEnd(p: string): boolean {
     return this.phoneUp.get(p) === true;
@@ -135,9 +150,12 @@ export class RunState {
     return this.devicesOfUser.get(user) ?? [];
   }
 
-  /** A fault that can make a gateway look dead while devices are connected. */
+  /**
+   * A fault that can make a connected device look gone: a gateway's (paused, cut off, dead) or
+   * the presence store's (restarted empty: entries are back only when gateways re-register).
+   */
   gatewayFaultActive(): string | undefined {
-    for (const [fault, n] of this.activeFaults) if (n > 0 && /gateway/.test(fault)) return fault;
+    for (const [fault, n] of this.activeFaults) if (n > 0 && PRESENCE_FAULT.test(fault)) return fault;
     return undefined;
   }
 
@@ -149,3 +167,8 @@ export class RunState {
 export function sendKey(chat: string, user: string, clientMsgId: string): string {
   return `${chat}|${user}|${clientMsgId}`;
 }
+
+/** Fault kinds under which a connected device may be shown offline by design (see gatewayFaultActive). */
+export const PRESENCE_FAULT = /gateway|presence-store/;
+/** Fault kinds under which the presence store loses what it recorded (entries, last disconnects). */
+export const PRESENCE_STORE_FAULT = /presence-store/;

@@ -12,7 +12,7 @@ interface Seam {
 }
 
 /** Faults on the delivery path: a gateway cut off, frozen or gone, the broker losing payloads, a chat server killed. */
-const DELIVERY_FAULT = /gateway|broker|kill-chat-server/;
+const DELIVERY_FAULT = /gateway|broker|kill-chat-server|presence-store/;
 /** Of those, the ones that lose or hold pushes for a window (not only at their start). */
 const DELIVERY_WINDOW_FAULT = /gateway|broker/;
 
@@ -55,7 +55,8 @@ export class SyncFamily implements Family {
         // payloads; a chat server killed with frames in hand, which another takes over only
         // after the queue's claim idle, so a later message of another lane is pushed first)
         // voids the promise that every later message is pushed in order: the phone's gap
-        // detection and the gateway's resync are the remedy there, not the seam.
+        // detection and the gateway's resync are the remedy there, not the seam. A presence
+        // store restarted empty loses the routes pushes follow until gateways re-register them.
         else if (e.what === 'fault-start' && DELIVERY_FAULT.test(e.fault)) {
           this.seamsVoidedByFaults += this.seams.size;
           this.seams.clear();

@@ -1,3 +1,4 @@
+import { isRetryableClose } from '../../server/protocol/errorCodes.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
@@ -85,7 +86,17 @@ export function convergence(state: RunState, others: PropertyResult[]): Property
     if (!state.connectedAtEnd(send.p)) { absent.add(send.p); continue; }
     finding.hit(1, () => `send ${send.clientMsgId} from ${send.p} in ${send.chat} invoked at ${fmt(send.invokedAtMs)} never completed`);
   }
-  const parts: string[] = [`${finding.violations} pending send(s)`];
+  // A close the protocol marks retryable (1001 from a draining gateway, 4408, 1006, ...) owes
+  // a reconnect: a device still down at the end that never dialled again after one gave up,
+  // and nothing it missed is judged (A5 skips devices not connected at the end), so it is
+  // counted here. One that kept dialling a cluster with no gateway left did not give up.
+  let gaveUp = 0;
+  for (const [p, close] of state.devicesLeftDown()) {
+    if (!isRetryableClose(close.code)) continue;
+    gaveUp++;
+    finding.hit(1, () => `${p} was closed with ${close.code} at ${fmt(close.atMs)}, a code that says reconnect, and never dialled again`);
+  }
+  const parts: string[] = [`${finding.violations - gaveUp} pending send(s)`, `${gaveUp} device(s) that gave up after a retryable close`];
   const labels: Record<string, string> = { A5: 'unseen message(s)', B5: 'unconverged tick(s)', B7: 'unconverged piggybacked tick(s)', D4: 'unconverged presence view(s)' };
   let total = finding.violations;
   const examples = finding.examples();

@@ -15,7 +15,9 @@ import { BUG_CATALOGUE } from '../../server/bugs/BugCatalogue.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
-import type { Scenario, FaultSpec } from '../scenario/Scenario.ts';
+import type { Scenario, FaultSpec, BackendFaultSpec } from '../scenario/Scenario.ts';
+import type { BackendFaultWindow } from '../../server/faults/BackendFaultWindow.ts';
+import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/envelopes.ts';
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
 import { fetchApi, provisionTarget } from './provisionTarget.ts';
 import { assignPhones } from './assignPhones.ts';
@@ -240,6 +242,61 @@ export async function applyFault(fault: FaultSpec, cluster: ClusterControl | und
       const dropped = after.dropped - before.dropped;
       log(`fault over: the broker dropped ${dropped} of ${dropped + after.passedDuringLoss - before.passedDuringLoss} payloads`);
       return fault.atMs + fault.forMs;
+    }
+    default: return applyBackendFault(fault, cluster, time, log);
+  }
+}
+
+/** The backend faults (Scenario.ts BackendFaultSpec): windows on the port wrappers, and gateways that come back. */
+async function applyBackendFault(fault: BackendFaultSpec, cluster: ClusterControl, time: TimeSource, log: (line: string) => void): Promise<number | undefined> {
+  const during = async (window: BackendFaultWindow, forMs: number): Promise<number> => {
+    const end = await cluster.openBackendFault(window);
+    await sleepFor(time, forMs);
+    await end();
+    return fault.atMs + forMs;
+  };
+  switch (fault.kind) {
+    case 'store-outage':
+      log(`fault: the message store is down for ${fault.forMs} ms`);
+      return during({ kind: 'store-outage' }, fault.forMs);
+    case 'slow-store': {
+      log(`fault: every message store call takes ${fault.latencyMs} ms longer for ${fault.forMs} ms`);
+      await during({ kind: 'slow-store', latencyMs: fault.latencyMs }, fault.forMs);
+      // A call that started just before the window closed is still held for latencyMs: the
+      // fault is over when the last delayed call has run.
+      await sleepFor(time, fault.latencyMs);
+      return fault.atMs + fault.forMs + fault.latencyMs;
+    }
+    case 'restart-presence-store': {
+      log(`fault: the presence store restarts empty, down for ${fault.forMs} ms`);
+      const end = await cluster.restartPresenceStore();
+      await sleepFor(time, fault.forMs);
+      await end();
+      return fault.atMs + fault.forMs;
+    }
+    case 'kill-gateway':
+      log(`fault: gateway ${fault.gateway} killed, back on its port in ${fault.forMs} ms`);
+      await cluster.crashGateway(fault.gateway);
+      await sleepFor(time, fault.forMs);
+      await cluster.reviveGateway(fault.gateway);
+      return fault.atMs + fault.forMs;
+    case 'drain-gateway':
+      log(`fault: gateway ${fault.gateway} drains${fault.forMs === undefined ? ' for good' : `, back in ${fault.forMs} ms`}`);
+      await cluster.drainGateway(fault.gateway);
+      if (fault.forMs === undefined) return undefined;
+      await sleepFor(time, fault.forMs);
+      await cluster.reviveGateway(fault.gateway);
+      return fault.atMs + fault.forMs;
+    case 'duplicate-broker-messages':
+      log(`fault: the broker delivers ${Math.round(fault.share * 1000) / 10}% of payloads twice for ${fault.forMs} ms`);
+      return during({ kind: 'duplicate-broker-messages', share: fault.share }, fault.forMs);
+    case 'reorder-broker-messages':
+      log(`fault: the broker reorders ${Math.round(fault.share * 1000) / 10}% of payloads for ${fault.forMs} ms`);
+      return during({ kind: 'reorder-broker-messages', share: fault.share }, fault.forMs);
+    case 'lose-broker-channel': {
+      const channel = fault.channel === 'presence' ? PRESENCE_EVENTS_CHANNEL : gatewayChannel(`gw${(fault.gateway ?? 0) + 1}`);
+      log(`fault: the broker loses ${Math.round(fault.share * 1000) / 10}% of payloads on ${channel} for ${fault.forMs} ms`);
+      return during({ kind: 'lose-broker-channel', channel, share: fault.share }, fault.forMs);
     }
   }
 }

@@ -1,6 +1,6 @@
 // A virtual phone: a faithful model of a chat app's client (connection, local store, outbox,
 // receipts, sync), driven by PhoneBehaviour and observed through the history it records.
-import { ERROR_CODES, isRetryableClose, type ErrorCode } from '../../server/protocol/errorCodes.ts';
+import { CLOSE_CODES, ERROR_CODES, isRetryableClose, type ErrorCode } from '../../server/protocol/errorCodes.ts';
 import { PING_TEXT } from '../../server/protocol/frames.ts';
 import type { HelloLimits } from '../../server/protocol/limits.ts';
 import type {
@@ -295,7 +295,8 @@ export class Phone {
     this.syncInFlight = undefined;
     this.syncAgain = false;
     this.receiptsLost();
-    const retry = isRetryableClose(code);
+    // Bug 'no-reconnect-on-going-away': a draining gateway's 1001 is taken as final.
+    const retry = isRetryableClose(code) && !(this.options.noReconnectOnGoingAway && code === CLOSE_CODES.GOING_AWAY.code);
     if (helloSeen || !retry) this.record({ type: 'disconnect', code, reason });
     if (helloSeen) this.linkLostMs ??= this.config.time.nowMs();
     else this.config.metrics.increment('connects.failed');
@@ -456,10 +457,14 @@ export class Phone {
     const result = timeline.place(message);
     if (result === 'duplicate') {
       this.config.metrics.increment('messages.duplicate');
+      // Bug 'render-duplicate-push': a push of a message already held is shown again.
+      if (this.options.renderDuplicatePush && message.via === 'push') this.render(message);
       return;
     }
     if (result === 'gap') {
       this.record({ type: 'gap', chat: message.chat, expected, got: message.seq });
+      // Bug 'render-out-of-order-push': shown at once, ahead of the seqs still missing.
+      if (this.options.renderOutOfOrderPush && message.via === 'push') this.render(message);
       this.scheduleGapSync();
       return;
     }

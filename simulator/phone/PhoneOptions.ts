@@ -29,6 +29,12 @@ export interface PhoneOptions {
    * never sent. False in every correct run.
    */
   swallowTrailingReceipt: boolean;
+  /** Injected bug `no-reconnect-on-going-away`: close code 1001 (a gateway draining) is taken as final. False in every correct run. */
+  noReconnectOnGoingAway: boolean;
+  /** Injected bug `render-duplicate-push`: a pushed message already held is rendered again. False in every correct run. */
+  renderDuplicatePush: boolean;
+  /** Injected bug `render-out-of-order-push`: a push above a gap is rendered at once. False in every correct run. */
+  renderOutOfOrderPush: boolean;
 }
 
 export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
@@ -45,4 +51,7 @@ export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
   gapSyncDelayMs: 100,
   typingThrottleMs: 3_000,
   swallowTrailingReceipt: false,
+  noReconnectOnGoingAway: false,
+  renderDuplicatePush: false,
+  renderOutOfOrderPush: false,
 });

@@ -116,4 +116,44 @@ export type FaultSpec =
   /** The chat server in slot `chatServer` dies at once (SIGKILL when it is a process) and a new one takes the slot. */
   | { atMs: number; kind: 'kill-chat-server'; chatServer: number }
   /** For forMs the broker drops each published payload with probability `share` (0..1]. */
-  | { atMs: number; kind: 'lose-broker-messages'; share: number; forMs: number };
+  | { atMs: number; kind: 'lose-broker-messages'; share: number; forMs: number }
+  | BackendFaultSpec;
+
+/**
+ * The backend faults (scenarios/schema.json `backendFault`; docs/architecture.md "Backend
+ * faults"). Each is played by a wrapper around a port, or by the cluster's assembly (a gateway
+ * killed or drained and started again), never by a branch in server logic.
+ */
+export type BackendFaultSpec =
+  /** For forMs every MessageStore call fails (the store is down: connection refused). */
+  | { atMs: number; kind: 'store-outage'; forMs: number }
+  /** For forMs every MessageStore call takes latencyMs more (a compaction, a GC pause of the store). */
+  | { atMs: number; kind: 'slow-store'; latencyMs: number; forMs: number }
+  /**
+   * The presence store (a Redis without persistence) restarts: every entry and every
+   * last-disconnect time is lost, and for forMs (0: none) its calls fail while it comes back.
+   */
+  | { atMs: number; kind: 'restart-presence-store'; forMs: number }
+  /** The gateway dies at once (SIGKILL when it is a process) and comes back on the same port after forMs, with no state. */
+  | { atMs: number; kind: 'kill-gateway'; gateway: number; forMs: number }
+  /**
+   * The gateway drains: it stops accepting, closes every connection with 1001 GOING_AWAY
+   * (reconnect elsewhere) and stops; after forMs it comes back on the same port, or, with no
+   * forMs, stays out until the run ends.
+   */
+  | { atMs: number; kind: 'drain-gateway'; gateway: number; forMs?: number }
+  /** For forMs the broker delivers each published payload twice with probability share. */
+  | { atMs: number; kind: 'duplicate-broker-messages'; share: number; forMs: number }
+  /** For forMs the broker holds each published payload back with probability share, delivering it after the next one of its channel. */
+  | { atMs: number; kind: 'reorder-broker-messages'; share: number; forMs: number }
+  /**
+   * For forMs the broker drops, with probability share, payloads of one channel only:
+   * `presence` (the gateways' connect and disconnect events) or `gateway` (the deliveries to
+   * gateway `gateway`); every other channel is untouched.
+   */
+  | { atMs: number; kind: 'lose-broker-channel'; channel: 'presence' | 'gateway'; gateway?: number; share: number; forMs: number };
+
+export const BACKEND_FAULT_KINDS = [
+  'store-outage', 'slow-store', 'restart-presence-store', 'kill-gateway', 'drain-gateway',
+  'duplicate-broker-messages', 'reorder-broker-messages', 'lose-broker-channel',
+] as const satisfies ReadonlyArray<BackendFaultSpec['kind']>;

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { parseDocument } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
-import type { FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
+import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
 import { parseThreshold } from './thresholds.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
 import { isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
@@ -258,6 +258,24 @@ function faultOf(f: Raw): FaultSpec {
     case 'pause-chat-server': return { atMs, kind: 'pause-chat-server', chatServer: f.chatServer as number, forMs: durationMs(f.forMs) };
     case 'kill-chat-server': return { atMs, kind: 'kill-chat-server', chatServer: f.chatServer as number };
     case 'lose-broker-messages': return { atMs, kind: 'lose-broker-messages', share: f.share as number, forMs: durationMs(f.forMs) };
+    default: return backendFaultOf(f, atMs);
+  }
+}
+
+function backendFaultOf(f: Raw, atMs: number): FaultSpec {
+  const forMs = f.forMs === undefined ? 0 : durationMs(f.forMs);
+  switch (f.kind as BackendFaultSpec['kind']) {
+    case 'store-outage': return { atMs, kind: 'store-outage', forMs };
+    case 'slow-store': return { atMs, kind: 'slow-store', latencyMs: durationMs(f.latencyMs), forMs };
+    case 'restart-presence-store': return { atMs, kind: 'restart-presence-store', forMs };
+    case 'kill-gateway': return { atMs, kind: 'kill-gateway', gateway: f.gateway as number, forMs };
+    case 'drain-gateway': return { atMs, kind: 'drain-gateway', gateway: f.gateway as number, ...(f.forMs === undefined ? {} : { forMs }) };
+    case 'duplicate-broker-messages': return { atMs, kind: 'duplicate-broker-messages', share: f.share as number, forMs };
+    case 'reorder-broker-messages': return { atMs, kind: 'reorder-broker-messages', share: f.share as number, forMs };
+    case 'lose-broker-channel': return {
+      atMs, kind: 'lose-broker-channel', channel: f.channel as 'presence' | 'gateway', share: f.share as number, forMs,
+      ...(f.gateway === undefined ? {} : { gateway: f.gateway as number }),
+    };
   }
 }
 
@@ -299,7 +317,11 @@ function semanticErrors(s: Scenario): ScenarioError[] {
   });
   s.faults.forEach((f, i) => {
     if (f.atMs >= s.durationMs) errors.push({ path: `faults[${i}].atMs`, message: `${f.atMs} ms is not before the end of the load (durationMs ${s.durationMs} ms)` });
-    if ('gateway' in f && !s.target && f.gateway >= s.cluster.gateways) errors.push({ path: `faults[${i}].gateway`, message: `gateway ${f.gateway} does not exist: cluster.gateways is ${s.cluster.gateways} (indexes from 0)` });
+    if ('gateway' in f && f.gateway !== undefined && !s.target && f.gateway >= s.cluster.gateways) errors.push({ path: `faults[${i}].gateway`, message: `gateway ${f.gateway} does not exist: cluster.gateways is ${s.cluster.gateways} (indexes from 0)` });
+    if (f.kind === 'lose-broker-channel' && f.channel === 'presence' && f.gateway !== undefined) errors.push({ path: `faults[${i}].gateway`, message: 'only channel gateway names a gateway: the presence channel is one for the whole cluster' });
+    if (f.kind === 'drain-gateway' && !s.target && s.cluster.gateways === 1 && f.forMs === undefined) {
+      errors.push({ path: `faults[${i}].forMs`, message: 'draining the only gateway for good leaves phones nowhere to connect: give forMs, or add a gateway' });
+    }
     if ('chatServer' in f && !s.target && f.chatServer >= s.cluster.chatServers) errors.push({ path: `faults[${i}].chatServer`, message: `chat server ${f.chatServer} does not exist: cluster.chatServers is ${s.cluster.chatServers} (indexes from 0)` });
   });
   for (const [port, range] of Object.entries(s.sim.portLatencyMs)) {

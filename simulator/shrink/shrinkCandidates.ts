@@ -68,7 +68,7 @@ export function shrinkCandidates(s: Scenario): Candidate[] {
       for (const x of c.network) x.share = x.share / total;
     }));
   }
-  if (s.cluster.gateways > 1) add(`gateways ${s.cluster.gateways} -> 1`, (c) => { c.cluster.gateways = 1; c.faults = c.faults.filter((f) => !('gateway' in f) || f.gateway < 1); });
+  if (s.cluster.gateways > 1) add(`gateways ${s.cluster.gateways} -> 1`, (c) => { c.cluster.gateways = 1; c.faults = c.faults.filter((f) => !('gateway' in f) || f.gateway === undefined || f.gateway < 1); });
   if (s.cluster.chatServers > 1) add(`chat servers ${s.cluster.chatServers} -> 1`, (c) => { c.cluster.chatServers = 1; c.faults = c.faults.filter((f) => !('chatServer' in f) || (f as { chatServer: number }).chatServer < 1); });
   if (s.healMs > SHRINK_HEAL_MS_MIN) add(`heal ${s.healMs} ms -> ${Math.max(SHRINK_HEAL_MS_MIN, Math.round(s.healMs / 2))} ms`, (c) => { c.healMs = Math.max(SHRINK_HEAL_MS_MIN, Math.round(s.healMs / 2)); });
   return out;

@@ -76,6 +76,23 @@ export const FAULT_DRAWS: readonly FaultDraw[] = [
   { kind: 'pause-chat-server', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'pause-chat-server', chatServer: between(r, 0, ctx.chatServers - 1), forMs: windowMs(r, w) }) },
   { kind: 'kill-chat-server', draw: (r, atMs, _w, ctx) => ({ atMs, kind: 'kill-chat-server', chatServer: between(r, 0, ctx.chatServers - 1) }) },
   { kind: 'lose-broker-messages', draw: (r, atMs, w) => ({ atMs, kind: 'lose-broker-messages', share: pick(r, [0.1, 0.3, 0.7, 1]), forMs: windowMs(r, w) }) },
+  // Backend faults (scenarios/schema.json backendFault), each window within the load.
+  { kind: 'store-outage', draw: (r, atMs, w) => ({ atMs, kind: 'store-outage', forMs: Math.min(windowMs(r, w), 5000) }) },
+  { kind: 'slow-store', draw: (r, atMs, w) => ({ atMs, kind: 'slow-store', latencyMs: pick(r, [50, 500, 3000]), forMs: Math.min(windowMs(r, w), 6000) }) },
+  { kind: 'kill-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'kill-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }) },
+  // Always back: a drain for good next to a crash-gateway of the other gateway leaves phones nowhere to go.
+  { kind: 'drain-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'drain-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }) },
+  { kind: 'duplicate-broker-messages', draw: (r, atMs, w) => ({ atMs, kind: 'duplicate-broker-messages', share: pick(r, [0.1, 0.5, 1]), forMs: windowMs(r, w) }) },
+  { kind: 'reorder-broker-messages', draw: (r, atMs, w) => ({ atMs, kind: 'reorder-broker-messages', share: pick(r, [0.1, 0.3, 0.6]), forMs: windowMs(r, w) }) },
+  {
+    kind: 'lose-broker-channel', draw: (r, atMs, w, ctx) => (r.nextFloat() < 0.5
+      ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }
+      : { atMs, kind: 'lose-broker-channel', channel: 'gateway', gateway: between(r, 0, ctx.gateways - 1), share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }),
+  },
+  // Not restart-presence-store yet: an observer that a query told "offline" while the restarted
+  // store was empty hears the user's return only when it asks again (D3 late), because the
+  // presence service cannot tell that the store lost what it announced from. It needs a
+  // presence store epoch (as MessageStore.epoch); until then scenarios and its own test play it.
 ];
 
 /** A window of whole 100 ms from 1 s up to `maxMs` (at least 1 s). */

@@ -45,7 +45,12 @@ async function hunt(bug: { name: string; breaks: readonly string[] }, outDir: st
 }
 
 describe('chatsim sim (the swarm)', () => {
-  for (const bug of BUG_CATALOGUE) {
+  // Bugs that only a backend fault shows (a revived gateway, a drain, a restarted presence
+  // store, a duplicating or reordering broker): the swarm draws each such fault kind in about
+  // one seed in fourteen, so a bound of 5 seeds does not hold for them;
+  // test/engine/backendFaults.test.ts proves each on its fault.
+  const SHOWN_BY_BACKEND_FAULTS = new Set(['reuse-connection-ids', 'no-presence-reregister', 'no-reconnect-on-going-away', 'render-duplicate-push', 'render-out-of-order-push']);
+  for (const bug of BUG_CATALOGUE.filter((b) => !SHOWN_BY_BACKEND_FAULTS.has(b.name))) {
     it(`finds ${bug.name} within ${SEEDS_TO_FIND} seeds, failing a property it breaks, with the line that replays it`, async () => {
       const { found, fresh } = await hunt(bug, mkdtempSync(join(tmpdir(), `swarm-${bug.name}-`)));
       expect(found, `${bug.name} not found in seeds 1..${SEEDS_TO_FIND} (by a property the correct cluster passes there)`).toBeDefined();

@@ -52,6 +52,41 @@ describe('loadScenario', () => {
     expect(errorsOf(tiny.replace('size: { min: 3, max: 6 }', 'size: { min: 8, max: 6 }'))).toContainEqual({ path: 'population.groups.size', message: expect.stringContaining('above max') });
   });
 
+  it('loads every backend fault kind with its fields, and names the field of a bad one', () => {
+    const faults = [
+      '{ atMs: 1s, kind: store-outage, forMs: 2s }',
+      '{ atMs: 1s, kind: slow-store, latencyMs: 300ms, forMs: 2s }',
+      '{ atMs: 1s, kind: restart-presence-store, forMs: 0 }',
+      '{ atMs: 1s, kind: kill-gateway, gateway: 0, forMs: 500ms }',
+      '{ atMs: 1s, kind: drain-gateway, gateway: 0, forMs: 1s }',
+      '{ atMs: 1s, kind: duplicate-broker-messages, share: 0.5, forMs: 2s }',
+      '{ atMs: 1s, kind: reorder-broker-messages, share: 0.5, forMs: 2s }',
+      '{ atMs: 1s, kind: lose-broker-channel, channel: presence, share: 1, forMs: 2s }',
+      '{ atMs: 1s, kind: lose-broker-channel, channel: gateway, gateway: 0, share: 0.2, forMs: 2s }',
+    ];
+    const result = parseScenario(tiny.replace('thresholds:', `faults:\n${faults.map((f) => `  - ${f}`).join('\n')}\nthresholds:`), 'test');
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.scenario.faults).toEqual([
+      { atMs: 1000, kind: 'store-outage', forMs: 2000 },
+      { atMs: 1000, kind: 'slow-store', latencyMs: 300, forMs: 2000 },
+      { atMs: 1000, kind: 'restart-presence-store', forMs: 0 },
+      { atMs: 1000, kind: 'kill-gateway', gateway: 0, forMs: 500 },
+      { atMs: 1000, kind: 'drain-gateway', gateway: 0, forMs: 1000 },
+      { atMs: 1000, kind: 'duplicate-broker-messages', share: 0.5, forMs: 2000 },
+      { atMs: 1000, kind: 'reorder-broker-messages', share: 0.5, forMs: 2000 },
+      { atMs: 1000, kind: 'lose-broker-channel', channel: 'presence', share: 1, forMs: 2000 },
+      { atMs: 1000, kind: 'lose-broker-channel', channel: 'gateway', gateway: 0, share: 0.2, forMs: 2000 },
+    ]);
+    const withFault = (f: string): Array<{ path: string; message: string }> => errorsOf(tiny.replace('thresholds:', `faults:\n  - ${f}\nthresholds:`));
+    expect(withFault('{ atMs: 1s, kind: slow-store, forMs: 2s }').map((e) => e.path)).toContain('faults[0].latencyMs');
+    expect(withFault('{ atMs: 1s, kind: store-outage }').map((e) => e.path)).toContain('faults[0].forMs');
+    expect(withFault('{ atMs: 1s, kind: lose-broker-channel, channel: gateway, share: 1, forMs: 1s }').map((e) => e.path)).toContain('faults[0].gateway');
+    expect(withFault('{ atMs: 1s, kind: lose-broker-channel, channel: presence, gateway: 0, share: 1, forMs: 1s }')).toContainEqual({ path: 'faults[0].gateway', message: expect.stringContaining('only channel gateway') });
+    expect(errorsOf(`${tiny.replace('thresholds:', 'faults:\n  - { atMs: 1s, kind: drain-gateway, gateway: 0 }\nthresholds:')}cluster: { gateways: 1 }\n`)).toContainEqual({ path: 'faults[0].forMs', message: expect.stringContaining('only gateway') });
+    expect(withFault('{ atMs: 1s, kind: kill-gateway, gateway: 3, forMs: 1s }')).toContainEqual({ path: 'faults[0].gateway', message: expect.stringContaining('does not exist') });
+    expect(withFault('{ atMs: 1s, kind: store-outage, forMs: 1s, latency: 5 }')).toContainEqual({ path: 'faults[0].latency', message: expect.stringContaining('unknown field') });
+  });
+
   it('reports YAML syntax errors and unreadable files without throwing', async () => {
     expect(errorsOf('population: { users: 10\n')[0]!.message).toMatch(/^YAML/);
     expect(errorsOf('- a\n- b\n')[0]!.message).toContain('mapping');
