@@ -102,7 +102,8 @@ export async function runFrameFuzz(target: FuzzTarget, options: FrameFuzzOptions
     counters.prefill = (await Promise.all(conns.map((c) => c.prefill()))).reduce((a, b) => a + b, 0);
     log(`  ${conns.length} connections open, ${counters.prefill} storable messages sent once`);
     await sleep(500);
-    const setupBytes = target.heapUsedAfterGc ? await target.heapUsedAfterGc() : undefined;
+    const measureHeap = (): Promise<number> => health.exempt(() => target.heapUsedAfterGc!());
+    const setupBytes = target.heapUsedAfterGc ? await measureHeap() : undefined;
     // The baseline is taken after a warm-up share of the frames: what the first frames of each
     // kind leave for good (compiled code, inline caches, hash tables grown once) is not growth.
     const warmUp = Math.min(5000, Math.floor(options.frames / 10));
@@ -112,13 +113,13 @@ export async function runFrameFuzz(target: FuzzTarget, options: FrameFuzzOptions
     const progress = setInterval(() => {
       if (!target.heapUsedAfterGc || state.stop) return;
       if (!baseline && counters.sent >= warmUp) {
-        baseline = target.heapUsedAfterGc();
+        baseline = measureHeap();
         void baseline.then((bytes) => log(`  ${counters.sent} frames (warm-up done), heap after GC ${mib(bytes)}`), () => undefined);
       }
       if (counters.sent < nextSample) return;
       nextSample += options.frames / 4;
       const at = counters.sent;
-      void target.heapUsedAfterGc().then((bytes) => { samples.push({ frames: at, bytes }); log(`  ${at} frames, heap after GC ${mib(bytes)}`); }, () => undefined);
+      void measureHeap().then((bytes) => { samples.push({ frames: at, bytes }); log(`  ${at} frames, heap after GC ${mib(bytes)}`); }, () => undefined);
     }, 200);
     const done = (): boolean => state.stop || counters.sent >= options.frames;
     await Promise.all([
@@ -131,7 +132,7 @@ export async function runFrameFuzz(target: FuzzTarget, options: FrameFuzzOptions
     if (!state.stop) await binaryProbe(target, population.raw, audit);
     if (baseline !== undefined && setupBytes !== undefined && !state.aborted) {
       await sleep(2000); // frames still queued are processed; presence writes settle
-      const finalBytes = await target.heapUsedAfterGc!();
+      const finalBytes = await measureHeap();
       const baselineBytes = await baseline;
       const boundBytes = options.heapGrowthMaxBytes ?? HEAP_GROWTH_MAX_BYTES;
       heap = { setupBytes, warmUpFrames: warmUp, baselineBytes, samples, finalBytes, growthBytes: finalBytes - baselineBytes, boundBytes };

@@ -37,6 +37,10 @@ export async function startServe(options: { gateways?: number; chatServers?: num
     ...(/--admin-token </.test(help) ? ['--admin-token', adminToken] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CHATSIM_ADMIN_TOKEN: adminToken } });
+  // A hung server ignores SIGTERM; whatever ends the fuzz run (a test timeout too) must not leave it behind.
+  const killOnExit = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
