@@ -233,7 +233,8 @@ function judge(audit: ConformanceAudit, req: FuzzRequest, answer: RawAnswer, por
     return;
   }
   if (answer.status >= 500) audit.flag('http-500', `${port}: ${answer.status} for ${req.summary}: ${answer.body.slice(0, 120)}`);
-  else if (!audit.doc.httpStatuses.has(answer.status)) audit.flag('undocumented-http-status', `${port}: ${answer.status} for ${req.summary}`);
+  // 101 is the accepted upgrade of section 1 ("On success"): right for an upgrade request only.
+  else if (answer.status === 101 ? !req.upgrade : !audit.doc.httpStatuses.has(answer.status)) audit.flag('undocumented-http-status', `${port}: ${answer.status} for ${req.summary}`);
   if (answer.contentType?.startsWith('application/json') && answer.body) {
     try {
       const code = (JSON.parse(answer.body) as { error?: { code?: unknown } }).error?.code;
