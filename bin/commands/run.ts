@@ -90,7 +90,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   if (opts.json) console.log(JSON.stringify(summary, null, 2));
   else {
-    console.log(formatSummary(summary, { color }));
+    console.log(formatSummary(summary, { color, runDir: outDir }));
     console.log(`reports: ${[...files, ...(historyPath ? [historyPath] : [])].join(', ')}`);
   }
   return summary.exitCode;

@@ -21,6 +21,7 @@ import { fetchApi, provisionTarget } from './provisionTarget.ts';
 import { assignPhones } from './assignPhones.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
+import { faultLabel } from '../scenario/faultLabel.ts';
 
 export interface LiveRunOptions {
   scenario: Scenario;
@@ -47,6 +48,8 @@ export interface FaultWindow {
   kind: string;
   startMs: number;
   endMs: number;
+  /** What happened, for people: "chat servers restarted (graceful)", "gateway 1 partitioned". */
+  label?: string;
 }
 
 export type LiveRunOutcome =
@@ -155,7 +158,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
       return undefined;
     }).then((endMs) => {
       const startMs = fault.atMs;
-      faults.push({ kind: fault.kind, startMs, endMs: Math.max(startMs, endMs ?? tNow()) });
+      faults.push({ kind: fault.kind, label: faultLabel(fault), startMs, endMs: Math.max(startMs, endMs ?? tNow()) });
       harness.push({ t: startMs, p: 'harness', type: 'oracle', what: 'fault-start', fault: fault.kind });
       harness.push({ t: Math.max(startMs, tNow()), p: 'harness', type: 'oracle', what: 'fault-end', fault: fault.kind });
     });

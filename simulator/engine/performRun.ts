@@ -11,7 +11,10 @@ import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Metrics } from '../metrics/Metrics.ts';
 import { observeHistoryLatencies } from '../metrics/historyLatencies.ts';
 import { buildSummary, lookupMetric, type Summary, type ThresholdResult } from '../report/Summary.ts';
+import { connectionSeries } from '../report/connectionSeries.ts';
+import { runPhases } from '../report/runPhases.ts';
 import { writeReports } from '../report/writeReports.ts';
+import { buildInfo } from '../runtime/buildInfo.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import { evaluateThreshold, parseThreshold } from '../scenario/thresholds.ts';
 
@@ -57,9 +60,9 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
     const summary = buildSummary({
       scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: 0, properties: [], thresholds: [],
       metrics: new Metrics(time).snapshot(), phones: 0, faults: [], generator: { cpuPercent: 0, eventLoopLagMsP99: 0 }, reproduce,
-      runFailed: { code: outcome.code, message: outcome.message },
+      runFailed: { code: outcome.code, message: outcome.message }, build: buildInfo(),
     });
-    const { files } = await writeReports(outDir, { summary, metrics: new Metrics(time).snapshot(), faults: [] });
+    const { files } = await writeReports(outDir, { summary, metrics: new Metrics(time).snapshot(), faults: [], runDir: outDir });
     return { summary, properties: [], files };
   }
   const metrics = new Metrics(time);
@@ -77,8 +80,10 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
     ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: [...outcome.facts.friendsOfUser] } : {}),
   });
   const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
-    scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,
+    // The load phase only: the engines report the whole run (load, heal, collection), and rates per second are of the load.
+    scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: Math.min(outcome.durationMs, scenario.durationMs),
     properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,
+    phases: runPhases(scenario, outcome.events), build: buildInfo(),
   });
   const base = draft([]);
   const thresholds = scenario.thresholds.map((expression) => {
@@ -88,7 +93,7 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
     return { expression, actual, ok };
   });
   const summary = draft(thresholds);
-  const { files } = await writeReports(outDir, { summary, metrics: snapshot, faults: outcome.faults });
+  const { files } = await writeReports(outDir, { summary, metrics: snapshot, faults: outcome.faults, connections: connectionSeries(outcome.events), runDir: outDir });
   return { summary, properties, files, historyPath: outcome.historyPath, events: outcome.events };
 }
 

@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { RunProgress } from '../engine/LiveRun.ts';
-import { EXIT_CODE_MEANINGS, type LatencySummary, type Summary, type SummaryLatencyMetric } from './Summary.ts';
+import { exampleKey, failuresCausesFirst, rootCauseOf, shrinkCommand } from './rootCause.ts';
+import { EXIT_CODE_MEANINGS, type LatencySummary, type PropertySummary, type Summary, type SummaryLatencyMetric } from './Summary.ts';
 
 const LATENCY_ROWS: readonly SummaryLatencyMetric[] = ['sendToAck', 'sendToDelivered', 'sendToRead', 'fanOut', 'reconnect'];
 
@@ -8,10 +9,11 @@ const LATENCY_ROWS: readonly SummaryLatencyMetric[] = ['sendToAck', 'sendToDeliv
  * The end-of-run table for a terminal. Colour only when the caller says so (it knows about
  * TTYs and NO_COLOR); without colour the text is identical, so logs and tests read the same.
  */
-export function formatSummary(summary: Summary, options: { color: boolean }): string {
+export function formatSummary(summary: Summary, options: { color: boolean; runDir?: string }): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const sections = [
     verdictLines(summary, c),
+    rootCauseLines(summary, c, options.runDir),
     propertyLines(summary, c),
     thresholdLines(summary, c),
     metricLines(summary),
@@ -30,9 +32,30 @@ function verdictLines(s: Summary, c: ChalkInstance): string[] {
   return lines;
 }
 
+/** A failed run names its most likely cause first, then the rest as likely consequences, then how to shrink it. */
+function rootCauseLines(s: Summary, c: ChalkInstance, runDir: string | undefined): string[] {
+  const cause = rootCauseOf(s.properties);
+  if (!cause) return [];
+  const lines = [c.bold(`root cause, most likely: ${cause.lead.property.id} ${cause.lead.property.name}`)];
+  if (cause.lead.example) lines.push(`  ${cause.lead.example}`);
+  if (cause.others.length > 0) lines.push(`also failing, most likely as a consequence: ${cause.others.map((o) => o.property.id).join(', ')}`);
+  if (runDir) lines.push(`shrink it to a small case: ${shrinkCommand(runDir)}`);
+  return lines;
+}
+
+/** Failures first, causes before symptoms, then the rest in catalogue order; an example already shown above is not repeated. */
 function propertyLines(s: Summary, c: ChalkInstance): string[] {
   if (s.properties.length === 0) return [];
-  const rows = s.properties.map((p) => [p.id, p.name, verdictWord(p.verdict, c), String(p.violations), p.example ?? p.reason ?? '']);
+  const failed = failuresCausesFirst(s.properties);
+  const ordered = [...failed, ...s.properties.filter((p) => p.verdict !== 'fail')];
+  const shown = new Set<string>();
+  const exampleOf = (p: PropertySummary): string => {
+    const example = p.examples.find((e) => !shown.has(exampleKey(e)));
+    if (example === undefined) return p.examples.length > 0 ? '(same case as above)' : p.reason ?? '';
+    shown.add(exampleKey(example));
+    return example;
+  };
+  const rows = ordered.map((p) => [p.id, p.name, verdictWord(p.verdict, c), String(p.violations), exampleOf(p)]);
   return ['properties', ...table([['id', 'property', 'verdict', 'violations', 'example'], ...rows])];
 }
 

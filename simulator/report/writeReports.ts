@@ -1,10 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { FaultWindow } from '../engine/LiveRun.ts';
-import type { MetricsSnapshot } from '../metrics/Metrics.ts';
 import { junitXml } from './junit.ts';
-import { reportHtml } from './reportHtml.ts';
-import type { Summary } from './Summary.ts';
+import { reportHtml, type ReportInput } from './reportHtml.ts';
 
 export interface ReportFiles {
   /** Absolute paths of the files written: summary.json, junit.xml, report.html. */
@@ -12,7 +9,7 @@ export interface ReportFiles {
 }
 
 /** Writes a run's reports into `outDir` (created if missing). */
-export async function writeReports(outDir: string, input: { summary: Summary; metrics: MetricsSnapshot; faults: FaultWindow[] }): Promise<ReportFiles> {
+export async function writeReports(outDir: string, input: ReportInput): Promise<ReportFiles> {
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
   const contents: Array<[string, string]> = [
