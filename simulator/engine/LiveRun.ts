@@ -18,7 +18,7 @@ import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import type { Scenario, FaultSpec } from '../scenario/Scenario.ts';
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
 import { fetchApi, provisionTarget } from './provisionTarget.ts';
-import { assignPhones } from './assignPhones.ts';
+import { assignPhones, profileOfDevices } from './assignPhones.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
@@ -179,7 +179,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     const historyPath = join(options.outDir, 'history.jsonl.gz');
     await writeHistory(events, historyPath);
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
-    const facts = factsOf(population, provisioned.chatIds);
+    const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) };
     if (cluster) facts.persisted = await readPersisted(await cluster.messageStore(), facts.chatMembers.keys());
     return {
       ok: true, events, facts, encodedMetrics: done.map((d) => d.metrics), faults, phones,

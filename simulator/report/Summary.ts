@@ -1,6 +1,7 @@
 import type { PropertyResult } from '../check/PropertyResult.ts';
 import type { FaultWindow } from '../engine/LiveRun.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
+import type { Breakdowns } from '../metrics/tagBreakdown.ts';
 
 /**
  * Process exit codes of `chatsim run`, the contract CI gates use:
@@ -85,6 +86,8 @@ export type SummaryLatencyMetric = 'sendToAck' | 'sendToDelivered' | 'sendToRead
  * - `faults[]`: {kind, startMs, endMs, label?} relative to the run start (label: what happened, for people).
  * - `phases[]`: {name 'ramp'|'load'|'heal', startMs, endMs} relative to the run start.
  * - `build`: {version, commit?, finishedAt} (optional: absent from summaries written before it existed).
+ * - `breakdowns`: {sendToAck, sendToDelivered, sendToRead, fanOut} each {"all" | "tag:value": {count, p50, p90,
+ *   p95, p99, p99.9, min, max, mean}}, ms, null (never 0) without samples (simulator/metrics/taggedSamples.ts).
  * - `generator`: {cpuPercent, eventLoopLagMsP99, warning?}.
  * - `runFailed` {code, message}: only when the run could not complete (exitCode 3).
  */
@@ -107,6 +110,11 @@ export interface Summary {
   runFailed?: { code: string; message: string };
   /** Which chatsim wrote this, and when. */
   build?: BuildInfo;
+  /**
+   * Per tagged metric, stats overall ("all") and per tag value ("profile:good-4g",
+   * "connected:true", "chat:group", "phase:fault", ...); fields are null, never 0, without samples.
+   */
+  breakdowns?: Breakdowns;
 }
 
 /** A stretch of the run, ms since t = 0. */
@@ -162,6 +170,7 @@ export interface SummaryInput {
   runFailed?: { code: string; message: string };
   phases?: RunPhase[];
   build?: BuildInfo;
+  breakdowns?: Breakdowns;
 }
 
 const SUMMARY_LATENCIES: readonly SummaryLatencyMetric[] = ['sendToAck', 'sendToDelivered', 'sendToRead', 'fanOut', 'reconnect'];
@@ -186,6 +195,7 @@ export function buildSummary(input: SummaryInput): Summary {
   };
   if (input.runFailed) summary.runFailed = { code: input.runFailed.code, message: input.runFailed.message };
   if (input.build) summary.build = { ...input.build };
+  if (input.breakdowns) summary.breakdowns = input.breakdowns;
   return summary;
 }
 

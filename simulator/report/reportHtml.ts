@@ -1,10 +1,11 @@
 import type { FaultWindow } from '../engine/LiveRun.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
+import type { TimeSeriesPoint } from '../metrics/tagBreakdown.ts';
 import { failuresCausesFirst, rootCauseOf, shrinkCommand } from './rootCause.ts';
 import { barChart, escapeXml, type BarGroup } from './svgCharts.ts';
 import { EXIT_CODE_MEANINGS, type LatencySummary, type PropertySummary, type Summary } from './Summary.ts';
 import { timeSeriesCharts, type ConnectionSeries } from './timeSeriesCharts.ts';
-import { formatMs, formatNumber } from './terminalSummary.ts';
+import { formatMs, formatNumber, formatThresholdValue } from './terminalSummary.ts';
 
 export interface ReportInput {
   summary: Summary;
@@ -14,6 +15,8 @@ export interface ReportInput {
   connections?: ConnectionSeries;
   /** The run directory, for the shrink command a failed run suggests. */
   runDir?: string;
+  /** Per second, the tagged latency percentiles (HDR): the latency charts read these when present. */
+  points?: TimeSeriesPoint[];
 }
 
 const COLORS = { sent: '#2563eb', delivered: '#16a34a', p50: '#0891b2', p95: '#d97706', p99: '#dc2626' } as const;
@@ -28,7 +31,10 @@ const HISTOGRAM_CHARTS = ['sendToDelivered', 'sendToAck', 'sendToRead'] as const
 export function reportHtml(input: ReportInput): string {
   const { summary } = input;
   const title = `chatsim ${summary.scenario.name} seed ${summary.seed}: ${summary.verdict.toUpperCase()}`;
-  const series = timeSeriesCharts({ timeline: input.metrics.timeline, faults: input.faults, phases: summary.phases ?? [], ...(input.connections ? { connections: input.connections } : {}) });
+  const series = timeSeriesCharts({
+    timeline: input.metrics.timeline, faults: input.faults, phases: summary.phases ?? [],
+    ...(input.connections ? { connections: input.connections } : {}), ...(input.points ? { points: input.points } : {}),
+  });
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -47,6 +53,7 @@ ${series.html}
 </section>
 ${propertiesSection(summary)}
 ${thresholdsSection(summary)}
+${breakdownSection(summary)}
 <section id="histograms"><h2>Latency distributions</h2>
 ${HISTOGRAM_CHARTS.map((metric) => histogramChart(metric, input.metrics.histograms[metric])).join('\n')}
 ${ticksChart(summary)}
@@ -145,8 +152,19 @@ function propertiesSection(s: Summary): string {
 }
 
 function thresholdsSection(s: Summary): string {
-  const rows = s.thresholds.map((t) => `<tr><td class="${t.ok ? 'pass' : 'fail'}">${t.ok ? '✓' : '✗'}</td><td><code>${esc(t.expression)}</code></td><td class="num">${t.actual === null ? 'no data' : esc(formatNumber(t.actual))}</td></tr>`);
+  const rows = s.thresholds.map((t) => `<tr><td class="${t.ok ? 'pass' : 'fail'}">${t.ok ? '✓' : '✗'}</td><td><code>${esc(t.expression)}</code></td><td class="num">${t.actual === null ? 'no data' : esc(formatThresholdValue(t.expression, t.actual))}</td></tr>`);
   return section('thresholds', 'Thresholds', ['', 'threshold', 'actual'], rows, 'No thresholds.');
+}
+
+/** Per tagged metric and tag value: count and percentiles, so a tail can be traced to its slice (a profile, the disconnected). */
+function breakdownSection(s: Summary): string {
+  if (!s.breakdowns) return '';
+  const cell = (v: number | null): string => `<td class="num">${v === null ? '—' : esc(formatMs(v))}</td>`;
+  const tables = Object.entries(s.breakdowns).map(([metric, byTag]) => {
+    const rows = Object.entries(byTag).map(([key, st]) => `<tr><td>${esc(key)}</td><td class="num">${st.count}</td>${[st.p50, st.p95, st.p99, st.max].map(cell).join('')}</tr>`);
+    return `<details${metric === 'sendToAck' ? ' open' : ''}><summary>${esc(metric)}</summary><table><thead><tr><th>slice</th><th>count</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr></thead><tbody>${rows.join('')}</tbody></table></details>`;
+  });
+  return `<section id="breakdowns"><h2>Latency by tag</h2>${tables.join('\n')}</section>`;
 }
 
 function section(id: string, title: string, headings: string[], rows: string[], empty: string): string {

@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { RunProgress } from '../engine/LiveRun.ts';
+import { KNOWN_METRICS } from '../scenario/thresholds.ts';
 import { exampleKey, failuresCausesFirst, rootCauseOf, shrinkCommand } from './rootCause.ts';
 import { EXIT_CODE_MEANINGS, type LatencySummary, type PropertySummary, type Summary, type SummaryLatencyMetric } from './Summary.ts';
 
@@ -18,6 +19,7 @@ export function formatSummary(summary: Summary, options: { color: boolean; runDi
     thresholdLines(summary, c),
     metricLines(summary),
     latencyLines(summary),
+    breakdownLines(summary),
     generatorLines(summary, c),
     [`reproduce: ${summary.reproduce}`],
   ];
@@ -67,7 +69,7 @@ function verdictWord(verdict: 'pass' | 'fail' | 'unknown', c: ChalkInstance): st
 
 function thresholdLines(s: Summary, c: ChalkInstance): string[] {
   if (s.thresholds.length === 0) return [];
-  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === null ? 'no data' : formatNumber(t.actual)]);
+  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === null ? 'no data' : formatThresholdValue(t.expression, t.actual)]);
   return ['thresholds', ...table([['', 'threshold', 'actual'], ...rows])];
 }
 
@@ -92,6 +94,20 @@ function latencyLines(s: Summary): string[] {
   const rows = LATENCY_ROWS.map((metric) => row(metric, s.metrics.latencyMs[metric], formatMs));
   rows.push(row('syncMessages', s.metrics.syncMessages, String));
   return ['latency', ...table([['metric', 'count', 'p50', 'p95', 'p99', 'max'], ...rows], [false, true, true, true, true, true])];
+}
+
+/** p95 per tag value for the send-side latencies: which slice of the run a tail belongs to. */
+function breakdownLines(s: Summary): string[] {
+  if (!s.breakdowns) return [];
+  const rows: string[][] = [];
+  for (const metric of ['sendToAck', 'sendToDelivered'] as const) {
+    const byTag = s.breakdowns[metric];
+    for (const tag of ['connected', 'profile', 'chat']) {
+      const slices = Object.entries(byTag).filter(([key, stats]) => key.startsWith(`${tag}:`) && stats.count > 0);
+      if (slices.length > 0) rows.push([metric, tag, slices.map(([key, stats]) => `${key.slice(tag.length + 1)} ${stats.p95 === null ? '-' : formatMs(stats.p95)} (${stats.count})`).join(', ')]);
+    }
+  }
+  return rows.length === 0 ? [] : ['p95 by tag (samples)', ...table([['metric', 'tag', 'p95 per value'], ...rows])];
 }
 
 function generatorLines(s: Summary, c: ChalkInstance): string[] {
@@ -124,6 +140,12 @@ function sumOf(record: Record<string, number>): number {
 }
 
 /** Durations the way people read them: 850ms, 1.2s, 2m05s. */
+/** A threshold's measured value in its metric's unit: durations as durations, the rest as numbers. */
+export function formatThresholdValue(expression: string, actual: number): string {
+  const metric = /^\s*([A-Za-z]+)/.exec(expression)?.[1] ?? '';
+  return KNOWN_METRICS[metric]?.unit === 'ms' && Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric) ? formatMs(actual) : formatNumber(actual);
+}
+
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${trim(ms / 1000, 2)}s`;

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FaultWindow } from '../engine/LiveRun.ts';
 import type { TimelineRow } from '../metrics/Metrics.ts';
+import type { PointStats, TimeSeriesPoint } from '../metrics/tagBreakdown.ts';
+import type { TaggedMetric } from '../metrics/taggedSamples.ts';
 import type { RunPhase } from './Summary.ts';
 
 /** Per second since t = 0: devices connected at the end of the second, and connections made again in it. */
@@ -13,6 +15,8 @@ export interface ConnectionSeries {
 export interface TimeSeriesInput {
   timeline: TimelineRow[];
   connections?: ConnectionSeries;
+  /** Tagged per-second percentiles: when present, the latency charts read them (HDR), and one chart per tag is added. */
+  points?: readonly TimeSeriesPoint[];
   faults: readonly FaultWindow[];
   phases: readonly RunPhase[];
 }
@@ -94,6 +98,7 @@ function chartSpecs(input: TimeSeriesInput): ChartSpec[] {
       ],
     },
   ];
+  if (input.points) specs.splice(1, 1, ...pointCharts(input.points, n));
   if (input.connections) {
     const { connected, reconnects } = input.connections;
     const at = (values: number[], s: number, fill: number): number => values[s] ?? fill;
@@ -105,6 +110,31 @@ function chartSpecs(input: TimeSeriesInput): ChartSpec[] {
     });
   }
   return specs;
+}
+
+const PALETTE = ['#2563eb', '#16a34a', '#dc2626', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
+
+/** Latency from the tagged HDR points: overall p50/p99, then p95 per network profile and per connected state. */
+function pointCharts(points: readonly TimeSeriesPoint[], n: number): ChartSpec[] {
+  const column = (metric: TaggedMetric, series: string, stat: keyof PointStats): Array<number | null> =>
+    Array.from({ length: n }, (_, s) => points[s]?.metrics[metric]?.[series]?.[stat] ?? null);
+  const seriesOf = (metric: TaggedMetric, prefix: string): string[] => [...new Set(points.flatMap((p) => Object.keys(p.metrics[metric] ?? {})).filter((k) => k.startsWith(prefix)))].sort();
+  const perTag = (id: string, title: string, metric: TaggedMetric, prefix: string): ChartSpec => ({
+    id, title, unit: 'ms',
+    series: seriesOf(metric, prefix).map((key, i) => ({ label: key.slice(prefix.length), color: PALETTE[i % PALETTE.length]!, values: column(metric, key, 'p95') })),
+  });
+  return [
+    {
+      id: 'latency', title: 'Latency per second (ms)', unit: 'ms', series: [
+        { label: 'sendToAck p50', color: '#0891b2', values: column('sendToAck', 'all', 'p50') },
+        { label: 'sendToAck p99', color: '#7c3aed', values: column('sendToAck', 'all', 'p99') },
+        { label: 'sendToDelivered p50', color: '#16a34a', values: column('sendToDelivered', 'all', 'p50') },
+        { label: 'sendToDelivered p99', color: '#dc2626', values: column('sendToDelivered', 'all', 'p99') },
+      ],
+    },
+    perTag('ack-by-profile', 'sendToAck p95 per network profile (ms)', 'sendToAck', 'profile:'),
+    perTag('delivered-by-connected', 'sendToDelivered p95, recipient connected when sent or not (ms)', 'sendToDelivered', 'connected:'),
+  ];
 }
 
 let uplotCache: { js: string; css: string } | undefined;

@@ -26,11 +26,14 @@ describe('writeReports', () => {
     dirs.push(base);
     const summary = sampleSummary();
     const { files } = await writeReports(join(base, 'a', 'b'), { summary, metrics: sampleMetrics().snapshot(), faults: summary.faults });
-    expect(files.map((f) => f.split('/').at(-1))).toEqual(['summary.json', 'junit.xml', 'report.html']);
+    expect(files.map((f) => f.split('/').at(-1))).toEqual(['summary.json', 'timeseries.jsonl', 'junit.xml', 'report.html']);
     expect(files.every((f) => isAbsolute(f))).toBe(true);
     expect(JSON.parse(await readFile(files[0]!, 'utf8'))).toEqual(JSON.parse(JSON.stringify(summary)));
-    expect(findAll(parseXml(await readFile(files[1]!, 'utf8')), 'testcase')).toHaveLength(3);
-    expect(await readFile(files[2]!, 'utf8')).toMatch(/^<!DOCTYPE html>/);
+    const series = (await readFile(files[1]!, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { tMs: number; sent: number });
+    expect(series.map((p) => p.tMs)).toEqual(Array.from({ length: 20 }, (_, s) => s * 1000));
+    expect(series.reduce((n, p) => n + p.sent, 0)).toBe(summary.metrics.messagesSent);
+    expect(findAll(parseXml(await readFile(files[2]!, 'utf8')), 'testcase')).toHaveLength(3);
+    expect(await readFile(files[3]!, 'utf8')).toMatch(/^<!DOCTYPE html>/);
   });
 });
 

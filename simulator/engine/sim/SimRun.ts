@@ -8,7 +8,7 @@ import type { HistoryEvent } from '../../history/HistoryEvent.ts';
 import { Metrics } from '../../metrics/Metrics.ts';
 import { yieldToMacrotask } from '../../runtime/yieldToMacrotask.ts';
 import type { Scenario } from '../../scenario/Scenario.ts';
-import { assignPhones } from '../assignPhones.ts';
+import { assignPhones, profileOfDevices } from '../assignPhones.ts';
 import { buildPopulation } from '../buildPopulation.ts';
 import { countingRecorder } from '../countingRecorder.ts';
 import { applyFault, factsOf, writeHistory, type FaultWindow, type LiveRunOutcome, type RunProgress } from '../LiveRun.ts';
@@ -114,7 +114,7 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   events.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
   ticker.cancel();
   fleet.finish();
-  const facts = factsOf(population, provisioned.chatIds);
+  const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices([phoneSpecs]) };
   facts.persisted = await driver.settle(readPersisted(cluster.backends.store, facts.chatMembers.keys()));
   await driver.settle(cluster.stop());
 
