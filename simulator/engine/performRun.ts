@@ -16,7 +16,7 @@ import { taggedSamples, type TaggedSample } from '../metrics/taggedSamples.ts';
 import { buildSummary, lookupMetric, type Summary, type ThresholdResult } from '../report/Summary.ts';
 import { connectionSeries } from '../report/connectionSeries.ts';
 import { runPhases } from '../report/runPhases.ts';
-import { writeReports } from '../report/writeReports.ts';
+import { timeSeriesRows, writeReports, type TimeSeriesRow } from '../report/writeReports.ts';
 import { buildInfo } from '../runtime/buildInfo.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import { evaluateThreshold, parseThreshold } from '../scenario/thresholds.ts';
@@ -43,6 +43,8 @@ export interface PerformRunResult {
   historyPath?: string;
   /** The merged history (absent when the run could not complete). */
   events?: HistoryEvent[];
+  /** The per-second time series (as timeseries.jsonl); absent when the run could not complete. */
+  timeSeries?: TimeSeriesRow[];
 }
 
 /**
@@ -93,8 +95,9 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
   const summary = draft(evaluateThresholds(scenario.thresholds, draft([]), samples));
   const connections = connectionSeries(outcome.events);
   const points = timeSeries(samples, connections.connected.length - 1);
-  const { files } = await writeReports(outDir, { summary, metrics: snapshot, faults: outcome.faults, connections, points, runDir: outDir });
-  return { summary, properties, files, historyPath: outcome.historyPath, events: outcome.events };
+  const reportInput = { summary, metrics: snapshot, faults: outcome.faults, connections, points, runDir: outDir };
+  const { files } = await writeReports(outDir, reportInput);
+  return { summary, properties, files, historyPath: outcome.historyPath, events: outcome.events, timeSeries: timeSeriesRows(reportInput) };
 }
 
 /** A threshold with a tag filter is judged on the tagged samples; one without, on the summary's histograms. */
