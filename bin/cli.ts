@@ -23,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   (await import('./commands/schema.ts')).registerSchema(program, setExit);
   (await import('./commands/sim.ts')).registerSim(program, setExit);
   (await import('./commands/shrink.ts')).registerShrink(program, setExit);
+  (await import('./commands/compare.ts')).registerCompare(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -6,6 +6,9 @@ import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
 import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
 import { performRun } from '../../simulator/engine/performRun.ts';
+import { compareRuns, formatComparison } from '../../simulator/report/compareRuns.ts';
+import { readSummary } from './compare.ts';
+import { writeFile } from 'node:fs/promises';
 import { openOutputs, parseOutputSpec, type OutputSpec, type RunOutputs } from '../../simulator/output/runOutputs.ts';
 import { parseDuration } from '../../simulator/scenario/duration.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
@@ -20,6 +23,7 @@ interface RunOptions {
   out?: string[];
   json?: boolean;
   quiet?: boolean;
+  baseline?: string;
   workers?: number;
   injectBug?: string[];
   checks?: 'core' | 'all';
@@ -51,6 +55,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--inject-bug <name>', 'turn on a deliberate defect (repeatable; `chatsim bugs` lists them)', collect)
     .option('--json', 'print summary.json to stdout instead of the table')
     .option('--quiet', 'no progress and no table: only errors, and the exit code')
+    .option('--baseline <path>', 'compare with a baseline run (a run directory or summary.json, e.g. main\'s): a regression past tolerance exits 2 (see chatsim compare)')
     .addHelpText('after', `\nEnvironment: ${RUN_ENV.map(([name]) => name).join(', ')} set the flag of the same name; a flag given on the command line wins, and either wins over the scenario file.\n\nExit codes: 0 all passed, 1 a correctness property failed, 2 a threshold failed,\n3 the run could not complete, 64 bad usage or invalid scenario, 130 interrupted (SIGINT;\n143 SIGTERM): the cluster is stopped and what it provisioned (keyspace, Redis keys) released.`)
     .action(async (file: string, opts: RunOptions) => {
       let merged: RunOptions;
@@ -71,7 +76,7 @@ const RUN_ENV: ReadonlyArray<[string, keyof RunOptions, (value: string) => unkno
   ['CHATSIM_HEAL', 'heal', parseDurationMs], ['CHATSIM_ENGINE', 'engine', parseEngine], ['CHATSIM_TARGET', 'target', String],
   ['CHATSIM_DIR', 'dir', String], ['CHATSIM_OUT', 'out', (v) => v.split(/\s+/).filter((x) => x !== '')], ['CHATSIM_WORKERS', 'workers', parsePositive],
   ['CHATSIM_PROCESSES', 'processes', parseProcesses], ['CHATSIM_REDIS', 'redis', String], ['CHATSIM_CASSANDRA', 'cassandra', String],
-  ['CHATSIM_CHECKS', 'checks', parseCheckSet], ['CHATSIM_QUIET', 'quiet', parseFlag],
+  ['CHATSIM_CHECKS', 'checks', parseCheckSet], ['CHATSIM_QUIET', 'quiet', parseFlag], ['CHATSIM_BASELINE', 'baseline', String],
 ];
 
 /**
@@ -103,6 +108,11 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const outputs = outputSpecs(opts);
   if (!outputs.ok) {
     console.error(`chatsim run: --out ${outputs.message}`);
+    return EXIT_CODES.usage;
+  }
+  const baseline = opts.baseline === undefined ? undefined : await readSummary(opts.baseline);
+  if (baseline && !baseline.ok) {
+    console.error(`chatsim run: --baseline ${baseline.message}`);
     return EXIT_CODES.usage;
   }
   const overrides: ScenarioOverrides = {};
@@ -161,7 +171,13 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     console.log(formatSummary(summary, { color, runDir: outDir }));
     console.log(`reports: ${[...files, ...(historyPath ? [historyPath] : [])].join(', ')}`);
   }
-  return summary.exitCode;
+  if (!baseline) return summary.exitCode;
+  // Against the baseline: the comparison goes to comparison.json; a regression exits 2 unless a worse code applies.
+  const comparison = compareRuns(baseline.summary, summary);
+  await writeFile(join(outDir, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
+  if (!opts.json && !opts.quiet) console.log(`\nagainst the baseline ${opts.baseline}\n${formatComparison(comparison)}`);
+  else if (comparison.regressions.length > 0) console.error(`chatsim run: ${comparison.regressions.length} regression(s) against the baseline: ${comparison.regressions.map((r) => r.metric).join(', ')}`);
+  return summary.exitCode === EXIT_CODES.pass && comparison.regressions.length > 0 ? EXIT_CODES.threshold : summary.exitCode;
 }
 
 /** --out values split into output specs and, for the old `--out DIR` spelling, the run directory (with a notice). */
