@@ -40,7 +40,7 @@ describe('compareRuns', () => {
 
   it('counts a property that newly fails and a throughput that fell', () => {
     const run = structuredClone(base);
-    run.properties = [property({ id: 'A5', verdict: 'fail', violations: 1, examples: ['x'] })];
+    run.properties = [{ ...property({ id: 'A5', verdict: 'fail', violations: 1, examples: ['x'] }), example: 'x' }];
     run.metrics.throughputPerSec.delivered = base.metrics.throughputPerSec.delivered * 0.5;
     expect(compareRuns(base, run).regressions.map((r) => r.metric).sort()).toEqual(['deliveredPerSec', 'property A5']);
   });
