@@ -4,8 +4,11 @@ import { Command, CommanderError } from 'commander';
 export const EXIT = { ok: 0, propertyFailed: 1, thresholdFailed: 2, runFailed: 3, usage: 64 } as const;
 
 export async function main(argv: string[]): Promise<number> {
+  const { buildInfo } = await import('../simulator/runtime/buildInfo.ts');
+  const build = buildInfo();
   const program = new Command('chatsim')
     .description('Load-testing and simulation harness for real-time chat systems')
+    .version(`${build.version}${build.commit ? ` (${build.commit})` : ''}`, '-V, --version', 'print the chatsim version (and the git commit it runs from)')
     .exitOverride();
   let exitCode: number = EXIT.ok;
   const { registerServe } = await import('./commands/serve.ts');
@@ -20,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   (await import('./commands/schema.ts')).registerSchema(program, setExit);
   (await import('./commands/sim.ts')).registerSim(program, setExit);
   (await import('./commands/shrink.ts')).registerShrink(program, setExit);
+  (await import('./commands/compare.ts')).registerCompare(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (error) {

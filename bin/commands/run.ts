@@ -6,6 +6,11 @@ import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
 import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
 import { performRun } from '../../simulator/engine/performRun.ts';
+import { compareRuns, formatComparison } from '../../simulator/report/compareRuns.ts';
+import { readSummary } from './compare.ts';
+import { writeFile } from 'node:fs/promises';
+import { openOutputs, parseOutputSpec, type OutputSpec, type RunOutputs } from '../../simulator/output/runOutputs.ts';
+import { parseDuration } from '../../simulator/scenario/duration.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
 import { ADMIN_TOKEN_ENV, resolveSecret } from '../secrets.ts';
 
@@ -13,10 +18,14 @@ interface RunOptions {
   seed?: number;
   phones?: number;
   duration?: number;
+  heal?: number;
   target?: string;
   adminTokenFile?: string;
-  out?: string;
+  dir?: string;
+  out?: string[];
   json?: boolean;
+  quiet?: boolean;
+  baseline?: string;
   workers?: number;
   injectBug?: string[];
   checks?: 'core' | 'all';
@@ -34,28 +43,86 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .argument('<scenario>', 'scenario file (YAML, see scenarios/schema.json)')
     .option('--seed <n>', 'seed for every random choice (overrides the scenario)', parseInteger)
     .option('--phones <n>', 'number of phones (scales the population)', parsePositive)
-    .option('--duration <d>', 'load duration, e.g. 30s or 2m (overrides the scenario)', parseDurationMs)
+    .option('--duration <d>', 'load duration, e.g. 30s or 2m; a bare number is ms (overrides the scenario)', parseDurationMs)
+    .option('--heal <d>', 'heal phase after the load (no new load, faults over), e.g. 20s; a bare number is ms (overrides the scenario)', parseDurationMs)
     .option('--engine <engine>', 'live (real sockets, wall clock) or sim (deterministic, virtual time); overrides the scenario', parseEngine)
     .option('--target <url>', 'HTTP URL of a running cluster to load instead of starting one')
     .option('--admin-token-file <path>', `with --target: file holding the target's admin token, for provisioning (else $${ADMIN_TOKEN_ENV}, else target.adminToken of the scenario); a cluster run starts its own secrets`)
     .option('--processes <mode>', 'single (the cluster in this process) or multi (a process per gateway and chat server, on Redis and Cassandra); overrides cluster.processes', parseProcesses)
     .option('--redis <url>', 'Redis for the Redis-backed ports: a redis:// URL or local (start one); implies --processes multi unless given')
     .option('--cassandra <host:port>', 'Cassandra node for the message store (default 127.0.0.1:9042); implies --processes multi unless given')
-    .option('--out <dir>', 'run directory (default reports/<run-id>)')
+    .option('--dir <dir>', 'run directory (default reports/<run-id>)')
+    .option('--out <kind=where>', 'also write results to json=FILE (JSON lines, streamed), csv=FILE, or serve prometheus=[HOST]:PORT during the run (repeatable); a plain directory is the old spelling of --dir', collect)
     .option('--workers <n>', 'phone worker threads', parsePositive)
     .option('--checks <set>', 'all (the whole catalogue A1-F2; default) or core (A4, A5, B1, F1 only)', parseCheckSet)
     .option('--inject-bug <name>', 'turn on a deliberate defect (repeatable; `chatsim bugs` lists them)', collect)
     .option('--json', 'print summary.json to stdout instead of the table')
-    .addHelpText('after', '\nExit codes: 0 all passed, 1 a correctness property failed, 2 a threshold failed,\n3 the run could not complete, 64 bad usage or invalid scenario, 130 interrupted (SIGINT;\n143 SIGTERM): the cluster is stopped and what it provisioned (keyspace, Redis keys) released.')
-    .action(async (file: string, opts: RunOptions) => setExit(await runCommand(file, opts)));
+    .option('--quiet', 'no progress and no table: only errors, and the exit code')
+    .option('--baseline <path>', 'compare with a baseline run (a run directory or summary.json, e.g. main\'s): a regression past tolerance exits 2 (see chatsim compare)')
+    .addHelpText('after', `\nEnvironment: ${RUN_ENV.map(([name]) => name).join(', ')} set the flag of the same name; a flag given on the command line wins, and either wins over the scenario file.\n\nExit codes: 0 all passed, 1 a correctness property failed, 2 a threshold failed,\n3 the run could not complete, 64 bad usage or invalid scenario, 130 interrupted (SIGINT;\n143 SIGTERM): the cluster is stopped and what it provisioned (keyspace, Redis keys) released.`)
+    .action(async (file: string, opts: RunOptions) => {
+      let merged: RunOptions;
+      try {
+        merged = withEnvironment(opts, process.env);
+      } catch (error) {
+        console.error(`chatsim run: ${(error as Error).message}`);
+        setExit(EXIT_CODES.usage);
+        return;
+      }
+      setExit(await runCommand(file, merged));
+    });
+}
+
+/** CHATSIM_* variables for run's flags: `[variable, option, parse]`. */
+const RUN_ENV: ReadonlyArray<[string, keyof RunOptions, (value: string) => unknown]> = [
+  ['CHATSIM_SEED', 'seed', parseInteger], ['CHATSIM_PHONES', 'phones', parsePositive], ['CHATSIM_DURATION', 'duration', parseDurationMs],
+  ['CHATSIM_HEAL', 'heal', parseDurationMs], ['CHATSIM_ENGINE', 'engine', parseEngine], ['CHATSIM_TARGET', 'target', String],
+  ['CHATSIM_DIR', 'dir', String], ['CHATSIM_OUT', 'out', (v) => v.split(/\s+/).filter((x) => x !== '')], ['CHATSIM_WORKERS', 'workers', parsePositive],
+  ['CHATSIM_PROCESSES', 'processes', parseProcesses], ['CHATSIM_REDIS', 'redis', String], ['CHATSIM_CASSANDRA', 'cassandra', String],
+  ['CHATSIM_CHECKS', 'checks', parseCheckSet], ['CHATSIM_QUIET', 'quiet', parseFlag], ['CHATSIM_BASELINE', 'baseline', String],
+];
+
+/**
+ * Fills options not given on the command line from CHATSIM_* variables (precedence: flag, then
+ * variable, then scenario file). A variable that does not parse is bad usage, like the flag.
+ */
+export function withEnvironment(opts: RunOptions, env: NodeJS.ProcessEnv): RunOptions {
+  const out: Record<string, unknown> = { ...opts };
+  for (const [name, option, parse] of RUN_ENV) {
+    const raw = env[name];
+    if (raw === undefined || raw === '' || out[option] !== undefined) continue;
+    try {
+      out[option] = parse(raw);
+    } catch (error) {
+      throw new InvalidArgumentError(`${name}=${raw}: ${(error as Error).message}`);
+    }
+  }
+  return out as RunOptions;
+}
+
+function parseFlag(value: string): boolean {
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw new InvalidArgumentError(`expected 1/true/yes or 0/false/no, got ${value}`);
 }
 
 async function runCommand(file: string, opts: RunOptions): Promise<number> {
-  const color = process.stdout.isTTY === true && !process.env.NO_COLOR && !opts.json;
+  const color = process.stdout.isTTY === true && !process.env.NO_COLOR && !opts.json && !opts.quiet;
+  const outputs = outputSpecs(opts);
+  if (!outputs.ok) {
+    console.error(`chatsim run: --out ${outputs.message}`);
+    return EXIT_CODES.usage;
+  }
+  const baseline = opts.baseline === undefined ? undefined : await readSummary(opts.baseline);
+  if (baseline && !baseline.ok) {
+    console.error(`chatsim run: --baseline ${baseline.message}`);
+    return EXIT_CODES.usage;
+  }
   const overrides: ScenarioOverrides = {};
   if (opts.seed !== undefined) overrides.seed = opts.seed;
   if (opts.phones !== undefined) overrides.phones = opts.phones;
   if (opts.duration !== undefined) overrides.durationMs = opts.duration;
+  if (opts.heal !== undefined) overrides.healMs = opts.heal;
   if (opts.target !== undefined) overrides.target = opts.target;
   if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
   if (opts.engine !== undefined) overrides.engine = opts.engine;
@@ -80,31 +147,84 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   const time = createSystemTime();
   const runId = `${scenario.name}-${scenario.seed}-${new Date(time.nowMs()).toISOString().replace(/[:.]/g, '-')}`;
-  const outDir = resolve(opts.out ?? join('reports', runId));
-  const log = (line: string): void => { if (!opts.json) console.error(line); };
+  const outDir = resolve(outputs.dir ?? join('reports', runId));
+  const log = (line: string): void => { if (!opts.json && !opts.quiet) console.error(line); };
   if (scenario.engine === 'sim' && scenario.target) {
     console.error('chatsim run: --engine sim simulates the reference cluster; it cannot load a --target');
     return EXIT_CODES.usage;
   }
-  const reproduce = `chatsim run ${file}${scenario.engine === 'sim' ? ' --engine sim' : ''} --seed ${scenario.seed}${opts.phones ? ` --phones ${opts.phones}` : ''}${opts.duration ? ` --duration ${opts.duration}ms` : ''}${(opts.injectBug ?? []).map((b) => ` --inject-bug ${b}`).join('')}${opts.checks === 'core' ? ' --checks core' : ''}${opts.processes || opts.redis || opts.cassandra ? ` --processes ${scenario.cluster.processes}` : ''}${opts.redis ? ` --redis ${opts.redis}` : ''}${opts.cassandra ? ` --cassandra ${opts.cassandra}` : ''}`;
-  const onProgress = (p: RunProgress): void => showProgress(p, opts.json === true);
+  const reproduce = reproduceLine(file, scenario, opts);
+  let sinks: RunOutputs;
+  try {
+    sinks = await openOutputs(outputs.specs);
+  } catch (error) {
+    console.error(`chatsim run: --out ${(error as Error).message}`);
+    return EXIT_CODES.usage;
+  }
+  const onProgress = (p: RunProgress): void => {
+    sinks.progress(p);
+    showProgress(p, opts.json === true || opts.quiet === true);
+  };
   exitCleanlyOnInterrupt('run');
-  const { summary, files, historyPath } = await performRun({
+  const { summary, files, historyPath, timeSeries } = await performRun({
     file, scenario, outDir, reproduce, checks: opts.checks ?? 'all', time, onLog: log, onProgress,
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-  });
-  if (process.stderr.isTTY) process.stderr.write('\n');
+  }).catch(async (error: unknown) => { await sinks.close(); throw error; });
+  await sinks.finish(summary, timeSeries ?? []);
+  if (process.stderr.isTTY && !opts.quiet && !opts.json) process.stderr.write('\n');
   if (summary.runFailed) {
     console.error(`chatsim run: the run could not complete: ${summary.runFailed.code}: ${summary.runFailed.message}`);
     if (opts.json) console.log(JSON.stringify(summary, null, 2));
     return summary.exitCode;
   }
   if (opts.json) console.log(JSON.stringify(summary, null, 2));
-  else {
-    console.log(formatSummary(summary, { color }));
+  else if (!opts.quiet) {
+    console.log(formatSummary(summary, { color, runDir: outDir }));
     console.log(`reports: ${[...files, ...(historyPath ? [historyPath] : [])].join(', ')}`);
   }
-  return summary.exitCode;
+  if (!baseline) return summary.exitCode;
+  // Against the baseline: the comparison goes to comparison.json; a regression exits 2 unless a worse code applies.
+  const comparison = compareRuns(baseline.summary, summary);
+  await writeFile(join(outDir, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
+  if (!opts.json && !opts.quiet) console.log(`\nagainst the baseline ${opts.baseline}\n${formatComparison(comparison)}`);
+  else if (comparison.regressions.length > 0) console.error(`chatsim run: ${comparison.regressions.length} regression(s) against the baseline: ${comparison.regressions.map((r) => r.metric).join(', ')}`);
+  return summary.exitCode === EXIT_CODES.pass && comparison.regressions.length > 0 ? EXIT_CODES.threshold : summary.exitCode;
+}
+
+/** --out values split into output specs and, for the old `--out DIR` spelling, the run directory (with a notice). */
+function outputSpecs(opts: RunOptions): { ok: true; specs: OutputSpec[]; dir: string | undefined } | { ok: false; message: string } {
+  const specs: OutputSpec[] = [];
+  let dir = opts.dir;
+  for (const value of opts.out ?? []) {
+    if (!value.includes('=')) {
+      if (dir !== undefined) return { ok: false, message: `"${value}": a run directory is given by --dir (${dir} already); --out takes json=FILE, csv=FILE or prometheus=[HOST]:PORT` };
+      console.error(`chatsim run: --out ${value} names the run directory, which is now --dir ${value}; --out takes json=FILE, csv=FILE, prometheus=[HOST]:PORT`);
+      dir = value;
+      continue;
+    }
+    const parsed = parseOutputSpec(value);
+    if (!parsed.ok) return { ok: false, message: parsed.message };
+    specs.push(parsed.spec);
+  }
+  return { ok: true, specs, dir };
+}
+
+/** The command that reruns this run: every flag that changes what runs (not where results go). */
+export function reproduceLine(file: string, scenario: { engine: string; seed: number; cluster: { processes: string } }, opts: RunOptions): string {
+  const parts = [`chatsim run ${file}`];
+  if (scenario.engine === 'sim') parts.push('--engine sim');
+  parts.push(`--seed ${scenario.seed}`);
+  if (opts.phones) parts.push(`--phones ${opts.phones}`);
+  if (opts.duration !== undefined) parts.push(`--duration ${opts.duration}ms`);
+  if (opts.heal !== undefined) parts.push(`--heal ${opts.heal}ms`);
+  if (opts.target) parts.push(`--target ${opts.target}`);
+  for (const bug of opts.injectBug ?? []) parts.push(`--inject-bug ${bug}`);
+  if (opts.checks === 'core') parts.push('--checks core');
+  if (opts.workers !== undefined) parts.push(`--workers ${opts.workers}`);
+  if (opts.processes || opts.redis || opts.cassandra) parts.push(`--processes ${scenario.cluster.processes}`);
+  if (opts.redis) parts.push(`--redis ${opts.redis}`);
+  if (opts.cassandra) parts.push(`--cassandra ${opts.cassandra}`);
+  return parts.join(' ');
 }
 
 let lastPlainProgressMs = -Infinity;
@@ -152,10 +272,9 @@ export function parsePositive(value: string): number {
   return n;
 }
 
-function parseDurationMs(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`expected a duration like 500ms, 30s, 2m; got ${value}`);
-  const unitName = (match[2] ?? 's') as 'ms' | 's' | 'm' | 'h';
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unitName];
-  return Math.round(Number(match[1]) * unit);
+/** One syntax with scenario files (simulator/scenario/duration.ts): a bare number is ms. */
+export function parseDurationMs(value: string): number {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.message);
+  return parsed.ms;
 }

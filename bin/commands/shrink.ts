@@ -22,7 +22,7 @@ export function registerShrink(program: Command, setExit: (code: number) => void
     .command('shrink')
     .description('remove phones, chats, messages, faults and time from a failing run while the same property still fails; writes the smallest scenario, its run and a timeline')
     .argument('<run-dir>', 'a run directory from chatsim run or chatsim sim (holds scenario.yaml and summary.json)')
-    .option('--property <id>', 'the property that must keep failing (default: the run\'s first failed property)')
+    .option('--property <id>', 'the property that must keep failing (default: the run\'s likely root cause, the first failed property with causes before symptoms)')
     .option('--out <dir>', 'where the smallest case goes (default <run-dir>/shrunk)')
     .option('--runs <n>', `most simulation runs to spend (default ${SHRINK_RUNS_MAX_DEFAULT})`, parsePositive)
     .option('--json', 'print the outcome as JSON')

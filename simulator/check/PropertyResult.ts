@@ -16,6 +16,8 @@ export interface RunFacts {
   devicesOfUser: Map<string, string[]>;
   /** user -> friends, when the run knows them (who may see whose presence). */
   friendsOfUser?: Map<string, string[]>;
+  /** device ("u1/d1") -> its network profile's name (for tagged metrics; the checkers do not read it). */
+  profileOfDevice?: Map<string, string>;
   /** Store ground truth after the run: chat -> seq -> stored clientMsgId (B2). */
   persisted?: Map<string, Map<number, string>>;
 }

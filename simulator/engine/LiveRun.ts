@@ -20,9 +20,10 @@ import type { BackendFaultWindow } from '../../server/faults/BackendFaultWindow.
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/envelopes.ts';
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
 import { fetchApi, provisionTarget } from './provisionTarget.ts';
-import { assignPhones } from './assignPhones.ts';
+import { assignPhones, profileOfDevices } from './assignPhones.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
+import { faultLabel } from '../scenario/faultLabel.ts';
 
 export interface LiveRunOptions {
   scenario: Scenario;
@@ -49,6 +50,8 @@ export interface FaultWindow {
   kind: string;
   startMs: number;
   endMs: number;
+  /** What happened, for people: "chat servers restarted (graceful)", "gateway 1 partitioned". */
+  label?: string;
 }
 
 export type LiveRunOutcome =
@@ -158,7 +161,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
       return undefined;
     }).then((endMs) => {
       const startMs = fault.atMs;
-      faults.push({ kind: fault.kind, startMs, endMs: Math.max(startMs, endMs ?? tNow()) });
+      faults.push({ kind: fault.kind, label: faultLabel(fault), startMs, endMs: Math.max(startMs, endMs ?? tNow()) });
       harness.push({ t: startMs, p: 'harness', type: 'oracle', what: 'fault-start', fault: fault.kind });
       harness.push({ t: Math.max(startMs, tNow()), p: 'harness', type: 'oracle', what: 'fault-end', fault: fault.kind });
     });
@@ -179,7 +182,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     const historyPath = join(options.outDir, 'history.jsonl.gz');
     await writeHistory(events, historyPath);
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
-    const facts = factsOf(population, provisioned.chatIds);
+    const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) };
     if (cluster) facts.persisted = await readPersisted(await cluster.messageStore(), facts.chatMembers.keys());
     return {
       ok: true, events, facts, encodedMetrics: done.map((d) => d.metrics), faults, phones,

@@ -33,6 +33,11 @@ export function assignPhones(scenario: Scenario, population: Population, devices
   return out;
 }
 
+/** device ("u1/d1") -> the name of the network profile it was given. */
+export function profileOfDevices(assignment: readonly WorkerPhoneSpec[][]): Map<string, string> {
+  return new Map(assignment.flat().map((spec) => [`${spec.user}/${spec.device}`, spec.profile.name]));
+}
+
 /**
  * Closed model: phones connect along the ramps (linear within a stage up to its target).
  * Open model: arrivals form a Poisson process at each stage's rate; phones beyond the

@@ -9,9 +9,15 @@ import { runSim } from './sim/SimRun.ts';
 import { factsToRecord, saveRunRecord } from '../history/runRecord.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Metrics } from '../metrics/Metrics.ts';
+import type { SampleStats } from '../metrics/hdrStats.ts';
 import { observeHistoryLatencies } from '../metrics/historyLatencies.ts';
+import { breakdowns, filteredStats, timeSeries } from '../metrics/tagBreakdown.ts';
+import { taggedSamples, type TaggedSample } from '../metrics/taggedSamples.ts';
 import { buildSummary, lookupMetric, type Summary, type ThresholdResult } from '../report/Summary.ts';
-import { writeReports } from '../report/writeReports.ts';
+import { connectionSeries } from '../report/connectionSeries.ts';
+import { runPhases } from '../report/runPhases.ts';
+import { timeSeriesRows, writeReports, type TimeSeriesRow } from '../report/writeReports.ts';
+import { buildInfo } from '../runtime/buildInfo.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import { evaluateThreshold, parseThreshold } from '../scenario/thresholds.ts';
 
@@ -37,6 +43,8 @@ export interface PerformRunResult {
   historyPath?: string;
   /** The merged history (absent when the run could not complete). */
   events?: HistoryEvent[];
+  /** The per-second time series (as timeseries.jsonl); absent when the run could not complete. */
+  timeSeries?: TimeSeriesRow[];
 }
 
 /**
@@ -57,9 +65,9 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
     const summary = buildSummary({
       scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: 0, properties: [], thresholds: [],
       metrics: new Metrics(time).snapshot(), phones: 0, faults: [], generator: { cpuPercent: 0, eventLoopLagMsP99: 0 }, reproduce,
-      runFailed: { code: outcome.code, message: outcome.message },
+      runFailed: { code: outcome.code, message: outcome.message }, build: buildInfo(),
     });
-    const { files } = await writeReports(outDir, { summary, metrics: new Metrics(time).snapshot(), faults: [] });
+    const { files } = await writeReports(outDir, { summary, metrics: new Metrics(time).snapshot(), faults: [], runDir: outDir });
     return { summary, properties: [], files };
   }
   const metrics = new Metrics(time);
@@ -76,20 +84,34 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
     runStartEpochMs: outcome.runStartEpochMs, presenceDebounceMs: scenario.cluster.presenceDebounceMs, bugs: scenario.bugs, facts: factsToRecord(outcome.facts),
     ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: [...outcome.facts.friendsOfUser] } : {}),
   });
+  const phases = runPhases(scenario, outcome.events);
+  const samples = taggedSamples(outcome.events, { chatMembers: outcome.facts.chatMembers, phases, faults: outcome.faults, ...(outcome.facts.profileOfDevice ? { profileOfDevice: outcome.facts.profileOfDevice } : {}) });
   const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
-    scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: outcome.durationMs,
+    // The load phase only: the engines report the whole run (load, heal, collection), and rates per second are of the load.
+    scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: Math.min(outcome.durationMs, scenario.durationMs),
     properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,
+    phases, build: buildInfo(), breakdowns: breakdowns(samples),
   });
-  const base = draft([]);
-  const thresholds = scenario.thresholds.map((expression) => {
+  const summary = draft(evaluateThresholds(scenario.thresholds, draft([]), samples));
+  const connections = connectionSeries(outcome.events);
+  const points = timeSeries(samples, connections.connected.length - 1);
+  const reportInput = { summary, metrics: snapshot, faults: outcome.faults, connections, points, runDir: outDir };
+  const { files } = await writeReports(outDir, reportInput);
+  return { summary, properties, files, historyPath: outcome.historyPath, events: outcome.events, timeSeries: timeSeriesRows(reportInput) };
+}
+
+/** A threshold with a tag filter is judged on the tagged samples; one without, on the summary's histograms. */
+function evaluateThresholds(expressions: readonly string[], base: Summary, samples: readonly TaggedSample[]): ThresholdResult[] {
+  return expressions.map((expression) => {
     const parsed = parseThreshold(expression);
     if (!parsed.ok) return { expression, actual: undefined, ok: false };
-    const { ok, actual } = evaluateThreshold(parsed.threshold, (metric, stat) => lookupMetric(base, metric, stat));
+    const { tags } = parsed.threshold;
+    const lookup = Object.keys(tags).length === 0
+      ? (metric: string, stat: string) => lookupMetric(base, metric, stat)
+      : (metric: string, stat: string) => filteredStats(samples, metric, tags)[stat as keyof SampleStats] ?? undefined;
+    const { ok, actual } = evaluateThreshold(parsed.threshold, lookup);
     return { expression, actual, ok };
   });
-  const summary = draft(thresholds);
-  const { files } = await writeReports(outDir, { summary, metrics: snapshot, faults: outcome.faults });
-  return { summary, properties, files, historyPath: outcome.historyPath, events: outcome.events };
 }
 
 /**

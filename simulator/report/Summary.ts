@@ -1,6 +1,7 @@
 import type { PropertyResult } from '../check/PropertyResult.ts';
 import type { FaultWindow } from '../engine/LiveRun.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
+import type { Breakdowns } from '../metrics/tagBreakdown.ts';
 
 /**
  * Process exit codes of `chatsim run`, the contract CI gates use:
@@ -82,7 +83,11 @@ export type SummaryLatencyMetric = 'sendToAck' | 'sendToDelivered' | 'sendToRead
  *   fanOut, reconnect} each {p50, p90, p95, p99, p99.9, max, min, mean, count} in ms, `frames` {out: {type: n}, in: {type: n},
  *   acksPerDelivered, receiptsSavedByDebounce, piggybackShare}, `reconnects`, `errors` {CODE: n}, `errorRate`
  *   (error frames per frame sent), `syncMessages` (same stats, messages per sync).
- * - `faults[]`: {kind, startMs, endMs} relative to the run start.
+ * - `faults[]`: {kind, startMs, endMs, label?} relative to the run start (label: what happened, for people).
+ * - `phases[]`: {name 'ramp'|'load'|'heal', startMs, endMs} relative to the run start.
+ * - `build`: {version, commit?, finishedAt} (optional: absent from summaries written before it existed).
+ * - `breakdowns`: {sendToAck, sendToDelivered, sendToRead, fanOut} each {"all" | "tag:value": {count, p50, p90,
+ *   p95, p99, p99.9, min, max, mean}}, ms, null (never 0) without samples (simulator/metrics/taggedSamples.ts).
  * - `generator`: {cpuPercent, eventLoopLagMsP99, warning?}.
  * - `runFailed` {code, message}: only when the run could not complete (exitCode 3).
  */
@@ -99,8 +104,33 @@ export interface Summary {
   thresholds: SummaryThreshold[];
   metrics: SummaryMetrics;
   faults: FaultWindow[];
+  /** The run's phases on its timeline: ramp (when the scenario ramps), load, heal. */
+  phases: RunPhase[];
   generator: GeneratorHealth;
   runFailed?: { code: string; message: string };
+  /** Which chatsim wrote this, and when. */
+  build?: BuildInfo;
+  /**
+   * Per tagged metric, stats overall ("all") and per tag value ("profile:good-4g",
+   * "connected:true", "chat:group", "phase:fault", ...); fields are null, never 0, without samples.
+   */
+  breakdowns?: Breakdowns;
+}
+
+/** A stretch of the run, ms since t = 0. */
+export interface RunPhase {
+  name: 'ramp' | 'load' | 'heal';
+  startMs: number;
+  endMs: number;
+}
+
+export interface BuildInfo {
+  /** package.json's version. */
+  version: string;
+  /** The git commit chatsim ran from, when it runs from a checkout. */
+  commit?: string;
+  /** When the run finished, ISO 8601 UTC. */
+  finishedAt: string;
 }
 
 export interface SummaryMetrics {
@@ -138,6 +168,9 @@ export interface SummaryInput {
   generator: GeneratorHealth;
   reproduce: string;
   runFailed?: { code: string; message: string };
+  phases?: RunPhase[];
+  build?: BuildInfo;
+  breakdowns?: Breakdowns;
 }
 
 const SUMMARY_LATENCIES: readonly SummaryLatencyMetric[] = ['sendToAck', 'sendToDelivered', 'sendToRead', 'fanOut', 'reconnect'];
@@ -156,10 +189,13 @@ export function buildSummary(input: SummaryInput): Summary {
     properties: input.properties.map(summariseProperty),
     thresholds: input.thresholds.map((t) => ({ expression: t.expression, actual: t.actual ?? null, ok: t.ok })),
     metrics: summariseMetrics(input.metrics, input.phones, input.durationMs),
-    faults: input.faults.map((f) => ({ kind: f.kind, startMs: f.startMs, endMs: f.endMs })),
+    faults: input.faults.map((f) => ({ kind: f.kind, startMs: f.startMs, endMs: f.endMs, ...(f.label !== undefined ? { label: f.label } : {}) })),
+    phases: (input.phases ?? []).map((p) => ({ ...p })),
     generator: { ...input.generator },
   };
   if (input.runFailed) summary.runFailed = { code: input.runFailed.code, message: input.runFailed.message };
+  if (input.build) summary.build = { ...input.build };
+  if (input.breakdowns) summary.breakdowns = input.breakdowns;
   return summary;
 }
 

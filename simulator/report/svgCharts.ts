@@ -1,22 +1,9 @@
 /**
- * Charts drawn as inline SVG strings on the server side, so report.html needs no script, no
- * network and no library: it opens the same in a browser today and from a CI artifact in a
- * year. Every chart draws its axes and labels even without data, and says "no data" then.
+ * Bar charts drawn as inline SVG strings when the report is written (latency distributions,
+ * ticks): they need no script and read the same in any browser. Every chart draws its axes
+ * and labels even without data, and says "no data" then. Time series are interactive
+ * (timeSeriesCharts.ts).
  */
-
-export interface Series {
-  name: string;
-  color: string;
-  /** (x, y) points in data units; y null leaves a gap (no sample that second). */
-  points: Array<[number, number | null]>;
-}
-
-/** A shaded x range, e.g. a fault window. */
-export interface Band {
-  label: string;
-  fromX: number;
-  toX: number;
-}
 
 export interface Bar {
   label: string;
@@ -40,44 +27,6 @@ export function escapeXml(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
     .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
-/** Time series: one polyline per series, bands shaded behind them. */
-export function lineChart(options: { id: string; title: string; xLabel: string; yLabel: string; series: Series[]; bands: Band[]; formatY?: (y: number) => string }): string {
-  const xs = options.series.flatMap((s) => s.points.map(([x]) => x)).concat(options.bands.flatMap((b) => [b.fromX, b.toX]));
-  const ys = options.series.flatMap((s) => s.points.flatMap(([, y]) => (y === null ? [] : [y])));
-  const xMin = xs.length > 0 ? Math.min(0, ...xs) : 0;
-  const xMax = Math.max(xMin + 1, ...xs);
-  const yMax = niceCeiling(Math.max(0, ...ys));
-  const sx = (x: number): number => MARGIN.left + ((x - xMin) / (xMax - xMin)) * PLOT_W;
-  const sy = (y: number): number => MARGIN.top + PLOT_H - (y / yMax) * PLOT_H;
-  const bands = options.bands.map((b) => {
-    const x = sx(b.fromX);
-    const w = Math.max(2, sx(b.toX) - x);
-    return `<rect class="fault" x="${fx(x)}" y="${MARGIN.top}" width="${fx(w)}" height="${PLOT_H}" fill="#dc2626" fill-opacity="0.12"><title>${escapeXml(b.label)}</title></rect>`
-      + `<text class="fault-label" x="${fx(x + 3)}" y="${MARGIN.top + 12}" font-size="10" fill="#b91c1c">${escapeXml(b.label)}</text>`;
-  });
-  const lines = options.series.flatMap((s) => polylines(s, sx, sy));
-  const body = [...bands, ...lines];
-  if (ys.length === 0) body.push(noData());
-  return frame(options.id, options.title, [
-    yAxis(yMax, options.yLabel, options.formatY ?? formatTick),
-    xAxis(xMin, xMax, options.xLabel, sx),
-    ...body,
-    legend(options.series.map((s) => ({ name: s.name, color: s.color })).concat(options.bands.length > 0 ? [{ name: 'fault window', color: '#fca5a5' }] : [])),
-  ]);
-}
-
-/** One polyline per run of consecutive non-null points. */
-function polylines(s: Series, sx: (x: number) => number, sy: (y: number) => number): string[] {
-  const runs: string[][] = [[]];
-  for (const [x, y] of s.points) {
-    if (y === null) runs.push([]);
-    else runs.at(-1)!.push(`${fx(sx(x))},${fx(sy(y))}`);
-  }
-  return runs.filter((r) => r.length > 0).map((r) => r.length === 1
-    ? `<circle class="series" data-series="${escapeXml(s.name)}" cx="${r[0]!.split(',')[0]}" cy="${r[0]!.split(',')[1]}" r="2.5" fill="${s.color}"/>`
-    : `<polyline class="series" data-series="${escapeXml(s.name)}" fill="none" stroke="${s.color}" stroke-width="1.8" points="${r.join(' ')}"/>`);
 }
 
 /** Bars in groups (one group may hold one bar), a y axis from 0. */
@@ -124,18 +73,6 @@ function yAxis(yMax: number, label: string, format: (y: number) => string): stri
     parts.push(`<text x="${MARGIN.left - 6}" y="${fx(y + 4)}" font-size="10" text-anchor="end">${escapeXml(format(value))}</text>`);
   }
   parts.push(`<text class="axis-label" transform="translate(14 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" font-size="11" text-anchor="middle">${escapeXml(label)}</text>`);
-  return parts.join('');
-}
-
-function xAxis(xMin: number, xMax: number, label: string, sx: (x: number) => number): string {
-  const parts = [`<line class="axis" x1="${MARGIN.left}" y1="${MARGIN.top + PLOT_H}" x2="${MARGIN.left + PLOT_W}" y2="${MARGIN.top + PLOT_H}" stroke="#333"/>`];
-  const step = niceCeiling((xMax - xMin) / TICKS);
-  for (let value = Math.ceil(xMin / step) * step; value <= xMax + step * 1e-9; value += step) {
-    const x = sx(value);
-    parts.push(`<line x1="${fx(x)}" y1="${MARGIN.top + PLOT_H}" x2="${fx(x)}" y2="${MARGIN.top + PLOT_H + 4}" stroke="#333"/>`);
-    parts.push(`<text x="${fx(x)}" y="${MARGIN.top + PLOT_H + 16}" font-size="10" text-anchor="middle">${escapeXml(formatTick(value))}</text>`);
-  }
-  parts.push(`<text class="axis-label" x="${MARGIN.left + PLOT_W / 2}" y="${HEIGHT - 6}" font-size="11" text-anchor="middle">${escapeXml(label)}</text>`);
   return parts.join('');
 }
 

@@ -1,6 +1,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { RunProgress } from '../engine/LiveRun.ts';
-import { EXIT_CODE_MEANINGS, type LatencySummary, type Summary, type SummaryLatencyMetric } from './Summary.ts';
+import { KNOWN_METRICS } from '../scenario/thresholds.ts';
+import { exampleKey, failuresCausesFirst, rootCauseOf, shrinkCommand } from './rootCause.ts';
+import { EXIT_CODE_MEANINGS, type LatencySummary, type PropertySummary, type Summary, type SummaryLatencyMetric } from './Summary.ts';
 
 const LATENCY_ROWS: readonly SummaryLatencyMetric[] = ['sendToAck', 'sendToDelivered', 'sendToRead', 'fanOut', 'reconnect'];
 
@@ -8,14 +10,16 @@ const LATENCY_ROWS: readonly SummaryLatencyMetric[] = ['sendToAck', 'sendToDeliv
  * The end-of-run table for a terminal. Colour only when the caller says so (it knows about
  * TTYs and NO_COLOR); without colour the text is identical, so logs and tests read the same.
  */
-export function formatSummary(summary: Summary, options: { color: boolean }): string {
+export function formatSummary(summary: Summary, options: { color: boolean; runDir?: string }): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const sections = [
     verdictLines(summary, c),
+    rootCauseLines(summary, c, options.runDir),
     propertyLines(summary, c),
     thresholdLines(summary, c),
     metricLines(summary),
     latencyLines(summary),
+    breakdownLines(summary),
     generatorLines(summary, c),
     [`reproduce: ${summary.reproduce}`],
   ];
@@ -30,9 +34,30 @@ function verdictLines(s: Summary, c: ChalkInstance): string[] {
   return lines;
 }
 
+/** A failed run names its most likely cause first, then the rest as likely consequences, then how to shrink it. */
+function rootCauseLines(s: Summary, c: ChalkInstance, runDir: string | undefined): string[] {
+  const cause = rootCauseOf(s.properties);
+  if (!cause) return [];
+  const lines = [c.bold(`root cause, most likely: ${cause.lead.property.id} ${cause.lead.property.name}`)];
+  if (cause.lead.example) lines.push(`  ${cause.lead.example}`);
+  if (cause.others.length > 0) lines.push(`also failing, most likely as a consequence: ${cause.others.map((o) => o.property.id).join(', ')}`);
+  if (runDir) lines.push(`shrink it to a small case: ${shrinkCommand(runDir)}`);
+  return lines;
+}
+
+/** Failures first, causes before symptoms, then the rest in catalogue order; an example already shown above is not repeated. */
 function propertyLines(s: Summary, c: ChalkInstance): string[] {
   if (s.properties.length === 0) return [];
-  const rows = s.properties.map((p) => [p.id, p.name, verdictWord(p.verdict, c), String(p.violations), p.example ?? p.reason ?? '']);
+  const failed = failuresCausesFirst(s.properties);
+  const ordered = [...failed, ...s.properties.filter((p) => p.verdict !== 'fail')];
+  const shown = new Set<string>();
+  const exampleOf = (p: PropertySummary): string => {
+    const example = p.examples.find((e) => !shown.has(exampleKey(e)));
+    if (example === undefined) return p.examples.length > 0 ? '(same case as above)' : p.reason ?? '';
+    shown.add(exampleKey(example));
+    return example;
+  };
+  const rows = ordered.map((p) => [p.id, p.name, verdictWord(p.verdict, c), String(p.violations), exampleOf(p)]);
   return ['properties', ...table([['id', 'property', 'verdict', 'violations', 'example'], ...rows])];
 }
 
@@ -44,7 +69,7 @@ function verdictWord(verdict: 'pass' | 'fail' | 'unknown', c: ChalkInstance): st
 
 function thresholdLines(s: Summary, c: ChalkInstance): string[] {
   if (s.thresholds.length === 0) return [];
-  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === null ? 'no data' : formatNumber(t.actual)]);
+  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === null ? 'no data' : formatThresholdValue(t.expression, t.actual)]);
   return ['thresholds', ...table([['', 'threshold', 'actual'], ...rows])];
 }
 
@@ -69,6 +94,20 @@ function latencyLines(s: Summary): string[] {
   const rows = LATENCY_ROWS.map((metric) => row(metric, s.metrics.latencyMs[metric], formatMs));
   rows.push(row('syncMessages', s.metrics.syncMessages, String));
   return ['latency', ...table([['metric', 'count', 'p50', 'p95', 'p99', 'max'], ...rows], [false, true, true, true, true, true])];
+}
+
+/** p95 per tag value for the send-side latencies: which slice of the run a tail belongs to. */
+function breakdownLines(s: Summary): string[] {
+  if (!s.breakdowns) return [];
+  const rows: string[][] = [];
+  for (const metric of ['sendToAck', 'sendToDelivered'] as const) {
+    const byTag = s.breakdowns[metric];
+    for (const tag of ['connected', 'profile', 'chat']) {
+      const slices = Object.entries(byTag).filter(([key, stats]) => key.startsWith(`${tag}:`) && stats.count > 0);
+      if (slices.length > 0) rows.push([metric, tag, slices.map(([key, stats]) => `${key.slice(tag.length + 1)} ${stats.p95 === null ? '-' : formatMs(stats.p95)} (${stats.count})`).join(', ')]);
+    }
+  }
+  return rows.length === 0 ? [] : ['p95 by tag (samples)', ...table([['metric', 'tag', 'p95 per value'], ...rows])];
 }
 
 function generatorLines(s: Summary, c: ChalkInstance): string[] {
@@ -101,6 +140,12 @@ function sumOf(record: Record<string, number>): number {
 }
 
 /** Durations the way people read them: 850ms, 1.2s, 2m05s. */
+/** A threshold's measured value in its metric's unit: durations as durations, the rest as numbers. */
+export function formatThresholdValue(expression: string, actual: number): string {
+  const metric = /^\s*([A-Za-z]+)/.exec(expression)?.[1] ?? '';
+  return KNOWN_METRICS[metric]?.unit === 'ms' && Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric) ? formatMs(actual) : formatNumber(actual);
+}
+
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${trim(ms / 1000, 2)}s`;

@@ -1,3 +1,4 @@
+import { parseDuration } from './duration.ts';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { createRequire } from 'node:module';
@@ -26,6 +27,8 @@ export interface ScenarioOverrides {
   /** Scales the population (users, and ramp targets) so the run has about this many phones. */
   phones?: number;
   durationMs?: number;
+  /** `--heal`: replaces healMs. */
+  healMs?: number;
   /** HTTP URL of a running cluster; replaces the scenario's cluster. */
   target?: string;
   /** `--inject-bug NAME` (repeatable): added to the scenario's `bugs`. */
@@ -97,6 +100,7 @@ function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOv
   if (overrides.seed !== undefined) input.seed = overrides.seed;
   if (overrides.engine !== undefined) input.engine = overrides.engine;
   if (overrides.durationMs !== undefined) input.durationMs = overrides.durationMs;
+  if (overrides.healMs !== undefined) input.healMs = overrides.healMs;
   if (overrides.bugs !== undefined && overrides.bugs.length > 0) {
     const listed = Array.isArray(input.bugs) ? (input.bugs as unknown[]) : [];
     input.bugs = [...new Set([...listed, ...overrides.bugs])];
@@ -150,13 +154,11 @@ function pointerToPath(pointer: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
-/** Durations as written ("30s" or 30000) to ms. The schema has already checked the syntax. */
+/** Durations as written ("30s" or 30000) to ms (simulator/scenario/duration.ts). The schema has already checked the syntax. */
 export function durationMs(value: unknown): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(String(value));
-  if (!match) throw new Error(`not a duration: ${String(value)}`);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * unit);
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.ms;
 }
 
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- validated by the schema above

@@ -8,7 +8,10 @@
  *   reconnect max < 30s
  *
  * Histogram metrics need a stat (p(50), p(90), p(95), p(99), p(99.9), min, max, avg/mean);
- * value metrics take none. Limits of duration metrics may carry a unit (ms, s, m, h; none = ms)
+ * value metrics take none. The tagged histograms (sendToAck, sendToDelivered, sendToRead,
+ * fanOut) take a tag filter in braces, k6 style: `sendToAck{connected:true} p(95) < 2s`,
+ * `sendToDelivered{profile:good-4g,chat:group} p(99) < 1s` (simulator/metrics/taggedSamples.ts
+ * says what each tag means); only samples carrying every tag given count. Limits of duration metrics may carry a unit (ms, s, m, h; none = ms)
  * and are held in ms.
  */
 
@@ -19,6 +22,8 @@ export interface Threshold {
   /** The threshold as written. */
   text: string;
   metric: string;
+  /** Tag filter: only samples with every one of these tags count (empty: all samples). */
+  tags: Record<string, string>;
   stat: ThresholdStat;
   op: ThresholdOp;
   /** The limit; ms for duration metrics. */
@@ -66,17 +71,22 @@ export function parseThreshold(text: string): ParseThresholdResult {
   const rawOp = opMatch[1]!;
   if (!['<', '<=', '>', '>=', '=='].includes(rawOp)) return fail(`operator "${rawOp}" is not supported; use one of <, <=, >, >=, ==`);
   const op = rawOp as ThresholdOp;
-  const left = text.slice(0, opMatch.index).trim().replace(/\(\s*/g, '(').replace(/\s*\)/g, ')');
+  const left = text.slice(0, opMatch.index).trim().replace(/\(\s*/g, '(').replace(/\s*\)/g, ')').replace(/\{[^}]*\}/g, (braces) => braces.replace(/\s+/g, ''));
   const right = text.slice(opMatch.index + rawOp.length).trim();
 
   const words = left.split(/\s+/).filter((w) => w !== '');
   if (words.length === 0) return fail(`no metric before "${op}": ${SYNTAX}`);
   if (words.length > 2) return fail(`too many words before "${op}" ("${left}"): ${SYNTAX}`);
-  const metric = words[0]!;
+  const filter = /^([^{]*)(?:\{([^}]*)\})?$/.exec(words[0]!);
+  if (!filter) return fail(`"${words[0]}" is not a metric with an optional tag filter, e.g. "sendToAck{connected:true}"`);
+  const metric = filter[1]!;
   const info = KNOWN_METRICS[metric];
   if (!info || !Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric)) {
     return fail(`unknown metric "${metric}"; known metrics: histograms ${HISTOGRAM_METRICS.join(', ')}; values ${VALUE_METRICS.join(', ')}`);
   }
+
+  const tags = parseTagFilter(metric, filter[2]);
+  if (!tags.ok) return fail(tags.message);
 
   let stat: ThresholdStat = 'value';
   const rawStat = words[1];
@@ -108,7 +118,33 @@ export function parseThreshold(text: string): ParseThresholdResult {
     limit = Math.round(limit * UNIT_MS[unit as keyof typeof UNIT_MS] * 1000) / 1000;
   }
   if (!Number.isFinite(limit)) return fail(`limit "${right}" is not a finite number`);
-  return { ok: true, threshold: { text, metric, stat, op, limit } };
+  return { ok: true, threshold: { text, metric, tags: tags.tags, stat, op, limit } };
+}
+
+/** Metrics whose samples carry tags (see simulator/metrics/taggedSamples.ts). */
+export const TAGGED_THRESHOLD_METRICS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  sendToAck: ['profile', 'chat', 'size', 'gateway', 'phase', 'connected'],
+  sendToDelivered: ['profile', 'chat', 'size', 'gateway', 'phase', 'connected'],
+  sendToRead: ['profile', 'chat', 'size', 'gateway', 'phase', 'connected'],
+  fanOut: ['chat', 'size', 'phase'],
+});
+
+function parseTagFilter(metric: string, body: string | undefined): { ok: true; tags: Record<string, string> } | { ok: false; message: string } {
+  const tags: Record<string, string> = {};
+  if (body === undefined) return { ok: true, tags };
+  const allowed = TAGGED_THRESHOLD_METRICS[metric];
+  if (!allowed || !Object.prototype.hasOwnProperty.call(TAGGED_THRESHOLD_METRICS, metric)) {
+    return { ok: false, message: `${metric} takes no tag filter; tagged metrics: ${Object.keys(TAGGED_THRESHOLD_METRICS).join(', ')}` };
+  }
+  for (const pair of body.split(',')) {
+    const colon = pair.indexOf(':');
+    const name = colon < 0 ? pair : pair.slice(0, colon);
+    const value = colon < 0 ? '' : pair.slice(colon + 1);
+    if (name === '' || value === '') return { ok: false, message: `tag filter "{${body}}" must be name:value pairs separated by commas, e.g. {profile:good-4g,connected:true}` };
+    if (!allowed.includes(name)) return { ok: false, message: `unknown tag "${name}" for ${metric}; its tags: ${allowed.join(', ')}` };
+    tags[name] = value;
+  }
+  return { ok: true, tags };
 }
 
 /** Checks a threshold against a run's metrics; a metric the lookup cannot find fails. */

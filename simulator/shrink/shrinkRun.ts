@@ -2,6 +2,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { performRun, scenarioYaml, type PerformRunResult } from '../engine/performRun.ts';
+import { failuresCausesFirst } from '../report/rootCause.ts';
+import type { PropertySummary } from '../report/Summary.ts';
 import { parseScenario } from '../scenario/loadScenario.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import { expectedPhones, shrinkCandidates } from './shrinkCandidates.ts';
@@ -12,7 +14,7 @@ export interface ShrinkOptions {
   runDir: string;
   /** Where the smallest scenario, its run and its timeline go. */
   outDir: string;
-  /** The property that must keep failing; default: the run's first failed property. */
+  /** The property that must keep failing; default: the run's likely root cause (its first failed property, causes first). */
   property?: string;
   /** Most simulation runs the shrink may spend. */
   runsMax?: number;
@@ -104,7 +106,9 @@ async function loadRunScenario(runDir: string): Promise<{ ok: true; scenario: Sc
   }
   const parsed = parseScenario(text, 'shrink');
   if (!parsed.ok) return { ok: false, code: 'NOT_A_RUN', message: `${runDir}/scenario.yaml is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}` };
-  return { ok: true, scenario: parsed.scenario, failed: (summary.properties ?? []).filter((p) => p.verdict === 'fail').map((p) => p.id) };
+  // The property to keep failing by default is the likely root cause, not the first in catalogue order.
+  const failed = failuresCausesFirst((summary.properties ?? []).map((p) => ({ id: p.id, name: p.id, verdict: p.verdict as PropertySummary['verdict'], violations: 0, example: null, examples: [] })));
+  return { ok: true, scenario: parsed.scenario, failed: failed.map((p) => p.id) };
 }
 
 /** A candidate goes through the same validation as a file would (cross-field rules included). */

@@ -2,27 +2,83 @@ import type { HistoryEvent } from '../history/HistoryEvent.ts';
 
 /** Most lines a timeline prints; a shrunk case needs far fewer. */
 export const TIMELINE_LINES_MAX = 400;
+/** Past this many lines, only the cited lines with CONTEXT_LINES either side (and faults, phases) are kept. */
+export const TIMELINE_LINES_FULL_MAX = 60;
+const CONTEXT_LINES = 2;
+/** Marks a line the explanation cites. */
+export const CITED_MARK = '»';
+
+interface Line { text: string; cited: boolean; always: boolean }
 
 /**
  * A readable timeline of a failing case: the events of the devices, users and chats the
  * failure's explanation names (and the harness's faults and link changes for them), one line
- * each, in time order: "  8.651 s  u32/d1   render g:1 seq 3 from u37 (sync)".
+ * each, in time order: "» 8.651 s  u32/d1   render g:1 seq 3 from=u37 via=sync". Lines the
+ * explanation cites (a named device's or chat's event at a cited seq) are marked with »;
+ * a long timeline keeps only those, a few lines around each, and the faults and phases.
+ * Message bodies are left out: they are random text and explain nothing.
  */
 export function formatTimeline(events: readonly HistoryEvent[], explanation: string): string {
   const devices = new Set(explanation.match(/\bu\d+\/d\d+\b/g) ?? []);
   const users = new Set(explanation.match(/\bu\d+\b(?!\/)/g) ?? []);
   for (const d of devices) users.add(d.slice(0, d.indexOf('/')));
   const chats = new Set(explanation.match(/\b(?:d:u\d+:u\d+|g:\d+)\b/g) ?? []);
-  const lines: string[] = [];
+  const seqs = citedSeqs(explanation);
+  const lines: Line[] = [];
   for (const e of events) {
     if (!concerns(e, devices, users, chats)) continue;
-    lines.push(`${(e.t / 1000).toFixed(3).padStart(9)} s  ${e.p.padEnd(8)} ${describe(e)}`);
-    if (lines.length >= TIMELINE_LINES_MAX) {
-      lines.push(`(cut at ${TIMELINE_LINES_MAX} lines)`);
-      break;
-    }
+    const text = `${(e.t / 1000).toFixed(3).padStart(9)} s  ${e.p.padEnd(8)} ${describe(e)}`;
+    lines.push({ text, cited: cites(e, devices, chats, seqs), always: e.type === 'oracle' && (e.what === 'fault-start' || e.what === 'fault-end' || e.what === 'phase') });
+    if (lines.length >= TIMELINE_LINES_MAX) break;
   }
-  return lines.join('\n');
+  return render(lines.length > TIMELINE_LINES_FULL_MAX ? trimmed(lines) : lines, lines.length >= TIMELINE_LINES_MAX);
+}
+
+/** Seqs the explanation names: "seq 3", "seqs 3-5", "up to 14", "up to seq 0", "watermark 10", "head 19". */
+function citedSeqs(explanation: string): Set<number> {
+  const seqs = new Set<number>();
+  for (const m of explanation.matchAll(/\b(?:seqs?|up to(?: seq)?|watermark|head)\s+(\d+)(?:\s*-\s*(\d+))?/g)) {
+    const from = Number(m[1]);
+    const to = m[2] !== undefined ? Math.min(Number(m[2]), from + 50) : from;
+    for (let n = from; n <= to; n++) seqs.add(n);
+  }
+  return seqs;
+}
+
+function cites(e: HistoryEvent, devices: Set<string>, chats: Set<string>, seqs: Set<number>): boolean {
+  if (e.type === 'oracle') return false;
+  if (devices.size > 0 && !devices.has(e.p)) return false;
+  const fields = e as { chat?: string; seq?: number; upTo?: number; watermarks?: Record<string, number> };
+  if (fields.chat !== undefined && chats.size > 0 && !chats.has(fields.chat)) return false;
+  if (fields.seq !== undefined) return seqs.has(fields.seq);
+  if (fields.upTo !== undefined) return seqs.has(fields.upTo);
+  if (fields.watermarks !== undefined) return [...chats].some((c) => fields.watermarks![c] !== undefined && seqs.has(fields.watermarks![c]!));
+  return false;
+}
+
+function trimmed(lines: Line[]): Line[] {
+  const keep = new Set<number>();
+  lines.forEach((line, i) => {
+    if (line.always) keep.add(i);
+    if (line.cited) for (let j = Math.max(0, i - CONTEXT_LINES); j <= Math.min(lines.length - 1, i + CONTEXT_LINES); j++) keep.add(j);
+  });
+  if (keep.size === 0) return lines.slice(0, TIMELINE_LINES_FULL_MAX);
+  const out: Line[] = [];
+  let skipped = 0;
+  lines.forEach((line, i) => {
+    if (!keep.has(i)) { skipped++; return; }
+    if (skipped > 0) out.push({ text: `          … ${skipped} line${skipped === 1 ? '' : 's'} left out`, cited: false, always: false });
+    skipped = 0;
+    out.push(line);
+  });
+  if (skipped > 0) out.push({ text: `          … ${skipped} line${skipped === 1 ? '' : 's'} left out`, cited: false, always: false });
+  return out;
+}
+
+function render(lines: Line[], cut: boolean): string {
+  const out = lines.map((l) => `${l.cited ? CITED_MARK : ' '} ${l.text}`);
+  if (cut) out.push(`(cut at ${TIMELINE_LINES_MAX} lines)`);
+  return out.join('\n');
 }
 
 function concerns(e: HistoryEvent, devices: Set<string>, users: Set<string>, chats: Set<string>): boolean {
@@ -39,8 +95,8 @@ function concerns(e: HistoryEvent, devices: Set<string>, users: Set<string>, cha
 }
 
 function describe(e: HistoryEvent): string {
-  const { t: _t, p: _p, type, ...rest } = e as HistoryEvent & Record<string, unknown>;
-  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  const { t: _t, p: _p, type, body: _body, ...rest } = e as HistoryEvent & Record<string, unknown>;
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : String(v)}`);
   return `${type}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}`;
 }
 

@@ -1,6 +1,23 @@
 import { findAll, parseXml, type XmlElement } from './xmlCheck.ts';
 
-export const CHART_IDS = ['throughput', 'latency', 'histogram-sendToDelivered', 'histogram-sendToAck', 'histogram-sendToRead', 'ticks'] as const;
+/** The SVG charts (drawn without script). */
+export const CHART_IDS = ['histogram-sendToDelivered', 'histogram-sendToAck', 'histogram-sendToRead', 'ticks'] as const;
+/** The interactive time series (uPlot, drawn by the page's inline script). */
+export const TIME_SERIES_IDS = ['throughput', 'latency', 'connections'] as const;
+
+export interface ChartData {
+  seconds: number[];
+  charts: Array<{ id: string; series: Array<{ label: string; values: Array<number | null> }> }>;
+  faults: Array<{ label: string; cls: string; fromS: number; toS: number }>;
+  phases: Array<{ name: string; fromS: number; toS: number }>;
+}
+
+/** The JSON the page's charts are drawn from. */
+export function chartData(html: string): ChartData {
+  const json = /<script type="application\/json" id="chart-data">([\s\S]*?)<\/script>/.exec(html)?.[1];
+  if (json === undefined) throw new Error('no chart-data in the report');
+  return JSON.parse(json) as ChartData;
+}
 
 /** Each `<svg data-chart=…>` of an HTML page, parsed as XML (so it must be well-formed). */
 export function chartsIn(html: string): Map<string, XmlElement> {

@@ -42,3 +42,17 @@ describe('thresholds', () => {
     expect(evaluateThreshold(parsed('deliveredPerSec >= 10'), (m, s) => (m === 'deliveredPerSec' && s === 'value' ? 10 : undefined)).ok).toBe(true);
   });
 });
+
+describe('threshold tag filters', () => {
+  it('parses k6-style tag filters on tagged metrics', () => {
+    const parsed = parseThreshold('sendToAck{connected:true, profile:good-4g} p(95) < 2s');
+    expect(parsed).toEqual({ ok: true, threshold: expect.objectContaining({ metric: 'sendToAck', tags: { connected: 'true', profile: 'good-4g' }, stat: 'p95', limit: 2000 }) });
+    expect(parseThreshold('sendToAck p(95) < 2s')).toEqual({ ok: true, threshold: expect.objectContaining({ tags: {} }) });
+  });
+
+  it('refuses a filter on an untagged metric, an unknown tag and a malformed pair', () => {
+    expect(parseThreshold('errorRate{profile:x} < 0.1')).toEqual({ ok: false, message: expect.stringContaining('errorRate takes no tag filter') });
+    expect(parseThreshold('fanOut{profile:x} p(99) < 1s')).toEqual({ ok: false, message: expect.stringContaining('unknown tag "profile" for fanOut') });
+    expect(parseThreshold('sendToAck{connected} p(99) < 1s')).toEqual({ ok: false, message: expect.stringContaining('name:value pairs') });
+  });
+});

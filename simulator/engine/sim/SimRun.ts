@@ -8,7 +8,7 @@ import type { HistoryEvent } from '../../history/HistoryEvent.ts';
 import { Metrics } from '../../metrics/Metrics.ts';
 import { yieldToMacrotask } from '../../runtime/yieldToMacrotask.ts';
 import type { Scenario } from '../../scenario/Scenario.ts';
-import { assignPhones } from '../assignPhones.ts';
+import { assignPhones, profileOfDevices } from '../assignPhones.ts';
 import { buildPopulation } from '../buildPopulation.ts';
 import { countingRecorder } from '../countingRecorder.ts';
 import { applyFault, factsOf, writeHistory, type FaultWindow, type LiveRunOutcome, type RunProgress } from '../LiveRun.ts';
@@ -18,6 +18,7 @@ import { readPersisted } from '../readPersisted.ts';
 import { SimNetwork } from './SimNetwork.ts';
 import { skewedChatServerClocks } from './skewedClocks.ts';
 import { withLatency } from './withLatency.ts';
+import { faultLabel } from '../../scenario/faultLabel.ts';
 
 /** Virtual time starts here (2026-01-01T00:00:00Z), whatever the wall clock says. */
 export const SIM_EPOCH_MS = 1_767_225_600_000;
@@ -94,7 +95,7 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
       events.push({ t: fault.atMs, p: 'harness', type: 'oracle', what: 'fault-start', fault: fault.kind });
       void applyFault(fault, cluster, time, log).then((endMs) => {
         const end = Math.max(fault.atMs, endMs ?? tNow());
-        faults.push({ kind: fault.kind, startMs: fault.atMs, endMs: end });
+        faults.push({ kind: fault.kind, label: faultLabel(fault), startMs: fault.atMs, endMs: end });
         events.push({ t: end, p: 'harness', type: 'oracle', what: 'fault-end', fault: fault.kind });
       });
     });
@@ -113,7 +114,7 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   events.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
   ticker.cancel();
   fleet.finish();
-  const facts = factsOf(population, provisioned.chatIds);
+  const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices([phoneSpecs]) };
   facts.persisted = await driver.settle(readPersisted(cluster.backends.store, facts.chatMembers.keys()));
   await driver.settle(cluster.stop());
 

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
+import { CITED_MARK, formatTimeline, TIMELINE_LINES_FULL_MAX } from '../../simulator/shrink/timeline.ts';
+
+const CHAT = 'd:u0:u1';
+const EXPLANATION = `device u0/d1 completed sync d1-s3 at 19.274 s with ${CHAT} head 16, but holds ${CHAT} only up to seq 10: seq 11 (m11 from u1, first seen on u1/d1 at 14.227 s) is missing`;
+
+/** Two phones chatting: u1 sends seq 1..n, u0 renders each; u2 (not named) chats elsewhere. */
+function history(messages: number): HistoryEvent[] {
+  const events: HistoryEvent[] = [{ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' }];
+  for (let seq = 1; seq <= messages; seq++) {
+    const t = seq * 1000;
+    events.push({ t, p: 'u1/d1', type: 'invoke', op: 'send', chat: CHAT, clientMsgId: `m${seq}`, body: `random body ${seq} qwxz` });
+    events.push({ t: t + 10, p: 'u1/d1', type: 'ok', op: 'send', chat: CHAT, clientMsgId: `m${seq}`, seq, msgId: `id${seq}` });
+    if (seq !== 11) events.push({ t: t + 20, p: 'u0/d1', type: 'render', chat: CHAT, seq, from: 'u1', clientMsgId: `m${seq}`, via: 'push', storedAt: t + 5.123456 });
+    events.push({ t: t + 30, p: 'u2/d1', type: 'render', chat: 'g:9', seq, from: 'u3', clientMsgId: `x${seq}`, via: 'push' });
+  }
+  events.push({ t: 19_274, p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' });
+  return events;
+}
+
+describe('shrink timeline', () => {
+  it('marks the lines the explanation cites and leaves bodies and unnamed devices out', () => {
+    const text = formatTimeline(history(12), EXPLANATION);
+    const marked = text.split('\n').filter((l) => l.startsWith(CITED_MARK));
+    expect(marked.some((l) => l.includes('u1/d1') && l.includes('ok op=send') && l.includes('seq=11'))).toBe(true);
+    expect(marked.some((l) => l.includes('render') && l.includes('seq=10'))).toBe(true);
+    expect(marked.some((l) => l.includes('seq=3 '))).toBe(false);
+    expect(text).not.toContain('random body');
+    expect(text).not.toContain('u2/d1');
+    expect(text).toContain('storedAt=1005.1');
+  });
+
+  it('keeps a short case whole, and cuts a long one down to the cited lines, their neighbours and the phases', () => {
+    const short = formatTimeline(history(12), EXPLANATION).split('\n');
+    expect(short.some((l) => l.includes('left out'))).toBe(false);
+    const long = formatTimeline(history(40), EXPLANATION).split('\n');
+    expect(long.length).toBeLessThan(TIMELINE_LINES_FULL_MAX);
+    expect(long.some((l) => l.includes('left out'))).toBe(true);
+    expect(long.some((l) => l.includes('phase=load'))).toBe(true);
+    expect(long.some((l) => l.includes('phase=heal'))).toBe(true);
+    expect(long.some((l) => l.includes('seq=11'))).toBe(true);
+    expect(long.some((l) => l.includes('seq=30'))).toBe(false);
+  });
+});
