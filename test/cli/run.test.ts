@@ -59,12 +59,16 @@ describe('chatsim run', () => {
 
   it('exits 2 when a threshold of flaky-mobile cannot be met, and 64 naming the field for an invalid scenario', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chatsim-bad-'));
-    const impossible = flakyMobileWith(dir, 'impossible.yaml', (yaml) => yaml.replace('"sendToAck p(95) < 5s"', '"sendToAck p(95) < 0ms"'));
-    const failed = await chatsim(['run', impossible, '--phones', '150', '--out', join(dir, 'out'), '--json']);
+    const impossible = flakyMobileWith(dir, 'impossible.yaml', (yaml) => {
+      const changed = yaml.replace('"sendToAck{connected:true} p(95) < 5s"', '"sendToAck{connected:true} p(95) < 0ms"');
+      expect(changed, 'flaky-mobile.yaml has the threshold this test makes impossible').not.toBe(yaml);
+      return changed;
+    });
+    const failed = await chatsim(['run', impossible, '--phones', '150', '--dir', join(dir, 'out'), '--json']);
     expect(failed.code, failed.stderr).toBe(2);
     const summary = JSON.parse(failed.stdout);
     expect(summary).toMatchObject({ verdict: 'fail', exitCode: 2 });
-    expect(summary.thresholds[0]).toMatchObject({ expression: 'sendToAck p(95) < 0ms', ok: false });
+    expect(summary.thresholds[0]).toMatchObject({ expression: 'sendToAck{connected:true} p(95) < 0ms', ok: false });
     expect(summary.properties.filter((p: { verdict: string }) => p.verdict === 'fail')).toEqual([]);
 
     const invalid = flakyMobileWith(dir, 'invalid.yaml', (yaml) => yaml.replace('friendsPerUser: 5', 'friendsPerUser: many'));
