@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSecret, generateSecret, type ClusterSecrets } from '../server/auth/clusterSecrets.ts';
@@ -70,6 +70,8 @@ export async function resolveServeSecrets(
  */
 export async function writeAdminTokenFile(token: string, dir: string | undefined): Promise<{ path: string; remove(): Promise<void> }> {
   const made = dir === undefined ? await mkdtemp(join(tmpdir(), 'chatsim-serve-')) : undefined;
+  // A state directory that does not exist yet is made, private to the user (the README's example names a new one).
+  if (dir !== undefined) await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(made ?? dir!, ADMIN_TOKEN_FILE);
   // 'wx' never follows or overwrites a file someone planted there; mode applies on creation.
   await rm(path, { force: true });
