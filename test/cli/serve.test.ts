@@ -72,7 +72,9 @@ describe('chatsim serve secrets (issue 15, finding 3)', () => {
     try {
       const admin = await fetch(`${address.httpUrl}/v1/admin/restart-chat-servers`, { method: 'POST', headers: { 'x-admin-token': 'chatsim-admin' } });
       expect(admin.status).toBe(403);
-      await fetch(`${address.httpUrl}/v1/users`, { method: 'POST', body: JSON.stringify({ id: 'victim', password: 'pw-victim' }) });
+      // The victim exists, so a refusal below is the forged signature's, not an unknown user's.
+      const registered = await fetch(`${address.httpUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'victim', password: 'pw-victim' }) });
+      expect(registered.status).toBe(201);
       const forged = new TokenService('chatsim-dev-secret', { nowMs: () => Date.now() }, 60_000).issue('victim', 'd1').token;
       expect((await fetch(`${address.httpUrl}/v1/me`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
       const ws = await import('ws');
@@ -132,7 +134,8 @@ describe('chatsim serve secrets (issue 15, finding 3)', () => {
       try {
         const admin = await fetch(`${address.httpUrl}/v1/admin/restart-chat-servers`, { method: 'POST', headers: { 'x-admin-token': 'an-admin-token-for-this-test' } });
         expect(admin.status).toBe(200);
-        await fetch(`${address.httpUrl}/v1/users`, { method: 'POST', body: JSON.stringify({ id: 'u1', password: 'pw' }) });
+        const registered = await fetch(`${address.httpUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'u1', password: 'pw' }) });
+        expect(registered.status, 'the user the token names is registered').toBe(201);
         const signed = new TokenService('a-token-secret-for-this-test-only', { nowMs: () => Date.now() }, 60_000).issue('u1', 'd1').token;
         expect((await fetch(`${address.httpUrl}/v1/me`, { headers: { authorization: `Bearer ${signed}` } })).status).toBe(200);
       } finally {
