@@ -24,11 +24,12 @@ export function formatTimeline(events: readonly HistoryEvent[], explanation: str
   for (const d of devices) users.add(d.slice(0, d.indexOf('/')));
   const chats = new Set(explanation.match(/\b(?:d:u\d+:u\d+|g:\d+)\b/g) ?? []);
   const seqs = citedSeqs(explanation);
+  const times = citedTimesMs(explanation);
   const lines: Line[] = [];
   for (const e of events) {
     if (!concerns(e, devices, users, chats)) continue;
     const text = `${(e.t / 1000).toFixed(3).padStart(9)} s  ${e.p.padEnd(8)} ${describe(e)}`;
-    lines.push({ text, cited: cites(e, devices, chats, seqs), always: e.type === 'oracle' && (e.what === 'fault-start' || e.what === 'fault-end' || e.what === 'phase') });
+    lines.push({ text, cited: cites(e, devices, chats, seqs) || citesTime(e, devices, users, times), always: e.type === 'oracle' && (e.what === 'fault-start' || e.what === 'fault-end' || e.what === 'phase') });
     if (lines.length >= TIMELINE_LINES_MAX) break;
   }
   return render(lines.length > TIMELINE_LINES_FULL_MAX ? trimmed(lines) : lines, lines.length >= TIMELINE_LINES_MAX);
@@ -43,6 +44,19 @@ function citedSeqs(explanation: string): Set<number> {
     for (let n = from; n <= to; n++) seqs.add(n);
   }
   return seqs;
+}
+
+/** Times the explanation names ("at 14.680 s"), in ms. */
+function citedTimesMs(explanation: string): number[] {
+  return [...explanation.matchAll(/\b(\d+\.\d{3}) s\b/g)].map((m) => Math.round(Number(m[1]) * 1000));
+}
+
+/** An event of a named device or user at a time the explanation names (presence and typing explanations cite times, not seqs). */
+function citesTime(e: HistoryEvent, devices: Set<string>, users: Set<string>, times: readonly number[]): boolean {
+  if (times.length === 0) return false;
+  const who = e.type === 'oracle' ? ('device' in e ? (e as { device: string }).device : undefined) : e.p;
+  if (who === undefined || (!devices.has(who) && !users.has(userOf(who)))) return false;
+  return times.some((t) => Math.abs(e.t - t) < 1);
 }
 
 function cites(e: HistoryEvent, devices: Set<string>, chats: Set<string>, seqs: Set<number>): boolean {
@@ -62,7 +76,8 @@ function trimmed(lines: Line[]): Line[] {
     if (line.always) keep.add(i);
     if (line.cited) for (let j = Math.max(0, i - CONTEXT_LINES); j <= Math.min(lines.length - 1, i + CONTEXT_LINES); j++) keep.add(j);
   });
-  if (keep.size === 0) return lines.slice(0, TIMELINE_LINES_FULL_MAX);
+  // Nothing cited (an explanation that names neither a seq nor a time of these events): keep the start, not only the phases.
+  if (!lines.some((line) => line.cited)) return lines.slice(0, TIMELINE_LINES_FULL_MAX);
   const out: Line[] = [];
   let skipped = 0;
   lines.forEach((line, i) => {

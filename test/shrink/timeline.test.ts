@@ -43,3 +43,18 @@ describe('shrink timeline', () => {
     expect(long.some((l) => l.includes('seq=30'))).toBe(false);
   });
 });
+
+describe('shrink timeline of a presence failure', () => {
+  it('marks the events at the times the explanation cites, and never cuts a long timeline down to its phases alone', () => {
+    const events: HistoryEvent[] = [{ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' }];
+    for (let i = 1; i <= 80; i++) events.push({ t: i * 100, p: 'u0/d1', type: 'presence-seen', user: 'u1', online: i % 2 === 0 });
+    events.push({ t: 14_680, p: 'u0/d1', type: 'presence-seen', user: 'u1', online: false });
+    const text = formatTimeline(events, "u1's devices were all disconnected from 14.435 s to 14.900 s, yet device u0/d1 was shown u1 offline at 14.680 s, 245 ms in");
+    const marked = text.split('\n').filter((l) => l.startsWith(CITED_MARK));
+    expect(marked).toHaveLength(1);
+    expect(marked[0]).toContain('14.680 s');
+    expect(text).toContain('u0/d1');
+    const uncited = formatTimeline(events, 'device u0/d1 saw something wrong');
+    expect(uncited).toContain('u0/d1');
+  });
+});
