@@ -54,7 +54,7 @@ describe('a backlog larger than the send buffer, synced over 3G', () => {
     for (let i = 0; i < MESSAGES; i += 10) {
       const batch = Array.from({ length: Math.min(10, MESSAGES - i) }, (_, k) => `m${i + k}`);
       for (const id of batch) client.send({ type: 'send', chat, clientMsgId: id, body: `${id} `.padEnd(BODY_BYTES, 'x') });
-      for (const id of batch) await client.next((f: Frame) => f.type === 'sent' && f.ref === id, 10_000);
+      for (const id of batch) await client.next((f: Frame) => f.type === 'sent' && f.ref === id, 60_000);
     }
 
     const events: HistoryEvent[] = [];
