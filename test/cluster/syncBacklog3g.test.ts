@@ -46,7 +46,11 @@ describe('a backlog larger than the send buffer, synced over 3G', () => {
     for (const user of ['alice', 'bob']) await api('/v1/users', { id: user, password: `pw-${user}` });
     const aliceToken = (await api('/v1/login', { user: 'alice', password: 'pw-alice' })).token as string;
     const bobToken = (await api('/v1/login', { user: 'bob', password: 'pw-bob' })).token as string;
+    // Chats take only friends (consent): alice asks, bob accepts.
+    await api('/v1/friends', { user: 'bob' }, aliceToken);
+    await api('/v1/friends', { user: 'alice' }, bobToken);
     const chat = (await api('/v1/chats', { kind: 'direct', members: ['bob'] }, aliceToken)).id as string;
+    expect(chat, 'the direct chat was made').toMatch(/^d:/);
 
     // Bob is offline: alice sends the backlog, a few frames at a time (pendingFramesMax).
     alice = await TestClient.connect(gatewayUrls[0]!, aliceToken);
@@ -54,7 +58,7 @@ describe('a backlog larger than the send buffer, synced over 3G', () => {
     for (let i = 0; i < MESSAGES; i += 10) {
       const batch = Array.from({ length: Math.min(10, MESSAGES - i) }, (_, k) => `m${i + k}`);
       for (const id of batch) client.send({ type: 'send', chat, clientMsgId: id, body: `${id} `.padEnd(BODY_BYTES, 'x') });
-      for (const id of batch) await client.next((f: Frame) => f.type === 'sent' && f.ref === id, 60_000);
+      for (const id of batch) await client.next((f: Frame) => f.type === 'sent' && f.ref === id, 10_000);
     }
 
     const events: HistoryEvent[] = [];
