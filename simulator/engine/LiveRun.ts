@@ -31,6 +31,8 @@ export interface LiveRunOptions {
   outDir: string;
   time: TimeSource;
   workers?: number;
+  /** The HTTP API's port of the cluster this run starts; gateways on the ports after it (default: any free). */
+  basePort?: number;
   onProgress?: (progress: RunProgress) => void;
   onLog?: (line: string) => void;
 }
@@ -107,9 +109,10 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
     // No default: provisionTarget refuses to go on without it once the target answers.
     adminToken = scenario.target.adminToken;
   } else {
-    const result = await startCluster(scenario, time, random, options.outDir, log);
+    const result = await startCluster(scenario, time, random, options.outDir, log, options.basePort ?? 0);
     if (!result.ok) return result;
     started = result.started;
+    log(`cluster: API ${started.address.httpUrl}, gateways ${started.address.gatewayUrls.join(' ')}`);
     httpUrl = started.address.httpUrl;
     adminToken = started.cluster.adminToken;
   }

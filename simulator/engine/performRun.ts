@@ -31,6 +31,8 @@ export interface PerformRunArgs {
   /** Wall clock for the live engine and report stamps. */
   time: TimeSource;
   workers?: number;
+  /** Live engine, a cluster it starts: the HTTP API's port; gateways listen on the ports after it (default: any free). */
+  basePort?: number;
   onLog?: (line: string) => void;
   onProgress?: (progress: RunProgress) => void;
 }
@@ -60,7 +62,7 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
   await writeFile(join(outDir, 'scenario.yaml'), scenarioYaml(scenario));
   const outcome = scenario.engine === 'sim'
     ? await runSim({ scenario, outDir, onLog: log, ...(args.onProgress ? { onProgress: args.onProgress } : {}) })
-    : await runLive({ scenario, outDir, time, workers: args.workers, onLog: log, ...(args.onProgress ? { onProgress: args.onProgress } : {}) });
+    : await runLive({ scenario, outDir, time, workers: args.workers, onLog: log, ...(args.basePort !== undefined ? { basePort: args.basePort } : {}), ...(args.onProgress ? { onProgress: args.onProgress } : {}) });
   if (!outcome.ok) {
     const summary = buildSummary({
       scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: 0, properties: [], thresholds: [],

@@ -23,7 +23,7 @@ export type StartClusterResult = { ok: true; started: StartedCluster } | { ok: f
  * ports (the default), in this process on real ports (cluster.implementations), or as separate
  * processes on Redis and Cassandra (cluster.processes: multi; node logs in `<outDir>/nodes/`).
  */
-export async function startCluster(scenario: Scenario, time: TimeSource, random: SeededRandom, outDir: string, log: (line: string) => void): Promise<StartClusterResult> {
+export async function startCluster(scenario: Scenario, time: TimeSource, random: SeededRandom, outDir: string, log: (line: string) => void, basePort = 0): Promise<StartClusterResult> {
   const spec = scenario.cluster;
   const limits = { ...spec.limits, presenceDebounceMs: spec.presenceDebounceMs };
   const bugs = scenario.bugs.filter((b) => BUG_CATALOGUE.find((e) => e.name === b)?.where === 'server');
@@ -31,7 +31,7 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
     if (spec.processes === 'multi') {
       const cluster = new ProcessCluster({
         time, gateways: spec.gateways, chatServers: spec.chatServers, redis: spec.redis, cassandra: spec.cassandra, limits, bugs,
-        seed: scenario.seed, logDir: join(outDir, 'nodes'), onLog: log,
+        seed: scenario.seed, logDir: join(outDir, 'nodes'), onLog: log, port: basePort,
       });
       try {
         const address = await cluster.start();
@@ -59,7 +59,7 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
       if (implementation !== 'memory' && opened?.backends[port]) Object.assign(backends, { [port]: opened.backends[port] });
     }
     const cluster = new Cluster({
-      time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: 0,
+      time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: basePort,
       bugs: new Set(scenario.bugs.filter(isBugName)), backends,
     });
     const stop = async (): Promise<void> => {
