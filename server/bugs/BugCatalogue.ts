@@ -21,6 +21,9 @@ export const BUG_NAMES = [
   'no-reconnect-on-going-away',
   'render-duplicate-push',
   'render-out-of-order-push',
+  'token-sync-off-by-one',
+  'presence-wall-clock',
+  'phone-wall-clock-timeouts',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -106,6 +109,18 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'render-out-of-order-push', where: 'phone', breaks: ['A2'],
     description: 'The phone renders a push above a gap at once instead of holding it until the missing seqs arrive, so a reordered delivery shows out of order (reorder-broker-messages).',
+  },
+  {
+    name: 'token-sync-off-by-one', where: 'server', breaks: ['C2'],
+    description: 'Token sync reads the inbox from one past the token\'s position, so the first event after every non-empty token falls between two tokens (devices that sync by token: population.tokenSyncShare).',
+  },
+  {
+    name: 'presence-wall-clock', where: 'server', breaks: ['D1'],
+    description: 'A chat server answers presence queries by subtracting the store\'s last-disconnect stamp from its own wall clock instead of taking the age the store measured: once its clock is ahead (clocks.chatServerSkewMs, a clock-jump forward) a user inside the debounce window is answered offline.',
+  },
+  {
+    name: 'phone-wall-clock-timeouts', where: 'phone', breaks: ['A5'],
+    description: 'The phone measures its link\'s silence (the heartbeat timeout) on its wall clock instead of monotonic time: after its clock jumps back (a clock-jump of the phones) a half-open link is not noticed until the clock catches up, and the phone misses everything sent meanwhile.',
   },
 ];
 

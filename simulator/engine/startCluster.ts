@@ -8,10 +8,13 @@ import type { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
+import { ChatServerClocks } from './clocks.ts';
 
 export interface StartedCluster {
   cluster: ClusterControl;
   address: ClusterAddress;
+  /** The chat servers' wall clocks, when the harness holds them (in-process): clock-jump faults step them. */
+  chatServerClocks?: ChatServerClocks;
   /** Stops the cluster and releases what was provisioned for it (namespaces, a local Redis). */
   stop(): Promise<void>;
 }
@@ -58,9 +61,11 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
     for (const [port, implementation] of Object.entries(spec.implementations) as Array<[keyof ClusterBackends, string]>) {
       if (implementation !== 'memory' && opened?.backends[port]) Object.assign(backends, { [port]: opened.backends[port] });
     }
+    // Each slot's wall clock, skewed (clocks.chatServerSkewMs) and stepped by clock-jump faults.
+    const chatServerClocks = new ChatServerClocks(time, random.fork('wall-clocks'), spec.chatServers, scenario.clocks?.chatServerSkewMs ?? 0);
     const cluster = new Cluster({
       time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: basePort,
-      bugs: new Set(scenario.bugs.filter(isBugName)), backends,
+      bugs: new Set(scenario.bugs.filter(isBugName)), backends, chatServerClock: chatServerClocks.forSlot,
     });
     const stop = async (): Promise<void> => {
       await cluster.stop();
@@ -75,7 +80,7 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
       await stop().catch(() => undefined);
       return { ok: false, code: 'CLUSTER_START_FAILED', message: (error as Error).message };
     }
-    return { ok: true, started: { cluster, address, stop } };
+    return { ok: true, started: { cluster, address, stop, chatServerClocks } };
   } catch (error) {
     return { ok: false, code: 'BACKEND_UNREACHABLE', message: (error as Error).message };
   }

@@ -18,6 +18,8 @@ export interface OutboxEntry {
   body: string;
   /** When the user pressed send (phone clock); the start of every send latency. */
   createdMs: number;
+  /** The same moment on the phone's wall clock, as the screen shows it (skewed or jumped clocks show here only). */
+  shownAtMs?: number;
   state: TickState;
   seq?: number;
   msgId?: string;
