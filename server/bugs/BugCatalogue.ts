@@ -23,7 +23,7 @@ export const BUG_NAMES = [
   'render-out-of-order-push',
   'token-sync-off-by-one',
   'presence-wall-clock',
-  'phone-wall-clock-timeouts',
+  'phone-wall-clock-presence',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -119,8 +119,8 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
     description: 'A chat server answers presence queries by subtracting the store\'s last-disconnect stamp from its own wall clock instead of taking the age the store measured: once its clock is ahead (clocks.chatServerSkewMs, a clock-jump forward) a user inside the debounce window is answered offline.',
   },
   {
-    name: 'phone-wall-clock-timeouts', where: 'phone', breaks: ['A5'],
-    description: 'The phone measures its link\'s silence (the heartbeat timeout) on its wall clock instead of monotonic time: after its clock jumps back (a clock-jump of the phones) a half-open link is not noticed until the clock catches up, and the phone misses everything sent meanwhile.',
+    name: 'phone-wall-clock-presence', where: 'phone', breaks: ['D4'],
+    description: 'The phone stamps presence pushes and query answers with its wall clock to keep a push over an older answer: after its clock jumps back (a clock-jump of the phones) every answer about a user pushed before the jump looks older and is dropped, so a return or departure it missed while away stays unseen.',
   },
 ];
 

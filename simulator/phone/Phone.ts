@@ -131,7 +131,7 @@ export class Phone {
   private receiptRetryAttempt = 0;
   private reconnectTimer: TimerHandle | undefined;
   /** presence_query id -> when it was sent: an answer is a snapshot taken somewhere in between. */
-  private readonly presenceAskedMs = new Map<string, number>();
+  private readonly presenceAskedMs = new Map<string, { atMs: number; stampMs: number }>();
   /** friend -> when its latest presence push arrived (a query asked before it is older news). */
   private readonly presencePushedMs = new Map<string, number>();
 
@@ -266,7 +266,7 @@ export class Phone {
       const id = `${this.config.device}-q${++this.presenceCounter}`;
       // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
       if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
-      this.presenceAskedMs.set(id, this.config.time.nowMs());
+      this.presenceAskedMs.set(id, { atMs: this.config.time.nowMs(), stampMs: this.presenceStampMs() });
       this.sendFrame({ type: 'presence_query', id, users });
     }
     return true;
@@ -283,7 +283,7 @@ export class Phone {
     const gen = ++this.linkGen;
     let helloSeen = false;
     const link = this.config.transport.open(url, this.config.token, {
-      onOpen: () => { if (gen === this.linkGen) this.lastInboundMs = this.silenceClock().nowMs(); },
+      onOpen: () => { if (gen === this.linkGen) this.lastInboundMs = this.config.time.nowMs(); },
       onFrame: (text) => {
         if (gen !== this.linkGen) return;
         const frame = this.parse(text);
@@ -358,11 +358,12 @@ export class Phone {
   }
 
   /**
-   * What the link's silence is measured on: monotonic time. Bug 'phone-wall-clock-timeouts':
-   * the wall clock, so a clock that jumps back hides a dead link until it catches up.
+   * What a presence push and a query are stamped with to tell which is newer: monotonic time.
+   * Bug 'phone-wall-clock-presence': the wall clock, so once it jumps back every answer about
+   * a user pushed before the jump looks older than that push and is dropped.
    */
-  private silenceClock(): Clock {
-    return this.options.wallClockTimeouts ? (this.config.wallClock ?? this.config.time) : this.config.time;
+  private presenceStampMs(): number {
+    return (this.options.wallClockPresence ? (this.config.wallClock ?? this.config.time) : this.config.time).nowMs();
   }
 
   /** Pings every interval; a link silent for `heartbeatTimeoutIntervals` intervals is half-open. */
@@ -370,7 +371,7 @@ export class Phone {
     this.heartbeat?.cancel();
     const timeoutMs = intervalMs * this.options.heartbeatTimeoutIntervals;
     this.heartbeat = this.timers.every(intervalMs, () => {
-      if (this.silenceClock().nowMs() - this.lastInboundMs >= timeoutMs) {
+      if (this.config.time.nowMs() - this.lastInboundMs >= timeoutMs) {
         this.config.metrics.increment('heartbeat.timeouts');
         this.link?.abort();
         return;
@@ -396,7 +397,7 @@ export class Phone {
   // ---------------------------------------------------------------- frames in
 
   private parse(text: string): ServerFrame | undefined {
-    this.lastInboundMs = this.silenceClock().nowMs();
+    this.lastInboundMs = this.config.time.nowMs();
     try {
       const frame = JSON.parse(text) as ServerFrame;
       if (typeof frame !== 'object' || frame === null || typeof frame.type !== 'string') throw new Error('not a frame');
@@ -418,11 +419,12 @@ export class Phone {
       case 'error': return this.onError(frame);
       case 'typing': return this.record({ type: 'typing-seen', chat: frame.chat, user: frame.user });
       case 'presence':
-        this.presencePushedMs.set(frame.user, this.config.time.nowMs());
+        this.presencePushedMs.set(frame.user, this.presenceStampMs());
         return this.record({ type: 'presence-seen', user: frame.user, online: frame.online });
       case 'presence_result': {
-        const askedAt = this.presenceAskedMs.get(frame.ref);
+        const asked = this.presenceAskedMs.get(frame.ref);
         this.presenceAskedMs.delete(frame.ref);
+        const askedAt = asked?.atMs;
         for (const entry of frame.users) {
           // The answer is a snapshot taken some time after we asked; a push that arrived since
           // may be newer, and the answer then must not overwrite it (the snapshot and the push
@@ -430,7 +432,7 @@ export class Phone {
           // see is also pushed to connected friends, so keeping the push loses nothing.
           // (10,000 phones: u7344/d1 asked at 13.615 s, heard u7636 online by push at
           // 13.814 s, then the older answer "offline" at 13.930 s, and showed it.)
-          if (askedAt !== undefined && (this.presencePushedMs.get(entry.user) ?? -Infinity) > askedAt) continue;
+          if (asked !== undefined && (this.presencePushedMs.get(entry.user) ?? -Infinity) > asked.stampMs) continue;
           this.record({ type: 'presence-seen', user: entry.user, online: entry.online, ...(askedAt !== undefined ? { askedAt: askedAt - this.config.startMs } : {}) });
         }
         return;

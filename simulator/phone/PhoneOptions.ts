@@ -35,8 +35,8 @@ export interface PhoneOptions {
   renderDuplicatePush: boolean;
   /** Injected bug `render-out-of-order-push`: a push above a gap is rendered at once. False in every correct run. */
   renderOutOfOrderPush: boolean;
-  /** Injected bug `phone-wall-clock-timeouts`: the link's silence is measured on the wall clock (which can jump). False in every correct run. */
-  wallClockTimeouts: boolean;
+  /** Injected bug `phone-wall-clock-presence`: presence pushes and queries are ordered by the wall clock (which can jump). False in every correct run. */
+  wallClockPresence: boolean;
 }
 
 export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
@@ -56,5 +56,5 @@ export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
   noReconnectOnGoingAway: false,
   renderDuplicatePush: false,
   renderOutOfOrderPush: false,
-  wallClockTimeouts: false,
+  wallClockPresence: false,
 });
