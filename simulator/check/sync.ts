@@ -170,13 +170,16 @@ export class SyncFamily implements Family {
     // window from 1.7 s to 11.5 s; seq 12, stored at 9.962 s, was lost). A message stored
     // outside every window is still owed its push. Without the store time, the seam's span decides.
     const [fromMs, toMs] = e.storedAt !== undefined ? [e.storedAt, e.storedAt] : [seam.syncedAtMs, e.t];
-    if (this.inDeliveryWindow(fromMs, toMs)) { this.seamsVoidedByFaults++; return; }
+    if (this.inDeliveryWindow(fromMs, toMs, e.storedAt !== undefined)) { this.seamsVoidedByFaults++; return; }
     this.c3.hit(1, () => `device ${e.p} reconnected and synced ${e.chat} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; then seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) but seq ${e.seq} never was: it came only by a later sync at ${fmt(e.t)}`);
   }
 
-  /** Some delivery fault window overlaps [fromMs, toMs], with the tolerance for the chat servers' clocks. */
-  private inDeliveryWindow(fromMs: number, toMs: number): boolean {
-    const tolMs = this.settings.tolMs;
+  /**
+   * Some delivery fault window overlaps [fromMs, toMs], with the tolerance for the chat servers'
+   * clocks: a store time (`storedAt`, the server's `ts`) is as far off as their wall clocks may be.
+   */
+  private inDeliveryWindow(fromMs: number, toMs: number, stamped = false): boolean {
+    const tolMs = this.settings.tolMs + (stamped ? this.settings.serverClockOffsetMaxMs : 0);
     return this.deliveryWindows.some(([start, end]) => start - tolMs <= toMs && fromMs <= end + tolMs);
   }
 

@@ -115,3 +115,15 @@ export class ChatServerClocks {
     }
   }
 }
+
+/**
+ * How far a chat server's wall clock may be off the run's clock in this scenario: its skew
+ * bound and every chat-server jump (the simulated machines' small skew, sim.clockSkewMs, is
+ * within the checkers' own tolerance). The checkers widen what they read from server
+ * timestamps (message `ts`) by it.
+ */
+export function chatServerClockOffsetMaxMs(scenario: Scenario): number {
+  let offset = scenario.clocks?.chatServerSkewMs ?? 0;
+  for (const fault of scenario.faults) if (fault.kind === 'clock-jump' && fault.target === 'chat-servers') offset += Math.abs(fault.byMs);
+  return offset;
+}

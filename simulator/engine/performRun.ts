@@ -19,6 +19,7 @@ import { runPhases } from '../report/runPhases.ts';
 import { timeSeriesRows, writeReports, type TimeSeriesRow } from '../report/writeReports.ts';
 import { buildInfo } from '../runtime/buildInfo.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
+import { chatServerClockOffsetMaxMs } from './clocks.ts';
 import { evaluateThreshold, parseThreshold } from '../scenario/thresholds.ts';
 
 export interface PerformRunArgs {
@@ -77,14 +78,17 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
   observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
   const snapshot = metrics.snapshot();
   const presenceTtlMs = scenario.cluster.limits.presenceTtlMs;
+  const serverClockOffsetMaxMs = chatServerClockOffsetMaxMs(scenario);
   const properties = checkRun(outcome.events, outcome.facts, {
     presenceDebounceMs: scenario.cluster.presenceDebounceMs, seed: scenario.seed, reproduce, checks: args.checks,
     ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: outcome.facts.friendsOfUser } : {}),
+    ...(serverClockOffsetMaxMs > 0 ? { serverClockOffsetMaxMs } : {}),
   });
   await saveRunRecord(outDir, {
     schemaVersion: 1, scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, reproduce,
     runStartEpochMs: outcome.runStartEpochMs, presenceDebounceMs: scenario.cluster.presenceDebounceMs, bugs: scenario.bugs, facts: factsToRecord(outcome.facts),
     ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: [...outcome.facts.friendsOfUser] } : {}),
+    ...(serverClockOffsetMaxMs > 0 ? { serverClockOffsetMaxMs } : {}),
   });
   const phases = runPhases(scenario, outcome.events);
   const samples = taggedSamples(outcome.events, { chatMembers: outcome.facts.chatMembers, phases, faults: outcome.faults, ...(outcome.facts.profileOfDevice ? { profileOfDevice: outcome.facts.profileOfDevice } : {}) });
