@@ -24,7 +24,7 @@ import { assignPhones, profileOfDevices } from './assignPhones.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
-import type { ChatServerClocks } from './clocks.ts';
+import type { ChatServerClockControl } from './clocks.ts';
 
 export interface LiveRunOptions {
   scenario: Scenario;
@@ -129,7 +129,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
   }
 }
 
-async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClocks): Promise<LiveRunOutcome> {
+async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<LiveRunOutcome> {
   const { scenario, time } = options;
   const population = buildPopulation(scenario.population, random.fork('population'));
   log(`provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`);
@@ -203,13 +203,13 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
  * Plays one fault; resolves when it is over, with its end time (ms after the run start) for
  * faults that last (`forMs`), undefined for instant ones (the caller takes the time it finished).
  */
-export async function applyFault(fault: FaultSpec, cluster: ClusterControl | undefined, time: TimeSource, log: (line: string) => void, chatServerClocks?: ChatServerClocks): Promise<number | undefined> {
+export async function applyFault(fault: FaultSpec, cluster: ClusterControl | undefined, time: TimeSource, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<number | undefined> {
   if (fault.kind === 'clock-jump') {
     // Phones step their own clocks on the schedule they were given (assignPhones); chat servers here.
     const by = `${fault.byMs > 0 ? '+' : ''}${fault.byMs} ms`;
     if (fault.target === 'phones') log(`fault: the wall clock of ${fault.share === undefined || fault.share >= 1 ? 'every phone' : `${Math.round(fault.share * 100)}% of phones`} jumps ${by}`);
     else if (chatServerClocks && cluster) {
-      chatServerClocks.step(fault);
+      await chatServerClocks.step(fault);
       log(`fault: the wall clock of ${fault.chatServer === undefined ? 'every chat server' : `chat server ${fault.chatServer}`} jumps ${by}`);
     } else log(`fault clock-jump skipped: the chat servers' clocks are not the harness's here`);
     return undefined;

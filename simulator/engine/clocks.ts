@@ -1,4 +1,5 @@
 import type { Clock } from '../../server/ports/Clock.ts';
+import { OffsetClock } from '../../server/faults/OffsetClock.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import type { ClockJumpSpec, Scenario } from '../scenario/Scenario.ts';
 
@@ -66,33 +67,25 @@ export function phoneClockSpec(scenario: Scenario, device: string, random: Rando
 }
 
 /** A chat server slot's wall clock: `base` off by its slot's skew, stepped by `clock-jump` faults. */
-export class SteppableClock implements Clock {
-  private offsetMs: number;
-
-  constructor(private readonly base: Clock, skewMs: number) {
-    this.offsetMs = skewMs;
-  }
-
-  nowMs(): number {
-    return this.base.nowMs() + this.offsetMs;
-  }
-
-  step(byMs: number): void {
-    this.offsetMs += byMs;
-  }
-
-  get currentOffsetMs(): number {
-    return this.offsetMs;
-  }
-}
+export { OffsetClock as SteppableClock } from '../../server/faults/OffsetClock.ts';
 
 /**
  * The chat servers' wall clocks of one in-process cluster (the Cluster's `chatServerClock`):
  * one per slot, kept across restarts (the slot is the machine), each skewed by a draw from
  * `random` forked by slot, on top of what `inner` gives the slot (the simulation's own skew).
  */
-export class ChatServerClocks {
-  private readonly clocks = new Map<number, SteppableClock>();
+/** The fixed skew of chat server slot `index`, from `random` forked by the slot (the same draw in-process and multi-process). */
+export function chatServerSkewMs(random: Random, index: number, maxMs: number): number {
+  return drawSkewMs(random.fork(`chat-server-skew:${index}`), maxMs);
+}
+
+/** What steps the chat servers' clocks on a `clock-jump`: the in-process slots' clocks, or a multi-process cluster's nodes. */
+export interface ChatServerClockControl {
+  step(fault: ClockJumpSpec): void | Promise<void>;
+}
+
+export class ChatServerClocks implements ChatServerClockControl {
+  private readonly clocks = new Map<number, OffsetClock>();
 
   constructor(private readonly base: Clock, private readonly random: Random, private readonly slots: number, private readonly skewMaxMs: number, private readonly inner?: (server: { index: number; id: string }) => Clock) {}
 
@@ -100,7 +93,7 @@ export class ChatServerClocks {
   readonly forSlot = (server: { index: number; id: string }): Clock => {
     let clock = this.clocks.get(server.index);
     if (!clock) {
-      clock = new SteppableClock(this.inner?.(server) ?? this.base, drawSkewMs(this.random.fork(`chat-server-skew:${server.index}`), this.skewMaxMs));
+      clock = new OffsetClock(this.inner?.(server) ?? this.base, chatServerSkewMs(this.random, server.index, this.skewMaxMs));
       this.clocks.set(server.index, clock);
     }
     return clock;

@@ -8,13 +8,13 @@ import type { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
-import { ChatServerClocks } from './clocks.ts';
+import { ChatServerClocks, chatServerSkewMs, type ChatServerClockControl } from './clocks.ts';
 
 export interface StartedCluster {
   cluster: ClusterControl;
   address: ClusterAddress;
   /** The chat servers' wall clocks, when the harness holds them (in-process): clock-jump faults step them. */
-  chatServerClocks?: ChatServerClocks;
+  chatServerClocks?: ChatServerClockControl;
   /** Stops the cluster and releases what was provisioned for it (namespaces, a local Redis). */
   stop(): Promise<void>;
 }
@@ -32,13 +32,17 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
   const bugs = scenario.bugs.filter((b) => BUG_CATALOGUE.find((e) => e.name === b)?.where === 'server');
   try {
     if (spec.processes === 'multi') {
+      // Each slot's wall clock offset, drawn as in-process; clock-jump faults step the nodes' clocks over IPC.
+      const wallClocks = random.fork('wall-clocks');
+      const chatServerClockOffsetsMs = Array.from({ length: spec.chatServers }, (_, i) => chatServerSkewMs(wallClocks, i, scenario.clocks?.chatServerSkewMs ?? 0));
       const cluster = new ProcessCluster({
         time, gateways: spec.gateways, chatServers: spec.chatServers, redis: spec.redis, cassandra: spec.cassandra, limits, bugs,
-        seed: scenario.seed, logDir: join(outDir, 'nodes'), onLog: log, port: basePort,
+        seed: scenario.seed, logDir: join(outDir, 'nodes'), onLog: log, port: basePort, chatServerClockOffsetsMs,
       });
+      const chatServerClocks: ChatServerClockControl = { step: (fault) => cluster.stepChatServerClock(fault.chatServer, fault.byMs) };
       try {
         const address = await cluster.start();
-        return { ok: true, started: { cluster, address, stop: () => cluster.stop() } };
+        return { ok: true, started: { cluster, address, stop: () => cluster.stop(), chatServerClocks } };
       } catch (error) {
         await cluster.stop();
         throw error;

@@ -333,8 +333,8 @@ function semanticErrors(s: Scenario): ScenarioError[] {
     if (f.kind === 'clock-jump') errors.push(...clockJumpErrors(s, f, i));
     if ('chatServer' in f && f.chatServer !== undefined && !s.target && f.chatServer >= s.cluster.chatServers) errors.push({ path: `faults[${i}].chatServer`, message: `chat server ${f.chatServer} does not exist: cluster.chatServers is ${s.cluster.chatServers} (indexes from 0)` });
   });
-  if ((s.clocks?.chatServerSkewMs ?? 0) > 0 && s.cluster.processes === 'multi') {
-    errors.push({ path: 'clocks.chatServerSkewMs', code: 'CLOCK_NOT_SETTABLE', message: 'a multi-process cluster\'s chat servers read the machine\'s clock: the harness cannot skew it (use processes: single, or the simulation engine)' });
+  if ((s.clocks?.chatServerSkewMs ?? 0) > 0 && s.target) {
+    errors.push({ path: 'clocks.chatServerSkewMs', code: 'CLOCK_NOT_SETTABLE', message: 'the chat servers of a --target are not the harness\'s: their clocks cannot be skewed' });
   }
   for (const [port, range] of Object.entries(s.sim.portLatencyMs)) {
     if (range.min > range.max) errors.push({ path: `sim.portLatencyMs.${port}`, message: `min (${range.min}) is above max (${range.max})` });
@@ -365,9 +365,6 @@ function clockJumpErrors(s: Scenario, f: Extract<Scenario['faults'][number], { k
   if (f.target === 'phones' && f.chatServer !== undefined) errors.push({ path: `faults[${i}].chatServer`, message: 'only target chat-servers names a chat server' });
   if (f.target === 'chat-servers' && f.share !== undefined) errors.push({ path: `faults[${i}].share`, message: 'only target phones takes a share' });
   if (f.target === 'chat-servers' && s.target) errors.push({ path: `faults[${i}].target`, code: 'CLOCK_NOT_SETTABLE', message: 'the chat servers of a --target are not the harness\'s: their clocks cannot be stepped' });
-  if (f.target === 'chat-servers' && s.cluster.processes === 'multi') {
-    errors.push({ path: `faults[${i}].target`, code: 'CLOCK_NOT_SETTABLE', message: 'a multi-process cluster\'s chat servers read the machine\'s clock: the harness cannot step it (use processes: single, or the simulation engine)' });
-  }
   return errors;
 }
 

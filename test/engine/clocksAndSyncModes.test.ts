@@ -103,10 +103,11 @@ describe('the scenario loader on clocks and sync modes', () => {
     expect(bad.ok).toBe(false);
     if (bad.ok) return;
     expect(bad.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['faults[0].byMs', 'faults[0].share']));
-    const multi = parseScenario(base.replace('  chatServers: 2\n', '  chatServers: 2\n  processes: multi\n'), 'x');
-    expect(multi.ok).toBe(false);
-    if (multi.ok) return;
-    expect(multi.errors.filter((e) => e.code === 'CLOCK_NOT_SETTABLE').map((e) => e.path).sort()).toEqual(['clocks.chatServerSkewMs', 'faults[0].target']);
+    expect(parseScenario(base.replace('  chatServers: 2\n', '  chatServers: 2\n  processes: multi\n'), 'x').ok).toBe(true);
+    const target = parseScenario(base.replace(/^cluster:[\s\S]*?^clocks:/m, 'target: { httpUrl: "http://127.0.0.1:9" }\nclocks:'), 'x');
+    expect(target.ok).toBe(false);
+    if (target.ok) return;
+    expect(target.errors.filter((e) => e.code === 'CLOCK_NOT_SETTABLE').map((e) => e.path).sort()).toEqual(['clocks.chatServerSkewMs', 'faults[0].target']);
   });
 
   it('reads tokenSyncShare and clocks, with defaults of 0', () => {
