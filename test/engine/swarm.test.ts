@@ -50,7 +50,11 @@ describe('chatsim sim (the swarm)', () => {
   // one seed in fourteen, so a bound of 5 seeds does not hold for them;
   // test/engine/backendFaults.test.ts proves each on its fault.
   const SHOWN_BY_BACKEND_FAULTS = new Set(['reuse-connection-ids', 'no-presence-reregister', 'no-reconnect-on-going-away', 'render-duplicate-push', 'render-out-of-order-push']);
-  for (const bug of BUG_CATALOGUE.filter((b) => !SHOWN_BY_BACKEND_FAULTS.has(b.name))) {
+  // Bugs that only a clock jump of one direction shows (chat servers ahead, phones back): the
+  // swarm draws a clock-jump in about one seed in seven, half of them the right target, so 5
+  // seeds do not hold for them; test/engine/clocksAndSyncModes.test.ts proves each.
+  const SHOWN_BY_CLOCK_JUMPS = new Set(['presence-wall-clock', 'phone-wall-clock-presence']);
+  for (const bug of BUG_CATALOGUE.filter((b) => !SHOWN_BY_BACKEND_FAULTS.has(b.name) && !SHOWN_BY_CLOCK_JUMPS.has(b.name))) {
     it(`finds ${bug.name} within ${SEEDS_TO_FIND} seeds, failing a property it breaks, with the line that replays it`, async () => {
       const { found, fresh } = await hunt(bug, mkdtempSync(join(tmpdir(), `swarm-${bug.name}-`)));
       expect(found, `${bug.name} not found in seeds 1..${SEEDS_TO_FIND} (by a property the correct cluster passes there)`).toBeDefined();
