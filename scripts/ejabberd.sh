@@ -56,6 +56,10 @@ pick_root() {
   if runuser -u "$user" -- test -x "$want" 2>/dev/null; then echo "$want"; return; fi
   local alt
   alt="/tmp/chatsim-ejabberd-$(printf '%s' "$want" | cksum | cut -d' ' -f1)"
+  # /tmp is shared: refuse a path someone else made (a symlink, or not owned by root/ejabberd).
+  if [ -L "$alt" ] || { [ -e "$alt" ] && ! stat -c %U "$alt" | grep -qx -e root -e "$user"; }; then
+    die "$alt exists and was not made by this script; remove it or set EJABBERD_DIR"
+  fi
   echo "ejabberd.sh: user $user cannot reach $want; using $alt" >&2
   echo "$alt"
 }
