@@ -191,6 +191,72 @@ describe.skipIf(!ready.ok)(`XMPP against ejabberd${ready.ok ? '' : ` (skipped: $
     expect(cPresence.seen).toEqual([]);
   });
 
+  it('a session that cannot be resumed (kicked) becomes a new one: rooms rejoined, nothing refused by the server', async () => {
+    const [alice, bob] = await registerUsers(admin, ['alice-kick', 'bob-kick']);
+    const room = uniqueUser('room-kick');
+    expect(await admin.provisionRoom(room, [alice!.name, bob!.name])).toEqual({ ok: true, value: undefined });
+    const roomJid = admin.roomJid(room);
+    const a = await connect(alice!);
+    const b = await connect(bob!);
+    const bLost = new Recorder<void>(b, 'sessionLost');
+    const bOnline = new Recorder<string>(b, 'online');
+    const bWarnings = new Recorder<Error>(b, 'warning');
+    const bInbox = new Recorder<IncomingMessage>(b, 'message');
+    expect(await a.joinRoom(roomJid, alice!.name)).toEqual({ ok: true, value: undefined });
+    expect(await b.joinRoom(roomJid, bob!.name)).toEqual({ ok: true, value: undefined });
+    const smId = b.smId;
+
+    expect(await admin.kickSession(bob!.name, 'phone')).toEqual({ ok: true, value: undefined });
+    await bLost.waitFor(() => true, 'bob\'s session lost');
+    await bOnline.waitFor(() => true, 'bob online again');
+    expect(b.smId).not.toBe(smId);
+
+    const direct = a.sendChat(bob!.jid, 'after the kick');
+    const group = a.sendGroupchat(roomJid, 'to the room after the kick');
+    await bInbox.waitFor((m) => m.id === direct, 'the direct message at bob');
+    await bInbox.waitFor((m) => m.id === group && m.type === 'groupchat', 'the room message at bob (rejoined)');
+    // One new session, not a second: the server closed no stream for a wrong ack count (xmpp.js
+    // counts stanzas asynchronously; XmppConnection sends nothing until <enabled/>).
+    expect(bLost.seen.length).toBe(1);
+    expect(bWarnings.seen.map((w) => w.message).filter((m) => /acknowledged more/.test(m))).toEqual([]);
+  });
+
+  it('a client in the background (XEP-0352 inactive) gets typing only when it is active again', async () => {
+    const [alice, bob] = await registerUsers(admin, ['alice-csi', 'bob-csi']);
+    const a = await connect(alice!);
+    const b = await connect(bob!);
+    const bStates = new Recorder<{ from: string; state: string }>(b, 'chatState');
+    await b.setClientState('inactive');
+    expect(await b.ping()).toEqual({ ok: true, value: undefined }); // the server has read <inactive/>
+    a.sendChatState(bob!.jid, 'composing');
+    // Alice's session routed the chat state before answering her ping, so it is in Bob's
+    // session's mailbox before his ping: after both, it was either queued or delivered.
+    expect(await a.ping()).toEqual({ ok: true, value: undefined });
+    expect(await b.ping()).toEqual({ ok: true, value: undefined });
+    expect(bStates.seen).toEqual([]);
+    await b.setClientState('active');
+    expect(await bStates.waitFor((s) => s.state === 'composing', 'typing flushed on active')).toMatchObject({ from: alice!.jid });
+  });
+
+  it('carbons (XEP-0280) copy a user\'s traffic to the other device', async () => {
+    const [alice, bob] = await registerUsers(admin, ['alice-cc', 'bob-cc']);
+    const a = await connect(alice!);
+    const phone = await connect(bob!);
+    const tablet = connectionFor(endpoints, bob!, { resource: 'tablet' });
+    open.push(tablet);
+    expect((await tablet.start()).ok).toBe(true);
+    expect(await phone.enableCarbons()).toEqual({ ok: true, value: undefined });
+    expect(await tablet.enableCarbons()).toEqual({ ok: true, value: undefined });
+    const tabletInbox = new Recorder<IncomingMessage>(tablet, 'message');
+    const phoneInbox = new Recorder<IncomingMessage>(phone, 'message');
+
+    const fromPhone = phone.sendChat(alice!.jid, 'sent from the phone');
+    expect(await tabletInbox.waitFor((m) => m.id === fromPhone, 'the carbon of the phone\'s message')).toMatchObject({ carbonSent: true, from: alice!.jid });
+    const toBob = a.sendChat(bob!.jid, 'to bob');
+    await tabletInbox.waitFor((m) => m.id === toBob, 'alice\'s message on the tablet');
+    await phoneInbox.waitFor((m) => m.id === toBob, 'alice\'s message on the phone');
+  });
+
   it('a MUC message reaches all 3 members, with the room\'s stanza id, and is in the room\'s MAM', async () => {
     const [alice, bob, carol] = await registerUsers(admin, ['alice-muc', 'bob-muc', 'carol-muc']);
     const room = uniqueUser('room');

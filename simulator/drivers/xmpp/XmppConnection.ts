@@ -248,6 +248,10 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   private readonly joinWaiters = new Map<string, (result: XmppResult<void>) => void>();
   private readonly mamCollectors = new Map<string, { archive: string; messages: ArchivedMessage[] }>();
   private sessions = 0;
+  /** A new session is bound but stream management is not settled yet: hold every send. */
+  private awaitingSm = false;
+  private smSettleTimer: TimerHandle | undefined;
+  private readyWaiters: (() => void)[] = [];
   private stopped = false;
   private flushing = false;
   private readonly idPrefix: string;
@@ -289,6 +293,9 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
       if (!this.stopped) this.emit('disconnected', info?.clean === true);
     }) as never);
     this.entity.on('stanza', ((stanza: XmlElement) => this.onStanza(stanza)) as never);
+    this.entity.on('nonza', ((element: XmlElement) => {
+      if (element.is('enabled', NS.sm) || element.is('failed', NS.sm)) this.settleSession();
+    }) as never);
     sm.on('resumed', () => {
       this.emit('resumed');
       // xmpp.js sets the status back to online right after this event, in the same turn.
@@ -307,8 +314,9 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     return this.entity.jid?.toString();
   }
 
+  /** A session is up and settled (stream management enabled or refused): sends go out. */
   get online(): boolean {
-    return this.entity.status === 'online';
+    return this.entity.status === 'online' && !this.awaitingSm;
   }
 
   /** The XEP-0198 session id (non-empty while resumable). */
@@ -326,15 +334,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     try {
       // 'online' comes with resource binding; stream management is enabled right after, and only
       // a stream with an SM id can be resumed, so wait for <enabled/> (or <failed/>) too.
-      const smReady = new Promise<void>((resolve) => {
-        const onNonza = (element: XmlElement): void => {
-          if (element.is('enabled', NS.sm) || element.is('failed', NS.sm)) {
-            this.entity.off('nonza', onNonza as never);
-            resolve();
-          }
-        };
-        this.entity.on('nonza', onNonza as never);
-      });
+      const smReady = new Promise<void>((resolve) => this.readyWaiters.push(resolve));
       // A link that drops during login ends the attempt (the caller retries), rather than
       // leaving xmpp.js's reconnect to finish a login nobody waits for.
       let onDrop: (() => void) | undefined;
@@ -367,6 +367,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.entity.reconnect.stop();
+    this.smSettleTimer?.cancel();
     for (const [, resolve] of this.joinWaiters) resolve({ ok: false, error: { code: 'not_online', message: 'stopped' } });
     this.joinWaiters.clear();
     try {
@@ -425,8 +426,10 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
 
   /** XEP-0085: a standalone chat state (typing is `composing`, then `paused` or `active`). */
   sendChatState(to: string, state: ChatState, type: 'chat' | 'groupchat' = 'chat'): void {
-    this.enqueue(xml('message', { to, type, id: this.nextId() }, xml(state, { xmlns: NS.chatStates }),
-      xml('no-store', { xmlns: 'urn:xmpp:hints' })) as unknown as XmlElement);
+    // Nothing else in the stanza: ejabberd's CSI queues only a "standalone" chat state, and a
+    // XEP-0334 <no-store/> hint beside it made ejabberd 23.01 deliver it to an inactive client at
+    // once (MAM does not archive bodyless messages anyway).
+    this.enqueue(xml('message', { to, type, id: this.nextId() }, xml(state, { xmlns: NS.chatStates })) as unknown as XmlElement);
   }
 
   /** Broadcast presence to roster contacts (and joined rooms see it from the room). */
@@ -575,9 +578,27 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }
   }
 
+  /**
+   * A new session is bound. Nothing is sent until stream management is settled (<enabled/> or
+   * <failed/>): xmpp.js counts inbound stanzas in an asynchronous middleware and resets the count
+   * on <enabled/>, so stanzas answered in between (room presences after a rejoin) could be counted
+   * after the reset; ejabberd then closed the stream with "Client acknowledged more stanzas than
+   * sent by server" (seen after a kicked session). A server that never answers settles after
+   * `requestTimeoutMs`.
+   */
   private onSession(): void {
     this.sessions += 1;
     if (this.sessions > 1) this.emit('sessionLost');
+    this.awaitingSm = true;
+    this.smSettleTimer?.cancel();
+    this.smSettleTimer = this.time.schedule(this.requestTimeoutMs, () => this.settleSession());
+  }
+
+  private settleSession(): void {
+    if (!this.awaitingSm) return;
+    this.awaitingSm = false;
+    this.smSettleTimer?.cancel();
+    this.smSettleTimer = undefined;
     // Before anything queued: initial presence, then rooms again (a session's end left them).
     const first: XmlElement[] = [];
     if (this.announcePresence) first.push(xml('presence') as unknown as XmlElement);
@@ -585,6 +606,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
       first.push(xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: NS.muc }, xml('history', { maxstanzas: '0' }))) as unknown as XmlElement);
     }
     this.pending.unshift(...first);
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
     this.emit('online', this.jid ?? this.bareJid);
     void this.flush();
   }

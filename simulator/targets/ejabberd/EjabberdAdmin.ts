@@ -176,6 +176,11 @@ export class EjabberdAdmin {
     return this.rescode('unregister', { user, host: this.domain });
   }
 
+  /** End one session (a device) at once: the client gets a stream error, and the session cannot be resumed. */
+  async kickSession(user: string, resource: string, reason = 'kicked by chatsim'): Promise<AdminResult<void>> {
+    return this.rescode('kick_session', { user, host: this.domain, resource, reason });
+  }
+
   /** One roster item: `contact` on `owner`'s roster with the given subscription state. */
   async addRosterItem(owner: string, contact: string, subs: RosterSubscription, opts: { nick?: string; group?: string } = {}): Promise<AdminResult<void>> {
     return this.rescode('add_rosteritem', {
