@@ -11,7 +11,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EjabberdAdmin } from '../../simulator/targets/ejabberd/EjabberdAdmin.ts';
-import type { IncomingMessage, MarkerKind, PresenceUpdate, XmppConnection } from '../../simulator/drivers/xmpp/XmppConnection.ts';
+import type { IncomingMessage, MarkerKind, PresenceUpdate, XmppConnection, XmppConnectionOptions } from '../../simulator/drivers/xmpp/XmppConnection.ts';
 import { connectionFor, ensureEjabberd, newPassword, Recorder, registerUsers, stopIfStarted, uniqueUser } from '../support/ejabberdRig.ts';
 import type { EjabberdEndpoints, TestUser } from '../support/ejabberdRig.ts';
 
@@ -36,8 +36,8 @@ describe.skipIf(!ready.ok)(`XMPP against ejabberd${ready.ok ? '' : ` (skipped: $
   const open: XmppConnection[] = [];
 
   /** Log in; `before` runs first (to record events that come with the login). */
-  const connect = async (user: TestUser, before?: (c: XmppConnection) => void): Promise<XmppConnection> => {
-    const connection = connectionFor(endpoints, user);
+  const connect = async (user: TestUser, before?: (c: XmppConnection) => void, extra: Partial<XmppConnectionOptions> = {}): Promise<XmppConnection> => {
+    const connection = connectionFor(endpoints, user, extra);
     open.push(connection);
     before?.(connection);
     const started = await connection.start();
@@ -74,16 +74,21 @@ describe.skipIf(!ready.ok)(`XMPP against ejabberd${ready.ok ? '' : ` (skipped: $
     expect(await admin.destroyRoom(room)).toEqual({ ok: true, value: undefined });
   });
 
-  it('logs in with SASL; a wrong password is auth_failed', async () => {
+  it('logs in with SASL (SCRAM-SHA-1 and PLAIN); a wrong password is auth_failed', async () => {
     const [alice] = await registerUsers(admin, ['login']);
-    const connection = await connect(alice!);
+    const connection = await connect(alice!, undefined, { saslMechanism: 'SCRAM-SHA-1' });
     expect(connection.online).toBe(true);
     expect(connection.jid).toBe(`${alice!.jid}/phone`);
     expect(connection.smId).not.toBe('');
 
-    const wrong = connectionFor(endpoints, { ...alice!, password: newPassword() });
-    open.push(wrong);
-    expect(await wrong.start()).toMatchObject({ ok: false, error: { code: 'auth_failed', condition: 'not-authorized' } });
+    const plain = await connect(alice!, undefined, { resource: 'tablet' });
+    expect(plain.jid).toBe(`${alice!.jid}/tablet`);
+
+    for (const saslMechanism of ['SCRAM-SHA-1', 'PLAIN'] as const) {
+      const wrong = connectionFor(endpoints, { ...alice!, password: newPassword() }, { saslMechanism });
+      open.push(wrong);
+      expect(await wrong.start()).toMatchObject({ ok: false, error: { code: 'auth_failed', condition: 'not-authorized' } });
+    }
   });
 
   it('delivers a 1:1 message, acknowledged by the server, with a 0184 receipt, a 0333 displayed marker and 0085 typing', async () => {
