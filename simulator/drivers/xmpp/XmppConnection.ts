@@ -263,7 +263,9 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.announcePresence = options.announcePresence ?? true;
     this.idPrefix = `${options.username}-${options.resource ?? 'r'}-${(++idCounter).toString(36)}`;
-    const params: Record<string, unknown> = { service: options.service, domain: options.domain };
+    // xmpp.js's own timeout for opening and closing a stream is 2 s by default, which 50
+    // concurrent logins on this machine exceeded (a TimeoutError without message): use ours.
+    const params: Record<string, unknown> = { service: options.service, domain: options.domain, timeout: this.requestTimeoutMs };
     const credentials = { username: options.username, password: options.password };
     const wanted = options.saslMechanism ?? 'SCRAM-SHA-1';
     params.credentials = async (authenticate: (c: typeof credentials, mechanism: string) => Promise<void>, mechanisms: string[]) => {
