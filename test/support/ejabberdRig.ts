@@ -89,7 +89,7 @@ export async function registerUsers(admin: EjabberdAdmin, prefixes: string[]): P
 
 /**
  * A connection for `user`. SASL PLAIN unless `extra` says otherwise: the server is on loopback,
- * and SCRAM costs about a second of CPU per login in xmpp.js, which on a loaded 2-core machine
+ * and SCRAM costs 160 to 180 ms of CPU per login in xmpp.js, which on a loaded 2-core machine
  * (the whole suite in parallel) would eat into each wait. The login test uses SCRAM-SHA-1.
  */
 export function connectionFor(endpoints: EjabberdEndpoints, user: TestUser, extra: Partial<XmppConnectionOptions> = {}): XmppConnection {
