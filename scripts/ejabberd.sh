@@ -5,9 +5,11 @@
 #   bash scripts/ejabberd.sh install  apt-get install ejabberd where missing (as root), then stop
 #                                     and disable Debian's own service (we never rely on it)
 #   bash scripts/ejabberd.sh start    install where missing, start the node in the background and
-#                                     wait until XMPP and the HTTP API answer (exit 1 if not)
+#                                     wait until XMPP and the HTTP API answer (exit 1 if not); a
+#                                     node that already answers on the ports (another checkout's)
+#                                     is used as it is, and 'stop' leaves it alone
 #   bash scripts/ejabberd.sh stop     ejabberdctl stop, wait for the node to exit
-#   bash scripts/ejabberd.sh status   running or not, pid, resident memory (exit 3 when stopped)
+#   bash scripts/ejabberd.sh status   running or not, pid, resident memory (exit 3 when nothing answers)
 #   bash scripts/ejabberd.sh env      the ports and domain as KEY=value lines (for tests)
 #
 # Environment:
@@ -175,6 +177,11 @@ cmd_start() {
     wait_ready "$pid" "$SECONDS"
     return
   fi
+  if port_open "$c2s_port" && api_ready; then
+    # Another checkout's node (or one started by hand): use it rather than fail; stop leaves it alone.
+    say "$host:$c2s_port and the API on $host:$http_port already answer (not started from $root); using that node"
+    return 0
+  fi
   local p
   for p in "$c2s_port" "$http_port" "$dist_port"; do
     port_open "$p" && die "$host:$p is taken by another process (set EJABBERD_C2S_PORT / EJABBERD_HTTP_PORT / EJABBERD_DIST_PORT)"
@@ -257,6 +264,7 @@ cmd_status() {
     say "starting (pid $pid, not answering yet)"
     return 3
   fi
+  if port_open "$c2s_port" && api_ready; then say "not started by this script, but $host:$c2s_port and the API on $host:$http_port answer"; return 0; fi
   say "not running"
   return 3
 }
