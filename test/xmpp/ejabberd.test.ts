@@ -262,7 +262,7 @@ describe.skipIf(!ready.ok)(`XMPP against ejabberd${ready.ok ? '' : ` (skipped: $
     await phoneInbox.waitFor((m) => m.id === toBob, 'alice\'s message on the phone');
   });
 
-  it('a MUC message reaches all 3 members, with the room\'s stanza id, and is in the room\'s MAM', async () => {
+  it('a MUC message reaches all 3 members, with the room\'s stanza id, is in the room\'s MAM, and a member\'s displayed marker reaches the others', async () => {
     const [alice, bob, carol] = await registerUsers(admin, ['alice-muc', 'bob-muc', 'carol-muc']);
     const room = uniqueUser('room');
     expect(await admin.provisionRoom(room, [alice!.name, bob!.name, carol!.name], { subscribe: true })).toEqual({ ok: true, value: undefined });
@@ -287,5 +287,15 @@ describe.skipIf(!ready.ok)(`XMPP against ejabberd${ready.ok ? '' : ` (skipped: $
 
     const archive = await connections[2]!.mamFetchAll({ archive: roomJid });
     expect(archive.ok && archive.value.map((m) => [m.archiveId, m.originId, m.body])).toEqual([[received[0]!.stanzaId, id, 'hello room']]);
+
+    // Group read ticks have no server aggregate: each member's displayed marker (naming the
+    // room's stanza id) goes to the room, which reflects it to every occupant, the sender included.
+    const aliceMarkers = new Recorder<Marker & { nick?: string }>(connections[0]!, 'marker');
+    const carolMarkers = new Recorder<Marker & { nick?: string }>(connections[2]!, 'marker');
+    connections[1]!.sendMarker(roomJid, received[1]!.stanzaId!, 'displayed', 'groupchat');
+    for (const [who, markers] of [['alice', aliceMarkers], ['carol', carolMarkers]] as const) {
+      expect(await markers.waitFor((m) => m.kind === 'displayed', `bob's displayed marker at ${who}`))
+        .toMatchObject({ from: roomJid, type: 'groupchat', nick: bob!.name, id: received[0]!.stanzaId });
+    }
   });
 });
