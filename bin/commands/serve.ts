@@ -78,7 +78,7 @@ async function serve(opts: ServeOptions): Promise<number> {
     return 3;
   }
   const adminTokenFile = adminTokenSource.kind === 'file' ? adminTokenSource.path : tokenFile?.path;
-  if (opts.json) console.log(JSON.stringify({ ...address, ...(adminTokenFile ? { adminTokenFile } : {}) }));
+  if (opts.json) console.log(JSON.stringify({ ...address, ...(adminTokenFile ? { adminTokenFile } : {}), metricsTargets: cluster.metricsTargets() }));
   else {
     // Where the secrets are, never what they are (docs/security.md).
     console.log(`admin token  ${describeSource(adminTokenSource, tokenFile?.path)}`);
@@ -88,6 +88,8 @@ async function serve(opts: ServeOptions): Promise<number> {
     const where = cluster instanceof ProcessCluster ? `${opts.chatServers} processes` : `${opts.chatServers}, in this process`;
     console.log(`chat servers: ${where}; restart them with POST ${address.httpUrl}/v1/admin/restart-chat-servers (x-admin-token) or SIGHUP`);
     if (cluster instanceof ProcessCluster) console.log(`processes: ${Object.entries(cluster.pids()).map(([name, pid]) => `${name}=${pid}`).join(' ')}`);
+    const targets = cluster.metricsTargets().map((t) => `${t.labels.chatsim_node}=${t.targets.join(',')}`).join(' ');
+    console.log(`metrics    GET /metrics with Authorization: Bearer <admin token>: ${targets}; Prometheus http_sd: ${address.httpUrl}/v1/admin/metrics-targets (docs/metrics.md)`);
   }
   process.on('SIGHUP', () => void cluster.restartChatServers().then(
     (n) => console.log(`restarted ${n} chat servers`),
