@@ -178,7 +178,9 @@ export class ProcessCluster implements ClusterControl {
   private nodeMetricsTargets(): MetricsTarget[] {
     const host = this.options.host ?? '127.0.0.1';
     const targets: MetricsTarget[] = [];
-    for (const [slot, port] of [...this.metricsPorts].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
+    // Gateways first, then chat server slots, each in slot order.
+    const order = (slot: string): string => `${slot.startsWith('gw') ? 0 : 1}${slot.slice(2).padStart(6, '0')}`;
+    for (const [slot, port] of [...this.metricsPorts].sort(([a], [b]) => order(a).localeCompare(order(b)))) {
       targets.push({ targets: [hostPort(host, port)], labels: { chatsim_node: slot, chatsim_role: slot.startsWith('gw') ? 'gateway' : 'chat-server' } });
     }
     return targets;
