@@ -78,9 +78,9 @@ export class MemoryMetrics implements Metrics {
     return total;
   }
 
-  /** Names declared so far. */
-  names(): string[] {
-    return [...this.declared.keys()];
+  /** Every instrument declared so far: name, kind and label names. */
+  declaredMetrics(): Array<{ name: string; kind: 'counter' | 'gauge' | 'histogram'; labelNames: readonly string[] }> {
+    return [...this.declared].map(([name, d]) => ({ name, kind: d.signature.split('|')[0] as 'counter' | 'gauge' | 'histogram', labelNames: d.labelNames }));
   }
 
   private series(name: string, labels: MetricLabels): Series | undefined {

@@ -17,6 +17,7 @@ import { DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { cassandraUnreachable } from '../contracts/helpers.ts';
+import { dashboardExpressions } from '../support/dashboardCheck.ts';
 import { withHeavyRunLock } from '../support/heavyRunLock.ts';
 import { freePort, prometheusMissing, startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
 
@@ -113,6 +114,17 @@ describe.skipIf(missing !== undefined && !inCi)(`a real Prometheus scrapes the c
         expect(await prom.waitFor('sum(chatsim_gateway_frames_out_total{job="chatsim-cluster"})', (v) => v === framesOut)).toBe(framesOut);
         const online = cluster.presenceService.stats.onlineBroadcasts;
         expect(await prom.waitFor('sum(chatsim_presence_transitions_total{job="chatsim-cluster", to="online"})', (v) => v === online)).toBe(online);
+        // Every expression of the Grafana dashboard is valid PromQL here and finds series (over the
+        // run's window: the rates are taken over 10 minutes, the runner's series are gone now).
+        const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana/chatsim.json', import.meta.url), 'utf8'));
+        const empty: string[] = [];
+        for (const { expr } of dashboardExpressions(dashboard)) {
+          const result = await prom.query(expr.replaceAll('$__rate_interval', '10m'));
+          if (result.length === 0) empty.push(expr);
+        }
+        // Expected empty in a clean run: nothing refused, dead-lettered, rate limited, closed by
+        // the gateway or failed; the runner's gauges ended with the run.
+        expect(empty.filter((e) => !/refused|dead_letters|rate_limited|gateway_closes|errors_total|runner_phones|debounced/.test(e))).toEqual([]);
       } finally {
         await prom.stop();
         await cluster.stop();
