@@ -45,6 +45,9 @@ describe('docs/grafana/chatsim.json', () => {
       expect(all, `${name} is on no panel`).toContain(name);
       expect(docs, `${name} is not in docs/metrics.md`).toContain(`\`${name}\``);
     }
+    // And the page names no metric that is not there (a histogram's series by its base name).
+    const documented = new Set([...docs.matchAll(/`(chatsim_[a-z0-9_]+)`/g)].map((m) => m[1]!));
+    expect([...documented].filter((name) => !exposed.has(name) && name !== 'chatsim_node' && name !== 'chatsim_role')).toEqual([]);
   });
 
   it('the check catches a metric the cluster does not expose, a label it does not have, and a quantile over a counter', async () => {
