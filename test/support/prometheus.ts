@@ -41,8 +41,8 @@ export interface PromVectorSample {
 
 export interface RunningPrometheus {
   url: string;
-  /** An instant query through the HTTP API (/api/v1/query); a vector's samples. */
-  query(promql: string): Promise<PromVectorSample[]>;
+  /** An instant query through the HTTP API (/api/v1/query), now or at `atMs` (Unix ms); a vector's samples. */
+  query(promql: string, atMs?: number): Promise<PromVectorSample[]>;
   /** The single value of a query that returns at most one sample (undefined for none). */
   scalar(promql: string): Promise<number | undefined>;
   /** Polls `promql` once a second, at most `attempts` times, until `accept` holds for its value; returns the last value. */
@@ -84,8 +84,9 @@ export async function startPrometheus(config: string): Promise<RunningPrometheus
     await stop();
     throw new Error(`prometheus did not become ready:\n${log}`);
   }
-  const query = async (promql: string): Promise<PromVectorSample[]> => {
-    const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+  const query = async (promql: string, atMs?: number): Promise<PromVectorSample[]> => {
+    const at = atMs === undefined ? '' : `&time=${(atMs / 1000).toFixed(3)}`;
+    const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}${at}`);
     const body = await res.json() as { status: string; error?: string; data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
     if (body.status !== 'success') throw new Error(`query ${promql}: ${body.error}`);
     if (body.data.resultType !== 'vector') throw new Error(`query ${promql}: a ${body.data.resultType}, not a vector`);
