@@ -157,6 +157,13 @@ describe.skipIf(missing !== undefined && !inCi)(`a real Prometheus scrapes the c
         // Frames were handled by the chat server processes and the presence service announced in the API process.
         expect(await prom.scalar('count(sum by (chatsim_node) (chatsim_chat_frames_handled_total{job="chatsim-multi"}) > 0)')).toBe(2);
         expect(await prom.scalar('sum(chatsim_presence_transitions_total{job="chatsim-multi", chatsim_role="api", to="online"})')).toBeGreaterThan(0);
+        // A killed chat server's replacement serves at the same target: the slot's counters start again at 0 there.
+        const targetsBefore = cluster.metricsTargets();
+        expect(await prom.scalar('sum(chatsim_queue_acked_total{job="chatsim-multi", chatsim_node="cs1"})')).toBeGreaterThan(0);
+        await cluster.killChatServer(0);
+        expect(cluster.metricsTargets()).toEqual(targetsBefore);
+        expect(await prom.waitFor('sum(chatsim_queue_acked_total{job="chatsim-multi", chatsim_node="cs1"})', (v) => v === 0)).toBe(0);
+        expect(await targetsUp(prom, 'chatsim-multi', 5)).toBe(5);
       } finally {
         await prom?.stop();
         await cluster.stop();
