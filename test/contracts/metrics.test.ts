@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '../../server/memory/MemoryMetrics.ts';
-import { PromMetrics } from '../../server/metrics/PromMetrics.ts';
+import { PromMetrics, SERIES_PER_METRIC_MAX } from '../../server/metrics/PromMetrics.ts';
 import { NO_METRICS, type Metrics } from '../../server/ports/Metrics.ts';
 import { parsePromText, sumSamples } from '../support/promText.ts';
 
@@ -75,6 +75,32 @@ describe('PromMetrics exposition', () => {
     const om = await metrics.exposition('application/openmetrics-text;version=1.0.0,text/plain;q=0.5');
     expect(om.contentType).toMatch(/^application\/openmetrics-text/);
     expect(om.text.trimEnd().endsWith('# EOF')).toBe(true);
+  });
+
+  it('keeps counter names across formats (an OpenMetrics scrape does not rename them for the next text scrape), and writes histograms cumulatively', async () => {
+    const metrics = new PromMetrics();
+    metrics.counter({ name: 'chatsim_x_total', help: 'x' }).inc({}, 2);
+    const histogram = metrics.histogram({ name: 'chatsim_h_seconds', help: 'h', labelNames: ['op'], bucketsSeconds: [0.01, 0.1] });
+    for (const v of [0.005, 0.01, 0.05, 3]) histogram.observe({ op: 'a' }, v);
+    const om = (await metrics.exposition('application/openmetrics-text')).text;
+    expect(om).toMatch(/^chatsim_x_total 2$/m);
+    expect(om).not.toMatch(/_total_total/);
+    const text = (await metrics.exposition('')).text;
+    expect(text).toMatch(/^chatsim_x_total 2$/m);
+    expect(text).toMatch(/^# TYPE chatsim_x_total counter$/m);
+    const samples = parsePromText(text);
+    expect(samples.filter((s) => s.name === 'chatsim_h_seconds_bucket').map((s) => [s.labels.le, s.value])).toEqual([['0.01', 2], ['0.1', 3], ['+Inf', 4]]);
+    expect(sumSamples(samples, 'chatsim_h_seconds_sum')).toBeCloseTo(3.065);
+    expect(sumSamples(samples, 'chatsim_h_seconds_count', { op: 'a' })).toBe(4);
+  });
+
+  it('folds label combinations past SERIES_PER_METRIC_MAX into one overflow series', async () => {
+    const metrics = new PromMetrics();
+    const counter = metrics.counter({ name: 'chatsim_many_total', help: 'm', labelNames: ['k'] });
+    for (let i = 0; i < SERIES_PER_METRIC_MAX + 10; i++) counter.inc({ k: `v${i}` });
+    const samples = parsePromText((await metrics.exposition('')).text).filter((s) => s.name === 'chatsim_many_total');
+    expect(samples).toHaveLength(SERIES_PER_METRIC_MAX + 1);
+    expect(sumSamples(samples, 'chatsim_many_total', { k: 'overflow' })).toBe(10);
   });
 
   it('NO_METRICS records nothing and never throws', () => {
