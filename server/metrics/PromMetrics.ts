@@ -132,6 +132,9 @@ export class PromMetrics implements Metrics {
       }
       return s;
     };
+    // A metric without labels is written from the start (0), as Prometheus expects: a counter
+    // that appears only at its first increment hides that increment from rate().
+    if (labelNames.length === 0) series({});
     const instrument: Instrument = { kind, name: def.name, help: def.help, labelNames, bucketsSeconds, signature, series: all, handle: make(series) };
     this.instruments.set(def.name, instrument);
     // One view per registry: the OpenMetrics registry renames counters in place (it drops `_total` from the name).

@@ -103,6 +103,15 @@ describe('PromMetrics exposition', () => {
     expect(sumSamples(samples, 'chatsim_many_total', { k: 'overflow' })).toBe(10);
   });
 
+  it('writes a metric without labels from the start, at 0', async () => {
+    const metrics = new PromMetrics();
+    metrics.counter({ name: 'chatsim_idle_total', help: 'i' });
+    metrics.histogram({ name: 'chatsim_idle_seconds', help: 'i', bucketsSeconds: [1] });
+    const samples = parsePromText((await metrics.exposition('')).text);
+    expect(samples.find((s) => s.name === 'chatsim_idle_total')?.value).toBe(0);
+    expect(samples.find((s) => s.name === 'chatsim_idle_seconds_count')?.value).toBe(0);
+  });
+
   it('NO_METRICS records nothing and never throws', () => {
     NO_METRICS.counter({ name: 'anything', help: '' }).inc({}, -5);
     NO_METRICS.histogram({ name: 'x', help: '', bucketsSeconds: [] }).observe({}, Number.NaN);
