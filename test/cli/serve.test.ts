@@ -92,6 +92,13 @@ describe('chatsim serve secrets (issue 15, finding 3)', () => {
       expect(token.length).toBeGreaterThanOrEqual(32);
       const ok = await fetch(`${address.httpUrl}/v1/admin/restart-chat-servers`, { method: 'POST', headers: { 'x-admin-token': token } });
       expect(ok.status).toBe(200);
+      // Its metrics: listed for Prometheus (--json's metricsTargets), served for that token only.
+      const host = new URL(address.httpUrl).host;
+      expect((address as { metricsTargets?: unknown }).metricsTargets).toEqual([{ targets: [host], labels: { chatsim_node: 'cluster', chatsim_role: 'cluster' } }]);
+      expect((await fetch(`${address.httpUrl}/metrics`)).status).toBe(403);
+      const metrics = await fetch(`${address.httpUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^chatsim_gateway_connections\{gateway="gw1"\} 0$/m);
       expect(output()).not.toContain(token);
     } finally {
       await stopServe(child);
