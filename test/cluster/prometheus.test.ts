@@ -122,7 +122,8 @@ describe.skipIf(missing !== undefined && !inCi)(`a real Prometheus scrapes the c
         // Every expression of the Grafana dashboard is valid PromQL here and finds series, asked
         // at the last moment the runner's endpoint was up (its heal phase, when every series exists).
         const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana/chatsim.json', import.meta.url), 'utf8'));
-        const lastRunnerScrapeMs = 1000 * (await prom.scalar('timestamp(last_over_time(chatsim_runner_elapsed_seconds[10m]))'))!;
+        // (timestamp() inside a subquery gives each step's sample time; outside one it would be the evaluation time.)
+        const lastRunnerScrapeMs = 1000 * (await prom.scalar('max_over_time(timestamp(chatsim_runner_elapsed_seconds)[10m:1s])'))!;
         const empty: string[] = [];
         for (const { expr } of dashboardExpressions(dashboard)) {
           const result = await prom.query(expr.replaceAll('$__rate_interval', '30s'), lastRunnerScrapeMs);
