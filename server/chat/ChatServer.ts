@@ -85,6 +85,8 @@ export class ChatServer {
   private readonly log: Log;
   /** Only the `ack-before-persist` bug fills this; it lives in memory, so a stop loses it. */
   private unflushed: UnflushedSend[] = [];
+  /** Bug 'stale-roster-cache' only: chat -> every member ever fanned out to. */
+  private readonly staleRosters = new Map<string, Set<string>>();
   private flushTimer: TimerHandle | undefined;
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
@@ -278,7 +280,18 @@ export class ChatServer {
     // Bug 'route-to-every-gateway': every gateway writes the message to every connection it
     // holds, members of the chat or not (a leak), instead of to the members' connections.
     if (this.bugs.has('route-to-every-gateway')) return this.router.toEveryGateway(this.deps.gatewayIds?.() ?? [], frame, exceptConnection);
-    await this.router.toUsers([...chat.members.keys()], frame, exceptConnection);
+    // Bug 'stale-roster-cache': the roster is cached per chat and only ever grows, so a member
+    // who left or was removed keeps getting the chat's messages.
+    const members = this.bugs.has('stale-roster-cache') ? this.cachedRoster(chat) : [...chat.members.keys()];
+    await this.router.toUsers(members, frame, exceptConnection);
+  }
+
+  /** Bug 'stale-roster-cache' only: every member this chat server ever saw in the chat. */
+  private cachedRoster(chat: ChatRecord): string[] {
+    let roster = this.staleRosters.get(chat.id);
+    if (!roster) this.staleRosters.set(chat.id, (roster = new Set()));
+    for (const member of chat.members.keys()) roster.add(member);
+    return [...roster];
   }
 
   /**
