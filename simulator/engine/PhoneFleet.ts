@@ -9,7 +9,7 @@ import { Phone } from '../phone/Phone.ts';
 import { PhoneBehaviour } from '../phone/PhoneBehaviour.ts';
 import type { LoadSpec } from '../scenario/Scenario.ts';
 import type { ClientTransport } from '../transport/ClientTransport.ts';
-import type { WorkerPhoneSpec } from './workerProtocol.ts';
+import type { FleetAction, WorkerPhoneSpec } from './workerProtocol.ts';
 
 export interface PhoneFleetConfig {
   phones: WorkerPhoneSpec[];
@@ -189,5 +189,18 @@ export class PhoneFleet {
       for (const [name, value] of Object.entries(network.stats())) this.config.metrics.increment(`network.${name}`, value);
       network.dispose();
     }
+  }
+}
+
+/** A scenario event's action, as a worker thread receives it, applied to its fleet. */
+export function applyFleetAction(fleet: PhoneFleet, action: FleetAction): void {
+  switch (action.op) {
+    case 'addPhone': return fleet.addPhone(action.spec);
+    case 'logout': return fleet.logout(action.device);
+    case 'reinstall': return fleet.reinstall(action.device, action.spec);
+    case 'tunnel': return fleet.tunnel(action.profile, action.forMs);
+    case 'burst': return fleet.burst(action.sends, action.withinMs);
+    case 'hotChat': return fleet.hotChat(action.chat, action.share, action.forMs);
+    case 'membership': return fleet.membership(action.user, action.chat, action.joined);
   }
 }
