@@ -22,6 +22,7 @@ export const BUG_NAMES = [
   'render-duplicate-push',
   'render-out-of-order-push',
   'stale-roster-cache',
+  'ticks-skip-joiners',
   'fresh-install-stale-watermark',
 ] as const;
 
@@ -112,6 +113,10 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'stale-roster-cache', where: 'server', breaks: ['A10'],
     description: 'Each chat server caches the roster it fans a chat\'s messages out to and only ever adds to it: a member who left or was kicked (scenario events leave-group, kick-member) keeps getting the group\'s messages.',
+  },
+  {
+    name: 'ticks-skip-joiners', where: 'server', breaks: ['B8'],
+    description: 'Group ticks are computed over the founding members only: a member who joined later (scenario event join-group) is left out, so senders see delivered and read before the joiner has the message.',
   },
   {
     name: 'fresh-install-stale-watermark', where: 'phone', breaks: ['A5'],

@@ -393,7 +393,9 @@ export class ChatServer {
     const chat = await this.deps.directory.getChat(chatId);
     if (!chat) return;
     const { cursors, lastSeqBySender, announced } = await this.deps.store.tickState(chat.id);
-    const floor = cursorFloor(memberCursors(chat, cursors, kind));
+    // Bug 'ticks-skip-joiners': the aggregate is taken over the founding members only (joinedAtSeq 0).
+    const counted = this.bugs.has('ticks-skip-joiners') ? { ...chat, members: new Map([...chat.members].filter(([, joined]) => joined === 0)) } : chat;
+    const floor = cursorFloor(memberCursors(counted, cursors, kind));
     const changes: Array<{ sender: string; upTo: number }> = [];
     for (const [sender, lastSeq] of lastSeqBySender) {
       if (!chat.members.has(sender)) continue;

@@ -72,7 +72,7 @@ export class PhoneBehaviour {
   /** Scenario event burst: `messages` sends at uniform times within withinMs (on top of the steady load). */
   burst(messages: number, withinMs: number): void {
     if (!this.running) return;
-    for (let i = 0; i < messages; i++) this.schedule(this.random.nextFloat() * withinMs, () => this.sendOne());
+    for (let i = 0; i < messages; i++) this.schedule(this.random.nextFloat() * withinMs, () => this.sendOne(false));
   }
 
   private schedule(delayMs: number, fn: () => void): void {
@@ -108,11 +108,11 @@ export class PhoneBehaviour {
   }
 
   /** In the foreground the user writes in the open chat (or opens another); in the background they reply from a notification. */
-  private sendOne(): void {
+  private sendOne(mayType = true): void {
     const chat = this.chooseChat();
     if (chat === undefined) return;
     const body = this.randomBody();
-    if (this.random.nextFloat() >= this.profile.typingShare) {
+    if (!mayType || this.random.nextFloat() >= this.profile.typingShare) {
       this.phone.send(chat, body);
       return;
     }
