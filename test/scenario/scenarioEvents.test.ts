@@ -186,3 +186,20 @@ describe('scenario events on the simulation engine: the correct cluster passes, 
     expect(ids((await run({ ...HOT, bugs: ['snowflake-ids'] })).failed).join('\n')).toMatch(/^C1: .* g:0/m);
   }, 60_000);
 });
+
+describe('scenario events on the live engine (real WebSockets)', () => {
+  it('plays every kind of event; the correct cluster passes, stale-roster-cache fails A10 and fresh-install-stale-watermark A5', async () => {
+    const events = '[{ atMs: 2s, kind: kick-member, group: 0 }, { atMs: 3s, kind: join-group, group: 1 }, { atMs: 3500ms, kind: leave-group, group: 2 }, '
+      + '{ atMs: 4s, kind: add-device }, { atMs: 5s, kind: reinstall-device }, { atMs: 5500ms, kind: logout-device }, '
+      + '{ atMs: 6s, kind: tunnel, profile: quiet-a, forMs: 2s }, { atMs: 7s, kind: burst, messages: 40, phones: 8, withinMs: 1s }, { atMs: 8s, kind: hot-chat, group: 0, share: 0.8, forMs: 4s }]';
+    const live: Shape = { seed: 21, users: 14, groups: '{ count: 3, size: { min: 4, max: 8 } }', mpm: 30, network: QUIET, events, engine: 'live' };
+    const correct = await run(live);
+    expect(correct.events.some((e) => e.type === 'oracle' && e.what === 'member-removed')).toBe(true);
+    expect(correct.events.some((e) => e.type === 'connect' && /\/d\d+r\d+$/.test(e.p))).toBe(true);
+    expect(ids(correct.failed)).toEqual([]);
+    const bugged = await run({ ...live, bugs: ['stale-roster-cache', 'fresh-install-stale-watermark'] });
+    const failed = ids(bugged.failed).join('\n');
+    expect(failed).toMatch(/^A10: .*removed from g:/m);
+    expect(failed).toMatch(/^A5: .* never rendered on u\d+\/d\dr\d/m);
+  }, 120_000);
+});
