@@ -197,7 +197,9 @@ export class Phone {
    */
   logout(): void {
     if (this.phase === 'stopped') return;
-    if (this.phase === 'syncing' || this.phase === 'ready') this.record({ type: 'disconnect', code: 1000, reason: 'logged out' });
+    // Recorded whatever the link's state: a phone in a reconnect backoff (its last close a
+    // retryable 1006) that is logged out did not give up, it was told to stop.
+    if (this.phase !== 'idle') this.record({ type: 'disconnect', code: 1000, reason: 'logged out' });
     this.stop();
   }
 
