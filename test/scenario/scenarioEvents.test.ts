@@ -138,6 +138,12 @@ describe('scenario events: the loader', () => {
 });
 
 describe('scenario events on the simulation engine: the correct cluster passes, a matching bug fails', () => {
+  it('replays byte for byte: the same seed plays the same events on the same targets', async () => {
+    const text = (r: { events: HistoryEvent[] }): string => r.events.map((e) => JSON.stringify(e)).join('\n');
+    const shape: Shape = { ...MEMBERSHIP, events: '[{ atMs: 3s, kind: kick-member }, { atMs: 4s, kind: join-group }, { atMs: 5s, kind: reinstall-device }, { atMs: 6s, kind: burst, messages: 20, phones: 5, withinMs: 1s }]' };
+    expect(text(await run(shape))).toBe(text(await run(shape)));
+  }, 60_000);
+
   it('membership: joins, leaves and kicks pass; a server that keeps fanning out to removed members fails A10', async () => {
     const correct = await run(MEMBERSHIP);
     expect(correct.events.filter((e) => e.type === 'oracle' && e.what === 'member-removed')).toHaveLength(3);
