@@ -57,6 +57,8 @@ export class EventPlayer {
   private readonly tokens = new Map<string, string>();
   private readonly timers: Array<{ cancel(): void }> = [];
   private addedDevices = 0;
+  /** Phones the events started (added devices, fresh installs): the run's facts include them. */
+  readonly added: WorkerPhoneSpec[] = [];
   private readonly devicesPerUserMax: number;
 
   constructor(private readonly config: EventPlayerConfig) {
@@ -204,6 +206,7 @@ export class EventPlayer {
       startAtMs: this.nowT(),
     };
     this.devices.set(`${user}/${device}`, spec);
+    this.added.push(spec);
     return spec;
   }
 
@@ -238,4 +241,14 @@ function shuffled<T>(items: readonly T[], r: Random): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/** The run's facts with the devices the events added: each under its user, with its profile. */
+export function withAddedDevices<F extends { devicesOfUser: Map<string, string[]>; profileOfDevice?: Map<string, string> }>(facts: F, added: readonly WorkerPhoneSpec[]): F {
+  for (const spec of added) {
+    const devices = facts.devicesOfUser.get(spec.user) ?? [];
+    if (!devices.includes(spec.device)) facts.devicesOfUser.set(spec.user, [...devices, spec.device]);
+    facts.profileOfDevice?.set(`${spec.user}/${spec.device}`, spec.profile.name);
+  }
+  return facts;
 }

@@ -22,7 +22,7 @@ import { buildPopulation, friendsOfUsers, type Population } from './buildPopulat
 import { fetchApi, provisionTarget } from './provisionTarget.ts';
 import { assignPhones, profileOfDevices } from './assignPhones.ts';
 import type { FleetAction, MainToWorker, WorkerInit, WorkerPhoneSpec, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
-import { EventPlayer, type FleetControl } from './EventPlayer.ts';
+import { EventPlayer, withAddedDevices, type FleetControl } from './EventPlayer.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
 
@@ -189,7 +189,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     const historyPath = join(options.outDir, 'history.jsonl.gz');
     await writeHistory(events, historyPath);
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
-    const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) };
+    const facts = withAddedDevices({ ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) }, player.added);
     if (cluster) facts.persisted = await readPersisted(await cluster.messageStore(), facts.chatMembers.keys());
     return {
       ok: true, events, facts, encodedMetrics: done.map((d) => d.metrics), faults, phones,

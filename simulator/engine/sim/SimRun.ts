@@ -13,7 +13,7 @@ import { buildPopulation } from '../buildPopulation.ts';
 import { countingRecorder } from '../countingRecorder.ts';
 import { applyFault, factsOf, writeHistory, type FaultWindow, type LiveRunOutcome, type RunProgress } from '../LiveRun.ts';
 import { PhoneFleet } from '../PhoneFleet.ts';
-import { EventPlayer } from '../EventPlayer.ts';
+import { EventPlayer, withAddedDevices } from '../EventPlayer.ts';
 import { provisionTarget, type ApiPort } from '../provisionTarget.ts';
 import { readPersisted } from '../readPersisted.ts';
 import { SimNetwork } from './SimNetwork.ts';
@@ -121,7 +121,7 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   events.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
   ticker.cancel();
   fleet.finish();
-  const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices([phoneSpecs]) };
+  const facts = withAddedDevices({ ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices([phoneSpecs]) }, player.added);
   facts.persisted = await driver.settle(readPersisted(cluster.backends.store, facts.chatMembers.keys()));
   await driver.settle(cluster.stop());
 
