@@ -68,7 +68,8 @@ export class MessageLogFamily implements Family {
         if (e.op === 'sync') return this.onSyncDone(e);
         return;
       case 'typing-seen': return this.leak(e.p, e.chat, e.t, `typing of ${e.user}`, e.user);
-      case 'receipt-in': return this.leak(e.p, e.chat, e.t, `a ${e.kind} receipt from ${e.user}`);
+      // A receipt on a removed user's own messages is theirs (a token sync replays ticks up to the removal).
+      case 'receipt-in': return this.state.wasRemoved(e.chat, userOf(e.p)) ? undefined : this.leak(e.p, e.chat, e.t, `a ${e.kind} receipt from ${e.user}`);
       case 'presence-seen': return this.presenceLeak(e);
       default: return;
     }
@@ -163,12 +164,15 @@ export class MessageLogFamily implements Family {
       return;
     }
     if (removed) {
-      // A user removed from a chat (leave-group, kick-member) may still get what was under way:
-      // a pushed message the server stored (and took the roster for) before the removal was
-      // answered; a message read by a sync, a typing notice or a receipt sent before it (held up
-      // to REMOVAL_IN_FLIGHT_MS by a stalled link or a paused gateway). Anything later is a leak.
-      const inFlight = render?.via === 'push' && render.storedAt !== undefined
-        ? render.storedAt <= removed.doneAtMs + this.settings.tolMs
+      // A user removed from a chat (leave-group, kick-member) may still get what was under way
+      // or stored before: a message pushed that the server stored (and took the roster for)
+      // before the removal was answered; a message a sync reads that was stored before it (a
+      // token sync copies the chat up to the removal, whenever it runs; a watermark sync that
+      // listed the chat just before reads on for up to REMOVAL_IN_FLIGHT_MS on a slow store); a
+      // typing notice sent before it (held by a stalled link or a paused gateway). Anything
+      // later is a leak.
+      const inFlight = render?.storedAt !== undefined
+        ? render.storedAt <= removed.doneAtMs + (render.via === 'push' ? this.settings.tolMs : REMOVAL_IN_FLIGHT_MS)
         : t <= removed.doneAtMs + REMOVAL_IN_FLIGHT_MS;
       if (!inFlight) this.a10.hit(2, () => `device ${p} (user ${user}, removed from ${chat} at ${fmt(removed.doneAtMs)}) saw ${what} in ${chat} at ${fmt(t)}${render?.storedAt !== undefined ? `, stored at ${fmt(render.storedAt)}` : ''}`);
       return;
