@@ -116,7 +116,7 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   },
   {
     name: 'ticks-skip-joiners', where: 'server', breaks: ['B8'],
-    description: 'Group ticks are computed over the founding members only: a member who joined later (scenario event join-group) is left out, so senders see delivered and read before the joiner has the message.',
+    description: 'Group ticks are computed over the founding members only: a member who joined a chat that already had messages (joinedAtSeq above 0; scenario event join-group) is left out, so senders see delivered and read before the joiner has the message.',
   },
   {
     name: 'fresh-install-stale-watermark', where: 'phone', breaks: ['A5'],
