@@ -237,7 +237,13 @@ export class PresenceFamily implements Family {
     const latePushOf = e.askedAt === undefined && recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.propagationMs + this.settings.tolMs ? recent : undefined;
     const legit = (ep: Episode): boolean => ep.endMs - ep.startMs >= minMs && e.t - ep.startMs >= minMs;
     // An answer heard during a new short drop may still be a snapshot of a long absence before it.
-    const episode = now && snapshotOf && !legit(now) && legit(snapshotOf) ? snapshotOf : now ?? snapshotOf ?? latePushOf;
+    // Likewise a push heard during a new short drop may be the late offline of a long absence
+    // that ended just before it (sim seed 152 of issue 14's widened swarm: every swarm-flaky phone
+    // in a tunnel; u24 down from 12.2 s to 20.26 s, offline broadcast at 19.4 s, held by the
+    // observer's stalled link and heard at 21.000 s, 645 ms into u24's next drop).
+    const episode = now && snapshotOf && !legit(now) && legit(snapshotOf) ? snapshotOf
+      : now && latePushOf && !legit(now) && legit(latePushOf) ? latePushOf
+        : now ?? snapshotOf ?? latePushOf;
     if (episode) {
       const shownAfterMs = e.t - episode.startMs;
       const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;

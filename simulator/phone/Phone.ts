@@ -124,6 +124,8 @@ export class Phone {
 
   private foreground = false;
   private openChatId: string | undefined;
+  /** The chats the app lists (joins and leaves change it mid-run). */
+  private chatList: PhoneChat[];
 
   constructor(private readonly config: PhoneConfig) {
     this.options = { ...DEFAULT_PHONE_OPTIONS, ...config.options };
@@ -131,6 +133,7 @@ export class Phone {
     this.timers = new TimerBag(config.time);
     this.random = config.random;
     this.store = new LocalStore(config.chats.map((chat) => chat.id));
+    this.chatList = [...config.chats];
     this.gatewayIndex = config.gatewayUrls.length > 0 ? this.random.nextInt(config.gatewayUrls.length) : 0;
   }
 
@@ -166,9 +169,38 @@ export class Phone {
     };
   }
 
-  /** The chats this phone knows, as configured at start. */
+  /** The chats this phone lists: as configured at start, then as joins and leaves changed it. */
   chats(): readonly PhoneChat[] {
-    return this.config.chats;
+    return this.chatList;
+  }
+
+  /**
+   * The user was added to a chat (scenario event join-group: the app hears it from the API
+   * call it made, or from a notification). The chat is listed from now on and its messages
+   * after the join come by push or by the next sync.
+   */
+  joinChat(chat: PhoneChat): void {
+    if (!this.chatList.some((c) => c.id === chat.id)) this.chatList.push(chat);
+    this.store.timeline(chat.id);
+  }
+
+  /** The user left or was removed from a chat: the app stops offering it (what it holds stays on screen). */
+  leaveChat(chatId: string): void {
+    this.chatList = this.chatList.filter((c) => c.id !== chatId);
+    if (this.openChatId === chatId) this.openChat(undefined);
+  }
+
+  /**
+   * The user logs this device out (scenario events logout-device and reinstall-device): the
+   * connection closes for good and the device is gone. Recorded as a disconnect (code 1000,
+   * not retryable), so the checkers owe it nothing from here on.
+   */
+  logout(): void {
+    if (this.phase === 'stopped') return;
+    // Recorded whatever the link's state: a phone in a reconnect backoff (its last close a
+    // retryable 1006) that is logged out did not give up, it was told to stop.
+    if (this.phase !== 'idle') this.record({ type: 'disconnect', code: 1000, reason: 'logged out' });
+    this.stop();
   }
 
   /**

@@ -35,6 +35,8 @@ export interface PhoneOptions {
   renderDuplicatePush: boolean;
   /** Injected bug `render-out-of-order-push`: a push above a gap is rendered at once. False in every correct run. */
   renderOutOfOrderPush: boolean;
+  /** Bug 'fresh-install-stale-watermark' (read by PhoneFleet.reinstall): a fresh install starts from the old device's watermarks. */
+  freshInstallStaleWatermark: boolean;
 }
 
 export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
@@ -54,4 +56,5 @@ export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
   noReconnectOnGoingAway: false,
   renderDuplicatePush: false,
   renderOutOfOrderPush: false,
+  freshInstallStaleWatermark: false,
 });
