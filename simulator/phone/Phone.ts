@@ -173,7 +173,7 @@ export class Phone {
 
   /**
    * The user presses send. The message goes to the outbox first (so it survives a dead
-   * link) and is transmitted now if the phone is ready, otherwise after the next sync.
+   * link) and is transmitted now if a link is up (hello seen), otherwise at the next hello.
    * Returns the clientMsgId, the idempotency key every retry reuses.
    */
   send(chat: string, body: string): string {
@@ -182,7 +182,7 @@ export class Phone {
     this.store.outbox.set(clientMsgId, entry);
     this.store.timeline(chat);
     this.record({ type: 'invoke', op: 'send', chat, clientMsgId, body });
-    if (this.phase === 'ready') this.transmit(entry);
+    if (this.linkUp()) this.transmit(entry);
     return clientMsgId;
   }
 
@@ -342,6 +342,18 @@ export class Phone {
     // long, though the route for its pushes exists from the hello on (FA4 of issue 14: an
     // observer that reconnected as its friend came back asked only at ready, 5.3 s later).
     this.queryPresence();
+    // The outbox goes now too, not after the sync: a sync paged over many rounds (a long
+    // absence, a small syncMessagesMax) held every message written offline for as long as it
+    // took (seed 593768: 17 sends waited 20 s for 56 pages on flaky-3g and were acknowledged
+    // 0.3 s before the end of the heal, too late to reach the other members). Sends are
+    // idempotent by clientMsgId and take their seq from the server, so nothing orders them
+    // after the sync.
+    this.flushOutbox();
+  }
+
+  /** True between the hello and the link's loss: frames can go out (sync may still be paging). */
+  private linkUp(): boolean {
+    return this.phase === 'syncing' || this.phase === 'ready';
   }
 
   /** Pings every interval; a link silent for `heartbeatTimeoutIntervals` intervals is half-open. */
@@ -358,7 +370,7 @@ export class Phone {
     });
   }
 
-  /** Hello and sync done: measure the outage, resend the outbox, re-send unconfirmed receipts. */
+  /** Hello and sync done: measure the outage, re-send unconfirmed receipts (the outbox went at the hello). */
   private becomeReady(): void {
     this.phase = 'ready';
     this.record({ type: 'ready' });
@@ -368,7 +380,6 @@ export class Phone {
       this.config.metrics.increment('reconnects');
       this.linkLostMs = undefined;
     }
-    this.flushOutbox();
     this.reconcileReceipts();
   }
 
@@ -674,7 +685,7 @@ export class Phone {
     this.retryTimers.get(entry.clientMsgId)?.cancel();
     this.retryTimers.set(entry.clientMsgId, this.timers.schedule(this.randomRetryDelayMs(entry.attempts - 1), () => {
       this.retryTimers.delete(entry.clientMsgId);
-      if (entry.state === 'pending' && this.phase === 'ready') {
+      if (entry.state === 'pending' && this.linkUp()) {
         this.config.metrics.increment('sends.retried');
         this.transmit(entry);
       }

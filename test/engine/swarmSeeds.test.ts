@@ -1,0 +1,28 @@
+// Issue 14: seeds on which the correct cluster failed its own checks, each kept as a regression
+// test once its cause was fixed. Each row says what failed before the fix and where the fix is;
+// the seed must now pass every property (its scenario is drawn anew, so a change of the draws
+// moves these seeds: then replay the old scenario.yaml of the row's commit instead).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createSystemTime } from '../../server/runtime/systemTime.ts';
+import { runSwarm } from '../../simulator/swarm/runSwarm.ts';
+
+const SEEDS: Array<{ seed: number; before: string }> = [
+  // Phone: the outbox waited for a 56-page sync (syncMessagesMax 5) after a 20 s offline window;
+  // 17 sends were acknowledged 0.3 s before the end of the heal and never reached u8/d2 (A5,
+  // B5, F1). The phone now sends its outbox at the hello (simulator/phone/Phone.ts onHello).
+  { seed: 593768, before: 'A5, B5, F1 with no fault' },
+];
+
+describe('chatsim sim: seeds the correct cluster once failed', () => {
+  const time = createSystemTime();
+  for (const { seed, before } of SEEDS) {
+    it(`seed ${seed} (before the fix: ${before}) passes every property`, async () => {
+      const [result] = await runSwarm({ from: seed, seeds: 1, bugs: [], outDir: mkdtempSync(join(tmpdir(), `swarm-seed-${seed}-`)), time });
+      expect(result!.failed, `${result!.example ?? ''}\n  replay: node bin/chatsim.js sim --seeds 1 --from ${seed}`).toEqual([]);
+      expect(result!.verdict).toBe('pass');
+    }, 300_000);
+  }
+});
