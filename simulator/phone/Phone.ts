@@ -117,6 +117,8 @@ export class Phone {
   private receiptRetryTimer: TimerHandle | undefined;
   private receiptRetryAttempt = 0;
   private reconnectTimer: TimerHandle | undefined;
+  /** networkRestored's delay, heard during a connect attempt: used if that attempt fails. */
+  private networkBackAfterMs: number | undefined;
   /** presence_query id -> when it was sent: an answer is a snapshot taken somewhere in between. */
   private readonly presenceAskedMs = new Map<string, number>();
   /** friend -> when its latest presence push arrived (a query asked before it is older news). */
@@ -311,6 +313,16 @@ export class Phone {
   /** Full-jitter backoff, then the next gateway in the ring (a failing one is not retried first). */
   private scheduleReconnect(): void {
     this.phase = 'backoff';
+    const networkBack = this.networkBackAfterMs;
+    this.networkBackAfterMs = undefined;
+    if (networkBack !== undefined) {
+      // The network came back while this attempt (begun without it) was under way: try again
+      // as networkRestored would have, not after the backoff the failures had grown to.
+      this.reconnectAttempt = 0;
+      this.gatewayIndex++;
+      this.reconnectTimer = this.timers.schedule(networkBack, () => { this.reconnectTimer = undefined; this.connect(); });
+      return;
+    }
     const delayMs = fullJitterDelayMs(this.reconnectAttempt, this.options.reconnectBaseMs, this.options.reconnectCapMs, this.random);
     this.reconnectAttempt++;
     this.gatewayIndex++;
@@ -320,9 +332,17 @@ export class Phone {
   /**
    * The OS says the network is back (as Android's and iOS's connectivity callbacks do): a phone
    * waiting out a reconnect backoff tries again after `afterMs` instead of the rest of its
-   * backoff, and starts a fresh backoff sequence. Otherwise nothing changes.
+   * backoff, and starts a fresh backoff sequence. A phone in the middle of a connect attempt
+   * remembers it: if that attempt fails, the next one follows after `afterMs` (seed 593632: an
+   * attempt begun 0.2 s before the heal, while offline, failed just after the callback, and
+   * the phone then waited out a backoff longer than the heal, never dialling again: F1).
+   * Otherwise nothing changes.
    */
   networkRestored(afterMs: number): void {
+    if (this.phase === 'connecting') {
+      this.networkBackAfterMs = afterMs;
+      return;
+    }
     if (this.phase !== 'backoff' || !this.reconnectTimer) return;
     this.reconnectTimer.cancel();
     this.reconnectAttempt = 0;
@@ -331,6 +351,7 @@ export class Phone {
 
   private onHello(frame: HelloFrame): void {
     this.connectTimer?.cancel();
+    this.networkBackAfterMs = undefined;
     this.serverLimits = frame.limits;
     this.phase = 'syncing';
     this.record({ type: 'connect', gateway: this.gateway ?? '' });

@@ -14,6 +14,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // 17 sends were acknowledged 0.3 s before the end of the heal and never reached u8/d2 (A5,
   // B5, F1). The phone now sends its outbox at the hello (simulator/phone/Phone.ts onHello).
   { seed: 593768, before: 'A5, B5, F1 with no fault' },
+  // Phone: a connect attempt begun while offline (backoff grown to its cap) was under way when
+  // the heal restored the network, so the OS callback was ignored; the attempt failed 0.2 s
+  // later and the next one was due after the heal ended: "u1/d1 closed with 1006 and never
+  // dialled again" (F1). The phone now keeps the callback for a failing attempt (networkRestored).
+  { seed: 593632, before: 'F1 after crash-gateway + restart-chat-servers' },
 ];
 
 describe('chatsim sim: seeds the correct cluster once failed', () => {

@@ -101,6 +101,34 @@ describe('phone reconnect backoff', () => {
     expect(rig.transport.connections).toHaveLength(2);
   });
 
+  // Seed 593632: an attempt begun while offline was under way when the heal restored the
+  // network; it failed 0.2 s later and the phone waited out a backoff longer than the heal.
+  it('when the network is restored during a connect attempt that then fails, retries after the given delay', () => {
+    const rig = makePhone({ reconnectBaseMs: 500, reconnectCapMs: 30_000 }, fixedRandom(0.99));
+    const conn = startReady(rig);
+    conn.fail(1006, 'gone');
+    // Several failed attempts: the backoff has grown to the cap.
+    for (let i = 0; i < 8; i++) {
+      while (rig.phone.state().phase !== 'connecting') rig.time.advance(100);
+      rig.transport.last().fail(1006, 'offline');
+    }
+    expect(rig.phone.state().reconnectAttempt).toBeGreaterThanOrEqual(8);
+    while (rig.phone.state().phase !== 'connecting') rig.time.advance(100);
+    const attempts = rig.transport.connections.length;
+    rig.phone.networkRestored(10);
+    rig.transport.last().fail(1006, 'offline');
+    rig.time.advance(10);
+    expect(rig.transport.connections).toHaveLength(attempts + 1);
+    // The next attempt connects; a later failure backs off afresh, with no delay left over.
+    rig.transport.last().accept();
+    answerSync(rig.transport.last());
+    rig.transport.last().fail(1006, 'gone');
+    rig.time.advance(10);
+    expect(rig.transport.connections).toHaveLength(attempts + 1);
+    rig.time.advance(500);
+    expect(rig.transport.connections).toHaveLength(attempts + 2);
+  });
+
   it('does not reconnect after a non-retryable close code', () => {
     const rig = makePhone();
     const conn = startReady(rig);
