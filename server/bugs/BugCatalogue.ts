@@ -21,6 +21,7 @@ export const BUG_NAMES = [
   'no-reconnect-on-going-away',
   'render-duplicate-push',
   'render-out-of-order-push',
+  'ignore-presence-gaps',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -106,6 +107,10 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'render-out-of-order-push', where: 'phone', breaks: ['A2'],
     description: 'The phone renders a push above a gap at once instead of holding it until the missing seqs arrive, so a reordered delivery shows out of order (reorder-broker-messages).',
+  },
+  {
+    name: 'ignore-presence-gaps', where: 'server', breaks: ['D3'],
+    description: 'A gateway reads the numbers of the presence pushes on its channel but does not act on a gap: a friend\'s online lost by the broker (lose-broker-messages, lose-broker-channel) stays unseen until the observer next asks.',
   },
 ];
 

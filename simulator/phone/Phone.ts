@@ -252,13 +252,31 @@ export class Phone {
     for (let from = 0; from < this.config.friends.length;) {
       const users = idPage(this.config.friends.slice(from), this.serverLimits?.presenceQueryUsersMax, this.serverLimits?.frameBytesMax);
       from += users.length;
-      const id = `${this.config.device}-q${++this.presenceCounter}`;
-      // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
-      if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
-      this.presenceAskedMs.set(id, this.config.time.nowMs());
-      this.sendFrame({ type: 'presence_query', id, users });
+      this.askPresence(users);
     }
     return true;
+  }
+
+  /**
+   * One page of a presence query. An answer can be lost on the way (it comes through the
+   * broker, which is at most once): one not back within `presenceQueryTimeoutMs` on the same
+   * link is asked again (seed 31: the answer to the query at the hello was lost in a
+   * broker-loss window and the phone showed a friend offline until its next sync round, 19 s
+   * later). A new link asks anew at its hello.
+   */
+  private askPresence(users: string[]): void {
+    const id = `${this.config.device}-q${++this.presenceCounter}`;
+    // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
+    if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
+    this.presenceAskedMs.set(id, this.config.time.nowMs());
+    this.sendFrame({ type: 'presence_query', id, users });
+    const gen = this.linkGen;
+    this.timers.schedule(this.options.presenceQueryTimeoutMs, () => {
+      // Still remembered if unanswered; kept, so a late answer keeps its askedAt (a push since wins).
+      if (gen !== this.linkGen || !this.presenceAskedMs.has(id)) return;
+      this.config.metrics.increment('presence.queryTimeouts');
+      this.askPresence(users);
+    });
   }
 
   // ---------------------------------------------------------------- connection
@@ -448,7 +466,15 @@ export class Phone {
       }
       case 'pong': return;
       // The gateway's broker link was down: pushes (and receipts, which have no seq to show a gap) may be lost.
-      case 'resync': this.config.metrics.increment('resyncs'); return this.requestSync();
+      case 'resync':
+        // A presence push numbered by the presence service never reached the gateway: only
+        // presence is behind, ask it again (a sync would fetch nothing).
+        if (frame.reason === 'presence-gap') {
+          this.config.metrics.increment('presenceResyncs');
+          return void this.queryPresence();
+        }
+        this.config.metrics.increment('resyncs');
+        return this.requestSync();
     }
   }
 
@@ -736,7 +762,11 @@ export class Phone {
   }
 
   private sendAck(chat: string, force = false, timerLateMs = 0): void {
-    if (this.phase !== 'ready') return; // becomeReady() reconciles
+    // From the hello on, not only once the sync is done: a sync paged over many rounds held every
+    // receipt of the messages it brought (seed 593768: 20 s, so a group's ticks moved 0.5 s
+    // before the end of the heal and never reached their senders: B5). becomeReady() reconciles
+    // whatever a closed link left unsent.
+    if (!this.linkUp()) return;
     const upTo = this.store.timeline(chat).watermark;
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.ackSent))) return;
     // Noted as on this link before the send: a link can report its close from inside send (a
@@ -798,7 +828,7 @@ export class Phone {
   }
 
   private sendRead(chat: string, force = false, upToAtMost?: number, timerLateMs = 0): void {
-    if (this.phase !== 'ready') return;
+    if (!this.linkUp()) return; // as sendAck
     if (!force && !this.isVisible(chat)) return;
     const upTo = force ? (this.readSent.get(chat) ?? 0) : Math.min(this.store.timeline(chat).watermark, upToAtMost ?? Infinity);
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.readSent))) return;

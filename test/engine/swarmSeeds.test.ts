@@ -19,6 +19,23 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // later and the next one was due after the heal ended: "u1/d1 closed with 1006 and never
   // dialled again" (F1). The phone now keeps the callback for a failing attempt (networkRestored).
   { seed: 593632, before: 'F1 after crash-gateway + restart-chat-servers' },
+  // Presence: an online push lost in a broker-loss window was repaired only when the observer
+  // next asked (17.8 s late). Pushes are now numbered per gateway, the last number repeated every
+  // sweep, and a gateway that sees a gap tells its connections to ask again (Gateway.onPresenceStamp).
+  { seed: 22, before: 'D3 under lose-broker-messages' },
+  { seed: 593646, before: 'D3, D4, F1 under lose-broker-messages' },
+  // The answer to the presence query at the hello was lost under 70 % broker loss and never
+  // asked again: the phone now re-asks an unanswered query (presenceQueryTimeoutMs). D3 under a
+  // window of 70 % loss for 8.6 s counts from the window's end (simulator/check/presence.ts onlineDue).
+  { seed: 31, before: 'D3 under lose-broker-messages 100 % then 70 %' },
+  // A return behind a partitioned gateway: owed from the partition's heal (onlineDue), as D2 does.
+  { seed: 593510, before: 'D3 under partition-gateway' },
+];
+
+/** Seeds on which a catalogue bug must still fail: the repair above is what passes them. */
+const BUG_SEEDS: Array<{ seed: number; bug: string; breaks: string }> = [
+  { seed: 22, bug: 'ignore-presence-gaps', breaks: 'D3' },
+  { seed: 593646, bug: 'ignore-presence-gaps', breaks: 'D3' },
 ];
 
 describe('chatsim sim: seeds the correct cluster once failed', () => {
@@ -28,6 +45,12 @@ describe('chatsim sim: seeds the correct cluster once failed', () => {
       const [result] = await runSwarm({ from: seed, seeds: 1, bugs: [], outDir: mkdtempSync(join(tmpdir(), `swarm-seed-${seed}-`)), time });
       expect(result!.failed, `${result!.example ?? ''}\n  replay: node bin/chatsim.js sim --seeds 1 --from ${seed}`).toEqual([]);
       expect(result!.verdict).toBe('pass');
+    }, 300_000);
+  }
+  for (const { seed, bug, breaks } of BUG_SEEDS) {
+    it(`seed ${seed} with ${bug} injected fails ${breaks}`, async () => {
+      const [result] = await runSwarm({ from: seed, seeds: 1, bugs: [bug], outDir: mkdtempSync(join(tmpdir(), `swarm-seed-${seed}-${bug}-`)), time });
+      expect(result!.failed).toContain(breaks);
     }, 300_000);
   }
 });
