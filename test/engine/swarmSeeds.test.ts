@@ -24,6 +24,8 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // sweep, and a gateway that sees a gap tells its connections to ask again (Gateway.onPresenceStamp).
   { seed: 22, before: 'D3 under lose-broker-messages' },
   { seed: 593646, before: 'D3, D4, F1 under lose-broker-messages' },
+  { seed: 812016, before: 'D3 under lose-broker-messages (17.9 s late)' },
+  { seed: 812033, before: 'D3 under lose-broker-messages, slow-store, kill-gateway (24.8 s late)' },
   // The answer to the presence query at the hello was lost under 70 % broker loss and never
   // asked again: the phone now re-asks an unanswered query (presenceQueryTimeoutMs). D3 under a
   // window of 70 % loss for 8.6 s counts from the window's end (simulator/check/presence.ts onlineDue).
