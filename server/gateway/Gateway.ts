@@ -2,7 +2,9 @@ import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { InboundQueue } from '../ports/InboundQueue.ts';
+import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
+import { frameTypeLabel, gatewayInstruments, type GatewayInstruments } from '../metrics/instruments.ts';
 import { helloLimits, type ServerLimits } from '../protocol/limits.ts';
 import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protocol/envelopes.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
@@ -30,6 +32,8 @@ export interface GatewayDeps {
    * pushing to one must not reach whoever holds the same id now. Absent on the first life.
    */
   bootId?: string;
+  /** Where the gateway counts connections, frames, closes and refusals (docs/metrics.md); default none. */
+  metrics?: Metrics;
 }
 
 interface ClientState {
@@ -84,9 +88,13 @@ export class Gateway {
   /** When connections were last told of a presence gap, and whether another notice is due. */
   private presenceGapNoticeAtMs = -Infinity;
   private presenceGapPending = false;
+  private readonly metrics: GatewayInstruments;
+  private readonly labels: { gateway: string };
 
   constructor(private readonly deps: GatewayDeps) {
     this.bugs = deps.bugs ?? NO_BUGS;
+    this.metrics = gatewayInstruments(deps.metrics ?? NO_METRICS);
+    this.labels = { gateway: deps.id };
     // Bug 'reuse-connection-ids': every life numbers its connections gw1.1, gw1.2, ... again.
     this.connectionPrefix = deps.bootId === undefined || this.bugs.has('reuse-connection-ids') ? deps.id : `${deps.id}.${deps.bootId}`;
   }
@@ -96,6 +104,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    this.metrics.connections.set(this.labels, 0);
     this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
     this.sweepTimer = this.deps.time.every(this.deps.limits.heartbeatSweepIntervalMs, () => this.sweepIdle());
   }
@@ -129,9 +138,11 @@ export class Gateway {
     this.byDevice.set(deviceKey(client), client);
     this.clients.set(client.id, client);
     this.stats.connections = this.clients.size;
+    this.metrics.accepted.inc(this.labels);
+    this.metrics.connections.set(this.labels, this.clients.size);
     link.onFrame((text, bytes, binary) => this.onFrame(client, text, bytes, binary === true));
     link.onAlive?.(() => this.onAlive(client));
-    link.onClose(() => this.onClosed(client));
+    link.onClose((code) => this.onClosed(client, code));
     const hello: HelloFrame = {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
       heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs, limits: helloLimits(this.deps.limits),
@@ -163,6 +174,7 @@ export class Gateway {
     this.clients.clear();
     this.byDevice.clear();
     this.stats.connections = 0;
+    this.metrics.connections.set(this.labels, 0);
     for (const client of clients) {
       client.closing = true;
       client.link.terminate();
@@ -238,6 +250,7 @@ export class Gateway {
     const nowMs = this.deps.time.nowMs();
     client.lastFrameAtMs = nowMs;
     this.stats.framesIn++;
+    this.metrics.framesIn.inc({ gateway: this.deps.id, type: binary ? 'other' : frameTypeLabel(text) });
     // Any frame proves the device is there, not only pings: a busy client that never pings
     // must not drop out of presence (refreshPresence throttles the store writes).
     this.refreshPresence(client, nowMs);
@@ -263,11 +276,16 @@ export class Gateway {
       this.sendError(client, 'UNAVAILABLE', refOf(text));
       return;
     }
-    const envelope: InboundEnvelope = { gw: this.deps.id, conn: client.id, user: client.user, device: client.device, frame: text };
+    const envelope: InboundEnvelope = { gw: this.deps.id, conn: client.id, user: client.user, device: client.device, frame: text, at: this.deps.time.nowMs() };
     try {
       const result = await this.deps.queue.enqueue(client.id, JSON.stringify(envelope), this.deps.limits.pendingFramesMax);
-      if (!result.accepted) this.sendError(client, 'TOO_MANY_PENDING', refOf(text));
+      if (result.accepted) this.metrics.enqueued.inc(this.labels);
+      else {
+        this.metrics.enqueueRefused.inc({ gateway: this.deps.id, reason: 'full' });
+        this.sendError(client, 'TOO_MANY_PENDING', refOf(text));
+      }
     } catch {
+      this.metrics.enqueueRefused.inc({ gateway: this.deps.id, reason: 'unavailable' });
       this.sendError(client, 'UNAVAILABLE', refOf(text));
     }
   }
@@ -287,6 +305,7 @@ export class Gateway {
       client.dropsInWindow = 0;
     }
     client.dropsInWindow++;
+    this.metrics.rateLimited.inc(this.labels);
     if (client.dropsInWindow > rateLimitDropsBeforeCloseMax) {
       this.closeClient(client, CLOSE_CODES.RATE_LIMIT_FLOOD.code, 'rate limit flood');
     } else {
@@ -307,6 +326,7 @@ export class Gateway {
       return; // Not ours to answer: a broken internal payload is dropped (at-most-once channel).
     }
     this.stats.deliveriesIn++;
+    this.metrics.deliveries.inc(this.labels);
     if (delivery.kind === 'presence-mark') return this.onPresenceStamp(delivery, true);
     if (delivery.kind === 'deliver' && delivery.presence) this.onPresenceStamp(delivery.presence, false);
     if (delivery.kind === 'broadcast') {
@@ -379,6 +399,7 @@ export class Gateway {
   private write(client: ClientState, text: string): void {
     client.link.send(text);
     this.stats.framesOut++;
+    this.metrics.framesOut.inc({ gateway: this.deps.id, type: frameTypeLabel(text) });
     if (client.link.bufferedBytes() > this.deps.limits.sendBufferBytesMax) {
       // A reader that cannot keep up would make us hold unbounded memory for it. The close
       // frame would wait behind the full buffer, so the socket is dropped too: the phone
@@ -391,6 +412,7 @@ export class Gateway {
   private sendError(client: ClientState, code: ErrorCode, ref: string | undefined): void {
     const frame: Record<string, unknown> = { type: 'error', code, message: ERROR_CODES[code].text };
     if (ref !== undefined) frame.ref = ref;
+    this.metrics.errors.inc({ gateway: this.deps.id, code });
     this.write(client, JSON.stringify(frame));
   }
 
@@ -410,14 +432,17 @@ export class Gateway {
     if (client.closing) return;
     client.closing = true;
     this.stats.closesByCode.set(code, (this.stats.closesByCode.get(code) ?? 0) + 1);
+    this.metrics.closes.inc({ gateway: this.deps.id, code: String(code) });
     client.link.close(code, reason);
   }
 
-  private onClosed(client: ClientState): void {
+  private onClosed(client: ClientState, code: number): void {
     if (this.clients.get(client.id) !== client) return; // crash() already forgot it
     this.clients.delete(client.id);
     if (this.byDevice.get(deviceKey(client)) === client) this.byDevice.delete(deviceKey(client));
     this.stats.connections = this.clients.size;
+    this.metrics.connections.set(this.labels, this.clients.size);
+    this.metrics.disconnects.inc({ gateway: this.deps.id, code: closeCodeLabel(code) });
     void this.unregisterPresence(client);
   }
 
@@ -479,6 +504,11 @@ export class Gateway {
     if (this.partitioned) throw new Error('partitioned from the broker');
     await this.deps.broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify(event));
   }
+}
+
+/** A close code as a label: a number in the WebSocket range, else `other` (bounded series). */
+function closeCodeLabel(code: number): string {
+  return Number.isInteger(code) && code >= 1000 && code <= 4999 ? String(code) : 'other';
 }
 
 /** Ids follow the id rule (no white space), so a space joins user and device unambiguously. */

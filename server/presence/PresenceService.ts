@@ -2,8 +2,10 @@ import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
+import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import { gatewayChannel, PRESENCE_EVENTS_CHANNEL, type GatewayDelivery, type PresenceEvent } from '../protocol/envelopes.ts';
+import { presenceInstruments, type PresenceInstruments } from '../metrics/instruments.ts';
 import type { PresenceFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { Router } from '../chat/Router.ts';
@@ -22,6 +24,8 @@ export interface PresenceServiceDeps {
    * start time.
    */
   streamId?: string;
+  /** Where announced transitions are counted (docs/metrics.md); default none. */
+  metrics?: Metrics;
 }
 
 /** Most changed users one sweep takes from the store; the rest wait for the next sweep. */
@@ -67,11 +71,13 @@ export class PresenceService {
   private readonly stream: string;
   /** Per gateway, the number of the last presence push published on its channel. */
   private readonly pushSeq = new Map<string, number>();
+  private readonly metrics: PresenceInstruments;
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
     this.bugs = deps.bugs ?? NO_BUGS;
     this.stream = deps.streamId ?? `presence@${Math.round(deps.time.nowMs())}`;
+    this.metrics = presenceInstruments(deps.metrics ?? NO_METRICS);
   }
 
   async start(): Promise<void> {
@@ -112,6 +118,7 @@ export class PresenceService {
       pending.timer?.cancel();
       this.pendingOffline.delete(user);
       this.stats.debouncedFlaps++;
+      this.metrics.debouncedFlaps.inc();
       // Past the deadline a presence query already answers offline (it counts from the same
       // last disconnect), so a friend who asked must hear that the user is back.
       overdue = this.deps.time.nowMs() >= pending.deadlineMs;
@@ -119,6 +126,7 @@ export class PresenceService {
     if (this.announced.get(user) === 'online' && !overdue) return;
     this.announced.set(user, 'online');
     this.stats.onlineBroadcasts++;
+    this.metrics.transitions.inc({ to: 'online' });
     await this.broadcast({ type: 'presence', user, online: true });
   }
 
@@ -149,6 +157,7 @@ export class PresenceService {
     if (this.announced.get(user) === 'offline') return;
     this.announced.set(user, 'offline');
     this.stats.offlineBroadcasts++;
+    this.metrics.transitions.inc({ to: 'offline' });
     const frame: PresenceFrame = { type: 'presence', user, online: false };
     if (presence?.lastDisconnectAtMs !== undefined) frame.lastSeenMs = presence.lastDisconnectAtMs;
     await this.broadcast(frame);

@@ -11,6 +11,11 @@ export interface InboundEnvelope {
   device: string;
   /** The client's frame text as received. */
   frame: string;
+  /**
+   * When the gateway enqueued it (its clock, ms): the chat server's queue wait metric. Optional,
+   * so an envelope of an older gateway still in the queue is handled.
+   */
+  at?: number;
 }
 
 /**
