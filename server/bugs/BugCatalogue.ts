@@ -24,6 +24,7 @@ export const BUG_NAMES = [
   'stale-roster-cache',
   'ticks-skip-joiners',
   'fresh-install-stale-watermark',
+  'ignore-presence-gaps',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -121,6 +122,10 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'fresh-install-stale-watermark', where: 'phone', breaks: ['A5'],
     description: 'A freshly installed app (scenario event reinstall-device) starts from the watermarks of the device it replaces, restored from a backup, but holds none of its messages: its first sync asks only for what came after them, so the history below is never shown.',
+  },
+  {
+    name: 'ignore-presence-gaps', where: 'server', breaks: ['D3'],
+    description: 'A gateway reads the numbers of the presence pushes on its channel but does not act on a gap: a friend\'s online lost by the broker (lose-broker-messages, lose-broker-channel) stays unseen until the observer next asks.',
   },
 ];
 
