@@ -90,6 +90,8 @@ export class ChatServer {
   private readonly metrics: ChatServerInstruments;
   /** Only the `ack-before-persist` bug fills this; it lives in memory, so a stop loses it. */
   private unflushed: UnflushedSend[] = [];
+  /** Bug 'stale-roster-cache' only: chat -> every member ever fanned out to. */
+  private readonly staleRosters = new Map<string, Set<string>>();
   private flushTimer: TimerHandle | undefined;
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
@@ -296,7 +298,18 @@ export class ChatServer {
     // Bug 'route-to-every-gateway': every gateway writes the message to every connection it
     // holds, members of the chat or not (a leak), instead of to the members' connections.
     if (this.bugs.has('route-to-every-gateway')) return this.router.toEveryGateway(this.deps.gatewayIds?.() ?? [], frame, exceptConnection);
-    await this.router.toUsers([...chat.members.keys()], frame, exceptConnection);
+    // Bug 'stale-roster-cache': the roster is cached per chat and only ever grows, so a member
+    // who left or was removed keeps getting the chat's messages.
+    const members = this.bugs.has('stale-roster-cache') ? this.cachedRoster(chat) : [...chat.members.keys()];
+    await this.router.toUsers(members, frame, exceptConnection);
+  }
+
+  /** Bug 'stale-roster-cache' only: every member this chat server ever saw in the chat. */
+  private cachedRoster(chat: ChatRecord): string[] {
+    let roster = this.staleRosters.get(chat.id);
+    if (!roster) this.staleRosters.set(chat.id, (roster = new Set()));
+    for (const member of chat.members.keys()) roster.add(member);
+    return [...roster];
   }
 
   /**
@@ -398,7 +411,9 @@ export class ChatServer {
     const chat = await this.deps.directory.getChat(chatId);
     if (!chat) return;
     const { cursors, lastSeqBySender, announced } = await this.deps.store.tickState(chat.id);
-    const floor = cursorFloor(memberCursors(chat, cursors, kind));
+    // Bug 'ticks-skip-joiners': the aggregate is taken over the founding members only (joinedAtSeq 0).
+    const counted = this.bugs.has('ticks-skip-joiners') ? { ...chat, members: new Map([...chat.members].filter(([, joined]) => joined === 0)) } : chat;
+    const floor = cursorFloor(memberCursors(counted, cursors, kind));
     const changes: Array<{ sender: string; upTo: number }> = [];
     for (const [sender, lastSeq] of lastSeqBySender) {
       if (!chat.members.has(sender)) continue;

@@ -83,6 +83,11 @@ export class Gateway {
   private readonly bugs: BugSet;
   /** Prefix of this life's connection ids. */
   private readonly connectionPrefix: string;
+  /** The presence service's numbered pushes on our channel: its stream and the last number seen. */
+  private presenceStream: { stream: string; seq: number } | undefined;
+  /** When connections were last told of a presence gap, and whether another notice is due. */
+  private presenceGapNoticeAtMs = -Infinity;
+  private presenceGapPending = false;
   private readonly metrics: GatewayInstruments;
   private readonly labels: { gateway: string };
 
@@ -322,6 +327,8 @@ export class Gateway {
     }
     this.stats.deliveriesIn++;
     this.metrics.deliveries.inc(this.labels);
+    if (delivery.kind === 'presence-mark') return this.onPresenceStamp(delivery, true);
+    if (delivery.kind === 'deliver' && delivery.presence) this.onPresenceStamp(delivery.presence, false);
     if (delivery.kind === 'broadcast') {
       for (const client of this.clients.values()) if (client.id !== delivery.except && !client.closing) this.write(client, delivery.frame);
       return;
@@ -333,6 +340,36 @@ export class Gateway {
       else if (delivery.kind === 'replace') this.replaceIfOlder(client, delivery);
       else this.write(client, delivery.frame);
     }
+  }
+
+  /**
+   * Presence pushes are numbered per gateway by the presence service, and every sweep repeats
+   * the last number (`mark`). A push that skips a number, or a mark above the last number
+   * seen, means a push never arrived (the broker is at most once): every connection here may
+   * have missed a friend's change and is told to ask presence again. A new stream (the
+   * service restarted, or this gateway never heard it) counts from 0, so a first push lost
+   * shows too. Lower numbers (a duplicate, a reordered push) are not gaps.
+   */
+  private onPresenceStamp(stamp: { stream: string; seq: number }, mark: boolean): void {
+    const last = this.presenceStream?.stream === stamp.stream ? this.presenceStream.seq : 0;
+    if (stamp.seq <= last) return;
+    this.presenceStream = { stream: stamp.stream, seq: stamp.seq };
+    const gap = mark ? stamp.seq > last : stamp.seq > last + 1;
+    // Bug 'ignore-presence-gaps': the numbers are read but a gap is not acted on.
+    if (gap && !this.bugs.has('ignore-presence-gaps')) this.noticePresenceGap();
+  }
+
+  /** At most one notice per heartbeat sweep interval; one asked for meanwhile goes at the next sweep. */
+  private noticePresenceGap(): void {
+    const nowMs = this.deps.time.nowMs();
+    if (nowMs - this.presenceGapNoticeAtMs < this.deps.limits.heartbeatSweepIntervalMs) {
+      this.presenceGapPending = true;
+      return;
+    }
+    this.presenceGapPending = false;
+    this.presenceGapNoticeAtMs = nowMs;
+    const resync = JSON.stringify({ type: 'resync', reason: 'presence-gap' } satisfies ResyncFrame);
+    for (const client of this.clients.values()) if (!client.closing) this.write(client, resync);
   }
 
   /**
@@ -381,6 +418,7 @@ export class Gateway {
 
   private sweepIdle(): void {
     if (this.pausedBacklog) return;
+    if (this.presenceGapPending) this.noticePresenceGap();
     const deadlineMs = this.deps.time.nowMs() - this.deps.limits.heartbeatTimeoutMs;
     for (const client of this.clients.values()) {
       if (client.lastFrameAtMs >= deadlineMs || client.closing) continue;

@@ -4,8 +4,8 @@ import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
 import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
+import { gatewayChannel, PRESENCE_EVENTS_CHANNEL, type GatewayDelivery, type PresenceEvent } from '../protocol/envelopes.ts';
 import { presenceInstruments, type PresenceInstruments } from '../metrics/instruments.ts';
-import { PRESENCE_EVENTS_CHANNEL, type PresenceEvent } from '../protocol/envelopes.ts';
 import type { PresenceFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { Router } from '../chat/Router.ts';
@@ -18,6 +18,12 @@ export interface PresenceServiceDeps {
   limits: ServerLimits;
   /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct service. */
   bugs?: BugSet;
+  /**
+   * Names this life of the service in the numbers of its pushes (PresenceStamp.stream), so a
+   * gateway does not take a restarted service's numbers for the old one's. Default: from the
+   * start time.
+   */
+  streamId?: string;
   /** Where announced transitions are counted (docs/metrics.md); default none. */
   metrics?: Metrics;
 }
@@ -62,11 +68,15 @@ export class PresenceService {
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
   private readonly bugs: BugSet;
+  private readonly stream: string;
+  /** Per gateway, the number of the last presence push published on its channel. */
+  private readonly pushSeq = new Map<string, number>();
   private readonly metrics: PresenceInstruments;
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
     this.bugs = deps.bugs ?? NO_BUGS;
+    this.stream = deps.streamId ?? `presence@${Math.round(deps.time.nowMs())}`;
     this.metrics = presenceInstruments(deps.metrics ?? NO_METRICS);
   }
 
@@ -160,6 +170,7 @@ export class PresenceService {
    * store holds, and the events are only the fast path.
    */
   private async sweep(): Promise<void> {
+    this.publishMarks();
     let expired;
     let changed;
     try {
@@ -180,8 +191,27 @@ export class PresenceService {
   }
 
   private async broadcast(frame: PresenceFrame): Promise<void> {
-    // Router looks up which friends are online and publishes once per gateway holding any.
+    // Router looks up which friends are online and publishes once per gateway holding any,
+    // each payload numbered on its gateway's channel.
     const friends = await this.deps.directory.friendsOf(frame.user);
-    await this.router.toUsers(friends, JSON.stringify(frame));
+    await this.router.toUsers(friends, JSON.stringify(frame), undefined, (gatewayId) => {
+      const seq = (this.pushSeq.get(gatewayId) ?? 0) + 1;
+      this.pushSeq.set(gatewayId, seq);
+      return { stream: this.stream, seq };
+    });
+  }
+
+  /**
+   * Every sweep, each gateway that was ever sent a push hears the number of the last one. The
+   * broker is at most once: a push lost on the way (seed 22: an online lost in a broker-loss
+   * window, repaired only when the observer next asked, 17.8 s later) shows there as a gap, and
+   * the gateway tells its connections to ask presence again (Gateway.onPresenceStamp). A lost
+   * mark is repeated by the next sweep.
+   */
+  private publishMarks(): void {
+    for (const [gatewayId, seq] of this.pushSeq) {
+      const mark: GatewayDelivery = { kind: 'presence-mark', stream: this.stream, seq };
+      this.deps.broker.publish(gatewayChannel(gatewayId), JSON.stringify(mark)).catch(() => undefined);
+    }
   }
 }

@@ -6,7 +6,7 @@ import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { JsonlHistoryWriter } from '../history/JsonlHistoryWriter.ts';
 import { Metrics } from '../metrics/Metrics.ts';
 import { WsClientTransport } from '../phone/WsClientTransport.ts';
-import { PhoneFleet } from './PhoneFleet.ts';
+import { PhoneFleet, applyFleetAction } from './PhoneFleet.ts';
 import { countingRecorder } from './countingRecorder.ts';
 import { GeneratorMonitor } from '../runtime/generatorMonitor.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
@@ -41,6 +41,10 @@ const ticker = time.every(1000, () => {
 port.on('message', (message: MainToWorker) => {
   if (message.type === 'heal') {
     fleet.heal(message.quiesceMs);
+    return;
+  }
+  if (message.type === 'event') {
+    applyFleetAction(fleet, message.action);
     return;
   }
   void finish();

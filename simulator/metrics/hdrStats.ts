@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build } from 'hdr-histogram-js';
 
 /** Highest value a histogram tracks: one hour in ms; larger samples are clamped to it. */
 export const HDR_HIGHEST_TRACKABLE = 3_600_000;
@@ -18,19 +18,36 @@ export interface SampleStats {
   mean: number | null;
 }
 
+/** The equivalence ranges of an HDR histogram of this shape (lowest 1, 3 digits): the arithmetic only. */
+interface Equivalence {
+  lowestEquivalentValue(value: number): number;
+  highestEquivalentValue(value: number): number;
+  medianEquivalentValue(value: number): number;
+}
+
+/** A histogram never recorded into, asked only for its equivalence ranges (JsHistogram has them). */
+const SHAPE = build({ useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: HDR_HIGHEST_TRACKABLE, numberOfSignificantValueDigits: SIGNIFICANT_DIGITS, autoResize: true, bitBucketSize: 'packed' }) as unknown as Equivalence;
+
+/** hdr-histogram-js's own ulp (dist/ulp.js), so the count at a percentile rounds as it does. */
+const ulp = (x: number): number => 2 ** (Math.floor(Math.log2(x)) - 52);
+
 /**
- * The one percentile engine of chatsim: an HDR histogram (hdr-histogram-js) per set of samples,
- * as Metrics uses for the run's histograms. Checkers, tagged breakdowns and the time series
- * all answer percentiles through it, so one run cannot give two p99s for one thing.
+ * The one percentile engine of chatsim: HDR histogram answers (hdr-histogram-js, three
+ * significant digits), as Metrics uses for the run's histograms. Checkers, tagged breakdowns and
+ * the time series all answer percentiles through it, so one run cannot give two p99s for one
+ * thing.
+ *
+ * It keeps the samples and answers exactly what a packed HDR histogram of them answers (the
+ * k-th smallest sample's equivalence range, the mean over ranges in ascending order), without
+ * one: a packed histogram walks its whole counts array per percentile, and the per-second time
+ * series asks thousands of them per run (issue 14: 85 % of a swarm seed's CPU, seed 99 of the
+ * block). test/metrics/hdrStats.test.ts holds it to hdr-histogram-js on random samples.
  */
 export class HdrStats {
-  private readonly histogram: Histogram;
+  private readonly values: number[] = [];
+  private sorted = true;
   private minValue = Infinity;
   private maxValue = -Infinity;
-
-  constructor() {
-    this.histogram = build({ useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: HDR_HIGHEST_TRACKABLE, numberOfSignificantValueDigits: SIGNIFICANT_DIGITS, autoResize: true, bitBucketSize: 'packed' });
-  }
 
   static of(values: Iterable<number>): HdrStats {
     const stats = new HdrStats();
@@ -41,27 +58,55 @@ export class HdrStats {
   /** Integers in 0..1 h: sub-ms values round, negative ones (clock steps) count as 0. */
   record(value: number): void {
     const v = !Number.isFinite(value) ? (value > 0 ? HDR_HIGHEST_TRACKABLE : 0) : Math.min(HDR_HIGHEST_TRACKABLE, Math.max(0, Math.round(value)));
-    this.histogram.recordValue(v);
+    if (v < this.maxValue) this.sorted = false;
+    this.values.push(v);
     if (v < this.minValue) this.minValue = v;
     if (v > this.maxValue) this.maxValue = v;
   }
 
   get count(): number {
-    return this.histogram.totalCount;
+    return this.values.length;
   }
 
   /** The value at percentile p (0..100), clamped to the exact min and max; null without samples. */
   percentile(p: number): number | null {
     if (this.count === 0) return null;
+    // HdrHistogram's getValueAtPercentile: the bucket holding the countAtPercentile-th sample.
+    const fpCount = (Math.min(p, 100) / 100) * this.count;
+    const countAtPercentile = Math.max(Math.ceil(fpCount - ulp(fpCount)), 1);
+    const sample = this.ordered()[Math.min(countAtPercentile, this.count) - 1]!;
+    const value = p === 0 ? SHAPE.lowestEquivalentValue(sample) : SHAPE.highestEquivalentValue(sample);
     // HDR answers a bucket's highest equivalent value, which may pass the exact max.
-    return Math.min(this.maxValue, Math.max(this.minValue, this.histogram.getValueAtPercentile(p)));
+    return Math.min(this.maxValue, Math.max(this.minValue, value));
   }
 
   stats(): SampleStats {
     if (this.count === 0) return { count: 0, p50: null, p90: null, p95: null, p99: null, 'p99.9': null, min: null, max: null, mean: null };
     return {
       count: this.count, p50: this.percentile(50), p90: this.percentile(90), p95: this.percentile(95), p99: this.percentile(99), 'p99.9': this.percentile(99.9),
-      min: this.minValue, max: this.maxValue, mean: Math.round(this.histogram.mean * 1000) / 1000,
+      min: this.minValue, max: this.maxValue, mean: Math.round(this.mean() * 1000) / 1000,
     };
+  }
+
+  /** HdrHistogram's mean: each recorded range's median value times its count, ranges in ascending order. */
+  private mean(): number {
+    const values = this.ordered();
+    let total = 0;
+    for (let i = 0; i < values.length;) {
+      const low = SHAPE.lowestEquivalentValue(values[i]!);
+      let j = i + 1;
+      while (j < values.length && SHAPE.lowestEquivalentValue(values[j]!) === low) j++;
+      total += SHAPE.medianEquivalentValue(values[i]!) * (j - i);
+      i = j;
+    }
+    return total / values.length;
+  }
+
+  private ordered(): number[] {
+    if (!this.sorted) {
+      this.values.sort((a, b) => a - b);
+      this.sorted = true;
+    }
+    return this.values;
   }
 }

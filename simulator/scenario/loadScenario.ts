@@ -8,6 +8,7 @@ import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
 import { parseThreshold } from './thresholds.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
+import { scenarioEventErrors, scenarioEventOf } from './scenarioEvents.ts';
 import { isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
 import { ALL_REAL, shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
 
@@ -213,6 +214,7 @@ function normalise(input: Raw, defaultName: string): Scenario {
     },
     network: (input.network as Raw[]).map((n) => ({ profile: profileOf(n.profile), share: n.share as number })),
     faults: (input.faults as Raw[]).map(faultOf),
+    events: ((input.events ?? []) as Raw[]).map((e) => scenarioEventOf(e, durationMs)),
     durationMs: durationMs(input.durationMs),
     healMs: durationMs(input.healMs),
     thresholds: input.thresholds as string[],
@@ -357,6 +359,7 @@ function semanticErrors(s: Scenario): ScenarioError[] {
     errors.push({ path: 'cluster.implementations', message: 'a multi-process cluster shares every port between processes: leave implementations out, or make every one redis (store: cassandra)' });
   }
   errors.push(...contradictoryLimits(s));
+  errors.push(...scenarioEventErrors(s));
   const storeBugs = s.bugs.filter((b) => STORE_BUGS.includes(b));
   if (s.cluster.implementations.store !== 'memory' && storeBugs.length > 0) {
     errors.push({ path: 'bugs', message: `${storeBugs.join(', ')} live in the memory message store; they cannot be injected into the ${s.cluster.implementations.store} store` });
