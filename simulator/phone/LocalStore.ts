@@ -71,6 +71,16 @@ export class ChatTimeline {
     }
   }
 
+  /**
+   * The chat begins for this user after `seq` (a member who joined later: the server owes it
+   * nothing at or below its join). Moves an empty start up; never moves a watermark back.
+   */
+  startAfter(seq: number): void {
+    if (seq <= this.watermark) return;
+    this.watermark = seq;
+    for (const held of [...this.buffered.keys()]) if (held <= seq) this.buffered.delete(held);
+  }
+
   /** True while messages wait above a hole. */
   hasGap(): boolean {
     return this.buffered.size > 0;

@@ -108,6 +108,8 @@ export class Phone {
   private syncAgain = false;
   /** Token mode: the token of the last answer, the next request's; undefined before the first (and after SYNC_RESET). */
   private syncToken: string | undefined;
+  /** Token mode: chats whose member_added naming this user came, whose first message event is still to come. */
+  private readonly joinedByToken = new Set<string>();
   private syncRoundMessages = 0;
   private gapSyncTimer: TimerHandle | undefined;
 
@@ -581,11 +583,16 @@ export class Phone {
       this.scheduleGapSync();
       return;
     }
+    this.renderReady(message.chat);
+  }
+
+  /** Renders the contiguous run above the watermark, then schedules the receipts it owes. */
+  private renderReady(chat: string): void {
     let rendered = 0;
-    for (const ready of timeline.takeReady() as Stored[]) if (this.render(ready)) rendered++;
+    for (const ready of this.store.timeline(chat).takeReady() as Stored[]) if (this.render(ready)) rendered++;
     if (rendered === 0) return; // own messages need no receipts of ours
-    this.scheduleAck(message.chat);
-    this.maybeScheduleRead(message.chat);
+    this.scheduleAck(chat);
+    this.maybeScheduleRead(chat);
   }
 
   private render(message: Stored): boolean {
@@ -715,13 +722,20 @@ export class Phone {
     for (const { event } of events) {
       if (event.kind === 'message') {
         const m = event.message;
-        this.store.timeline(m.chatId);
+        const timeline = this.store.timeline(m.chatId);
+        // The inbox holds a chat's messages from the user's join on, in seq order: the first one
+        // after our own member_added shows where the chat begins for a member who joined later.
+        if (this.joinedByToken.delete(m.chatId) && timeline.watermark === 0) {
+          timeline.startAfter(m.seq - 1);
+          this.renderReady(m.chatId); // pushes held above the old start may now be in order
+        }
         this.onMessage({ type: 'message', chat: m.chatId, seq: m.seq, msgId: m.msgId, from: m.senderId, fromDevice: m.senderDeviceId, clientMsgId: m.clientMsgId, body: m.body, ts: m.sentAtMs }, 'sync');
         messages++;
       } else if (event.kind === 'receipt') {
         this.applyReceipt({ type: 'receipt', chat: event.chatId, user: event.userId, kind: event.cursor, upTo: event.upTo });
       } else if (event.kind === 'member_added') {
         this.store.timeline(event.chatId);
+        if (event.userId === this.config.user) this.joinedByToken.add(event.chatId);
       }
     }
     const inOrder = positions.every((pos, i) => i === 0 || pos > positions[i - 1]!);
