@@ -110,6 +110,8 @@ export class Phone {
   private syncToken: string | undefined;
   /** Token mode: chats whose member_added naming this user came, whose first message event is still to come. */
   private readonly joinedByToken = new Set<string>();
+  /** Sends that ended unknown (a retry refused for good): if the message comes back, the send was stored. */
+  private readonly unknownSends = new Map<string, OutboxEntry>();
   private syncRoundMessages = 0;
   private gapSyncTimer: TimerHandle | undefined;
 
@@ -561,6 +563,12 @@ export class Phone {
       // Our own message came back (sync after a lost ACK): it counts as the ACK.
       const entry = this.store.outbox.get(frame.clientMsgId);
       if (entry?.state === 'pending') return this.acknowledge(entry, frame.seq, frame.msgId);
+      // A send whose outcome was unknown (a retry refused) turns out stored: it resolves now.
+      const unknown = this.unknownSends.get(frame.clientMsgId);
+      if (unknown && !entry) {
+        this.unknownSends.delete(frame.clientMsgId);
+        this.record({ type: 'ok', op: 'send', chat: unknown.chat, clientMsgId: unknown.clientMsgId, seq: frame.seq, msgId: frame.msgId });
+      }
     }
     this.place({ chat: frame.chat, seq: frame.seq, from: frame.from, fromDevice: frame.fromDevice, clientMsgId: frame.clientMsgId, ts: frame.ts, via });
   }
@@ -640,7 +648,13 @@ export class Phone {
     this.retryTimers.get(entry.clientMsgId)?.cancel();
     this.retryTimers.delete(entry.clientMsgId);
     this.store.outbox.delete(entry.clientMsgId);
-    this.record({ type: 'fail', op: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, code: frame.code });
+    // A refusal of a repeat proves nothing of the earlier tries: one may have been stored before
+    // the refusal became true (a member who left the group between the first try and its retry:
+    // swarm seed 33, NOT_MEMBER for a send stored as seq 5). The outcome is unknown, not failed.
+    if (entry.attempts > 1) {
+      this.record({ type: 'info', op: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, reason: `retry refused: ${frame.code}` });
+      this.unknownSends.set(entry.clientMsgId, entry);
+    } else this.record({ type: 'fail', op: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, code: frame.code });
   }
 
   // ---------------------------------------------------------------- sync
