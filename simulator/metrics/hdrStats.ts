@@ -1,9 +1,9 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
 /** Highest value a histogram tracks: one hour in ms; larger samples are clamped to it. */
 export const HDR_HIGHEST_TRACKABLE = 3_600_000;
 /** Three significant digits: a percentile is within 0.1 % of the exact sample. */
-const SIGNIFICANT_DIGITS = 3;
+export const HDR_SIGNIFICANT_DIGITS = 3;
 
 /** Statistics of one set of samples; every field null when there were none (a gate must not read 0 as perfect). */
 export interface SampleStats {
@@ -18,18 +18,33 @@ export interface SampleStats {
   mean: number | null;
 }
 
+/** A histogram shipped between threads: HDR's compressed form plus the exact extremes. */
+export interface EncodedHdr {
+  hdr: string;
+  min: number;
+  max: number;
+}
+
+/** Histograms hold integers in 0..1 h: sub-ms samples round, negative ones (clock steps) count as 0. */
+export function clampSample(value: number): number {
+  if (!Number.isFinite(value)) return value > 0 ? HDR_HIGHEST_TRACKABLE : 0;
+  return Math.min(HDR_HIGHEST_TRACKABLE, Math.max(0, Math.round(value)));
+}
+
 /**
- * The one percentile engine of chatsim: an HDR histogram (hdr-histogram-js) per set of samples,
- * as Metrics uses for the run's histograms. Checkers, tagged breakdowns and the time series
- * all answer percentiles through it, so one run cannot give two p99s for one thing.
+ * The one percentile engine of chatsim: an HDR histogram (hdr-histogram-js) per set of samples.
+ * The run's histograms and their per-second timeline (Metrics), the tagged breakdowns and time
+ * series, and the checkers (A11) all answer percentiles through it, so one run cannot give two
+ * p99s for one thing: the same samples give the same answer to the last ms.
  */
 export class HdrStats {
   private readonly histogram: Histogram;
+  /** Exact extremes: HDR's own after a decode are rounded to their bucket, which would make merges inexact. */
   private minValue = Infinity;
   private maxValue = -Infinity;
 
   constructor() {
-    this.histogram = build({ useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: HDR_HIGHEST_TRACKABLE, numberOfSignificantValueDigits: SIGNIFICANT_DIGITS, autoResize: true, bitBucketSize: 'packed' });
+    this.histogram = build({ useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: HDR_HIGHEST_TRACKABLE, numberOfSignificantValueDigits: HDR_SIGNIFICANT_DIGITS, autoResize: true, bitBucketSize: 'packed' });
   }
 
   static of(values: Iterable<number>): HdrStats {
@@ -38,16 +53,46 @@ export class HdrStats {
     return stats;
   }
 
-  /** Integers in 0..1 h: sub-ms values round, negative ones (clock steps) count as 0. */
-  record(value: number): void {
-    const v = !Number.isFinite(value) ? (value > 0 ? HDR_HIGHEST_TRACKABLE : 0) : Math.min(HDR_HIGHEST_TRACKABLE, Math.max(0, Math.round(value)));
+  /** Records one sample (clamped by clampSample); returns the value recorded. */
+  record(value: number): number {
+    const v = clampSample(value);
     this.histogram.recordValue(v);
-    if (v < this.minValue) this.minValue = v;
-    if (v > this.maxValue) this.maxValue = v;
+    this.noteExtremes(v, v);
+    return v;
+  }
+
+  /**
+   * For closed-loop callers: records the sample and, when it is longer than `intervalMs`, the
+   * samples a non-blocked sender would have seen meanwhile (HDR's expected-interval correction).
+   * Returns every value recorded, largest first.
+   */
+  recordWithExpectedInterval(value: number, intervalMs: number): number[] {
+    const v = clampSample(value);
+    const interval = Math.max(0, Math.round(intervalMs));
+    this.histogram.recordValueWithExpectedInterval(v, interval);
+    const recorded: number[] = [];
+    for (let x = v; ; x -= interval) {
+      recorded.push(x);
+      if (interval <= 0 || x - interval < interval) break;
+    }
+    this.noteExtremes(recorded.at(-1)!, v);
+    return recorded;
   }
 
   get count(): number {
     return this.histogram.totalCount;
+  }
+
+  get min(): number | null {
+    return this.count === 0 ? null : this.minValue;
+  }
+
+  get max(): number | null {
+    return this.count === 0 ? null : this.maxValue;
+  }
+
+  get mean(): number | null {
+    return this.count === 0 ? null : Math.round(this.histogram.mean * 1000) / 1000;
   }
 
   /** The value at percentile p (0..100), clamped to the exact min and max; null without samples. */
@@ -58,10 +103,28 @@ export class HdrStats {
   }
 
   stats(): SampleStats {
-    if (this.count === 0) return { count: 0, p50: null, p90: null, p95: null, p99: null, 'p99.9': null, min: null, max: null, mean: null };
     return {
       count: this.count, p50: this.percentile(50), p90: this.percentile(90), p95: this.percentile(95), p99: this.percentile(99), 'p99.9': this.percentile(99.9),
-      min: this.minValue, max: this.maxValue, mean: Math.round(this.histogram.mean * 1000) / 1000,
+      min: this.min, max: this.max, mean: this.mean,
     };
+  }
+
+  encode(): EncodedHdr {
+    return { hdr: encodeIntoCompressedBase64(this.histogram), min: this.count === 0 ? 0 : this.minValue, max: this.count === 0 ? 0 : this.maxValue };
+  }
+
+  /** Adds an encoded histogram exactly (counts and extremes). */
+  addEncoded(encoded: EncodedHdr): void {
+    const decoded = decodeFromCompressedBase64(encoded.hdr, 32, false);
+    if (decoded.totalCount > 0) {
+      this.histogram.add(decoded);
+      this.noteExtremes(encoded.min, encoded.max);
+    }
+    decoded.destroy();
+  }
+
+  private noteExtremes(min: number, max: number): void {
+    if (min < this.minValue) this.minValue = min;
+    if (max > this.maxValue) this.maxValue = max;
   }
 }
