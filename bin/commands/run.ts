@@ -4,7 +4,7 @@ import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
-import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
+import { formatScenarioError, loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
 import { performRun } from '../../simulator/engine/performRun.ts';
 import { compareRuns, formatComparison } from '../../simulator/report/compareRuns.ts';
 import { readSummary } from './compare.ts';
@@ -132,8 +132,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   if (opts.cassandra !== undefined) overrides.cassandra = opts.cassandra;
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
-    console.error(`chatsim run: invalid scenario ${file}`);
-    for (const error of loaded.errors) console.error(`  ${error.path || '(file)'}: ${error.code ? `[${error.code}] ` : ''}${error.message}`);
+    for (const error of loaded.errors) console.error(`chatsim run: ${formatScenarioError(file, error)}`);
     return EXIT_CODES.usage;
   }
   const scenario = loaded.scenario;

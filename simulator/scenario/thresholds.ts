@@ -1,3 +1,4 @@
+import { didYouMean } from './didYouMean.ts';
 /**
  * k6-style thresholds: `<metric> [<stat>] <op> <limit>`, e.g.
  *
@@ -82,6 +83,8 @@ export function parseThreshold(text: string): ParseThresholdResult {
   const metric = filter[1]!;
   const info = KNOWN_METRICS[metric];
   if (!info || !Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric)) {
+    const hint = didYouMean(metric, [...HISTOGRAM_METRICS, ...VALUE_METRICS]);
+    if (hint) return fail(`unknown metric "${metric}"${hint}`);
     return fail(`unknown metric "${metric}"; known metrics: histograms ${HISTOGRAM_METRICS.join(', ')}; values ${VALUE_METRICS.join(', ')}`);
   }
 
@@ -141,7 +144,7 @@ function parseTagFilter(metric: string, body: string | undefined): { ok: true; t
     const name = colon < 0 ? pair : pair.slice(0, colon);
     const value = colon < 0 ? '' : pair.slice(colon + 1);
     if (name === '' || value === '') return { ok: false, message: `tag filter "{${body}}" must be name:value pairs separated by commas, e.g. {profile:good-4g,connected:true}` };
-    if (!allowed.includes(name)) return { ok: false, message: `unknown tag "${name}" for ${metric}; its tags: ${allowed.join(', ')}` };
+    if (!allowed.includes(name)) return { ok: false, message: `unknown tag "${name}" for ${metric}${didYouMean(name, allowed) || `; its tags: ${allowed.join(', ')}`}` };
     tags[name] = value;
   }
   return { ok: true, tags };
