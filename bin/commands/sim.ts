@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { didYouMean } from '../../simulator/scenario/didYouMean.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { runSwarm, type SeedResult } from '../../simulator/swarm/runSwarm.ts';
@@ -43,7 +44,7 @@ async function simCommand(opts: SimOptions): Promise<number> {
   const bugs = opts.injectBug ?? [];
   const unknown = bugs.filter((b) => !isBugName(b));
   if (unknown.length > 0) {
-    console.error(`chatsim sim: unknown bug ${unknown.join(', ')} (chatsim bugs lists them)`);
+    console.error(`chatsim sim: unknown bug ${unknown.join(', ')}${didYouMean(unknown[0]!, BUG_CATALOGUE.map((b) => b.name)) || ' (chatsim bugs lists them)'}`);
     return EXIT_CODES.usage;
   }
   if (opts.seeds > SWARM_SEEDS_MAX) {

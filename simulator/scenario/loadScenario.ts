@@ -10,6 +10,7 @@ import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from '
 import { parseThreshold } from './thresholds.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
 import { BUG_CATALOGUE, isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
+import { parseContactPoint } from '../../server/cassandra/client.ts';
 import { ALL_REAL, shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
 
 /** One problem with a scenario file: the field (dotted path, `network[1].share`) and why. */
@@ -393,6 +394,7 @@ function semanticErrors(s: Scenario): ScenarioError[] {
     if (!isBugName(bug)) errors.push({ path: `bugs[${i}]`, message: `unknown bug "${bug}"${didYouMean(bug, BUG_CATALOGUE.map((b) => b.name)) || '; `chatsim bugs` lists them'}` });
   });
   if (s.durationMs <= 0) errors.push({ path: 'durationMs', message: 'must be above 0' });
+  if (!parseContactPoint(s.cluster.cassandra)) errors.push({ path: 'cluster.cassandra', message: `must be HOST:PORT with a port in 1..65535, got ${s.cluster.cassandra}` });
   if (s.cluster.processes === 'multi' && !shareableAcrossProcesses(s.cluster.implementations)) {
     errors.push({ path: 'cluster.implementations', message: 'a multi-process cluster shares every port between processes: leave implementations out, or make every one redis (store: cassandra)' });
   }
