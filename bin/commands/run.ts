@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
-import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
+import { formatSummary } from '../../simulator/report/terminalSummary.ts';
+import { createProgressView } from '../progress.ts';
 import { formatScenarioError, loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
 import { performRun } from '../../simulator/engine/performRun.ts';
 import { compareRuns, formatComparison } from '../../simulator/report/compareRuns.ts';
@@ -147,7 +148,9 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const time = createSystemTime();
   const runId = `${scenario.name}-${scenario.seed}-${new Date(time.nowMs()).toISOString().replace(/[:.]/g, '-')}`;
   const outDir = resolve(outputs.dir ?? join('reports', runId));
-  const log = (line: string): void => { if (!opts.json && !opts.quiet) console.error(line); };
+  const silent = opts.json === true || opts.quiet === true;
+  const view = createProgressView(process.stderr, { quiet: silent, env: process.env });
+  const log = (line: string): void => { if (!silent) view.log(line); };
   if (scenario.engine === 'sim' && scenario.target) {
     console.error('chatsim run: --engine sim simulates the reference cluster; it cannot load a --target');
     return EXIT_CODES.usage;
@@ -162,15 +165,15 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   const onProgress = (p: RunProgress): void => {
     sinks.progress(p);
-    showProgress(p, opts.json === true || opts.quiet === true);
+    view.update(p);
   };
   exitCleanlyOnInterrupt('run');
   const { summary, files, historyPath, timeSeries } = await performRun({
     file, scenario, outDir, reproduce, checks: opts.checks ?? 'all', time, onLog: log, onProgress,
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-  }).catch(async (error: unknown) => { await sinks.close(); throw error; });
+  }).catch(async (error: unknown) => { view.done(); await sinks.close(); throw error; });
+  view.done();
   await sinks.finish(summary, timeSeries ?? []);
-  if (process.stderr.isTTY && !opts.quiet && !opts.json) process.stderr.write('\n');
   if (summary.runFailed) {
     console.error(`chatsim run: the run could not complete: ${summary.runFailed.code}: ${summary.runFailed.message}`);
     if (opts.json) console.log(JSON.stringify(summary, null, 2));
@@ -224,20 +227,6 @@ export function reproduceLine(file: string, scenario: { engine: string; seed: nu
   if (opts.redis) parts.push(`--redis ${opts.redis}`);
   if (opts.cassandra) parts.push(`--cassandra ${opts.cassandra}`);
   return parts.join(' ');
-}
-
-let lastPlainProgressMs = -Infinity;
-
-/** A live line on a TTY; plain lines every 5 s otherwise (CI logs). */
-function showProgress(p: RunProgress, quiet: boolean): void {
-  if (quiet) return;
-  const line = progressLine(p);
-  if (process.stderr.isTTY) {
-    process.stderr.write(`\r${line}\u001b[K`);
-  } else if (p.elapsedMs - lastPlainProgressMs >= 5000) {
-    lastPlainProgressMs = p.elapsedMs;
-    process.stderr.write(`${line}\n`);
-  }
 }
 
 function parseEngine(value: string): 'live' | 'sim' {

@@ -264,7 +264,7 @@ export class MessageLogFamily implements Family {
     const stats = HdrStats.of(samples.map((s) => s.ms));
     const gate = this.facts.fanOutGateMs;
     const over = gate === undefined ? 0 : samples.filter((s) => s.ms > gate).length;
-    const worst = samples.slice(-3).reverse().map((s) => `${s.chat} seq ${s.seq} stored at ${fmt(s.storedAt)} reached its last device ${s.lastP} at ${fmt(s.lastT)} (${s.ms} ms, ${s.pushes} push renders)`);
+    const worst = samples.slice(-3).reverse().map((s) => `${s.chat} seq ${s.seq} stored at ${fmt(s.storedAt)} reached its last device ${s.lastP} at ${fmt(s.lastT)} (${Math.round(s.ms)} ms, ${s.pushes} push renders)`);
     const at = (p: number): string => String(stats.percentile(p) ?? '-');
     const reason = `fan-out ms over ${samples.length} message(s): p50 ${at(50)}, p99 ${at(99)}, max ${at(100)}${gate === undefined ? ' (metric, no gate)' : `; ${over} over the ${gate} ms gate`}`;
     return { id: 'A11', name: 'fan-out latency (metric)', verdict: over > 0 ? 'fail' : 'pass', violations: over, examples: worst, reason };

@@ -123,6 +123,13 @@ export class HdrStats {
     decoded.destroy();
   }
 
+  /** Adds another histogram's samples exactly (same thread). */
+  addStats(other: HdrStats): void {
+    if (other.count === 0) return;
+    this.histogram.add(other.histogram);
+    this.noteExtremes(other.minValue, other.maxValue);
+  }
+
   private noteExtremes(min: number, max: number): void {
     if (min < this.minValue) this.minValue = min;
     if (max > this.maxValue) this.maxValue = max;
