@@ -214,7 +214,8 @@ function outputSpecs(opts: RunOptions): { ok: true; specs: OutputSpec[]; dir: st
 /** The command that reruns this run: every flag that changes what runs (not where results go). */
 export function reproduceLine(file: string, scenario: { engine: string; seed: number; cluster: { processes: string } }, opts: RunOptions): string {
   const parts = [`chatsim run ${file}`];
-  if (scenario.engine === 'sim') parts.push('--engine sim');
+  // The engine as it ran: `--engine live` too when it overrode a file that says sim.
+  if (scenario.engine === 'sim' || opts.engine !== undefined) parts.push(`--engine ${scenario.engine}`);
   parts.push(`--seed ${scenario.seed}`);
   if (opts.phones) parts.push(`--phones ${opts.phones}`);
   if (opts.duration !== undefined) parts.push(`--duration ${opts.duration}ms`);

@@ -69,8 +69,14 @@ function verdictWord(verdict: 'pass' | 'fail' | 'unknown', c: ChalkInstance): st
 
 function thresholdLines(s: Summary, c: ChalkInstance): string[] {
   if (s.thresholds.length === 0) return [];
-  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === null ? 'no data' : formatThresholdValue(t.expression, t.actual)]);
-  return ['thresholds', ...table([['', 'threshold', 'actual'], ...rows])];
+  // What was measured and what it was held to, each with its unit: `sendToAck p(95)  7.9s  < 5s`.
+  const rows = s.thresholds.map((t) => {
+    const at = t.op ? t.expression.lastIndexOf(t.op) : -1;
+    const subject = at > 0 ? t.expression.slice(0, at).trim() : t.expression;
+    const limit = t.op && t.limit !== null && t.limit !== undefined ? `${t.op} ${formatThresholdValue(t.expression, t.limit)}` : '-';
+    return [t.ok ? c.green('✓') : c.red('✗'), subject, t.actual === null ? 'no data' : formatThresholdValue(t.expression, t.actual), limit];
+  });
+  return ['thresholds', ...table([['', 'threshold', 'actual', 'limit'], ...rows])];
 }
 
 function metricLines(s: Summary): string[] {
@@ -90,7 +96,7 @@ function metricLines(s: Summary): string[] {
 
 function latencyLines(s: Summary): string[] {
   const row = (name: string, l: LatencySummary, unit: (n: number) => string): string[] =>
-    [name, String(l.count), ...(l.count === 0 ? ['-', '-', '-', '-'] : [l.p50, l.p95, l.p99, l.max].map(unit))];
+    [name, String(l.count), ...[l.p50, l.p95, l.p99, l.max].map((v) => (v === null ? '-' : unit(v)))];
   const rows = LATENCY_ROWS.map((metric) => row(metric, s.metrics.latencyMs[metric], formatMs));
   rows.push(row('syncMessages', s.metrics.syncMessages, String));
   return ['latency', ...table([['metric', 'count', 'p50', 'p95', 'p99', 'max'], ...rows], [false, true, true, true, true, true])];
@@ -143,7 +149,10 @@ function sumOf(record: Record<string, number>): number {
 /** A threshold's measured value in its metric's unit: durations as durations, the rest as numbers. */
 export function formatThresholdValue(expression: string, actual: number): string {
   const metric = /^\s*([A-Za-z]+)/.exec(expression)?.[1] ?? '';
-  return KNOWN_METRICS[metric]?.unit === 'ms' && Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric) ? formatMs(actual) : formatNumber(actual);
+  const unit = Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric) ? KNOWN_METRICS[metric]!.unit : undefined;
+  if (unit === 'ms') return formatMs(actual);
+  if (unit === 'perSec') return `${formatNumber(actual)}/s`;
+  return formatNumber(actual);
 }
 
 export function formatMs(ms: number): string {

@@ -45,7 +45,7 @@ export const KNOWN_METRICS: Readonly<Record<string, MetricInfo>> = Object.freeze
   sendToAck: { kind: 'histogram', unit: 'ms', description: 'send to the server ack, ms' },
   sendToDelivered: { kind: 'histogram', unit: 'ms', description: 'send to delivery on another member\'s phone, ms' },
   sendToRead: { kind: 'histogram', unit: 'ms', description: 'send to the read receipt, ms' },
-  fanOut: { kind: 'histogram', unit: 'ms', description: 'send to delivery on the last member\'s phone, ms' },
+  fanOut: { kind: 'histogram', unit: 'ms', description: 'server store to the last render by push on a member\'s phone, ms (the same samples as A11)' },
   reconnect: { kind: 'histogram', unit: 'ms', description: 'link loss to reconnected and synced, ms' },
   syncMessages: { kind: 'histogram', unit: 'count', description: 'messages fetched per sync' },
   deliveredPerSec: { kind: 'value', unit: 'perSec', description: 'messages delivered per second' },

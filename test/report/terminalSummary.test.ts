@@ -8,7 +8,7 @@ describe('formatSummary', () => {
     expect(text).toMatch(/^PASS {2}exit 0: all properties and thresholds passed/);
     expect(text).toContain('A5');
     expect(text).toContain('? unknown');
-    expect(text).toMatch(/✓ +sendToAck p\(99\) < 500ms +95/);
+    expect(text).toMatch(/✓ +sendToAck p\(99\) +95ms +< 500ms/);
     expect(text).toMatch(/messages +1000 sent, 1000 acked, 2000 delivered/);
     expect(text).toMatch(/throughput +50 sent\/s, 100 delivered\/s/);
     expect(text).toMatch(/sendToAck +1000 +\d+ms +\d+ms +\d+ms +96ms/);
