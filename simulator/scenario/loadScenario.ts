@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { didYouMean } from './didYouMean.ts';
+import { didYouMean, nearest } from './didYouMean.ts';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
@@ -183,10 +183,14 @@ function schemaErrors(errors: ErrorObject[]): ScenarioError[] {
     let message = error.message ?? 'is invalid';
     if (error.keyword === 'additionalProperties') {
       const name = (error.params as { additionalProperty: string }).additionalProperty;
+      const atTop = path === '';
       path = path ? `${path}.${name}` : name;
       const known = Object.keys((error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
       const hint = didYouMean(name, known);
-      message = hint ? `unknown field${hint}` : `unknown field (this section takes ${known.length > 0 ? known.join(', ') : 'the fields of scenarios/schema.json'})`;
+      const flag = atTop ? flagOnlyHint(name) : undefined;
+      message = hint ? `unknown field${hint}`
+        : flag ? `unknown field${flag.name === name ? ':' : `; did you mean "${flag.name}"?`} ${flag.why}`
+          : `unknown field (this section takes ${known.length > 0 ? known.join(', ') : 'the fields of scenarios/schema.json'})`;
     } else if (error.keyword === 'required') {
       const name = (error.params as { missingProperty: string }).missingProperty;
       path = path ? `${path}.${name}` : name;
@@ -203,6 +207,23 @@ function schemaErrors(errors: ErrorObject[]): ScenarioError[] {
   // A branch error on a field ("must be string") says less than the errors inside it ("stallMs: is required").
   const all = [...byPath.values()];
   return all.filter((e) => !all.some((other) => other !== e && e.path !== '' && (other.path.startsWith(`${e.path}.`) || other.path.startsWith(`${e.path}[`))));
+}
+
+/**
+ * Settings people put at the top of a scenario that are command-line flags, not fields: an
+ * unknown top-level key equal or near to one is told where the setting lives.
+ */
+const FLAG_ONLY_SETTINGS: Readonly<Record<string, string>> = {
+  phones: 'A scenario has no phones field: population.users and population.devices make the phones; --phones N on the command line scales them.',
+  workers: 'Phone worker threads are not part of a scenario: use --workers N on the command line.',
+  dir: 'Where results go is not part of a scenario: use --dir DIR on the command line.',
+};
+
+function flagOnlyHint(name: string): { name: string; why: string } | undefined {
+  const exact = FLAG_ONLY_SETTINGS[name];
+  if (exact) return { name, why: exact };
+  const near = nearest(name, Object.keys(FLAG_ONLY_SETTINGS));
+  return near === undefined ? undefined : { name: near, why: FLAG_ONLY_SETTINGS[near]! };
 }
 
 function pointerToPath(pointer: string): string {

@@ -21,11 +21,12 @@ const file = (name: string, text: string): string => {
 };
 
 const f = {
-  typo: '', invalidYaml: '', notMapping: '', badThreshold: '', badEnum: '', badBug: '', badDuration: '', notARun: '', notSummary: '', shortSecret: '', emptyDir: '',
+  typo: '', phonse: '', invalidYaml: '', notMapping: '', badThreshold: '', badEnum: '', badBug: '', badDuration: '', notARun: '', notSummary: '', shortSecret: '', emptyDir: '',
 };
 
 beforeAll(() => {
   f.typo = file('typo.yaml', tinyText.replace('  friendsPerUser: 3', '  friendsPerUser: 3\n  usres: 4'));
+  f.phonse = file('phonse.yaml', tinyText.replace('durationMs: 4s', 'phonse: 300\ndurationMs: 4s'));
   f.invalidYaml = file('invalid.yaml', 'name: t\npopulation: { users: 3\n');
   f.notMapping = file('list.yaml', '- a\n- b\n');
   f.badThreshold = file('threshold.yaml', tinyText.replace('"sendToAck p(99) < 10s"', '"sendToAck p(99) <<< soon"'));
@@ -70,6 +71,7 @@ const CASES: Case[] = [
   ['run: invalid YAML', () => ['run', f.invalidYaml], noEnv, /invalid\.yaml:\d+:\d+: YAML: /],
   ['run: YAML not a mapping', () => ['run', f.notMapping], noEnv, /a scenario is a YAML mapping/],
   ['run: unknown scenario key', () => ['run', f.typo], noEnv, /typo\.yaml:\d+:3: population\.usres: unknown field; did you mean "users"\?/],
+  ['run: phones in the file, misspelt', () => ['run', f.phonse], noEnv, /phonse\.yaml:\d+:1: phonse: unknown field; did you mean "phones"\? A scenario has no phones field/],
   ['run: bad enum value', () => ['run', f.badEnum], noEnv, /enum\.yaml:\d+:\d+: network\[0\]\.profile: must be one of .*did you mean "good-4g"\?/],
   ['run: bad duration in the file', () => ['run', f.badDuration], noEnv, /duration\.yaml:\d+:\d+: durationMs: must be a duration/],
   ['run: bad threshold expression', () => ['run', f.badThreshold], noEnv, /threshold\.yaml:\d+:\d+: thresholds\[0\]: /],
@@ -164,7 +166,7 @@ describe('bad usage exits 64 with one clear line', () => {
   });
 
   it('the real binary agrees: exit 64 and the same one line', { timeout: 60_000 }, async () => {
-    for (const [what, argv, env, says] of CASES.filter(([w]) => ['run: unknown scenario key', 'run: bad duration unit', 'serve: port out of range', 'unknown command'].includes(w))) {
+    for (const [what, argv, env, says] of CASES.filter(([w]) => ['run: unknown scenario key', 'run: phones in the file, misspelt', 'run: bad duration unit', 'serve: port out of range', 'unknown command'].includes(w))) {
       const child = spawn(process.execPath, [bin, ...argv()], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
       let stdout = '';
       let stderr = '';

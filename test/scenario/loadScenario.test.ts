@@ -240,6 +240,15 @@ describe('scenario errors: where and did you mean', () => {
     expect(result.errors).toEqual([{ path: 'population.usres', message: 'unknown field; did you mean "users"?', line, col: 3 }]);
   });
 
+  it('tells a top-level phones (or a typo of it) that phones come from the population and --phones', () => {
+    const text = tiny.replace('durationMs: 4s', 'phonse: 300\ndurationMs: 4s');
+    const result = parseScenario(text, 'test');
+    if (result.ok) throw new Error('expected the scenario to be rejected');
+    const line = text.split('\n').indexOf('phonse: 300') + 1;
+    expect(result.errors).toEqual([{ path: 'phonse', message: expect.stringMatching(/^unknown field; did you mean "phones"\? A scenario has no phones field: .*--phones N/), line, col: 1 }]);
+    expect(errorsOf(tiny.replace('durationMs: 4s', 'phones: 300\ndurationMs: 4s'))[0]!.message).toMatch(/^unknown field: A scenario has no phones field/);
+  });
+
   it('points at the value of a wrong field, suggests enum values, and lists the fields when nothing is near', () => {
     const text = tiny.replace('profile: good-4g', 'profile: good-4G').replace('description: CLI test scenario', 'description: CLI test scenario\nzzz: 1');
     const result = parseScenario(text, 'test');
