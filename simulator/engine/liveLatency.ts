@@ -20,8 +20,8 @@ export interface EncodedLatencySlice {
  * the last take and starts a new slice.
  */
 export class LiveLatencies {
-  private ack = new HdrStats();
-  private delivery = new HdrStats();
+  private ack = new HdrStats({ counts: 'fast' });
+  private delivery = new HdrStats({ counts: 'fast' });
   private readonly invokedAt = new Map<string, number>();
 
   observe(event: HistoryEvent): void {
@@ -39,8 +39,8 @@ export class LiveLatencies {
 
   take(): { ack: HdrStats; delivery: HdrStats } {
     const slice = { ack: this.ack, delivery: this.delivery };
-    this.ack = new HdrStats();
-    this.delivery = new HdrStats();
+    this.ack = new HdrStats({ counts: 'fast' });
+    this.delivery = new HdrStats({ counts: 'fast' });
     return slice;
   }
 

@@ -179,7 +179,7 @@ export class Metrics implements MetricsSink {
   private histogram(metric: LatencyMetric): HdrStats {
     let h = this.histograms.get(metric);
     if (!h) {
-      h = new HdrStats();
+      h = new HdrStats({ counts: 'fast' });
       this.histograms.set(metric, h);
     }
     return h;
@@ -198,7 +198,7 @@ export class Metrics implements MetricsSink {
     const key = Math.floor(nowMs / 1000);
     let s = this.seconds.get(key);
     if (!s) {
-      s = { sent: 0, delivered: 0, errors: 0, latency: { sendToAck: new HdrStats(), sendToDelivered: new HdrStats() } };
+      s = { sent: 0, delivered: 0, errors: 0, latency: { sendToAck: new HdrStats({ counts: 'fast' }), sendToDelivered: new HdrStats({ counts: 'fast' }) } };
       this.seconds.set(key, s);
     }
     return s;

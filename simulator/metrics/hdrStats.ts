@@ -43,15 +43,24 @@ export class HdrStats {
   private minValue = Infinity;
   private maxValue = -Infinity;
 
-  constructor() {
-    // 32-bit counts sized to the samples seen (autoResize from 2 ms up, clamped at 1 h): a run
-    // keeps two per second of its timeline, and 'packed' counts were 20x slower to encode and
-    // query there (1M samples over 600 s: encode 3.9 s, percentiles 4.4 s; now 0.16 s and 0.13 s).
-    this.histogram = build({ useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: 2, numberOfSignificantValueDigits: HDR_SIGNIFICANT_DIGITS, autoResize: true, bitBucketSize: 32 });
+  /**
+   * `counts`: 'packed' (the default) keeps sparse counts, small when thousands of histograms
+   * live at once (a tagged time series: a few dozen series a second); 'fast' keeps 32-bit
+   * counts sized to the samples seen (autoResize from 2 ms up, clamped at 1 h), for the few
+   * histograms that are encoded and queried often. Measured with one Metrics holding 1M samples
+   * over 600 timeline seconds: packed took 6.0 us a sample, 3.9 s to encode and 4.4 s for the
+   * snapshot's percentiles; fast 1.9 us, 0.16 s and 0.13 s, at about 16 KB a histogram.
+   * Both give the same answers.
+   */
+  constructor(options: { counts?: 'packed' | 'fast' } = {}) {
+    this.histogram = build({
+      useWebAssembly: false, lowestDiscernibleValue: 1, numberOfSignificantValueDigits: HDR_SIGNIFICANT_DIGITS, autoResize: true,
+      ...(options.counts === 'fast' ? { highestTrackableValue: 2, bitBucketSize: 32 as const } : { highestTrackableValue: HDR_HIGHEST_TRACKABLE, bitBucketSize: 'packed' as const }),
+    });
   }
 
-  static of(values: Iterable<number>): HdrStats {
-    const stats = new HdrStats();
+  static of(values: Iterable<number>, options: { counts?: 'packed' | 'fast' } = {}): HdrStats {
+    const stats = new HdrStats(options);
     for (const v of values) stats.record(v);
     return stats;
   }
