@@ -34,10 +34,10 @@ export function createProgressView(stream: ProgressStream, options: { quiet: boo
     let lastPrintedMs = -Infinity;
     return {
       update: (p) => {
-        const line = progressLine(p);
         if (p.elapsedMs - lastPrintedMs < PLAIN_PROGRESS_INTERVAL_MS) return;
         lastPrintedMs = p.elapsedMs;
-        stream.write(`${line}\n`);
+        // Rates over the time since the line before, not over the last tick.
+        stream.write(`${progressLine(p)}\n`);
       },
       log: (line) => stream.write(`${line}\n`),
       done: () => undefined,

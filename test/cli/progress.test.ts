@@ -104,6 +104,7 @@ describe('progress elsewhere', () => {
     const lines = log.text.split('\n').filter((l) => l !== '');
     expect(lines.map((l) => l.slice(0, l.indexOf(']') + 1))).toEqual(['[1s]', '[6s]', '[11s]']);
     expect(lines[0]).toContain('sent 100000 (');
+    expect(lines[1]).toContain('sent 600000 (100000/s)'); // over the 5 s since the line before
     expect(lines[0]).toContain('p99 delivery 1.84s  ack 95ms  errors 12345');
   });
 
