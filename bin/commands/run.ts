@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
+import { systemRandomSeed } from '../../server/runtime/systemRandomSeed.ts';
 import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { formatSummary } from '../../simulator/report/terminalSummary.ts';
@@ -121,6 +122,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   const overrides: ScenarioOverrides = {};
   if (opts.seed !== undefined) overrides.seed = opts.seed;
+  else overrides.seedWhenAbsent = systemRandomSeed();
   if (opts.phones !== undefined) overrides.phones = opts.phones;
   if (opts.duration !== undefined) overrides.durationMs = opts.duration;
   if (opts.heal !== undefined) overrides.healMs = opts.heal;

@@ -38,6 +38,11 @@ export type LoadScenarioResult = { ok: true; scenario: Scenario } | { ok: false;
 /** Command-line overrides (`chatsim run --seed --phones --duration --target`). */
 export interface ScenarioOverrides {
   seed?: number;
+  /**
+   * The seed of a run whose file sets none and that got no `--seed` (the CLI draws one and prints it
+   * in the reproduce line). Without it the schema's default (1) applies, as library callers expect.
+   */
+  seedWhenAbsent?: number;
   /** Scales the population (users, and ramp targets) so the run has about this many phones. */
   phones?: number;
   durationMs?: number;
@@ -152,6 +157,7 @@ function fail(path: string, message: string): LoadScenarioResult {
 
 function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOverrides): void {
   if (overrides.seed !== undefined) input.seed = overrides.seed;
+  else if (input.seed === undefined && overrides.seedWhenAbsent !== undefined) input.seed = overrides.seedWhenAbsent;
   if (overrides.engine !== undefined) input.engine = overrides.engine;
   if (overrides.durationMs !== undefined) input.durationMs = overrides.durationMs;
   if (overrides.healMs !== undefined) input.healMs = overrides.healMs;

@@ -108,6 +108,18 @@ describe('loadScenario', () => {
     expect(s.load.ramp[0]!.target).toBe(400);
   });
 
+  it('a run without --seed and without a seed in the file takes the drawn seed; a file or flag seed wins', () => {
+    const seedOf = (text: string, overrides: { seed?: number; seedWhenAbsent?: number }): number => {
+      const result = parseScenario(text, 'drawn', overrides);
+      if (!result.ok) throw new Error(JSON.stringify(result.errors));
+      return result.scenario.seed;
+    };
+    expect(seedOf('population: { users: 10 }\n', { seedWhenAbsent: 424242 })).toBe(424242);
+    expect(seedOf('seed: 7\npopulation: { users: 10 }\n', { seedWhenAbsent: 424242 })).toBe(7);
+    expect(seedOf('seed: 7\npopulation: { users: 10 }\n', { seed: 9, seedWhenAbsent: 424242 })).toBe(9);
+    expect(seedOf('population: { users: 10 }\n', {})).toBe(1);
+  });
+
   it('the schema lists exactly the builtin profile names', () => {
     const schema = JSON.parse(readFileSync(join(scenariosDir, 'schema.json'), 'utf8'));
     expect([...schema.definitions.builtinProfileName.enum].sort()).toEqual([...BUILTIN_PROFILE_NAMES].sort());
