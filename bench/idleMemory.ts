@@ -1,6 +1,7 @@
 // 3. Gateway memory per idle connection: 10,000 authenticated phones' connections held open on
-// one gateway of the cluster, against 10,000 connections to the raw ws server; RSS delta per
-// connection of the server process after a full GC.
+// one gateway of the cluster, against 10,000 connections to the raw ws server; RSS and JS heap +
+// external delta per connection of the server process after a full GC. What a connection holds,
+// object by object: bench/idleHeap.ts.
 import { startChild, type BenchChild } from './lib/child.ts';
 import { figure, type BenchContext, type BenchOutcome, type Benchmark } from './lib/types.ts';
 import { round, sleep } from './lib/util.ts';
@@ -68,11 +69,18 @@ export const idleMemory: Benchmark = {
         id: 'memory-per-connection', label: `server memory per idle connection (${connections.toLocaleString('en-US')})`, ours: per(ours) / 1024, unit: 'KiB',
         peer: per(raw) / 1024, peerName: 'raw ws server', ratio: per(ours) / per(raw), ratioMeaning: 'cluster RSS per connection / raw ws server RSS per connection (lower is better)',
         goal: { op: '<=', value: 1.5, text: 'at most 1.5x the raw ws server\'s bytes per connection' },
-        // Was 3 (twice the goal). This session's hardening raised the heap per connection from 6.6 to
-        // 9.5 KiB, not yet traced, and the raw baseline moves 6.6-8.7 KiB between quick runs: the
-        // ratio ran 2.55-3.10 on one commit. docs/performance.md, CI gate.
-        gate: { op: '<=', floor: 4, margin: 'the untraced 2026-12 regression plus the raw baseline\'s noise' },
+        // RSS deltas of a few MiB are noisy: on one commit the raw server's moved 3.0-8.8 KiB per
+        // connection (its heap + external 2.6-2.9), and this ratio 1.36-3.96. The regression gate is
+        // the heap + external ratio below; this one only catches native blow-ups (a compression
+        // context per connection would be ~40x). docs/performance.md, CI gate.
+        gate: { op: '<=', floor: 6, margin: 'native blow-ups only: the RSS ratio ran 1.36-3.96 on one commit (noise of the raw baseline)' },
         note: `JS heap + external per connection: cluster ${round(perHeap(ours) / 1024, 1)} KiB, raw ${round(perHeap(raw) / 1024, 1)} KiB`,
+      }), figure({
+        id: 'heap-per-connection', label: `JS heap + external per idle connection (${connections.toLocaleString('en-US')})`, ours: perHeap(ours) / 1024, unit: 'KiB',
+        peer: perHeap(raw) / 1024, peerName: 'raw ws server', ratio: perHeap(ours) / perHeap(raw), ratioMeaning: 'cluster JS heap + external per connection / raw ws server\'s (lower is better)',
+        // Measured 1.34-1.40 (3.8-4.0 KiB against 2.9); 3.3-3.5 before the fixes of 2026-12-07
+        // (9.2-9.5 KiB), 2.3 before the hardening merges. Run-to-run noise is about 0.05.
+        gate: { op: '<=', floor: 2, margin: 'measured 1.34-1.40, stable to about 0.05; the hardening\'s retained upgrade requests measured 3.3' },
       })],
       details: { cluster: ours, raw },
     };

@@ -86,8 +86,13 @@ export class WsGatewayListener {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  // Memory: what an idle connection keeps alive must not capture the upgrade's scope. V8 gives
+  // every closure of one function a single shared context, so a long-lived listener defined
+  // here next to closures that use `req`, `head` or the parsed target kept all of them (the
+  // request's headers, the URL with the token: 2.7 KiB per idle connection) for the life of
+  // the connection. Listeners that outlive the upgrade are module-level functions.
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const target = parseRequestTarget(req.url);
     if (!target) return rejectUpgrade(socket, 400, 'BAD_REQUEST');
     void admitConnection(this.options, tokenOf(req, target)).then((admission) => {
@@ -104,10 +109,11 @@ export class WsGatewayListener {
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(SUBPROTOCOL)) return rejectUpgrade(socket, 400, 'UNSUPPORTED_PROTOCOL');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws listens for the socket's errors from here on (and destroys it on one).
+      socket.removeListener('error', destroyOnError);
       try {
         this.sockets.add(ws);
-        ws.once('close', () => this.sockets.delete(ws));
-        this.options.gateway.accept(wrapSocket(ws, socket), identity);
+        this.options.gateway.accept(new WsServerConnection(ws, socket, this.sockets), identity);
       } catch (error) {
         this.incident('gateway-accept-failed', error, req);
         ws.terminate();
@@ -122,6 +128,11 @@ export class WsGatewayListener {
     this.log.error(event, { correlationId, method: String(req.method), path: String(req.url).split('?', 1)[0]!.slice(0, 200), error: describeError(error) });
     return correlationId;
   }
+}
+
+/** The upgrade's error listener (`this` is the socket): shared, so it captures nothing. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 function tokenOf(req: http.IncomingMessage, target: URL): string | undefined {
@@ -153,53 +164,103 @@ function rejectUpgrade(socket: Duplex, status: number, code: string, correlation
   }
 }
 
-function wrapSocket(ws: WebSocket, socket: Duplex): ServerConnection {
-  let closeHandler: ((code: number) => void) | undefined;
-  let closed = false;
+/** Where a WebSocket's listeners (shared functions, `this` is the WebSocket) find their connection. */
+const CONNECTION = Symbol('chatsim.connection');
+type GatewaySocket = WebSocket & { [CONNECTION]?: WsServerConnection };
+
+/**
+ * One WebSocket as the gateway's ServerConnection. Memory: the gateway holds thousands of
+ * these idle, so a connection is this one object: its methods are on the prototype and its
+ * listeners on the WebSocket are the shared functions below, which find it through a symbol
+ * property. (Closures per connection cost more than their 32 bytes here: tsx compiles with
+ * esbuild's keepNames, whose __name(fn, "name") turns each named arrow function's properties
+ * into a dictionary of about 256 bytes. The closure version of this wrapper allocated eight.)
+ */
+class WsServerConnection implements ServerConnection {
+  closeHandler: ((code: number) => void) | undefined = undefined;
+  frameHandler: ((text: string, bytes: number, binary?: boolean) => void) | undefined = undefined;
+  aliveHandler: (() => void) | undefined = undefined;
+  closed = false;
   // Frames written to one connection in one go (a `sent` reply and a receipt, a burst of
   // deliveries) leave in one writev instead of one each: the socket is corked at the first send
   // and uncorked once the callbacks and promise jobs under way have run (process.nextTick runs
   // after the microtask queue drains). ws corks each frame itself; corks nest. The benchmark's
   // profile showed writev, one syscall per frame, as the cluster's largest self time.
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    socket.uncork();
-  };
-  ws.on('close', (code) => {
-    if (closed) return;
-    closed = true;
-    closeHandler?.(code);
-  });
-  ws.on('error', () => ws.terminate());
-  return {
-    send: (text) => {
-      if (ws.readyState !== ws.OPEN) return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
-      }
-      ws.send(text);
-    },
-    bufferedBytes: () => ws.bufferedAmount,
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
-    onFrame: (handler) => {
-      ws.on('message', (data: RawData, isBinary: boolean) => {
-        const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-        // Binary frames are not part of v1: the gateway refuses them, so they are never decoded.
-        if (isBinary) handler('', buffer.length, true);
-        else handler(buffer.toString('utf8'), buffer.length);
-      });
-    },
-    onAlive: (handler) => {
-      // ws answers pings itself; a client library's keep-alive (ping, or an unsolicited pong) is a heartbeat too.
-      ws.on('ping', () => handler());
-      ws.on('pong', () => handler());
-    },
-    onClose: (handler) => {
-      closeHandler = handler;
-    },
-  };
+  corked = false;
+
+  /** `sockets`: the listener's open WebSockets; `ws` leaves it when it closes. */
+  constructor(readonly ws: GatewaySocket, readonly socket: Duplex, readonly sockets: Set<WebSocket>) {
+    ws[CONNECTION] = this;
+    ws.on('close', onWsClose);
+    ws.on('error', onWsError);
+  }
+
+  send(text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.ws.send(text);
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  onFrame(handler: (text: string, bytes: number, binary?: boolean) => void): void {
+    if (this.frameHandler === undefined) this.ws.on('message', onWsMessage);
+    this.frameHandler = handler;
+  }
+
+  /** ws answers pings itself; a client library's keep-alive (ping, or an unsolicited pong) is a heartbeat too. */
+  onAlive(handler: () => void): void {
+    if (this.aliveHandler === undefined) {
+      this.ws.on('ping', onWsAlive);
+      this.ws.on('pong', onWsAlive);
+    }
+    this.aliveHandler = handler;
+  }
+
+  onClose(handler: (code: number) => void): void {
+    this.closeHandler = handler;
+  }
+}
+
+function uncork(connection: WsServerConnection): void {
+  connection.corked = false;
+  connection.socket.uncork();
+}
+
+function onWsClose(this: GatewaySocket, code: number): void {
+  const connection = this[CONNECTION]!;
+  connection.sockets.delete(this);
+  if (connection.closed) return;
+  connection.closed = true;
+  connection.closeHandler?.(code);
+}
+
+function onWsError(this: GatewaySocket): void {
+  this.terminate();
+}
+
+function onWsMessage(this: GatewaySocket, data: RawData, isBinary: boolean): void {
+  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+  const handler = this[CONNECTION]!.frameHandler!;
+  // Binary frames are not part of v1: the gateway refuses them, so they are never decoded.
+  if (isBinary) handler('', buffer.length, true);
+  else handler(buffer.toString('utf8'), buffer.length);
+}
+
+function onWsAlive(this: GatewaySocket): void {
+  this[CONNECTION]!.aliveHandler!();
 }
