@@ -162,8 +162,10 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   try {
     sinks = await openOutputs(outputs.specs);
   } catch (error) {
-    console.error(`chatsim run: --out ${(error as Error).message}`);
-    return EXIT_CODES.usage;
+    const message = (error as Error).message;
+    console.error(`chatsim run: --out ${message}`);
+    // A port another process holds is the machine's state, not bad usage (docs/cli.md: exit 3).
+    return /EADDRINUSE/.test(message) ? EXIT_CODES.runFailed : EXIT_CODES.usage;
   }
   const onProgress = (p: RunProgress): void => {
     sinks.progress(p);

@@ -65,6 +65,8 @@ const CASES: Case[] = [
   ['run: unknown --out kind', () => ['run', tiny, '--out', 'xml=a.xml'], noEnv, /--out unknown output kind "xml"/],
   ['run: --out json without a file', () => ['run', tiny, '--out', 'json='], noEnv, /--out json= needs a file name/],
   ['run: --out prometheus bad port', () => ['run', tiny, '--out', 'prometheus=:99999'], noEnv, /--out prometheus= needs \[HOST\]:PORT/],
+  ['run: --out json= a directory', () => ['run', tiny, '--out', `json=${dir}`], noEnv, /--out json=.*: cannot write it: EISDIR/],
+  ['run: --out csv= a directory', () => ['run', tiny, '--out', `csv=${dir}`], noEnv, /--out csv=.*: cannot write it: EISDIR/],
   ['run: --out DIR with --dir', () => ['run', tiny, '--dir', join(dir, 'a'), '--out', join(dir, 'b')], noEnv, /a run directory is given by --dir/],
   ['run: missing scenario file', () => ['run', join(dir, 'nope.yaml')], noEnv, /nope\.yaml: no such file/],
   ['run: scenario is a directory', () => ['run', dir], noEnv, /is a directory, not a scenario file/],
@@ -155,6 +157,19 @@ describe('bad usage exits 64 with one clear line', () => {
     const { code, stdout, stderr } = await inProcess(argv(), env);
     const lines = stderr.split('\n').filter((l) => l.trim() !== '');
     expect({ code, lines, stdout }).toEqual({ code: 64, lines: [expect.stringMatching(says)], stdout: '' });
+  });
+
+  it('a port another process holds is not bad usage: exit 3, one line, nothing left open', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((ready) => holder.listen(0, '127.0.0.1', () => ready()));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const { code, stdout, stderr } = await inProcess(['run', tiny, '--engine', 'sim', '--dir', join(dir, 'taken'), '--out', `json=${join(dir, 'taken.jsonl')}`, '--out', `prometheus=127.0.0.1:${port}`], {});
+      expect({ code, lines: stderr.split('\n').filter((l) => l !== ''), stdout }).toEqual({ code: 3, lines: [expect.stringMatching(/--out prometheus=127\.0\.0\.1:\d+: cannot listen: .*EADDRINUSE/)], stdout: '' });
+    } finally {
+      holder.close();
+    }
   });
 
   it('covers every command chatsim has', async () => {
