@@ -10,7 +10,7 @@ import { formatScenarioError, loadScenario, type ScenarioOverrides } from '../..
 import { performRun } from '../../simulator/engine/performRun.ts';
 import { compareRuns, formatComparison } from '../../simulator/report/compareRuns.ts';
 import { readSummary } from './compare.ts';
-import { writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { openOutputs, parseOutputSpec, type OutputSpec, type RunOutputs } from '../../simulator/output/runOutputs.ts';
 import { parseDuration } from '../../simulator/scenario/duration.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
@@ -157,6 +157,11 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     console.error('chatsim run: --engine sim simulates the reference cluster; it cannot load a --target');
     return EXIT_CODES.usage;
   }
+  const writable = await writableDirectory(outDir);
+  if (!writable.ok) {
+    console.error(`chatsim run: --dir ${outDir}: ${writable.message}`);
+    return EXIT_CODES.usage;
+  }
   const reproduce = reproduceLine(file, scenario, opts);
   let sinks: RunOutputs;
   try {
@@ -270,4 +275,16 @@ export function parseDurationMs(value: string): number {
   const parsed = parseDuration(value);
   if (!parsed.ok) throw new InvalidArgumentError(parsed.message);
   return parsed.ms;
+}
+
+/** Makes the directory (and its parents) if need be and checks it can be written: a run must not fail at its end for want of a place to write. */
+export async function writableDirectory(dir: string): Promise<{ ok: true } | { ok: false; message: string }> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return { ok: true };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { ok: false, message: code === 'ENOTDIR' || code === 'EEXIST' ? 'not a directory (a file is in the way)' : `cannot write there (${code ?? (error as Error).message})` };
+  }
 }

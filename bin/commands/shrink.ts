@@ -5,7 +5,7 @@ import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { describeSize, shrinkRun, SHRINK_RUNS_MAX_DEFAULT } from '../../simulator/shrink/shrinkRun.ts';
 import { PROPERTY_IDS } from '../../simulator/check/checkAll.ts';
 import { didYouMean } from '../../simulator/scenario/didYouMean.ts';
-import { parsePositive } from './run.ts';
+import { parsePositive, writableDirectory } from './run.ts';
 
 interface ShrinkCliOptions {
   property?: string;
@@ -34,6 +34,13 @@ export function registerShrink(program: Command, setExit: (code: number) => void
 
 async function shrinkCommand(runDir: string, opts: ShrinkCliOptions): Promise<number> {
   const outDir = resolve(opts.out ?? join(runDir, 'shrunk'));
+  if (opts.out !== undefined) {
+    const writable = await writableDirectory(outDir);
+    if (!writable.ok) {
+      console.error(`chatsim shrink: --out ${outDir}: ${writable.message}`);
+      return EXIT_CODES.usage;
+    }
+  }
   const outcome = await shrinkRun({
     runDir, outDir, time: createSystemTime(),
     ...(opts.property !== undefined ? { property: opts.property } : {}),

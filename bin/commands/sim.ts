@@ -5,7 +5,7 @@ import { didYouMean } from '../../simulator/scenario/didYouMean.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { runSwarm, type SeedResult } from '../../simulator/swarm/runSwarm.ts';
-import { collect, parseInteger, parsePositive } from './run.ts';
+import { collect, parseInteger, parsePositive, writableDirectory } from './run.ts';
 
 interface SimOptions {
   seeds: number;
@@ -54,6 +54,11 @@ async function simCommand(opts: SimOptions): Promise<number> {
   const time = createSystemTime();
   const from = opts.from ?? time.nowMs() % 1_000_000;
   const outDir = resolve(opts.out ?? join('reports', `sim-${from}`));
+  const writable = await writableDirectory(outDir);
+  if (!writable.ok) {
+    console.error(`chatsim sim: --out ${outDir}: ${writable.message}`);
+    return EXIT_CODES.usage;
+  }
   if (!opts.json) console.error(`chatsim sim: seeds ${from}..${from + opts.seeds - 1}${bugs.length > 0 ? ` with ${bugs.join(', ')}` : ''}; failing runs go to ${outDir}`);
   const results = await runSwarm({
     from, seeds: opts.seeds, bugs, outDir, time, keepPassing: opts.keep === true, stopAtFirstFailure: opts.stop === true,

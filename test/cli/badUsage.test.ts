@@ -21,7 +21,7 @@ const file = (name: string, text: string): string => {
 };
 
 const f = {
-  typo: '', phonse: '', invalidYaml: '', notMapping: '', badThreshold: '', badEnum: '', badBug: '', badDuration: '', notARun: '', notSummary: '', shortSecret: '', emptyDir: '',
+  typo: '', phonse: '', aFile: '', invalidYaml: '', notMapping: '', badThreshold: '', badEnum: '', badBug: '', badDuration: '', notARun: '', notSummary: '', shortSecret: '', emptyDir: '',
 };
 
 beforeAll(() => {
@@ -35,6 +35,7 @@ beforeAll(() => {
   f.badDuration = file('duration.yaml', tinyText.replace('durationMs: 4s', 'durationMs: 4 seconds'));
   f.notSummary = file('not-summary.json', '{"hello": 1}\n');
   f.shortSecret = file('short-secret', 'short\n');
+  f.aFile = file('a-file', 'not a directory\n');
   f.emptyDir = join(dir, 'empty-run');
   mkdirSync(f.emptyDir);
   f.notARun = f.emptyDir;
@@ -67,6 +68,8 @@ const CASES: Case[] = [
   ['run: --out prometheus bad port', () => ['run', tiny, '--out', 'prometheus=:99999'], noEnv, /--out prometheus= needs \[HOST\]:PORT/],
   ['run: --out json= a directory', () => ['run', tiny, '--out', `json=${dir}`], noEnv, /--out json=.*: cannot write it: EISDIR/],
   ['run: --out csv= a directory', () => ['run', tiny, '--out', `csv=${dir}`], noEnv, /--out csv=.*: cannot write it: EISDIR/],
+  ['run: --dir is a file', () => ['run', tiny, '--dir', f.aFile], noEnv, /--dir .*a-file: not a directory/],
+  ['run: --dir under a file', () => ['run', tiny, '--dir', join(f.aFile, 'run')], noEnv, /--dir .*a-file\/run: not a directory/],
   ['run: --out DIR with --dir', () => ['run', tiny, '--dir', join(dir, 'a'), '--out', join(dir, 'b')], noEnv, /a run directory is given by --dir/],
   ['run: missing scenario file', () => ['run', join(dir, 'nope.yaml')], noEnv, /nope\.yaml: no such file/],
   ['run: scenario is a directory', () => ['run', dir], noEnv, /is a directory, not a scenario file/],
@@ -103,11 +106,13 @@ const CASES: Case[] = [
   ['sim: seeds over the limit', () => ['sim', '--seeds', '100001'], noEnv, /--seeds 100001 is over the limit of 100000/],
   ['sim: from not a number', () => ['sim', '--from', 'x'], noEnv, /--from.*expected an integer/],
   ['sim: unknown bug', () => ['sim', '--inject-bug', 'sync-off-by-on'], noEnv, /unknown bug sync-off-by-on; did you mean "sync-off-by-one"\?/],
+  ['sim: --out is a file', () => ['sim', '--seeds', '1', '--out', f.aFile], noEnv, /chatsim sim: --out .*a-file: not a directory/],
   ['sim: an argument', () => ['sim', 'extra'], noEnv, /too many arguments/],
   // shrink
   ['shrink: no run dir', () => ['shrink'], noEnv, /missing required argument 'run-dir'/],
   ['shrink: not a run', () => ['shrink', f.notARun], noEnv, /chatsim shrink: NOT_A_RUN: /],
   ['shrink: runs 0', () => ['shrink', f.notARun, '--runs', '0'], noEnv, /--runs.*positive integer/],
+  ['shrink: --out is a file', () => ['shrink', f.notARun, '--out', f.aFile], noEnv, /chatsim shrink: --out .*a-file: not a directory/],
   ['shrink: unknown property', () => ['shrink', f.notARun, '--property', 'A55'], noEnv, /--property.*unknown property A55/],
   // serve
   ['serve: gateways not a number', () => ['serve', '--gateways', 'many'], noEnv, /--gateways.*expected a positive integer, got many/],
