@@ -108,7 +108,9 @@ export function parseScenario(text: string, defaultName: string, overrides: Scen
       })),
     };
   }
-  const located = (errors: ScenarioError[]): LoadScenarioResult => ({ ok: false, errors: errors.map((e) => locate(e, document, lineCounter)) });
+  const fromFlags = overriddenPaths(overrides);
+  if (overrides.bugs !== undefined && overrides.bugs.length > 0 && !document.has('bugs')) fromFlags.set('bugs', '--inject-bug');
+  const located = (errors: ScenarioError[]): LoadScenarioResult => ({ ok: false, errors: errors.map((e) => locate(e, document, lineCounter, fromFlags)) });
   const raw: unknown = document.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return fail('', 'a scenario is a YAML mapping (name: ..., population: ..., load: ...)');
   const input = raw as Record<string, unknown>;
@@ -125,8 +127,12 @@ export function parseScenario(text: string, defaultName: string, overrides: Scen
  * Adds the line and column of the error's field: the key of an unknown field, the value of a
  * field that is wrong, or the nearest section that holds a missing one.
  */
-function locate(error: ScenarioError, document: Document, lineCounter: LineCounter): ScenarioError {
+function locate(error: ScenarioError, document: Document, lineCounter: LineCounter, fromFlags: ReadonlyMap<string, string>): ScenarioError {
   if (error.path === '' || error.line !== undefined) return error;
+  // A value a flag set is not where the file says: name the flag instead of a line.
+  for (const [path, flag] of fromFlags) {
+    if (error.path === path || error.path.startsWith(`${path}.`) || error.path.startsWith(`${path}[`)) return { ...error, message: `${error.message} (set by ${flag})` };
+  }
   const segments = error.path.split(/\.|\[(\d+)\]/).filter((part) => part !== undefined && part !== '');
   let node: unknown = document.contents;
   let at: YamlNode | undefined;
@@ -139,7 +145,8 @@ function locate(error: ScenarioError, document: Document, lineCounter: LineCount
       node = pair.value;
     } else if (isSeq(node) && /^\d+$/.test(segment)) {
       const item = node.items[Number(segment)];
-      if (item === undefined) break;
+      // Past the file's list: an item a flag added (--inject-bug).
+      if (item === undefined) return { ...error, message: `${error.message} (set by a flag)` };
       at = item as YamlNode;
       node = item;
     } else {
@@ -149,6 +156,21 @@ function locate(error: ScenarioError, document: Document, lineCounter: LineCount
   if (!at?.range) return error;
   const { line, col } = lineCounter.linePos(at.range[0]);
   return { ...error, line, col };
+}
+
+/** The fields the command line set, and by which flag (their errors name the flag, not a line of the file). */
+function overriddenPaths(overrides: ScenarioOverrides): Map<string, string> {
+  const paths = new Map<string, string>();
+  if (overrides.seed !== undefined) paths.set('seed', '--seed');
+  if (overrides.engine !== undefined) paths.set('engine', '--engine');
+  if (overrides.durationMs !== undefined) paths.set('durationMs', '--duration');
+  if (overrides.healMs !== undefined) paths.set('healMs', '--heal');
+  if (overrides.phones !== undefined) paths.set('population.users', '--phones');
+  if (overrides.processes !== undefined) paths.set('cluster.processes', '--processes');
+  if (overrides.redis !== undefined) paths.set('cluster.redis', '--redis');
+  if (overrides.cassandra !== undefined) paths.set('cluster.cassandra', '--cassandra');
+  if (overrides.target !== undefined) paths.set('target.httpUrl', '--target');
+  return paths;
 }
 
 function fail(path: string, message: string): LoadScenarioResult {

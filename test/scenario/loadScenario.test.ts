@@ -277,6 +277,19 @@ describe('scenario errors: where and did you mean', () => {
     expect(errorsOf(`${tiny}bugs: [sync-off-by-on]\n`)).toContainEqual({ path: 'bugs[0]', message: 'unknown bug "sync-off-by-on"; did you mean "sync-off-by-one"?' });
   });
 
+  it('names the flag, not a line of the file, for a value the command line set', () => {
+    const errors = (overrides: Parameters<typeof parseScenario>[2], text = tiny) => {
+      const result = parseScenario(text, 'test', overrides);
+      if (result.ok) throw new Error('expected the scenario to be rejected');
+      return result.errors;
+    };
+    expect(errors({ durationMs: 0 })).toEqual([{ path: 'durationMs', message: 'must be above 0 (set by --duration)' }]);
+    expect(errors({ bugs: ['nope'] })).toEqual([{ path: 'bugs[0]', message: 'unknown bug "nope"; `chatsim bugs` lists them (set by --inject-bug)' }]);
+    expect(errors({ bugs: ['nope'] }, `${tiny}bugs: [sync-off-by-one]\n`)).toEqual([{ path: 'bugs[1]', message: 'unknown bug "nope"; `chatsim bugs` lists them (set by a flag)' }]);
+    expect(errors({ target: 'localhost' })[0]).toMatchObject({ path: 'target.httpUrl', message: expect.stringMatching(/\(set by --target\)$/) });
+    expect(errors({ target: 'localhost' })[0]!.line).toBeUndefined();
+  });
+
   it('gives the line and column of a YAML syntax error', () => {
     const result = parseScenario('name: t\npopulation: {users: 3\n', 'test');
     if (result.ok) throw new Error('expected the scenario to be rejected');
