@@ -8,6 +8,12 @@ import globals from 'globals';
 const clockPort = 'the injected Clock port (server/ports/Clock.ts): clock.nowMs()';
 const timersPort = 'the injected Timers port (server/ports/Clock.ts): timers.schedule(delayMs, fn)';
 const randomPort = 'the injected Random port (server/ports/Random.ts): random.nextFloat()';
+const timePaths = [
+  { name: 'node:timers', message: `Use ${timersPort}.` },
+  { name: 'timers', message: `Use ${timersPort}.` },
+  { name: 'node:timers/promises', message: `Use ${timersPort}.` },
+  { name: 'node:perf_hooks', importNames: ['performance'], message: `Use ${clockPort}.` },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'reports/**', 'coverage/**', 'dist/**', '.bench-cache/**'] },
@@ -45,13 +51,17 @@ export default tseslint.config(
       'no-restricted-syntax': ['error',
         { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: `new Date() reads the wall clock. Use ${clockPort}.` },
       ],
+      'no-restricted-imports': ['error', { paths: timePaths }],
+    },
+  },
+  {
+    // Server logic records metrics through the Metrics port (server/ports/Metrics.ts); only its
+    // prom-client implementation imports the library.
+    files: ['server/**/*.ts'],
+    ignores: ['server/runtime/**', 'server/metrics/PromMetrics.ts'],
+    rules: {
       'no-restricted-imports': ['error', {
-        paths: [
-          { name: 'node:timers', message: `Use ${timersPort}.` },
-          { name: 'timers', message: `Use ${timersPort}.` },
-          { name: 'node:timers/promises', message: `Use ${timersPort}.` },
-          { name: 'node:perf_hooks', importNames: ['performance'], message: `Use ${clockPort}.` },
-        ],
+        paths: [...timePaths, { name: 'prom-client', message: 'Record through the Metrics port (server/ports/Metrics.ts); only server/metrics/PromMetrics.ts imports prom-client.' }],
       }],
     },
   },

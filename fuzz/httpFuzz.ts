@@ -57,7 +57,7 @@ const ODD_TARGETS = [
   '/v1/chats/__proto__/members/constructor', '/v1/chats/x/messages?after=-1&limit=1e400', '/v1/chats/x/messages?after=__proto__&limit=[]', '/v1/users/%2e%2e',
   '/v1/me?__proto__[x]=1', '/v1/gateways?token=' + 'a'.repeat(5000), '/ünïcödé', '/😀', '/v1/chats/d%3Aa%3Ab', '/' + 'a'.repeat(9000), '/' + 'b/'.repeat(4000),
 ];
-const ROUTES = ['/v1/users', '/v1/login', '/v1/me', '/v1/friends', '/v1/chats', '/v1/chats/g:x', '/v1/chats/g:x/members', '/v1/chats/g:x/members/u', '/v1/chats/g:x/messages', '/v1/health', '/v1/gateways', '/v1/admin/provision', '/v1/admin/restart-chat-servers', '/'];
+const ROUTES = ['/v1/users', '/v1/login', '/v1/me', '/v1/friends', '/v1/chats', '/v1/chats/g:x', '/v1/chats/g:x/members', '/v1/chats/g:x/members/u', '/v1/chats/g:x/messages', '/v1/health', '/v1/gateways', '/v1/admin/provision', '/v1/admin/restart-chat-servers', '/v1/admin/metrics-targets', '/metrics', '/'];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'PROPFIND', 'SEARCH', 'QUERY', 'BREW', 'get', 'G\tT', 'X'.repeat(300), '__proto__', 'CONSTRUCTOR'];
 
 interface Ctx { token: string; host: string }

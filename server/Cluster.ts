@@ -5,6 +5,10 @@ import type { Clock, TimeSource } from './ports/Clock.ts';
 import type { Directory } from './ports/Directory.ts';
 import type { InboundQueue } from './ports/InboundQueue.ts';
 import type { Log } from './ports/Log.ts';
+import { NO_METRICS, type Metrics, type MetricsExposition, type MetricsTarget } from './ports/Metrics.ts';
+import { MeasuredBroker } from './metrics/MeasuredBroker.ts';
+import { MeasuredMessageStore } from './metrics/MeasuredMessageStore.ts';
+import { PromMetrics } from './metrics/PromMetrics.ts';
 import type { MessageStore } from './ports/MessageStore.ts';
 import type { PresenceStore } from './ports/PresenceStore.ts';
 import type { Random } from './ports/Random.ts';
@@ -79,6 +83,13 @@ export interface ClusterOptions {
   decorateBackends?: (backends: ClusterBackends) => ClusterBackends;
   /** Where incidents go (HTTP 500s, failed upgrades, dead-lettered frames); default JSON lines on stderr. */
   log?: Log;
+  /**
+   * Where every part records its metrics (docs/metrics.md). Default: a prom-client registry,
+   * served at the API's `GET /metrics` for the admin token, when the API listens; none with
+   * `http: 'in-process'` (the simulation engine). `false`: none. A given `Metrics` that also has
+   * `exposition` (a PromMetrics) is served at /metrics.
+   */
+  metrics?: (Metrics & { exposition?(accept: string): Promise<MetricsExposition> }) | false;
 }
 
 const GATEWAY_DRAIN_POLL_MS = 50;
@@ -108,6 +119,9 @@ export class Cluster implements ClusterControl {
   readonly presenceService: PresenceService;
   readonly adminToken: string;
   readonly bugs: BugSet;
+  /** The registry every part records into (NO_METRICS when metrics are off). */
+  readonly metrics: Metrics;
+  private readonly exposition: ((accept: string) => Promise<MetricsExposition>) | undefined;
   private readonly listeners: GatewayListener[] = [];
   readonly http: HttpApi;
   private chatServerGeneration = 0;
@@ -134,17 +148,21 @@ export class Cluster implements ClusterControl {
     }
     this.limits = resolveLimits(options.limits);
     this.random = options.random ?? new SeededRandom(1);
+    const metrics = options.metrics === false ? undefined : options.metrics ?? (options.http === 'in-process' ? undefined : new PromMetrics());
+    this.metrics = metrics ?? NO_METRICS;
+    this.exposition = metrics?.exposition ? (accept) => metrics.exposition!(accept) : undefined;
     // The fault wrappers are always there, passing everything through until a fault of the
     // scenario opens a window (lose-broker-messages, store-outage, ...: server/faults/).
     this.disorderingBroker = new DisorderingBroker(options.backends?.broker ?? new MemoryBroker(), time, this.random.fork('broker-disorder'));
     this.lossyBroker = new LossyBroker(this.disorderingBroker, this.random.fork('broker-loss'));
     this.faultyStore = new FaultyMessageStore(options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }), time);
     this.restartablePresence = new RestartablePresenceStore(options.backends?.presence ?? new MemoryPresenceStore(time), time);
+    // Measured outside the fault wrappers: the latency a caller sees, a slow-store window included.
     const made: ClusterBackends = {
-      broker: this.lossyBroker,
+      broker: metrics ? new MeasuredBroker(this.lossyBroker, time, metrics) : this.lossyBroker,
       queue: options.backends?.queue ?? new MemoryInboundQueue({ timers: time }),
       presence: this.restartablePresence,
-      store: this.faultyStore,
+      store: metrics ? new MeasuredMessageStore(this.faultyStore, time, metrics) : this.faultyStore,
       directory: options.backends?.directory ?? new MemoryDirectory(),
     };
     this.backends = options.decorateBackends ? options.decorateBackends(made) : made;
@@ -157,12 +175,14 @@ export class Cluster implements ClusterControl {
       this.listeners.push(this.newListener(gateway));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
-    this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs });
+    this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs, metrics: this.metrics });
     this.http = createHttpApi({
       time, random: this.random, directory: this.backends.directory, store: this.backends.store,
       tokens: this.tokens, limits: this.limits, gatewayUrls: () => this.address?.gatewayUrls ?? [],
       admin: { token: this.adminToken, restartChatServers: () => this.restartChatServers() },
       ...(options.log ? { log: options.log } : {}),
+      metrics: this.metrics,
+      ...(this.exposition ? { observability: { exposition: this.exposition, targets: () => this.metricsTargets() } } : {}),
     });
   }
 
@@ -216,6 +236,15 @@ export class Cluster implements ClusterControl {
 
   async messageStore(): Promise<MessageStore> {
     return this.backends.store;
+  }
+
+  /**
+   * Where a Prometheus scrapes this cluster: one target, the API's /metrics, which holds every
+   * part (they share one registry). Empty before start, or without an exposition.
+   */
+  metricsTargets(): MetricsTarget[] {
+    if (!this.exposition || !this.address || !this.address.httpUrl.startsWith('http')) return [];
+    return [{ targets: [new URL(this.address.httpUrl).host], labels: { chatsim_node: 'cluster', chatsim_role: 'cluster' } }];
   }
 
   /**
@@ -368,7 +397,7 @@ export class Cluster implements ClusterControl {
   private newGateway(index: number, bootId?: string): Gateway {
     const { broker, queue, presence } = this.backends;
     return new Gateway({
-      id: `gw${index + 1}`, time: this.options.time, broker, queue, presence, limits: this.limits, bugs: this.bugs,
+      id: `gw${index + 1}`, time: this.options.time, broker, queue, presence, limits: this.limits, bugs: this.bugs, metrics: this.metrics,
       ...(bootId === undefined ? {} : { bootId }),
     });
   }
@@ -379,7 +408,7 @@ export class Cluster implements ClusterControl {
     const clock = this.options.chatServerClock?.({ index, id }) ?? this.options.time;
     return new ChatServer({
       id, clock, queue, broker, store, directory, presence, limits: this.limits,
-      bugs: this.bugs, timers: this.options.time, gatewayIds: () => this.gateways.map((g) => g.id),
+      bugs: this.bugs, timers: this.options.time, gatewayIds: () => this.gateways.map((g) => g.id), metrics: this.metrics,
       ...(this.options.log ? { log: this.options.log } : {}),
     });
   }

@@ -2,6 +2,7 @@ import type { BackendFaultWindow } from './faults/BackendFaultWindow.ts';
 import type { EndWindow } from './faults/FaultWindows.ts';
 import type { EndLoss } from './faults/LossyBroker.ts';
 import type { MessageStore } from './ports/MessageStore.ts';
+import type { MetricsTarget } from './ports/Metrics.ts';
 
 export interface ClusterAddress {
   httpUrl: string;
@@ -60,6 +61,11 @@ export interface ClusterControl {
   brokerLossStats(): Promise<BrokerLossStats> | BrokerLossStats;
   /** The cluster's message store, for reading what it holds after the run (B2's ground truth). */
   messageStore(): Promise<MessageStore>;
+  /**
+   * Every node's metrics endpoint, as a Prometheus http_sd / file_sd target list (also served at
+   * the API's GET /v1/admin/metrics-targets); scraping needs the admin token (docs/metrics.md).
+   */
+  metricsTargets(): MetricsTarget[];
 }
 
 export interface BrokerLossStats {

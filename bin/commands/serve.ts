@@ -1,3 +1,4 @@
+import { rm, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Cluster } from '../../server/Cluster.ts';
 import type { ClusterAddress, ClusterControl } from '../../server/ClusterControl.ts';
@@ -19,6 +20,7 @@ interface ServeOptions {
   redis?: string | true;
   cassandra?: string | true;
   keyspace?: string;
+  metricsTargetsFile?: string;
   json?: boolean;
 }
 
@@ -41,6 +43,7 @@ export function registerServe(program: Command, setExit: (code: number) => void)
     .option('--redis [url]', 'run gateways and chat servers as separate processes over Redis at url (redis://host:port); without a url a local Redis is started')
     .option('--cassandra [host:port]', `Cassandra node for the message store (default ${DEFAULT_CASSANDRA}); needs --redis`)
     .option('--keyspace <name>', 'Cassandra keyspace (created with the schema if missing, kept at exit); default chatsim with --redis <url>, a fresh one dropped at exit with a local Redis (whose directory goes with it)')
+    .option('--metrics-targets-file <path>', 'write every node\'s /metrics endpoint there as a Prometheus file_sd file (JSON), removed at exit; the same list as GET /v1/admin/metrics-targets')
     .option('--json', 'print the listening addresses as JSON')
     .addHelpText('after', '\nExit codes: 0 stopped by SIGINT/SIGTERM, 3 could not start (port taken, Redis or Cassandra unreachable), 64 bad usage.\nSIGHUP restarts every chat server without closing a WebSocket.')
     .action(async (opts: ServeOptions) => setExit(await serve(opts)));
@@ -79,8 +82,18 @@ async function serve(opts: ServeOptions): Promise<number> {
     await cluster.stop().catch(() => undefined);
     return 3;
   }
+  if (opts.metricsTargetsFile !== undefined) {
+    try {
+      await writeFile(opts.metricsTargetsFile, `${JSON.stringify(cluster.metricsTargets(), null, 2)}\n`);
+    } catch (error) {
+      console.error(`chatsim serve: cannot write --metrics-targets-file: ${(error as Error).message}`);
+      await cluster.stop().catch(() => undefined);
+      await tokenFile?.remove();
+      return 3;
+    }
+  }
   const adminTokenFile = adminTokenSource.kind === 'file' ? adminTokenSource.path : tokenFile?.path;
-  if (opts.json) console.log(JSON.stringify({ ...address, ...(adminTokenFile ? { adminTokenFile } : {}) }));
+  if (opts.json) console.log(JSON.stringify({ ...address, ...(adminTokenFile ? { adminTokenFile } : {}), metricsTargets: cluster.metricsTargets() }));
   else {
     // Where the secrets are, never what they are (docs/security.md).
     console.log(`admin token  ${describeSource(adminTokenSource, tokenFile?.path)}`);
@@ -90,6 +103,8 @@ async function serve(opts: ServeOptions): Promise<number> {
     const where = cluster instanceof ProcessCluster ? `${opts.chatServers} processes` : `${opts.chatServers}, in this process`;
     console.log(`chat servers: ${where}; restart them with POST ${address.httpUrl}/v1/admin/restart-chat-servers (x-admin-token) or SIGHUP`);
     if (cluster instanceof ProcessCluster) console.log(`processes: ${Object.entries(cluster.pids()).map(([name, pid]) => `${name}=${pid}`).join(' ')}`);
+    const targets = cluster.metricsTargets().map((t) => `${t.labels.chatsim_node}=${t.targets.join(',')}`).join(' ');
+    console.log(`metrics    GET /metrics with Authorization: Bearer <admin token>: ${targets}; Prometheus http_sd: ${address.httpUrl}/v1/admin/metrics-targets (docs/metrics.md)`);
   }
   process.on('SIGHUP', () => void cluster.restartChatServers().then(
     (n) => console.log(`restarted ${n} chat servers`),
@@ -102,6 +117,7 @@ async function serve(opts: ServeOptions): Promise<number> {
   });
   await cluster.stop();
   await tokenFile?.remove();
+  if (opts.metricsTargetsFile !== undefined) await rm(opts.metricsTargetsFile, { force: true });
   return 0;
 }
 

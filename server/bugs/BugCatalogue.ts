@@ -21,6 +21,10 @@ export const BUG_NAMES = [
   'no-reconnect-on-going-away',
   'render-duplicate-push',
   'render-out-of-order-push',
+  'stale-roster-cache',
+  'ticks-skip-joiners',
+  'fresh-install-stale-watermark',
+  'ignore-presence-gaps',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -106,6 +110,22 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'render-out-of-order-push', where: 'phone', breaks: ['A2'],
     description: 'The phone renders a push above a gap at once instead of holding it until the missing seqs arrive, so a reordered delivery shows out of order (reorder-broker-messages).',
+  },
+  {
+    name: 'stale-roster-cache', where: 'server', breaks: ['A10'],
+    description: 'Each chat server caches the roster it fans a chat\'s messages out to and only ever adds to it: a member who left or was kicked (scenario events leave-group, kick-member) keeps getting the group\'s messages.',
+  },
+  {
+    name: 'ticks-skip-joiners', where: 'server', breaks: ['B8'],
+    description: 'Group ticks are computed over the founding members only: a member who joined a chat that already had messages (joinedAtSeq above 0; scenario event join-group) is left out, so senders see delivered and read before the joiner has the message.',
+  },
+  {
+    name: 'fresh-install-stale-watermark', where: 'phone', breaks: ['A5'],
+    description: 'A freshly installed app (scenario event reinstall-device) starts from the watermarks of the device it replaces, restored from a backup, but holds none of its messages: its first sync asks only for what came after them, so the history below is never shown.',
+  },
+  {
+    name: 'ignore-presence-gaps', where: 'server', breaks: ['D3'],
+    description: 'A gateway reads the numbers of the presence pushes on its channel but does not act on a gap: a friend\'s online lost by the broker (lose-broker-messages, lose-broker-channel) stays unseen until the observer next asks.',
   },
 ];
 

@@ -5,6 +5,8 @@ import type { Clock, TimerHandle, Timers } from '../ports/Clock.ts';
 import type { ChatRecord, Directory } from '../ports/Directory.ts';
 import type { DeadLetter, InboundQueue, QueueConsumer, QueueEntry } from '../ports/InboundQueue.ts';
 import type { Log } from '../ports/Log.ts';
+import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
+import { chatServerInstruments, frameTypeLabel, type ChatServerInstruments } from '../metrics/instruments.ts';
 import type { AppendInput, ChatPage, CursorKind, MessageStore, StoredMessage } from '../ports/MessageStore.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import type { InboundEnvelope } from '../protocol/envelopes.ts';
@@ -42,6 +44,8 @@ export interface ChatServerDeps {
   gatewayIds?: () => readonly string[];
   /** Where frames the queue gave up on are reported (default: JSON lines on stderr). */
   log?: Log;
+  /** Where frames handled, queue waits, errors and stored messages are counted (docs/metrics.md); default none. */
+  metrics?: Metrics;
 }
 
 /** How long the `ack-before-persist` bug holds an acknowledged message before writing it. */
@@ -83,8 +87,11 @@ export class ChatServer {
   private msgIdCounter = 0;
   private readonly bugs: BugSet;
   private readonly log: Log;
+  private readonly metrics: ChatServerInstruments;
   /** Only the `ack-before-persist` bug fills this; it lives in memory, so a stop loses it. */
   private unflushed: UnflushedSend[] = [];
+  /** Bug 'stale-roster-cache' only: chat -> every member ever fanned out to. */
+  private readonly staleRosters = new Map<string, Set<string>>();
   private flushTimer: TimerHandle | undefined;
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
@@ -101,6 +108,7 @@ export class ChatServer {
     this.inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory });
     this.bugs = deps.bugs ?? NO_BUGS;
     this.log = deps.log ?? createStderrLog(`chat-server ${deps.id}`);
+    this.metrics = chatServerInstruments(deps.metrics ?? NO_METRICS);
     if (this.bugs.has('ack-before-persist') && !deps.timers) throw new Error('the ack-before-persist bug needs timers');
     if (this.bugs.has('route-to-every-gateway') && !deps.gatewayIds) throw new Error('the route-to-every-gateway bug needs gatewayIds');
   }
@@ -121,6 +129,7 @@ export class ChatServer {
    * private message).
    */
   async onDeadLetter(letter: DeadLetter): Promise<void> {
+    this.metrics.deadLetters.inc();
     this.count('FRAME_FAILED');
     const parsed = parseJsonBounded(letter.payload);
     const envelope = parsed.ok ? parsed.value as Partial<InboundEnvelope> | null : null;
@@ -207,9 +216,15 @@ export class ChatServer {
     try {
       envelope = JSON.parse(entry.payload) as InboundEnvelope;
     } catch {
+      this.metrics.acked.inc();
       return; // A broken envelope is a gateway bug; acknowledging it keeps the lane moving.
     }
     this.stats.framesHandled++;
+    const startedMs = this.deps.clock.nowMs();
+    if (typeof envelope.at === 'number') this.metrics.queueWait.observe({}, Math.max(0, startedMs - envelope.at) / 1000);
+    const type = typeof envelope.frame === 'string' ? frameTypeLabel(envelope.frame) : 'other';
+    this.metrics.frames.inc({ type });
+    this.metrics.inFlight.inc();
     try {
       await this.handleFrame(envelope, entry.redeliveries > 0);
     } catch (error) {
@@ -218,7 +233,11 @@ export class ChatServer {
       const frame: Record<string, unknown> = { type: 'error', code: error.code, message: error.message };
       if (error.ref !== undefined) frame.ref = error.ref;
       await this.router.toConnection(envelope.gw, envelope.conn, JSON.stringify(frame));
+    } finally {
+      this.metrics.inFlight.dec();
+      this.metrics.handle.observe({ type }, Math.max(0, this.deps.clock.nowMs() - startedMs) / 1000);
     }
+    this.metrics.acked.inc();
   }
 
   private async handleFrame(env: InboundEnvelope, redelivered: boolean): Promise<void> {
@@ -247,6 +266,7 @@ export class ChatServer {
     };
     if (this.bugs.has('ack-before-persist')) return this.ackThenBuffer(env, chat, input);
     const { message, created } = await this.deps.store.append(input);
+    if (created) this.metrics.messagesStored.inc();
     if (!created && message.body !== frame.body) {
       throw new FrameRejected('CLIENT_MSG_ID_REUSED', ERROR_CODES.CLIENT_MSG_ID_REUSED.text, frame.clientMsgId);
     }
@@ -278,7 +298,18 @@ export class ChatServer {
     // Bug 'route-to-every-gateway': every gateway writes the message to every connection it
     // holds, members of the chat or not (a leak), instead of to the members' connections.
     if (this.bugs.has('route-to-every-gateway')) return this.router.toEveryGateway(this.deps.gatewayIds?.() ?? [], frame, exceptConnection);
-    await this.router.toUsers([...chat.members.keys()], frame, exceptConnection);
+    // Bug 'stale-roster-cache': the roster is cached per chat and only ever grows, so a member
+    // who left or was removed keeps getting the chat's messages.
+    const members = this.bugs.has('stale-roster-cache') ? this.cachedRoster(chat) : [...chat.members.keys()];
+    await this.router.toUsers(members, frame, exceptConnection);
+  }
+
+  /** Bug 'stale-roster-cache' only: every member this chat server ever saw in the chat. */
+  private cachedRoster(chat: ChatRecord): string[] {
+    let roster = this.staleRosters.get(chat.id);
+    if (!roster) this.staleRosters.set(chat.id, (roster = new Set()));
+    for (const member of chat.members.keys()) roster.add(member);
+    return [...roster];
   }
 
   /**
@@ -380,7 +411,9 @@ export class ChatServer {
     const chat = await this.deps.directory.getChat(chatId);
     if (!chat) return;
     const { cursors, lastSeqBySender, announced } = await this.deps.store.tickState(chat.id);
-    const floor = cursorFloor(memberCursors(chat, cursors, kind));
+    // Bug 'ticks-skip-joiners': the aggregate is taken over the founding members only (joinedAtSeq 0).
+    const counted = this.bugs.has('ticks-skip-joiners') ? { ...chat, members: new Map([...chat.members].filter(([, joined]) => joined === 0)) } : chat;
+    const floor = cursorFloor(memberCursors(counted, cursors, kind));
     const changes: Array<{ sender: string; upTo: number }> = [];
     for (const [sender, lastSeq] of lastSeqBySender) {
       if (!chat.members.has(sender)) continue;
@@ -517,6 +550,7 @@ export class ChatServer {
   }
 
   private count(code: string): void {
+    this.metrics.errors.inc({ code });
     this.stats.errorsByCode.set(code, (this.stats.errorsByCode.get(code) ?? 0) + 1);
   }
 }

@@ -1,6 +1,6 @@
 import type { Broker } from '../ports/Broker.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
-import { gatewayChannel, type GatewayDelivery } from '../protocol/envelopes.ts';
+import { gatewayChannel, type GatewayDelivery, type PresenceStamp } from '../protocol/envelopes.ts';
 
 /**
  * Routes one frame to users' live connections: one presence lookup for all recipients, then
@@ -9,7 +9,11 @@ import { gatewayChannel, type GatewayDelivery } from '../protocol/envelopes.ts';
 export class Router {
   constructor(private readonly presence: PresenceStore, private readonly broker: Broker) {}
 
-  async toUsers(userIds: readonly string[], frame: string, exceptConnection?: string): Promise<void> {
+  /**
+   * `stamp`, if given, numbers the payload of each gateway (presence pushes), called once per
+   * gateway right before its publish so numbers follow publish order on each channel.
+   */
+  async toUsers(userIds: readonly string[], frame: string, exceptConnection?: string, stamp?: (gatewayId: string) => PresenceStamp): Promise<void> {
     if (userIds.length === 0) return;
     const presence = await this.presence.getMany(userIds);
     const byGateway = new Map<string, string[]>();
@@ -24,7 +28,7 @@ export class Router {
         list.push(entry.connectionId);
       }
     }
-    await Promise.all([...byGateway].map(([gatewayId, to]) => this.publish(gatewayId, { kind: 'deliver', to, frame })));
+    await Promise.all([...byGateway].map(([gatewayId, to]) => this.publish(gatewayId, stamp ? { kind: 'deliver', to, frame, presence: stamp(gatewayId) } : { kind: 'deliver', to, frame })));
   }
 
   /**

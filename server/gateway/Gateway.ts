@@ -2,7 +2,9 @@ import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { InboundQueue } from '../ports/InboundQueue.ts';
+import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
+import { frameTypeLabel, gatewayInstruments, type GatewayInstruments } from '../metrics/instruments.ts';
 import { helloLimits, type ServerLimits } from '../protocol/limits.ts';
 import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protocol/envelopes.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
@@ -30,6 +32,8 @@ export interface GatewayDeps {
    * pushing to one must not reach whoever holds the same id now. Absent on the first life.
    */
   bootId?: string;
+  /** Where the gateway counts connections, frames, closes and refusals (docs/metrics.md); default none. */
+  metrics?: Metrics;
 }
 
 interface ClientState {
@@ -79,9 +83,18 @@ export class Gateway {
   private readonly bugs: BugSet;
   /** Prefix of this life's connection ids. */
   private readonly connectionPrefix: string;
+  /** The presence service's numbered pushes on our channel: its stream and the last number seen. */
+  private presenceStream: { stream: string; seq: number } | undefined;
+  /** When connections were last told of a presence gap, and whether another notice is due. */
+  private presenceGapNoticeAtMs = -Infinity;
+  private presenceGapPending = false;
+  private readonly metrics: GatewayInstruments;
+  private readonly labels: { gateway: string };
 
   constructor(private readonly deps: GatewayDeps) {
     this.bugs = deps.bugs ?? NO_BUGS;
+    this.metrics = gatewayInstruments(deps.metrics ?? NO_METRICS);
+    this.labels = { gateway: deps.id };
     // Bug 'reuse-connection-ids': every life numbers its connections gw1.1, gw1.2, ... again.
     this.connectionPrefix = deps.bootId === undefined || this.bugs.has('reuse-connection-ids') ? deps.id : `${deps.id}.${deps.bootId}`;
   }
@@ -91,6 +104,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    this.metrics.connections.set(this.labels, 0);
     this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
     this.sweepTimer = this.deps.time.every(this.deps.limits.heartbeatSweepIntervalMs, () => this.sweepIdle());
   }
@@ -124,9 +138,11 @@ export class Gateway {
     this.byDevice.set(deviceKey(client), client);
     this.clients.set(client.id, client);
     this.stats.connections = this.clients.size;
+    this.metrics.accepted.inc(this.labels);
+    this.metrics.connections.set(this.labels, this.clients.size);
     link.onFrame((text, bytes, binary) => this.onFrame(client, text, bytes, binary === true));
     link.onAlive?.(() => this.onAlive(client));
-    link.onClose(() => this.onClosed(client));
+    link.onClose((code) => this.onClosed(client, code));
     const hello: HelloFrame = {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
       heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs, limits: helloLimits(this.deps.limits),
@@ -158,6 +174,7 @@ export class Gateway {
     this.clients.clear();
     this.byDevice.clear();
     this.stats.connections = 0;
+    this.metrics.connections.set(this.labels, 0);
     for (const client of clients) {
       client.closing = true;
       client.link.terminate();
@@ -233,6 +250,7 @@ export class Gateway {
     const nowMs = this.deps.time.nowMs();
     client.lastFrameAtMs = nowMs;
     this.stats.framesIn++;
+    this.metrics.framesIn.inc({ gateway: this.deps.id, type: binary ? 'other' : frameTypeLabel(text) });
     // Any frame proves the device is there, not only pings: a busy client that never pings
     // must not drop out of presence (refreshPresence throttles the store writes).
     this.refreshPresence(client, nowMs);
@@ -258,11 +276,16 @@ export class Gateway {
       this.sendError(client, 'UNAVAILABLE', refOf(text));
       return;
     }
-    const envelope: InboundEnvelope = { gw: this.deps.id, conn: client.id, user: client.user, device: client.device, frame: text };
+    const envelope: InboundEnvelope = { gw: this.deps.id, conn: client.id, user: client.user, device: client.device, frame: text, at: this.deps.time.nowMs() };
     try {
       const result = await this.deps.queue.enqueue(client.id, JSON.stringify(envelope), this.deps.limits.pendingFramesMax);
-      if (!result.accepted) this.sendError(client, 'TOO_MANY_PENDING', refOf(text));
+      if (result.accepted) this.metrics.enqueued.inc(this.labels);
+      else {
+        this.metrics.enqueueRefused.inc({ gateway: this.deps.id, reason: 'full' });
+        this.sendError(client, 'TOO_MANY_PENDING', refOf(text));
+      }
     } catch {
+      this.metrics.enqueueRefused.inc({ gateway: this.deps.id, reason: 'unavailable' });
       this.sendError(client, 'UNAVAILABLE', refOf(text));
     }
   }
@@ -282,6 +305,7 @@ export class Gateway {
       client.dropsInWindow = 0;
     }
     client.dropsInWindow++;
+    this.metrics.rateLimited.inc(this.labels);
     if (client.dropsInWindow > rateLimitDropsBeforeCloseMax) {
       this.closeClient(client, CLOSE_CODES.RATE_LIMIT_FLOOD.code, 'rate limit flood');
     } else {
@@ -302,6 +326,9 @@ export class Gateway {
       return; // Not ours to answer: a broken internal payload is dropped (at-most-once channel).
     }
     this.stats.deliveriesIn++;
+    this.metrics.deliveries.inc(this.labels);
+    if (delivery.kind === 'presence-mark') return this.onPresenceStamp(delivery, true);
+    if (delivery.kind === 'deliver' && delivery.presence) this.onPresenceStamp(delivery.presence, false);
     if (delivery.kind === 'broadcast') {
       for (const client of this.clients.values()) if (client.id !== delivery.except && !client.closing) this.write(client, delivery.frame);
       return;
@@ -313,6 +340,36 @@ export class Gateway {
       else if (delivery.kind === 'replace') this.replaceIfOlder(client, delivery);
       else this.write(client, delivery.frame);
     }
+  }
+
+  /**
+   * Presence pushes are numbered per gateway by the presence service, and every sweep repeats
+   * the last number (`mark`). A push that skips a number, or a mark above the last number
+   * seen, means a push never arrived (the broker is at most once): every connection here may
+   * have missed a friend's change and is told to ask presence again. A new stream (the
+   * service restarted, or this gateway never heard it) counts from 0, so a first push lost
+   * shows too. Lower numbers (a duplicate, a reordered push) are not gaps.
+   */
+  private onPresenceStamp(stamp: { stream: string; seq: number }, mark: boolean): void {
+    const last = this.presenceStream?.stream === stamp.stream ? this.presenceStream.seq : 0;
+    if (stamp.seq <= last) return;
+    this.presenceStream = { stream: stamp.stream, seq: stamp.seq };
+    const gap = mark ? stamp.seq > last : stamp.seq > last + 1;
+    // Bug 'ignore-presence-gaps': the numbers are read but a gap is not acted on.
+    if (gap && !this.bugs.has('ignore-presence-gaps')) this.noticePresenceGap();
+  }
+
+  /** At most one notice per heartbeat sweep interval; one asked for meanwhile goes at the next sweep. */
+  private noticePresenceGap(): void {
+    const nowMs = this.deps.time.nowMs();
+    if (nowMs - this.presenceGapNoticeAtMs < this.deps.limits.heartbeatSweepIntervalMs) {
+      this.presenceGapPending = true;
+      return;
+    }
+    this.presenceGapPending = false;
+    this.presenceGapNoticeAtMs = nowMs;
+    const resync = JSON.stringify({ type: 'resync', reason: 'presence-gap' } satisfies ResyncFrame);
+    for (const client of this.clients.values()) if (!client.closing) this.write(client, resync);
   }
 
   /**
@@ -342,6 +399,7 @@ export class Gateway {
   private write(client: ClientState, text: string): void {
     client.link.send(text);
     this.stats.framesOut++;
+    this.metrics.framesOut.inc({ gateway: this.deps.id, type: frameTypeLabel(text) });
     if (client.link.bufferedBytes() > this.deps.limits.sendBufferBytesMax) {
       // A reader that cannot keep up would make us hold unbounded memory for it. The close
       // frame would wait behind the full buffer, so the socket is dropped too: the phone
@@ -354,11 +412,13 @@ export class Gateway {
   private sendError(client: ClientState, code: ErrorCode, ref: string | undefined): void {
     const frame: Record<string, unknown> = { type: 'error', code, message: ERROR_CODES[code].text };
     if (ref !== undefined) frame.ref = ref;
+    this.metrics.errors.inc({ gateway: this.deps.id, code });
     this.write(client, JSON.stringify(frame));
   }
 
   private sweepIdle(): void {
     if (this.pausedBacklog) return;
+    if (this.presenceGapPending) this.noticePresenceGap();
     const deadlineMs = this.deps.time.nowMs() - this.deps.limits.heartbeatTimeoutMs;
     for (const client of this.clients.values()) {
       if (client.lastFrameAtMs >= deadlineMs || client.closing) continue;
@@ -372,14 +432,17 @@ export class Gateway {
     if (client.closing) return;
     client.closing = true;
     this.stats.closesByCode.set(code, (this.stats.closesByCode.get(code) ?? 0) + 1);
+    this.metrics.closes.inc({ gateway: this.deps.id, code: String(code) });
     client.link.close(code, reason);
   }
 
-  private onClosed(client: ClientState): void {
+  private onClosed(client: ClientState, code: number): void {
     if (this.clients.get(client.id) !== client) return; // crash() already forgot it
     this.clients.delete(client.id);
     if (this.byDevice.get(deviceKey(client)) === client) this.byDevice.delete(deviceKey(client));
     this.stats.connections = this.clients.size;
+    this.metrics.connections.set(this.labels, this.clients.size);
+    this.metrics.disconnects.inc({ gateway: this.deps.id, code: closeCodeLabel(code) });
     void this.unregisterPresence(client);
   }
 
@@ -441,6 +504,11 @@ export class Gateway {
     if (this.partitioned) throw new Error('partitioned from the broker');
     await this.deps.broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify(event));
   }
+}
+
+/** A close code as a label: a number in the WebSocket range, else `other` (bounded series). */
+function closeCodeLabel(code: number): string {
+  return Number.isInteger(code) && code >= 1000 && code <= 4999 ? String(code) : 'other';
 }
 
 /** Ids follow the id rule (no white space), so a space joins user and device unambiguously. */

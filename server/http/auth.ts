@@ -17,6 +17,23 @@ export function withAdmin(adminToken: string, handle: Handler): Handler {
   };
 }
 
+/**
+ * Wraps an operator-only handler that a scraper calls (`/metrics`, the target list): the admin
+ * token as `x-admin-token` or as `Authorization: Bearer <token>` (what Prometheus's
+ * `authorization` setting sends).
+ */
+export function withAdminOrBearer(adminToken: string, handle: Handler): Handler {
+  return async (ctx) => {
+    if (!isAdminRequest(ctx.headers, adminToken)) throw forbidden();
+    return handle(ctx);
+  };
+}
+
+/** Whether the headers carry the admin token (x-admin-token, or a bearer token). */
+export function isAdminRequest(headers: IncomingHttpHeaders, adminToken: string): boolean {
+  return sameSecret(headerValue(headers['x-admin-token']), adminToken) || sameSecret(bearerToken(headers.authorization) ?? '', adminToken);
+}
+
 export function authenticate(tokens: TokenService, headers: IncomingHttpHeaders): Caller {
   const check = tokens.verify(bearerToken(headers.authorization));
   if (!check.ok) throw new ApiError(401, check.code, undefined, { 'www-authenticate': 'Bearer' });

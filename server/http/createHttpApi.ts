@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, type Log } from '../ports/Log.ts';
+import { NO_METRICS } from '../ports/Metrics.ts';
+import { httpInstruments, type HttpInstruments } from '../metrics/instruments.ts';
 import type { Random } from '../ports/Random.ts';
 import { createStderrLog } from '../runtime/stderrLog.ts';
 import { readJsonBody } from './body.ts';
@@ -48,8 +50,9 @@ export interface InProcessRequest {
 export function createHttpApi(deps: HttpApiDeps): HttpApi {
   const router = new Router([...userRoutes(deps), ...chatRoutes(deps), ...systemRoutes(deps)]);
   const report = internalErrorReporter(deps.log ?? createStderrLog('http'), deps.random.fork('correlation-ids'));
+  const instruments = httpInstruments(deps.metrics ?? NO_METRICS);
   const server = http.createServer((req, res) => {
-    serve(deps, router, req, res, report).catch((error: unknown) => {
+    serve(deps, router, req, res, report, instruments).catch((error: unknown) => {
       report(error, req.method, req.url);
       res.destroy();
     });
@@ -81,13 +84,16 @@ function internalErrorReporter(log: Log, random: Random): InternalErrorReporter 
 }
 
 /** Answers one request. Any failure becomes an error reply (500s logged with their correlation id). */
-async function serve(deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse, report: InternalErrorReporter): Promise<void> {
+async function serve(
+  deps: HttpApiDeps, router: Router, req: http.IncomingMessage, res: http.ServerResponse, report: InternalErrorReporter, instruments: HttpInstruments,
+): Promise<void> {
   let reply: Reply;
   try {
     reply = await dispatch(router, req.method ?? '', req.url ?? '', req.headers, req.socket.remoteAddress ?? 'unknown', () => readJsonBody(req, deps.limits.httpBodyBytesMax));
   } catch (error) {
     reply = replyForError(error, (e) => report(e, req.method, req.url));
   }
+  instruments.requests.inc({ class: `${Math.floor(reply.status / 100)}xx` });
   try {
     writeReply(res, reply);
   } catch (error) {
@@ -122,6 +128,13 @@ function writeReply(res: http.ServerResponse, reply: Reply): void {
   }
   res.statusCode = reply.status;
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  if (reply.raw) {
+    const payload = Buffer.from(reply.raw.text, 'utf8');
+    res.setHeader('content-type', reply.raw.contentType);
+    res.setHeader('content-length', payload.length);
+    res.end(payload);
+    return;
+  }
   if (reply.body === undefined) {
     res.end();
     return;

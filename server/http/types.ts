@@ -4,6 +4,7 @@ import type { TimeSource } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
 import type { Log } from '../ports/Log.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
+import type { Metrics, MetricsExposition, MetricsTarget } from '../ports/Metrics.ts';
 import type { Random } from '../ports/Random.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 
@@ -27,6 +28,16 @@ export interface HttpApiDeps {
    * correlation id the response carries). Default: JSON lines on stderr.
    */
   log?: Log;
+  /** Where requests and rate-limit refusals are counted (docs/metrics.md); default none. */
+  metrics?: Metrics;
+  /**
+   * `GET /metrics` (this process's metrics) and `GET /v1/admin/metrics-targets` (every node's
+   * metrics endpoint, Prometheus http_sd format), both for the admin token only. Absent: 404.
+   */
+  observability?: {
+    exposition(accept: string): Promise<MetricsExposition>;
+    targets(): MetricsTarget[];
+  };
 }
 
 /** What a handler answers: a status and a JSON body (none for 204). */
@@ -34,6 +45,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body that is not JSON (the metrics exposition); written as is, with its content type. */
+  raw?: MetricsExposition;
 }
 
 /** One request as handlers see it. The body is read only when a handler asks for it. */

@@ -10,7 +10,7 @@ const DEFAULT_DEVICE = 'd1';
 
 export function userRoutes(deps: HttpApiDeps): Route[] {
   const authed = (handle: (ctx: RequestContext, caller: Caller) => Promise<Reply>) => withUser(deps.tokens, handle);
-  const limits = new AuthRateLimits(deps.time, deps.limits);
+  const limits = new AuthRateLimits(deps.time, deps.limits, deps.metrics);
   return [
     { method: 'POST', pattern: '/v1/users', handle: (ctx) => register(deps, limits, ctx) },
     { method: 'POST', pattern: '/v1/login', handle: (ctx) => login(deps, limits, ctx) },

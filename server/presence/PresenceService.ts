@@ -2,8 +2,10 @@ import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
+import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
-import { PRESENCE_EVENTS_CHANNEL, type PresenceEvent } from '../protocol/envelopes.ts';
+import { gatewayChannel, PRESENCE_EVENTS_CHANNEL, type GatewayDelivery, type PresenceEvent } from '../protocol/envelopes.ts';
+import { presenceInstruments, type PresenceInstruments } from '../metrics/instruments.ts';
 import type { PresenceFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { Router } from '../chat/Router.ts';
@@ -16,6 +18,14 @@ export interface PresenceServiceDeps {
   limits: ServerLimits;
   /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct service. */
   bugs?: BugSet;
+  /**
+   * Names this life of the service in the numbers of its pushes (PresenceStamp.stream), so a
+   * gateway does not take a restarted service's numbers for the old one's. Default: from the
+   * start time.
+   */
+  streamId?: string;
+  /** Where announced transitions are counted (docs/metrics.md); default none. */
+  metrics?: Metrics;
 }
 
 /** Most changed users one sweep takes from the store; the rest wait for the next sweep. */
@@ -58,10 +68,16 @@ export class PresenceService {
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
   private readonly bugs: BugSet;
+  private readonly stream: string;
+  /** Per gateway, the number of the last presence push published on its channel. */
+  private readonly pushSeq = new Map<string, number>();
+  private readonly metrics: PresenceInstruments;
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
     this.bugs = deps.bugs ?? NO_BUGS;
+    this.stream = deps.streamId ?? `presence@${Math.round(deps.time.nowMs())}`;
+    this.metrics = presenceInstruments(deps.metrics ?? NO_METRICS);
   }
 
   async start(): Promise<void> {
@@ -102,6 +118,7 @@ export class PresenceService {
       pending.timer?.cancel();
       this.pendingOffline.delete(user);
       this.stats.debouncedFlaps++;
+      this.metrics.debouncedFlaps.inc();
       // Past the deadline a presence query already answers offline (it counts from the same
       // last disconnect), so a friend who asked must hear that the user is back.
       overdue = this.deps.time.nowMs() >= pending.deadlineMs;
@@ -109,6 +126,7 @@ export class PresenceService {
     if (this.announced.get(user) === 'online' && !overdue) return;
     this.announced.set(user, 'online');
     this.stats.onlineBroadcasts++;
+    this.metrics.transitions.inc({ to: 'online' });
     await this.broadcast({ type: 'presence', user, online: true });
   }
 
@@ -139,6 +157,7 @@ export class PresenceService {
     if (this.announced.get(user) === 'offline') return;
     this.announced.set(user, 'offline');
     this.stats.offlineBroadcasts++;
+    this.metrics.transitions.inc({ to: 'offline' });
     const frame: PresenceFrame = { type: 'presence', user, online: false };
     if (presence?.lastDisconnectAtMs !== undefined) frame.lastSeenMs = presence.lastDisconnectAtMs;
     await this.broadcast(frame);
@@ -151,6 +170,7 @@ export class PresenceService {
    * store holds, and the events are only the fast path.
    */
   private async sweep(): Promise<void> {
+    this.publishMarks();
     let expired;
     let changed;
     try {
@@ -171,8 +191,27 @@ export class PresenceService {
   }
 
   private async broadcast(frame: PresenceFrame): Promise<void> {
-    // Router looks up which friends are online and publishes once per gateway holding any.
+    // Router looks up which friends are online and publishes once per gateway holding any,
+    // each payload numbered on its gateway's channel.
     const friends = await this.deps.directory.friendsOf(frame.user);
-    await this.router.toUsers(friends, JSON.stringify(frame));
+    await this.router.toUsers(friends, JSON.stringify(frame), undefined, (gatewayId) => {
+      const seq = (this.pushSeq.get(gatewayId) ?? 0) + 1;
+      this.pushSeq.set(gatewayId, seq);
+      return { stream: this.stream, seq };
+    });
+  }
+
+  /**
+   * Every sweep, each gateway that was ever sent a push hears the number of the last one. The
+   * broker is at most once: a push lost on the way (seed 22: an online lost in a broker-loss
+   * window, repaired only when the observer next asked, 17.8 s later) shows there as a gap, and
+   * the gateway tells its connections to ask presence again (Gateway.onPresenceStamp). A lost
+   * mark is repeated by the next sweep.
+   */
+  private publishMarks(): void {
+    for (const [gatewayId, seq] of this.pushSeq) {
+      const mark: GatewayDelivery = { kind: 'presence-mark', stream: this.stream, seq };
+      this.deps.broker.publish(gatewayChannel(gatewayId), JSON.stringify(mark)).catch(() => undefined);
+    }
   }
 }

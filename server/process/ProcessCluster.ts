@@ -11,8 +11,10 @@ import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
 import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
+import type { MetricsTarget } from '../ports/Metrics.ts';
 import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
 import { resolveLimits, type ServerLimits } from '../protocol/limits.ts';
+import { hostPort } from '../metrics/metricsListener.ts';
 import { NODE_SPEC_ENV, type NodeCommon, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
 
 export interface ProcessClusterOptions {
@@ -118,6 +120,11 @@ export class ProcessCluster implements ClusterControl {
   private stopping = false;
   private address: ClusterAddress | undefined;
   private readonly log: (line: string) => void;
+  /**
+   * The metrics port of each gateway and chat server slot (`gw1`, `cs1`), taken by its first
+   * process (port 0: a free one) and kept by every later one, so the target list stays true.
+   */
+  private readonly metricsPorts = new Map<string, number>();
 
   constructor(private readonly options: ProcessClusterOptions) {
     this.secrets = clusterSecrets({ tokenSecret: options.tokenSecret, adminToken: options.adminToken });
@@ -143,17 +150,40 @@ export class ProcessCluster implements ClusterControl {
     };
     const host = this.options.host ?? '127.0.0.1';
     const basePort = this.options.port ?? 0;
-    const gateways = await Promise.all(gatewayIds.map((id, i) => this.startNode({ ...this.common!, role: 'gateway', id, host, port: basePort === 0 ? 0 : basePort + 1 + i })));
+    const gateways = await Promise.all(gatewayIds.map((id, i) => this.startNode({ ...this.common!, role: 'gateway', id, host, port: basePort === 0 ? 0 : basePort + 1 + i, metricsPort: 0 })));
     this.gatewayNodes.push(...gateways.map((g) => g.node));
     const gatewayUrls = gateways.map((g) => g.url!);
     this.gatewayUrls = gatewayUrls;
     const servers = await Promise.all(Array.from({ length: this.options.chatServers ?? 2 }, (_, slot) => this.startChatServer(slot)));
     this.chatServerNodes.push(...servers);
-    const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls });
+    const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls, metricsTargets: this.nodeMetricsTargets() });
     this.api = api.node;
     this.log(`cluster up: ${gatewayIds.length} gateway and ${servers.length} chat server processes, Redis ${backends.redisUrl} prefix ${backends.redisPrefix}, Cassandra ${backends.cassandra} keyspace ${backends.keyspace}`);
     this.address = { httpUrl: api.url!, gatewayUrls };
     return this.address;
+  }
+
+  /**
+   * Every node's metrics endpoint (Prometheus http_sd / file_sd format): each gateway and chat
+   * server slot on a metrics port of its own, the API on its HTTP port. Labels `chatsim_node`
+   * (gw1, cs1, api) and `chatsim_role`. Empty before start.
+   */
+  metricsTargets(): MetricsTarget[] {
+    if (!this.address) return [];
+    const api: MetricsTarget = { targets: [new URL(this.address.httpUrl).host], labels: { chatsim_node: 'api', chatsim_role: 'api' } };
+    return [api, ...this.nodeMetricsTargets()];
+  }
+
+  /** The gateways' and chat servers' targets (what the API node is told at start). */
+  private nodeMetricsTargets(): MetricsTarget[] {
+    const host = this.options.host ?? '127.0.0.1';
+    const targets: MetricsTarget[] = [];
+    // Gateways first, then chat server slots, each in slot order.
+    const order = (slot: string): string => `${slot.startsWith('gw') ? 0 : 1}${slot.slice(2).padStart(6, '0')}`;
+    for (const [slot, port] of [...this.metricsPorts].sort(([a], [b]) => order(a).localeCompare(order(b)))) {
+      targets.push({ targets: [hostPort(host, port)], labels: { chatsim_node: slot, chatsim_role: slot.startsWith('gw') ? 'gateway' : 'chat-server' } });
+    }
+    return targets;
   }
 
   /** The nodes' process ids, by name (gw1, cs1.1, api): for tests and operators. */
@@ -216,7 +246,7 @@ export class ProcessCluster implements ClusterControl {
       const life = (this.gatewayLives.get(index) ?? 0) + 1;
       this.gatewayLives.set(index, life);
       const port = Number(new URL(this.gatewayUrls[index]!).port);
-      const started = await this.startNode({ ...this.common!, role: 'gateway', id: spec.id, host: spec.host, port, bootId: `r${life}` });
+      const started = await this.startNode({ ...this.common!, role: 'gateway', id: spec.id, host: spec.host, port, bootId: `r${life}`, metricsPort: 0 });
       this.gatewayNodes[index] = started.node;
     });
   }
@@ -332,10 +362,14 @@ export class ProcessCluster implements ClusterControl {
 
   private startChatServer(slot: number): Promise<NodeHandle> {
     const id = `cs${slot + 1}.${++this.generation}`;
-    return this.startNode({ ...this.common!, role: 'chat-server', id, slot }).then((started) => started.node);
+    return this.startNode({ ...this.common!, role: 'chat-server', id, slot, host: this.options.host ?? '127.0.0.1', metricsPort: 0 }).then((started) => started.node);
   }
 
-  private startNode(spec: NodeSpec): Promise<{ node: NodeHandle; url?: string }> {
+  private startNode(given: NodeSpec): Promise<{ node: NodeHandle; url?: string }> {
+    // A slot keeps the metrics port its first process took (the target list names it).
+    const slot = metricsSlot(given);
+    const knownPort = slot === undefined ? undefined : this.metricsPorts.get(slot);
+    const spec: NodeSpec = knownPort !== undefined && given.role !== 'api' ? { ...given, metricsPort: knownPort } : given;
     const name = spec.id;
     const log = this.options.logDir ? openLog(this.options.logDir, name) : undefined;
     const child = fork(NODE_ENTRY, [], {
@@ -374,6 +408,7 @@ export class ProcessCluster implements ClusterControl {
         if (message.type === 'ready') {
           child.off('message', onStart);
           timeout.cancel();
+          if (slot !== undefined && message.metricsPort !== undefined) this.metricsPorts.set(slot, message.metricsPort);
           resolve({ node, ...(message.url ? { url: message.url } : {}) });
         } else if (message.type === 'failed') {
           child.off('message', onStart);
@@ -500,6 +535,13 @@ function portOf(urls: string | string[] | undefined, index: number): number | un
   if (url === undefined) return undefined;
   const port = Number(new URL(url).port);
   return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** The slot whose metrics port a node keeps: `gw1` for a gateway, `cs1` for chat server slot 0; none for the API. */
+function metricsSlot(spec: NodeSpec): string | undefined {
+  if (spec.role === 'gateway') return spec.id;
+  if (spec.role === 'chat-server') return `cs${spec.slot + 1}`;
+  return undefined;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

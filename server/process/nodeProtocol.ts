@@ -1,5 +1,6 @@
 import type { BackendConfig } from '../backends/openBackends.ts';
 import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
+import type { MetricsTarget } from '../ports/Metrics.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 
 /** What every node of a ProcessCluster shares: backends, limits, secrets, injected bugs. */
@@ -21,9 +22,10 @@ export interface NodeCommon {
 /** One node process: what it is and where it listens. Passed as JSON in CHATSIM_NODE_SPEC. */
 export type NodeSpec =
   /** bootId: set when the gateway comes back after a crash or drain (kill-gateway, drain-gateway). */
-  | (NodeCommon & { role: 'gateway'; id: string; host: string; port: number; bootId?: string })
-  | (NodeCommon & { role: 'chat-server'; id: string; slot: number })
-  | (NodeCommon & { role: 'api'; id: string; host: string; port: number; gatewayUrls: string[] });
+  | (NodeCommon & { role: 'gateway'; id: string; host: string; port: number; bootId?: string; metricsPort: number })
+  | (NodeCommon & { role: 'chat-server'; id: string; slot: number; host: string; metricsPort: number })
+  /** metricsTargets: every other node's metrics endpoint, served with the API's own at GET /v1/admin/metrics-targets. */
+  | (NodeCommon & { role: 'api'; id: string; host: string; port: number; gatewayUrls: string[]; metricsTargets: MetricsTarget[] });
 
 export const NODE_SPEC_ENV = 'CHATSIM_NODE_SPEC';
 
@@ -43,7 +45,7 @@ export type NodeRequest =
 /** What a node tells its supervisor. */
 export type NodeMessage =
   /** Listening (url for gateways and the API) and consuming: the node is part of the cluster. */
-  | { type: 'ready'; url?: string }
+  | { type: 'ready'; url?: string; metricsPort?: number }
   | { type: 'reply'; rpc: number; ok: true; stats?: { dropped: number; passedDuringLoss: number } }
   | { type: 'reply'; rpc: number; ok: false; message: string }
   /** The API's admin endpoint asks the supervisor to restart every chat server. */

@@ -18,11 +18,17 @@ import type { TimeSource } from '../ports/Clock.ts';
 import { PresenceService } from '../presence/PresenceService.ts';
 import { createStderrLog } from '../runtime/stderrLog.ts';
 import { createSystemTime } from '../runtime/systemTime.ts';
+import { MeasuredBroker } from '../metrics/MeasuredBroker.ts';
+import { MeasuredMessageStore } from '../metrics/MeasuredMessageStore.ts';
+import { hostPort, listenMetrics } from '../metrics/metricsListener.ts';
+import { PromMetrics } from '../metrics/PromMetrics.ts';
 import { NODE_SPEC_ENV, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
 
 /** What a running node can be asked to do; every role answers stop, some the rest. */
 interface RunningNode {
   url?: string;
+  /** Where this node's GET /metrics listens (gateways and chat servers; the API serves it on its own port). */
+  metricsPort?: number;
   stop(): Promise<void>;
   partition?(): Promise<void>;
   healPartition?(): Promise<void>;
@@ -73,7 +79,7 @@ export async function runNode(): Promise<void> {
     });
   });
   process.once('SIGTERM', () => void node.stop().finally(() => process.exit(0)));
-  send({ type: 'ready', ...(node.url ? { url: node.url } : {}) });
+  send({ type: 'ready', ...(node.url ? { url: node.url } : {}), ...(node.metricsPort !== undefined ? { metricsPort: node.metricsPort } : {}) });
 }
 
 async function answer(node: RunningNode, request: NodeRequest, windows: Map<number, () => void>, faultWindows: Map<number, () => void>): Promise<{ dropped: number; passedDuringLoss: number } | undefined> {
@@ -114,13 +120,15 @@ function required<T>(value: T | undefined, what: string): T {
 async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMessage) => void): Promise<RunningNode> {
   const bugs: BugSet = new Set(spec.bugs.filter(isBugName));
   const random = new SeededRandom(spec.seed).fork(`${spec.role}:${spec.id}`);
+  const metrics = new PromMetrics();
+  const exposition = (accept: string): ReturnType<PromMetrics['exposition']> => metrics.exposition(accept);
   switch (spec.role) {
     case 'gateway': {
       const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence', 'directory']);
       const { queue, directory } = opened.backends;
       const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!);
       const gateway = new Gateway({
-        id: spec.id, time, broker: faults.loss!, queue: queue!, presence: faults.presence!, limits: spec.limits, bugs,
+        id: spec.id, time, broker: new MeasuredBroker(faults.loss!, time, metrics), queue: queue!, presence: faults.presence!, limits: spec.limits, bugs, metrics,
         ...(spec.bootId === undefined ? {} : { bootId: spec.bootId }),
       });
       await gateway.start();
@@ -128,9 +136,11 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
         gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), directory: directory!, presence: faults.presence!, limits: spec.limits,
       });
       const port = await listener.listen(spec.port, spec.host);
+      const metricsListener = await listenMetrics(exposition, spec.adminToken, spec.host, spec.metricsPort);
       return {
-        url: `ws://${spec.host}:${port}`, faults,
+        url: `ws://${spec.host}:${port}`, faults, metricsPort: metricsListener.port,
         stop: async () => {
+          await metricsListener.close();
           await gateway.stop();
           // Closing handshakes (1001) finish before the port closes; a phone that never answers does not hold it.
           for (let waited = 0; gateway.connectionCount() > 0 && waited < GATEWAY_DRAIN_WAIT_MS; waited += 50) await new Promise<void>((resolve) => { time.schedule(50, resolve); });
@@ -147,26 +157,31 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
       const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!, new FaultyMessageStore(opened.backends.store!, time));
       const broker = faults.loss!;
       const server = new ChatServer({
-        id: spec.id, clock: time, timers: time, queue: queue!, broker, store: faults.store!, directory: directory!, presence: faults.presence!,
-        limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds, log: createStderrLog(`chat-server ${spec.id}`),
+        id: spec.id, clock: time, timers: time, queue: queue!, broker: new MeasuredBroker(broker, time, metrics), store: new MeasuredMessageStore(faults.store!, time, metrics),
+        directory: directory!, presence: faults.presence!, limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds, log: createStderrLog(`chat-server ${spec.id}`), metrics,
       });
+      const metricsListener = await listenMetrics(exposition, spec.adminToken, spec.host, spec.metricsPort);
       server.start();
-      return { broker, faults, stop: async () => { await server.stop(); await closeBackends(opened); } };
+      return {
+        broker, faults, metricsPort: metricsListener.port,
+        stop: async () => { await metricsListener.close(); await server.stop(); await closeBackends(opened); },
+      };
     }
     case 'api': {
       const opened = await openBackends(spec.backends, time, ['broker', 'presence', 'directory', 'store']);
       const { directory } = opened.backends;
       const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!, new FaultyMessageStore(opened.backends.store!, time));
       const broker = faults.loss!;
-      const store = faults.store;
-      const presenceService = new PresenceService({ time, broker, presence: faults.presence!, directory: directory!, limits: spec.limits, bugs });
+      const store = new MeasuredMessageStore(faults.store!, time, metrics);
+      const presenceService = new PresenceService({ time, broker: new MeasuredBroker(broker, time, metrics), presence: faults.presence!, directory: directory!, limits: spec.limits, bugs, metrics });
       await presenceService.start();
       const restartChatServers = askSupervisorToRestart(send);
       const http = createHttpApi({
         time, random: random.fork('http'), directory: directory!, store: store!,
         tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), limits: spec.limits,
         gatewayUrls: () => spec.gatewayUrls, admin: { token: spec.adminToken, restartChatServers },
-        log: createStderrLog(`api ${spec.id}`),
+        log: createStderrLog(`api ${spec.id}`), metrics,
+        observability: { exposition, targets: () => [{ targets: [`${hostPort(spec.host, port)}`], labels: { chatsim_node: spec.id, chatsim_role: 'api' } }, ...spec.metricsTargets] },
       });
       const port = await http.listen(spec.port, spec.host);
       return {

@@ -11,6 +11,11 @@ export interface InboundEnvelope {
   device: string;
   /** The client's frame text as received. */
   frame: string;
+  /**
+   * When the gateway enqueued it (its clock, ms): the chat server's queue wait metric. Optional,
+   * so an envelope of an older gateway still in the queue is handled.
+   */
+  at?: number;
 }
 
 /**
@@ -18,7 +23,13 @@ export interface InboundEnvelope {
  * carries one frame for every targeted connection on that gateway (fan-out is per gateway).
  */
 export type GatewayDelivery =
-  | { kind: 'deliver'; to: string[]; frame: string }
+  /** `presence`: the presence service numbers its pushes per gateway (see PresenceStamp). */
+  | { kind: 'deliver'; to: string[]; frame: string; presence?: PresenceStamp }
+  /**
+   * The presence service's latest number on this gateway's channel, repeated every sweep: a
+   * gateway that has seen less lost a presence push (the broker is at most once).
+   */
+  | { kind: 'presence-mark'; stream: string; seq: number }
   /** Every local connection but `except`. Only the `route-to-every-gateway` bug publishes this. */
   | { kind: 'broadcast'; except?: string; frame: string }
   | { kind: 'close'; to: string[]; code: number; reason: string }
@@ -27,6 +38,15 @@ export type GatewayDelivery =
    * accepted at `atMs`): close each of `to` that is older with 4409 REPLACED.
    */
   | { kind: 'replace'; to: string[]; by: string; atMs: number };
+
+/**
+ * The number of a presence push on one gateway's channel: `seq` counts 1, 2, 3... per gateway
+ * within `stream` (one life of the presence service). Chat servers' deliveries carry none.
+ */
+export interface PresenceStamp {
+  stream: string;
+  seq: number;
+}
 
 /** Presence events from gateways to the presence service. */
 export type PresenceEvent =

@@ -59,8 +59,12 @@ export interface SyncResultFrame {
 /** `correlationId` names the incident in the server's log (only with FRAME_FAILED). */
 export interface ErrorFrame { type: 'error'; code: ErrorCode; message: string; ref?: string; correlationId?: string }
 export interface PongFrame { type: 'pong' }
-/** The gateway may have missed deliveries for this connection (its broker link was down): sync now. */
-export interface ResyncFrame { type: 'resync'; reason: 'broker-link-restored' }
+/**
+ * The gateway may have missed deliveries for this connection. `broker-link-restored` (its broker
+ * link was down): sync now, then ask presence again. `presence-gap` (a numbered presence push
+ * never arrived): ask presence again; a client that syncs on every resync is still right.
+ */
+export interface ResyncFrame { type: 'resync'; reason: 'broker-link-restored' | 'presence-gap' }
 
 export type ServerFrame =
   | HelloFrame | SentFrame | MessageFrame | ReceiptFrame | TypingNotice | PresenceFrame

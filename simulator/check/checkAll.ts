@@ -29,7 +29,7 @@ export function checkHistory(events: Iterable<HistoryEvent>, facts: CheckFacts, 
   const settings = settingsOf(facts);
   const state = new RunState(facts);
   const families: Family[] = [
-    new MessageLogFamily(state, facts),
+    new MessageLogFamily(state, facts, settings),
     // Phones of this build record 'ready' (hello and every sync done); older histories only
     // show each sync's end, and a second sync right after it (a gap seen while syncing) hid it.
     new TicksFamily(state, facts, settings, ordered.some((e) => e.type === 'ready')),

@@ -23,12 +23,18 @@ export function runCoreCheckers(events: Iterable<HistoryEvent>, facts: RunFacts)
   let a4Count = 0;
   let b1Count = 0;
   const order = { sent: 1, delivered: 2, read: 3 } as const;
+  /** chat -> user -> joinedAtSeq, as scenario events change it (oracle member / member-removed). */
+  const members = new Map<string, Map<string, number>>([...facts.chatMembers].map(([chat, users]) => [chat, new Map(users.map((u) => [u, 0]))]));
 
   for (const e of events) {
     switch (e.type) {
       case 'connect':
       case 'disconnect':
         linkAtEnd.set(e.p, e.type);
+        break;
+      case 'oracle':
+        if (e.what === 'member') (members.get(e.chat) ?? members.set(e.chat, new Map()).get(e.chat)!).set(e.user, e.joinedAtSeq);
+        else if (e.what === 'member-removed') members.get(e.chat)?.delete(e.user);
         break;
       case 'render': {
         const key = `${e.chat}#${e.seq}`;
@@ -71,7 +77,7 @@ export function runCoreCheckers(events: Iterable<HistoryEvent>, facts: RunFacts)
   }
   return [
     result('A4', 'no duplicates', a4Count, a4),
-    lostAcknowledged(acked, rendered, facts, linkAtEnd),
+    lostAcknowledged(acked, rendered, facts, linkAtEnd, members),
     result('B1', 'ticks never go back', b1Count, b1),
     pendingAfterHeal(invoked, completed, linkAtEnd),
   ];
@@ -87,13 +93,15 @@ function lostAcknowledged(
   rendered: Map<string, Map<string, number>>,
   facts: RunFacts,
   linkAtEnd: Map<string, 'connect' | 'disconnect'>,
+  members: Map<string, Map<string, number>>,
 ): PropertyResult {
   const examples: string[] = [];
   let violations = 0;
   const absent = new Set<string>();
   for (const [key, message] of acked) {
-    const members = facts.chatMembers.get(message.chat) ?? [];
-    for (const member of members) {
+    // Members at the end who had joined before the message (a user removed mid-run is owed nothing more).
+    const owed = [...(members.get(message.chat) ?? [])].filter(([, joined]) => joined < message.seq).map(([user]) => user);
+    for (const member of owed) {
       for (const device of facts.devicesOfUser.get(member) ?? []) {
         const p = `${member}/${device}`;
         if (p === message.p) continue;

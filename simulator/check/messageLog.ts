@@ -1,11 +1,18 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { FanOutTracker } from '../metrics/fanOut.ts';
 import { HdrStats } from '../metrics/hdrStats.ts';
-import { Finding, fmt, getOr, userOf, type CheckFacts, type Family } from './common.ts';
+import { Finding, fmt, getOr, settingsOf, userOf, type CheckFacts, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
 import type { RunState, SendRecord } from './runState.ts';
 
 type Render = Extract<HistoryEvent, { type: 'render' }>;
+
+/**
+ * How long after a removal was answered what the server sent before it may still reach the
+ * removed user's device (a typing notice or receipt held by a stalled link or a paused gateway,
+ * a sync that listed the chat just before): longer than any link stall or fault window drawn.
+ */
+const REMOVAL_IN_FLIGHT_MS = 30_000;
 
 /** What is known of one (chat, seq): who first claimed it, and how its renders went. */
 interface MessageInfo {
@@ -50,7 +57,7 @@ export class MessageLogFamily implements Family {
   private a3Checked = 0;
   private a10Unjudged = new Set<string>();
 
-  constructor(private readonly state: RunState, private readonly facts: CheckFacts) {}
+  constructor(private readonly state: RunState, private readonly facts: CheckFacts, private readonly settings: Settings = settingsOf(facts)) {}
 
   observe(e: HistoryEvent): void {
     switch (e.type) {
@@ -61,7 +68,8 @@ export class MessageLogFamily implements Family {
         if (e.op === 'sync') return this.onSyncDone(e);
         return;
       case 'typing-seen': return this.leak(e.p, e.chat, e.t, `typing of ${e.user}`, e.user);
-      case 'receipt-in': return this.leak(e.p, e.chat, e.t, `a ${e.kind} receipt from ${e.user}`);
+      // A receipt on a removed user's own messages is theirs (a token sync replays ticks up to the removal).
+      case 'receipt-in': return this.state.wasRemoved(e.chat, userOf(e.p)) ? undefined : this.leak(e.p, e.chat, e.t, `a ${e.kind} receipt from ${e.user}`);
       case 'presence-seen': return this.presenceLeak(e);
       default: return;
     }
@@ -86,7 +94,7 @@ export class MessageLogFamily implements Family {
     const floor = this.floorOf(e.p, e.chat);
     if (e.seq > floor.seenSeq) { floor.seenSeq = e.seq; floor.seenAtMs = e.t; }
     if (!this.state.sendOf(e.chat, e.from, e.clientMsgId)) this.renderedWithoutSend.push(e);
-    this.leak(e.p, e.chat, e.t, `message seq ${e.seq} from ${e.from}`);
+    this.leak(e.p, e.chat, e.t, `message seq ${e.seq} from ${e.from}`, undefined, e);
   }
 
   private onAck(e: Extract<HistoryEvent, { type: 'ok'; op: 'send' }>): void {
@@ -145,15 +153,30 @@ export class MessageLogFamily implements Family {
   }
 
   /** A10 (messages, receipts, typing): only members of a chat see anything of it. */
-  private leak(p: string, chat: string, t: number, what: string, typer?: string): void {
+  private leak(p: string, chat: string, t: number, what: string, typer?: string, render?: Render): void {
     const members = this.state.members.get(chat);
-    if (!members || members.size === 0) {
+    const user = userOf(p);
+    const removed = this.state.removedFrom(chat, user);
+    if ((!members || members.size === 0) && !removed) {
       this.a10Unjudged.add(chat);
       return;
     }
-    const user = userOf(p);
-    if (!members.has(user)) this.a10.hit(2, () => `device ${p} (user ${user}, not a member of ${chat}) saw ${what} in ${chat} at ${fmt(t)}`);
-    else if (typer !== undefined && !members.has(typer)) this.a10.hit(1, () => `device ${p} saw ${what} in ${chat} at ${fmt(t)}, but ${typer} is not a member of ${chat}`);
+    if (removed) {
+      // A user removed from a chat (leave-group, kick-member) may still get what was under way
+      // or stored before: a message pushed that the server stored (and took the roster for)
+      // before the removal was answered; a message a sync reads that was stored before it (a
+      // token sync copies the chat up to the removal, whenever it runs; a watermark sync that
+      // listed the chat just before reads on for up to REMOVAL_IN_FLIGHT_MS on a slow store); a
+      // typing notice sent before it (held by a stalled link or a paused gateway). Anything
+      // later is a leak.
+      const inFlight = render?.storedAt !== undefined
+        ? render.storedAt <= removed.doneAtMs + (render.via === 'push' ? this.settings.tolMs : REMOVAL_IN_FLIGHT_MS)
+        : t <= removed.doneAtMs + REMOVAL_IN_FLIGHT_MS;
+      if (!inFlight) this.a10.hit(2, () => `device ${p} (user ${user}, removed from ${chat} at ${fmt(removed.doneAtMs)}) saw ${what} in ${chat} at ${fmt(t)}${render?.storedAt !== undefined ? `, stored at ${fmt(render.storedAt)}` : ''}`);
+      return;
+    }
+    if (!members!.has(user)) this.a10.hit(2, () => `device ${p} (user ${user}, not a member of ${chat}) saw ${what} in ${chat} at ${fmt(t)}`);
+    else if (typer !== undefined && !members!.has(typer) && !this.state.wasRemoved(chat, typer)) this.a10.hit(1, () => `device ${p} saw ${what} in ${chat} at ${fmt(t)}, but ${typer} is not a member of ${chat}`);
   }
 
   private presenceLeak(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {

@@ -3,6 +3,9 @@ import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from
 import type { PropertyResult } from './PropertyResult.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 
+/** Faults in whose windows presence pushes cannot arrive (D3 counts from their end). */
+const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel)$/;
+
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;
 
@@ -68,6 +71,8 @@ export class PresenceFamily implements Family {
   private lastGatewayFaultEndMs = -Infinity;
   /** Pause and partition windows of gateways, in start order (end Infinity while on), for D2. */
   private readonly gatewayWindows: Array<{ kind: string; startMs: number; endMs: number }> = [];
+  /** Windows in which pushes cannot arrive (D3's due, see onlineDue): gateway pause and partition, broker loss. */
+  private readonly pushLossWindows: Array<{ kind: string; startMs: number; endMs: number }> = [];
   private readonly d1 = new Finding();
   private readonly d3 = new Finding();
   private readonly d5 = new Finding();
@@ -92,6 +97,11 @@ export class PresenceFamily implements Family {
         else if (e.what === 'fault-end' && PRESENCE_FAULT.test(e.fault)) {
           this.lastGatewayFaultEndMs = e.t;
           const open = this.gatewayWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
+          if (open) open.endMs = e.t;
+        }
+        if (e.what === 'fault-start' && PUSH_LOSS_FAULT.test(e.fault)) this.pushLossWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
+        else if (e.what === 'fault-end' && PUSH_LOSS_FAULT.test(e.fault)) {
+          const open = this.pushLossWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
           if (open) open.endMs = e.t;
         }
         if (e.what === 'fault-start' && PRESENCE_STORE_FAULT.test(e.fault)) this.presenceStoreFaults++;
@@ -158,6 +168,24 @@ export class PresenceFamily implements Family {
     getOr(this.owedOnline, user, () => []).push({ observer, dueMs: backAtMs + this.settings.propagationMs, backAtMs, linkEpoch: this.linkEpoch.get(observer) ?? 0 });
   }
 
+  /**
+   * When an owed online is due: the propagation bound after the return, moved to the
+   * propagation bound after the end of any window in which pushes cannot arrive that overlaps
+   * it (as D2's due moves over gateway faults). Inside a broker-loss window pushes, presence
+   * answers and the marks that reveal a lost push are all dropped with the window's share, and
+   * a partitioned or paused gateway passes nothing on; what is owed is the repair once the
+   * window ends (the presence push numbers, Gateway.onPresenceStamp). Windows are read when the
+   * verdict is taken, so one that opened after the return counts too.
+   */
+  private onlineDue(o: OwedOnline): number {
+    let due = o.dueMs;
+    for (const w of this.pushLossWindows) {
+      if (w.startMs > due || w.endMs < o.backAtMs) continue;
+      due = Math.max(due, w.endMs + this.settings.propagationMs);
+    }
+    return due;
+  }
+
   // ------------------------------------------------------------- what observers saw
 
   private onSeen(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {
@@ -187,7 +215,7 @@ export class PresenceFamily implements Family {
       if (!earliest || o.dueMs < earliest.dueMs) earliest = o;
     }
     const o = earliest;
-    if (o && e.t > o.dueMs + this.settings.tolMs) this.d3.hit(e.t - o.backAtMs, () => `${e.user} came back at ${fmt(o.backAtMs)} but device ${e.p} saw it online only at ${fmt(e.t)} (${Math.round(e.t - o.backAtMs)} ms later)`);
+    if (o && e.t > this.onlineDue(o) + this.settings.tolMs) this.d3.hit(e.t - o.backAtMs, () => `${e.user} came back at ${fmt(o.backAtMs)} but device ${e.p} saw it online only at ${fmt(e.t)} (${Math.round(e.t - o.backAtMs)} ms later)`);
   }
 
   /**
@@ -199,7 +227,7 @@ export class PresenceFamily implements Family {
     this.current.set(user, { user, startMs: t, endMs: Infinity });
     const owed = this.owedOnline.get(user);
     if (!owed) return;
-    for (let i = owed.length - 1; i >= 0; i--) if (owed[i]!.dueMs > t) owed.splice(i, 1);
+    for (let i = owed.length - 1; i >= 0; i--) if (this.onlineDue(owed[i]!) > t) owed.splice(i, 1);
   }
 
   /**
@@ -237,7 +265,13 @@ export class PresenceFamily implements Family {
     const latePushOf = e.askedAt === undefined && recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.propagationMs + this.settings.tolMs ? recent : undefined;
     const legit = (ep: Episode): boolean => ep.endMs - ep.startMs >= minMs && e.t - ep.startMs >= minMs;
     // An answer heard during a new short drop may still be a snapshot of a long absence before it.
-    const episode = now && snapshotOf && !legit(now) && legit(snapshotOf) ? snapshotOf : now ?? snapshotOf ?? latePushOf;
+    // Likewise a push heard during a new short drop may be the late offline of a long absence
+    // that ended just before it (sim seed 152 of issue 14's widened swarm: every swarm-flaky phone
+    // in a tunnel; u24 down from 12.2 s to 20.26 s, offline broadcast at 19.4 s, held by the
+    // observer's stalled link and heard at 21.000 s, 645 ms into u24's next drop).
+    const episode = now && snapshotOf && !legit(now) && legit(snapshotOf) ? snapshotOf
+      : now && latePushOf && !legit(now) && legit(latePushOf) ? latePushOf
+        : now ?? snapshotOf ?? latePushOf;
     if (episode) {
       const shownAfterMs = e.t - episode.startMs;
       const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;
@@ -305,8 +339,9 @@ export class PresenceFamily implements Family {
   private unresolvedOnline(endMs: number): void {
     for (const [user, owed] of this.owedOnline) {
       for (const o of owed) {
-        if (o.dueMs + this.settings.tolMs > endMs || (this.linkEpoch.get(o.observer) ?? 0) !== o.linkEpoch) continue;
-        if (this.current.get(user)?.startMs !== undefined && this.current.get(user)!.startMs < o.dueMs) continue;
+        const dueMs = this.onlineDue(o);
+        if (dueMs + this.settings.tolMs > endMs || (this.linkEpoch.get(o.observer) ?? 0) !== o.linkEpoch) continue;
+        if (this.current.get(user)?.startMs !== undefined && this.current.get(user)!.startMs < dueMs) continue;
         this.d3.hit(endMs - o.backAtMs, () => `${user} came back at ${fmt(o.backAtMs)} but device ${o.observer}, connected throughout, still saw it offline at the end (${fmt(endMs)})`);
       }
     }

@@ -27,6 +27,8 @@ interface Holding {
 export class RunState {
   /** chat -> user -> joinedAtSeq (0: a member from the start). */
   readonly members = new Map<string, Map<string, number>>();
+  /** chat -> user -> when the server answered the user's removal (leave or kick), and the joinedAtSeq they had. */
+  readonly removed = new Map<string, Map<string, { doneAtMs: number; joinedAtSeq: number }>>();
   /** user -> its devices as processes (`user/device`). */
   readonly devicesOfUser = new Map<string, string[]>();
   /** Phone's own view: a hello was received and the link not yet closed. */
@@ -74,7 +76,9 @@ export class RunState {
     const send = this.sends.get(sendKey(e.chat, userOf(e.p), e.clientMsgId));
     if (!send) return;
     if (send.outcome === undefined || (send.outcome === 'info' && e.type === 'ok')) {
-      send.outcome = e.type;
+      // NOT_MEMBER after the sender left the chat: an earlier attempt may have been stored
+      // while it was still a member (the refusal is of the retry), so its fate is unknown.
+      send.outcome = e.type === 'fail' && e.code === 'NOT_MEMBER' && this.wasRemoved(e.chat, userOf(e.p)) ? 'info' : e.type;
       send.completedAtMs = e.t;
     }
     if (e.type === 'ok') {
@@ -84,7 +88,14 @@ export class RunState {
   }
 
   private observeOracle(e: Extract<HistoryEvent, { type: 'oracle' }>): void {
-    if (e.what === 'member') getOr(this.members, e.chat, () => new Map()).set(e.user, e.joinedAtSeq);
+    if (e.what === 'member') {
+      getOr(this.members, e.chat, () => new Map()).set(e.user, e.joinedAtSeq);
+      this.removed.get(e.chat)?.delete(e.user);
+    } else if (e.what === 'member-removed') {
+      const joinedAtSeq = this.members.get(e.chat)?.get(e.user) ?? 0;
+      this.members.get(e.chat)?.delete(e.user);
+      getOr(this.removed, e.chat, () => new Map()).set(e.user, { doneAtMs: e.doneAtMs, joinedAtSeq });
+    }
     else if (e.what === 'link-dial') this.lastDialMs.set(e.device, e.t);
     else if (e.what === 'link-down') this.linkDown.add(e.device);
     else if (e.what === 'link-up') this.linkDown.delete(e.device);
@@ -140,6 +151,15 @@ export class RunState {
     const out: string[] = [];
     for (const [user, joined] of this.members.get(chat) ?? []) if (joined < seq) out.push(user);
     return out;
+  }
+
+  /** The user was removed from the chat during the run (and is not back): when, or undefined. */
+  removedFrom(chat: string, user: string): { doneAtMs: number; joinedAtSeq: number } | undefined {
+    return this.removed.get(chat)?.get(user);
+  }
+
+  wasRemoved(chat: string, user: string): boolean {
+    return this.removed.get(chat)?.has(user) ?? false;
   }
 
   isMember(chat: string, user: string): boolean {

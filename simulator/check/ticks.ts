@@ -358,7 +358,15 @@ export class TicksFamily implements Family {
       if (!this.state.connectedAtEnd(p)) continue;
       const sender = userOf(p);
       for (const m of list) {
-        const others = [...(this.state.members.get(m.chat) ?? [])].filter(([u, joined]) => u !== sender && joined === 0).map(([u]) => u);
+        // The server's tick is the minimum effective cursor, max(cursor, joinedAtSeq), over the
+        // current members but the sender (docs/protocol.md section 5): a member who joined at or
+        // after the message counts as having it; one who joined before it must have receipted it.
+        // A removed member stops counting only when some later cursor move recomputes the tick,
+        // so one removed while still behind may hold it back: it is required too (the bound stays
+        // one the server must reach). A sender no longer in the chat is told nothing.
+        if (!this.state.isMember(m.chat, sender)) continue;
+        const removed = [...(this.state.removed.get(m.chat) ?? [])].map(([u, r]) => [u, r.joinedAtSeq] as const);
+        const others = [...(this.state.members.get(m.chat) ?? []), ...removed].filter(([u, joined]) => u !== sender && joined < m.seq).map(([u]) => u);
         if (others.length === 0) continue;
         const perUser = implied.get(m.chat);
         const all = (f: (r: { delivered: number; read: number; readStandalone: number }) => number): boolean => others.every((u) => (perUser?.get(u) ? f(perUser.get(u)!) : 0) >= m.seq);

@@ -21,7 +21,8 @@ import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/e
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
 import { fetchApi, provisionTarget } from './provisionTarget.ts';
 import { assignPhones, profileOfDevices } from './assignPhones.ts';
-import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
+import type { FleetAction, MainToWorker, WorkerInit, WorkerPhoneSpec, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
+import { EventPlayer, withAddedDevices, type FleetControl } from './EventPlayer.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
 import { LatencyWindow } from './liveLatency.ts';
@@ -150,6 +151,11 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     workerIndex, seed: scenario.seed, gatewayUrls: provisioned.gatewayUrls, load: scenario.load, phones: phonesOfWorker, bugs: scenario.bugs,
     runStartEpochMs, historyPath: join(options.outDir, `history-w${workerIndex}.jsonl`),
   }));
+  const player = new EventPlayer({
+    scenario, population, phones: assignment.flat(), chatIds: provisioned.chatIds, api: fetchApi(httpUrl), fleet: workerFleet(workers, assignment),
+    time, random: random.fork('events'), runStartEpochMs, record: (e) => { harness.push(e); }, log,
+  });
+  player.start();
   const progressOf = new Map<number, WorkerProgress>();
   const latencyWindow = new LatencyWindow();
   workers.forEach((w, i) => w.onProgress((p) => {
@@ -179,6 +185,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     await sleepUntil(time, runStartEpochMs + scenario.durationMs);
     phase = 'heal';
     harness.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' });
+    player.stop();
     for (const w of workers) w.post({ type: 'heal', quiesceMs: scenario.healMs });
     await sleepUntil(time, runStartEpochMs + scenario.durationMs + scenario.healMs);
     phase = 'collect';
@@ -191,7 +198,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     const historyPath = join(options.outDir, 'history.jsonl.gz');
     await writeHistory(events, historyPath);
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
-    const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) };
+    const facts = withAddedDevices({ ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) }, player.added);
     if (cluster) facts.persisted = await readPersisted(await cluster.messageStore(), facts.chatMembers.keys());
     return {
       ok: true, events, facts, encodedMetrics: done.map((d) => d.metrics), faults, phones,
@@ -199,6 +206,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     };
   } finally {
     reporter.cancel();
+    player.stop();
     for (const t of faultTimers) t.cancel();
     for (const w of workers) w.terminate();
   }
@@ -311,6 +319,30 @@ async function applyBackendFault(fault: BackendFaultSpec, cluster: ClusterContro
       return during({ kind: 'lose-broker-channel', channel, share: fault.share }, fault.forMs);
     }
   }
+}
+
+/**
+ * The live engine's FleetControl: a scenario event's action goes to the worker that holds the
+ * device (a new device goes to the worker of its user's first device), or to every worker.
+ */
+function workerFleet(workers: WorkerHandle[], assignment: WorkerPhoneSpec[][]): FleetControl {
+  const workerOf = new Map<string, number>();
+  assignment.forEach((specs, w) => { for (const s of specs) workerOf.set(`${s.user}/${s.device}`, w); });
+  const userWorker = (user: string): number => [...workerOf.entries()].find(([d]) => d.startsWith(`${user}/`))?.[1] ?? 0;
+  const to = (w: number, action: FleetAction): void => workers[w]?.post({ type: 'event', action });
+  const all = (action: FleetAction): void => workers.forEach((w) => w.post({ type: 'event', action }));
+  return {
+    addPhone: (spec) => { const w = userWorker(spec.user); workerOf.set(`${spec.user}/${spec.device}`, w); to(w, { op: 'addPhone', spec }); },
+    logout: (device) => to(workerOf.get(device) ?? 0, { op: 'logout', device }),
+    reinstall: (device, spec) => { const w = workerOf.get(device) ?? userWorker(spec.user); workerOf.set(`${spec.user}/${spec.device}`, w); to(w, { op: 'reinstall', device, spec }); },
+    tunnel: (profile, forMs) => all({ op: 'tunnel', profile, forMs }),
+    burst: (sends, withinMs) => workers.forEach((_, w) => {
+      const mine = sends.filter((s) => (workerOf.get(s.device) ?? 0) === w);
+      if (mine.length > 0) to(w, { op: 'burst', sends: mine, withinMs });
+    }),
+    hotChat: (chat, share, forMs) => all({ op: 'hotChat', chat, share, forMs }),
+    membership: (user, chat, joined) => all({ op: 'membership', user, chat, joined }),
+  };
 }
 
 interface WorkerHandle {

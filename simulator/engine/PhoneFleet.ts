@@ -9,7 +9,7 @@ import { Phone } from '../phone/Phone.ts';
 import { PhoneBehaviour } from '../phone/PhoneBehaviour.ts';
 import type { LoadSpec } from '../scenario/Scenario.ts';
 import type { ClientTransport } from '../transport/ClientTransport.ts';
-import type { WorkerPhoneSpec } from './workerProtocol.ts';
+import type { FleetAction, WorkerPhoneSpec } from './workerProtocol.ts';
 
 export interface PhoneFleetConfig {
   phones: WorkerPhoneSpec[];
@@ -39,33 +39,106 @@ export class PhoneFleet {
   private readonly networks: ShapedTransport[] = [];
   private readonly timers: TimerHandle[] = [];
 
+  private readonly specs: WorkerPhoneSpec[] = [];
+  private readonly options: ReturnType<typeof phoneOptionsForBugs>;
+  private healed = false;
+
   constructor(private readonly config: PhoneFleetConfig) {
-    const { time, history, runStartEpochMs } = config;
-    const options = phoneOptionsForBugs(new Set(config.bugs.filter(isBugName)));
-    for (const spec of config.phones) {
-      const phoneRandom = config.randomFor(spec);
-      const made: { phone?: Phone } = {};
-      const network = new ShapedTransport({
-        inner: config.transport, profile: spec.profile, time, random: phoneRandom.fork('network'), device: `${spec.user}/${spec.device}`,
-        onOracle: (device, what) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what, device } satisfies HistoryEvent),
-        onDial: (device) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what: 'link-dial', device } satisfies HistoryEvent),
-        // The OS says the network is back: a phone whose attempts all failed offline (its backoff
-        // grown to many seconds) retries now, as apps do on Android's and iOS's connectivity callback.
-        onNetworkBack: () => made.phone?.networkRestored(NETWORK_BACK_NOTICE_MS),
-      });
-      const phone = new Phone({
-        user: spec.user, device: spec.device, token: spec.token, gatewayUrls: config.gatewayUrls, chats: spec.chats, friends: spec.friends,
-        transport: network, time, random: phoneRandom.fork('phone'), history, metrics: config.metrics, startMs: runStartEpochMs, options,
-      });
-      made.phone = phone;
-      const behaviour = new PhoneBehaviour(phone, {
-        messagesPerMinute: config.load.messagesPerMinute, foregroundShare: config.load.foregroundShare,
-        typingShare: config.load.typingShare, bodyBytes: config.load.bodyBytes,
-      }, time, phoneRandom.fork('behaviour'));
-      this.phones.push(phone);
-      this.behaviours.push(behaviour);
-      this.networks.push(network);
+    this.options = phoneOptionsForBugs(new Set(config.bugs.filter(isBugName)));
+    for (const spec of config.phones) this.make(spec);
+  }
+
+  private make(spec: WorkerPhoneSpec): number {
+    const { time, history, runStartEpochMs } = this.config;
+    const phoneRandom = this.config.randomFor(spec);
+    const made: { phone?: Phone } = {};
+    const network = new ShapedTransport({
+      inner: this.config.transport, profile: spec.profile, time, random: phoneRandom.fork('network'), device: `${spec.user}/${spec.device}`,
+      onOracle: (device, what) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what, device } satisfies HistoryEvent),
+      onDial: (device) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what: 'link-dial', device } satisfies HistoryEvent),
+      // The OS says the network is back: a phone whose attempts all failed offline (its backoff
+      // grown to many seconds) retries now, as apps do on Android's and iOS's connectivity callback.
+      onNetworkBack: () => made.phone?.networkRestored(NETWORK_BACK_NOTICE_MS),
+    });
+    const phone = new Phone({
+      user: spec.user, device: spec.device, token: spec.token, gatewayUrls: this.config.gatewayUrls, chats: spec.chats, friends: spec.friends,
+      transport: network, time, random: phoneRandom.fork('phone'), history, metrics: this.config.metrics, startMs: runStartEpochMs, options: this.options,
+    });
+    made.phone = phone;
+    const behaviour = new PhoneBehaviour(phone, {
+      messagesPerMinute: this.config.load.messagesPerMinute, foregroundShare: this.config.load.foregroundShare,
+      typingShare: this.config.load.typingShare, bodyBytes: this.config.load.bodyBytes,
+    }, time, phoneRandom.fork('behaviour'));
+    this.phones.push(phone);
+    this.behaviours.push(behaviour);
+    this.networks.push(network);
+    this.specs.push(spec);
+    return this.phones.length - 1;
+  }
+
+  // ------------------------------------------------------------ scenario events (EventPlayer)
+
+  private indexOf(device: string): number {
+    return this.specs.findIndex((s) => `${s.user}/${s.device}` === device);
+  }
+
+  /** add-device: a phone that logs in mid-run starts now, with an empty local store. */
+  addPhone(spec: WorkerPhoneSpec): void {
+    if (this.healed) return;
+    const i = this.make(spec);
+    this.phones[i]!.start();
+    this.behaviours[i]!.start();
+  }
+
+  /** logout-device: the device closes its connection for good. */
+  logout(device: string): void {
+    const i = this.indexOf(device);
+    if (i < 0) return;
+    this.behaviours[i]!.stop();
+    this.phones[i]!.logout();
+  }
+
+  /**
+   * reinstall-device: the old device is gone; the fresh install logs in as `spec` (a new
+   * device id) with an empty local store. Bug 'fresh-install-stale-watermark': the fresh
+   * install starts with the old device's watermarks (a backup restored) but none of its messages.
+   */
+  reinstall(device: string, spec: WorkerPhoneSpec): void {
+    const i = this.indexOf(device);
+    const marks = i >= 0 ? this.phones[i]!.store.watermarks() : {};
+    this.logout(device);
+    if (this.healed) return;
+    const j = this.make(spec);
+    if (this.options.freshInstallStaleWatermark) this.phones[j]!.store.restoreWatermarks(marks);
+    this.phones[j]!.start();
+    this.behaviours[j]!.start();
+  }
+
+  /** tunnel: every phone of the profile loses its network at once for forMs. */
+  tunnel(profile: string, forMs: number): void {
+    this.specs.forEach((spec, i) => { if (spec.profile.name === profile) this.networks[i]!.goOffline(forMs); });
+  }
+
+  /** burst: each named device sends its count within withinMs. */
+  burst(sends: ReadonlyArray<{ device: string; messages: number }>, withinMs: number): void {
+    for (const { device, messages } of sends) {
+      const i = this.indexOf(device);
+      if (i >= 0) this.behaviours[i]!.burst(messages, withinMs);
     }
+  }
+
+  /** hot-chat: every phone favours one chat for forMs (phones not in it ignore it). */
+  hotChat(chat: string, share: number, forMs: number): void {
+    for (const behaviour of this.behaviours) behaviour.setHotChat(chat, share, forMs);
+  }
+
+  /** join-group / leave-group / kick-member: the user's phones list the chat, or stop listing it. */
+  membership(user: string, chat: WorkerPhoneSpec['chats'][number], joined: boolean): void {
+    this.specs.forEach((spec, i) => {
+      if (spec.user !== user) return;
+      if (joined) this.phones[i]!.joinChat(chat);
+      else this.phones[i]!.leaveChat(chat.id);
+    });
   }
 
   /** Schedules each phone's start at its `startAtMs` after the run start. */
@@ -86,6 +159,7 @@ export class PhoneFleet {
    * a later message is noticed: the Jepsen-style final read.
    */
   heal(quiesceMs: number): void {
+    this.healed = true;
     for (const t of this.timers) t.cancel();
     this.timers.length = 0;
     for (const behaviour of this.behaviours) behaviour.stop();
@@ -115,5 +189,18 @@ export class PhoneFleet {
       for (const [name, value] of Object.entries(network.stats())) this.config.metrics.increment(`network.${name}`, value);
       network.dispose();
     }
+  }
+}
+
+/** A scenario event's action, as a worker thread receives it, applied to its fleet. */
+export function applyFleetAction(fleet: PhoneFleet, action: FleetAction): void {
+  switch (action.op) {
+    case 'addPhone': return fleet.addPhone(action.spec);
+    case 'logout': return fleet.logout(action.device);
+    case 'reinstall': return fleet.reinstall(action.device, action.spec);
+    case 'tunnel': return fleet.tunnel(action.profile, action.forMs);
+    case 'burst': return fleet.burst(action.sends, action.withinMs);
+    case 'hotChat': return fleet.hotChat(action.chat, action.share, action.forMs);
+    case 'membership': return fleet.membership(action.user, action.chat, action.joined);
   }
 }

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
-import { HdrStats, type EncodedHdr } from '../metrics/hdrStats.ts';
+import { HdrHistogram, type EncodedHdr } from '../metrics/hdrStats.ts';
 
 /** How far back the progress line's p99s look: long enough to be steady, short enough to show a stall. */
 export const LIVE_LATENCY_WINDOW_MS = 5000;
@@ -16,12 +16,12 @@ export interface EncodedLatencySlice {
  * `delivery` is from the server storing a message to its render by push on a recipient (the
  * delivery leg of sendToDelivered, which needs the sender's send time from another worker and
  * so is only computed after the run; renders by sync are left out, they measure how long a
- * phone was away). HdrStats, chatsim's one percentile engine. `take` returns the samples since
+ * phone was away). HdrHistogram, chatsim's one percentile engine. `take` returns the samples since
  * the last take and starts a new slice.
  */
 export class LiveLatencies {
-  private ack = new HdrStats({ counts: 'fast' });
-  private delivery = new HdrStats({ counts: 'fast' });
+  private ack = new HdrHistogram();
+  private delivery = new HdrHistogram();
   private readonly invokedAt = new Map<string, number>();
 
   observe(event: HistoryEvent): void {
@@ -37,10 +37,10 @@ export class LiveLatencies {
     }
   }
 
-  take(): { ack: HdrStats; delivery: HdrStats } {
+  take(): { ack: HdrHistogram; delivery: HdrHistogram } {
     const slice = { ack: this.ack, delivery: this.delivery };
-    this.ack = new HdrStats({ counts: 'fast' });
-    this.delivery = new HdrStats({ counts: 'fast' });
+    this.ack = new HdrHistogram();
+    this.delivery = new HdrHistogram();
     return slice;
   }
 
@@ -52,12 +52,12 @@ export class LiveLatencies {
 
 /** Slices from every worker, kept for LIVE_LATENCY_WINDOW_MS; p99 over what is kept (null without samples). */
 export class LatencyWindow {
-  private slices: Array<{ atMs: number; ack: HdrStats; delivery: HdrStats }> = [];
+  private slices: Array<{ atMs: number; ack: HdrHistogram; delivery: HdrHistogram }> = [];
 
-  push(atMs: number, slice: { ack: HdrStats; delivery: HdrStats } | EncodedLatencySlice): void {
-    const decode = (x: HdrStats | EncodedHdr | null): HdrStats => {
-      if (x instanceof HdrStats) return x;
-      const stats = new HdrStats();
+  push(atMs: number, slice: { ack: HdrHistogram; delivery: HdrHistogram } | EncodedLatencySlice): void {
+    const decode = (x: HdrHistogram | EncodedHdr | null): HdrHistogram => {
+      if (x instanceof HdrHistogram) return x;
+      const stats = new HdrHistogram();
       if (x) stats.addEncoded(x);
       return stats;
     };
@@ -66,8 +66,8 @@ export class LatencyWindow {
 
   p99s(nowMs: number): { ackP99Ms: number | null; deliveryP99Ms: number | null } {
     this.slices = this.slices.filter((s) => s.atMs > nowMs - LIVE_LATENCY_WINDOW_MS);
-    const ack = new HdrStats();
-    const delivery = new HdrStats();
+    const ack = new HdrHistogram();
+    const delivery = new HdrHistogram();
     for (const s of this.slices) {
       ack.addStats(s.ack);
       delivery.addStats(s.delivery);

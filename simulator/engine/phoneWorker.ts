@@ -6,7 +6,7 @@ import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { JsonlHistoryWriter } from '../history/JsonlHistoryWriter.ts';
 import { Metrics } from '../metrics/Metrics.ts';
 import { WsClientTransport } from '../phone/WsClientTransport.ts';
-import { PhoneFleet } from './PhoneFleet.ts';
+import { PhoneFleet, applyFleetAction } from './PhoneFleet.ts';
 import { countingRecorder } from './countingRecorder.ts';
 import { LiveLatencies } from './liveLatency.ts';
 import { GeneratorMonitor } from '../runtime/generatorMonitor.ts';
@@ -43,6 +43,10 @@ const ticker = time.every(1000, () => {
 port.on('message', (message: MainToWorker) => {
   if (message.type === 'heal') {
     fleet.heal(message.quiesceMs);
+    return;
+  }
+  if (message.type === 'event') {
+    applyFleetAction(fleet, message.action);
     return;
   }
   void finish();

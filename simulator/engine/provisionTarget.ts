@@ -8,7 +8,7 @@ import type { Population } from './buildPopulation.ts';
  */
 export interface ApiPort {
   readonly where: string;
-  request(method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  request(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
 }
 
 export function fetchApi(httpUrl: string): ApiPort {
@@ -117,7 +117,7 @@ async function post(api: ApiPort, adminToken: string, body: unknown): Promise<un
   return json;
 }
 
-function passwordOf(user: string): string {
+export function passwordOf(user: string): string {
   return `pw-${user}`;
 }
 

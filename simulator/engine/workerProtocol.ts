@@ -25,9 +25,20 @@ export interface WorkerInit {
   bugs: string[];
 }
 
+/** A scenario event's action on the phones of one worker (EventPlayer's FleetControl, over the thread boundary). */
+export type FleetAction =
+  | { op: 'addPhone'; spec: WorkerPhoneSpec }
+  | { op: 'logout'; device: string }
+  | { op: 'reinstall'; device: string; spec: WorkerPhoneSpec }
+  | { op: 'tunnel'; profile: string; forMs: number }
+  | { op: 'burst'; sends: Array<{ device: string; messages: number }>; withinMs: number }
+  | { op: 'hotChat'; chat: string; share: number; forMs: number }
+  | { op: 'membership'; user: string; chat: WorkerPhoneSpec['chats'][number]; joined: boolean };
+
 export type MainToWorker =
   /** End of the load: stop sending, heal the links; `quiesceMs` is how long until `finish`. */
   | { type: 'heal'; quiesceMs: number }
+  | { type: 'event'; action: FleetAction }
   | { type: 'finish' };
 
 export interface WorkerProgress {

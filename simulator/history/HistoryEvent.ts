@@ -42,6 +42,8 @@ export type HistoryEvent =
   /** A connection attempt of the device went out on a working network: the server will hold it, whether or not the phone ever gets its hello. */
   | { t: number; p: 'harness'; type: 'oracle'; what: 'link-dial'; device: string }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'member'; chat: string; user: string; joinedAtSeq: number }
+  /** Scenario events leave-group and kick-member: `t` when the request went out, `doneAtMs` when the server answered (the user was out of the roster by then). */
+  | { t: number; p: 'harness'; type: 'oracle'; what: 'member-removed'; chat: string; user: string; by: string; doneAtMs: number }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'fault-start' | 'fault-end'; fault: string }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'phase'; phase: 'load' | 'heal' | 'quiesce' | 'done' };
 

@@ -1,5 +1,5 @@
 import type { TimeSource } from '../../server/ports/Clock.ts';
-import { HDR_HIGHEST_TRACKABLE, HdrStats, type EncodedHdr } from './hdrStats.ts';
+import { HDR_HIGHEST_TRACKABLE, HdrHistogram, type EncodedHdr } from './hdrStats.ts';
 import { LogBuckets } from './LogBuckets.ts';
 import type { LatencyMetric, MetricsSink } from './MetricsSink.ts';
 
@@ -60,7 +60,7 @@ interface Second {
   sent: number;
   delivered: number;
   errors: number;
-  latency: Record<TimelineLatency, HdrStats>;
+  latency: Record<TimelineLatency, HdrHistogram>;
 }
 
 interface EncodedMetrics {
@@ -75,7 +75,7 @@ interface EncodedMetrics {
 /**
  * A run's measurements: one HDR histogram per latency metric (fixed memory whatever the
  * sample count), counters by name, and a per-second timeline for the report's charts whose
- * percentiles come from an HDR histogram per second. Every percentile is HdrStats's, the
+ * percentiles come from an HDR histogram per second. Every percentile is HDR's (HdrHistogram, answering as HdrStats does), the
  * engine the checkers and tagged breakdowns use too; log buckets only draw histogram bars.
  *
  * Coordinated omission: phones are open-loop. Their sends are scheduled by the clock from the
@@ -89,7 +89,7 @@ interface EncodedMetrics {
  * which merges them with `addEncoded`: histograms, counters and timeline seconds add exactly.
  */
 export class Metrics implements MetricsSink {
-  private readonly histograms = new Map<LatencyMetric, HdrStats>();
+  private readonly histograms = new Map<LatencyMetric, HdrHistogram>();
   private readonly chartBuckets = new Map<LatencyMetric, LogBuckets>();
   private readonly counters = new Map<string, number>();
   private readonly seconds = new Map<number, Second>();
@@ -176,10 +176,10 @@ export class Metrics implements MetricsSink {
     return { startMs: this.startMs, histograms, counters, timeline: this.timelineRows() };
   }
 
-  private histogram(metric: LatencyMetric): HdrStats {
+  private histogram(metric: LatencyMetric): HdrHistogram {
     let h = this.histograms.get(metric);
     if (!h) {
-      h = new HdrStats({ counts: 'fast' });
+      h = new HdrHistogram();
       this.histograms.set(metric, h);
     }
     return h;
@@ -198,7 +198,7 @@ export class Metrics implements MetricsSink {
     const key = Math.floor(nowMs / 1000);
     let s = this.seconds.get(key);
     if (!s) {
-      s = { sent: 0, delivered: 0, errors: 0, latency: { sendToAck: new HdrStats({ counts: 'fast' }), sendToDelivered: new HdrStats({ counts: 'fast' }) } };
+      s = { sent: 0, delivered: 0, errors: 0, latency: { sendToAck: new HdrHistogram(), sendToDelivered: new HdrHistogram() } };
       this.seconds.set(key, s);
     }
     return s;

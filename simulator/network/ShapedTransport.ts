@@ -133,6 +133,19 @@ export class ShapedTransport implements ClientTransport {
     this.current = undefined;
   }
 
+  /**
+   * Scenario event tunnel: the network is gone now for forMs, as an offline window of the
+   * profile (the link drops for the phone, dials fail, the OS says when it is back). Nothing
+   * after heal().
+   */
+  goOffline(forMs: number): void {
+    if (this.healed || this.disposed) return;
+    this.counters.offlineWindows++;
+    this.offlineUntilMs = Math.max(this.offlineUntilMs, this.config.time.nowMs() + forMs);
+    this.current?.dropForPhone('offline');
+    this.announceNetworkBack();
+  }
+
   stats(): LinkStats {
     return { ...this.counters };
   }

@@ -113,6 +113,14 @@ export class LocalStore {
     return [...this.timelines.keys()];
   }
 
+  /**
+   * Bug 'fresh-install-stale-watermark' only: a fresh install restored from another device's
+   * backup starts with that device's watermarks but none of its messages.
+   */
+  restoreWatermarks(marks: Record<string, number>): void {
+    for (const [chat, seq] of Object.entries(marks)) this.timeline(chat).watermark = seq;
+  }
+
   /** The watermark sync request: chat -> highest contiguous seq held. */
   watermarks(): Record<string, number> {
     const marks: Record<string, number> = {};

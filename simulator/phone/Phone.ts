@@ -117,6 +117,8 @@ export class Phone {
   private receiptRetryTimer: TimerHandle | undefined;
   private receiptRetryAttempt = 0;
   private reconnectTimer: TimerHandle | undefined;
+  /** networkRestored's delay, heard during a connect attempt: used if that attempt fails. */
+  private networkBackAfterMs: number | undefined;
   /** presence_query id -> when it was sent: an answer is a snapshot taken somewhere in between. */
   private readonly presenceAskedMs = new Map<string, number>();
   /** friend -> when its latest presence push arrived (a query asked before it is older news). */
@@ -124,6 +126,8 @@ export class Phone {
 
   private foreground = false;
   private openChatId: string | undefined;
+  /** The chats the app lists (joins and leaves change it mid-run). */
+  private chatList: PhoneChat[];
 
   constructor(private readonly config: PhoneConfig) {
     this.options = { ...DEFAULT_PHONE_OPTIONS, ...config.options };
@@ -131,6 +135,7 @@ export class Phone {
     this.timers = new TimerBag(config.time);
     this.random = config.random;
     this.store = new LocalStore(config.chats.map((chat) => chat.id));
+    this.chatList = [...config.chats];
     this.gatewayIndex = config.gatewayUrls.length > 0 ? this.random.nextInt(config.gatewayUrls.length) : 0;
   }
 
@@ -166,14 +171,43 @@ export class Phone {
     };
   }
 
-  /** The chats this phone knows, as configured at start. */
+  /** The chats this phone lists: as configured at start, then as joins and leaves changed it. */
   chats(): readonly PhoneChat[] {
-    return this.config.chats;
+    return this.chatList;
+  }
+
+  /**
+   * The user was added to a chat (scenario event join-group: the app hears it from the API
+   * call it made, or from a notification). The chat is listed from now on and its messages
+   * after the join come by push or by the next sync.
+   */
+  joinChat(chat: PhoneChat): void {
+    if (!this.chatList.some((c) => c.id === chat.id)) this.chatList.push(chat);
+    this.store.timeline(chat.id);
+  }
+
+  /** The user left or was removed from a chat: the app stops offering it (what it holds stays on screen). */
+  leaveChat(chatId: string): void {
+    this.chatList = this.chatList.filter((c) => c.id !== chatId);
+    if (this.openChatId === chatId) this.openChat(undefined);
+  }
+
+  /**
+   * The user logs this device out (scenario events logout-device and reinstall-device): the
+   * connection closes for good and the device is gone. Recorded as a disconnect (code 1000,
+   * not retryable), so the checkers owe it nothing from here on.
+   */
+  logout(): void {
+    if (this.phase === 'stopped') return;
+    // Recorded whatever the link's state: a phone in a reconnect backoff (its last close a
+    // retryable 1006) that is logged out did not give up, it was told to stop.
+    if (this.phase !== 'idle') this.record({ type: 'disconnect', code: 1000, reason: 'logged out' });
+    this.stop();
   }
 
   /**
    * The user presses send. The message goes to the outbox first (so it survives a dead
-   * link) and is transmitted now if the phone is ready, otherwise after the next sync.
+   * link) and is transmitted now if a link is up (hello seen), otherwise at the next hello.
    * Returns the clientMsgId, the idempotency key every retry reuses.
    */
   send(chat: string, body: string): string {
@@ -182,7 +216,7 @@ export class Phone {
     this.store.outbox.set(clientMsgId, entry);
     this.store.timeline(chat);
     this.record({ type: 'invoke', op: 'send', chat, clientMsgId, body });
-    if (this.phase === 'ready') this.transmit(entry);
+    if (this.linkUp()) this.transmit(entry);
     return clientMsgId;
   }
 
@@ -250,13 +284,31 @@ export class Phone {
     for (let from = 0; from < this.config.friends.length;) {
       const users = idPage(this.config.friends.slice(from), this.serverLimits?.presenceQueryUsersMax, this.serverLimits?.frameBytesMax);
       from += users.length;
-      const id = `${this.config.device}-q${++this.presenceCounter}`;
-      // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
-      if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
-      this.presenceAskedMs.set(id, this.config.time.nowMs());
-      this.sendFrame({ type: 'presence_query', id, users });
+      this.askPresence(users);
     }
     return true;
+  }
+
+  /**
+   * One page of a presence query. An answer can be lost on the way (it comes through the
+   * broker, which is at most once): one not back within `presenceQueryTimeoutMs` on the same
+   * link is asked again (seed 31: the answer to the query at the hello was lost in a
+   * broker-loss window and the phone showed a friend offline until its next sync round, 19 s
+   * later). A new link asks anew at its hello.
+   */
+  private askPresence(users: string[]): void {
+    const id = `${this.config.device}-q${++this.presenceCounter}`;
+    // Bounded: at most the last few unanswered queries are remembered (answers can be lost).
+    if (this.presenceAskedMs.size >= 16) this.presenceAskedMs.delete(this.presenceAskedMs.keys().next().value!);
+    this.presenceAskedMs.set(id, this.config.time.nowMs());
+    this.sendFrame({ type: 'presence_query', id, users });
+    const gen = this.linkGen;
+    this.timers.schedule(this.options.presenceQueryTimeoutMs, () => {
+      // Still remembered if unanswered; kept, so a late answer keeps its askedAt (a push since wins).
+      if (gen !== this.linkGen || !this.presenceAskedMs.has(id)) return;
+      this.config.metrics.increment('presence.queryTimeouts');
+      this.askPresence(users);
+    });
   }
 
   // ---------------------------------------------------------------- connection
@@ -311,6 +363,16 @@ export class Phone {
   /** Full-jitter backoff, then the next gateway in the ring (a failing one is not retried first). */
   private scheduleReconnect(): void {
     this.phase = 'backoff';
+    const networkBack = this.networkBackAfterMs;
+    this.networkBackAfterMs = undefined;
+    if (networkBack !== undefined) {
+      // The network came back while this attempt (begun without it) was under way: try again
+      // as networkRestored would have, not after the backoff the failures had grown to.
+      this.reconnectAttempt = 0;
+      this.gatewayIndex++;
+      this.reconnectTimer = this.timers.schedule(networkBack, () => { this.reconnectTimer = undefined; this.connect(); });
+      return;
+    }
     const delayMs = fullJitterDelayMs(this.reconnectAttempt, this.options.reconnectBaseMs, this.options.reconnectCapMs, this.random);
     this.reconnectAttempt++;
     this.gatewayIndex++;
@@ -320,9 +382,17 @@ export class Phone {
   /**
    * The OS says the network is back (as Android's and iOS's connectivity callbacks do): a phone
    * waiting out a reconnect backoff tries again after `afterMs` instead of the rest of its
-   * backoff, and starts a fresh backoff sequence. Otherwise nothing changes.
+   * backoff, and starts a fresh backoff sequence. A phone in the middle of a connect attempt
+   * remembers it: if that attempt fails, the next one follows after `afterMs` (seed 593632: an
+   * attempt begun 0.2 s before the heal, while offline, failed just after the callback, and
+   * the phone then waited out a backoff longer than the heal, never dialling again: F1).
+   * Otherwise nothing changes.
    */
   networkRestored(afterMs: number): void {
+    if (this.phase === 'connecting') {
+      this.networkBackAfterMs = afterMs;
+      return;
+    }
     if (this.phase !== 'backoff' || !this.reconnectTimer) return;
     this.reconnectTimer.cancel();
     this.reconnectAttempt = 0;
@@ -331,6 +401,7 @@ export class Phone {
 
   private onHello(frame: HelloFrame): void {
     this.connectTimer?.cancel();
+    this.networkBackAfterMs = undefined;
     this.serverLimits = frame.limits;
     this.phase = 'syncing';
     this.record({ type: 'connect', gateway: this.gateway ?? '' });
@@ -342,6 +413,18 @@ export class Phone {
     // long, though the route for its pushes exists from the hello on (FA4 of issue 14: an
     // observer that reconnected as its friend came back asked only at ready, 5.3 s later).
     this.queryPresence();
+    // The outbox goes now too, not after the sync: a sync paged over many rounds (a long
+    // absence, a small syncMessagesMax) held every message written offline for as long as it
+    // took (seed 593768: 17 sends waited 20 s for 56 pages on flaky-3g and were acknowledged
+    // 0.3 s before the end of the heal, too late to reach the other members). Sends are
+    // idempotent by clientMsgId and take their seq from the server, so nothing orders them
+    // after the sync.
+    this.flushOutbox();
+  }
+
+  /** True between the hello and the link's loss: frames can go out (sync may still be paging). */
+  private linkUp(): boolean {
+    return this.phase === 'syncing' || this.phase === 'ready';
   }
 
   /** Pings every interval; a link silent for `heartbeatTimeoutIntervals` intervals is half-open. */
@@ -358,7 +441,7 @@ export class Phone {
     });
   }
 
-  /** Hello and sync done: measure the outage, resend the outbox, re-send unconfirmed receipts. */
+  /** Hello and sync done: measure the outage, re-send unconfirmed receipts (the outbox went at the hello). */
   private becomeReady(): void {
     this.phase = 'ready';
     this.record({ type: 'ready' });
@@ -368,7 +451,6 @@ export class Phone {
       this.config.metrics.increment('reconnects');
       this.linkLostMs = undefined;
     }
-    this.flushOutbox();
     this.reconcileReceipts();
   }
 
@@ -416,7 +498,15 @@ export class Phone {
       }
       case 'pong': return;
       // The gateway's broker link was down: pushes (and receipts, which have no seq to show a gap) may be lost.
-      case 'resync': this.config.metrics.increment('resyncs'); return this.requestSync();
+      case 'resync':
+        // A presence push numbered by the presence service never reached the gateway: only
+        // presence is behind, ask it again (a sync would fetch nothing).
+        if (frame.reason === 'presence-gap') {
+          this.config.metrics.increment('presenceResyncs');
+          return void this.queryPresence();
+        }
+        this.config.metrics.increment('resyncs');
+        return this.requestSync();
     }
   }
 
@@ -674,7 +764,7 @@ export class Phone {
     this.retryTimers.get(entry.clientMsgId)?.cancel();
     this.retryTimers.set(entry.clientMsgId, this.timers.schedule(this.randomRetryDelayMs(entry.attempts - 1), () => {
       this.retryTimers.delete(entry.clientMsgId);
-      if (entry.state === 'pending' && this.phase === 'ready') {
+      if (entry.state === 'pending' && this.linkUp()) {
         this.config.metrics.increment('sends.retried');
         this.transmit(entry);
       }
@@ -704,7 +794,11 @@ export class Phone {
   }
 
   private sendAck(chat: string, force = false, timerLateMs = 0): void {
-    if (this.phase !== 'ready') return; // becomeReady() reconciles
+    // From the hello on, not only once the sync is done: a sync paged over many rounds held every
+    // receipt of the messages it brought (seed 593768: 20 s, so a group's ticks moved 0.5 s
+    // before the end of the heal and never reached their senders: B5). becomeReady() reconciles
+    // whatever a closed link left unsent.
+    if (!this.linkUp()) return;
     const upTo = this.store.timeline(chat).watermark;
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.ackSent))) return;
     // Noted as on this link before the send: a link can report its close from inside send (a
@@ -766,7 +860,7 @@ export class Phone {
   }
 
   private sendRead(chat: string, force = false, upToAtMost?: number, timerLateMs = 0): void {
-    if (this.phase !== 'ready') return;
+    if (!this.linkUp()) return; // as sendAck
     if (!force && !this.isVisible(chat)) return;
     const upTo = force ? (this.readSent.get(chat) ?? 0) : Math.min(this.store.timeline(chat).watermark, upToAtMost ?? Infinity);
     if (upTo <= 0 || (!force && !this.hasUnreported(chat, this.readSent))) return;

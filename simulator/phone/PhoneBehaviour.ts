@@ -37,6 +37,8 @@ export class PhoneBehaviour {
   private readonly timers = new Set<TimerHandle>();
   private running = false;
   private foreground = false;
+  /** Scenario event hot-chat: until untilMs, a send goes to `chat` with probability share (if the phone lists it). */
+  private hot: { chat: string; share: number; untilMs: number } | undefined;
 
   constructor(
     private readonly phone: Phone,
@@ -60,6 +62,17 @@ export class PhoneBehaviour {
     this.running = false;
     for (const timer of this.timers) timer.cancel();
     this.timers.clear();
+  }
+
+  /** Scenario event hot-chat: for forMs this user's sends favour one chat. */
+  setHotChat(chat: string, share: number, forMs: number): void {
+    this.hot = { chat, share, untilMs: this.time.nowMs() + forMs };
+  }
+
+  /** Scenario event burst: `messages` sends at uniform times within withinMs (on top of the steady load). */
+  burst(messages: number, withinMs: number): void {
+    if (!this.running) return;
+    for (let i = 0; i < messages; i++) this.schedule(this.random.nextFloat() * withinMs, () => this.sendOne(false));
   }
 
   private schedule(delayMs: number, fn: () => void): void {
@@ -95,11 +108,11 @@ export class PhoneBehaviour {
   }
 
   /** In the foreground the user writes in the open chat (or opens another); in the background they reply from a notification. */
-  private sendOne(): void {
+  private sendOne(mayType = true): void {
     const chat = this.chooseChat();
     if (chat === undefined) return;
     const body = this.randomBody();
-    if (this.random.nextFloat() >= this.profile.typingShare) {
+    if (!mayType || this.random.nextFloat() >= this.profile.typingShare) {
       this.phone.send(chat, body);
       return;
     }
@@ -109,11 +122,28 @@ export class PhoneBehaviour {
   }
 
   private chooseChat(): string | undefined {
+    const hot = this.hotChat();
+    if (hot !== undefined) {
+      if (this.foreground) this.phone.openChat(hot);
+      return hot;
+    }
     const open = this.phone.state().openChat;
     if (this.foreground && open !== undefined && this.random.nextFloat() >= this.options.switchChatShare) return open;
     const chat = this.randomChat();
     if (this.foreground && chat !== undefined) this.phone.openChat(chat);
     return chat;
+  }
+
+  /** The hot chat for this send, drawn only while one is set (so runs without one draw as before). */
+  private hotChat(): string | undefined {
+    const hot = this.hot;
+    if (!hot) return undefined;
+    if (this.time.nowMs() >= hot.untilMs) {
+      this.hot = undefined;
+      return undefined;
+    }
+    if (!this.phone.chats().some((c) => c.id === hot.chat)) return undefined;
+    return this.random.nextFloat() < hot.share ? hot.chat : undefined;
   }
 
   private openRandomChat(): void {

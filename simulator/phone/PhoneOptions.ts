@@ -19,6 +19,8 @@ export interface PhoneOptions {
   connectTimeoutMs: number;
   /** A sync request without a result after this long is sent again. */
   syncTimeoutMs: number;
+  /** A presence query without an answer after this long (on the same link) is asked again. */
+  presenceQueryTimeoutMs: number;
   /** A gap waits this long for the missing push before a sync is asked for. */
   gapSyncDelayMs: number;
   /** At most one typing frame per chat per window (apps throttle the indicator too). */
@@ -35,6 +37,8 @@ export interface PhoneOptions {
   renderDuplicatePush: boolean;
   /** Injected bug `render-out-of-order-push`: a push above a gap is rendered at once. False in every correct run. */
   renderOutOfOrderPush: boolean;
+  /** Bug 'fresh-install-stale-watermark' (read by PhoneFleet.reinstall): a fresh install starts from the old device's watermarks. */
+  freshInstallStaleWatermark: boolean;
 }
 
 export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
@@ -48,10 +52,12 @@ export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
   heartbeatTimeoutIntervals: 2,
   connectTimeoutMs: 10_000,
   syncTimeoutMs: 15_000,
+  presenceQueryTimeoutMs: 3_000,
   gapSyncDelayMs: 100,
   typingThrottleMs: 3_000,
   swallowTrailingReceipt: false,
   noReconnectOnGoingAway: false,
   renderDuplicatePush: false,
   renderOutOfOrderPush: false,
+  freshInstallStaleWatermark: false,
 });

@@ -1,4 +1,5 @@
 import type { BackendChoice } from '../../server/backends/openBackends.ts';
+import type { ScenarioEvent } from './scenarioEvents.ts';
 
 /**
  * A scenario after loading and validation (simulator/scenario/loadScenario.ts), with every
@@ -19,6 +20,8 @@ export interface Scenario {
   /** Link profiles and the share of phones on each; shares sum to 1. */
   network: Array<{ profile: NetworkProfileSpec; share: number }>;
   faults: FaultSpec[];
+  /** Membership changes, device lifecycle and correlated load at scenario times (scenarioEvents.ts); empty by default. */
+  events: ScenarioEvent[];
   durationMs: number;
   /** After the load: faults healed, links restored, phones keep syncing until quiet. */
   healMs: number;

@@ -9,6 +9,7 @@ import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
 import { parseThreshold } from './thresholds.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
+import { scenarioEventErrors, scenarioEventOf } from './scenarioEvents.ts';
 import { BUG_CATALOGUE, isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
 import { parseContactPoint } from '../../server/cassandra/client.ts';
 import { ALL_REAL, shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
@@ -312,6 +313,7 @@ function normalise(input: Raw, defaultName: string): Scenario {
     },
     network: (input.network as Raw[]).map((n) => ({ profile: profileOf(n.profile), share: n.share as number })),
     faults: (input.faults as Raw[]).map(faultOf),
+    events: ((input.events ?? []) as Raw[]).map((e) => scenarioEventOf(e, durationMs)),
     durationMs: durationMs(input.durationMs),
     healMs: durationMs(input.healMs),
     thresholds: input.thresholds as string[],
@@ -448,6 +450,7 @@ function semanticErrors(s: Scenario): ScenarioError[] {
     errors.push({ path: 'cluster.implementations', message: 'a multi-process cluster shares every port between processes: leave implementations out, or make every one redis (store: cassandra)' });
   }
   errors.push(...contradictoryLimits(s));
+  errors.push(...scenarioEventErrors(s));
   const storeBugs = s.bugs.filter((b) => STORE_BUGS.includes(b));
   if (s.cluster.implementations.store !== 'memory' && storeBugs.length > 0) {
     errors.push({ path: 'bugs', message: `${storeBugs.join(', ')} live in the memory message store; they cannot be injected into the ${s.cluster.implementations.store} store` });

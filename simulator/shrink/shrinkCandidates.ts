@@ -20,6 +20,9 @@ const LINK_FAULT_RATES = ['stallsPerMinute', 'halfOpenPerMinute', 'resetsPerMinu
  * link faults, servers and less time. The shrinker keeps the first variant that still fails the
  * same property and asks again, so the order decides how fast it converges, not where.
  */
+/** Scenario events that need a group. */
+const GROUP_EVENTS = new Set(['join-group', 'leave-group', 'kick-member', 'hot-chat']);
+
 export function shrinkCandidates(s: Scenario): Candidate[] {
   const out: Candidate[] = [];
   const add = (what: string, edit: (c: Scenario) => void): void => {
@@ -29,6 +32,7 @@ export function shrinkCandidates(s: Scenario): Candidate[] {
     out.push({ what, scenario: c });
   };
   s.faults.forEach((f, i) => add(`drop fault ${i} (${f.kind} at ${f.atMs} ms)`, (c) => { c.faults.splice(i, 1); }));
+  s.events.forEach((e, i) => add(`drop event ${i} (${e.kind} at ${e.atMs} ms)`, (c) => { c.events.splice(i, 1); }));
   const users = s.population.users;
   // Fewer users redraws the population (who is in which chat), so the failure may hinge on a
   // particular count: small populations try every smaller count, smallest first.
@@ -42,10 +46,10 @@ export function shrinkCandidates(s: Scenario): Candidate[] {
   if (s.population.devices.some((d) => d.devices > 1)) add('one device per user', (c) => { c.population.devices = [{ devices: 1, share: 1 }]; });
   if (s.durationMs > SHRINK_DURATION_MS_MIN) {
     const next = Math.max(SHRINK_DURATION_MS_MIN, Math.round(s.durationMs / 2 / 100) * 100);
-    add(`load ${s.durationMs} ms -> ${next} ms`, (c) => { c.durationMs = next; c.faults = c.faults.filter((f) => f.atMs < next); });
+    add(`load ${s.durationMs} ms -> ${next} ms`, (c) => { c.durationMs = next; c.faults = c.faults.filter((f) => f.atMs < next); c.events = c.events.filter((e) => e.atMs < next); });
   }
   if (s.population.groups.count > 0) {
-    add(`groups ${s.population.groups.count} -> 0`, (c) => { c.population.groups.count = 0; if (c.population.directChatsPerUser === 0) c.population.directChatsPerUser = 1; });
+    add(`groups ${s.population.groups.count} -> 0`, (c) => { c.population.groups.count = 0; c.events = c.events.filter((e) => !GROUP_EVENTS.has(e.kind)); if (c.population.directChatsPerUser === 0) c.population.directChatsPerUser = 1; });
     if (s.population.groups.count > 1) add(`groups ${s.population.groups.count} -> ${Math.floor(s.population.groups.count / 2)}`, (c) => { c.population.groups.count = Math.floor(s.population.groups.count / 2); });
     const size = s.population.groups.size;
     if (size.max > size.min) add(`group size max ${size.max} -> ${Math.max(size.min, Math.floor(size.max / 2))}`, (c) => { c.population.groups.size.max = Math.max(size.min, Math.floor(size.max / 2)); });

@@ -247,11 +247,41 @@ const faultsDraw: FeatureDraw = {
 };
 
 /**
+ * Scenario events (scenarioEvents.ts): membership changes, device lifecycle and correlated
+ * load, 0..3 per seed, each window ending before the heal. Targets are left to the run (drawn
+ * from its seed among those an event can apply to), so every draw is valid for any population.
+ */
+const eventsDraw: FeatureDraw = {
+  name: 'events',
+  apply(r, raw, ctx) {
+    const groups = ((raw.population as Raw).groups as { count: number }).count;
+    const profiles = (raw.network as Array<{ profile: string | { name: string } }>).map((n) => (typeof n.profile === 'string' ? n.profile : n.profile.name));
+    const kinds = [
+      ...(groups > 0 ? ['join-group', 'leave-group', 'kick-member', 'hot-chat'] : []),
+      'add-device', 'logout-device', 'reinstall-device', 'tunnel', 'burst',
+    ];
+    const events: Raw[] = [];
+    const count = pick(r, [0, 0, 1, 2, 3]);
+    for (let i = 0; i < count; i++) {
+      const atMs = roundTo(between(r, 1000, ctx.durationMs - 3000), 100);
+      const windowMsMax = Math.min(8000, ctx.durationMs - 1000 - atMs);
+      const kind = pick(r, kinds);
+      if (kind === 'tunnel') events.push({ atMs, kind, profile: pick(r, profiles), forMs: windowMs(r, windowMsMax) });
+      else if (kind === 'burst') events.push({ atMs, kind, messages: between(r, 10, 100), phones: between(r, 2, 10), withinMs: roundTo(between(r, 200, 2000), 100) });
+      else if (kind === 'hot-chat') events.push({ atMs, kind, share: pick(r, [0.5, 0.8, 0.9]), forMs: windowMs(r, windowMsMax) });
+      else events.push({ atMs, kind });
+    }
+    raw.events = events.sort((a, b) => (a.atMs as number) - (b.atMs as number));
+  },
+};
+
+/**
  * Every feature the swarm draws, in order (later ones may read what earlier ones wrote). A new
  * feature of the language adds one entry here; its draw uses its own fork of the seed.
  */
 export const FEATURE_DRAWS: readonly FeatureDraw[] = [
   clusterDraw, pagedSyncDraw, devicesDraw, chatsDraw, friendsDraw, loadDraw, networkDraw, simDraw, faultsDraw,
+  eventsDraw,
 ];
 
 /**

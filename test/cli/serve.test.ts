@@ -68,7 +68,8 @@ async function stopServe(child: ReturnType<typeof spawn>): Promise<void> {
 describe('chatsim serve secrets (issue 15, finding 3)', () => {
   it('a fresh serve accepts neither the old default admin token nor a token signed with the old default secret', async () => {
     const { TokenService } = await import('../../server/auth/TokenService.ts');
-    const { child, address, output } = await startServe(['--json']);
+    const targetsFile = join(mkdtempSync(join(tmpdir(), 'chatsim-targets-')), 'targets.json');
+    const { child, address, output } = await startServe(['--json', '--metrics-targets-file', targetsFile]);
     try {
       const admin = await fetch(`${address.httpUrl}/v1/admin/restart-chat-servers`, { method: 'POST', headers: { 'x-admin-token': 'chatsim-admin' } });
       expect(admin.status).toBe(403);
@@ -92,12 +93,21 @@ describe('chatsim serve secrets (issue 15, finding 3)', () => {
       expect(token.length).toBeGreaterThanOrEqual(32);
       const ok = await fetch(`${address.httpUrl}/v1/admin/restart-chat-servers`, { method: 'POST', headers: { 'x-admin-token': token } });
       expect(ok.status).toBe(200);
+      // Its metrics: listed for Prometheus (--json's metricsTargets), served for that token only.
+      const host = new URL(address.httpUrl).host;
+      expect((address as { metricsTargets?: unknown }).metricsTargets).toEqual([{ targets: [host], labels: { chatsim_node: 'cluster', chatsim_role: 'cluster' } }]);
+      expect(JSON.parse(readFileSync(targetsFile, 'utf8'))).toEqual((address as { metricsTargets?: unknown }).metricsTargets);
+      expect((await fetch(`${address.httpUrl}/metrics`)).status).toBe(403);
+      const metrics = await fetch(`${address.httpUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^chatsim_gateway_connections\{gateway="gw1"\} 0$/m);
       expect(output()).not.toContain(token);
     } finally {
       await stopServe(child);
     }
-    // The file goes with the cluster.
+    // The file goes with the cluster, and so does the target list.
     expect(existsSync(address.adminTokenFile!)).toBe(false);
+    expect(existsSync(targetsFile)).toBe(false);
   });
 
   it('prints where the admin token is, never the token or the secret', async () => {

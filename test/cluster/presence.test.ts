@@ -189,7 +189,8 @@ describe('presence service: events for one user are decided and announced in ord
     await store.put({ userId: 'bob', connectionId: 'gw1.1', deviceId: 'd1', gatewayId: 'gw1' }, 3_600_000);
     const seen: boolean[] = [];
     await broker.subscribe('gw:gw1', (payload) => {
-      const delivery = JSON.parse(payload) as { frame: string };
+      const delivery = JSON.parse(payload) as { kind: string; frame: string };
+      if (delivery.kind !== 'deliver') return; // the sweep's presence-mark (numbered pushes)
       const frame = JSON.parse(delivery.frame) as { user: string; online: boolean };
       if (frame.user === 'alice') seen.push(frame.online);
     });

@@ -49,8 +49,13 @@ describe('chatsim sim (the swarm)', () => {
   // store, a duplicating or reordering broker): the swarm draws each such fault kind in about
   // one seed in fourteen, so a bound of 5 seeds does not hold for them;
   // test/engine/backendFaults.test.ts proves each on its fault.
-  const SHOWN_BY_BACKEND_FAULTS = new Set(['reuse-connection-ids', 'no-presence-reregister', 'no-reconnect-on-going-away', 'render-duplicate-push', 'render-out-of-order-push']);
-  for (const bug of BUG_CATALOGUE.filter((b) => !SHOWN_BY_BACKEND_FAULTS.has(b.name))) {
+  // ignore-presence-gaps needs a lost online push a connected friend is owed: shown on seeds 22
+  // and 593646 (test/engine/swarmSeeds.test.ts) and its scenario in scenarios/bugs/.
+  const SHOWN_BY_BACKEND_FAULTS = new Set(['reuse-connection-ids', 'no-presence-reregister', 'no-reconnect-on-going-away', 'render-duplicate-push', 'render-out-of-order-push', 'ignore-presence-gaps']);
+  // Bugs that only a scenario event shows (a kick or leave, a join, a reinstall): the swarm draws
+  // each such event in a few seeds in a hundred; test/scenario/scenarioEvents.test.ts proves each on its event.
+  const SHOWN_BY_SCENARIO_EVENTS = new Set(['stale-roster-cache', 'ticks-skip-joiners', 'fresh-install-stale-watermark']);
+  for (const bug of BUG_CATALOGUE.filter((b) => !SHOWN_BY_BACKEND_FAULTS.has(b.name) && !SHOWN_BY_SCENARIO_EVENTS.has(b.name))) {
     it(`finds ${bug.name} within ${SEEDS_TO_FIND} seeds, failing a property it breaks, with the line that replays it`, async () => {
       const { found, fresh } = await hunt(bug, mkdtempSync(join(tmpdir(), `swarm-${bug.name}-`)));
       expect(found, `${bug.name} not found in seeds 1..${SEEDS_TO_FIND} (by a property the correct cluster passes there)`).toBeDefined();

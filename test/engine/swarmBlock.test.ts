@@ -1,5 +1,5 @@
 // Issue 14: the correct cluster must pass its own checks under every fault the swarm can draw.
-// Every `npm test` runs a fixed block of seeds in the simulation engine (a seed is well under a
+// Every `npm test` runs a fixed block of seeds in the simulation engine (a seed is about half a
 // second of CPU) and fails on any failing seed, naming each with the line that replays it.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,12 +21,12 @@ function failureReport(failing: readonly SeedResult[]): string {
   return `${failing.length} failing seed(s); per property: ${counts}\n${lines.join('\n')}`;
 }
 
-// Opt-in for now (npm run test:swarm, or CHATSIM_SWARM_BLOCK=1): with every fault kind drawn the
-// correct cluster still fails about one seed in twenty (D3: an online push lost in a
-// broker-loss window is repaired only when the observer next asks; issue 14 says so), and the
-// block takes about 18 minutes on this machine. It joins npm test once it passes.
-const RUN_BLOCK = process.env.CHATSIM_SWARM_BLOCK === '1';
-if (!RUN_BLOCK) console.warn('swarmBlock: skipped (opt-in: npm run test:swarm or CHATSIM_SWARM_BLOCK=1)');
+// In every npm test since issue 14's fixes (seeds 1-500 all pass). Measured: 415 s of test time,
+// 100 s user + 33 s system CPU, on the shared 2-core machine at a load average of 16-22 (about 2.5
+// min on an idle core); CHATSIM_SWARM_BLOCK=0 skips it for a quick local run, and npm run
+// test:swarm runs it alone.
+const RUN_BLOCK = process.env.CHATSIM_SWARM_BLOCK !== '0';
+if (!RUN_BLOCK) console.warn('swarmBlock: skipped (CHATSIM_SWARM_BLOCK=0)');
 
 describe.skipIf(!RUN_BLOCK)(`chatsim sim: a fixed block of ${SWARM_BLOCK_SEEDS} seeds on the correct cluster`, () => {
   it(`seeds ${SWARM_BLOCK_FROM}..${SWARM_BLOCK_FROM + SWARM_BLOCK_SEEDS - 1} all pass every property`, async () => {

@@ -30,4 +30,16 @@ describe('the determinism lint rule', () => {
     const [withArg] = await eslint.lintText('export const d = new Date(0);\n', { filePath: 'server/chat/Example.ts' });
     expect(withArg!.messages.filter((m) => m.ruleId?.startsWith('no-restricted'))).toEqual([]);
   });
+
+  it('keeps prom-client out of server logic (the Metrics port) but lets PromMetrics and the runner use it; time imports stay forbidden in server/', async () => {
+    const code = "import { Counter } from 'prom-client';\nexport const c = Counter;\n";
+    const [logic] = await eslint.lintText(code, { filePath: 'server/gateway/Example.ts' });
+    expect(logic!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message).join()).toContain('Metrics port');
+    for (const filePath of ['server/metrics/PromMetrics.ts', 'simulator/output/Example.ts']) {
+      const [allowed] = await eslint.lintText(code, { filePath });
+      expect(allowed!.messages.filter((m) => m.ruleId === 'no-restricted-imports'), filePath).toEqual([]);
+    }
+    const [timers] = await eslint.lintText("import { setTimeout as later } from 'node:timers';\nexport const l = later;\n", { filePath: 'server/chat/Example.ts' });
+    expect(timers!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message).join()).toContain('Timers');
+  });
 });

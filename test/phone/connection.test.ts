@@ -42,7 +42,7 @@ describe('phone reconnect backoff', () => {
     expect(rig.transport.connections.every((c) => c.token === 'tok')).toBe(true);
   });
 
-  it('after a lost link: reconnects, syncs from its watermarks, then resends the pending outbox with the same ids', () => {
+  it('after a lost link: reconnects, syncs from its watermarks and resends the pending outbox with the same ids at the hello', () => {
     const rig = makePhone({ reconnectBaseMs: 500 });
     const first = startReady(rig);
     first.push(message(1));
@@ -61,12 +61,13 @@ describe('phone reconnect backoff', () => {
     second.accept();
     const sync = second.ofType('sync')[0]!;
     expect(sync.chats![CHAT]).toBe(2); // own seq 2 counts: the timeline holds 1 and 2
-    expect(second.ofType('send')).toHaveLength(0);
-    rig.time.advance(30);
-    answerSync(second);
+    // The outbox goes at the hello, in order, without waiting for the sync (seed 593768).
     const resent = second.ofType('send').map((f) => f.clientMsgId);
     expect(resent).toHaveLength(2);
     expect(resent[0]).toBe(pending);
+    rig.time.advance(30);
+    answerSync(second);
+    expect(second.ofType('send')).toHaveLength(2);
     expect(rig.ofType('connect')).toHaveLength(2);
     expect(rig.metrics.count('reconnects')).toBe(1);
     expect(rig.metrics.values('reconnect')).toEqual([rig.time.nowMs() - lostAt]);
@@ -98,6 +99,34 @@ describe('phone reconnect backoff', () => {
     rig.phone.networkRestored(0);
     rig.time.advance(1_000);
     expect(rig.transport.connections).toHaveLength(2);
+  });
+
+  // Seed 593632: an attempt begun while offline was under way when the heal restored the
+  // network; it failed 0.2 s later and the phone waited out a backoff longer than the heal.
+  it('when the network is restored during a connect attempt that then fails, retries after the given delay', () => {
+    const rig = makePhone({ reconnectBaseMs: 500, reconnectCapMs: 30_000 }, fixedRandom(0.99));
+    const conn = startReady(rig);
+    conn.fail(1006, 'gone');
+    // Several failed attempts: the backoff has grown to the cap.
+    for (let i = 0; i < 8; i++) {
+      while (rig.phone.state().phase !== 'connecting') rig.time.advance(100);
+      rig.transport.last().fail(1006, 'offline');
+    }
+    expect(rig.phone.state().reconnectAttempt).toBeGreaterThanOrEqual(8);
+    while (rig.phone.state().phase !== 'connecting') rig.time.advance(100);
+    const attempts = rig.transport.connections.length;
+    rig.phone.networkRestored(10);
+    rig.transport.last().fail(1006, 'offline');
+    rig.time.advance(10);
+    expect(rig.transport.connections).toHaveLength(attempts + 1);
+    // The next attempt connects; a later failure backs off afresh, with no delay left over.
+    rig.transport.last().accept();
+    answerSync(rig.transport.last());
+    rig.transport.last().fail(1006, 'gone');
+    rig.time.advance(10);
+    expect(rig.transport.connections).toHaveLength(attempts + 1);
+    rig.time.advance(500);
+    expect(rig.transport.connections).toHaveLength(attempts + 2);
   });
 
   it('does not reconnect after a non-retryable close code', () => {

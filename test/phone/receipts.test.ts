@@ -279,12 +279,50 @@ describe('phone ordering and sync', () => {
     // The hello arrived and the first sync page is out; the query goes with it.
     expect(conn.ofType('sync')).toHaveLength(1);
     expect(conn.ofType('presence_query')).toHaveLength(1);
+    const query = conn.ofType('presence_query')[0]!;
+    conn.push({ type: 'presence_result', ref: query.id, users: [{ user: 'bob', online: true }] });
     rig.time.advance(2000);
     answerSync(conn, [], true); // more to come
     rig.time.advance(2000);
     answerSync(conn);
     expect(rig.ofType('ready')).toHaveLength(1);
     expect(conn.ofType('presence_query')).toHaveLength(1); // not asked again at ready
+  });
+
+  // Seed 593768: a sync paged over 56 rounds held every receipt until it was done (20 s).
+  it('acknowledges what a sync page brought while the sync is still paging', () => {
+    const rig = makePhone();
+    rig.phone.start();
+    const conn = rig.transport.last();
+    conn.accept();
+    answerSync(conn, [{ chat: CHAT, messages: [message(1), message(2)] }], true);
+    expect(rig.phone.state().phase).toBe('syncing');
+    rig.time.advance(100);
+    expect(conn.ofType('ack')).toEqual([{ type: 'ack', chat: CHAT, upTo: 2 }]);
+  });
+
+  // Seed 31: the answer to the query at the hello was lost in a broker-loss window, and the
+  // phone showed a friend offline until its next sync round, 19 s later.
+  it('asks again when a presence answer does not come back within presenceQueryTimeoutMs on the same link', () => {
+    const rig = makePhone({ presenceQueryTimeoutMs: 3_000 });
+    const conn = startReady(rig);
+    expect(conn.ofType('presence_query')).toHaveLength(1);
+    rig.time.advance(2_999);
+    expect(conn.ofType('presence_query')).toHaveLength(1);
+    rig.time.advance(1);
+    const [first, second] = conn.ofType('presence_query');
+    expect(second!.users).toEqual(first!.users);
+    expect(second!.id).not.toBe(first!.id);
+    expect(rig.metrics.count('presence.queryTimeouts')).toBe(1);
+    // Answered: nothing more. (A late answer to the first is still shown, with its own askedAt.)
+    conn.push({ type: 'presence_result', ref: second!.id, users: [{ user: 'bob', online: true }] });
+    rig.time.advance(10_000);
+    expect(conn.ofType('presence_query')).toHaveLength(2);
+    // A query left unanswered on a link that died is not repeated there; the next hello asks anew.
+    rig.phone.queryPresence();
+    conn.fail(1006, 'gone');
+    rig.time.advance(60_000);
+    expect(rig.metrics.count('presence.queryTimeouts')).toBe(1);
   });
 
   it('a presence answer asked before a push that arrived since does not overwrite the push', () => {

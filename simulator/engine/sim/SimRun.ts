@@ -14,6 +14,7 @@ import { countingRecorder } from '../countingRecorder.ts';
 import { LatencyWindow, LiveLatencies } from '../liveLatency.ts';
 import { applyFault, factsOf, writeHistory, type FaultWindow, type LiveRunOutcome, type RunProgress } from '../LiveRun.ts';
 import { PhoneFleet } from '../PhoneFleet.ts';
+import { EventPlayer, withAddedDevices } from '../EventPlayer.ts';
 import { provisionTarget, type ApiPort } from '../provisionTarget.ts';
 import { readPersisted } from '../readPersisted.ts';
 import { SimNetwork } from './SimNetwork.ts';
@@ -91,6 +92,11 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
     randomFor: (spec) => random.fork(`phone:${spec.user}/${spec.device}`), transport: network, history, metrics, runStartEpochMs,
   });
   fleet.start();
+  const player = new EventPlayer({
+    scenario, population, phones: phoneSpecs, chatIds: provisioned.chatIds, api, fleet, time, random: random.fork('events'),
+    runStartEpochMs, record: (e) => { events.push(e); }, log,
+  });
+  player.start();
 
   const faults: FaultWindow[] = [];
   for (const fault of scenario.faults) {
@@ -114,13 +120,14 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   await driver.runUntil(runStartEpochMs + scenario.durationMs);
   phase = 'heal';
   events.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' });
+  player.stop();
   fleet.heal(scenario.healMs);
   await driver.runUntil(runStartEpochMs + scenario.durationMs + scenario.healMs);
   phase = 'collect';
   events.push({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
   ticker.cancel();
   fleet.finish();
-  const facts = { ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices([phoneSpecs]) };
+  const facts = withAddedDevices({ ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices([phoneSpecs]) }, player.added);
   facts.persisted = await driver.settle(readPersisted(cluster.backends.store, facts.chatMembers.keys()));
   await driver.settle(cluster.stop());
 

@@ -1,0 +1,39 @@
+// D1 and a late presence push: an offline broadcast for a long absence, held by the observer's
+// stalled link, may arrive just after the user came back and dropped again (sim seed 152 of the
+// widened swarm, with a tunnel). It is the long absence's offline, not a flap; an offline heard
+// as early into a drop that followed only a short absence is still a flap.
+import { describe, expect, it } from 'vitest';
+import { checkHistory } from '../../simulator/check/checkAll.ts';
+import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
+
+type E = HistoryEvent;
+const link = (t: number, p: string, up: boolean): E => (up ? { t, p, type: 'connect', gateway: 'gw1' } : { t, p, type: 'disconnect', code: 1006, reason: 'gone' });
+
+function d1(previousDownMs: number): string {
+  const downAt = 4000 - previousDownMs;
+  const events: E[] = [
+    { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
+    link(0, 'o/d1', true), link(0, 'x/d1', true),
+    { t: 10, p: 'o/d1', type: 'presence-seen', user: 'x', online: true, askedAt: 5 },
+    link(downAt, 'x/d1', false), link(4000, 'x/d1', true), link(4100, 'x/d1', false),
+    // The offline broadcast at the end of the debounce (or at once, for a flap) arrives late, with the online behind it.
+    { t: 4600, p: 'o/d1', type: 'presence-seen', user: 'x', online: false },
+    { t: 4600, p: 'o/d1', type: 'presence-seen', user: 'x', online: true },
+    link(4700, 'x/d1', true),
+    { t: 9000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+  ];
+  const results = checkHistory(events, {
+    chatMembers: new Map(), devicesOfUser: new Map([['o', ['d1']], ['x', ['d1']]]),
+    friendsOfUser: new Map([['o', ['x']], ['x', ['o']]]), presenceDebounceMs: 2000, presenceTtlMs: 12_000,
+  }, { seed: 1, reproduce: 'r' });
+  return results.find((r) => r.id === 'D1')!.verdict;
+}
+
+describe('D1 with a late offline push', () => {
+  it('an offline heard 500 ms into a short drop that follows a 3 s absence (debounce 2 s) is the absence\'s, late', () => {
+    expect(d1(3000)).toBe('pass');
+  });
+  it('the same after a 0.5 s absence is a flap', () => {
+    expect(d1(500)).toBe('fail');
+  });
+});

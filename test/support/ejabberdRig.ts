@@ -1,0 +1,148 @@
+/**
+ * A real ejabberd for tests: started through scripts/ejabberd.sh when it is not running (which
+ * installs Debian's package where missing, as root), and users with passwords generated here.
+ *
+ * `ensureEjabberd()` answers the endpoints, or the reason ejabberd cannot be had. Test files
+ * skip with that reason only when CI is not 'true'; with CI=true they fail instead.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EventEmitter } from 'node:events';
+import type { EjabberdAdmin } from '../../simulator/targets/ejabberd/EjabberdAdmin.ts';
+import { XmppConnection } from '../../simulator/drivers/xmpp/XmppConnection.ts';
+import type { XmppConnectionOptions } from '../../simulator/drivers/xmpp/XmppConnection.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const script = path.join(repo, 'scripts/ejabberd.sh');
+/** Install (apt) and start; the script's own readiness timeout is 90 s. */
+const START_TIMEOUT_MS = 300_000;
+
+export interface EjabberdEndpoints {
+  service: string;
+  apiUrl: string;
+  domain: string;
+  mucDomain: string;
+  /** This process started it (and stops it in `stopIfStarted`). */
+  startedHere: boolean;
+}
+
+function runScript(command: string, timeoutMs: number): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', [script, command], { timeout: timeoutMs, cwd: repo }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, out: `${stdout}${stderr}`.trim() });
+    });
+  });
+}
+
+export async function ensureEjabberd(): Promise<{ ok: true; endpoints: EjabberdEndpoints } | { ok: false; reason: string }> {
+  const env = await runScript('env', 30_000);
+  if (env.code !== 0) return { ok: false, reason: `scripts/ejabberd.sh env failed: ${env.out}` };
+  const vars = Object.fromEntries(env.out.split('\n').map((line) => line.split('=', 2) as [string, string]));
+  const endpoints = (startedHere: boolean): EjabberdEndpoints => ({
+    service: `xmpp://127.0.0.1:${vars.EJABBERD_C2S_PORT}`,
+    apiUrl: `http://127.0.0.1:${vars.EJABBERD_HTTP_PORT}/api`,
+    domain: vars.EJABBERD_DOMAIN ?? 'localhost',
+    mucDomain: vars.EJABBERD_MUC_DOMAIN ?? 'conference.localhost',
+    startedHere,
+  });
+  const status = await runScript('status', 30_000);
+  if (status.code === 0) return { ok: true, endpoints: endpoints(false) };
+  const started = await runScript('start', START_TIMEOUT_MS);
+  if (started.code !== 0) return { ok: false, reason: `bash scripts/ejabberd.sh start failed: ${started.out.split('\n').slice(-6).join(' | ')}` };
+  return { ok: true, endpoints: endpoints(true) };
+}
+
+export async function stopIfStarted(endpoints: EjabberdEndpoints | undefined): Promise<void> {
+  if (endpoints?.startedHere) await runScript('stop', 90_000);
+}
+
+/** A password made for this run (never a fixed one). */
+export function newPassword(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** A user name unique to this run. */
+export function uniqueUser(prefix: string): string {
+  return `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface TestUser {
+  name: string;
+  password: string;
+  jid: string;
+}
+
+export async function registerUsers(admin: EjabberdAdmin, prefixes: string[]): Promise<TestUser[]> {
+  const users: TestUser[] = [];
+  for (const prefix of prefixes) {
+    const name = uniqueUser(prefix);
+    const password = newPassword();
+    const result = await admin.register(name, password);
+    if (!result.ok) throw new Error(`register ${name}: ${result.error.code} ${result.error.message}`);
+    users.push({ name, password, jid: admin.jid(name) });
+  }
+  return users;
+}
+
+/**
+ * A connection for `user`. SASL PLAIN unless `extra` says otherwise: the server is on loopback,
+ * and SCRAM costs 160 to 180 ms of CPU per login in xmpp.js, which on a loaded 2-core machine
+ * (the whole suite in parallel) would eat into each wait. The login test uses SCRAM-SHA-1.
+ */
+export function connectionFor(endpoints: EjabberdEndpoints, user: TestUser, extra: Partial<XmppConnectionOptions> = {}): XmppConnection {
+  return new XmppConnection({
+    service: endpoints.service, domain: endpoints.domain,
+    username: user.name, password: user.password, resource: 'phone', saslMechanism: 'PLAIN', ...extra,
+  });
+}
+
+/**
+ * Everything an emitter emits for `event`, from now on, and a wait for the first entry that
+ * matches (including ones already recorded), bounded by `timeoutMs`.
+ */
+export class Recorder<T> {
+  readonly seen: T[] = [];
+  private waiters: { match: (value: T) => boolean; resolve: (value: T) => void }[] = [];
+
+  constructor(emitter: EventEmitter, event: string) {
+    emitter.on(event, (value: T) => {
+      this.seen.push(value);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(value)) return true;
+        w.resolve(value);
+        return false;
+      });
+    });
+  }
+
+  waitFor(match: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+    const already = this.seen.find(match);
+    if (already !== undefined) return Promise.resolve(already);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (seen: ${JSON.stringify(this.seen).slice(0, 500)})`));
+      }, timeoutMs);
+      const done = (value: T): void => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      this.waiters.push({ match, resolve: done });
+    });
+  }
+
+  /** Wait until `count` entries match. */
+  async waitForCount(match: (value: T) => boolean, count: number, what: string, timeoutMs = 10_000): Promise<T[]> {
+    const start = Date.now();
+    while (this.seen.filter(match).length < count) {
+      if (Date.now() - start > timeoutMs) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} × ${what} (have ${this.seen.filter(match).length})`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.seen.filter(match);
+  }
+}
