@@ -441,22 +441,23 @@ export class CassandraMessageStore implements MessageStore {
    * (knownHeads, never too high: heads only grow), and the caller's `atLeast` (a client's
    * watermark, which may be anything): a non-empty bucket is at or before the head's bucket, so
    * probing forward from it is exact; an empty one (a guess past the head) falls back to the
-   * head-bucket hint, and so does a cold start; a full one continues from the later of the hint
-   * and the next bucket. The hint lags when a writer stopped between its insert and the hint
+   * head-bucket hint; a full one continues from the later of the hint and the next bucket. A
+   * cold start guesses the first bucket. The hint lags when a writer stopped between its insert and the hint
    * write; probing forward covers that too. Warm, the common case costs one query, not two.
    */
   private async headOf(cacheKey: string, key: string, atLeast: number, hintQuery: string, maxQuery: string, bucketSize: number): Promise<number> {
-    const guess = Math.max(this.knownHeads.get(cacheKey) ?? 0, atLeast);
+    // Nothing known (a cold process, a watermark of 0) guesses the first bucket: most logs fit
+    // in it, so the probe alone answers (empty: the log is; not full: its max), where reading
+    // the hint first cost two queries. A log past its first bucket costs one query more than that.
+    const guess = Math.max(this.knownHeads.get(cacheKey) ?? 0, atLeast, 1);
     let floorBucket = 0;
-    if (guess > 0) {
-      const bucket = bucketOf(guess, bucketSize);
-      const max = await this.maxIn(key, bucket, maxQuery);
-      if (max === undefined && bucket === 0) return this.rememberHead(cacheKey, 0);
-      if (max !== undefined && max < (bucket + 1) * bucketSize) return this.rememberHead(cacheKey, max);
-      // Full: the head is in a later bucket, which the hint may name (a guess far behind would
-      // otherwise probe one bucket per query). Empty: the guess is past the head; the hint decides.
-      if (max !== undefined) floorBucket = bucket + 1;
-    }
+    const bucket = bucketOf(guess, bucketSize);
+    const max = await this.maxIn(key, bucket, maxQuery);
+    if (max === undefined && bucket === 0) return this.rememberHead(cacheKey, 0);
+    if (max !== undefined && max < (bucket + 1) * bucketSize) return this.rememberHead(cacheKey, max);
+    // Full: the head is in a later bucket, which the hint may name (a guess far behind would
+    // otherwise probe one bucket per query). Empty: the guess is past the head; the hint decides.
+    if (max !== undefined) floorBucket = bucket + 1;
     const hinted = num((await this.client.execute(hintQuery, [key], READ)).first()?.get('bucket')) ?? 0;
     const start = Math.max(hinted, floorBucket);
     return this.rememberHead(cacheKey, await this.probeForward(key, start, maxQuery, bucketSize) ?? start * bucketSize);

@@ -152,6 +152,22 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       expect(await other.lastSeqBySender(chat)).toEqual(new Map([['alice', 1]]));
     });
 
+    it('a store that never saw a chat finds its head in one query while it fits the first bucket', async () => {
+      const writer = await open();
+      const [empty, short] = [uniqueId('chat-cold-empty'), uniqueId('chat-cold-short')];
+      for (let i = 0; i < 3; i++) await writer.append(input(short, 'alice', `c${i}`));
+      const cold = await open();
+      const execute = vi.spyOn(client, 'execute');
+      try {
+        expect(await cold.headSeq(empty)).toBe(0);
+        expect(execute).toHaveBeenCalledTimes(1);
+        expect(await cold.readChat(short, 0, 0)).toEqual({ messages: [], headSeq: 3, hasMore: true });
+        expect(execute).toHaveBeenCalledTimes(2);
+      } finally {
+        execute.mockRestore();
+      }
+    });
+
     it('finds the head when the bucket hint lags (a writer stopped before updating it)', async () => {
       const store = await open();
       const chat = uniqueId('chat-hint');
