@@ -9,7 +9,10 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('chatsim')
     .description('Load-testing and simulation harness for real-time chat systems')
     .version(`${build.version}${build.commit ? ` (${build.commit})` : ''}`, '-V, --version', 'print the chatsim version (and the git commit it runs from)')
-    .exitOverride();
+    .exitOverride()
+    // One line per error: commander's own ("error: unknown option '--sead'" and, on a line of
+    // its own, "(Did you mean --seed?)") joined and named after chatsim.
+    .configureOutput({ outputError: (text, write) => write(oneLineError(text)) });
   let exitCode: number = EXIT.ok;
   const { registerServe } = await import('./commands/serve.ts');
   const setExit = (code: number): void => { exitCode = code; };
@@ -33,4 +36,10 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
   return exitCode;
+}
+
+/** `error: unknown option '--sead'\n(Did you mean --seed?)\n` -> `chatsim: unknown option '--sead'; did you mean --seed?\n`. */
+export function oneLineError(text: string): string {
+  const joined = text.trim().replace(/\n\(Did you mean (.+?)\?\)/g, '; did you mean $1?').replace(/\s*\n\s*/g, ' ');
+  return `${joined.replace(/^error: /, 'chatsim: ')}\n`;
 }

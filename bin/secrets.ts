@@ -28,14 +28,18 @@ export async function resolveSecret(
 ): Promise<{ ok: true; secret: string; source: SecretSource } | { ok: false; message: string }> {
   if (file !== undefined) {
     let raw: string;
+    let othersMayRead: boolean;
     try {
       raw = await readFile(file, 'utf8');
-      if (((await stat(file)).mode & 0o077) !== 0) warn(`${file} can be read by other users of this machine; chmod 600 it`);
+      othersMayRead = ((await stat(file)).mode & 0o077) !== 0;
     } catch (error) {
       return { ok: false, message: `cannot read the ${what} file ${file}: ${(error as Error).message}` };
     }
     const checked = checkSecret(raw, `the ${what} in ${file}`);
-    return checked.ok ? { ok: true, secret: checked.secret, source: { kind: 'file', path: file } } : checked;
+    if (!checked.ok) return checked;
+    // Warned only for a secret that is used: a refused one gets its one line of error.
+    if (othersMayRead) warn(`${file} can be read by other users of this machine; chmod 600 it`);
+    return { ok: true, secret: checked.secret, source: { kind: 'file', path: file } };
   }
   const fromEnv = env[envName];
   if (fromEnv !== undefined && fromEnv !== '') {

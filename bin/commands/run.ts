@@ -4,12 +4,13 @@ import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { systemRandomSeed } from '../../server/runtime/systemRandomSeed.ts';
 import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
-import { formatSummary, progressLine } from '../../simulator/report/terminalSummary.ts';
-import { loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
+import { formatSummary } from '../../simulator/report/terminalSummary.ts';
+import { createProgressView } from '../progress.ts';
+import { formatScenarioError, loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
 import { performRun } from '../../simulator/engine/performRun.ts';
 import { compareRuns, formatComparison } from '../../simulator/report/compareRuns.ts';
 import { readSummary } from './compare.ts';
-import { writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { openOutputs, parseOutputSpec, type OutputSpec, type RunOutputs } from '../../simulator/output/runOutputs.ts';
 import { parseDuration } from '../../simulator/scenario/duration.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
@@ -136,8 +137,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   if (opts.cassandra !== undefined) overrides.cassandra = opts.cassandra;
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
-    console.error(`chatsim run: invalid scenario ${file}`);
-    for (const error of loaded.errors) console.error(`  ${error.path || '(file)'}: ${error.code ? `[${error.code}] ` : ''}${error.message}`);
+    for (const error of loaded.errors) console.error(`chatsim run: ${formatScenarioError(file, error)}`);
     return EXIT_CODES.usage;
   }
   const scenario = loaded.scenario;
@@ -159,9 +159,16 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const time = createSystemTime();
   const runId = `${scenario.name}-${scenario.seed}-${new Date(time.nowMs()).toISOString().replace(/[:.]/g, '-')}`;
   const outDir = resolve(outputs.dir ?? join('reports', runId));
-  const log = (line: string): void => { if (!opts.json && !opts.quiet) console.error(line); };
+  const silent = opts.json === true || opts.quiet === true;
+  const view = createProgressView(process.stderr, { quiet: silent, env: process.env });
+  const log = (line: string): void => { if (!silent) view.log(line); };
   if (scenario.engine === 'sim' && scenario.target) {
     console.error('chatsim run: --engine sim simulates the reference cluster; it cannot load a --target');
+    return EXIT_CODES.usage;
+  }
+  const writable = await writableDirectory(outDir);
+  if (!writable.ok) {
+    console.error(`chatsim run: --dir ${outDir}: ${writable.message}`);
     return EXIT_CODES.usage;
   }
   const reproduce = reproduceLine(file, scenario, opts);
@@ -169,21 +176,23 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   try {
     sinks = await openOutputs(outputs.specs);
   } catch (error) {
-    console.error(`chatsim run: --out ${(error as Error).message}`);
-    return EXIT_CODES.usage;
+    const message = (error as Error).message;
+    console.error(`chatsim run: --out ${message}`);
+    // A port another process holds is the machine's state, not bad usage (docs/cli.md: exit 3).
+    return /EADDRINUSE/.test(message) ? EXIT_CODES.runFailed : EXIT_CODES.usage;
   }
   const onProgress = (p: RunProgress): void => {
     sinks.progress(p);
-    showProgress(p, opts.json === true || opts.quiet === true);
+    view.update(p);
   };
   exitCleanlyOnInterrupt('run');
   const { summary, files, historyPath, timeSeries } = await performRun({
     file, scenario, outDir, reproduce, checks: opts.checks ?? 'all', time, onLog: log, onProgress,
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     ...(opts.port !== undefined ? { basePort: opts.port } : {}),
-  }).catch(async (error: unknown) => { await sinks.close(); throw error; });
+  }).catch(async (error: unknown) => { view.done(); await sinks.close(); throw error; });
+  view.done();
   await sinks.finish(summary, timeSeries ?? []);
-  if (process.stderr.isTTY && !opts.quiet && !opts.json) process.stderr.write('\n');
   if (summary.runFailed) {
     console.error(`chatsim run: the run could not complete: ${summary.runFailed.code}: ${summary.runFailed.message}`);
     if (opts.json) console.log(JSON.stringify(summary, null, 2));
@@ -224,7 +233,8 @@ function outputSpecs(opts: RunOptions): { ok: true; specs: OutputSpec[]; dir: st
 /** The command that reruns this run: every flag that changes what runs (not where results go). */
 export function reproduceLine(file: string, scenario: { engine: string; seed: number; cluster: { processes: string } }, opts: RunOptions): string {
   const parts = [`chatsim run ${file}`];
-  if (scenario.engine === 'sim') parts.push('--engine sim');
+  // The engine as it ran: `--engine live` too when it overrode a file that says sim.
+  if (scenario.engine === 'sim' || opts.engine !== undefined) parts.push(`--engine ${scenario.engine}`);
   parts.push(`--seed ${scenario.seed}`);
   if (opts.phones) parts.push(`--phones ${opts.phones}`);
   if (opts.duration !== undefined) parts.push(`--duration ${opts.duration}ms`);
@@ -237,20 +247,6 @@ export function reproduceLine(file: string, scenario: { engine: string; seed: nu
   if (opts.redis) parts.push(`--redis ${opts.redis}`);
   if (opts.cassandra) parts.push(`--cassandra ${opts.cassandra}`);
   return parts.join(' ');
-}
-
-let lastPlainProgressMs = -Infinity;
-
-/** A live line on a TTY; plain lines every 5 s otherwise (CI logs). */
-function showProgress(p: RunProgress, quiet: boolean): void {
-  if (quiet) return;
-  const line = progressLine(p);
-  if (process.stderr.isTTY) {
-    process.stderr.write(`\r${line}\u001b[K`);
-  } else if (p.elapsedMs - lastPlainProgressMs >= 5000) {
-    lastPlainProgressMs = p.elapsedMs;
-    process.stderr.write(`${line}\n`);
-  }
 }
 
 function parseEngine(value: string): 'live' | 'sim' {
@@ -305,4 +301,16 @@ export function parseDurationMs(value: string): number {
   const parsed = parseDuration(value);
   if (!parsed.ok) throw new InvalidArgumentError(parsed.message);
   return parsed.ms;
+}
+
+/** Makes the directory (and its parents) if need be and checks it can be written: a run must not fail at its end for want of a place to write. */
+export async function writableDirectory(dir: string): Promise<{ ok: true } | { ok: false; message: string }> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return { ok: true };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { ok: false, message: code === 'ENOTDIR' || code === 'EEXIST' ? 'not a directory (a file is in the way)' : `cannot write there (${code ?? (error as Error).message})` };
+  }
 }

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { Cluster } from '../../server/Cluster.ts';
 import type { ClusterAddress, ClusterControl } from '../../server/ClusterControl.ts';
 import { parseContactPoint, DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
+import { isValidKeyspaceName } from '../../server/cassandra/applySchema.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { ADMIN_TOKEN_ENV, describeSource, resolveServeSecrets, TOKEN_SECRET_ENV, writeAdminTokenFile } from '../secrets.ts';
@@ -60,6 +61,7 @@ async function serve(opts: ServeOptions): Promise<number> {
     if (redis !== 'local' && !/^rediss?:\/\/.+/.test(redis)) return usage(`--redis takes a redis:// URL, got ${redis}`);
     const cassandra = opts.cassandra === undefined || opts.cassandra === true ? DEFAULT_CASSANDRA : opts.cassandra;
     if (!parseContactPoint(cassandra)) return usage(`--cassandra takes HOST:PORT, got ${cassandra}`);
+    if (opts.keyspace !== undefined && !isValidKeyspaceName(opts.keyspace)) return usage(`--keyspace takes a keyspace name (a letter, then letters, digits or _; 48 at most), got ${opts.keyspace}`);
     cluster = new ProcessCluster({
       time, gateways: opts.gateways, chatServers: opts.chatServers, host: opts.host, port: opts.port, ...secrets,
       limits, redis, cassandra, onLog: (line) => console.error(line),

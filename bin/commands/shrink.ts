@@ -1,9 +1,11 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { describeSize, shrinkRun, SHRINK_RUNS_MAX_DEFAULT } from '../../simulator/shrink/shrinkRun.ts';
-import { parsePositive } from './run.ts';
+import { PROPERTY_IDS } from '../../simulator/check/checkAll.ts';
+import { didYouMean } from '../../simulator/scenario/didYouMean.ts';
+import { parsePositive, writableDirectory } from './run.ts';
 
 interface ShrinkCliOptions {
   property?: string;
@@ -22,7 +24,7 @@ export function registerShrink(program: Command, setExit: (code: number) => void
     .command('shrink')
     .description('remove phones, chats, messages, faults and time from a failing run while the same property still fails; writes the smallest scenario, its run and a timeline')
     .argument('<run-dir>', 'a run directory from chatsim run or chatsim sim (holds scenario.yaml and summary.json)')
-    .option('--property <id>', 'the property that must keep failing (default: the run\'s likely root cause, the first failed property with causes before symptoms)')
+    .option('--property <id>', 'the property that must keep failing (default: the run\'s likely root cause, the first failed property with causes before symptoms)', parseProperty)
     .option('--out <dir>', 'where the smallest case goes (default <run-dir>/shrunk)')
     .option('--runs <n>', `most simulation runs to spend (default ${SHRINK_RUNS_MAX_DEFAULT})`, parsePositive)
     .option('--json', 'print the outcome as JSON')
@@ -32,6 +34,13 @@ export function registerShrink(program: Command, setExit: (code: number) => void
 
 async function shrinkCommand(runDir: string, opts: ShrinkCliOptions): Promise<number> {
   const outDir = resolve(opts.out ?? join(runDir, 'shrunk'));
+  if (opts.out !== undefined) {
+    const writable = await writableDirectory(outDir);
+    if (!writable.ok) {
+      console.error(`chatsim shrink: --out ${outDir}: ${writable.message}`);
+      return EXIT_CODES.usage;
+    }
+  }
   const outcome = await shrinkRun({
     runDir, outDir, time: createSystemTime(),
     ...(opts.property !== undefined ? { property: opts.property } : {}),
@@ -57,4 +66,11 @@ async function shrinkCommand(runDir: string, opts: ShrinkCliOptions): Promise<nu
     console.log(outcome.timeline);
   }
   return EXIT_CODES.pass;
+}
+
+/** A property id of the catalogue (`a5` is A5). */
+function parseProperty(value: string): string {
+  const id = value.toUpperCase();
+  if ((PROPERTY_IDS as readonly string[]).includes(id)) return id;
+  throw new InvalidArgumentError(`unknown property ${value}${didYouMean(id, PROPERTY_IDS) || ` (the catalogue is ${PROPERTY_IDS[0]}..${PROPERTY_IDS.at(-1)})`}`);
 }

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { didYouMean } from '../../simulator/scenario/didYouMean.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { runSwarm, type SeedResult } from '../../simulator/swarm/runSwarm.ts';
-import { collect, parseInteger, parsePositive } from './run.ts';
+import { collect, parseInteger, parsePositive, writableDirectory } from './run.ts';
 
 interface SimOptions {
   seeds: number;
@@ -43,7 +44,7 @@ async function simCommand(opts: SimOptions): Promise<number> {
   const bugs = opts.injectBug ?? [];
   const unknown = bugs.filter((b) => !isBugName(b));
   if (unknown.length > 0) {
-    console.error(`chatsim sim: unknown bug ${unknown.join(', ')} (chatsim bugs lists them)`);
+    console.error(`chatsim sim: unknown bug ${unknown.join(', ')}${didYouMean(unknown[0]!, BUG_CATALOGUE.map((b) => b.name)) || ' (chatsim bugs lists them)'}`);
     return EXIT_CODES.usage;
   }
   if (opts.seeds > SWARM_SEEDS_MAX) {
@@ -53,6 +54,11 @@ async function simCommand(opts: SimOptions): Promise<number> {
   const time = createSystemTime();
   const from = opts.from ?? time.nowMs() % 1_000_000;
   const outDir = resolve(opts.out ?? join('reports', `sim-${from}`));
+  const writable = await writableDirectory(outDir);
+  if (!writable.ok) {
+    console.error(`chatsim sim: --out ${outDir}: ${writable.message}`);
+    return EXIT_CODES.usage;
+  }
   if (!opts.json) console.error(`chatsim sim: seeds ${from}..${from + opts.seeds - 1}${bugs.length > 0 ? ` with ${bugs.join(', ')}` : ''}; failing runs go to ${outDir}`);
   const results = await runSwarm({
     from, seeds: opts.seeds, bugs, outDir, time, keepPassing: opts.keep === true, stopAtFirstFailure: opts.stop === true,

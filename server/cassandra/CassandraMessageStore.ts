@@ -32,6 +32,12 @@ const MAX_SLOT_MOVES = 1_000;
 const HEAD_CACHE_ENTRIES_MAX = 100_000;
 /** Cursors whose last seen value this store remembers (see knownCursors). */
 const CURSOR_CACHE_ENTRIES_MAX = 200_000;
+/**
+ * Sends this store saw placed and whose message it remembers (see placedSends): enough for the
+ * retries of the sends of the last minutes (a message is at most bodyBytesMax, so about 40 MB at
+ * worst, a few MB for chat-sized bodies).
+ */
+const PLACED_SEND_ENTRIES_MAX = 10_000;
 
 export interface CassandraMessageStoreOptions {
   keyspace: string;
@@ -110,6 +116,15 @@ export class CassandraMessageStore implements MessageStore {
   private readonly knownHeads = new Map<string, number>();
   /** Cursor values this store saw stored, per (kind, chat, user): a lower bound, as heads are (see advanceCursor). */
   private readonly knownCursors = new Map<string, number>();
+  /**
+   * Sends this process placed or found placed, by (chat, sender, clientMsgId), with the stored
+   * message: a client's retry of a send is answered from here with no statement (it cost three:
+   * the claim read, the slot read and the sender's latest-seq write). Exact, not a guess: a
+   * message row and its claim are never changed once the message is placed, and an entry is
+   * added only after the sender's latest seq was written too. Least recently used first out
+   * past PLACED_SEND_ENTRIES_MAX; a retry older than that costs its three statements again.
+   */
+  private readonly placedSends = new Map<string, StoredMessage>();
 
   private constructor(client: Client, keyspace: string, epoch: string, messageBucketSize: number, inboxBucketSize: number) {
     this.client = client;
@@ -156,6 +171,13 @@ export class CassandraMessageStore implements MessageStore {
   }
 
   private async appendNow(input: Omit<StoredMessage, 'seq'>): Promise<AppendResult> {
+    const sendKey = `${input.chatId}\u0000${input.senderId}\u0000${input.clientMsgId}`;
+    const placed = this.placedSends.get(sendKey);
+    if (placed) {
+      this.placedSends.delete(sendKey);
+      this.placedSends.set(sendKey, placed);
+      return { message: { ...placed }, created: false };
+    }
     const owner = cassandra.types.Uuid.random();
     const headKey = `chat\u0000${input.chatId}`;
     // A client's retry of a slow send is the commonest repeat: a plain read finds its claim (a
@@ -186,7 +208,10 @@ export class CassandraMessageStore implements MessageStore {
       this.client.execute(this.q.setSenderLast, [seq + 1, seq, input.chatId, input.senderId], WRITE),
       b > 0 && (seq - 1) % this.messageBucketSize === 0 ? this.client.execute(this.q.setChatHead, [b + 1, b, input.chatId], WRITE) : undefined,
     ]);
-    return { message: { ...claim.message, seq }, created };
+    const message: StoredMessage = { ...claim.message, seq };
+    this.placedSends.set(sendKey, message);
+    if (this.placedSends.size > PLACED_SEND_ENTRIES_MAX) this.placedSends.delete(this.placedSends.keys().next().value!);
+    return { message: { ...message }, created };
   }
 
   /** Stores the claim's message at `slot` unless the slot is taken. 'ours' when the slot holds this message (now or already). */
@@ -416,22 +441,23 @@ export class CassandraMessageStore implements MessageStore {
    * (knownHeads, never too high: heads only grow), and the caller's `atLeast` (a client's
    * watermark, which may be anything): a non-empty bucket is at or before the head's bucket, so
    * probing forward from it is exact; an empty one (a guess past the head) falls back to the
-   * head-bucket hint, and so does a cold start; a full one continues from the later of the hint
-   * and the next bucket. The hint lags when a writer stopped between its insert and the hint
+   * head-bucket hint; a full one continues from the later of the hint and the next bucket. A
+   * cold start guesses the first bucket. The hint lags when a writer stopped between its insert and the hint
    * write; probing forward covers that too. Warm, the common case costs one query, not two.
    */
   private async headOf(cacheKey: string, key: string, atLeast: number, hintQuery: string, maxQuery: string, bucketSize: number): Promise<number> {
-    const guess = Math.max(this.knownHeads.get(cacheKey) ?? 0, atLeast);
+    // Nothing known (a cold process, a watermark of 0) guesses the first bucket: most logs fit
+    // in it, so the probe alone answers (empty: the log is; not full: its max), where reading
+    // the hint first cost two queries. A log past its first bucket costs one query more than that.
+    const guess = Math.max(this.knownHeads.get(cacheKey) ?? 0, atLeast, 1);
     let floorBucket = 0;
-    if (guess > 0) {
-      const bucket = bucketOf(guess, bucketSize);
-      const max = await this.maxIn(key, bucket, maxQuery);
-      if (max === undefined && bucket === 0) return this.rememberHead(cacheKey, 0);
-      if (max !== undefined && max < (bucket + 1) * bucketSize) return this.rememberHead(cacheKey, max);
-      // Full: the head is in a later bucket, which the hint may name (a guess far behind would
-      // otherwise probe one bucket per query). Empty: the guess is past the head; the hint decides.
-      if (max !== undefined) floorBucket = bucket + 1;
-    }
+    const bucket = bucketOf(guess, bucketSize);
+    const max = await this.maxIn(key, bucket, maxQuery);
+    if (max === undefined && bucket === 0) return this.rememberHead(cacheKey, 0);
+    if (max !== undefined && max < (bucket + 1) * bucketSize) return this.rememberHead(cacheKey, max);
+    // Full: the head is in a later bucket, which the hint may name (a guess far behind would
+    // otherwise probe one bucket per query). Empty: the guess is past the head; the hint decides.
+    if (max !== undefined) floorBucket = bucket + 1;
     const hinted = num((await this.client.execute(hintQuery, [key], READ)).first()?.get('bucket')) ?? 0;
     const start = Math.max(hinted, floorBucket);
     return this.rememberHead(cacheKey, await this.probeForward(key, start, maxQuery, bucketSize) ?? start * bucketSize);

@@ -462,7 +462,11 @@ export class ChatServer {
       budget -= page.messages.length;
       const messages = page.messages.map(toMessageFrame);
       for (const m of messages) bytesRead += m.body.length;
-      const chat = await this.deps.directory.getChat(chatId);
+      // A chat with no message has no tick to report: a cursor is only ever written up to the
+      // head (CURSOR_AHEAD otherwise), and the head was 0 when this read began. So its tick
+      // state (a cursor_marks partition read) and its record are not read: at a ramp or a
+      // reconnect storm most chats a phone syncs are still empty.
+      const chat = page.headSeq > 0 ? await this.deps.directory.getChat(chatId) : undefined;
       const receipts = chat ? await this.currentTicks(chat, env.user) : [];
       results.push({ chat: chatId, messages, head: page.headSeq, hasMore: page.hasMore, receipts });
     }

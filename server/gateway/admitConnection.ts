@@ -34,8 +34,14 @@ export async function admitConnection(deps: AdmissionDeps, token: string | undef
   if (!check.ok) return { ok: false, status: 401, code: check.code };
   const { sub: user, dev: device } = check.claims;
   try {
-    if (!(await deps.directory.getUser(user))) return { ok: false, status: 401, code: 'BAD_TOKEN' };
-    const presence = await deps.presence.getMany([user]);
+    // Both reads at once: one round trip of waiting per upgrade, not two (a connect storm waits
+    // on them before any hello). The outcomes are judged in the old order: an unknown user is
+    // 401 whatever the presence read did, and a failed read of either is 503.
+    const [known, read] = await Promise.allSettled([deps.directory.getUser(user), deps.presence.getMany([user])]);
+    if (known.status === 'rejected') throw known.reason;
+    if (!known.value) return { ok: false, status: 401, code: 'BAD_TOKEN' };
+    if (read.status === 'rejected') throw read.reason;
+    const presence = read.value;
     const devices = new Set((presence.get(user)?.entries ?? []).map((entry) => entry.deviceId));
     if (!devices.has(device) && devices.size >= deps.limits.devicesPerUserMax) return { ok: false, status: 429, code: 'TOO_MANY_DEVICES' };
   } catch {

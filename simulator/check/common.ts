@@ -111,9 +111,3 @@ export function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   if (v === undefined) map.set(key, (v = make()));
   return v;
 }
-
-/** Nearest-rank quantile of an ascending array. */
-export function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}

@@ -1,5 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
-import { Finding, fmt, getOr, quantile, settingsOf, userOf, type CheckFacts, type Family, type Settings } from './common.ts';
+import { FanOutTracker } from '../metrics/fanOut.ts';
+import { HdrStats } from '../metrics/hdrStats.ts';
+import { Finding, fmt, getOr, settingsOf, userOf, type CheckFacts, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
 import type { RunState, SendRecord } from './runState.ts';
 
@@ -18,9 +20,6 @@ interface MessageInfo {
   clientMsgId: string;
   firstP: string;
   firstAtMs: number;
-  renders: number;
-  lastRenderAtMs: number;
-  lastRenderP: string;
 }
 
 /** The causal floor a send must land above: what its device had acked and seen in that chat. */
@@ -47,6 +46,7 @@ export class MessageLogFamily implements Family {
   private readonly floors = new Map<string, Floor>();
   private readonly pendingFloors = new Map<string, Floor>();
   private readonly renderedWithoutSend: Render[] = [];
+  private readonly fanOutTracker = new FanOutTracker();
   private readonly a1 = new Finding();
   private readonly a2 = new Finding();
   private readonly a3 = new Finding();
@@ -86,9 +86,7 @@ export class MessageLogFamily implements Family {
     const seen = getOr(this.rendered, e.p, () => new Set());
     if (seen.has(key)) this.a4.hit(1, () => `device ${e.p} rendered ${e.chat} seq ${e.seq} twice (again at ${fmt(e.t)} via ${e.via})`);
     seen.add(key);
-    const info = this.messages.get(key)!;
-    info.renders++;
-    if (e.t >= info.lastRenderAtMs) { info.lastRenderAtMs = e.t; info.lastRenderP = e.p; }
+    this.fanOutTracker.onRender(e);
     const order = `${e.p}|${e.chat}`;
     const last = this.lastRender.get(order);
     if (last && e.seq < last.seq) this.a2.hit(last.seq - e.seq, () => `device ${e.p} rendered ${e.chat} seq ${last.seq} at ${fmt(last.t)} and then seq ${e.seq} at ${fmt(e.t)}: its timeline went back`);
@@ -123,7 +121,7 @@ export class MessageLogFamily implements Family {
     const key = `${chat}#${seq}`;
     const info = this.messages.get(key);
     if (!info) {
-      this.messages.set(key, { from, clientMsgId, firstP: p, firstAtMs: t, renders: 0, lastRenderAtMs: 0, lastRenderP: '' });
+      this.messages.set(key, { from, clientMsgId, firstP: p, firstAtMs: t });
       return;
     }
     if (info.from === from && info.clientMsgId === clientMsgId) return;
@@ -281,21 +279,19 @@ export class MessageLogFamily implements Family {
     return this.a10.result('A10', 'no leakage', notes.length > 0 ? notes.join('; ') : undefined);
   }
 
-  /** A11 (metric): per acknowledged message, the ack until the last member device rendered it. */
+  /**
+   * A11 (metric): per message, from the server storing it to its last render by push
+   * (FanOutTracker), with percentiles from the HDR engine (HdrStats): the same samples and the
+   * same engine as the run's fanOut histogram, so both give the same p99.
+   */
   private fanOut(): PropertyResult {
-    const samples: Array<{ ms: number; send: SendRecord; info: MessageInfo }> = [];
-    for (const send of this.state.sends.values()) {
-      if (send.outcome !== 'ok') continue;
-      const info = this.messages.get(`${send.chat}#${send.seq}`);
-      if (!info || info.renders === 0) continue;
-      samples.push({ ms: Math.max(0, info.lastRenderAtMs - send.completedAtMs), send, info });
-    }
-    samples.sort((a, b) => a.ms - b.ms);
-    const values = samples.map((s) => s.ms);
+    const samples = [...this.fanOutTracker.samples()].sort((a, b) => a.ms - b.ms);
+    const stats = HdrStats.of(samples.map((s) => s.ms));
     const gate = this.facts.fanOutGateMs;
-    const over = gate === undefined ? 0 : values.filter((v) => v > gate).length;
-    const worst = samples.slice(-3).reverse().map((s) => `${s.send.chat} seq ${s.send.seq} (${s.send.clientMsgId}) acked to ${s.send.p} at ${fmt(s.send.completedAtMs)} reached its last device ${s.info.lastRenderP} at ${fmt(s.info.lastRenderAtMs)} (${s.ms} ms, ${s.info.renders} renders)`);
-    const reason = `fan-out ms over ${values.length} message(s): p50 ${quantile(values, 0.5)}, p99 ${quantile(values, 0.99)}, max ${quantile(values, 1)}${gate === undefined ? ' (metric, no gate)' : `; ${over} over the ${gate} ms gate`}`;
+    const over = gate === undefined ? 0 : samples.filter((s) => s.ms > gate).length;
+    const worst = samples.slice(-3).reverse().map((s) => `${s.chat} seq ${s.seq} stored at ${fmt(s.storedAt)} reached its last device ${s.lastP} at ${fmt(s.lastT)} (${Math.round(s.ms)} ms, ${s.pushes} push renders)`);
+    const at = (p: number): string => String(stats.percentile(p) ?? '-');
+    const reason = `fan-out ms over ${samples.length} message(s): p50 ${at(50)}, p99 ${at(99)}, max ${at(100)}${gate === undefined ? ' (metric, no gate)' : `; ${over} over the ${gate} ms gate`}`;
     return { id: 'A11', name: 'fan-out latency (metric)', verdict: over > 0 ? 'fail' : 'pass', violations: over, examples: worst, reason };
   }
 }

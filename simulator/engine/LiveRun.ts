@@ -26,6 +26,7 @@ import { EventPlayer, withAddedDevices, type FleetControl } from './EventPlayer.
 import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
 import type { ChatServerClockControl } from './clocks.ts';
+import { LatencyWindow } from './liveLatency.ts';
 
 export interface LiveRunOptions {
   scenario: Scenario;
@@ -48,6 +49,10 @@ export interface RunProgress {
   acked: number;
   delivered: number;
   errors: number;
+  /** p99 of sendToAck over the last LIVE_LATENCY_WINDOW_MS (simulator/engine/liveLatency.ts), ms; null without samples. */
+  ackP99Ms?: number | null;
+  /** p99 from the server storing a message to its render by push, over the same window, ms; null without samples. */
+  deliveryP99Ms?: number | null;
 }
 
 export interface FaultWindow {
@@ -156,9 +161,13 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   });
   player.start();
   const progressOf = new Map<number, WorkerProgress>();
-  workers.forEach((w, i) => w.onProgress((p) => progressOf.set(i, p)));
+  const latencyWindow = new LatencyWindow();
+  workers.forEach((w, i) => w.onProgress((p) => {
+    progressOf.set(i, p);
+    if (p.latency) latencyWindow.push(tNow(), p.latency);
+  }));
   let phase: RunProgress['phase'] = 'load';
-  const reporter = time.every(1000, () => options.onProgress?.(aggregate(progressOf, phones, tNow(), phase)));
+  const reporter = time.every(1000, () => options.onProgress?.({ ...aggregate(progressOf, phones, tNow(), phase), ...latencyWindow.p99s(tNow()) }));
 
   log(`${phones} phones in ${workerCount} worker thread(s); load for ${scenario.durationMs / 1000} s, then heal for ${scenario.healMs / 1000} s`);
   harness.push({ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' });

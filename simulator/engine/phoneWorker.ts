@@ -8,6 +8,7 @@ import { Metrics } from '../metrics/Metrics.ts';
 import { WsClientTransport } from '../phone/WsClientTransport.ts';
 import { PhoneFleet, applyFleetAction } from './PhoneFleet.ts';
 import { countingRecorder } from './countingRecorder.ts';
+import { LiveLatencies } from './liveLatency.ts';
 import { GeneratorMonitor } from '../runtime/generatorMonitor.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 
@@ -20,7 +21,8 @@ const metrics = new Metrics(time, init.runStartEpochMs);
 const random = new SeededRandom(init.seed).fork(`worker-${init.workerIndex}`);
 const counts = { sent: 0, acked: 0, delivered: 0, errors: 0 };
 
-const recorder = countingRecorder(history, metrics, counts);
+const live = new LiveLatencies();
+const recorder = countingRecorder(history, metrics, counts, live);
 
 const fleet = new PhoneFleet({
   phones: init.phones, gatewayUrls: init.gatewayUrls, load: init.load, bugs: init.bugs, time,
@@ -35,7 +37,7 @@ function progress(): WorkerProgress {
 
 const ticker = time.every(1000, () => {
   history.flush();
-  port.postMessage({ type: 'progress', progress: progress() } satisfies WorkerToMain);
+  port.postMessage({ type: 'progress', progress: { ...progress(), latency: live.takeEncoded() } } satisfies WorkerToMain);
 });
 
 port.on('message', (message: MainToWorker) => {

@@ -1,6 +1,7 @@
 import type { PhoneClockSpec } from './clocks.ts';
 // Messages between the run's main thread and its phone worker threads.
 import type { LoadSpec, NetworkProfileSpec } from '../scenario/Scenario.ts';
+import type { EncodedLatencySlice } from './liveLatency.ts';
 
 export interface WorkerPhoneSpec {
   user: string;
@@ -54,6 +55,8 @@ export interface WorkerProgress {
   errors: number;
   eventLoopLagMsP99: number;
   cpuMs: number;
+  /** The latencies recorded since the last progress message (the progress line's p99s). */
+  latency?: EncodedLatencySlice;
 }
 
 export type WorkerToMain =

@@ -3,8 +3,8 @@ const ZERO_BUCKET = -1;
 
 /**
  * A sparse log-scale histogram: bucket i holds values in [10^(i/n), 10^((i+1)/n)) for n
- * buckets per decade. Far coarser than HDR, but tiny and exactly mergeable, so it serves
- * where we need many of them (one per timeline second) or bars for a chart.
+ * buckets per decade. It only draws the bars of a histogram chart; it answers no percentile
+ * (HdrStats is chatsim's one percentile engine).
  */
 export class LogBuckets {
   private readonly counts = new Map<number, number>();
@@ -34,18 +34,6 @@ export class LogBuckets {
     return Object.fromEntries(this.counts);
   }
 
-  /** The value at percentile p (0..100): the geometric middle of the bucket holding it; null when empty. */
-  percentile(p: number): number | null {
-    if (this.total === 0) return null;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.total));
-    let seen = 0;
-    for (const index of this.sortedIndexes()) {
-      seen += this.counts.get(index)!;
-      if (seen >= rank) return this.middle(index);
-    }
-    return this.middle(this.sortedIndexes().at(-1)!);
-  }
-
   /**
    * Buckets in ascending order from the first to the last non-empty one, empty ones between
    * included so a chart's gaps show; bounds rounded to 3 significant digits.
@@ -68,10 +56,5 @@ export class LogBuckets {
     if (index === ZERO_BUCKET) return 0;
     if (index === ZERO_BUCKET + 1) return 1;
     return Number((10 ** (index / this.perDecade)).toPrecision(3));
-  }
-
-  private middle(index: number): number {
-    if (index === ZERO_BUCKET) return 0;
-    return Number((10 ** ((index + 0.5) / this.perDecade)).toPrecision(3));
   }
 }

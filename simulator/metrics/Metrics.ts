@@ -1,5 +1,5 @@
-import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { TimeSource } from '../../server/ports/Clock.ts';
+import { HDR_HIGHEST_TRACKABLE, HdrHistogram, type EncodedHdr } from './hdrStats.ts';
 import { LogBuckets } from './LogBuckets.ts';
 import type { LatencyMetric, MetricsSink } from './MetricsSink.ts';
 
@@ -14,13 +14,11 @@ type TimelineLatency = typeof TIMELINE_LATENCIES[number];
 const TIMELINE_COUNTERS = { 'messages.sent': 'sent', 'messages.delivered': 'delivered' } as const;
 
 /** Highest value a histogram tracks: one hour in ms; larger samples are clamped to it. */
-export const HIGHEST_TRACKABLE_MS = 3_600_000;
-const SIGNIFICANT_DIGITS = 3;
+export const HIGHEST_TRACKABLE_MS = HDR_HIGHEST_TRACKABLE;
 /** Chart buckets per decade for the snapshot's histogram bars (about 26 % wide each). */
 const CHART_BUCKETS_PER_DECADE = 10;
-/** Timeline buckets per decade: about 6 % wide, precise enough for a per-second p99 line. */
-const TIMELINE_BUCKETS_PER_DECADE = 40;
-const ENCODING_VERSION = 1;
+/** Version 2: per-second latencies are HDR histograms (version 1 had log buckets). */
+const ENCODING_VERSION = 2;
 
 export interface HistogramSnapshot {
   count: number;
@@ -62,21 +60,23 @@ interface Second {
   sent: number;
   delivered: number;
   errors: number;
-  latency: Record<TimelineLatency, LogBuckets>;
+  latency: Record<TimelineLatency, HdrHistogram>;
 }
 
 interface EncodedMetrics {
   v: number;
   startMs: number;
   startExplicit: boolean;
-  histograms: Partial<Record<LatencyMetric, { hdr: string; chart: Record<string, number>; min: number; max: number }>>;
+  histograms: Partial<Record<LatencyMetric, EncodedHdr & { chart: Record<string, number> }>>;
   counters: Record<string, number>;
-  timeline: Array<{ s: number; sent: number; delivered: number; errors: number; latency: Record<TimelineLatency, Record<string, number>> }>;
+  timeline: Array<{ s: number; sent: number; delivered: number; errors: number; latency: Partial<Record<TimelineLatency, EncodedHdr>> }>;
 }
 
 /**
  * A run's measurements: one HDR histogram per latency metric (fixed memory whatever the
- * sample count), counters by name, and a per-second timeline for the report's charts.
+ * sample count), counters by name, and a per-second timeline for the report's charts whose
+ * percentiles come from an HDR histogram per second. Every percentile is HDR's (HdrHistogram, answering as HdrStats does), the
+ * engine the checkers and tagged breakdowns use too; log buckets only draw histogram bars.
  *
  * Coordinated omission: phones are open-loop. Their sends are scheduled by the clock from the
  * scenario's rate and never wait for the previous ack, and every latency is measured from the
@@ -89,10 +89,8 @@ interface EncodedMetrics {
  * which merges them with `addEncoded`: histograms, counters and timeline seconds add exactly.
  */
 export class Metrics implements MetricsSink {
-  private readonly histograms = new Map<LatencyMetric, Histogram>();
+  private readonly histograms = new Map<LatencyMetric, HdrHistogram>();
   private readonly chartBuckets = new Map<LatencyMetric, LogBuckets>();
-  /** Exact extremes: HDR's own max after a decode is rounded to its bucket, which would make merges inexact. */
-  private readonly extremes = new Map<LatencyMetric, { min: number; max: number }>();
   private readonly counters = new Map<string, number>();
   private readonly seconds = new Map<number, Second>();
   private startMs: number;
@@ -116,9 +114,7 @@ export class Metrics implements MetricsSink {
 
   /** A sample measured after the fact (from the history): it goes on the timeline at `atEpochMs`. */
   observeAt(metric: LatencyMetric, value: number, atEpochMs: number): void {
-    const clamped = clampSample(value);
-    this.histogram(metric).recordValue(clamped);
-    this.noteExtremes(metric, clamped, clamped);
+    const clamped = this.histogram(metric).record(value);
     this.chart(metric).add(clamped);
     this.observeOnTimeline(metric, clamped, atEpochMs);
   }
@@ -128,14 +124,9 @@ export class Metrics implements MetricsSink {
    * longer than `intervalMs`, the samples a non-blocked sender would have seen meanwhile.
    */
   observeWithExpectedInterval(metric: LatencyMetric, value: number, intervalMs: number): void {
-    const clamped = clampSample(value);
-    const interval = Math.max(0, Math.round(intervalMs));
-    this.histogram(metric).recordValueWithExpectedInterval(clamped, interval);
-    for (let v = clamped; ; v -= interval) {
-      this.noteExtremes(metric, v, v);
+    for (const v of this.histogram(metric).recordWithExpectedInterval(value, intervalMs)) {
       this.chart(metric).add(v);
       this.observeOnTimeline(metric, v, this.time.nowMs());
-      if (interval <= 0 || v - interval < interval) break;
     }
   }
 
@@ -155,15 +146,11 @@ export class Metrics implements MetricsSink {
       v: ENCODING_VERSION, startMs: this.startMs, startExplicit: this.startExplicit,
       histograms: {}, counters: Object.fromEntries(this.counters), timeline: [],
     };
-    for (const [metric, h] of this.histograms) {
-      const { min, max } = this.extremes.get(metric) ?? { min: 0, max: 0 };
-      encoded.histograms[metric] = { hdr: encodeIntoCompressedBase64(h), chart: this.chart(metric).toJSON(), min, max };
-    }
+    for (const [metric, h] of this.histograms) encoded.histograms[metric] = { ...h.encode(), chart: this.chart(metric).toJSON() };
     for (const [s, second] of this.seconds) {
-      encoded.timeline.push({
-        s, sent: second.sent, delivered: second.delivered, errors: second.errors,
-        latency: { sendToAck: second.latency.sendToAck.toJSON(), sendToDelivered: second.latency.sendToDelivered.toJSON() },
-      });
+      const latency: Partial<Record<TimelineLatency, EncodedHdr>> = {};
+      for (const metric of TIMELINE_LATENCIES) if (second.latency[metric].count > 0) latency[metric] = second.latency[metric].encode();
+      encoded.timeline.push({ s, sent: second.sent, delivered: second.delivered, errors: second.errors, latency });
     }
     return JSON.stringify(encoded);
   }
@@ -175,10 +162,7 @@ export class Metrics implements MetricsSink {
     for (const metric of LATENCY_METRICS) {
       const other = encoded.histograms[metric];
       if (!other) continue;
-      const decoded = decodeFromCompressedBase64(other.hdr, 32, false);
-      this.histogram(metric).add(decoded);
-      if (decoded.totalCount > 0) this.noteExtremes(metric, other.min, other.max);
-      decoded.destroy();
+      this.histogram(metric).addEncoded(other);
       this.chart(metric).addAll(other.chart);
     }
     for (const [name, value] of Object.entries(encoded.counters)) this.counters.set(name, this.counter(name) + value);
@@ -192,18 +176,13 @@ export class Metrics implements MetricsSink {
     return { startMs: this.startMs, histograms, counters, timeline: this.timelineRows() };
   }
 
-  private histogram(metric: LatencyMetric): Histogram {
+  private histogram(metric: LatencyMetric): HdrHistogram {
     let h = this.histograms.get(metric);
     if (!h) {
-      h = build({ useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_TRACKABLE_MS, numberOfSignificantValueDigits: SIGNIFICANT_DIGITS, autoResize: true });
+      h = new HdrHistogram();
       this.histograms.set(metric, h);
     }
     return h;
-  }
-
-  private noteExtremes(metric: LatencyMetric, min: number, max: number): void {
-    const known = this.extremes.get(metric);
-    this.extremes.set(metric, known ? { min: Math.min(known.min, min), max: Math.max(known.max, max) } : { min, max });
   }
 
   private chart(metric: LatencyMetric): LogBuckets {
@@ -219,14 +198,14 @@ export class Metrics implements MetricsSink {
     const key = Math.floor(nowMs / 1000);
     let s = this.seconds.get(key);
     if (!s) {
-      s = { sent: 0, delivered: 0, errors: 0, latency: { sendToAck: new LogBuckets(TIMELINE_BUCKETS_PER_DECADE), sendToDelivered: new LogBuckets(TIMELINE_BUCKETS_PER_DECADE) } };
+      s = { sent: 0, delivered: 0, errors: 0, latency: { sendToAck: new HdrHistogram(), sendToDelivered: new HdrHistogram() } };
       this.seconds.set(key, s);
     }
     return s;
   }
 
   private observeOnTimeline(metric: LatencyMetric, value: number, atEpochMs: number): void {
-    if (metric === 'sendToAck' || metric === 'sendToDelivered') this.second(atEpochMs).latency[metric].add(value);
+    if (metric === 'sendToAck' || metric === 'sendToDelivered') this.second(atEpochMs).latency[metric].record(value);
   }
 
   private mergeStart(encoded: EncodedMetrics): void {
@@ -243,17 +222,18 @@ export class Metrics implements MetricsSink {
     second.sent += row.sent;
     second.delivered += row.delivered;
     second.errors += row.errors;
-    for (const metric of TIMELINE_LATENCIES) second.latency[metric].addAll(row.latency[metric]);
+    for (const metric of TIMELINE_LATENCIES) {
+      const other = row.latency[metric];
+      if (other) second.latency[metric].addEncoded(other);
+    }
   }
 
   private histogramSnapshot(metric: LatencyMetric): HistogramSnapshot {
     const h = this.histograms.get(metric);
-    if (!h || h.totalCount === 0) return emptyHistogramSnapshot();
-    const { min, max } = this.extremes.get(metric) ?? { min: 0, max: 0 };
-    // HDR answers a bucket's highest equivalent value, which may pass the exact max.
-    const at = (p: number): number => Math.min(max, Math.max(min, h.getValueAtPercentile(p)));
+    if (!h || h.count === 0) return emptyHistogramSnapshot();
+    const at = (p: number): number => h.percentile(p)!;
     return {
-      count: h.totalCount, min, max, mean: round3(h.mean),
+      count: h.count, min: h.min!, max: h.max!, mean: h.mean!,
       p50: at(50), p90: at(90), p95: at(95), p99: at(99), 'p99.9': at(99.9),
       buckets: this.chart(metric).bars(),
     };
@@ -272,12 +252,6 @@ export class Metrics implements MetricsSink {
   }
 }
 
-/** Histograms hold integers in 0..1 h: sub-ms samples round, negative ones (clock steps) count as 0. */
-function clampSample(value: number): number {
-  if (!Number.isFinite(value)) return value > 0 ? HIGHEST_TRACKABLE_MS : 0;
-  return Math.min(HIGHEST_TRACKABLE_MS, Math.max(0, Math.round(value)));
-}
-
 function counterColumn(counter: string): 'sent' | 'delivered' | 'errors' | undefined {
   if (counter.startsWith('errors.')) return 'errors';
   return TIMELINE_COUNTERS[counter as keyof typeof TIMELINE_COUNTERS];
@@ -285,8 +259,4 @@ function counterColumn(counter: string): 'sent' | 'delivered' | 'errors' | undef
 
 function emptyHistogramSnapshot(): HistogramSnapshot {
   return { count: 0, min: 0, max: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, 'p99.9': 0, buckets: [] };
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }

@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
+import { FanOutTracker } from './fanOut.ts';
 import type { LatencyMetric } from './MetricsSink.ts';
 
 /** Where the samples go; `atEpochMs` places each on the timeline (Metrics.observeAt). */
@@ -14,28 +15,21 @@ export interface TimedSink {
  *   render, by push or by sync. A device that was offline for a minute contributes a minute:
  *   that is what its user saw.
  * - `fanOut`, per message: from the server storing it to the last render by push on any
- *   member device: how long the cluster takes to reach everyone who was connected. Renders by
- *   sync are left out, since they measure when a phone came back, not the fan-out. Live runs
- *   share one machine clock between server and phones, so the difference is meaningful.
+ *   member device (FanOutTracker, the definition A11 uses too).
  */
 export function observeHistoryLatencies(events: Iterable<HistoryEvent>, runStartEpochMs: number, metrics: TimedSink): void {
   const invokedAt = new Map<string, number>();
-  const lastPush = new Map<string, { storedAt: number; lastT: number }>();
+  const fanOut = new FanOutTracker();
   for (const event of events) {
     if (event.type === 'invoke' && event.op === 'send') {
       invokedAt.set(`${userOf(event.p)}|${event.clientMsgId}`, event.t);
     } else if (event.type === 'render') {
       const sentT = invokedAt.get(`${event.from}|${event.clientMsgId}`);
       if (sentT !== undefined) metrics.observeAt('sendToDelivered', Math.max(0, event.t - sentT), runStartEpochMs + event.t);
-      if (event.via === 'push' && event.storedAt !== undefined) {
-        const key = `${event.chat}|${event.seq}`;
-        const entry = lastPush.get(key);
-        if (!entry) lastPush.set(key, { storedAt: event.storedAt, lastT: event.t });
-        else if (event.t > entry.lastT) entry.lastT = event.t;
-      }
+      fanOut.onRender(event);
     }
   }
-  for (const { storedAt, lastT } of lastPush.values()) metrics.observeAt('fanOut', Math.max(0, lastT - storedAt), runStartEpochMs + lastT);
+  for (const { ms, lastT } of fanOut.samples()) metrics.observeAt('fanOut', ms, runStartEpochMs + lastT);
 }
 
 function userOf(p: string): string {

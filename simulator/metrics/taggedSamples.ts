@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
+import { FanOutTracker } from './fanOut.ts';
 import type { RunPhase } from '../report/Summary.ts';
 
 /**
@@ -89,7 +90,7 @@ export function taggedSamples(events: Iterable<HistoryEvent>, context: TagContex
   const sends = new Map<string, { t: number; tags: Tags; acked: boolean; read: boolean }>();
   /** user|clientMsgId -> when it was sent (a recipient renders it by its sender's user). */
   const sentAt = new Map<string, number>();
-  const fanOut = new Map<string, { storedAt: number; lastT: number; chat: string }>();
+  const fanOut = new FanOutTracker();
   const samples: TaggedSample[] = [];
   for (const e of events) {
     if (e.type === 'oracle') {
@@ -117,12 +118,7 @@ export function taggedSamples(events: Iterable<HistoryEvent>, context: TagContex
         const t = sentAt.get(`${e.from}|${e.clientMsgId}`);
         // The recipient's tags as they stood when the message was sent.
         if (t !== undefined) samples.push({ metric: 'sendToDelivered', value: Math.max(0, e.t - t), atMs: e.t, tags: deviceTags(e.p, e.chat, t) });
-        if (e.via === 'push' && e.storedAt !== undefined) {
-          const key = `${e.chat}|${e.seq}`;
-          const entry = fanOut.get(key);
-          if (!entry) fanOut.set(key, { storedAt: e.storedAt, lastT: e.t, chat: e.chat });
-          else if (e.t > entry.lastT) entry.lastT = e.t;
-        }
+        fanOut.onRender(e);
         break;
       }
       case 'tick': {
@@ -136,8 +132,8 @@ export function taggedSamples(events: Iterable<HistoryEvent>, context: TagContex
       default: break;
     }
   }
-  for (const { storedAt, lastT, chat } of fanOut.values()) {
-    samples.push({ metric: 'fanOut', value: Math.max(0, lastT - storedAt), atMs: lastT, tags: { ...chatTags(chat, context), phase: phaseAt(storedAt, context) } });
+  for (const { storedAt, lastT, chat, ms } of fanOut.samples()) {
+    samples.push({ metric: 'fanOut', value: ms, atMs: lastT, tags: { ...chatTags(chat, context), phase: phaseAt(storedAt, context) } });
   }
   return samples;
 }

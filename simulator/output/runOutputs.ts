@@ -64,23 +64,36 @@ export async function openOutputs(specs: readonly OutputSpec[]): Promise<RunOutp
   const jsonStreams: WriteStream[] = [];
   const csvFiles: string[] = [];
   const servers: Array<{ server: Server; update: (p: RunProgress) => void }> = [];
-  for (const spec of specs) {
-    if (spec.kind === 'json') {
-      await mkdir(dirname(spec.file), { recursive: true });
-      const stream = createWriteStream(spec.file, { flags: 'w' });
-      streams.push(stream);
-      jsonStreams.push(stream);
-    } else if (spec.kind === 'csv') {
-      await mkdir(dirname(spec.file), { recursive: true });
-      csvFiles.push(spec.file);
-    } else {
-      servers.push(await prometheusEndpoint(spec.host, spec.port));
-    }
-  }
   const close = async (): Promise<void> => {
     await Promise.all(streams.map((s) => new Promise<void>((done) => s.end(done))));
     await Promise.all(servers.map(({ server }) => new Promise<void>((done) => server.close(() => done()))));
   };
+  try {
+    for (const spec of specs) {
+      if (spec.kind === 'json') {
+        await mkdir(dirname(spec.file), { recursive: true });
+        const stream = createWriteStream(spec.file, { flags: 'w' });
+        // Opened before the run starts: a path that cannot be written (a directory, no permission) is refused now, not as a crash later.
+        await new Promise<void>((opened, fail) => {
+          stream.once('open', () => opened());
+          stream.once('error', (error) => fail(new Error(`json=${spec.file}: cannot write it: ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
+        });
+        streams.push(stream);
+        jsonStreams.push(stream);
+      } else if (spec.kind === 'csv') {
+        await mkdir(dirname(spec.file), { recursive: true });
+        // Written at the end, checked now: an empty file until then.
+        await writeFile(spec.file, '').catch((error: NodeJS.ErrnoException) => { throw new Error(`csv=${spec.file}: cannot write it: ${error.code ?? error.message}`); });
+        csvFiles.push(spec.file);
+      } else {
+        servers.push(await prometheusEndpoint(spec.host, spec.port));
+      }
+    }
+  } catch (error) {
+    // Whatever did open (a file, a listening endpoint) is closed: the run does not start.
+    await close();
+    throw error;
+  }
   return {
     progress(p) {
       const line = `${JSON.stringify({ type: 'progress', ...p })}\n`;

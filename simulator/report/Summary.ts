@@ -2,6 +2,7 @@ import type { PropertyResult } from '../check/PropertyResult.ts';
 import type { FaultWindow } from '../engine/LiveRun.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
 import type { Breakdowns } from '../metrics/tagBreakdown.ts';
+import { KNOWN_METRICS, parseThreshold, type MetricInfo, type ThresholdOp } from '../scenario/thresholds.ts';
 
 /**
  * Process exit codes of `chatsim run`, the contract CI gates use:
@@ -35,23 +36,37 @@ export interface ThresholdResult {
   ok: boolean;
 }
 
-/** A threshold as summary.json carries it: `actual` is null (not absent) when the metric is missing. */
+/**
+ * A threshold as summary.json carries it: `actual` is null (not absent) when the metric is
+ * missing; `op`, `limit` and `unit` spell out what it was held to (`limit` and `actual` in
+ * `unit`: ms for durations), null for an expression that does not parse.
+ */
 export interface SummaryThreshold {
   expression: string;
   actual: number | null;
+  op: ThresholdOp | null;
+  limit: number | null;
+  unit: MetricInfo['unit'] | null;
   ok: boolean;
 }
 
-/** A histogram's stats: ms for latencies, messages for syncMessages; all 0 when count is 0. */
+/** The summary.json form of a threshold's result. */
+export function summaryThreshold(t: ThresholdResult): SummaryThreshold {
+  const parsed = parseThreshold(t.expression);
+  const held = parsed.ok ? { op: parsed.threshold.op, limit: parsed.threshold.limit, unit: KNOWN_METRICS[parsed.threshold.metric]?.unit ?? null } : { op: null, limit: null, unit: null };
+  return { expression: t.expression, actual: t.actual ?? null, ...held, ok: t.ok };
+}
+
+/** A histogram's stats: ms for latencies, messages for syncMessages; every stat null (never 0: a gate would read 0 as perfect) when count is 0. */
 export interface LatencySummary {
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  'p99.9': number;
-  max: number;
-  min: number;
-  mean: number;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+  'p99.9': number | null;
+  max: number | null;
+  min: number | null;
+  mean: number | null;
   count: number;
 }
 
@@ -77,7 +92,7 @@ export type SummaryLatencyMetric = 'sendToAck' | 'sendToDelivered' | 'sendToRead
  * - `seed`, `engine`, `scenario` {name, path}, `durationMs` (load phase), `reproduce` (a command line).
  * - `properties[]`: {id, name, verdict 'pass'|'fail'|'unknown', violations, example (first or null), examples, reason?}.
  *   'unknown' (the history could not decide) does not fail the run.
- * - `thresholds[]`: {expression, actual (ms for durations; null when the metric is missing), ok}.
+ * - `thresholds[]`: {expression, actual (null when the metric is missing), op, limit, unit ('ms' for durations, 'perSec', 'ratio', 'count'), ok}.
  * - `metrics`: `phones`, `messagesSent`, `messagesAcked`, `deliveries` (counters messages.sent/acked/delivered),
  *   `throughputPerSec` {sent, delivered} over durationMs, `latencyMs` {sendToAck, sendToDelivered, sendToRead,
  *   fanOut, reconnect} each {p50, p90, p95, p99, p99.9, max, min, mean, count} in ms, `frames` {out: {type: n}, in: {type: n},
@@ -187,7 +202,7 @@ export function buildSummary(input: SummaryInput): Summary {
     durationMs: input.durationMs,
     reproduce: input.reproduce,
     properties: input.properties.map(summariseProperty),
-    thresholds: input.thresholds.map((t) => ({ expression: t.expression, actual: t.actual ?? null, ok: t.ok })),
+    thresholds: input.thresholds.map(summaryThreshold),
     metrics: summariseMetrics(input.metrics, input.phones, input.durationMs),
     faults: input.faults.map((f) => ({ kind: f.kind, startMs: f.startMs, endMs: f.endMs, ...(f.label !== undefined ? { label: f.label } : {}) })),
     phases: (input.phases ?? []).map((p) => ({ ...p })),
@@ -250,7 +265,7 @@ function countersUnder(counters: Record<string, number>, prefix: string): Record
 }
 
 function latencyOf(h: HistogramSnapshot | undefined): LatencySummary {
-  if (!h) return { p50: 0, p90: 0, p95: 0, p99: 0, 'p99.9': 0, max: 0, min: 0, mean: 0, count: 0 };
+  if (!h || h.count === 0) return { p50: null, p90: null, p95: null, p99: null, 'p99.9': null, max: null, min: null, mean: null, count: 0 };
   return { p50: h.p50, p90: h.p90, p95: h.p95, p99: h.p99, 'p99.9': h['p99.9'], max: h.max, min: h.min, mean: h.mean, count: h.count };
 }
 
@@ -283,7 +298,7 @@ export function lookupMetric(summary: Summary, metric: string, stat: string): nu
   const histogram = histogramOf(summary, metric);
   if (histogram !== undefined) {
     if (histogram.count === 0 || !(HISTOGRAM_STATS as readonly string[]).includes(stat)) return undefined;
-    return histogram[stat as HistogramStat];
+    return histogram[stat as HistogramStat] ?? undefined;
   }
   return stat === 'value' ? valueMetric(summary, metric) : undefined;
 }

@@ -1,5 +1,6 @@
 import { escapeXml } from './svgCharts.ts';
 import type { PropertySummary, Summary, SummaryThreshold } from './Summary.ts';
+import { formatThresholdValue } from './terminalSummary.ts';
 
 /**
  * junit.xml for CI test reporters: one suite `chatsim.<scenario>`, a test case per property
@@ -46,7 +47,8 @@ function propertyCase(p: PropertySummary): string {
 
 function thresholdCase(t: SummaryThreshold): string {
   const open = `<testcase classname="thresholds" name="${attr(t.expression)}">`;
-  const actual = t.actual === null ? 'the run did not produce this metric' : `actual ${t.actual}`;
+  const limit = t.op && t.limit !== null && t.limit !== undefined ? `, limit ${t.op} ${formatThresholdValue(t.expression, t.limit)}` : '';
+  const actual = t.actual === null ? `the run did not produce this metric${limit}` : `actual ${formatThresholdValue(t.expression, t.actual)}${limit}`;
   if (t.ok) return `${open}<system-out>${text(actual)}</system-out></testcase>`;
   return `${open}<failure type="threshold" message="${attr(actual)}">${text(`${t.expression}: ${actual}`)}</failure></testcase>`;
 }

@@ -104,7 +104,7 @@ ${failed}`;
 /** The numbers a reader wants before any chart; a missing value shows as a dash, never 0. */
 function keyNumbers(s: Summary): string {
   const m = s.metrics;
-  const latency = (l: LatencySummary, stat: 'p95' | 'p99'): string => (l.count > 0 ? formatMs(l[stat]) : '—');
+  const latency = (l: LatencySummary, stat: 'p95' | 'p99'): string => { const v = l[stat]; return l.count > 0 && v !== null ? formatMs(v) : '—'; };
   const failedProperties = s.properties.filter((p) => p.verdict === 'fail').length;
   const failedThresholds = s.thresholds.filter((t) => !t.ok).length;
   const tiles: Array<[string, string, boolean?]> = [
@@ -152,8 +152,9 @@ function propertiesSection(s: Summary): string {
 }
 
 function thresholdsSection(s: Summary): string {
-  const rows = s.thresholds.map((t) => `<tr><td class="${t.ok ? 'pass' : 'fail'}">${t.ok ? '✓' : '✗'}</td><td><code>${esc(t.expression)}</code></td><td class="num">${t.actual === null ? 'no data' : esc(formatThresholdValue(t.expression, t.actual))}</td></tr>`);
-  return section('thresholds', 'Thresholds', ['', 'threshold', 'actual'], rows, 'No thresholds.');
+  const limitOf = (t: Summary['thresholds'][number]): string => (t.op && t.limit !== null && t.limit !== undefined ? `${t.op} ${formatThresholdValue(t.expression, t.limit)}` : '-');
+  const rows = s.thresholds.map((t) => `<tr><td class="${t.ok ? 'pass' : 'fail'}">${t.ok ? '✓' : '✗'}</td><td><code>${esc(t.expression)}</code></td><td class="num">${t.actual === null ? 'no data' : esc(formatThresholdValue(t.expression, t.actual))}</td><td class="num">${esc(limitOf(t))}</td></tr>`);
+  return section('thresholds', 'Thresholds', ['', 'threshold', 'actual', 'limit'], rows, 'No thresholds.');
 }
 
 /** Per tagged metric and tag value: count and percentiles, so a tail can be traced to its slice (a profile, the disconnected). */
@@ -182,9 +183,10 @@ function histogramChart(metric: string, h: HistogramSnapshot): string {
 /** The three ticks a sender sees (sent = server ack, delivered, read) as p50/p95/p99 bars. */
 function ticksChart(s: Summary): string {
   const ticks = [['sent', s.metrics.latencyMs.sendToAck], ['delivered', s.metrics.latencyMs.sendToDelivered], ['read', s.metrics.latencyMs.sendToRead]] as const;
-  const groups: BarGroup[] = ticks.map(([label, l]) => ({
+  // A tick with no samples has no bars (its stats are null), not bars of 0.
+  const groups: BarGroup[] = ticks.filter(([, l]) => l.count > 0).map(([label, l]) => ({
     label,
-    bars: (['p50', 'p95', 'p99'] as const).map((stat) => ({ label: stat, value: l[stat], color: COLORS[stat] })),
+    bars: (['p50', 'p95', 'p99'] as const).map((stat) => ({ label: stat, value: l[stat] ?? 0, color: COLORS[stat] })),
   }));
   return barChart({ id: 'ticks', title: 'Tick latencies (send to ✓ sent, ✓✓ delivered, read)', xLabel: 'tick', yLabel: 'ms', groups });
 }
@@ -209,7 +211,7 @@ function metricsSection(s: Summary): string {
   const kv = (record: Record<string, number>): string => Object.entries(record).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   rows.push(['frames out', kv(m.frames.out)], ['frames in', kv(m.frames.in)], ['errors', kv(m.errors)]);
   const latencyRows = Object.entries(m.latencyMs).concat([['syncMessages', m.syncMessages]]).map(([name, l]) =>
-    `<tr><td>${esc(name)}</td>${[l.count, l.p50, l.p95, l.p99, l.max].map((v) => `<td class="num">${v}</td>`).join('')}</tr>`);
+    `<tr><td>${esc(name)}</td>${[l.count, l.p50, l.p95, l.p99, l.max].map((v) => `<td class="num">${v ?? '—'}</td>`).join('')}</tr>`);
   return `<section id="metrics"><h2>Metrics</h2>
 <table><tbody>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('\n')}</tbody></table>
 <table><thead><tr><th>latency (ms; syncMessages in messages)</th><th>count</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr></thead><tbody>

@@ -69,8 +69,14 @@ function verdictWord(verdict: 'pass' | 'fail' | 'unknown', c: ChalkInstance): st
 
 function thresholdLines(s: Summary, c: ChalkInstance): string[] {
   if (s.thresholds.length === 0) return [];
-  const rows = s.thresholds.map((t) => [t.ok ? c.green('✓') : c.red('✗'), t.expression, t.actual === null ? 'no data' : formatThresholdValue(t.expression, t.actual)]);
-  return ['thresholds', ...table([['', 'threshold', 'actual'], ...rows])];
+  // What was measured and what it was held to, each with its unit: `sendToAck p(95)  7.9s  < 5s`.
+  const rows = s.thresholds.map((t) => {
+    const at = t.op ? t.expression.lastIndexOf(t.op) : -1;
+    const subject = at > 0 ? t.expression.slice(0, at).trim() : t.expression;
+    const limit = t.op && t.limit !== null && t.limit !== undefined ? `${t.op} ${formatThresholdValue(t.expression, t.limit)}` : '-';
+    return [t.ok ? c.green('✓') : c.red('✗'), subject, t.actual === null ? 'no data' : formatThresholdValue(t.expression, t.actual), limit];
+  });
+  return ['thresholds', ...table([['', 'threshold', 'actual', 'limit'], ...rows])];
 }
 
 function metricLines(s: Summary): string[] {
@@ -90,7 +96,7 @@ function metricLines(s: Summary): string[] {
 
 function latencyLines(s: Summary): string[] {
   const row = (name: string, l: LatencySummary, unit: (n: number) => string): string[] =>
-    [name, String(l.count), ...(l.count === 0 ? ['-', '-', '-', '-'] : [l.p50, l.p95, l.p99, l.max].map(unit))];
+    [name, String(l.count), ...[l.p50, l.p95, l.p99, l.max].map((v) => (v === null ? '-' : unit(v)))];
   const rows = LATENCY_ROWS.map((metric) => row(metric, s.metrics.latencyMs[metric], formatMs));
   rows.push(row('syncMessages', s.metrics.syncMessages, String));
   return ['latency', ...table([['metric', 'count', 'p50', 'p95', 'p99', 'max'], ...rows], [false, true, true, true, true, true])];
@@ -143,7 +149,10 @@ function sumOf(record: Record<string, number>): number {
 /** A threshold's measured value in its metric's unit: durations as durations, the rest as numbers. */
 export function formatThresholdValue(expression: string, actual: number): string {
   const metric = /^\s*([A-Za-z]+)/.exec(expression)?.[1] ?? '';
-  return KNOWN_METRICS[metric]?.unit === 'ms' && Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric) ? formatMs(actual) : formatNumber(actual);
+  const unit = Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric) ? KNOWN_METRICS[metric]!.unit : undefined;
+  if (unit === 'ms') return formatMs(actual);
+  if (unit === 'perSec') return `${formatNumber(actual)}/s`;
+  return formatNumber(actual);
 }
 
 export function formatMs(ms: number): string {
@@ -165,18 +174,62 @@ function trim(n: number, digits: number): string {
 /** Rate state between progress lines: the previous call's elapsed time and delivered count. */
 let previous: { elapsedMs: number; delivered: number; sent: number } | undefined;
 
-/** One progress line: elapsed, phase, connected/phones, sent, delivered/s since the last line, errors. */
-export function progressLine(p: RunProgress): string {
+/** A part of the progress line: its text, how much it matters when the terminal is narrow (1 first), its colour. */
+interface ProgressPart {
+  text: string;
+  rank: number;
+  paint?: (c: ChalkInstance, text: string) => string;
+}
+
+/**
+ * One progress line: elapsed, phase, connected/phones, sent, acked, delivered (with rates since
+ * the last line), the live p99s (delivery: store to render by push; ack: sendToAck; over the last
+ * 5 s, simulator/engine/liveLatency.ts) and errors. With `columns` (a terminal's width) the line
+ * keeps the parts that matter most and fits in `columns - 1` characters, so it never wraps and a
+ * rewrite in place leaves nothing behind; without, every part is there (CI logs).
+ */
+export function progressLine(p: RunProgress, options: { columns?: number; color?: boolean } = {}): string {
   const rates = ratesSince(p);
   previous = { elapsedMs: p.elapsedMs, delivered: p.delivered, sent: p.sent };
-  return [
-    `[${formatMs(Math.max(0, p.elapsedMs))}]`, p.phase,
-    `phones ${p.connected}/${p.phones}`,
-    `sent ${p.sent} (${formatNumber(rates.sentPerSec)}/s)`,
-    `acked ${p.acked}`,
-    `delivered ${p.delivered} (${formatNumber(rates.deliveredPerSec)}/s)`,
-    `errors ${p.errors}`,
-  ].join('  ');
+  const p99 = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '-' : formatMs(ms));
+  // On a terminal, sends and deliveries show their rates only and counts past 9999 are shortened (12.3k, 1.23M).
+  const n = options.columns === undefined ? String : compactCount;
+  const rate = (perSec: number): string => (options.columns === undefined ? formatNumber(perSec) : compactCount(Math.round(perSec)));
+  const parts: ProgressPart[] = [
+    { text: `[${formatMs(Math.max(0, p.elapsedMs))}]`, rank: 1 },
+    { text: p.phase, rank: 2, paint: (c, t) => (p.phase === 'load' ? c.cyan(t) : c.yellow(t)) },
+    { text: `phones ${p.connected}/${p.phones}`, rank: 3 },
+    { text: options.columns === undefined ? `sent ${p.sent} (${rate(rates.sentPerSec)}/s)` : `sent ${rate(rates.sentPerSec)}/s`, rank: 7 },
+    { text: `acked ${n(p.acked)}`, rank: 9 },
+    { text: options.columns === undefined ? `delivered ${p.delivered} (${rate(rates.deliveredPerSec)}/s)` : `delivered ${rate(rates.deliveredPerSec)}/s`, rank: 5 },
+    { text: `p99 delivery ${p99(p.deliveryP99Ms)}`, rank: 4 },
+    { text: `ack ${p99(p.ackP99Ms)}`, rank: 8 },
+    { text: `errors ${n(p.errors)}`, rank: 6, paint: (c, t) => (p.errors > 0 ? c.red(t) : t) },
+  ];
+  const separator = '  ';
+  const kept = options.columns === undefined ? parts : fitParts(parts, options.columns - 1, separator);
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  return kept.map((part) => (part.paint ? part.paint(c, part.text) : part.text)).join(separator);
+}
+
+/** 9999, 12.3k, 1.23M: three significant digits past four. */
+function compactCount(value: number): string {
+  if (Math.abs(value) < 10_000) return String(value);
+  if (Math.abs(value) < 1_000_000) return `${Number((value / 1000).toPrecision(3))}k`;
+  return `${Number((value / 1_000_000).toPrecision(3))}M`;
+}
+
+/** Drops the least important parts until the line fits in `width`; cuts the last one short if even the first do not. */
+function fitParts(parts: ProgressPart[], width: number, separator: string): ProgressPart[] {
+  const widthOf = (list: ProgressPart[]): number => list.reduce((n, part) => n + part.text.length, 0) + separator.length * Math.max(0, list.length - 1);
+  let kept = [...parts];
+  while (kept.length > 1 && widthOf(kept) > width) {
+    const least = Math.max(...kept.map((part) => part.rank));
+    kept = kept.filter((part) => part.rank !== least);
+  }
+  if (widthOf(kept) <= width) return kept;
+  const cut = Math.max(0, width - 1);
+  return [{ ...kept[0]!, text: `${kept[0]!.text.slice(0, cut)}\u2026`.slice(0, Math.max(0, width)) }];
 }
 
 function ratesSince(p: RunProgress): { sentPerSec: number; deliveredPerSec: number } {

@@ -2,22 +2,36 @@ import { parseDuration } from './duration.ts';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { createRequire } from 'node:module';
-import { parseDocument } from 'yaml';
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { didYouMean, nearest } from './didYouMean.ts';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
 import { parseThreshold } from './thresholds.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
 import { scenarioEventErrors, scenarioEventOf } from './scenarioEvents.ts';
-import { isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
+import { BUG_CATALOGUE, isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
+import { parseContactPoint } from '../../server/cassandra/client.ts';
 import { ALL_REAL, shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
 
 /** One problem with a scenario file: the field (dotted path, `network[1].share`) and why. */
 export interface ScenarioError {
   path: string;
   message: string;
+  /** Where in the file, 1-based, when the field (or the nearest section holding it) is in the file; a field set by a flag has none. */
+  line?: number;
+  col?: number;
   /** A stable code where one applies (CONTRADICTORY_LIMITS); schema and syntax errors have none. */
   code?: string;
+}
+
+/**
+ * One line per problem, compiler style, for a terminal or an editor to jump to:
+ * `file:line:col: path: message` (the position when known, the path when there is one).
+ */
+export function formatScenarioError(file: string, error: ScenarioError): string {
+  const where = error.line !== undefined ? `${file}:${error.line}:${error.col ?? 1}` : file;
+  return `${where}: ${error.path ? `${error.path}: ` : ''}${error.code ? `[${error.code}] ` : ''}${error.message}`;
 }
 
 export type LoadScenarioResult = { ok: true; scenario: Scenario } | { ok: false; errors: ScenarioError[] };
@@ -61,7 +75,8 @@ function schemaValidator(): ValidateFunction {
   if (!validator) {
     const schema = require('../../scenarios/schema.json') as object;
     // useDefaults fills every default the schema declares, so the file and the schema agree on them.
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    // verbose: errors carry their schema, so an unknown field can be matched against the known ones.
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
     validator = ajv.compile(schema);
   }
   return validator;
@@ -75,27 +90,88 @@ export async function loadScenario(file: string, overrides: ScenarioOverrides = 
     if (buffer.byteLength > SCENARIO_FILE_BYTES_MAX) return fail('', `file is ${buffer.byteLength} bytes; a scenario may be at most ${SCENARIO_FILE_BYTES_MAX}`);
     text = buffer.toString('utf8');
   } catch (error) {
-    return fail('', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    return fail('', code === 'ENOENT' ? 'no such file (ENOENT)' : code === 'EISDIR' ? 'is a directory, not a scenario file' : `cannot read it (${code ?? (error as Error).message})`);
   }
   return parseScenario(text, basename(file, extname(file)), overrides);
 }
 
 /** As loadScenario, from text; `defaultName` names a scenario that has no `name`. */
 export function parseScenario(text: string, defaultName: string, overrides: ScenarioOverrides = {}): LoadScenarioResult {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (document.errors.length > 0) {
-    return { ok: false, errors: document.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })) };
+    return {
+      ok: false,
+      errors: document.errors.map((e) => ({
+        path: '', message: `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        ...(e.linePos ? { line: e.linePos[0].line, col: e.linePos[0].col } : {}),
+      })),
+    };
   }
+  const fromFlags = overriddenPaths(overrides);
+  if (overrides.bugs !== undefined && overrides.bugs.length > 0 && !document.has('bugs')) fromFlags.set('bugs', '--inject-bug');
+  const located = (errors: ScenarioError[]): LoadScenarioResult => ({ ok: false, errors: errors.map((e) => locate(e, document, lineCounter, fromFlags)) });
   const raw: unknown = document.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return fail('', 'a scenario is a YAML mapping (name: ..., population: ..., load: ...)');
   const input = raw as Record<string, unknown>;
   applyRawOverrides(input, overrides);
   const validate = schemaValidator();
-  if (!validate(input)) return { ok: false, errors: schemaErrors(validate.errors ?? []) };
+  if (!validate(input)) return located(schemaErrors(validate.errors ?? []));
   const scenario = normalise(input, defaultName);
   if (overrides.phones !== undefined) scalePhones(scenario, overrides.phones);
   const errors = semanticErrors(scenario);
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, scenario };
+  return errors.length > 0 ? located(errors) : { ok: true, scenario };
+}
+
+/**
+ * Adds the line and column of the error's field: the key of an unknown field, the value of a
+ * field that is wrong, or the nearest section that holds a missing one.
+ */
+function locate(error: ScenarioError, document: Document, lineCounter: LineCounter, fromFlags: ReadonlyMap<string, string>): ScenarioError {
+  if (error.path === '' || error.line !== undefined) return error;
+  // A value a flag set is not where the file says: name the flag instead of a line.
+  for (const [path, flag] of fromFlags) {
+    if (error.path === path || error.path.startsWith(`${path}.`) || error.path.startsWith(`${path}[`)) return { ...error, message: `${error.message} (set by ${flag})` };
+  }
+  const segments = error.path.split(/\.|\[(\d+)\]/).filter((part) => part !== undefined && part !== '');
+  let node: unknown = document.contents;
+  let at: YamlNode | undefined;
+  for (const segment of segments) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => String((item.key as { value?: unknown } | null)?.value ?? item.key) === segment);
+      if (!pair) break;
+      const unknownKey = segment === segments.at(-1) && error.message.startsWith('unknown field');
+      at = ((unknownKey ? pair.key : pair.value ?? pair.key) as YamlNode | null) ?? at;
+      node = pair.value;
+    } else if (isSeq(node) && /^\d+$/.test(segment)) {
+      const item = node.items[Number(segment)];
+      // Past the file's list: an item a flag added (--inject-bug).
+      if (item === undefined) return { ...error, message: `${error.message} (set by a flag)` };
+      at = item as YamlNode;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  if (!at?.range) return error;
+  const { line, col } = lineCounter.linePos(at.range[0]);
+  return { ...error, line, col };
+}
+
+/** The fields the command line set, and by which flag (their errors name the flag, not a line of the file). */
+function overriddenPaths(overrides: ScenarioOverrides): Map<string, string> {
+  const paths = new Map<string, string>();
+  if (overrides.seed !== undefined) paths.set('seed', '--seed');
+  if (overrides.engine !== undefined) paths.set('engine', '--engine');
+  if (overrides.durationMs !== undefined) paths.set('durationMs', '--duration');
+  if (overrides.healMs !== undefined) paths.set('healMs', '--heal');
+  if (overrides.phones !== undefined) paths.set('population.users', '--phones');
+  if (overrides.processes !== undefined) paths.set('cluster.processes', '--processes');
+  if (overrides.redis !== undefined) paths.set('cluster.redis', '--redis');
+  if (overrides.cassandra !== undefined) paths.set('cluster.cassandra', '--cassandra');
+  if (overrides.target !== undefined) paths.set('target.httpUrl', '--target');
+  return paths;
 }
 
 function fail(path: string, message: string): LoadScenarioResult {
@@ -136,14 +212,21 @@ function schemaErrors(errors: ErrorObject[]): ScenarioError[] {
     let message = error.message ?? 'is invalid';
     if (error.keyword === 'additionalProperties') {
       const name = (error.params as { additionalProperty: string }).additionalProperty;
+      const atTop = path === '';
       path = path ? `${path}.${name}` : name;
-      message = 'unknown field (see scenarios/schema.json for the fields this section takes)';
+      const known = Object.keys((error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+      const hint = didYouMean(name, known);
+      const flag = atTop ? flagOnlyHint(name) : undefined;
+      message = hint ? `unknown field${hint}`
+        : flag ? `unknown field${flag.name === name ? ':' : `; did you mean "${flag.name}"?`} ${flag.why}`
+          : `unknown field (this section takes ${known.length > 0 ? known.join(', ') : 'the fields of scenarios/schema.json'})`;
     } else if (error.keyword === 'required') {
       const name = (error.params as { missingProperty: string }).missingProperty;
       path = path ? `${path}.${name}` : name;
       message = 'is required';
     } else if (error.keyword === 'enum') {
-      message = `must be one of ${((error.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`;
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+      message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}${typeof error.data === 'string' ? didYouMean(error.data, allowed.filter((v): v is string => typeof v === 'string')) : ''}`;
     } else if (error.keyword === 'pattern' && /ms\|s\|m\|h/.test((error.params as { pattern: string }).pattern)) {
       message = 'must be a duration: integer ms or a string like "500ms", "30s", "2m"';
     }
@@ -153,6 +236,23 @@ function schemaErrors(errors: ErrorObject[]): ScenarioError[] {
   // A branch error on a field ("must be string") says less than the errors inside it ("stallMs: is required").
   const all = [...byPath.values()];
   return all.filter((e) => !all.some((other) => other !== e && e.path !== '' && (other.path.startsWith(`${e.path}.`) || other.path.startsWith(`${e.path}[`))));
+}
+
+/**
+ * Settings people put at the top of a scenario that are command-line flags, not fields: an
+ * unknown top-level key equal or near to one is told where the setting lives.
+ */
+const FLAG_ONLY_SETTINGS: Readonly<Record<string, string>> = {
+  phones: 'A scenario has no phones field: population.users and population.devices make the phones; --phones N on the command line scales them.',
+  workers: 'Phone worker threads are not part of a scenario: use --workers N on the command line.',
+  dir: 'Where results go is not part of a scenario: use --dir DIR on the command line.',
+};
+
+function flagOnlyHint(name: string): { name: string; why: string } | undefined {
+  const exact = FLAG_ONLY_SETTINGS[name];
+  if (exact) return { name, why: exact };
+  const near = nearest(name, Object.keys(FLAG_ONLY_SETTINGS));
+  return near === undefined ? undefined : { name: near, why: FLAG_ONLY_SETTINGS[near]! };
 }
 
 function pointerToPath(pointer: string): string {
@@ -352,9 +452,10 @@ function semanticErrors(s: Scenario): ScenarioError[] {
     if (!parsed.ok) errors.push({ path: `thresholds[${i}]`, message: parsed.message });
   });
   s.bugs.forEach((bug, i) => {
-    if (!isBugName(bug)) errors.push({ path: `bugs[${i}]`, message: `unknown bug "${bug}"; \`chatsim bugs\` lists them` });
+    if (!isBugName(bug)) errors.push({ path: `bugs[${i}]`, message: `unknown bug "${bug}"${didYouMean(bug, BUG_CATALOGUE.map((b) => b.name)) || '; `chatsim bugs` lists them'}` });
   });
   if (s.durationMs <= 0) errors.push({ path: 'durationMs', message: 'must be above 0' });
+  if (!parseContactPoint(s.cluster.cassandra)) errors.push({ path: 'cluster.cassandra', message: `must be HOST:PORT with a port in 1..65535, got ${s.cluster.cassandra}` });
   if (s.cluster.processes === 'multi' && !shareableAcrossProcesses(s.cluster.implementations)) {
     errors.push({ path: 'cluster.implementations', message: 'a multi-process cluster shares every port between processes: leave implementations out, or make every one redis (store: cassandra)' });
   }

@@ -1,3 +1,4 @@
+import { didYouMean } from './didYouMean.ts';
 /**
  * k6-style thresholds: `<metric> [<stat>] <op> <limit>`, e.g.
  *
@@ -44,7 +45,7 @@ export const KNOWN_METRICS: Readonly<Record<string, MetricInfo>> = Object.freeze
   sendToAck: { kind: 'histogram', unit: 'ms', description: 'send to the server ack, ms' },
   sendToDelivered: { kind: 'histogram', unit: 'ms', description: 'send to delivery on another member\'s phone, ms' },
   sendToRead: { kind: 'histogram', unit: 'ms', description: 'send to the read receipt, ms' },
-  fanOut: { kind: 'histogram', unit: 'ms', description: 'send to delivery on the last member\'s phone, ms' },
+  fanOut: { kind: 'histogram', unit: 'ms', description: 'server store to the last render by push on a member\'s phone, ms (the same samples as A11)' },
   reconnect: { kind: 'histogram', unit: 'ms', description: 'link loss to reconnected and synced, ms' },
   syncMessages: { kind: 'histogram', unit: 'count', description: 'messages fetched per sync' },
   deliveredPerSec: { kind: 'value', unit: 'perSec', description: 'messages delivered per second' },
@@ -82,6 +83,8 @@ export function parseThreshold(text: string): ParseThresholdResult {
   const metric = filter[1]!;
   const info = KNOWN_METRICS[metric];
   if (!info || !Object.prototype.hasOwnProperty.call(KNOWN_METRICS, metric)) {
+    const hint = didYouMean(metric, [...HISTOGRAM_METRICS, ...VALUE_METRICS]);
+    if (hint) return fail(`unknown metric "${metric}"${hint}`);
     return fail(`unknown metric "${metric}"; known metrics: histograms ${HISTOGRAM_METRICS.join(', ')}; values ${VALUE_METRICS.join(', ')}`);
   }
 
@@ -141,7 +144,7 @@ function parseTagFilter(metric: string, body: string | undefined): { ok: true; t
     const name = colon < 0 ? pair : pair.slice(0, colon);
     const value = colon < 0 ? '' : pair.slice(colon + 1);
     if (name === '' || value === '') return { ok: false, message: `tag filter "{${body}}" must be name:value pairs separated by commas, e.g. {profile:good-4g,connected:true}` };
-    if (!allowed.includes(name)) return { ok: false, message: `unknown tag "${name}" for ${metric}; its tags: ${allowed.join(', ')}` };
+    if (!allowed.includes(name)) return { ok: false, message: `unknown tag "${name}" for ${metric}${didYouMean(name, allowed) || `; its tags: ${allowed.join(', ')}`}` };
     tags[name] = value;
   }
   return { ok: true, tags };

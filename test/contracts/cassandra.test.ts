@@ -10,7 +10,7 @@
  * end), with small buckets so that paging crosses partition boundaries.
  */
 import type { Client } from 'cassandra-driver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { applySchema } from '../../server/cassandra/applySchema.ts';
 import { CassandraMessageStore } from '../../server/cassandra/CassandraMessageStore.ts';
 import { createCassandraClient, DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
@@ -129,6 +129,43 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       expect((await store.append(input(chat, 'bob', 'b2'))).message.seq).toBe(3);
       expect((await store.readChat(chat, 0, 10)).messages.map((m) => [m.seq, m.clientMsgId])).toEqual([[1, 'b1'], [2, 'lost'], [3, 'b2']]);
       expect(await store.lastSeqBySender(chat)).toEqual(new Map([['alice', 2], ['bob', 3]]));
+    });
+
+    it('answers a retry of a send it placed from memory, with no statement (the stored message, whatever the retry carries)', async () => {
+      const [store, other] = [await open(), await open()];
+      const chat = uniqueId('chat-retry');
+      const first = input(chat, 'alice', 'r1');
+      const placed = await store.append(first);
+      expect(placed).toEqual({ created: true, message: { ...first, seq: 1 } });
+      const execute = vi.spyOn(client, 'execute');
+      try {
+        const retried = await store.append({ ...first, body: 'another body', msgId: 'other-id', sentAtMs: 1 });
+        expect(retried).toEqual({ created: false, message: { ...first, seq: 1 } });
+        expect(execute).not.toHaveBeenCalled();
+        // Another chat server (its own store) does not remember it: it reads the claim and answers the same.
+        expect(await other.append({ ...first, msgId: 'third-id' })).toEqual({ created: false, message: { ...first, seq: 1 } });
+        expect(execute).toHaveBeenCalled();
+      } finally {
+        execute.mockRestore();
+      }
+      expect((await store.readChat(chat, 0, 10)).messages.map((m) => [m.seq, m.clientMsgId])).toEqual([[1, 'r1']]);
+      expect(await other.lastSeqBySender(chat)).toEqual(new Map([['alice', 1]]));
+    });
+
+    it('a store that never saw a chat finds its head in one query while it fits the first bucket', async () => {
+      const writer = await open();
+      const [empty, short] = [uniqueId('chat-cold-empty'), uniqueId('chat-cold-short')];
+      for (let i = 0; i < 3; i++) await writer.append(input(short, 'alice', `c${i}`));
+      const cold = await open();
+      const execute = vi.spyOn(client, 'execute');
+      try {
+        expect(await cold.headSeq(empty)).toBe(0);
+        expect(execute).toHaveBeenCalledTimes(1);
+        expect(await cold.readChat(short, 0, 0)).toEqual({ messages: [], headSeq: 3, hasMore: true });
+        expect(execute).toHaveBeenCalledTimes(2);
+      } finally {
+        execute.mockRestore();
+      }
     });
 
     it('finds the head when the bucket hint lags (a writer stopped before updating it)', async () => {

@@ -67,7 +67,7 @@ describe('Metrics counters and timeline', () => {
     expect(snap.timeline[0]).toMatchObject({ tMs: 0, sent: 3, delivered: 0, errors: 0, sendToAckP50Ms: null, sendToAckP99Ms: null });
     expect(snap.timeline[0]!.sendToDeliveredP50Ms).toBeCloseTo(40, -1);
     expect(snap.timeline[1]).toMatchObject({ tMs: 1000, sent: 0, delivered: 5, errors: 1 });
-    expect(Math.abs(snap.timeline[1]!.sendToDeliveredP99Ms! - 80) / 80).toBeLessThan(0.06);
+    expect(snap.timeline[1]!.sendToDeliveredP99Ms).toBe(80); // HDR, exact to 3 significant digits
     expect(snap.timeline[1]!.sendToAckP99Ms).toBeCloseTo(10, 0);
   });
 
@@ -121,13 +121,12 @@ describe('Metrics merge across workers', () => {
 });
 
 describe('LogBuckets', () => {
-  it('puts zeros apart and finds percentiles within a bucket width', () => {
+  it('puts zeros apart and draws bars from the lowest to the highest sample', () => {
     const b = new LogBuckets(40);
     b.add(0);
     for (let v = 1; v <= 100; v++) b.add(v);
-    expect(b.percentile(0)).toBe(0);
-    expect(Math.abs(b.percentile(50)! - 50) / 50).toBeLessThan(0.07);
     expect(b.bars()[0]).toEqual({ lowMs: 0, highMs: 1, count: 1 });
-    expect(new LogBuckets(10).percentile(50)).toBeNull();
+    expect(b.bars().reduce((n, bar) => n + bar.count, 0)).toBe(101);
+    expect(new LogBuckets(10).bars()).toEqual([]);
   });
 });

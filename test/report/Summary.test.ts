@@ -62,6 +62,10 @@ describe('buildSummary metrics', () => {
     expect(s.metrics.throughputPerSec).toEqual({ sent: 0, delivered: 0 });
     expect(s.metrics.errorRate).toBe(0);
     expect(s.metrics.latencyMs.sendToDelivered.count).toBe(0);
+    // An empty histogram is null, never 0: a gate would read p99 = 0 as perfect.
+    expect(s.metrics.latencyMs.sendToDelivered).toEqual({ p50: null, p90: null, p95: null, p99: null, 'p99.9': null, max: null, min: null, mean: null, count: 0 });
+    expect(s.metrics.syncMessages.p99).toBeNull();
+    expect(JSON.parse(JSON.stringify(s)).metrics.latencyMs.fanOut.p99).toBeNull();
   });
 });
 

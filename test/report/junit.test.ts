@@ -16,7 +16,7 @@ describe('junit.xml', () => {
     expect(cases.map((c) => c.attributes.classname)).toEqual(['properties', 'properties', 'properties', 'thresholds', 'thresholds', 'thresholds']);
     expect(cases[1]!.children[0]).toMatchObject({ name: 'failure', text: 'chat c1: seq 3 before 2' });
     expect(cases[2]!.children[0]).toMatchObject({ name: 'skipped', attributes: { message: 'no reads' } });
-    expect(cases[4]!.children[0]!.attributes.message).toBe('actual 0.005');
+    expect(cases[4]!.children[0]!.attributes.message).toBe('actual 0.005, limit < 0.001');
     expect(cases[5]!.children[0]!.attributes.message).toMatch(/did not produce/);
   });
 

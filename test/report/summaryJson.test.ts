@@ -5,7 +5,7 @@ describe('summary.json', () => {
   it('keeps a missing threshold value as null, so gates can read the key', () => {
     const summary = sampleSummary({ thresholds: [{ expression: 'fanOut p(99) < 1s', actual: undefined, ok: false }] });
     const parsed = JSON.parse(JSON.stringify(summary));
-    expect(parsed.thresholds[0]).toEqual({ expression: 'fanOut p(99) < 1s', actual: null, ok: false });
+    expect(parsed.thresholds[0]).toEqual({ expression: 'fanOut p(99) < 1s', actual: null, op: '<', limit: 1000, unit: 'ms', ok: false });
     expect(parsed.exitCode).toBe(2);
   });
 });

@@ -10,7 +10,8 @@ const tiny = readFileSync(new URL('../fixtures/tiny.yaml', import.meta.url), 'ut
 function errorsOf(text: string): Array<{ path: string; message: string }> {
   const result = parseScenario(text, 'test');
   if (result.ok) throw new Error('expected the scenario to be rejected');
-  return result.errors;
+  // Where in the file is tested on its own below.
+  return result.errors.map(({ line: _line, col: _col, ...rest }) => rest);
 }
 
 describe('loadScenario', () => {
@@ -239,5 +240,60 @@ describe('contradictory limits (issue 14, R6)', () => {
 
   it('accepts the defaults and every shipped scenario', () => {
     expect(parseScenario('population: { users: 10 }\n', 't').ok).toBe(true);
+  });
+});
+
+describe('scenario errors: where and did you mean', () => {
+  it('gives the line and column of an unknown key and the nearest known key', () => {
+    const text = tiny.replace('  friendsPerUser: 3', '  friendsPerUser: 3\n  usres: 4');
+    const result = parseScenario(text, 'test');
+    if (result.ok) throw new Error('expected the scenario to be rejected');
+    const line = text.split('\n').findIndex((l) => l.startsWith('  usres:')) + 1;
+    expect(result.errors).toEqual([{ path: 'population.usres', message: 'unknown field; did you mean "users"?', line, col: 3 }]);
+  });
+
+  it('tells a top-level phones (or a typo of it) that phones come from the population and --phones', () => {
+    const text = tiny.replace('durationMs: 4s', 'phonse: 300\ndurationMs: 4s');
+    const result = parseScenario(text, 'test');
+    if (result.ok) throw new Error('expected the scenario to be rejected');
+    const line = text.split('\n').indexOf('phonse: 300') + 1;
+    expect(result.errors).toEqual([{ path: 'phonse', message: expect.stringMatching(/^unknown field; did you mean "phones"\? A scenario has no phones field: .*--phones N/), line, col: 1 }]);
+    expect(errorsOf(tiny.replace('durationMs: 4s', 'phones: 300\ndurationMs: 4s'))[0]!.message).toMatch(/^unknown field: A scenario has no phones field/);
+  });
+
+  it('points at the value of a wrong field, suggests enum values, and lists the fields when nothing is near', () => {
+    const text = tiny.replace('profile: good-4g', 'profile: good-4G').replace('description: CLI test scenario', 'description: CLI test scenario\nzzz: 1');
+    const result = parseScenario(text, 'test');
+    if (result.ok) throw new Error('expected the scenario to be rejected');
+    const lines = text.split('\n');
+    const profileLine = lines.findIndex((l) => l.includes('good-4G'));
+    expect(result.errors).toContainEqual({ path: 'network[0].profile', message: expect.stringContaining('did you mean "good-4g"?'), line: profileLine + 1, col: lines[profileLine]!.indexOf('good-4G') + 1 });
+    expect(result.errors).toContainEqual({ path: 'zzz', message: expect.stringMatching(/^unknown field \(this section takes name, description, seed/), line: lines.indexOf('zzz: 1') + 1, col: 1 });
+  });
+
+  it('suggests names for a threshold metric, a tag and a bug', () => {
+    expect(errorsOf(tiny.replace('"sendToAck p(99) < 10s"', '"sendToAk p(99) < 10s"'))).toContainEqual({ path: 'thresholds[0]', message: 'unknown metric "sendToAk"; did you mean "sendToAck"?' });
+    expect(errorsOf(tiny.replace('"sendToAck p(99) < 10s"', '"sendToAck{profiel:wifi} p(99) < 10s"'))).toContainEqual({ path: 'thresholds[0]', message: expect.stringContaining('did you mean "profile"?') });
+    expect(errorsOf(`${tiny}bugs: [sync-off-by-on]\n`)).toContainEqual({ path: 'bugs[0]', message: 'unknown bug "sync-off-by-on"; did you mean "sync-off-by-one"?' });
+  });
+
+  it('names the flag, not a line of the file, for a value the command line set', () => {
+    const errors = (overrides: Parameters<typeof parseScenario>[2], text = tiny) => {
+      const result = parseScenario(text, 'test', overrides);
+      if (result.ok) throw new Error('expected the scenario to be rejected');
+      return result.errors;
+    };
+    expect(errors({ durationMs: 0 })).toEqual([{ path: 'durationMs', message: 'must be above 0 (set by --duration)' }]);
+    expect(errors({ bugs: ['nope'] })).toEqual([{ path: 'bugs[0]', message: 'unknown bug "nope"; `chatsim bugs` lists them (set by --inject-bug)' }]);
+    expect(errors({ bugs: ['nope'] }, `${tiny}bugs: [sync-off-by-one]\n`)).toEqual([{ path: 'bugs[1]', message: 'unknown bug "nope"; `chatsim bugs` lists them (set by a flag)' }]);
+    expect(errors({ target: 'localhost' })[0]).toMatchObject({ path: 'target.httpUrl', message: expect.stringMatching(/\(set by --target\)$/) });
+    expect(errors({ target: 'localhost' })[0]!.line).toBeUndefined();
+  });
+
+  it('gives the line and column of a YAML syntax error', () => {
+    const result = parseScenario('name: t\npopulation: {users: 3\n', 'test');
+    if (result.ok) throw new Error('expected the scenario to be rejected');
+    expect(result.errors[0]).toMatchObject({ path: '', line: expect.any(Number), col: expect.any(Number) });
+    expect(result.errors[0]!.message).toMatch(/^YAML: /);
   });
 });

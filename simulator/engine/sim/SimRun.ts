@@ -11,6 +11,7 @@ import type { Scenario } from '../../scenario/Scenario.ts';
 import { assignPhones, profileOfDevices } from '../assignPhones.ts';
 import { buildPopulation } from '../buildPopulation.ts';
 import { countingRecorder } from '../countingRecorder.ts';
+import { LatencyWindow, LiveLatencies } from '../liveLatency.ts';
 import { applyFault, factsOf, writeHistory, type FaultWindow, type LiveRunOutcome, type RunProgress } from '../LiveRun.ts';
 import { PhoneFleet } from '../PhoneFleet.ts';
 import { EventPlayer, withAddedDevices } from '../EventPlayer.ts';
@@ -83,7 +84,9 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   const events: HistoryEvent[] = [];
   const counts = { sent: 0, acked: 0, delivered: 0, errors: 0 };
   const metrics = new Metrics(time, runStartEpochMs);
-  const history = countingRecorder({ record: (e) => { events.push(e); } }, metrics, counts);
+  const live = new LiveLatencies();
+  const latencyWindow = new LatencyWindow();
+  const history = countingRecorder({ record: (e) => { events.push(e); } }, metrics, counts, live);
   for (const chat of population.chats) {
     for (const user of chat.members) events.push({ t: 0, p: 'harness', type: 'oracle', what: 'member', chat: provisioned.chatIds.get(chat.id) ?? chat.id, user, joinedAtSeq: 0 });
   }
@@ -110,8 +113,11 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
     });
   }
   let phase: RunProgress['phase'] = 'load';
-  const progress = (): RunProgress => ({ elapsedMs: tNow(), phase, phones: fleet.size, connected: fleet.connectedCount(), ...counts });
-  const ticker = time.every(1000, () => options.onProgress?.(progress()));
+  const progress = (): RunProgress => ({ elapsedMs: tNow(), phase, phones: fleet.size, connected: fleet.connectedCount(), ...counts, ...latencyWindow.p99s(tNow()) });
+  const ticker = time.every(1000, () => {
+    latencyWindow.push(tNow(), live.take());
+    options.onProgress?.(progress());
+  });
 
   events.push({ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' });
   await driver.runUntil(runStartEpochMs + scenario.durationMs);
