@@ -29,6 +29,7 @@ async function checkCommand(dir: string, json: boolean, all: boolean): Promise<n
     presenceDebounceMs: record.presenceDebounceMs, seed: record.seed, reproduce: record.reproduce, checks: all ? 'all' : 'core',
     ...(record.presenceTtlMs !== undefined ? { presenceTtlMs: record.presenceTtlMs } : {}),
     ...(record.friendsOfUser ? { friendsOfUser: new Map(record.friendsOfUser) } : {}),
+    ...(record.serverClockOffsetMaxMs ? { serverClockOffsetMaxMs: record.serverClockOffsetMaxMs } : {}),
   });
   const failed = properties.some((p) => p.verdict === 'fail');
   if (json) {

@@ -35,6 +35,7 @@ interface RunOptions {
   processes?: 'single' | 'multi';
   redis?: string;
   cassandra?: string;
+  port?: number;
 }
 
 /** `chatsim run <scenario>`: the main job. Exit codes: 0 pass, 1 property failed, 2 threshold failed, 3 run failed, 64 bad usage. */
@@ -53,6 +54,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--processes <mode>', 'single (the cluster in this process) or multi (a process per gateway and chat server, on Redis and Cassandra); overrides cluster.processes', parseProcesses)
     .option('--redis <url>', 'Redis for the Redis-backed ports: a redis:// URL or local (start one); implies --processes multi unless given')
     .option('--cassandra <host:port>', 'Cassandra node for the message store (default 127.0.0.1:9042); implies --processes multi unless given')
+    .option('--port <n>', 'base port of the cluster run starts: the HTTP API listens on n, gateways on n+1, n+2, ... (multi: chat server nodes need none); default any free ports', parseBasePort)
     .option('--dir <dir>', 'run directory (default reports/<run-id>)')
     .option('--out <kind=where>', 'also write results to json=FILE (JSON lines, streamed), csv=FILE, or serve prometheus=[HOST]:PORT during the run (repeatable); a plain directory is the old spelling of --dir', collect)
     .option('--workers <n>', 'phone worker threads', parsePositive)
@@ -81,7 +83,7 @@ const RUN_ENV: ReadonlyArray<[string, keyof RunOptions, (value: string) => unkno
   ['CHATSIM_HEAL', 'heal', parseDurationMs], ['CHATSIM_ENGINE', 'engine', parseEngine], ['CHATSIM_TARGET', 'target', String],
   ['CHATSIM_DIR', 'dir', String], ['CHATSIM_OUT', 'out', (v) => v.split(/\s+/).filter((x) => x !== '')], ['CHATSIM_WORKERS', 'workers', parsePositive],
   ['CHATSIM_PROCESSES', 'processes', parseProcesses], ['CHATSIM_REDIS', 'redis', String], ['CHATSIM_CASSANDRA', 'cassandra', String],
-  ['CHATSIM_CHECKS', 'checks', parseCheckSet], ['CHATSIM_QUIET', 'quiet', parseFlag], ['CHATSIM_BASELINE', 'baseline', String],
+  ['CHATSIM_CHECKS', 'checks', parseCheckSet], ['CHATSIM_PORT', 'port', parseBasePort], ['CHATSIM_QUIET', 'quiet', parseFlag], ['CHATSIM_BASELINE', 'baseline', String],
 ];
 
 /**
@@ -139,6 +141,13 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     return EXIT_CODES.usage;
   }
   const scenario = loaded.scenario;
+  if (opts.port !== undefined) {
+    const refused = basePortProblem(opts.port, scenario);
+    if (refused) {
+      console.error(`chatsim run: --port ${opts.port}: ${refused}`);
+      return EXIT_CODES.usage;
+    }
+  }
   if (scenario.target && (opts.adminTokenFile !== undefined || process.env[ADMIN_TOKEN_ENV])) {
     const token = await resolveSecret(opts.adminTokenFile, ADMIN_TOKEN_ENV, process.env, 'admin token', (line) => console.error(`chatsim run: warning: ${line}`));
     if (!token.ok) {
@@ -180,6 +189,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   const { summary, files, historyPath, timeSeries } = await performRun({
     file, scenario, outDir, reproduce, checks: opts.checks ?? 'all', time, onLog: log, onProgress,
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    ...(opts.port !== undefined ? { basePort: opts.port } : {}),
   }).catch(async (error: unknown) => { view.done(); await sinks.close(); throw error; });
   view.done();
   await sinks.finish(summary, timeSeries ?? []);
@@ -252,6 +262,22 @@ function parseProcesses(value: string): 'single' | 'multi' {
 function parseCheckSet(value: string): 'core' | 'all' {
   if (value !== 'core' && value !== 'all') throw new InvalidArgumentError(`expected core or all, got ${value}`);
   return value;
+}
+
+/** A TCP port a cluster can start on: 1..65535 (0, "any free port", is the default without the flag). */
+export function parseBasePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a port number from 1 to 65535, got ${value}`);
+  return n;
+}
+
+/** Why a base port cannot serve this scenario, or undefined: it needs a cluster run starts, and room for every gateway. */
+export function basePortProblem(port: number, scenario: { engine: string; target?: unknown; cluster: { gateways: number } }): string | undefined {
+  if (scenario.target) return 'the cluster is --target\'s, not one run starts; --port applies only to a cluster run starts';
+  if (scenario.engine === 'sim') return 'the simulation engine opens no ports (--engine sim); --port applies to the live engine';
+  const last = port + scenario.cluster.gateways;
+  if (last > 65535) return `the API on ${port} and ${scenario.cluster.gateways} gateway(s) after it need ports up to ${last}, past 65535`;
+  return undefined;
 }
 
 export function collect(value: string, previous: string[] | undefined): string[] {

@@ -25,6 +25,9 @@ export const BUG_NAMES = [
   'ticks-skip-joiners',
   'fresh-install-stale-watermark',
   'ignore-presence-gaps',
+  'token-sync-off-by-one',
+  'presence-wall-clock',
+  'phone-wall-clock-presence',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -126,6 +129,18 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'ignore-presence-gaps', where: 'server', breaks: ['D3'],
     description: 'A gateway reads the numbers of the presence pushes on its channel but does not act on a gap: a friend\'s online lost by the broker (lose-broker-messages, lose-broker-channel) stays unseen until the observer next asks.',
+  },
+  {
+    name: 'token-sync-off-by-one', where: 'server', breaks: ['C2'],
+    description: 'Token sync reads the inbox from one past the token\'s position, so the first event after every non-empty token falls between two tokens (devices that sync by token: population.tokenSyncShare).',
+  },
+  {
+    name: 'presence-wall-clock', where: 'server', breaks: ['D1'],
+    description: 'A chat server answers presence queries by subtracting the store\'s last-disconnect stamp from its own wall clock instead of taking the age the store measured: once its clock is ahead (clocks.chatServerSkewMs, a clock-jump forward) a user inside the debounce window is answered offline.',
+  },
+  {
+    name: 'phone-wall-clock-presence', where: 'phone', breaks: ['D4'],
+    description: 'The phone stamps presence pushes and query answers with its wall clock to keep a push over an older answer: after its clock jumps back (a clock-jump of the phones) every answer about a user pushed before the jump looks older and is dropped, so a return or departure it missed while away stays unseen.',
   },
 ];
 

@@ -505,7 +505,9 @@ export class ChatServer {
     // Copy what is new in the user's chats first (one page of messages at most; the rest is
     // copied by the next call, which `hasMore` asks for).
     const filled = await this.inbox.fill(env.user, this.deps.limits.syncEventsMax);
-    const page = await this.deps.store.readInbox(env.user, decoded.position, this.deps.limits.syncEventsMax);
+    // Bug 'token-sync-off-by-one': reads from one past the token's position, skipping the event right after it.
+    const after = this.bugs.has('token-sync-off-by-one') && decoded.position > 0 ? decoded.position + 1 : decoded.position;
+    const page = await this.deps.store.readInbox(env.user, after, this.deps.limits.syncEventsMax);
     const epoch = this.deps.store.epoch;
     // Cut to the byte limit; the token of the page's last event is the longest one it can carry.
     const longest = { type: 'sync_result', ref: frame.id, epoch, hasMore: false, events: [], token: encodeSyncToken(epoch, page.events.at(-1)?.position ?? decoded.position) };
@@ -535,7 +537,11 @@ export class ChatServer {
       // Within the debounce window a user still shows online, exactly as the broadcasts do.
       // Expired entries not yet swept: the presence service has not started its debounce, so
       // answering offline now could never be corrected by a broadcast when the user returns.
-      const online = (p?.entries.length ?? 0) > 0 || p?.awaitingSweep === true || (last !== undefined && nowMs - last < this.deps.limits.presenceDebounceMs);
+      // The age comes from the store, which stamped the disconnect on its own clock: this
+      // server's wall clock may be skewed or stepped (an NTP step), and a difference between two
+      // machines' clocks is no duration. Bug 'presence-wall-clock' takes it from this server's clock.
+      const ageMs = this.bugs.has('presence-wall-clock') || p?.lastDisconnectAgeMs === undefined ? (last === undefined ? undefined : nowMs - last) : p.lastDisconnectAgeMs;
+      const online = (p?.entries.length ?? 0) > 0 || p?.awaitingSweep === true || (ageMs !== undefined && ageMs < this.deps.limits.presenceDebounceMs);
       return online || last === undefined ? { user, online } : { user, online, lastSeenMs: last };
     });
     await this.reply(env, { type: 'presence_result', ref: frame.id, users });

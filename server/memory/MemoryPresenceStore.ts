@@ -57,7 +57,10 @@ export class MemoryPresenceStore implements PresenceStore {
       const presence: UserPresence = { entries };
       if (entries.length === 0 && unswept) presence.awaitingSweep = true;
       const last = this.lastDisconnectAtMs.get(userId);
-      if (entries.length === 0 && !unswept && last !== undefined) presence.lastDisconnectAtMs = last;
+      if (entries.length === 0 && !unswept && last !== undefined) {
+        presence.lastDisconnectAtMs = last;
+        presence.lastDisconnectAgeMs = Math.max(0, nowMs - last);
+      }
       result.set(userId, presence);
     }
     return result;

@@ -42,6 +42,11 @@ export interface UserPresence {
   entries: PresenceEntry[];
   /** When the user's last entry was removed or swept; undefined if never, still connected, or awaiting the sweep. */
   lastDisconnectAtMs?: number;
+  /**
+   * With `lastDisconnectAtMs`: how long ago it was, on the store's own clock (the clock that
+   * stamped it), so a reader whose wall clock is skewed or stepped still knows the age.
+   */
+  lastDisconnectAgeMs?: number;
   /** Every entry has expired but no sweep has removed them yet: gone, but not yet noticed. */
   awaitingSweep?: boolean;
 }

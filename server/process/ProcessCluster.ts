@@ -22,6 +22,8 @@ export interface ProcessClusterOptions {
   gateways?: number;
   chatServers?: number;
   host?: string;
+  /** Each chat server slot's wall clock offset at start, ms (scenario clocks.chatServerSkewMs); 0 for slots not listed. */
+  chatServerClockOffsetsMs?: number[];
   /** HTTP API port; gateway i listens on port + 1 + i. 0 picks free ports. */
   port?: number;
   /** `redis://...` of a running server, or 'local' to start one (redis-memory-server with the system redis-server). */
@@ -362,7 +364,27 @@ export class ProcessCluster implements ClusterControl {
 
   private startChatServer(slot: number): Promise<NodeHandle> {
     const id = `cs${slot + 1}.${++this.generation}`;
-    return this.startNode({ ...this.common!, role: 'chat-server', id, slot, host: this.options.host ?? '127.0.0.1', metricsPort: 0 }).then((started) => started.node);
+    const clockOffsetMs = this.clockOffsetOf(slot);
+    return this.startNode({ ...this.common!, role: 'chat-server', id, slot, host: this.options.host ?? '127.0.0.1', metricsPort: 0, ...(clockOffsetMs !== 0 ? { clockOffsetMs } : {}) }).then((started) => started.node);
+  }
+
+  /** Slot -> how far its wall clock is off now: the start offset plus every step (a replacement starts with it). */
+  private readonly clockSteps = new Map<number, number>();
+
+  private clockOffsetOf(slot: number): number {
+    return (this.options.chatServerClockOffsetsMs?.[slot] ?? 0) + (this.clockSteps.get(slot) ?? 0);
+  }
+
+  /**
+   * The wall clock of chat server slot `slot` (every slot when undefined) steps by byMs: the
+   * running node's clock at once (IPC), and every later node of the slot starts with it. (A node
+   * starting at the very moment of the step may miss it.)
+   */
+  async stepChatServerClock(slot: number | undefined, byMs: number): Promise<void> {
+    const slots = slot === undefined ? this.chatServerNodes.map((_, i) => i) : [slot];
+    for (const s of slots) this.clockSteps.set(s, (this.clockSteps.get(s) ?? 0) + byMs);
+    await Promise.allSettled(slots.map((s) => this.chatServerNodes[s]).filter((n): n is NodeHandle => n !== undefined && !n.stopped && !n.expectedExit)
+      .map((node) => this.request(node, { type: 'clock-step', byMs })));
   }
 
   private startNode(given: NodeSpec): Promise<{ node: NodeHandle; url?: string }> {

@@ -23,7 +23,8 @@ export interface NodeCommon {
 export type NodeSpec =
   /** bootId: set when the gateway comes back after a crash or drain (kill-gateway, drain-gateway). */
   | (NodeCommon & { role: 'gateway'; id: string; host: string; port: number; bootId?: string; metricsPort: number })
-  | (NodeCommon & { role: 'chat-server'; id: string; slot: number; host: string; metricsPort: number })
+  /** clockOffsetMs: how far the slot's wall clock is off (scenario clocks, clock-jump); 0 by default. */
+  | (NodeCommon & { role: 'chat-server'; id: string; slot: number; host: string; metricsPort: number; clockOffsetMs?: number })
   /** metricsTargets: every other node's metrics endpoint, served with the API's own at GET /v1/admin/metrics-targets. */
   | (NodeCommon & { role: 'api'; id: string; host: string; port: number; gatewayUrls: string[]; metricsTargets: MetricsTarget[] });
 
@@ -39,6 +40,8 @@ export type NodeRequest =
   /** Opens a backend fault window on the node's port wrappers (nodes without the port ignore it). */
   | { type: 'start-fault-window'; rpc: number; window: number; fault: BackendFaultWindow }
   | { type: 'end-fault-window'; rpc: number; window: number }
+  /** A chat server node's wall clock steps by byMs (a clock-jump fault). */
+  | { type: 'clock-step'; rpc: number; byMs: number }
   /** Graceful stop: finish what is under way, close, exit 0. */
   | { type: 'stop'; rpc: number };
 

@@ -17,6 +17,7 @@ import { SeededRandom } from '../memory/SeededRandom.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import { PresenceService } from '../presence/PresenceService.ts';
 import { createStderrLog } from '../runtime/stderrLog.ts';
+import { OffsetClock } from '../faults/OffsetClock.ts';
 import { createSystemTime } from '../runtime/systemTime.ts';
 import { MeasuredBroker } from '../metrics/MeasuredBroker.ts';
 import { MeasuredMessageStore } from '../metrics/MeasuredMessageStore.ts';
@@ -35,6 +36,8 @@ interface RunningNode {
   broker?: LossyBroker;
   /** The node's fault wrappers (backend fault windows open on them). */
   faults: FaultWrappers;
+  /** A chat server's wall clock (clock-step moves it). */
+  clock?: OffsetClock;
 }
 
 /**
@@ -105,6 +108,9 @@ async function answer(node: RunningNode, request: NodeRequest, windows: Map<numb
     case 'start-fault-window':
       faultWindows.set(request.window, openFaultWindow(node.faults, request.fault));
       return undefined;
+    case 'clock-step':
+      required(node.clock, 'clock-step').step(request.byMs);
+      return undefined;
     case 'end-fault-window':
       faultWindows.get(request.window)?.();
       faultWindows.delete(request.window);
@@ -156,14 +162,16 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
       const { queue, directory } = opened.backends;
       const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!, new FaultyMessageStore(opened.backends.store!, time));
       const broker = faults.loss!;
+      // The machine's wall clock as the scenario has it (skewed, stepped by clock-step); timers stay on `time`.
+      const clock = new OffsetClock(time, spec.clockOffsetMs ?? 0);
       const server = new ChatServer({
-        id: spec.id, clock: time, timers: time, queue: queue!, broker: new MeasuredBroker(broker, time, metrics), store: new MeasuredMessageStore(faults.store!, time, metrics),
+        id: spec.id, clock, timers: time, queue: queue!, broker: new MeasuredBroker(broker, time, metrics), store: new MeasuredMessageStore(faults.store!, time, metrics),
         directory: directory!, presence: faults.presence!, limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds, log: createStderrLog(`chat-server ${spec.id}`), metrics,
       });
       const metricsListener = await listenMetrics(exposition, spec.adminToken, spec.host, spec.metricsPort);
       server.start();
       return {
-        broker, faults, metricsPort: metricsListener.port,
+        broker, faults, clock, metricsPort: metricsListener.port,
         stop: async () => { await metricsListener.close(); await server.stop(); await closeBackends(opened); },
       };
     }

@@ -74,7 +74,7 @@ end
 return 1
 `);
 
-// KEYS: user hash, last-disconnect key, for each user. Reply per user: {awaitingSweep 0|1, last or '', {live entry JSON...}}.
+// KEYS: user hash, last-disconnect key, for each user. Reply per user: {awaitingSweep 0|1, last or '', {live entry JSON...}, now}.
 const GET_MANY = new RedisScript('presence-get-many', `${LUA_NOW_MS}
 local now = now_ms()
 local out = {}
@@ -89,7 +89,7 @@ for i = 1, #KEYS, 2 do
   end
   local last = ''
   if #live == 0 and unswept == 0 then last = redis.call('GET', KEYS[i + 1]) or '' end
-  out[#out + 1] = { unswept, last, live }
+  out[#out + 1] = { unswept, last, live, ms_string(now) }
 end
 return out
 `);
@@ -206,12 +206,15 @@ export class RedisPresenceStore implements PresenceStore {
       GET_MANY.run(this.client, batch.flatMap((u) => [this.userKey(u), this.lastKey(u)]), [])));
     const result = new Map<string, UserPresence>();
     batches.forEach((batch, b) => {
-      const rows = replies[b] as Array<[number, string, string[]]>;
+      const rows = replies[b] as Array<[number, string, string[], string]>;
       batch.forEach((userId, i) => {
-        const [unswept, last, live] = rows[i]!;
+        const [unswept, last, live, now] = rows[i]!;
         const presence: UserPresence = { entries: live.map((json) => JSON.parse(json) as PresenceEntry) };
         if (live.length === 0 && Number(unswept) === 1) presence.awaitingSweep = true;
-        else if (live.length === 0 && last !== '') presence.lastDisconnectAtMs = Number(last);
+        else if (live.length === 0 && last !== '') {
+          presence.lastDisconnectAtMs = Number(last);
+          presence.lastDisconnectAgeMs = Math.max(0, Number(now) - Number(last)); // both Redis time
+        }
         result.set(userId, presence);
       });
     });

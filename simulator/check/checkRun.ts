@@ -8,6 +8,8 @@ export interface CheckSettings {
   presenceDebounceMs: number;
   /** The cluster's presence TTL (limits.presenceTtlMs), when the scenario sets one. */
   presenceTtlMs?: number;
+  /** How far chat servers' wall clocks may be off (scenario clocks and clock-jumps); 0 when true. */
+  serverClockOffsetMaxMs?: number;
   /** Who may see whose presence (A10); from the population's friendships. */
   friendsOfUser?: Map<string, string[]>;
   seed: number;
@@ -27,5 +29,6 @@ export function checkRun(events: HistoryEvent[], facts: RunFacts, settings: Chec
     presenceDebounceMs: settings.presenceDebounceMs,
     ...(settings.presenceTtlMs !== undefined ? { presenceTtlMs: settings.presenceTtlMs } : {}),
     ...(settings.friendsOfUser ? { friendsOfUser: settings.friendsOfUser } : {}),
+    ...(settings.serverClockOffsetMaxMs ? { serverClockOffsetMaxMs: settings.serverClockOffsetMaxMs } : {}),
   }, { seed: settings.seed, reproduce: settings.reproduce });
 }

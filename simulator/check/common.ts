@@ -30,6 +30,8 @@ export interface CheckFacts extends RunFacts {
   persisted?: Map<string, Map<number, string>>;
   /** Optional gate for A11 (fan-out latency metric), ms. */
   fanOutGateMs?: number;
+  /** How far a chat server's wall clock may be off the run's (skews and clock-jumps): message `ts` (render `storedAt`) is that uncertain. */
+  serverClockOffsetMaxMs?: number;
 }
 
 export interface CheckContext {
@@ -46,6 +48,7 @@ export interface Settings {
   causalSlackMs: number;
   propagationMs: number;
   typingTimeoutMs: number;
+  serverClockOffsetMaxMs: number;
 }
 
 export function settingsOf(facts: CheckFacts): Settings {
@@ -57,6 +60,7 @@ export function settingsOf(facts: CheckFacts): Settings {
     causalSlackMs: facts.causalSlackMs ?? 2,
     propagationMs: facts.propagationMs ?? 5_000,
     typingTimeoutMs: facts.typingTimeoutMs ?? 6_000,
+    serverClockOffsetMaxMs: facts.serverClockOffsetMaxMs ?? 0,
   };
 }
 

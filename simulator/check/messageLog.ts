@@ -168,9 +168,11 @@ export class MessageLogFamily implements Family {
       // token sync copies the chat up to the removal, whenever it runs; a watermark sync that
       // listed the chat just before reads on for up to REMOVAL_IN_FLIGHT_MS on a slow store); a
       // typing notice sent before it (held by a stalled link or a paused gateway). Anything
-      // later is a leak.
+      // later is a leak. The store time is the chat server's wall clock, as far off as the
+      // scenario's chat-server clocks may be (seed 47: a 500 ms skew stamped a message 0.4 s
+      // after the removal it preceded).
       const inFlight = render?.storedAt !== undefined
-        ? render.storedAt <= removed.doneAtMs + (render.via === 'push' ? this.settings.tolMs : REMOVAL_IN_FLIGHT_MS)
+        ? render.storedAt <= removed.doneAtMs + this.settings.serverClockOffsetMaxMs + (render.via === 'push' ? this.settings.tolMs : REMOVAL_IN_FLIGHT_MS)
         : t <= removed.doneAtMs + REMOVAL_IN_FLIGHT_MS;
       if (!inFlight) this.a10.hit(2, () => `device ${p} (user ${user}, removed from ${chat} at ${fmt(removed.doneAtMs)}) saw ${what} in ${chat} at ${fmt(t)}${render?.storedAt !== undefined ? `, stored at ${fmt(render.storedAt)}` : ''}`);
       return;

@@ -1,3 +1,4 @@
+import { decodeSyncToken } from '../../server/chat/syncTokens.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, unknown, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
@@ -34,6 +35,12 @@ export class SyncFamily implements Family {
   private resentMessages = 0;
   private summaries = 0;
   private tokenSyncs = 0;
+  private tokenAnswers = 0;
+  private readonly c2 = new Finding();
+  /** Token syncs in flight: `p|id` -> the token sent. */
+  private readonly tokenRequests = new Map<string, string>();
+  /** device -> the token of its last answer (what its next request must name). */
+  private readonly lastToken = new Map<string, string>();
 
   constructor(private readonly state: RunState, private readonly settings: Settings) {}
 
@@ -41,10 +48,10 @@ export class SyncFamily implements Family {
     switch (e.type) {
       case 'invoke':
         if (e.op !== 'sync') return;
-        if (e.mode === 'token') this.tokenSyncs++;
+        if (e.mode === 'token') this.onTokenRequest(e);
         if (e.watermarks) this.requests.set(`${e.p}|${e.id}`, e.watermarks);
         return;
-      case 'ok': if (e.op === 'sync') this.onSyncDone(e); return;
+      case 'ok': if (e.op === 'sync') { if (e.mode === 'token') this.onTokenAnswer(e); else this.onSyncDone(e); } return;
       case 'connect': this.afterConnect.add(e.p); return;
       // A seam belongs to one connection: pushes lost on a link that died (reset, half-open,
       // offline) are recovered by the next reconnect's sync, which is C1's business, not C3's.
@@ -91,6 +98,44 @@ export class SyncFamily implements Family {
     this.seams.set(e.p, seams);
   }
 
+  /** C2, the client's half: a request names the token of the device's last answer ("" only to start over). */
+  private onTokenRequest(e: Extract<HistoryEvent, { type: 'invoke'; op: 'sync' }>): void {
+    this.tokenSyncs++;
+    if (e.token === undefined) return;
+    this.tokenRequests.set(`${e.p}|${e.id}`, e.token);
+    const last = this.lastToken.get(e.p);
+    if (last === undefined || e.token === '' || e.token === last) return;
+    const was = decodeSyncToken(last);
+    const now = decodeSyncToken(e.token);
+    this.c2.hit(Math.abs((now?.position ?? 0) - (was?.position ?? 0)), () => `device ${e.p} sent token sync ${e.id} at ${fmt(e.t)} from inbox position ${describeToken(now)}, but its last answer ended at ${describeToken(was)}: the chain is broken`);
+  }
+
+  /**
+   * C2, the server's half: an answer returns the inbox events right after the request's
+   * position, without a hole, in order, and its token names the last of them (or the request's
+   * position when there are none), so the next request starts exactly where this one ended.
+   */
+  private onTokenAnswer(e: Extract<HistoryEvent, { type: 'ok'; op: 'sync' }>): void {
+    const sent = this.tokenRequests.get(`${e.p}|${e.id}`);
+    this.tokenRequests.delete(`${e.p}|${e.id}`);
+    if (e.token !== undefined) this.lastToken.set(e.p, e.token);
+    if (sent === undefined || e.token === undefined || !e.events) return;
+    this.tokenAnswers++;
+    const from = sent === '' ? 0 : decodeSyncToken(sent)?.position;
+    const to = decodeSyncToken(e.token)?.position;
+    const where = `token sync ${e.id} of ${e.p} (answered at ${fmt(e.t)}) from inbox position ${from ?? '?'}`;
+    if (from === undefined || to === undefined) { this.c2.hit(1, () => `${where}: a token that does not decode (${from === undefined ? sent : e.token})`); return; }
+    const r = e.events;
+    if (r.count === 0) {
+      if (to !== from) this.c2.hit(Math.abs(to - from), () => `${where} returned no event but a token at position ${to}: ${to > from ? `positions ${from + 1}..${to} skipped` : 'the chain goes back'}`);
+      return;
+    }
+    if (!r.inOrder) this.c2.hit(r.count, () => `${where} returned ${r.count} events out of position order`);
+    else if (r.last - r.first + 1 !== r.count) this.c2.hit(r.last - r.first + 1 - r.count, () => `${where} returned ${r.count} events spanning positions ${r.first}..${r.last}: ${r.last - r.first + 1 - r.count} missing inside`);
+    if (r.first > from + 1) this.c2.hit(r.first - from - 1, () => `${where} started at position ${r.first}: positions ${from + 1}..${r.first - 1} fell between two tokens`);
+    if (to !== r.last) this.c2.hit(Math.abs(to - r.last), () => `${where} returned positions ${r.first}..${r.last} but a token at position ${to}: ${to > r.last ? `positions ${r.last + 1}..${to} skipped by the next sync` : 'the next sync repeats events'}`);
+  }
+
   /** C1: exactly the messages after the watermark up to the head, in order, or a flagged prefix. */
   private exact(e: Extract<HistoryEvent, { type: 'ok'; op: 'sync' }>, c: NonNullable<typeof e.chats>[number], watermark: number): void {
     const where = `sync ${e.id} of ${e.p} (answered at ${fmt(e.t)}) for ${c.chat} from watermark ${watermark}`;
@@ -125,13 +170,16 @@ export class SyncFamily implements Family {
     // window from 1.7 s to 11.5 s; seq 12, stored at 9.962 s, was lost). A message stored
     // outside every window is still owed its push. Without the store time, the seam's span decides.
     const [fromMs, toMs] = e.storedAt !== undefined ? [e.storedAt, e.storedAt] : [seam.syncedAtMs, e.t];
-    if (this.inDeliveryWindow(fromMs, toMs)) { this.seamsVoidedByFaults++; return; }
+    if (this.inDeliveryWindow(fromMs, toMs, e.storedAt !== undefined)) { this.seamsVoidedByFaults++; return; }
     this.c3.hit(1, () => `device ${e.p} reconnected and synced ${e.chat} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; then seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) but seq ${e.seq} never was: it came only by a later sync at ${fmt(e.t)}`);
   }
 
-  /** Some delivery fault window overlaps [fromMs, toMs], with the tolerance for the chat servers' clocks. */
-  private inDeliveryWindow(fromMs: number, toMs: number): boolean {
-    const tolMs = this.settings.tolMs;
+  /**
+   * Some delivery fault window overlaps [fromMs, toMs], with the tolerance for the chat servers'
+   * clocks: a store time (`storedAt`, the server's `ts`) is as far off as their wall clocks may be.
+   */
+  private inDeliveryWindow(fromMs: number, toMs: number, stamped = false): boolean {
+    const tolMs = this.settings.tolMs + (stamped ? this.settings.serverClockOffsetMaxMs : 0);
     return this.deliveryWindows.some(([start, end]) => start - tolMs <= toMs && fromMs <= end + tolMs);
   }
 
@@ -144,10 +192,16 @@ export class SyncFamily implements Family {
     const c1 = this.summaries === 0
       ? unknown('C1', 'watermark sync is exact', 'no sync answer recorded its per-chat range (ok sync without `chats`) or no request its watermarks')
       : this.c1.result('C1', 'watermark sync is exact', `${this.resentMessages} old message(s) re-sent (cost metric)`);
-    const c2 = unknown('C2', 'sync tokens chain', this.tokenSyncs === 0
-      ? 'no token-mode sync in the history: the phone syncs by watermark only'
-      : `${this.tokenSyncs} token sync(s), but sync events carry no token or inbox positions to chain`);
+    const c2 = this.tokenAnswers === 0
+      ? unknown('C2', 'sync tokens chain', this.tokenSyncs === 0
+        ? 'no token-mode sync in the history: every device synced by watermark (population.tokenSyncShare)'
+        : `${this.tokenSyncs} token sync(s), but no answer recorded its token and inbox positions`)
+      : this.c2.result('C2', 'sync tokens chain', `${this.tokenAnswers} token sync answer(s) chained`);
     const c3Note = this.seamsVoidedByFaults > 0 ? `${this.seamsVoidedByFaults} device seam(s) ended by a delivery-path fault or broken inside its window (not judged)` : undefined;
     return [c1, c2, this.c3.result('C3', 'the seam', c3Note)];
   }
+}
+
+function describeToken(token: { epoch: string; position: number } | undefined): string {
+  return token === undefined ? '(undecodable)' : `${token.position} (epoch ${token.epoch})`;
 }

@@ -25,6 +25,7 @@ import type { FleetAction, MainToWorker, WorkerInit, WorkerPhoneSpec, WorkerProg
 import { EventPlayer, withAddedDevices, type FleetControl } from './EventPlayer.ts';
 import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
+import type { ChatServerClockControl } from './clocks.ts';
 import { LatencyWindow } from './liveLatency.ts';
 
 export interface LiveRunOptions {
@@ -33,6 +34,8 @@ export interface LiveRunOptions {
   outDir: string;
   time: TimeSource;
   workers?: number;
+  /** The HTTP API's port of the cluster this run starts; gateways on the ports after it (default: any free). */
+  basePort?: number;
   onProgress?: (progress: RunProgress) => void;
   onLog?: (line: string) => void;
 }
@@ -113,9 +116,10 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
     // No default: provisionTarget refuses to go on without it once the target answers.
     adminToken = scenario.target.adminToken;
   } else {
-    const result = await startCluster(scenario, time, random, options.outDir, log);
+    const result = await startCluster(scenario, time, random, options.outDir, log, options.basePort ?? 0);
     if (!result.ok) return result;
     started = result.started;
+    log(`cluster: API ${started.address.httpUrl}, gateways ${started.address.gatewayUrls.join(' ')}`);
     httpUrl = started.address.httpUrl;
     adminToken = started.cluster.adminToken;
   }
@@ -124,14 +128,14 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
   const stop = (): Promise<void> => (stopping ??= started?.stop() ?? Promise.resolve());
   const unregister = addInterruptCleanup(stop);
   try {
-    return await runAgainst(options, httpUrl, adminToken, started?.cluster, random, log);
+    return await runAgainst(options, httpUrl, adminToken, started?.cluster, random, log, started?.chatServerClocks);
   } finally {
     unregister();
     await stop();
   }
 }
 
-async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void): Promise<LiveRunOutcome> {
+async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<LiveRunOutcome> {
   const { scenario, time } = options;
   const population = buildPopulation(scenario.population, random.fork('population'));
   log(`provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`);
@@ -169,7 +173,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   harness.push({ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' });
   const faults: FaultWindow[] = [];
   const faultTimers = scenario.faults.map((fault) => time.schedule(runStartEpochMs - time.nowMs() + fault.atMs, () => {
-    void applyFault(fault, cluster, time, log).catch((error: Error) => {
+    void applyFault(fault, cluster, time, log, chatServerClocks).catch((error: Error) => {
       // A fault that could not be played (a node that would not start, a gateway already dead)
       // is logged and its window closed where it stands; the run goes on.
       log(`fault ${fault.kind} at ${fault.atMs} ms failed: ${error.message}`);
@@ -216,7 +220,17 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
  * Plays one fault; resolves when it is over, with its end time (ms after the run start) for
  * faults that last (`forMs`), undefined for instant ones (the caller takes the time it finished).
  */
-export async function applyFault(fault: FaultSpec, cluster: ClusterControl | undefined, time: TimeSource, log: (line: string) => void): Promise<number | undefined> {
+export async function applyFault(fault: FaultSpec, cluster: ClusterControl | undefined, time: TimeSource, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<number | undefined> {
+  if (fault.kind === 'clock-jump') {
+    // Phones step their own clocks on the schedule they were given (assignPhones); chat servers here.
+    const by = `${fault.byMs > 0 ? '+' : ''}${fault.byMs} ms`;
+    if (fault.target === 'phones') log(`fault: the wall clock of ${fault.share === undefined || fault.share >= 1 ? 'every phone' : `${Math.round(fault.share * 100)}% of phones`} jumps ${by}`);
+    else if (chatServerClocks && cluster) {
+      await chatServerClocks.step(fault);
+      log(`fault: the wall clock of ${fault.chatServer === undefined ? 'every chat server' : `chat server ${fault.chatServer}`} jumps ${by}`);
+    } else log(`fault clock-jump skipped: the chat servers' clocks are not the harness's here`);
+    return undefined;
+  }
   if (!cluster) {
     log(`fault ${fault.kind} skipped: faults need a cluster started by chatsim, not --target`);
     return undefined;

@@ -3,6 +3,7 @@ import type { LoadSpec, Scenario } from '../scenario/Scenario.ts';
 import { friendsOfUsers, pickByShare, type Population } from './buildPopulation.ts';
 import type { ProvisionedDevice } from './provisionTarget.ts';
 import type { WorkerPhoneSpec } from './workerProtocol.ts';
+import { phoneClockSpec } from './clocks.ts';
 
 /**
  * Gives every provisioned device its chats, friends, network profile and start time, and
@@ -21,13 +22,20 @@ export function assignPhones(scenario: Scenario, population: Population, devices
   const friendsOfUser = friendsOfUsers(population);
   const startTimes = startTimesMs(scenario.load, devices.length, random.fork('starts'));
   const profileRandom = random.fork('profiles');
+  // Each from its own fork, so these draws move no other (profiles, start times).
+  const syncModeRandom = random.fork('sync-modes');
+  const clockRandom = random.fork('clocks');
+  const tokenShare = scenario.population.tokenSyncShare ?? 0;
   const out: WorkerPhoneSpec[][] = Array.from({ length: workers }, () => []);
   devices.forEach((device, i) => {
     const profile = pickByShare(scenario.network.map((n) => ({ value: n.profile, share: n.share })), profileRandom);
+    const token = tokenShare > 0 && syncModeRandom.fork(`${device.user}/${device.device}`).nextFloat() < tokenShare;
+    const clock = phoneClockSpec(scenario, `${device.user}/${device.device}`, clockRandom);
     out[i % workers]!.push({
       user: device.user, device: device.device, token: device.token,
       chats: chatsOfUser.get(device.user) ?? [], friends: friendsOfUser.get(device.user) ?? [],
       profile, startAtMs: startTimes[i]!,
+      ...(token ? { syncMode: 'token' as const } : {}), ...(clock ? { clock } : {}),
     });
   });
   return out;

@@ -19,6 +19,7 @@ import { runPhases } from '../report/runPhases.ts';
 import { timeSeriesRows, writeReports, type TimeSeriesRow } from '../report/writeReports.ts';
 import { buildInfo } from '../runtime/buildInfo.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
+import { chatServerClockOffsetMaxMs } from './clocks.ts';
 import { evaluateThreshold, parseThreshold } from '../scenario/thresholds.ts';
 
 export interface PerformRunArgs {
@@ -31,6 +32,8 @@ export interface PerformRunArgs {
   /** Wall clock for the live engine and report stamps. */
   time: TimeSource;
   workers?: number;
+  /** Live engine, a cluster it starts: the HTTP API's port; gateways listen on the ports after it (default: any free). */
+  basePort?: number;
   onLog?: (line: string) => void;
   onProgress?: (progress: RunProgress) => void;
 }
@@ -60,7 +63,7 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
   await writeFile(join(outDir, 'scenario.yaml'), scenarioYaml(scenario));
   const outcome = scenario.engine === 'sim'
     ? await runSim({ scenario, outDir, onLog: log, ...(args.onProgress ? { onProgress: args.onProgress } : {}) })
-    : await runLive({ scenario, outDir, time, workers: args.workers, onLog: log, ...(args.onProgress ? { onProgress: args.onProgress } : {}) });
+    : await runLive({ scenario, outDir, time, workers: args.workers, onLog: log, ...(args.basePort !== undefined ? { basePort: args.basePort } : {}), ...(args.onProgress ? { onProgress: args.onProgress } : {}) });
   if (!outcome.ok) {
     const summary = buildSummary({
       scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: 0, properties: [], thresholds: [],
@@ -75,14 +78,17 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
   observeHistoryLatencies(outcome.events, outcome.runStartEpochMs, metrics);
   const snapshot = metrics.snapshot();
   const presenceTtlMs = scenario.cluster.limits.presenceTtlMs;
+  const serverClockOffsetMaxMs = chatServerClockOffsetMaxMs(scenario);
   const properties = checkRun(outcome.events, outcome.facts, {
     presenceDebounceMs: scenario.cluster.presenceDebounceMs, seed: scenario.seed, reproduce, checks: args.checks,
     ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: outcome.facts.friendsOfUser } : {}),
+    ...(serverClockOffsetMaxMs > 0 ? { serverClockOffsetMaxMs } : {}),
   });
   await saveRunRecord(outDir, {
     schemaVersion: 1, scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, reproduce,
     runStartEpochMs: outcome.runStartEpochMs, presenceDebounceMs: scenario.cluster.presenceDebounceMs, bugs: scenario.bugs, facts: factsToRecord(outcome.facts),
     ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}), ...(outcome.facts.friendsOfUser ? { friendsOfUser: [...outcome.facts.friendsOfUser] } : {}),
+    ...(serverClockOffsetMaxMs > 0 ? { serverClockOffsetMaxMs } : {}),
   });
   const phases = runPhases(scenario, outcome.events);
   const samples = taggedSamples(outcome.events, { chatMembers: outcome.facts.chatMembers, phases, faults: outcome.faults, ...(outcome.facts.profileOfDevice ? { profileOfDevice: outcome.facts.profileOfDevice } : {}) });

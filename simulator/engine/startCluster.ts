@@ -8,10 +8,13 @@ import type { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
+import { ChatServerClocks, chatServerSkewMs, type ChatServerClockControl } from './clocks.ts';
 
 export interface StartedCluster {
   cluster: ClusterControl;
   address: ClusterAddress;
+  /** The chat servers' wall clocks, when the harness holds them (in-process): clock-jump faults step them. */
+  chatServerClocks?: ChatServerClockControl;
   /** Stops the cluster and releases what was provisioned for it (namespaces, a local Redis). */
   stop(): Promise<void>;
 }
@@ -23,19 +26,23 @@ export type StartClusterResult = { ok: true; started: StartedCluster } | { ok: f
  * ports (the default), in this process on real ports (cluster.implementations), or as separate
  * processes on Redis and Cassandra (cluster.processes: multi; node logs in `<outDir>/nodes/`).
  */
-export async function startCluster(scenario: Scenario, time: TimeSource, random: SeededRandom, outDir: string, log: (line: string) => void): Promise<StartClusterResult> {
+export async function startCluster(scenario: Scenario, time: TimeSource, random: SeededRandom, outDir: string, log: (line: string) => void, basePort = 0): Promise<StartClusterResult> {
   const spec = scenario.cluster;
   const limits = { ...spec.limits, presenceDebounceMs: spec.presenceDebounceMs };
   const bugs = scenario.bugs.filter((b) => BUG_CATALOGUE.find((e) => e.name === b)?.where === 'server');
   try {
     if (spec.processes === 'multi') {
+      // Each slot's wall clock offset, drawn as in-process; clock-jump faults step the nodes' clocks over IPC.
+      const wallClocks = random.fork('wall-clocks');
+      const chatServerClockOffsetsMs = Array.from({ length: spec.chatServers }, (_, i) => chatServerSkewMs(wallClocks, i, scenario.clocks?.chatServerSkewMs ?? 0));
       const cluster = new ProcessCluster({
         time, gateways: spec.gateways, chatServers: spec.chatServers, redis: spec.redis, cassandra: spec.cassandra, limits, bugs,
-        seed: scenario.seed, logDir: join(outDir, 'nodes'), onLog: log,
+        seed: scenario.seed, logDir: join(outDir, 'nodes'), onLog: log, port: basePort, chatServerClockOffsetsMs,
       });
+      const chatServerClocks: ChatServerClockControl = { step: (fault) => cluster.stepChatServerClock(fault.chatServer, fault.byMs) };
       try {
         const address = await cluster.start();
-        return { ok: true, started: { cluster, address, stop: () => cluster.stop() } };
+        return { ok: true, started: { cluster, address, stop: () => cluster.stop(), chatServerClocks } };
       } catch (error) {
         await cluster.stop();
         throw error;
@@ -58,9 +65,11 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
     for (const [port, implementation] of Object.entries(spec.implementations) as Array<[keyof ClusterBackends, string]>) {
       if (implementation !== 'memory' && opened?.backends[port]) Object.assign(backends, { [port]: opened.backends[port] });
     }
+    // Each slot's wall clock, skewed (clocks.chatServerSkewMs) and stepped by clock-jump faults.
+    const chatServerClocks = new ChatServerClocks(time, random.fork('wall-clocks'), spec.chatServers, scenario.clocks?.chatServerSkewMs ?? 0);
     const cluster = new Cluster({
-      time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: 0,
-      bugs: new Set(scenario.bugs.filter(isBugName)), backends,
+      time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: basePort,
+      bugs: new Set(scenario.bugs.filter(isBugName)), backends, chatServerClock: chatServerClocks.forSlot,
     });
     const stop = async (): Promise<void> => {
       await cluster.stop();
@@ -75,7 +84,7 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
       await stop().catch(() => undefined);
       return { ok: false, code: 'CLUSTER_START_FAILED', message: (error as Error).message };
     }
-    return { ok: true, started: { cluster, address, stop } };
+    return { ok: true, started: { cluster, address, stop, chatServerClocks } };
   } catch (error) {
     return { ok: false, code: 'BACKEND_UNREACHABLE', message: (error as Error).message };
   }

@@ -1,3 +1,4 @@
+import type { PhoneClockSpec } from './clocks.ts';
 // Messages between the run's main thread and its phone worker threads.
 import type { LoadSpec, NetworkProfileSpec } from '../scenario/Scenario.ts';
 import type { EncodedLatencySlice } from './liveLatency.ts';
@@ -11,6 +12,10 @@ export interface WorkerPhoneSpec {
   profile: NetworkProfileSpec;
   /** When this phone connects, in ms after the run start (closed-model ramp or open-model arrival). */
   startAtMs: number;
+  /** How the device syncs (default watermark): population.tokenSyncShare. */
+  syncMode?: 'token';
+  /** The device's wall clock when it is off (clocks.phoneSkewMs, clock-jump of the phones). */
+  clock?: PhoneClockSpec;
 }
 
 export interface WorkerInit {

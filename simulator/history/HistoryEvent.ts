@@ -13,9 +13,10 @@ export type HistoryEvent =
   | { t: number; p: string; type: 'fail'; op: 'send'; chat: string; clientMsgId: string; code: string }
   | { t: number; p: string; type: 'info'; op: 'send'; chat: string; clientMsgId: string; reason: string }
   /** `watermarks`: chat -> last seq held, as sent (C1 compares the answer with it). */
-  | { t: number; p: string; type: 'invoke'; op: 'sync'; mode: 'watermark' | 'token'; id: string; watermarks?: Record<string, number> }
+  | { t: number; p: string; type: 'invoke'; op: 'sync'; mode: 'watermark' | 'token'; id: string; watermarks?: Record<string, number>; token?: string }
   /** `chats`: per chat of the answer, its head and seq range (A3, C1, C3). */
-  | { t: number; p: string; type: 'ok'; op: 'sync'; mode: 'watermark' | 'token'; id: string; messages: number; hasMore: boolean; chats?: SyncChatSummary[] }
+  /** Token mode: `token` as returned, `events` the inbox positions of the answer (C2 chains them with the request's token). */
+  | { t: number; p: string; type: 'ok'; op: 'sync'; mode: 'watermark' | 'token'; id: string; messages: number; hasMore: boolean; chats?: SyncChatSummary[]; token?: string; events?: InboxRangeSummary }
   // observations
   /** `storedAt`: when the server stored the message (its `ts`), in ms since the run start. */
   | { t: number; p: string; type: 'render'; chat: string; seq: number; from: string; clientMsgId: string; via: 'push' | 'sync'; storedAt?: number }
@@ -46,6 +47,14 @@ export type HistoryEvent =
   | { t: number; p: 'harness'; type: 'oracle'; what: 'member-removed'; chat: string; user: string; by: string; doneAtMs: number }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'fault-start' | 'fault-end'; fault: string }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'phase'; phase: 'load' | 'heal' | 'quiesce' | 'done' };
+
+/** The inbox positions of a token sync answer: `first`/`last` are 0 when `count` is 0. */
+export interface InboxRangeSummary {
+  count: number;
+  first: number;
+  last: number;
+  inOrder: boolean;
+}
 
 /** One chat of a sync answer: `first`/`last` are 0 when `count` is 0. */
 export interface SyncChatSummary {

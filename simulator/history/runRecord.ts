@@ -20,6 +20,8 @@ export interface RunRecord {
   runStartEpochMs: number;
   presenceDebounceMs: number;
   presenceTtlMs?: number;
+  /** How far chat servers' wall clocks may have been off (scenario clocks, clock-jump); absent when 0. */
+  serverClockOffsetMaxMs?: number;
   bugs: string[];
   friendsOfUser?: Array<[string, string[]]>;
   facts: {

@@ -18,6 +18,8 @@ export interface OutboxEntry {
   body: string;
   /** When the user pressed send (phone clock); the start of every send latency. */
   createdMs: number;
+  /** The same moment on the phone's wall clock, as the screen shows it (skewed or jumped clocks show here only). */
+  shownAtMs?: number;
   state: TickState;
   seq?: number;
   msgId?: string;
@@ -67,6 +69,16 @@ export class ChatTimeline {
       this.watermark = next.seq;
       ready.push(next);
     }
+  }
+
+  /**
+   * The chat begins for this user after `seq` (a member who joined later: the server owes it
+   * nothing at or below its join). Moves an empty start up; never moves a watermark back.
+   */
+  startAfter(seq: number): void {
+    if (seq <= this.watermark) return;
+    this.watermark = seq;
+    for (const held of [...this.buffered.keys()]) if (held <= seq) this.buffered.delete(held);
   }
 
   /** True while messages wait above a hole. */

@@ -39,6 +39,8 @@ export interface PhoneOptions {
   renderOutOfOrderPush: boolean;
   /** Bug 'fresh-install-stale-watermark' (read by PhoneFleet.reinstall): a fresh install starts from the old device's watermarks. */
   freshInstallStaleWatermark: boolean;
+  /** Injected bug `phone-wall-clock-presence`: presence pushes and queries are ordered by the wall clock (which can jump). False in every correct run. */
+  wallClockPresence: boolean;
 }
 
 export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
@@ -60,4 +62,5 @@ export const DEFAULT_PHONE_OPTIONS: Readonly<PhoneOptions> = Object.freeze({
   renderDuplicatePush: false,
   renderOutOfOrderPush: false,
   freshInstallStaleWatermark: false,
+  wallClockPresence: false,
 });

@@ -30,7 +30,18 @@ export interface Scenario {
   bugs: string[];
   /** What only the simulation engine models; the live engine ignores it. */
   sim: SimSpec;
+  /** Wall clocks that are off (both engines); jumps are `clock-jump` faults. */
+  clocks?: ClockSpec;
 }
+
+/** Fixed wall-clock skews, each drawn from the seed uniformly in ±the bound (whole ms). */
+export interface ClockSpec {
+  phoneSkewMs: number;
+  chatServerSkewMs: number;
+}
+
+/** At atMs the wall clock of phones (a share of them) or chat servers (one slot or all) steps by byMs. */
+export type ClockJumpSpec = { atMs: number; kind: 'clock-jump'; target: 'phones' | 'chat-servers'; byMs: number; share?: number; chatServer?: number };
 
 /** A latency range in whole ms, both ends inclusive. */
 export interface MsRange {
@@ -73,6 +84,8 @@ export interface PopulationSpec {
   directChatsPerUser: number;
   groups: { count: number; size: { min: number; max: number } };
   friendsPerUser: number;
+  /** Share of devices that sync by token instead of by watermarks (drawn per device); 0 by default. */
+  tokenSyncShare?: number;
 }
 
 export interface LoadSpec {
@@ -120,6 +133,7 @@ export type FaultSpec =
   | { atMs: number; kind: 'kill-chat-server'; chatServer: number }
   /** For forMs the broker drops each published payload with probability `share` (0..1]. */
   | { atMs: number; kind: 'lose-broker-messages'; share: number; forMs: number }
+  | ClockJumpSpec
   | BackendFaultSpec;
 
 /**

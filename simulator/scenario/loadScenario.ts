@@ -301,6 +301,7 @@ function normalise(input: Raw, defaultName: string): Scenario {
       directChatsPerUser: population.directChatsPerUser,
       groups: { count: population.groups.count, size: { ...population.groups.size } },
       friendsPerUser: population.friendsPerUser,
+      tokenSyncShare: population.tokenSyncShare ?? 0,
     },
     load: {
       model: load?.model ?? 'closed',
@@ -319,6 +320,7 @@ function normalise(input: Raw, defaultName: string): Scenario {
     thresholds: input.thresholds as string[],
     bugs: input.bugs as string[],
     sim: simOf(input.sim as Raw),
+    clocks: { phoneSkewMs: (input.clocks as Raw | undefined)?.phoneSkewMs ?? 0, chatServerSkewMs: (input.clocks as Raw | undefined)?.chatServerSkewMs ?? 0 },
   };
   if (input.target) scenario.target = { httpUrl: String(input.target.httpUrl).replace(/\/+$/, ''), ...(input.target.adminToken ? { adminToken: input.target.adminToken as string } : {}) };
   return scenario;
@@ -368,6 +370,10 @@ function faultOf(f: Raw): FaultSpec {
     case 'pause-chat-server': return { atMs, kind: 'pause-chat-server', chatServer: f.chatServer as number, forMs: durationMs(f.forMs) };
     case 'kill-chat-server': return { atMs, kind: 'kill-chat-server', chatServer: f.chatServer as number };
     case 'lose-broker-messages': return { atMs, kind: 'lose-broker-messages', share: f.share as number, forMs: durationMs(f.forMs) };
+    case 'clock-jump': return {
+      atMs, kind: 'clock-jump', target: f.target as 'phones' | 'chat-servers', byMs: f.byMs as number,
+      ...(f.share === undefined ? {} : { share: f.share as number }), ...(f.chatServer === undefined ? {} : { chatServer: f.chatServer as number }),
+    };
     default: return backendFaultOf(f, atMs);
   }
 }
@@ -432,8 +438,12 @@ function semanticErrors(s: Scenario): ScenarioError[] {
     if (f.kind === 'drain-gateway' && !s.target && s.cluster.gateways === 1 && f.forMs === undefined) {
       errors.push({ path: `faults[${i}].forMs`, message: 'draining the only gateway for good leaves phones nowhere to connect: give forMs, or add a gateway' });
     }
-    if ('chatServer' in f && !s.target && f.chatServer >= s.cluster.chatServers) errors.push({ path: `faults[${i}].chatServer`, message: `chat server ${f.chatServer} does not exist: cluster.chatServers is ${s.cluster.chatServers} (indexes from 0)` });
+    if (f.kind === 'clock-jump') errors.push(...clockJumpErrors(s, f, i));
+    if ('chatServer' in f && f.chatServer !== undefined && !s.target && f.chatServer >= s.cluster.chatServers) errors.push({ path: `faults[${i}].chatServer`, message: `chat server ${f.chatServer} does not exist: cluster.chatServers is ${s.cluster.chatServers} (indexes from 0)` });
   });
+  if ((s.clocks?.chatServerSkewMs ?? 0) > 0 && s.target) {
+    errors.push({ path: 'clocks.chatServerSkewMs', code: 'CLOCK_NOT_SETTABLE', message: 'the chat servers of a --target are not the harness\'s: their clocks cannot be skewed' });
+  }
   for (const [port, range] of Object.entries(s.sim.portLatencyMs)) {
     if (range.min > range.max) errors.push({ path: `sim.portLatencyMs.${port}`, message: `min (${range.min}) is above max (${range.max})` });
   }
@@ -455,6 +465,16 @@ function semanticErrors(s: Scenario): ScenarioError[] {
   if (s.cluster.implementations.store !== 'memory' && storeBugs.length > 0) {
     errors.push({ path: 'bugs', message: `${storeBugs.join(', ')} live in the memory message store; they cannot be injected into the ${s.cluster.implementations.store} store` });
   }
+  return errors;
+}
+
+/** A clock jump must step (byMs not 0), name only what its target has, and reach a clock the harness can set. */
+function clockJumpErrors(s: Scenario, f: Extract<Scenario['faults'][number], { kind: 'clock-jump' }>, i: number): ScenarioError[] {
+  const errors: ScenarioError[] = [];
+  if (f.byMs === 0) errors.push({ path: `faults[${i}].byMs`, message: 'a jump of 0 ms does nothing' });
+  if (f.target === 'phones' && f.chatServer !== undefined) errors.push({ path: `faults[${i}].chatServer`, message: 'only target chat-servers names a chat server' });
+  if (f.target === 'chat-servers' && f.share !== undefined) errors.push({ path: `faults[${i}].share`, message: 'only target phones takes a share' });
+  if (f.target === 'chat-servers' && s.target) errors.push({ path: `faults[${i}].target`, code: 'CLOCK_NOT_SETTABLE', message: 'the chat servers of a --target are not the harness\'s: their clocks cannot be stepped' });
   return errors;
 }
 

@@ -89,6 +89,14 @@ export const FAULT_DRAWS: readonly FaultDraw[] = [
       ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }
       : { atMs, kind: 'lose-broker-channel', channel: 'gateway', gateway: between(r, 0, ctx.gateways - 1), share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }),
   },
+  // Wall clocks stepping (both ways, up to an hour) on phones or chat servers; instant, no window.
+  {
+    kind: 'clock-jump', draw: (r, atMs, _w, ctx) => {
+      const byMs = pick(r, [-3_600_000, -600_000, -30_000, -5_000, 5_000, 30_000, 600_000, 3_600_000]);
+      if (r.nextFloat() < 0.5) return { atMs, kind: 'clock-jump', target: 'phones', byMs, share: pick(r, [0.3, 0.5, 1]) };
+      return r.nextFloat() < 0.5 ? { atMs, kind: 'clock-jump', target: 'chat-servers', byMs } : { atMs, kind: 'clock-jump', target: 'chat-servers', byMs, chatServer: between(r, 0, ctx.chatServers - 1) };
+    },
+  },
   // Not restart-presence-store yet: an observer that a query told "offline" while the restarted
   // store was empty hears the user's return only when it asks again (D3 late), because the
   // presence service cannot tell that the store lost what it announced from. It needs a
@@ -230,6 +238,25 @@ const simDraw: FeatureDraw = {
   },
 };
 
+/** How devices catch up: by watermarks only, or some or all by sync token (so C2 is judged). */
+const syncModeDraw: FeatureDraw = {
+  name: 'sync-mode',
+  apply(r, raw) {
+    const share = pick(r, [0, 0, 0.3, 0.5, 1]);
+    if (share > 0) (raw.population as Raw).tokenSyncShare = share;
+  },
+};
+
+/** Wall clocks off by fixed skews: phones by up to an hour, chat servers by up to 5 s. */
+const clocksDraw: FeatureDraw = {
+  name: 'clocks',
+  apply(r, raw) {
+    const phoneSkewMs = pick(r, [0, 0, 5_000, 120_000, 3_600_000]);
+    const chatServerSkewMs = pick(r, [0, 0, 500, 5_000]);
+    if (phoneSkewMs > 0 || chatServerSkewMs > 0) raw.clocks = { ...(phoneSkewMs > 0 ? { phoneSkewMs } : {}), ...(chatServerSkewMs > 0 ? { chatServerSkewMs } : {}) };
+  },
+};
+
 /** 0..faultsMax faults of any kind, each window ending at least 1 s before the heal. */
 const faultsDraw: FeatureDraw = {
   name: 'faults',
@@ -281,7 +308,7 @@ const eventsDraw: FeatureDraw = {
  */
 export const FEATURE_DRAWS: readonly FeatureDraw[] = [
   clusterDraw, pagedSyncDraw, devicesDraw, chatsDraw, friendsDraw, loadDraw, networkDraw, simDraw, faultsDraw,
-  eventsDraw,
+  eventsDraw, syncModeDraw, clocksDraw,
 ];
 
 /**

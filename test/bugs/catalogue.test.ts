@@ -10,7 +10,7 @@ describe('the bug catalogue', () => {
       for (const id of bug.breaks) expect(id).toMatch(/^[A-F]\d{1,2}$/);
       expect(bug.description.length).toBeGreaterThan(20);
     }
-    expect(BUG_CATALOGUE.filter((b) => b.where === 'phone').map((b) => b.name)).toEqual(['swallow-trailing-receipt', 'no-reconnect-on-going-away', 'render-duplicate-push', 'render-out-of-order-push', 'fresh-install-stale-watermark']);
+    expect(BUG_CATALOGUE.filter((b) => b.where === 'phone').map((b) => b.name)).toEqual(['swallow-trailing-receipt', 'no-reconnect-on-going-away', 'render-duplicate-push', 'render-out-of-order-push', 'fresh-install-stale-watermark', 'phone-wall-clock-presence']);
   });
 
   it('parses names and refuses unknown ones', () => {

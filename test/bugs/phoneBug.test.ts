@@ -31,7 +31,7 @@ describe('bug swallow-trailing-receipt', () => {
 
 describe('phone options from a bug set', () => {
   it('switches the phone bug on only when named', () => {
-    const none = { swallowTrailingReceipt: false, noReconnectOnGoingAway: false, renderDuplicatePush: false, renderOutOfOrderPush: false, freshInstallStaleWatermark: false };
+    const none = { swallowTrailingReceipt: false, noReconnectOnGoingAway: false, renderDuplicatePush: false, renderOutOfOrderPush: false, freshInstallStaleWatermark: false, wallClockPresence: false };
     expect(phoneOptionsForBugs(new Set())).toEqual(none);
     expect(phoneOptionsForBugs(new Set(['no-dedupe']))).toEqual(none);
     expect(phoneOptionsForBugs(new Set(['swallow-trailing-receipt']))).toEqual({ ...none, swallowTrailingReceipt: true });
@@ -39,5 +39,6 @@ describe('phone options from a bug set', () => {
     expect(phoneOptionsForBugs(new Set(['render-duplicate-push']))).toEqual({ ...none, renderDuplicatePush: true });
     expect(phoneOptionsForBugs(new Set(['render-out-of-order-push']))).toEqual({ ...none, renderOutOfOrderPush: true });
     expect(phoneOptionsForBugs(new Set(['fresh-install-stale-watermark']))).toEqual({ ...none, freshInstallStaleWatermark: true });
+    expect(phoneOptionsForBugs(new Set(['phone-wall-clock-presence']))).toEqual({ ...none, wallClockPresence: true });
   });
 });

@@ -221,8 +221,23 @@ describe('sync (C)', () => {
     expectFail(check([...events, ...syncOk(1090, 'b/d2', 's5', 1, { head: 3, first: 3, last: 3, count: 1 })]).get('C1'), 'started at seq 3: seq 2..2 skipped');
     expect(check([...events, ...syncOk(1090, 'b/d2', 's5', 1, { head: 3, first: 2, last: 3, count: 2 })]).get('C1')!.verdict).toBe('pass');
   });
-  it('C2: unknown, saying why', () => {
-    expect(check(healthy()).get('C2')!.reason).toContain('watermark only');
+  it('C2: unknown, saying why, when every device synced by watermark', () => {
+    expect(check(healthy()).get('C2')!.reason).toContain('every device synced by watermark');
+  });
+  it('C2: token sync answers chain from the request\'s token; a hole, a token past the answer or a request off the chain fails', () => {
+    const tok = (position: number): string => Buffer.from(`mem-1|${position}`).toString('base64url');
+    const tokenSync = (t: number, p: string, id: string, from: string, to: string, events: { count: number; first: number; last: number; inOrder?: boolean }): E[] => [
+      { t, p, type: 'invoke', op: 'sync', mode: 'token', id, token: from },
+      { t: t + 10, p, type: 'ok', op: 'sync', mode: 'token', id, messages: 0, hasMore: false, token: to, events: { inOrder: true, ...events } },
+    ];
+    const good = [...healthy(), ...tokenSync(300, 'c/d1', 't1', '', tok(4), { count: 4, first: 1, last: 4 }), ...tokenSync(400, 'c/d1', 't2', tok(4), tok(4), { count: 0, first: 0, last: 0 }), ...tokenSync(500, 'c/d1', 't3', tok(4), tok(6), { count: 2, first: 5, last: 6 })];
+    const r = check(good).get('C2')!;
+    expect(r.verdict, r.examples.join('\n')).toBe('pass');
+    expect(r.reason).toBe('3 token sync answer(s) chained');
+    expectFail(check([...healthy(), ...tokenSync(300, 'c/d1', 't1', tok(4), tok(7), { count: 2, first: 6, last: 7 })]).get('C2'), 'from inbox position 4 started at position 6: positions 5..5 fell between two tokens');
+    expectFail(check([...healthy(), ...tokenSync(300, 'c/d1', 't1', tok(4), tok(9), { count: 2, first: 5, last: 6 })]).get('C2'), 'returned positions 5..6 but a token at position 9: positions 7..9 skipped by the next sync');
+    expectFail(check([...healthy(), ...tokenSync(300, 'c/d1', 't1', tok(4), tok(8), { count: 3, first: 5, last: 8 })]).get('C2'), '3 events spanning positions 5..8: 1 missing inside');
+    expectFail(check([...healthy(), ...tokenSync(300, 'c/d1', 't1', '', tok(4), { count: 4, first: 1, last: 4 }), ...tokenSync(400, 'c/d1', 't2', tok(6), tok(6), { count: 0, first: 0, last: 0 })]).get('C2'), 'but its last answer ended at 4 (epoch mem-1): the chain is broken');
   });
   it('C3: the first message after a reconnect sync never came by push', () => {
     const base = [...healthy(), link(1100, 'b/d2', false), link(1200, 'b/d2', true), ...syncOk(1210, 'b/d2', 's9', 1, { head: 1, first: 0, last: 0, count: 0 }), ...send(1240, 'a/d1', 'c1', 'm9', 2), ...send(1260, 'a/d1', 'c1', 'm10', 3)];

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 
 const bin = new URL('../../bin/chatsim.js', import.meta.url).pathname;
@@ -98,4 +99,47 @@ describe('chatsim run', () => {
     expect(stderr).toContain('TARGET_UNREACHABLE');
     expect(stderr).toContain('127.0.0.1:9');
   });
+
+  it('--port starts the cluster on the chosen base port (API on it, gateways after it) and the run passes', async () => {
+    const base = await freePortRange(3); // tiny: the API and two gateways
+    const out = mkdtempSync(join(tmpdir(), 'chatsim-port-'));
+    const { code, stderr } = await chatsim(['run', tiny, '--port', String(base), '--dir', out]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(`cluster: API http://127.0.0.1:${base}, gateways ws://127.0.0.1:${base + 1}`);
+  });
+
+  it('--port refuses a bad value with exit 64 and one clear line', async () => {
+    for (const bad of ['0', '65536', 'abc', '80.5']) {
+      const { code, stderr } = await chatsim(['run', tiny, '--port', bad]);
+      expect(code, bad).toBe(64);
+      expect(stderr, bad).toContain(`expected a port number from 1 to 65535, got ${bad}`);
+    }
+    const high = await chatsim(['run', tiny, '--port', '65535']);
+    expect(high.code).toBe(64);
+    expect(high.stderr).toContain('--port 65535: the API on 65535 and 2 gateway(s) after it need ports up to 65537, past 65535');
+    const sim = await chatsim(['run', tiny, '--port', '7000', '--engine', 'sim']);
+    expect(sim.code).toBe(64);
+    expect(sim.stderr).toContain('the simulation engine opens no ports');
+  });
 });
+
+/** A base port with `count` free ports from it (taken and released at once: another process could take one meanwhile, unlikely on loopback). */
+async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const servers: Server[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const server = createServer();
+        await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(base + i, '127.0.0.1', resolve); });
+        servers.push(server);
+      }
+      return base;
+    } catch {
+      // taken: try another
+    } finally {
+      for (const server of servers) await new Promise((resolve) => server.close(resolve));
+    }
+  }
+  throw new Error('no free port range found');
+}

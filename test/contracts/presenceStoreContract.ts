@@ -139,6 +139,12 @@ export function describePresenceStoreContract(name: string, makeSubject: () => P
       const gone = await presenceOf(u);
       expect(gone.entries).toEqual([]);
       expectTimeWithin(gone.lastDisconnectAtMs, before, after);
+      // Its age is on the store's own clock (a reader's wall clock may be skewed or stepped).
+      await subject.advance(50);
+      const aged = await presenceOf(u);
+      const slackMs = subject.clockSlackMs ?? 0;
+      expect(aged.lastDisconnectAgeMs!).toBeGreaterThanOrEqual(50 - slackMs);
+      expect(aged.lastDisconnectAgeMs!).toBeLessThanOrEqual(subject.nowMs() - before + slackMs);
 
       expect(await store.remove(u, laptop.connectionId)).toBe(false);
       expect(await store.remove(other, 'no-such-connection')).toBe(false);

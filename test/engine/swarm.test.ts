@@ -55,7 +55,13 @@ describe('chatsim sim (the swarm)', () => {
   // Bugs that only a scenario event shows (a kick or leave, a join, a reinstall): the swarm draws
   // each such event in a few seeds in a hundred; test/scenario/scenarioEvents.test.ts proves each on its event.
   const SHOWN_BY_SCENARIO_EVENTS = new Set(['stale-roster-cache', 'ticks-skip-joiners', 'fresh-install-stale-watermark']);
-  for (const bug of BUG_CATALOGUE.filter((b) => !SHOWN_BY_BACKEND_FAULTS.has(b.name) && !SHOWN_BY_SCENARIO_EVENTS.has(b.name))) {
+  // Bugs that only a clock off in one direction shows (chat servers ahead, phones jumping back):
+  // the swarm draws them too rarely for 5 seeds (measured: presence-wall-clock first fails D1 at
+  // seed 12, by a chat-server skew of 5 s against a 2 s debounce; phone-wall-clock-presence not
+  // in seeds 1-60, where 7 phone jumps were drawn but none met the dropouts it needs);
+  // test/engine/clocksAndSyncModes.test.ts proves each on its scenario.
+  const SHOWN_BY_CLOCK_JUMPS = new Set(['presence-wall-clock', 'phone-wall-clock-presence']);
+  for (const bug of BUG_CATALOGUE.filter((b) => !SHOWN_BY_BACKEND_FAULTS.has(b.name) && !SHOWN_BY_SCENARIO_EVENTS.has(b.name) && !SHOWN_BY_CLOCK_JUMPS.has(b.name))) {
     it(`finds ${bug.name} within ${SEEDS_TO_FIND} seeds, failing a property it breaks, with the line that replays it`, async () => {
       const { found, fresh } = await hunt(bug, mkdtempSync(join(tmpdir(), `swarm-${bug.name}-`)));
       expect(found, `${bug.name} not found in seeds 1..${SEEDS_TO_FIND} (by a property the correct cluster passes there)`).toBeDefined();

@@ -19,6 +19,7 @@ import { provisionTarget, type ApiPort } from '../provisionTarget.ts';
 import { readPersisted } from '../readPersisted.ts';
 import { SimNetwork } from './SimNetwork.ts';
 import { skewedChatServerClocks } from './skewedClocks.ts';
+import { ChatServerClocks } from '../clocks.ts';
 import { withLatency } from './withLatency.ts';
 import { faultLabel } from '../../scenario/faultLabel.ts';
 
@@ -54,12 +55,14 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   }
   // The simulated machines: every backend call takes a latency drawn per port, and each chat
   // server slot reads the clock off by its own fixed skew (scenario.sim).
+  // On top of the simulated machines' skew: the scenario's wall-clock skews and clock-jump faults (both engines).
+  const chatServerClocks = new ChatServerClocks(time, random.fork('wall-clocks'), scenario.cluster.chatServers, scenario.clocks?.chatServerSkewMs ?? 0, skewedChatServerClocks(time, random.fork('clocks'), scenario.sim.clockSkewMs));
   const cluster = new Cluster({
     time, random: random.fork('cluster'), gateways: scenario.cluster.gateways, chatServers: scenario.cluster.chatServers,
     limits: { ...scenario.cluster.limits, presenceDebounceMs: scenario.cluster.presenceDebounceMs },
     bugs: new Set(scenario.bugs.filter(isBugName)), gatewayListeners: network.listeners, http: 'in-process',
     decorateBackends: (backends) => withLatency(backends, time, random.fork('ports'), scenario.sim.portLatencyMs),
-    chatServerClock: skewedChatServerClocks(time, random.fork('clocks'), scenario.sim.clockSkewMs),
+    chatServerClock: chatServerClocks.forSlot,
   });
   const driver = new VirtualDriver(time);
   await driver.settle(cluster.start());
@@ -102,7 +105,7 @@ export async function runSim(options: SimRunOptions): Promise<LiveRunOutcome> {
   for (const fault of scenario.faults) {
     time.schedule(runStartEpochMs + fault.atMs - time.nowMs(), () => {
       events.push({ t: fault.atMs, p: 'harness', type: 'oracle', what: 'fault-start', fault: fault.kind });
-      void applyFault(fault, cluster, time, log).then((endMs) => {
+      void applyFault(fault, cluster, time, log, chatServerClocks).then((endMs) => {
         const end = Math.max(fault.atMs, endMs ?? tNow());
         faults.push({ kind: fault.kind, label: faultLabel(fault), startMs: fault.atMs, endMs: end });
         events.push({ t: end, p: 'harness', type: 'oracle', what: 'fault-end', fault: fault.kind });
