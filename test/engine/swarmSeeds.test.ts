@@ -2,7 +2,8 @@
 // test once its cause was fixed. Each row says what failed before the fix and where the fix is;
 // the seed must now pass every property (its scenario is drawn anew, so a change of the draws
 // moves these seeds: then replay the old scenario.yaml of the row's commit instead).
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,8 +46,25 @@ const BUG_SEEDS: Array<{ seed: number; bug: string; breaks: string }> = [
   { seed: 593646, bug: 'ignore-presence-gaps', breaks: 'D3' },
 ];
 
+/** Old draws of moved seeds, replayed from their scenario.yaml (the draw of the row's commit). */
+const PINNED: Array<{ file: string; before: string }> = [
+  // Seed 593768 drawn before scenario events: the outbox waited for a 56-page sync (A5, B5, F1).
+  { file: 'seed-593768-before-events.yaml', before: 'A5, B5, F1 with no fault' },
+];
+
 describe('chatsim sim: seeds the correct cluster once failed', () => {
   const time = createSystemTime();
+  for (const { file, before } of PINNED) {
+    it(`${file} (before the fix: ${before}) passes every property`, () => {
+      const out = mkdtempSync(join(tmpdir(), 'swarm-pinned-'));
+      const path = new URL(`../fixtures/${file}`, import.meta.url).pathname;
+      const bin = new URL('../../bin/chatsim.js', import.meta.url).pathname;
+      const run = spawnSync(process.execPath, [bin, 'run', path, '--engine', 'sim', '--out', out, '--json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { verdict: string; properties: Array<{ id: string; verdict: string; example?: string }> };
+      expect(summary.properties.filter((p) => p.verdict === 'fail').map((p) => `${p.id}: ${p.example ?? ''}`), `replay: node bin/chatsim.js run test/fixtures/${file} --engine sim`).toEqual([]);
+      expect({ verdict: summary.verdict, exit: run.status }).toEqual({ verdict: 'pass', exit: 0 });
+    }, 300_000);
+  }
   for (const { seed, before } of SEEDS) {
     it(`seed ${seed} (before the fix: ${before}) passes every property`, async () => {
       const [result] = await runSwarm({ from: seed, seeds: 1, bugs: [], outDir: mkdtempSync(join(tmpdir(), `swarm-seed-${seed}-`)), time });
