@@ -20,7 +20,7 @@ export interface CheckFacts extends RunFacts {
    * of one process), so a cause is never stamped after its effect; the slack covers ms ties.
    */
   causalSlackMs?: number;
-  /** How long a presence change may take to reach a connected friend: 5 s by default. */
+  /** How long a presence change may take to reach a connected friend, and a receipt the tick it implies to a connected sender (B5, B7): 5 s by default. */
   propagationMs?: number;
   /** A typing notice older than this (after the typer's last typing frame) is stale: 6 s by default. */
   typingTimeoutMs?: number;
