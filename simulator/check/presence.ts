@@ -243,7 +243,6 @@ export class PresenceFamily implements Family {
   private classifyOffline(e: Extract<HistoryEvent, { type: 'presence-seen' }>): void {
     const minMs = this.settings.debounceMs - this.settings.tolMs;
     const now = this.current.get(e.user);
-    const recent = this.lastEnded.get(e.user);
     // A query's answer is a snapshot taken between asking and hearing: an episode that was still
     // on when the phone asked explains it, including "never connected yet" (no finite start).
     // The gateway writes presence before its hello, so the episode ends (hello heard) after any
@@ -262,7 +261,13 @@ export class PresenceFamily implements Family {
     // It does not excuse a wrong state: the observer now shows a user who is back as offline,
     // so it is owed the online within the same bound (D3), exactly like an observer that saw
     // the offline before the user came back.
-    const latePushOf = e.askedAt === undefined && recent && Number.isFinite(recent.startMs) && e.t - recent.endMs <= this.settings.propagationMs + this.settings.tolMs ? recent : undefined;
+    // Several episodes may have ended within that bound: the user came back from a long absence,
+    // dropped briefly and came back again while the long absence's offline was still held by the
+    // observer's stalled link (sim seed 1001833: u3 down from 10.627 s to 16.633 s, offline
+    // broadcast at about 16.14 s, down again from 16.871 s to 17.227 s; u19/d1, its link stalled
+    // from about 15.4 s, heard the offline and the online with it at 17.260 s). The late push may
+    // be any of theirs.
+    const latePushOf = e.askedAt === undefined ? this.latePushEpisode(e.user, e.t - this.settings.propagationMs - this.settings.tolMs, minMs) : undefined;
     const legit = (ep: Episode): boolean => ep.endMs - ep.startMs >= minMs && e.t - ep.startMs >= minMs;
     // An answer heard during a new short drop may still be a snapshot of a long absence before it.
     // Likewise a push heard during a new short drop may be the late offline of a long absence
@@ -307,6 +312,12 @@ export class PresenceFamily implements Family {
     this.attributed.set(`${e.p}|${e.user}`, (this.attributed.get(`${e.p}|${e.user}`) ?? 0) + 1);
     this.d7.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.length > 0 ? `${who} stayed connected` : `${e.user} was in ${who}`}, during ${fault}`);
     return true;
+  }
+
+  /** The ended episode (with a known start) a push heard late, after `fromMs`, may be the offline of: a long one if any, else the latest. */
+  private latePushEpisode(user: string, fromMs: number, minMs: number): Episode | undefined {
+    const candidates = (this.recentEnded.get(user) ?? []).filter((episode) => Number.isFinite(episode.startMs) && episode.endMs >= fromMs);
+    return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
   }
 
   /** The ended episode a query answer asked at `fromMs` may be a snapshot of: a long one if any, else the latest. */

@@ -29,11 +29,39 @@ function d1(previousDownMs: number): string {
   return results.find((r) => r.id === 'D1')!.verdict;
 }
 
+/**
+ * x away for `previousDownMs` until 4000, then a short drop (4200 to 4500); the observer hears
+ * an offline and the online behind it at 4600, with x connected again (sim seed 1001833).
+ */
+function d1AfterTwoReturns(previousDownMs: number): string {
+  const events: E[] = [
+    { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
+    link(0, 'o/d1', true), link(0, 'x/d1', true),
+    { t: 10, p: 'o/d1', type: 'presence-seen', user: 'x', online: true, askedAt: 5 },
+    link(4000 - previousDownMs, 'x/d1', false), link(4000, 'x/d1', true),
+    link(4200, 'x/d1', false), link(4500, 'x/d1', true),
+    { t: 4600, p: 'o/d1', type: 'presence-seen', user: 'x', online: false },
+    { t: 4600, p: 'o/d1', type: 'presence-seen', user: 'x', online: true },
+    { t: 9000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+  ];
+  const results = checkHistory(events, {
+    chatMembers: new Map(), devicesOfUser: new Map([['o', ['d1']], ['x', ['d1']]]),
+    friendsOfUser: new Map([['o', ['x']], ['x', ['o']]]), presenceDebounceMs: 2000, presenceTtlMs: 12_000,
+  }, { seed: 1, reproduce: 'r' });
+  return results.find((r) => r.id === 'D1')!.verdict;
+}
+
 describe('D1 with a late offline push', () => {
   it('an offline heard 500 ms into a short drop that follows a 3 s absence (debounce 2 s) is the absence\'s, late', () => {
     expect(d1(3000)).toBe('pass');
   });
   it('the same after a 0.5 s absence is a flap', () => {
     expect(d1(500)).toBe('fail');
+  });
+  it('an offline heard just after a short drop ended, when a 3 s absence ended before that drop, is the absence\'s, late', () => {
+    expect(d1AfterTwoReturns(3000)).toBe('pass');
+  });
+  it('the same after a 0.5 s absence is a flap', () => {
+    expect(d1AfterTwoReturns(500)).toBe('fail');
   });
 });

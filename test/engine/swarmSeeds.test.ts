@@ -38,6 +38,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   { seed: 31, before: 'D3 under lose-broker-messages 100 % then 70 %' },
   // A return behind a partitioned gateway: owed from the partition's heal (onlineDue), as D2 does.
   { seed: 593510, before: 'D3 under partition-gateway' },
+  // Checker: u3 back from a 6 s absence at 16.633 s, down again 16.871 s to 17.227 s; u19/d1's
+  // stalled link delivered the absence's offline (and the online behind it) at 17.260 s, which D1
+  // blamed on the short drop. A late push may be the offline of any episode ended within the
+  // propagation bound (simulator/check/presence.ts latePushEpisode; test/check/latePresencePush).
+  { seed: 1001833, before: 'D1 (a late offline push of the absence before a short drop)' },
 ];
 
 /** Seeds on which a catalogue bug must still fail: the repair above is what passes them. */
