@@ -481,6 +481,24 @@ describe('system (E, F)', () => {
     expect(r.verdict).toBe('pass');
     expect(r.reason ?? '').toContain('1 stale typing notice(s) released by a server fault excused');
   });
+  it('E1: a notice held by a stalled link until its open reached the phone is excused; one typed before the dial is not', () => {
+    // Swarm seed 2000289: u4/d1 dialled at 5.053 s into stalls chained until 13.613 s; u3 typed
+    // at 5.336 s, the server pushed it into the opening connection, and it came with the open.
+    const opening = (typedAtMs: number): E[] => [...healthy(), ...[
+      { t: 4000, p: 'b/d1', type: 'disconnect', code: 1006, reason: 'connection reset' },
+      { t: 4000, p: 'harness', type: 'oracle', what: 'link-down', device: 'b/d1' },
+      { t: 5050, p: 'harness', type: 'oracle', what: 'link-dial', device: 'b/d1' },
+      { t: typedAtMs, p: 'a/d1', type: 'typing-out', chat: 'c1' },
+      { t: 13610, p: 'harness', type: 'oracle', what: 'link-up', device: 'b/d1' },
+      { t: 13610, p: 'b/d1', type: 'connect', gateway: 'gw2' },
+      { t: 13610, p: 'b/d1', type: 'typing-seen', chat: 'c1', user: 'a' },
+    ] satisfies E[]].sort((x, y) => x.t - y.t);
+    const held = check(opening(5340)).get('E1')!;
+    expect(held.verdict).toBe('pass');
+    expect(held.reason ?? '').toContain('1 stale typing notice(s) held by a stalled link until its open reached the phone excused');
+    // Typed before the dial: no push into this connection could carry it (a replay at connect).
+    expectFail(check(opening(4500)).get('E1'), 'last typed at 4.500 s');
+  });
   it('F1: a send still pending after the heal, naming it', () => {
     const r = check([...healthy(), { t: 1500, p: 'a/d1', type: 'invoke', op: 'send', chat: 'c1', clientMsgId: 'late', body: 'x' }]);
     expectFail(r.get('F1'), 'send late from a/d1 in c1 invoked at 1.500 s never completed');

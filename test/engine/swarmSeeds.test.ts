@@ -43,6 +43,12 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // blamed on the short drop. A late push may be the offline of any episode ended within the
   // propagation bound (simulator/check/presence.ts latePushEpisode; test/check/latePresencePush).
   { seed: 1001833, before: 'D1 (a late offline push of the absence before a short drop)' },
+  // Checker: u4/d1 dialled at 5.053 s into stalls chained until 13.613 s; u3 typed at 5.336 s,
+  // the server pushed the notice into the opening connection and the phone heard it with the
+  // open, 8.3 s after the typing (E1). Nothing in the system can tell that notice is old; a
+  // notice arriving with the open of a link dialled before the typing is excused and counted
+  // (simulator/check/system.ts heldByOpeningLink; test/check/checkAll.test.ts E1).
+  { seed: 2000289, before: 'E1 with no fault (a typing notice held by a stalled opening link)' },
 ];
 
 /**
