@@ -90,7 +90,7 @@ export class RunState {
   private observeOracle(e: Extract<HistoryEvent, { type: 'oracle' }>): void {
     if (e.what === 'member') {
       getOr(this.members, e.chat, () => new Map()).set(e.user, e.joinedAtSeq);
-      this.removed.get(e.chat)?.delete(e.user);
+      if (this.removed.get(e.chat)?.delete(e.user)) this.rejoined(e.chat, e.user, e.joinedAtSeq);
     } else if (e.what === 'member-removed') {
       const joinedAtSeq = this.members.get(e.chat)?.get(e.user) ?? 0;
       this.members.get(e.chat)?.delete(e.user);
@@ -119,6 +119,22 @@ export class RunState {
     }
     h.contig = seq;
     while (h.above?.delete(h.contig + 1)) h.contig++;
+  }
+
+  /**
+   * A member added again after a removal is owed nothing at or below its new joinedAtSeq (sent
+   * while it was out, or before, which membersAt no longer counts): its devices hold the chat
+   * from there on, as a device of a first-time joiner holds it from its first message (swarm
+   * seed 119: u1 left g:0 holding seq 1, seq 2 came while it was out, it rejoined at 2).
+   */
+  private rejoined(chat: string, user: string, joinedAtSeq: number): void {
+    for (const [key, h] of this.holdings) {
+      const bar = key.indexOf('|'); // device ids never hold '|' (the id rule)
+      if (key.slice(bar + 1) !== chat || userOf(key.slice(0, bar)) !== user || h.contig >= joinedAtSeq) continue;
+      h.contig = joinedAtSeq;
+      for (const seq of [...(h.above ?? [])]) if (seq <= joinedAtSeq) h.above!.delete(seq);
+      while (h.above?.delete(h.contig + 1)) h.contig++;
+    }
   }
 
   /** Highest seq such that the device holds the chat contiguously up to it (0: nothing). */

@@ -738,8 +738,11 @@ export class Phone {
         const m = event.message;
         const timeline = this.store.timeline(m.chatId);
         // The inbox holds a chat's messages from the user's join on, in seq order: the first one
-        // after our own member_added shows where the chat begins for a member who joined later.
-        if (this.joinedByToken.delete(m.chatId) && timeline.watermark === 0) {
+        // after our own member_added shows where the chat begins for a member who joined later,
+        // or resumes for one who left and was added again (the messages sent while it was out
+        // never come; swarm seed 119). One at or below the watermark (a copy repeated by two
+        // chat servers) shows nothing.
+        if (m.seq > timeline.watermark && this.joinedByToken.delete(m.chatId)) {
           timeline.startAfter(m.seq - 1);
           this.renderReady(m.chatId); // pushes held above the old start may now be in order
         }

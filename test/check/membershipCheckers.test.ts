@@ -103,6 +103,33 @@ describe('checkers under membership changes', () => {
     expect(b5.examples.join('\n')).toMatch(/device a\/d1 still shows g1 seq 2 \(m2\) as delivered at the end/);
   });
 
+  it('a member added again holds the chat from its new joinedAtSeq: a receipt over the seqs sent while it was out is no B3; a message after the rejoin is still owed (A5)', () => {
+    // Swarm seed 119: c leaves holding seq 1, a sends seq 2 while c is out, c is added again at
+    // head 2, a sends seq 3; c's device renders 3 (never 2, not owed) and acknowledges up to 3.
+    const rejoin: E[] = [
+      ...base(),
+      ...send(100, 'a/d1', 'm1', 1),
+      render(120, 'b/d1', 1, 'a', 'm1'), render(121, 'c/d1', 1, 'a', 'm1'),
+      removed(500, 'c', 510),
+      ...send(600, 'a/d1', 'm2', 2),
+      render(620, 'b/d1', 2, 'a', 'm2'),
+      joined(900, 'c', 2),
+      ...send(1000, 'a/d1', 'm3', 3),
+      render(1020, 'b/d1', 3, 'a', 'm3'), render(1030, 'c/d1', 3, 'a', 'm3'),
+      out(1100, 'b/d1', 'delivered', 3), out(1110, 'c/d1', 'delivered', 3),
+    ];
+    const ok = check(rejoin);
+    expect([ok.get('B3')!.verdict, ok.get('A5')!.verdict]).toEqual(['pass', 'pass']);
+    // The phone stuck behind the gap (seq 3 held, waiting for seq 2): A5 names the lost message.
+    const stuck = check(rejoin.filter((e) => !(e.p === 'c/d1' && (e.type === 'render' && e.seq === 3 || e.type === 'receipt-out'))));
+    expect(stuck.get('A5')!.verdict).toBe('fail');
+    expect(stuck.get('A5')!.examples[0]).toMatch(/g1 seq 3 \(m3\) .* never rendered on c\/d1/);
+    // A receipt over a seq the rejoined member was owed and does not hold is still B3.
+    const over = check([...rejoin, out(1200, 'c/d1', 'delivered', 4)]).get('B3')!;
+    expect(over.verdict).toBe('fail');
+    expect(over.examples[0]).toMatch(/device c\/d1 sent a delivered receipt for g1 up to 4 .* only up to seq 3/);
+  });
+
   it('a send refused NOT_MEMBER after its sender was removed is of unknown outcome: stored by an earlier attempt, it is no phantom (A7)', () => {
     const events: E[] = [
       ...base(),

@@ -49,6 +49,14 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // notice arriving with the open of a link dialled before the typing is excused and counted
   // (simulator/check/system.ts heldByOpeningLink; test/check/checkAll.test.ts E1).
   { seed: 2000289, before: 'E1 with no fault (a typing notice held by a stalled opening link)' },
+  // Phone (token sync): u1 left g:0 at 4.9 s holding seq 1, seq 2 came while it was out, and it
+  // was added again at 9.1 s (joinedAtSeq 2). The inbox resumes at seq 3, but the phone moved a
+  // timeline's start only for a first-time joiner (watermark 0), so it held seq 3 forever waiting
+  // for seq 2 (A5, F1; not the clock-jump: the seed fails with no fault, passes with no
+  // leave/join). The first message event after its own member_added now resumes the timeline
+  // (simulator/phone/Phone.ts onTokenSyncResult); the checker's holdings of a rejoined member
+  // start at its new joinedAtSeq (simulator/check/runState.ts rejoined), else B3.
+  { seed: 119, before: 'A5, F1 (a member added again after leaving never rendered past the gap)' },
 ];
 
 /**
