@@ -437,6 +437,14 @@ export class Gateway {
   }
 
   private onClosed(client: ClientState, code: number): void {
+    // A stopped process reads the close only when it wakes, after the frames that came before
+    // it: handled at once, those frames would then re-register the forgotten connection's
+    // presence entry, and friends would see a user who left come back online for a whole TTL
+    // (sim seed 3000710, D6).
+    if (this.pausedBacklog) {
+      this.pausedBacklog.push(() => this.onClosed(client, code));
+      return;
+    }
     if (this.clients.get(client.id) !== client) return; // crash() already forgot it
     this.clients.delete(client.id);
     if (this.byDevice.get(deviceKey(client)) === client) this.byDevice.delete(deviceKey(client));
@@ -485,8 +493,9 @@ export class Gateway {
     client.lastPresenceRefreshAtMs = nowMs;
     const ttlMs = this.deps.limits.presenceTtlMs;
     void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
-      // Bug 'no-presence-reregister': an entry found gone is left gone.
-      (found) => (found || this.bugs.has('no-presence-reregister') ? undefined : this.registerPresence(client)),
+      // Bug 'no-presence-reregister': an entry found gone is left gone. A connection closed while
+      // the refresh was on its way is not put back: its close already removed the entry.
+      (found) => (found || this.bugs.has('no-presence-reregister') || this.clients.get(client.id) !== client ? undefined : this.registerPresence(client)),
       () => undefined,
     );
   }
