@@ -184,7 +184,8 @@ export class Gateway {
   /**
    * Fault injection: the process stops (SIGSTOP, a long GC pause). Nothing is read or
    * answered, not even pings, and the heartbeat sweep stands still; what arrives waits, as it
-   * would in the socket buffers, and is processed in order on resume.
+   * would in the socket buffers, and is processed in order on resume: frames, deliveries and a
+   * client's close alike (onClosed).
    */
   pause(): void {
     this.pausedBacklog ??= [];
