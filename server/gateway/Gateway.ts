@@ -50,6 +50,8 @@ interface ClientState {
   dropWindowStartMs: number;
   dropsInWindow: number;
   closing: boolean;
+  /** The link's close code, when it closed while the gateway was paused (handled on resume). */
+  closedWhilePaused?: number;
 }
 
 export interface GatewayStats {
@@ -159,6 +161,8 @@ export class Gateway {
   async stop(): Promise<void> {
     this.stopped = true;
     this.pausedBacklog = undefined;
+    // Links that closed while paused will not close again: forget them (and their entries) now.
+    for (const client of [...this.clients.values()]) if (client.closedWhilePaused !== undefined) this.onClosed(client, client.closedWhilePaused);
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
     for (const client of [...this.clients.values()]) this.closeClient(client, CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
@@ -443,6 +447,7 @@ export class Gateway {
     // presence entry, and friends would see a user who left come back online for a whole TTL
     // (sim seed 3000710, D6).
     if (this.pausedBacklog) {
+      client.closedWhilePaused = code;
       this.pausedBacklog.push(() => this.onClosed(client, code));
       return;
     }

@@ -66,6 +66,22 @@ describe('presence of a connection the gateway has let go', () => {
     await gateway.stop();
   });
 
+  it('a gateway stopped while paused forgets a link that closed meanwhile, and its entry', async () => {
+    const time = new ManualTime();
+    const presence = new MemoryPresenceStore(time);
+    const gateway = new Gateway({ id: 'gw1', time, broker: new MemoryBroker(), queue: new MemoryInboundQueue({ timers: time }), presence, limits });
+    await gateway.start();
+    const link = fakeLink();
+    gateway.accept(link, { user: 'alice', device: 'd1' });
+    await flush();
+    gateway.pause();
+    link.closedByClient(1000);
+    await gateway.stop();
+    await flush();
+    expect(gateway.connectionCount()).toBe(0);
+    expect(await entries(presence)).toBe(0);
+  });
+
   it('a refresh that finds the entry gone does not put it back when the connection closed meanwhile', async () => {
     const time = new ManualTime();
     const presence = new MemoryPresenceStore(time);
