@@ -50,6 +50,8 @@ interface ClientState {
   dropWindowStartMs: number;
   dropsInWindow: number;
   closing: boolean;
+  /** The link's close code, when it closed while the gateway was paused (handled on resume). */
+  closedWhilePaused?: number;
 }
 
 export interface GatewayStats {
@@ -159,6 +161,8 @@ export class Gateway {
   async stop(): Promise<void> {
     this.stopped = true;
     this.pausedBacklog = undefined;
+    // Links that closed while paused will not close again: forget them (and their entries) now.
+    for (const client of [...this.clients.values()]) if (client.closedWhilePaused !== undefined) this.onClosed(client, client.closedWhilePaused);
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
     for (const client of [...this.clients.values()]) this.closeClient(client, CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
@@ -184,7 +188,8 @@ export class Gateway {
   /**
    * Fault injection: the process stops (SIGSTOP, a long GC pause). Nothing is read or
    * answered, not even pings, and the heartbeat sweep stands still; what arrives waits, as it
-   * would in the socket buffers, and is processed in order on resume.
+   * would in the socket buffers, and is processed in order on resume: frames, deliveries and a
+   * client's close alike (onClosed).
    */
   pause(): void {
     this.pausedBacklog ??= [];
@@ -437,6 +442,15 @@ export class Gateway {
   }
 
   private onClosed(client: ClientState, code: number): void {
+    // A stopped process reads the close only when it wakes, after the frames that came before
+    // it: handled at once, those frames would then re-register the forgotten connection's
+    // presence entry, and friends would see a user who left come back online for a whole TTL
+    // (sim seed 3000710, D6).
+    if (this.pausedBacklog) {
+      client.closedWhilePaused = code;
+      this.pausedBacklog.push(() => this.onClosed(client, code));
+      return;
+    }
     if (this.clients.get(client.id) !== client) return; // crash() already forgot it
     this.clients.delete(client.id);
     if (this.byDevice.get(deviceKey(client)) === client) this.byDevice.delete(deviceKey(client));
@@ -485,8 +499,9 @@ export class Gateway {
     client.lastPresenceRefreshAtMs = nowMs;
     const ttlMs = this.deps.limits.presenceTtlMs;
     void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
-      // Bug 'no-presence-reregister': an entry found gone is left gone.
-      (found) => (found || this.bugs.has('no-presence-reregister') ? undefined : this.registerPresence(client)),
+      // Bug 'no-presence-reregister': an entry found gone is left gone. A connection closed while
+      // the refresh was on its way is not put back: its close already removed the entry.
+      (found) => (found || this.bugs.has('no-presence-reregister') || this.clients.get(client.id) !== client ? undefined : this.registerPresence(client)),
       () => undefined,
     );
   }

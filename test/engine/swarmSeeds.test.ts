@@ -57,6 +57,14 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // (simulator/phone/Phone.ts onTokenSyncResult); the checker's holdings of a rejoined member
   // start at its new joinedAtSeq (simulator/check/runState.ts rejoined), else B3.
   { seed: 119, before: 'A5, F1 (a member added again after leaving never rendered past the gap)' },
+  // Gateway: u5 logged out at 5 s while its gateway was paused (4.4 s to 13.6 s). The gateway
+  // handled the close at once (entry removed, friends told offline) but u5's last frames only on
+  // resume, and their presence refresh, finding the entry gone, put it back for the connection it
+  // had let go: friends saw u5 online at 13.6 s and offline again when it expired at 30.6 s (D6).
+  // A paused gateway now reads a close in order after the frames before it, and a refresh never
+  // re-registers a connection no longer held (server/gateway/Gateway.ts onClosed, refreshPresence;
+  // test/gateway/closedPresence.test.ts).
+  { seed: 3000710, before: 'D6 under pause-gateway (a closed connection re-registered on resume)' },
 ];
 
 /**
