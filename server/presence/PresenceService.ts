@@ -72,6 +72,8 @@ export class PresenceService {
   /** Per gateway, the number of the last presence push published on its channel. */
   private readonly pushSeq = new Map<string, number>();
   private readonly metrics: PresenceInstruments;
+  /** The presence store's epoch at the last sweep; `announced` was told from its contents. */
+  private storeEpoch: string | undefined;
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
@@ -179,8 +181,24 @@ export class PresenceService {
     } catch {
       return; // The store is unreachable (restarting, cut off): what expired or changed meanwhile is swept next time.
     }
+    // Unreachable now: it went down after the changes were taken, which are of the old contents;
+    // the next sweep reads the new epoch before any change of the new contents.
+    await this.noticeStoreEpoch().catch(() => undefined);
     const users = new Set([...expired.map((e) => e.userId), ...changed]);
     await Promise.all([...users].map((user) => this.serially(user, () => this.reconcile(user))));
+  }
+
+  /**
+   * A store that came back empty (restart-presence-store) lost what friends were told from: a
+   * friend whose query found the user missing meanwhile heard offline, and the user's return
+   * (the gateway writing the entry again) would be skipped as already announced online. So
+   * everything announced is forgotten, and each user is announced afresh as the store changes.
+   * Read after the changes are taken, so every change of the new contents is reconciled after it.
+   */
+  private async noticeStoreEpoch(): Promise<void> {
+    const epoch = await this.deps.presence.epoch();
+    if (this.storeEpoch !== undefined && epoch !== this.storeEpoch) this.announced.clear();
+    this.storeEpoch = epoch;
   }
 
   /** Announces `user` as the store has them: back (online, cancelling a debounce) or gone (debounce). */

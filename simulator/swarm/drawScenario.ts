@@ -97,10 +97,6 @@ export const FAULT_DRAWS: readonly FaultDraw[] = [
       return r.nextFloat() < 0.5 ? { atMs, kind: 'clock-jump', target: 'chat-servers', byMs } : { atMs, kind: 'clock-jump', target: 'chat-servers', byMs, chatServer: between(r, 0, ctx.chatServers - 1) };
     },
   },
-  // Not restart-presence-store yet: an observer that a query told "offline" while the restarted
-  // store was empty hears the user's return only when it asks again (D3 late), because the
-  // presence service cannot tell that the store lost what it announced from. It needs a
-  // presence store epoch (as MessageStore.epoch); until then scenarios and its own test play it.
 ];
 
 /** A window of whole 100 ms from 1 s up to `maxMs` (at least 1 s). */
@@ -274,6 +270,22 @@ const faultsDraw: FeatureDraw = {
 };
 
 /**
+ * The presence store restarting empty, in one seed in eight, from its own fork: drawn after the
+ * presence store got an epoch (PresenceStore.epoch), so the seeds drawn before keep their
+ * scenarios. Calls fail for up to 5 s; the window ends before the heal.
+ */
+const presenceStoreRestartDraw: FeatureDraw = {
+  name: 'restart-presence-store',
+  apply(r, raw, ctx) {
+    if (r.nextInt(8) !== 0) return;
+    const atMs = roundTo(between(r, 1000, ctx.durationMs - 3000), 100);
+    const windowMsMax = Math.min(ctx.bounds.faultWindowMsMax, ctx.durationMs - 1000 - atMs);
+    const fault = { atMs, kind: 'restart-presence-store', forMs: Math.min(windowMs(r, windowMsMax), 5000) };
+    raw.faults = [...(raw.faults as Raw[]), fault].sort((a, b) => (a.atMs as number) - (b.atMs as number));
+  },
+};
+
+/**
  * Scenario events (scenarioEvents.ts): membership changes, device lifecycle and correlated
  * load, 0..3 per seed, each window ending before the heal. Targets are left to the run (drawn
  * from its seed among those an event can apply to), so every draw is valid for any population.
@@ -308,7 +320,7 @@ const eventsDraw: FeatureDraw = {
  */
 export const FEATURE_DRAWS: readonly FeatureDraw[] = [
   clusterDraw, pagedSyncDraw, devicesDraw, chatsDraw, friendsDraw, loadDraw, networkDraw, simDraw, faultsDraw,
-  eventsDraw, syncModeDraw, clocksDraw,
+  eventsDraw, syncModeDraw, clocksDraw, presenceStoreRestartDraw,
 ];
 
 /**
