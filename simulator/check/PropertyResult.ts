@@ -1,3 +1,6 @@
+import type { RunFacts } from '../types/runTypes.ts';
+
+export type { RunFacts };
 export interface PropertyResult {
   id: string;
   name: string;
@@ -10,14 +13,3 @@ export interface PropertyResult {
   reproduce?: string;
 }
 
-/** What the checkers know of the run besides the history: who was in which chat, which devices exist. */
-export interface RunFacts {
-  chatMembers: Map<string, string[]>;
-  devicesOfUser: Map<string, string[]>;
-  /** user -> friends, when the run knows them (who may see whose presence). */
-  friendsOfUser?: Map<string, string[]>;
-  /** device ("u1/d1") -> its network profile's name (for tagged metrics; the checkers do not read it). */
-  profileOfDevice?: Map<string, string>;
-  /** Store ground truth after the run: chat -> seq -> stored clientMsgId (B2). */
-  persisted?: Map<string, Map<number, string>>;
-}

@@ -23,10 +23,12 @@ import { fetchApi, provisionTarget } from './provisionTarget.ts';
 import { assignPhones, profileOfDevices } from './assignPhones.ts';
 import type { FleetAction, MainToWorker, WorkerInit, WorkerPhoneSpec, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
 import { EventPlayer, withAddedDevices, type FleetControl } from './EventPlayer.ts';
-import type { RunFacts } from '../check/PropertyResult.ts';
+import type { FaultWindow, RunFacts, RunProgress } from '../types/runTypes.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
 import type { ChatServerClockControl } from './clocks.ts';
 import { LatencyWindow } from './liveLatency.ts';
+
+export type { FaultWindow, RunProgress };
 
 export interface LiveRunOptions {
   scenario: Scenario;
@@ -40,28 +42,7 @@ export interface LiveRunOptions {
   onLog?: (line: string) => void;
 }
 
-export interface RunProgress {
-  elapsedMs: number;
-  phase: 'setup' | 'load' | 'heal' | 'collect';
-  phones: number;
-  connected: number;
-  sent: number;
-  acked: number;
-  delivered: number;
-  errors: number;
-  /** p99 of sendToAck over the last LIVE_LATENCY_WINDOW_MS (simulator/engine/liveLatency.ts), ms; null without samples. */
-  ackP99Ms?: number | null;
-  /** p99 from the server storing a message to its render by push, over the same window, ms; null without samples. */
-  deliveryP99Ms?: number | null;
-}
 
-export interface FaultWindow {
-  kind: string;
-  startMs: number;
-  endMs: number;
-  /** What happened, for people: "chat servers restarted (graceful)", "gateway 1 partitioned". */
-  label?: string;
-}
 
 export type LiveRunOutcome =
   | {

@@ -1,5 +1,5 @@
 import type { PropertyResult } from '../check/PropertyResult.ts';
-import type { FaultWindow } from '../engine/LiveRun.ts';
+import type { BuildInfo, FaultWindow, RunPhase } from '../types/runTypes.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
 import type { Breakdowns } from '../metrics/tagBreakdown.ts';
 import { KNOWN_METRICS, parseThreshold, type MetricInfo, type ThresholdOp } from '../scenario/thresholds.ts';
@@ -132,21 +132,7 @@ export interface Summary {
   breakdowns?: Breakdowns;
 }
 
-/** A stretch of the run, ms since t = 0. */
-export interface RunPhase {
-  name: 'ramp' | 'load' | 'heal';
-  startMs: number;
-  endMs: number;
-}
-
-export interface BuildInfo {
-  /** package.json's version. */
-  version: string;
-  /** The git commit chatsim ran from, when it runs from a checkout. */
-  commit?: string;
-  /** When the run finished, ISO 8601 UTC. */
-  finishedAt: string;
-}
+export type { BuildInfo, RunPhase };
 
 export interface SummaryMetrics {
   phones: number;

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { FaultWindow } from '../engine/LiveRun.ts';
+import type { FaultWindow, RunPhase } from '../types/runTypes.ts';
 import type { TimelineRow } from '../metrics/Metrics.ts';
 import type { PointStats, TimeSeriesPoint } from '../metrics/tagBreakdown.ts';
 import type { TaggedMetric } from '../metrics/taggedSamples.ts';
-import type { RunPhase } from './Summary.ts';
 
 /** Per second since t = 0: devices connected at the end of the second, and connections made again in it. */
 export interface ConnectionSeries {
