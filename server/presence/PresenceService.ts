@@ -6,7 +6,7 @@ import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import { gatewayChannel, PRESENCE_EVENTS_CHANNEL, type GatewayDelivery, type PresenceEvent } from '../protocol/envelopes.ts';
 import { presenceInstruments, type PresenceInstruments } from '../metrics/instruments.ts';
-import type { PresenceFrame } from '../protocol/frames.ts';
+import type { PresenceFrame, ResyncFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { Router } from '../chat/Router.ts';
 
@@ -74,6 +74,8 @@ export class PresenceService {
   private readonly metrics: PresenceInstruments;
   /** The presence store's epoch at the last sweep; `announced` was told from its contents. */
   private storeEpoch: string | undefined;
+  /** Until when a user found connected is told to ask presence again (see noticeStoreEpoch). */
+  private reaskUntilMs = -Infinity;
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
@@ -193,19 +195,31 @@ export class PresenceService {
    * friend whose query found the user missing meanwhile heard offline, and the user's return
    * (the gateway writing the entry again) would be skipped as already announced online. So
    * everything announced is forgotten, and each user is announced afresh as the store changes.
+   * The other way round, an observer's own entry was lost too: pushes routed before its gateway
+   * wrote it back (at its next refresh, within a TTL and a heartbeat) never reached it, and no
+   * push number shows that (none was published for it). So until every live connection has been
+   * written back, a user found connected is told to ask presence again once it is routable.
    * Read after the changes are taken, so every change of the new contents is reconciled after it.
    */
   private async noticeStoreEpoch(): Promise<void> {
     const epoch = await this.deps.presence.epoch();
-    if (this.storeEpoch !== undefined && epoch !== this.storeEpoch) this.announced.clear();
+    if (this.storeEpoch !== undefined && epoch !== this.storeEpoch) {
+      this.announced.clear();
+      const { presenceTtlMs, heartbeatIntervalMs, presenceSweepIntervalMs } = this.deps.limits;
+      this.reaskUntilMs = this.deps.time.nowMs() + presenceTtlMs + heartbeatIntervalMs + presenceSweepIntervalMs;
+    }
     this.storeEpoch = epoch;
   }
 
   /** Announces `user` as the store has them: back (online, cancelling a debounce) or gone (debounce). */
   private async reconcile(user: string): Promise<void> {
     const presence = (await this.deps.presence.getMany([user])).get(user);
-    if ((presence?.entries.length ?? 0) > 0) return this.onConnected(user);
-    return this.onMaybeGone(user);
+    if ((presence?.entries.length ?? 0) === 0) return this.onMaybeGone(user);
+    await this.onConnected(user);
+    if (this.deps.time.nowMs() <= this.reaskUntilMs) {
+      const reask: ResyncFrame = { type: 'resync', reason: 'presence-gap' };
+      await this.router.toUsers([user], JSON.stringify(reask));
+    }
   }
 
   private async broadcast(frame: PresenceFrame): Promise<void> {

@@ -65,6 +65,15 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // re-registers a connection no longer held (server/gateway/Gateway.ts onClosed, refreshPresence;
   // test/gateway/closedPresence.test.ts).
   { seed: 3000710, before: 'D6 under pause-gateway (a closed connection re-registered on resume)' },
+  // Presence store (issue 16, the swarm drawing restart-presence-store): the store came back empty
+  // at 4.7 s; u2/d2's own entry was lost with it, and u10's online at 6.2 s was routed before
+  // u2/d2's gateway wrote the entry back, so u2/d2 saw u10 online only when it next asked, 20.5 s
+  // late (D3). Without the epoch, an observer told "offline" by a query on the empty store never
+  // heard the return either (9 D3 violations). The presence service now reads the store's epoch
+  // (PresenceStore.epoch): a new one forgets what was announced, and users written back are told
+  // to ask presence again (server/presence/PresenceService.ts noticeStoreEpoch).
+  { seed: 28, before: 'D3 under restart-presence-store (an observer whose own entry was lost)' },
+  { seed: 17, before: 'D3 under partition-gateway, restart-presence-store (12.1 s late)' },
 ];
 
 /**
