@@ -198,7 +198,8 @@ export class PresenceService {
    * The other way round, an observer's own entry was lost too: pushes routed before its gateway
    * wrote it back (at its next refresh, within a TTL and a heartbeat) never reached it, and no
    * push number shows that (none was published for it). So until every live connection has been
-   * written back, a user found connected is told to ask presence again once it is routable.
+   * written back, a user found connected is told to ask presence again, and to sync, once it is
+   * routable (messages and receipts routed meanwhile were lost the same way).
    * Read after the changes are taken, so every change of the new contents is reconciled after it.
    */
   private async noticeStoreEpoch(): Promise<void> {
@@ -216,10 +217,11 @@ export class PresenceService {
     const presence = (await this.deps.presence.getMany([user])).get(user);
     if ((presence?.entries.length ?? 0) === 0) return this.onMaybeGone(user);
     await this.onConnected(user);
-    if (this.deps.time.nowMs() <= this.reaskUntilMs) {
-      const reask: ResyncFrame = { type: 'resync', reason: 'presence-gap' };
-      await this.router.toUsers([user], JSON.stringify(reask));
-    }
+    if (this.deps.time.nowMs() > this.reaskUntilMs) return;
+    // Presence pushes are not all it missed: messages and receipts routed while its entry was
+    // gone were dropped too, and a receipt has no number to show the loss. It asks both again.
+    const reasks: ResyncFrame[] = [{ type: 'resync', reason: 'presence-gap' }, { type: 'resync', reason: 'broker-link-restored' }];
+    for (const reask of reasks) await this.router.toUsers([user], JSON.stringify(reask));
   }
 
   private async broadcast(frame: PresenceFrame): Promise<void> {
