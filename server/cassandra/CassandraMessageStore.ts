@@ -235,10 +235,6 @@ export class CassandraMessageStore implements MessageStore {
     return (await this.tickState(chatId)).cursors;
   }
 
-  async lastSeqBySender(chatId: string): Promise<Map<string, number>> {
-    return (await this.tickState(chatId)).lastSeqBySender;
-  }
-
   async tickState(chatId: string): Promise<TickState> {
     // Cursors and latest seqs share cursor_marks' rows: one partition read gives both. A row
     // may hold only a latest seq (a sender who never advanced a cursor): no cursors for them.
