@@ -15,7 +15,7 @@ const { consistencies } = cassandra.types;
  */
 export const READ = { prepare: true, isIdempotent: true, consistency: consistencies.localQuorum } as const;
 export const WRITE = { prepare: true, isIdempotent: true, consistency: consistencies.localQuorum } as const;
-export const LWT = { prepare: true, isIdempotent: true, consistency: consistencies.localQuorum, serialConsistency: consistencies.serial } as const;
+const LWT = { prepare: true, isIdempotent: true, consistency: consistencies.localQuorum, serialConsistency: consistencies.serial } as const;
 
 /** Attempts of one lightweight transaction whose outcome was unknown (timeout) before giving up. */
 const LWT_ATTEMPTS = 4;

@@ -16,11 +16,11 @@ import type { ProcessClusterOptions } from './ProcessClusterOptions.ts';
 export type { ProcessClusterOptions } from './ProcessClusterOptions.ts';
 
 /** Default claim idle for the multi-process cluster: frames of a killed chat server wait this long. */
-export const PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS = 3_000;
+const PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS = 3_000;
 /** Wait before restarting a node that died on its own, in ms (its port is free again by then). */
-export const RESTART_DELAY_MS = 200;
+const RESTART_DELAY_MS = 200;
 /** Failed restarts in a row of one dead node before the supervisor gives up on its slot (and logs it). */
-export const NODE_RESTART_ATTEMPTS_MAX = 5;
+const NODE_RESTART_ATTEMPTS_MAX = 5;
 
 /**
  * The reference cluster as separate OS processes: one per gateway, one per chat server slot,

@@ -60,7 +60,7 @@ export interface RedisInboundQueueOptions {
   onError?: (error: unknown) => void;
 }
 
-export const INBOUND_QUEUE_DEFAULTS = {
+const INBOUND_QUEUE_DEFAULTS = {
   partitions: 1,
   group: 'consumers',
   claimIdleMs: 10_000,
