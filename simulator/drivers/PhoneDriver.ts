@@ -78,6 +78,9 @@ export interface RequestPaging {
   usersPage(users: readonly string[]): string[];
 }
 
+/** Paging for a protocol (or a server) without limits: every list fits one request. */
+export const UNLIMITED_PAGING: RequestPaging = Object.freeze({ chatsPage: (chats: readonly string[]) => [...chats], usersPage: (users: readonly string[]) => [...users] });
+
 export type PhoneEvent =
   /** The session is up (the server greeted this device): intents flow from now on. */
   | { kind: 'session'; heartbeatIntervalMs: number; paging: RequestPaging }

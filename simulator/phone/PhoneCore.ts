@@ -1,15 +1,12 @@
 // What every room of the phone shares: its configuration and options, the local store, its
 // timers and random, the link's phase, what is on screen, and how it records and speaks.
 import type { Random } from '../../server/ports/Random.ts';
-import type { DriverSession, PhoneIntent, RequestPaging } from '../drivers/PhoneDriver.ts';
+import { UNLIMITED_PAGING, type DriverSession, type PhoneIntent, type RequestPaging } from '../drivers/PhoneDriver.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { LocalStore } from './LocalStore.ts';
 import type { PhoneConfig, PhonePhase } from './PhoneConfig.ts';
 import { DEFAULT_PHONE_OPTIONS, type PhoneOptions } from './PhoneOptions.ts';
 import { TimerBag } from './TimerBag.ts';
-
-/** Until a session announces limits: every list fits one request. */
-const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
 
 export type PhoneRecord = DistributiveOmit<HistoryEvent, 't' | 'p'>;
 
@@ -25,8 +22,8 @@ export class PhoneCore {
   session: DriverSession | undefined;
   /** Identifies the current link; callbacks of older links are ignored. */
   linkGen = 0;
-  /** What the last session announced (kept across links, as the limits of the last hello). */
-  paging: RequestPaging = UNLIMITED;
+  /** What the last session announced (kept across links, as the limits of the last hello); before any, every list fits. */
+  paging: RequestPaging = UNLIMITED_PAGING;
   foreground = false;
   openChatId: string | undefined;
 

@@ -6,14 +6,13 @@
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { ALL_CAPABILITIES, type DriverCapabilities } from '../../simulator/drivers/DriverCapabilities.ts';
 import type {
-  DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, RequestPaging, SessionHandlers, WireMessage,
+  DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, SessionHandlers, WireMessage,
 } from '../../simulator/drivers/PhoneDriver.ts';
+import { UNLIMITED_PAGING } from '../../simulator/drivers/PhoneDriver.ts';
 import type { MetricsSink } from '../../simulator/metrics/MetricsSink.ts';
 
 /** What the toy carries: no read markers, presence or typing. */
 export const TOY_CAPABILITIES: DriverCapabilities = Object.freeze({ ...ALL_CAPABILITIES, readMarkers: false, presence: false, typing: false });
-
-const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
 
 /** The toy server: chats with members, a per-chat seq, cumulative delivery cursors per member. */
 export class ToyServer {
@@ -95,7 +94,7 @@ export class ToySession implements DriverSession {
       if (!this.open) return;
       server.connect(this);
       handlers.onOpen();
-      this.deliver({ kind: 'session', heartbeatIntervalMs: 60_000, paging: UNLIMITED });
+      this.deliver({ kind: 'session', heartbeatIntervalMs: 60_000, paging: UNLIMITED_PAGING });
     });
   }
 
