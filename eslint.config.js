@@ -55,6 +55,21 @@ export default tseslint.config(
     },
   },
   {
+    // The phone's app model speaks intents and hears events through a driver
+    // (simulator/drivers/PhoneDriver.ts); it knows no wire protocol. chatsim.v1's frames live in
+    // its driver (simulator/drivers/chatsimV1), so the same phone can drive another protocol.
+    files: ['simulator/phone/**/*.ts', 'simulator/drivers/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: timePaths,
+        patterns: [
+          { group: ['**/server/protocol', '**/server/protocol/**'], message: 'The phone app model is protocol-free: put wire-protocol code in a driver (simulator/drivers/<protocol>/).' },
+          { group: ['**/drivers/chatsimV1', '**/drivers/chatsimV1/**'], message: 'The phone app model talks to any driver through simulator/drivers/PhoneDriver.ts; whoever builds a phone picks the driver.' },
+        ],
+      }],
+    },
+  },
+  {
     // Server logic records metrics through the Metrics port (server/ports/Metrics.ts); only its
     // prom-client implementation imports the library.
     files: ['server/**/*.ts'],

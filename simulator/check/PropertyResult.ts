@@ -1,3 +1,5 @@
+import type { DriverCapabilities } from '../drivers/DriverCapabilities.ts';
+
 export interface PropertyResult {
   id: string;
   name: string;
@@ -20,4 +22,6 @@ export interface RunFacts {
   profileOfDevice?: Map<string, string>;
   /** Store ground truth after the run: chat -> seq -> stored clientMsgId (B2). */
   persisted?: Map<string, Map<number, string>>;
+  /** What the phones' driver carries (simulator/drivers); absent: everything (chatsim.v1). */
+  driverCapabilities?: DriverCapabilities;
 }

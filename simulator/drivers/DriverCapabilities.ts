@@ -1,0 +1,43 @@
+// What a phone driver (simulator/drivers/PhoneDriver.ts) can do over its wire protocol, and how
+// a checker turns "the protocol cannot show this" into an `unknown` verdict instead of a failure.
+import type { PropertyResult } from '../check/PropertyResult.ts';
+
+/**
+ * One guarantee or feature a driver may or may not carry:
+ * - `serverOrder`: the server assigns each message a position in its chat (a per-chat seq).
+ * - `receipts`: delivery receipts flow back to the sender (ticks).
+ * - `readMarkers`: read receipts / markers flow back to the sender.
+ * - `presence`: friends' online state can be queried and is pushed.
+ * - `typing`: typing notices flow.
+ * - `syncFromPosition`: a device can ask for everything after a position it holds.
+ * - `idempotentSend`: a repeated send with the same client id is stored once.
+ */
+export type DriverCapability = 'serverOrder' | 'receipts' | 'readMarkers' | 'presence' | 'typing' | 'syncFromPosition' | 'idempotentSend';
+
+/** Every capability, declared true or false by a driver. */
+export type DriverCapabilities = Readonly<Record<DriverCapability, boolean>>;
+
+/** A driver that can do everything (chatsim.v1 is one). */
+export const ALL_CAPABILITIES: DriverCapabilities = Object.freeze({
+  serverOrder: true, receipts: true, readMarkers: true, presence: true, typing: true, syncFromPosition: true, idempotentSend: true,
+});
+
+/**
+ * Why a property cannot be judged under `capabilities`, or undefined when every capability it
+ * `needs` is there. Undefined capabilities (a run that did not say) count as all present.
+ */
+export function missingCapabilityReason(capabilities: DriverCapabilities | undefined, needs: readonly DriverCapability[]): string | undefined {
+  if (!capabilities) return undefined;
+  const missing = needs.filter((need) => !capabilities[need]);
+  return missing.length === 0 ? undefined : `the phone driver does not support ${missing.join(', ')}: the history cannot show this property`;
+}
+
+/**
+ * For checkers: `result` as it is when the driver supports what the property `needs`, otherwise
+ * the same property as `unknown` with the reason (no violations: nothing could be observed).
+ */
+export function judgedIfCapable(result: PropertyResult, capabilities: DriverCapabilities | undefined, needs: readonly DriverCapability[]): PropertyResult {
+  const reason = missingCapabilityReason(capabilities, needs);
+  if (reason === undefined) return result;
+  return { id: result.id, name: result.name, verdict: 'unknown', violations: 0, examples: [], reason };
+}
