@@ -14,6 +14,7 @@ import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { openOutputs, parseOutputSpec, type OutputSpec, type RunOutputs } from '../../simulator/output/runOutputs.ts';
 import { parseDuration } from '../../simulator/scenario/duration.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
+import { reproduceLine as buildReproduceLine, type ReproducedScenario } from '../../simulator/report/reproduceLine.ts';
 import { ADMIN_TOKEN_ENV, resolveSecret } from '../secrets.ts';
 
 interface RunOptions {
@@ -241,23 +242,9 @@ function outputSpecs(opts: RunOptions): { ok: true; specs: OutputSpec[]; dir: st
   return { ok: true, specs, dir };
 }
 
-/** The command that reruns this run: every flag that changes what runs (not where results go). */
-export function reproduceLine(file: string, scenario: { engine: string; seed: number; cluster: { processes: string } }, opts: RunOptions): string {
-  const parts = [`chatsim run ${file}`];
-  // The engine as it ran: `--engine live` too when it overrode a file that says sim.
-  if (scenario.engine === 'sim' || opts.engine !== undefined) parts.push(`--engine ${scenario.engine}`);
-  parts.push(`--seed ${scenario.seed}`);
-  if (opts.phones) parts.push(`--phones ${opts.phones}`);
-  if (opts.duration !== undefined) parts.push(`--duration ${opts.duration}ms`);
-  if (opts.heal !== undefined) parts.push(`--heal ${opts.heal}ms`);
-  if (opts.target) parts.push(`--target ${opts.target}`);
-  for (const bug of opts.injectBug ?? []) parts.push(`--inject-bug ${bug}`);
-  if (opts.checks === 'core') parts.push('--checks core');
-  if (opts.workers !== undefined) parts.push(`--workers ${opts.workers}`);
-  if (opts.processes || opts.redis || opts.cassandra) parts.push(`--processes ${scenario.cluster.processes}`);
-  if (opts.redis) parts.push(`--redis ${opts.redis}`);
-  if (opts.cassandra) parts.push(`--cassandra ${opts.cassandra}`);
-  return parts.join(' ');
+/** The reproduce line of this run; simulator/report/reproduceLine.ts builds every one (run, swarm, shrink). */
+export function reproduceLine(file: string, scenario: ReproducedScenario, opts: RunOptions): string {
+  return buildReproduceLine(file, scenario, opts);
 }
 
 function parseEngine(value: string): 'live' | 'sim' {
