@@ -4,6 +4,14 @@ import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from '
 import { scenarioEventOf } from './scenarioEvents.ts';
 import { ALL_REAL } from '../../server/backends/openBackends.ts';
 
+/**
+ * Defaults of the sections a file may leave out whole (the schema's useDefaults fills a field's
+ * default only inside a section that is there). Equal to scenarios/schema.json's, proven by
+ * test/scenario/schemaDefaults.test.ts.
+ */
+export const LOAD_DEFAULTS = Object.freeze({ model: 'closed' as const, messagesPerMinute: 6, foregroundShare: 0.5, typingShare: 0.3, bodyBytes: Object.freeze({ min: 10, max: 200 }) });
+export const CLOCK_DEFAULTS = Object.freeze({ phoneSkewMs: 0, chatServerSkewMs: 0 });
+
 /** Durations as written ("30s" or 30000) to ms (simulator/scenario/duration.ts). The schema has already checked the syntax. */
 export function durationMs(value: unknown): number {
   const parsed = parseDuration(value);
@@ -48,13 +56,13 @@ export function normalise(input: Raw, defaultName: string): Scenario {
       tokenSyncShare: population.tokenSyncShare ?? 0,
     },
     load: {
-      model: load?.model ?? 'closed',
+      model: load?.model ?? LOAD_DEFAULTS.model,
       ramp,
       arrival: ((load?.arrival ?? []) as Raw[]).map((s) => ({ durationMs: durationMs(s.durationMs), ratePerSec: s.ratePerSec as number })),
-      messagesPerMinute: load?.messagesPerMinute ?? 6,
-      foregroundShare: load?.foregroundShare ?? 0.5,
-      typingShare: load?.typingShare ?? 0.3,
-      bodyBytes: { ...(load?.bodyBytes ?? { min: 10, max: 200 }) },
+      messagesPerMinute: load?.messagesPerMinute ?? LOAD_DEFAULTS.messagesPerMinute,
+      foregroundShare: load?.foregroundShare ?? LOAD_DEFAULTS.foregroundShare,
+      typingShare: load?.typingShare ?? LOAD_DEFAULTS.typingShare,
+      bodyBytes: { ...(load?.bodyBytes ?? LOAD_DEFAULTS.bodyBytes) },
     },
     network: (input.network as Raw[]).map((n) => ({ profile: profileOf(n.profile), share: n.share as number })),
     faults: (input.faults as Raw[]).map(faultOf),
@@ -64,7 +72,7 @@ export function normalise(input: Raw, defaultName: string): Scenario {
     thresholds: input.thresholds as string[],
     bugs: input.bugs as string[],
     sim: simOf(input.sim as Raw),
-    clocks: { phoneSkewMs: (input.clocks as Raw | undefined)?.phoneSkewMs ?? 0, chatServerSkewMs: (input.clocks as Raw | undefined)?.chatServerSkewMs ?? 0 },
+    clocks: { phoneSkewMs: (input.clocks as Raw | undefined)?.phoneSkewMs ?? CLOCK_DEFAULTS.phoneSkewMs, chatServerSkewMs: (input.clocks as Raw | undefined)?.chatServerSkewMs ?? CLOCK_DEFAULTS.chatServerSkewMs },
   };
   if (input.target) scenario.target = { httpUrl: String(input.target.httpUrl).replace(/\/+$/, ''), ...(input.target.adminToken ? { adminToken: input.target.adminToken as string } : {}) };
   return scenario;
