@@ -1,8 +1,8 @@
 // The benchmarks' load generator: a lean pool of WebSocket clients built on chatsim's own
-// client transport (simulator/phone/WsClientTransport.ts, the one every phone uses), in its
+// client transport (simulator/drivers/chatsimV1/WsClientTransport.ts, the one every phone uses), in its
 // own process. The parent opens named sets of connections and drives them with one command
 // at a time: echo load, 1:1 chat load with the full tick cycle, fan-out, broadcast.
-import { WsClientTransport } from '../../simulator/phone/WsClientTransport.ts';
+import { WsClientTransport } from '../../simulator/drivers/chatsimV1/WsClientTransport.ts';
 import { PING_TEXT } from '../../server/protocol/frames.ts';
 import type { ClientLink } from '../../simulator/transport/ClientTransport.ts';
 import { collectGarbage, serveParent } from '../lib/child.ts';

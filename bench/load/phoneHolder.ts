@@ -3,11 +3,12 @@
 // phone costs the load generator in memory. History goes nowhere (a live worker streams it to
 // disk) and metrics are shared sinks, so the figure is the phone and its socket.
 import { Phone } from '../../simulator/phone/Phone.ts';
-import { WsClientTransport } from '../../simulator/phone/WsClientTransport.ts';
+import { WsClientTransport } from '../../simulator/drivers/chatsimV1/WsClientTransport.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { serveParent } from '../lib/child.ts';
 import { sampleProcess } from '../lib/proc.ts';
+import { ChatsimV1Driver } from '../../simulator/drivers/chatsimV1/ChatsimV1Driver.ts';
 
 const time = createSystemTime();
 const transport = new WsClientTransport();
@@ -21,7 +22,7 @@ serveParent({
     const started = performance.now();
     for (const [i, { user, token }] of tokens.entries()) {
       const phone = new Phone({
-        user, device: 'd1', token, gatewayUrls, chats: [], friends: [], transport, time, random: random.fork(`phone:${i}`),
+        user, device: 'd1', token, gatewayUrls, chats: [], friends: [], driver: new ChatsimV1Driver(transport), time, random: random.fork(`phone:${i}`),
         history: { record: () => undefined }, metrics: { observe: () => undefined, increment: () => undefined }, startMs: time.nowMs(),
       });
       phones.push(phone);

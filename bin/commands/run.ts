@@ -2,8 +2,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { systemRandomSeed } from '../../server/runtime/systemRandomSeed.ts';
-import type { RunProgress } from '../../simulator/types/runTypes.ts';
-import { EXIT_CODES } from '../../simulator/report/Summary.ts';
+import type { RunProgress } from '../../simulator/report/RunProgress.ts';
+import { EXIT_CODES, type Summary } from '../../simulator/report/Summary.ts';
 import { formatSummary } from '../../simulator/report/terminalSummary.ts';
 import { createProgressView } from '../progress.ts';
 import { formatScenarioError, loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
@@ -14,6 +14,7 @@ import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { openOutputs, parseOutputSpec, type OutputSpec, type RunOutputs } from '../../simulator/output/runOutputs.ts';
 import { parseDuration } from '../../simulator/scenario/duration.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
+import { reproduceLine as buildReproduceLine, type ReproducedScenario } from '../../simulator/report/reproduceLine.ts';
 import { ADMIN_TOKEN_ENV, resolveSecret } from '../secrets.ts';
 
 interface RunOptions {
@@ -122,19 +123,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     console.error(`chatsim run: --baseline ${baseline.message}`);
     return EXIT_CODES.usage;
   }
-  const overrides: ScenarioOverrides = {};
-  if (opts.seed !== undefined) overrides.seed = opts.seed;
-  else overrides.seedWhenAbsent = systemRandomSeed();
-  if (opts.phones !== undefined) overrides.phones = opts.phones;
-  if (opts.duration !== undefined) overrides.durationMs = opts.duration;
-  if (opts.heal !== undefined) overrides.healMs = opts.heal;
-  if (opts.target !== undefined) overrides.target = opts.target;
-  if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
-  if (opts.engine !== undefined) overrides.engine = opts.engine;
-  if (opts.processes !== undefined) overrides.processes = opts.processes;
-  else if (opts.redis !== undefined || opts.cassandra !== undefined) overrides.processes = 'multi';
-  if (opts.redis !== undefined) overrides.redis = opts.redis;
-  if (opts.cassandra !== undefined) overrides.cassandra = opts.cassandra;
+  const overrides = scenarioOverridesOf(opts);
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
     for (const error of loaded.errors) console.error(`chatsim run: ${formatScenarioError(file, error)}`);
@@ -198,6 +187,29 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     if (opts.json) console.log(JSON.stringify(summary, null, 2));
     return summary.exitCode;
   }
+  return reportRun(summary, files, historyPath, outDir, opts, baseline?.summary, color);
+}
+
+/** The scenario fields the command line replaces; without --seed a seed is drawn (and printed in the reproduce line). */
+function scenarioOverridesOf(opts: RunOptions): ScenarioOverrides {
+  const overrides: ScenarioOverrides = {};
+  if (opts.seed !== undefined) overrides.seed = opts.seed;
+  else overrides.seedWhenAbsent = systemRandomSeed();
+  if (opts.phones !== undefined) overrides.phones = opts.phones;
+  if (opts.duration !== undefined) overrides.durationMs = opts.duration;
+  if (opts.heal !== undefined) overrides.healMs = opts.heal;
+  if (opts.target !== undefined) overrides.target = opts.target;
+  if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
+  if (opts.engine !== undefined) overrides.engine = opts.engine;
+  if (opts.processes !== undefined) overrides.processes = opts.processes;
+  else if (opts.redis !== undefined || opts.cassandra !== undefined) overrides.processes = 'multi';
+  if (opts.redis !== undefined) overrides.redis = opts.redis;
+  if (opts.cassandra !== undefined) overrides.cassandra = opts.cassandra;
+  return overrides;
+}
+
+/** Prints the finished run (JSON or the summary) and compares it with the baseline; answers the exit code. */
+async function reportRun(summary: Summary, files: string[], historyPath: string | undefined, outDir: string, opts: RunOptions, baseline: Summary | undefined, color: boolean): Promise<number> {
   if (opts.json) console.log(JSON.stringify(summary, null, 2));
   else if (!opts.quiet) {
     console.log(formatSummary(summary, { color, runDir: outDir }));
@@ -205,7 +217,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   if (!baseline) return summary.exitCode;
   // Against the baseline: the comparison goes to comparison.json; a regression exits 2 unless a worse code applies.
-  const comparison = compareRuns(baseline.summary, summary);
+  const comparison = compareRuns(baseline, summary);
   await writeFile(join(outDir, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
   if (!opts.json && !opts.quiet) console.log(`\nagainst the baseline ${opts.baseline}\n${formatComparison(comparison)}`);
   else if (comparison.regressions.length > 0) console.error(`chatsim run: ${comparison.regressions.length} regression(s) against the baseline: ${comparison.regressions.map((r) => r.metric).join(', ')}`);
@@ -230,23 +242,9 @@ function outputSpecs(opts: RunOptions): { ok: true; specs: OutputSpec[]; dir: st
   return { ok: true, specs, dir };
 }
 
-/** The command that reruns this run: every flag that changes what runs (not where results go). */
-export function reproduceLine(file: string, scenario: { engine: string; seed: number; cluster: { processes: string } }, opts: RunOptions): string {
-  const parts = [`chatsim run ${file}`];
-  // The engine as it ran: `--engine live` too when it overrode a file that says sim.
-  if (scenario.engine === 'sim' || opts.engine !== undefined) parts.push(`--engine ${scenario.engine}`);
-  parts.push(`--seed ${scenario.seed}`);
-  if (opts.phones) parts.push(`--phones ${opts.phones}`);
-  if (opts.duration !== undefined) parts.push(`--duration ${opts.duration}ms`);
-  if (opts.heal !== undefined) parts.push(`--heal ${opts.heal}ms`);
-  if (opts.target) parts.push(`--target ${opts.target}`);
-  for (const bug of opts.injectBug ?? []) parts.push(`--inject-bug ${bug}`);
-  if (opts.checks === 'core') parts.push('--checks core');
-  if (opts.workers !== undefined) parts.push(`--workers ${opts.workers}`);
-  if (opts.processes || opts.redis || opts.cassandra) parts.push(`--processes ${scenario.cluster.processes}`);
-  if (opts.redis) parts.push(`--redis ${opts.redis}`);
-  if (opts.cassandra) parts.push(`--cassandra ${opts.cassandra}`);
-  return parts.join(' ');
+/** The reproduce line of this run; simulator/report/reproduceLine.ts builds every one (run, swarm, shrink). */
+export function reproduceLine(file: string, scenario: ReproducedScenario, opts: RunOptions): string {
+  return buildReproduceLine(file, scenario, opts);
 }
 
 function parseEngine(value: string): 'live' | 'sim' {

@@ -1,6 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Cluster } from '../../server/Cluster.ts';
+import { CLUSTER_DEFAULTS } from '../../server/clusterDefaults.ts';
 import type { ClusterAddress, ClusterControl } from '../../server/ClusterControl.ts';
 import { parseContactPoint, DEFAULT_CASSANDRA } from '../../server/cassandra/client.ts';
 import { isValidKeyspaceName } from '../../server/cassandra/applySchema.ts';
@@ -32,8 +33,8 @@ export function registerServe(program: Command, setExit: (code: number) => void)
   program
     .command('serve')
     .description('start the reference chat cluster: in one process on memory backends, or as separate processes on Redis and Cassandra (--redis)')
-    .option('--gateways <n>', 'number of WebSocket gateways', parsePositive, 2)
-    .option('--chat-servers <n>', 'number of chat servers', parsePositive, 2)
+    .option('--gateways <n>', 'number of WebSocket gateways', parsePositive, CLUSTER_DEFAULTS.gateways)
+    .option('--chat-servers <n>', 'number of chat servers', parsePositive, CLUSTER_DEFAULTS.chatServers)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'HTTP API port; gateways listen on the following ports', parsePort, 7000)
     .option('--presence-debounce-ms <ms>', 'offline broadcast debounce window', parsePositive)

@@ -23,7 +23,6 @@ export interface BackendChoice {
   store: 'memory' | 'cassandra';
 }
 
-export const ALL_MEMORY: Readonly<BackendChoice> = { broker: 'memory', queue: 'memory', presence: 'memory', directory: 'memory', store: 'memory' };
 export const ALL_REAL: Readonly<BackendChoice> = { broker: 'redis', queue: 'redis', presence: 'redis', directory: 'redis', store: 'cassandra' };
 
 /** Where the real backends are and which namespace this cluster uses in them. Plain data: it crosses process boundaries. */

@@ -85,10 +85,6 @@ export class FaultyMessageStore implements MessageStore {
     return this.call(() => this.inner.getCursors(chatId));
   }
 
-  lastSeqBySender(chatId: string): Promise<Map<string, number>> {
-    return this.call(() => this.inner.lastSeqBySender(chatId));
-  }
-
   raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void> {
     return this.call(() => this.inner.raiseAnnounced(chatId, userId, kind, upTo));
   }

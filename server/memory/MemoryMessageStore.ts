@@ -90,14 +90,10 @@ export class MemoryMessageStore implements MessageStore {
     return result;
   }
 
-  async lastSeqBySender(chatId: string): Promise<Map<string, number>> {
-    return new Map(this.chats.get(chatId)?.lastSeqBySender ?? []);
-  }
-
   async tickState(chatId: string): Promise<TickState> {
     const announced = new Map<string, UserCursors>();
     for (const [userId, a] of this.chats.get(chatId)?.announced ?? []) announced.set(userId, { ...a });
-    return { cursors: await this.getCursors(chatId), lastSeqBySender: await this.lastSeqBySender(chatId), announced };
+    return { cursors: await this.getCursors(chatId), lastSeqBySender: new Map(this.chats.get(chatId)?.lastSeqBySender ?? []), announced };
   }
 
   async raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void> {

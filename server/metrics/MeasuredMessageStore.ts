@@ -27,7 +27,6 @@ export class MeasuredMessageStore implements MessageStore {
   reaches(chatId: string, seq: number): Promise<boolean> { return this.timed('reaches', () => this.inner.reaches(chatId, seq)); }
   advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> { return this.timed('advanceCursor', () => this.inner.advanceCursor(chatId, userId, kind, upTo)); }
   getCursors(chatId: string): Promise<Map<string, UserCursors>> { return this.timed('getCursors', () => this.inner.getCursors(chatId)); }
-  lastSeqBySender(chatId: string): Promise<Map<string, number>> { return this.timed('lastSeqBySender', () => this.inner.lastSeqBySender(chatId)); }
   tickState(chatId: string): Promise<TickState> { return this.timed('tickState', () => this.inner.tickState(chatId)); }
   raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void> { return this.timed('raiseAnnounced', () => this.inner.raiseAnnounced(chatId, userId, kind, upTo)); }
   appendInbox(userId: string, eventKey: string, event: InboxEvent): Promise<number> { return this.timed('appendInbox', () => this.inner.appendInbox(userId, eventKey, event)); }

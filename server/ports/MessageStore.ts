@@ -38,9 +38,7 @@ export interface MessageStore {
   advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance>;
   /** Every user's cursors in a chat; users with none are absent. */
   getCursors(chatId: string): Promise<Map<string, UserCursors>>;
-  /** For each sender in the chat, the seq of their latest message. */
-  lastSeqBySender(chatId: string): Promise<Map<string, number>>;
-  /** getCursors, lastSeqBySender and the announced ticks of one chat together (what a tick computation reads; one read on Cassandra). */
+  /** getCursors, each sender's latest seq and the announced ticks of one chat together (what a tick computation reads; one read on Cassandra). */
   tickState(chatId: string): Promise<TickState>;
   /** Records that `userId` was told their `kind` tick in the chat up to `upTo` (keeps the max). */
   raiseAnnounced(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<void>;

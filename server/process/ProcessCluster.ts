@@ -1,7 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BrokerLossStats, ClusterAddress, ClusterControl } from '../ClusterControl.ts';
 import { clusterSecrets, type ClusterSecrets } from '../auth/clusterSecrets.ts';
 import { ALL_REAL, openBackends } from '../backends/openBackends.ts';
@@ -9,77 +5,22 @@ import { provisionBackends, type ProvisionedBackends } from '../backends/provisi
 import { STORE_BUGS } from '../bugs/BugCatalogue.ts';
 import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
 import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
-import type { TimeSource } from '../ports/Clock.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
 import type { MetricsTarget } from '../ports/Metrics.ts';
 import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
 import { resolveLimits, type ServerLimits } from '../protocol/limits.ts';
-import { hostPort } from '../metrics/metricsListener.ts';
-import { NODE_SPEC_ENV, type NodeCommon, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
+import type { NodeCommon, NodeMessage, NodeSpec, SupervisorReply } from './nodeProtocol.ts';
+import { NodeSupervisor, type NodeHandle, type NodeRequestBody } from './NodeSupervisor.ts';
+import type { ProcessClusterOptions } from './ProcessClusterOptions.ts';
 
-export interface ProcessClusterOptions {
-  time: TimeSource;
-  gateways?: number;
-  chatServers?: number;
-  host?: string;
-  /** Each chat server slot's wall clock offset at start, ms (scenario clocks.chatServerSkewMs); 0 for slots not listed. */
-  chatServerClockOffsetsMs?: number[];
-  /** HTTP API port; gateway i listens on port + 1 + i. 0 picks free ports. */
-  port?: number;
-  /** `redis://...` of a running server, or 'local' to start one (redis-memory-server with the system redis-server). */
-  redis: string;
-  /** HOST:PORT of a Cassandra node (default 127.0.0.1:9042). */
-  cassandra?: string;
-  /**
-   * Keyspace of the message store; created with the schema if missing. Default: a fresh
-   * `chatsim_<random>` dropped again at stop, so runs never see each other's messages.
-   */
-  keyspace?: string;
-  /** Key and channel namespace in Redis (default: a fresh `chatsim:<random>:`, its keys deleted at stop). */
-  redisPrefix?: string;
-  limits?: Partial<ServerLimits>;
-  /** Server-side bug names; the message store's bugs (no-dedupe, read-rewrites-message) need the memory store and are refused. */
-  bugs?: readonly string[];
-  /**
-   * HMAC key of login tokens. Absent: a fresh random one. Every node gets it (and the admin
-   * token) in its spec, in the environment of its process, never on a command line.
-   */
-  tokenSecret?: string;
-  /** Token of the /v1/admin endpoints. Absent: a fresh random one, read back as `adminToken`. */
-  adminToken?: string;
-  seed?: number;
-  /** Idle time after which a dead chat server's queue turns are claimed by another, in ms (default 3,000). */
-  queueClaimIdleMs?: number;
-  /** Each node's stdout and stderr go to `<logDir>/<node>.log`; without it, stderr is inherited and stdout dropped. */
-  logDir?: string;
-  /** Called with one line per supervisor event (a node started, died, was restarted). */
-  onLog?: (line: string) => void;
-  /** How long a node may take to say it is ready, in ms (default 60,000: tsx compiles each process's modules on start). */
-  nodeStartTimeoutMs?: number;
-  /** How long a graceful stop may take before the node is killed, in ms (default 10,000). */
-  nodeStopTimeoutMs?: number;
-}
+export type { ProcessClusterOptions } from './ProcessClusterOptions.ts';
 
 /** Default claim idle for the multi-process cluster: frames of a killed chat server wait this long. */
-export const PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS = 3_000;
-const NODE_START_TIMEOUT_MS = 60_000;
-const NODE_STOP_TIMEOUT_MS = 10_000;
+const PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS = 3_000;
 /** Wait before restarting a node that died on its own, in ms (its port is free again by then). */
-export const RESTART_DELAY_MS = 200;
+const RESTART_DELAY_MS = 200;
 /** Failed restarts in a row of one dead node before the supervisor gives up on its slot (and logs it). */
-export const NODE_RESTART_ATTEMPTS_MAX = 5;
-const NODE_ENTRY = fileURLToPath(new URL('./clusterNodeEntry.mjs', import.meta.url));
-
-interface NodeHandle {
-  name: string;
-  spec: NodeSpec;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  /** Set once the supervisor meant the node to end (a stop, a kill), so its exit is not reported as a crash. */
-  expectedExit: boolean;
-  stopped: boolean;
-  log?: WriteStream;
-}
+const NODE_RESTART_ATTEMPTS_MAX = 5;
 
 /**
  * The reference cluster as separate OS processes: one per gateway, one per chat server slot,
@@ -108,7 +49,6 @@ export class ProcessCluster implements ClusterControl {
   private provisioned: ProvisionedBackends | undefined;
   private store: { store: MessageStore; close(): Promise<void> } | undefined;
   private generation = 0;
-  private nextRpc = 0;
   private nextLossWindow = 0;
   private gatewayUrls: string[] = [];
   /** How many times each gateway slot came back, and the last stop or revival of each (they take turns). */
@@ -116,17 +56,11 @@ export class ProcessCluster implements ClusterControl {
   private readonly gatewayTurns = new Map<number, Promise<void>>();
   /** The last replacement of each chat server slot (see replaceChatServer). */
   private readonly slotTurns = new Map<number, Promise<void>>();
-  /** Every node started and not yet exited, whatever slot it had: stop() ends them all. */
-  private readonly live = new Set<NodeHandle>();
-  private readonly pending = new Map<number, { resolve: (m: NodeMessage) => void }>();
   private stopping = false;
   private address: ClusterAddress | undefined;
   private readonly log: (line: string) => void;
-  /**
-   * The metrics port of each gateway and chat server slot (`gw1`, `cs1`), taken by its first
-   * process (port 0: a free one) and kept by every later one, so the target list stays true.
-   */
-  private readonly metricsPorts = new Map<string, number>();
+  /** Forks, signals, stops the node processes and talks to them over IPC. */
+  private readonly nodes: NodeSupervisor;
 
   constructor(private readonly options: ProcessClusterOptions) {
     this.secrets = clusterSecrets({ tokenSecret: options.tokenSecret, adminToken: options.adminToken });
@@ -136,6 +70,14 @@ export class ProcessCluster implements ClusterControl {
     const storeBugs = (options.bugs ?? []).filter((b) => STORE_BUGS.includes(b));
     if (storeBugs.length > 0) throw new Error(`bugs ${storeBugs.join(', ')} live in the memory message store; a multi-process cluster stores in Cassandra`);
     if (options.keyspace !== undefined && !isValidKeyspaceName(options.keyspace)) throw new Error(`invalid keyspace name: ${options.keyspace}`);
+    this.nodes = new NodeSupervisor({
+      time: options.time, log: this.log, stopping: () => this.stopping,
+      ...(options.logDir !== undefined ? { logDir: options.logDir } : {}),
+      ...(options.nodeStartTimeoutMs !== undefined ? { nodeStartTimeoutMs: options.nodeStartTimeoutMs } : {}),
+      ...(options.nodeStopTimeoutMs !== undefined ? { nodeStopTimeoutMs: options.nodeStopTimeoutMs } : {}),
+      onUnexpectedExit: (node) => this.restartDeadNode(node),
+      onNodeRequest: (node, message) => this.onMessage(node, message),
+    });
   }
 
   async start(): Promise<ClusterAddress> {
@@ -158,7 +100,7 @@ export class ProcessCluster implements ClusterControl {
     this.gatewayUrls = gatewayUrls;
     const servers = await Promise.all(Array.from({ length: this.options.chatServers ?? 2 }, (_, slot) => this.startChatServer(slot)));
     this.chatServerNodes.push(...servers);
-    const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls, metricsTargets: this.nodeMetricsTargets() });
+    const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls, metricsTargets: this.nodes.nodeMetricsTargets(host) });
     this.api = api.node;
     this.log(`cluster up: ${gatewayIds.length} gateway and ${servers.length} chat server processes, Redis ${backends.redisUrl} prefix ${backends.redisPrefix}, Cassandra ${backends.cassandra} keyspace ${backends.keyspace}`);
     this.address = { httpUrl: api.url!, gatewayUrls };
@@ -173,19 +115,7 @@ export class ProcessCluster implements ClusterControl {
   metricsTargets(): MetricsTarget[] {
     if (!this.address) return [];
     const api: MetricsTarget = { targets: [new URL(this.address.httpUrl).host], labels: { chatsim_node: 'api', chatsim_role: 'api' } };
-    return [api, ...this.nodeMetricsTargets()];
-  }
-
-  /** The gateways' and chat servers' targets (what the API node is told at start). */
-  private nodeMetricsTargets(): MetricsTarget[] {
-    const host = this.options.host ?? '127.0.0.1';
-    const targets: MetricsTarget[] = [];
-    // Gateways first, then chat server slots, each in slot order.
-    const order = (slot: string): string => `${slot.startsWith('gw') ? 0 : 1}${slot.slice(2).padStart(6, '0')}`;
-    for (const [slot, port] of [...this.metricsPorts].sort(([a], [b]) => order(a).localeCompare(order(b)))) {
-      targets.push({ targets: [hostPort(host, port)], labels: { chatsim_node: slot, chatsim_role: slot.startsWith('gw') ? 'gateway' : 'chat-server' } });
-    }
-    return targets;
+    return [api, ...this.nodes.nodeMetricsTargets(this.options.host ?? '127.0.0.1')];
   }
 
   /** The nodes' process ids, by name (gw1, cs1.1, api): for tests and operators. */
@@ -266,7 +196,7 @@ export class ProcessCluster implements ClusterControl {
    */
   async openBackendFault(fault: BackendFaultWindow): Promise<() => Promise<void>> {
     const window = ++this.nextLossWindow;
-    const nodes = [...this.live].filter((n) => !n.stopped && !n.expectedExit);
+    const nodes = [...this.nodes.live].filter((n) => !n.stopped && !n.expectedExit);
     await Promise.allSettled(nodes.map((node) => this.request(node, { type: 'start-fault-window', window, fault })));
     return async () => {
       await Promise.allSettled(nodes.filter((n) => !n.stopped).map((node) => this.request(node, { type: 'end-fault-window', window })));
@@ -353,7 +283,7 @@ export class ProcessCluster implements ClusterControl {
     await Promise.all(this.gatewayNodes.map((n) => this.stopNode(n)));
     // A node started while the stop was under way (a slot replacement in flight) ends too.
     await Promise.all([...this.slotTurns.values()]);
-    await Promise.all([...this.live].map((n) => this.stopNode(n)));
+    await Promise.all([...this.nodes.live].map((n) => this.stopNode(n)));
     await this.store?.close();
     await this.provisioned?.cleanup();
   }
@@ -387,63 +317,8 @@ export class ProcessCluster implements ClusterControl {
       .map((node) => this.request(node, { type: 'clock-step', byMs })));
   }
 
-  private startNode(given: NodeSpec): Promise<{ node: NodeHandle; url?: string }> {
-    // A slot keeps the metrics port its first process took (the target list names it).
-    const slot = metricsSlot(given);
-    const knownPort = slot === undefined ? undefined : this.metricsPorts.get(slot);
-    const spec: NodeSpec = knownPort !== undefined && given.role !== 'api' ? { ...given, metricsPort: knownPort } : given;
-    const name = spec.id;
-    const log = this.options.logDir ? openLog(this.options.logDir, name) : undefined;
-    const child = fork(NODE_ENTRY, [], {
-      env: { ...process.env, [NODE_SPEC_ENV]: JSON.stringify(spec) },
-      stdio: log ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'ignore', 'inherit', 'ipc'],
-      serialization: 'json',
-    });
-    if (log) {
-      log.on('error', () => undefined); // a log that cannot be written must not take the supervisor down
-      child.stdout?.pipe(log, { end: false });
-      child.stderr?.pipe(log, { end: false });
-      // 'close', not 'exit': a killed node's last output may still be in its pipes at 'exit'.
-      child.once('close', () => log.end());
-    }
-    const exited = new Promise<number | null>((resolve) => {
-      child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
-      child.once('error', (error) => { if (child.pid === undefined) { this.log(`node ${name} could not be started: ${error.message}`); resolve(-1); } });
-    });
-    const node: NodeHandle = { name, spec, child, exited, expectedExit: false, stopped: false, ...(log ? { log } : {}) };
-    this.live.add(node);
-    void exited.then((code) => {
-      this.live.delete(node);
-      node.stopped = true;
-      if (node.expectedExit || this.stopping) return;
-      this.log(`node ${name} exited unexpectedly (code ${code})`);
-      this.restartDeadNode(node);
-    });
-    child.on('message', (message: NodeMessage) => this.onMessage(node, message));
-    child.on('error', (error) => this.log(`node ${name}: ${error.message}`)); // a send to a node that just died
-    return new Promise((resolve, reject) => {
-      const timeout = this.options.time.schedule(this.options.nodeStartTimeoutMs ?? NODE_START_TIMEOUT_MS, () => {
-        child.kill('SIGKILL');
-        reject(new Error(`node ${name} did not start within ${this.options.nodeStartTimeoutMs ?? NODE_START_TIMEOUT_MS} ms`));
-      });
-      const onStart = (message: NodeMessage): void => {
-        if (message.type === 'ready') {
-          child.off('message', onStart);
-          timeout.cancel();
-          if (slot !== undefined && message.metricsPort !== undefined) this.metricsPorts.set(slot, message.metricsPort);
-          resolve({ node, ...(message.url ? { url: message.url } : {}) });
-        } else if (message.type === 'failed') {
-          child.off('message', onStart);
-          timeout.cancel();
-          reject(new Error(message.message));
-        }
-      };
-      child.on('message', onStart);
-      void exited.then((code) => {
-        timeout.cancel();
-        reject(new Error(`node ${name} exited with code ${code} before it was ready`));
-      });
-    });
+  private startNode(spec: NodeSpec): Promise<{ node: NodeHandle; url?: string }> {
+    return this.nodes.startNode(spec);
   }
 
   /**
@@ -478,10 +353,7 @@ export class ProcessCluster implements ClusterControl {
   }
 
   private onMessage(node: NodeHandle, message: NodeMessage): void {
-    if (message.type === 'reply') {
-      this.pending.get(message.rpc)?.resolve(message);
-      this.pending.delete(message.rpc);
-    } else if (message.type === 'restart-chat-servers') {
+    if (message.type === 'restart-chat-servers') {
       // Always answered (the admin HTTP request waits on it), with -1 when the restart failed.
       void this.restartChatServers().then(
         (restarted) => restarted,
@@ -493,55 +365,20 @@ export class ProcessCluster implements ClusterControl {
     }
   }
 
-  /** Sends a request and waits for its reply; a node that dies meanwhile fails the request. */
-  private request(node: NodeHandle, body: DistributiveOmit<NodeRequest, 'rpc'>): Promise<NodeMessage> {
-    if (node.stopped) return Promise.reject(new Error(`node ${node.name} is not running`));
-    const rpc = ++this.nextRpc;
-    return new Promise<NodeMessage>((resolve, reject) => {
-      this.pending.set(rpc, {
-        resolve: (reply) => {
-          if (reply.type === 'reply' && !reply.ok) reject(new Error(`node ${node.name}: ${reply.message}`));
-          else resolve(reply);
-        },
-      });
-      void node.exited.then(() => {
-        if (this.pending.delete(rpc)) reject(new Error(`node ${node.name} exited before answering ${body.type}`));
-      });
-      if (!node.child.connected) {
-        this.pending.delete(rpc);
-        reject(new Error(`node ${node.name} is not connected`));
-        return;
-      }
-      node.child.send({ ...body, rpc } as NodeRequest, (error) => {
-        if (error && this.pending.delete(rpc)) reject(new Error(`node ${node.name}: ${error.message}`));
-      });
-    });
+  private request(node: NodeHandle, body: NodeRequestBody): Promise<NodeMessage> {
+    return this.nodes.request(node, body);
   }
 
   private signal(node: NodeHandle, signal: 'SIGSTOP' | 'SIGCONT'): void {
-    if (!node.stopped) node.child.kill(signal);
+    this.nodes.signal(node, signal);
   }
 
-  private async kill(node: NodeHandle): Promise<void> {
-    node.expectedExit = true;
-    if (!node.stopped) node.child.kill('SIGKILL');
-    await node.exited;
-    this.log(`node ${node.name} killed (SIGKILL)`);
+  private kill(node: NodeHandle): Promise<void> {
+    return this.nodes.kill(node);
   }
 
-  /** Graceful stop over IPC (a paused node is continued first); killed when it takes too long. */
-  private async stopNode(node: NodeHandle): Promise<void> {
-    node.expectedExit = true;
-    if (node.stopped) return;
-    node.child.kill('SIGCONT');
-    const timeoutMs = this.options.nodeStopTimeoutMs ?? NODE_STOP_TIMEOUT_MS;
-    const timer = this.options.time.schedule(timeoutMs, () => {
-      this.log(`node ${node.name} did not stop within ${timeoutMs} ms: killed`);
-      node.child.kill('SIGKILL');
-    });
-    await this.request(node, { type: 'stop' }).catch(() => undefined);
-    await node.exited;
-    timer.cancel();
+  private stopNode(node: NodeHandle): Promise<void> {
+    return this.nodes.stopNode(node);
   }
 
   private at(nodes: NodeHandle[], index: number, what: string): NodeHandle {
@@ -557,18 +394,4 @@ function portOf(urls: string | string[] | undefined, index: number): number | un
   if (url === undefined) return undefined;
   const port = Number(new URL(url).port);
   return Number.isInteger(port) && port > 0 ? port : undefined;
-}
-
-/** The slot whose metrics port a node keeps: `gw1` for a gateway, `cs1` for chat server slot 0; none for the API. */
-function metricsSlot(spec: NodeSpec): string | undefined {
-  if (spec.role === 'gateway') return spec.id;
-  if (spec.role === 'chat-server') return `cs${spec.slot + 1}`;
-  return undefined;
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function openLog(dir: string, name: string): WriteStream {
-  mkdirSync(dir, { recursive: true });
-  return createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
 }

@@ -51,8 +51,6 @@ export const CLOSE_CODES = {
   REPLACED: { code: 4409, retry: false, text: 'a newer connection of the same user and device replaced this one' },
 } as const;
 
-export type CloseReason = keyof typeof CLOSE_CODES;
-
 export function isRetryableClose(code: number): boolean {
   for (const entry of Object.values(CLOSE_CODES)) if (entry.code === code) return entry.retry;
   // Abnormal closure (1006) and anything unknown: the link died, so reconnecting is right.

@@ -13,8 +13,6 @@ const ID_PATTERN = new RegExp(`^${ID_BODY}$`);
 const GROUP_ID_PATTERN = new RegExp(`^g:${ID_BODY}$`);
 const DIRECT_ID_PATTERN = new RegExp(`^d:${ID_BODY}:${ID_BODY}$`);
 
-/** Longest id of a user, device or group name part, in characters. */
-export const ID_CHARS_MAX = 64;
 export const ID_RULE = '1..64 characters of A-Z a-z 0-9 _ -';
 export const CHAT_ID_RULE = 'a chat id: g:<id> (a group) or d:<user>:<user> (a direct chat)';
 

@@ -1,15 +1,2 @@
-import type { RunFacts } from '../types/runTypes.ts';
-
-export type { RunFacts };
-export interface PropertyResult {
-  id: string;
-  name: string;
-  verdict: 'pass' | 'fail' | 'unknown';
-  violations: number;
-  /** The worst examples, explained from the events themselves. */
-  examples: string[];
-  reason?: string;
-  /** On failures: the seed and the command that replays the run. */
-  reproduce?: string;
-}
-
+// The checkers' verdict and the run facts they read live in the leaf simulator/types/runTypes.ts.
+export type { PropertyResult, RunFacts } from '../types/runTypes.ts';

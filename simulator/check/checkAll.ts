@@ -1,7 +1,9 @@
+import { judgedIfCapable } from '../drivers/DriverCapabilities.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { settingsOf, type CheckContext, type CheckFacts, type Family } from './common.ts';
 import { MessageLogFamily } from './messageLog.ts';
 import { PresenceFamily } from './presence.ts';
+import { PROPERTY_NEEDS } from './propertyNeeds.ts';
 import type { PropertyResult } from './PropertyResult.ts';
 import { RunState } from './runState.ts';
 import { SyncFamily } from './sync.ts';
@@ -43,7 +45,8 @@ export function checkHistory(events: Iterable<HistoryEvent>, facts: CheckFacts, 
     counter.observe(e);
     for (const family of families) family.observe(e);
   }
-  const results = families.flatMap((f) => f.finish());
+  // What the run's phone driver cannot carry is unknown, not failed (facts.driverCapabilities).
+  const results = families.flatMap((f) => f.finish()).map((r) => judgedIfCapable(r, facts.driverCapabilities, PROPERTY_NEEDS[r.id] ?? []));
   results.push(convergence(state, results), availability(counter));
   const byId = new Map(results.map((r) => [r.id, r]));
   return PROPERTY_IDS.map((id) => withReproduce(byId.get(id)!, context));

@@ -1,5 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import type { PropertyResult, RunFacts } from './PropertyResult.ts';
+import { DEFAULT_LIMITS } from '../../server/protocol/limits.ts';
+import { DEFAULT_PHONE_OPTIONS } from '../phone/PhoneOptions.ts';
 
 /** Examples kept per property: enough to explain, few enough to read. */
 export const EXAMPLES_MAX = 3;
@@ -53,9 +55,10 @@ export interface Settings {
 
 export function settingsOf(facts: CheckFacts): Settings {
   return {
-    debounceMs: facts.presenceDebounceMs ?? 30_000,
-    ttlMs: facts.presenceTtlMs ?? 90_000,
-    readDebounceMs: facts.readDebounceMs ?? 500,
+    // The server's and the phone's own defaults: one source for each (issue 16).
+    debounceMs: facts.presenceDebounceMs ?? DEFAULT_LIMITS.presenceDebounceMs,
+    ttlMs: facts.presenceTtlMs ?? DEFAULT_LIMITS.presenceTtlMs,
+    readDebounceMs: facts.readDebounceMs ?? DEFAULT_PHONE_OPTIONS.readDebounceMs,
     tolMs: facts.toleranceMs ?? 250,
     causalSlackMs: facts.causalSlackMs ?? 2,
     propagationMs: facts.propagationMs ?? 5_000,

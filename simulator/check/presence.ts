@@ -1,6 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
+import { amplification, converges, offlineShows, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 
 /**
@@ -12,29 +13,6 @@ const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|
 
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;
-
-/** A span in which every device of a user was really disconnected (`endMs` Infinity: still down). */
-interface Episode {
-  user: string;
-  startMs: number;
-  endMs: number;
-  /** Connection attempts of the user's devices that went out during the episode: [device, t]. */
-  dials?: Array<[string, number]>;
-  /** The device whose connection ended the episode. */
-  endedBy?: string;
-}
-
-/**
- * The attempts of an episode that reached the server but never became a connection on the
- * phone (an offline window or a half-open link cut in before the hello arrived): all but the
- * one that ended the episode, which is the last attempt of the device that came back.
- */
-function ghostDials(ep: Episode): number[] {
-  const dials = ep.dials ?? [];
-  let ending = -1;
-  if (ep.endedBy !== undefined) for (let i = dials.length - 1; i >= 0 && ending < 0; i--) if (dials[i]![0] === ep.endedBy) ending = i;
-  return dials.filter((_, i) => i !== ending).map(([, t]) => t);
-}
 
 /** An observer that saw the user offline when the user came back: it owes an online notice. */
 interface OwedOnline {
@@ -74,9 +52,9 @@ export class PresenceFamily implements Family {
   private lastPresenceStoreFaultEndMs = -Infinity;
   private lastGatewayFaultEndMs = -Infinity;
   /** Pause and partition windows of gateways, in start order (end Infinity while on), for D2. */
-  private readonly gatewayWindows: Array<{ kind: string; startMs: number; endMs: number }> = [];
+  private readonly gatewayWindows: FaultWindow[] = [];
   /** Windows in which pushes cannot arrive (D3's due, see onlineDue): gateway pause and partition, broker loss. */
-  private readonly pushLossWindows: Array<{ kind: string; startMs: number; endMs: number }> = [];
+  private readonly pushLossWindows: FaultWindow[] = [];
   private readonly d1 = new Finding();
   private readonly d3 = new Finding();
   private readonly d5 = new Finding();
@@ -341,14 +319,23 @@ export class PresenceFamily implements Family {
     const d7 = this.d7.result('D7', 'attribution of gateway-fault offline');
     return [
       noPresence ? unknown('D1', 'no flap', why) : this.d1.result('D1', 'no flap', `tolerance ${this.settings.tolMs} ms below the ${this.settings.debounceMs} ms debounce`),
-      noPresence ? unknown('D2', 'offline does show', why) : this.offlineShows(endMs),
+      noPresence ? unknown('D2', 'offline does show', why) : offlineShows(this.facts(), endMs),
       noPresence ? unknown('D3', 'online is prompt', why) : this.d3.result('D3', 'online is prompt'),
-      noPresence ? unknown('D4', 'presence converges', why) : this.converges(endMs),
+      noPresence ? unknown('D4', 'presence converges', why) : converges(this.facts(), endMs),
       noPresence ? unknown('D5', 'multi-device', why) : this.d5.result('D5', 'multi-device: offline only when all devices are gone'),
-      noPresence ? unknown('D6', 'no flap amplification', why) : this.amplification(),
+      noPresence ? unknown('D6', 'no flap amplification', why) : amplification(this.facts()),
       // Attribution is a class of its own, reported but not a failure: a paused gateway looks dead.
       { ...d7, verdict: 'pass', violations: 0, reason: `${d7.violations} offline notice(s) shown during a gateway pause/partition/crash while devices were connected` },
     ];
+  }
+
+  /** What the end-of-run verdicts (presenceVerdicts.ts) read. */
+  private facts(): PresenceFacts {
+    return {
+      state: this.state, settings: this.settings, episodes: this.episodes, firstAbsences: this.firstAbsences,
+      current: this.current, lastEnded: this.lastEnded, observersOf: this.observersOf, seen: this.seen,
+      spans: this.spans, gatewayWindows: this.gatewayWindows, attributed: this.attributed,
+    };
   }
 
   private unresolvedOnline(endMs: number): void {
@@ -361,118 +348,4 @@ export class PresenceFamily implements Family {
       }
     }
   }
-
-  /**
-   * D2: an episode longer than debounce + TTL + propagation shows offline to each friend
-   * connected throughout. The bound counts from the last time the server heard from one of
-   * the user's devices: the episode's start, or later a connection attempt that reached the
-   * server but never the phone (a ghost). The server holds such a connection like any other
-   * until its heartbeat timeout, and cannot tell it from a phone that connected and went into
-   * a tunnel at once. (10,000 phones, 10 min: u8027 offline from 209.163 s to 320.134 s, and
-   * friends' queries still answered online at 318 s. Seed 2 at 2,026 phones: u1389 offline
-   * from 307.057 s; at 397.197 s an attempt went out and an offline window cut it 16 ms later,
-   * before the open reached the phone; friends were told online at 397.2 s, it came back at
-   * 442.549 s.)
-   */
-  private offlineShows(endMs: number): PropertyResult {
-    const finding = new Finding();
-    const boundMs = this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs;
-    let qualifying = 0;
-    for (const ep of this.episodes) {
-      const ghosts = ghostDials(ep);
-      const lastGhostMs = ghosts.length > 0 ? Math.max(...ghosts) : -Infinity;
-      const dueMs = this.gatewayFaultDue(ep.startMs, Math.max(ep.startMs, lastGhostMs) + boundMs, boundMs);
-      if (Math.min(ep.endMs, endMs) < dueMs) continue;
-      qualifying++;
-      for (const observer of this.observersOf.get(ep.user) ?? []) {
-        if (!this.connectedThroughout(observer, ep.startMs, dueMs)) continue;
-        const list = this.seen.get(`${observer}|${ep.user}`) ?? [];
-        const before = stateAt(list, ep.startMs);
-        if (before === false) continue;
-        if (list.some(([t, online]) => !online && t > ep.startMs && t <= dueMs)) continue;
-        finding.hit(1, () => `${ep.user}'s devices were all disconnected from ${fmt(ep.startMs)}${ep.endMs === Infinity ? ' to the end' : ` to ${fmt(ep.endMs)}`}${ghosts.length > 0 ? ` (last connection attempt that never reached the phone at ${fmt(lastGhostMs)})` : ''}, but device ${observer}, connected throughout, was not shown ${ep.user} offline by ${fmt(dueMs)}`);
-      }
-    }
-    if (qualifying === 0) return unknown('D2', 'offline does show', `no all-devices-down episode lasted the ${boundMs} ms (debounce + TTL + propagation) needed to judge it`);
-    return finding.result('D2', 'offline does show', `${qualifying} qualifying episode(s)`);
-  }
-
-  /**
-   * D2's due time moved by gateway faults over the episode, as D7 attributes offline notices to
-   * them. A paused gateway holds the frames the user's device sent before it went and handles
-   * them when it wakes: to the server the device was last heard at the pause's end, and its
-   * heartbeat timeout, the debounce and the push count from there (FA2). A partitioned gateway
-   * can tell its phones nothing until the heal: an observer on it is owed the offline within
-   * the propagation bound of the heal (the resync, and a presence re-read with it). The
-   * checker does not know which gateway a device is on, so any such window counts.
-   */
-  private gatewayFaultDue(startMs: number, dueMs: number, boundMs: number): number {
-    let due = dueMs;
-    for (const w of this.gatewayWindows) {
-      if (w.startMs > due || w.endMs < startMs) continue;
-      due = Math.max(due, w.endMs + (w.kind === 'pause-gateway' ? boundMs : this.settings.propagationMs));
-    }
-    return due;
-  }
-
-  private connectedThroughout(p: string, fromMs: number, toMs: number): boolean {
-    return (this.spans.get(p) ?? []).some(([a, b]) => a <= fromMs && b >= toMs);
-  }
-
-  /** D4: at the end, each connected observer's view of each user it follows matches the truth. */
-  private converges(endMs: number): PropertyResult {
-    const finding = new Finding();
-    for (const [key, list] of this.seen) {
-      const observer = key.slice(0, key.lastIndexOf('|'));
-      const user = key.slice(observer.length + 1);
-      if (!this.state.isConnected(observer)) continue;
-      const shown = list[list.length - 1]!;
-      const down = this.current.get(user);
-      const trulyOnline = !down;
-      if (shown[1] === trulyOnline) continue;
-      if (trulyOnline) {
-        const backMs = this.lastEnded.get(user)?.endMs ?? 0;
-        if (endMs - backMs <= this.settings.propagationMs) continue;
-        finding.hit(endMs - backMs, () => `at the end device ${observer} still showed ${user} offline (since ${fmt(shown[0])}), though ${user} had been connected without a break since ${fmt(backMs)}`);
-      } else {
-        if (endMs - down.startMs <= this.settings.debounceMs + this.settings.ttlMs + this.settings.propagationMs) continue;
-        finding.hit(endMs - down.startMs, () => `at the end device ${observer} still showed ${user} online, though all of ${user}'s devices were gone from ${fmt(down.startMs)}`);
-      }
-    }
-    return finding.result('D4', 'presence converges');
-  }
-
-  /**
-   * D6: offline transitions an observer saw for a user <= the user's qualifying episodes (+
-   * attributed ones). A ghost attempt (see offlineShows) inside a qualifying episode is, to the
-   * server, a return and another departure: friends are told online and, after the heartbeat
-   * timeout and the debounce, offline again, so each may add one. So may a ghost before the
-   * user's first connection (friends who asked were told offline, then online and offline).
-   */
-  private amplification(): PropertyResult {
-    const finding = new Finding();
-    const minMs = this.settings.debounceMs - this.settings.tolMs;
-    const qualifying = new Map<string, number>();
-    const allow = (user: string, n: number): void => { if (n > 0) qualifying.set(user, (qualifying.get(user) ?? 0) + n); };
-    for (const ep of this.episodes) if (Math.min(ep.endMs, this.state.endMs) - ep.startMs >= minMs) allow(ep.user, 1 + ghostDials(ep).length);
-    for (const ep of this.firstAbsences) allow(ep.user, ghostDials(ep).length);
-    for (const [key, list] of this.seen) {
-      const user = key.slice(key.lastIndexOf('|') + 1);
-      const offline = list.filter(([, online], i) => !online && i > 0).length;
-      const allowed = (qualifying.get(user) ?? 0) + (this.attributed.get(key) ?? 0);
-      if (offline > allowed) finding.hit(offline - allowed, () => `device ${key.slice(0, key.lastIndexOf('|'))} saw ${user} go offline ${offline} times, but ${user} had only ${allowed} all-devices-down episode(s) of at least ${minMs} ms (offline changes at ${list.filter(([, o]) => !o).slice(0, 4).map(([t]) => fmt(t)).join(', ')})`);
-    }
-    return finding.result('D6', 'no flap amplification');
-  }
 }
-
-/** The state shown just before `tMs`, or undefined if nothing was shown yet. */
-function stateAt(list: Array<[number, boolean]>, tMs: number): boolean | undefined {
-  let shown: boolean | undefined;
-  for (const [t, online] of list) {
-    if (t > tMs) break;
-    shown = online;
-  }
-  return shown;
-}
-

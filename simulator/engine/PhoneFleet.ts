@@ -11,6 +11,7 @@ import type { LoadSpec } from '../scenario/Scenario.ts';
 import type { ClientTransport } from '../transport/ClientTransport.ts';
 import type { FleetAction, WorkerPhoneSpec } from './workerProtocol.ts';
 import { ScheduledClock } from './clocks.ts';
+import { ChatsimV1Driver } from '../drivers/chatsimV1/ChatsimV1Driver.ts';
 
 export interface PhoneFleetConfig {
   phones: WorkerPhoneSpec[];
@@ -63,7 +64,7 @@ export class PhoneFleet {
     });
     const phone = new Phone({
       user: spec.user, device: spec.device, token: spec.token, gatewayUrls: this.config.gatewayUrls, chats: spec.chats, friends: spec.friends,
-      transport: network, time, random: phoneRandom.fork('phone'), history, metrics: this.config.metrics, startMs: runStartEpochMs, options: this.options,
+      driver: new ChatsimV1Driver(network), time, random: phoneRandom.fork('phone'), history, metrics: this.config.metrics, startMs: runStartEpochMs, options: this.options,
       ...(spec.syncMode ? { syncMode: spec.syncMode } : {}), ...(spec.clock ? { wallClock: new ScheduledClock(time, runStartEpochMs, spec.clock) } : {}),
     });
     made.phone = phone;

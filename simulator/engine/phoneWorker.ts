@@ -5,7 +5,7 @@ import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { JsonlHistoryWriter } from '../history/JsonlHistoryWriter.ts';
 import { Metrics } from '../metrics/Metrics.ts';
-import { WsClientTransport } from '../phone/WsClientTransport.ts';
+import { WsClientTransport } from '../drivers/chatsimV1/WsClientTransport.ts';
 import { PhoneFleet, applyFleetAction } from './PhoneFleet.ts';
 import { countingRecorder } from './countingRecorder.ts';
 import { LiveLatencies } from './liveLatency.ts';

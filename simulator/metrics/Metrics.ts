@@ -1,5 +1,5 @@
 import type { TimeSource } from '../../server/ports/Clock.ts';
-import { HDR_HIGHEST_TRACKABLE, HdrHistogram, type EncodedHdr } from './hdrStats.ts';
+import { HdrHistogram, type EncodedHdr } from './hdrStats.ts';
 import { LogBuckets } from './LogBuckets.ts';
 import type { LatencyMetric, MetricsSink } from './MetricsSink.ts';
 
@@ -13,8 +13,6 @@ type TimelineLatency = typeof TIMELINE_LATENCIES[number];
 /** Counters that the timeline counts per second (plus every `errors.*`). */
 const TIMELINE_COUNTERS = { 'messages.sent': 'sent', 'messages.delivered': 'delivered' } as const;
 
-/** Highest value a histogram tracks: one hour in ms; larger samples are clamped to it. */
-export const HIGHEST_TRACKABLE_MS = HDR_HIGHEST_TRACKABLE;
 /** Chart buckets per decade for the snapshot's histogram bars (about 26 % wide each). */
 const CHART_BUCKETS_PER_DECADE = 10;
 /** Version 2: per-second latencies are HDR histograms (version 1 had log buckets). */

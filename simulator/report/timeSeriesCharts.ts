@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { FaultWindow, RunPhase } from '../types/runTypes.ts';
+import type { RunPhase } from '../types/runTypes.ts';
+import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { TimelineRow } from '../metrics/Metrics.ts';
 import type { PointStats, TimeSeriesPoint } from '../metrics/tagBreakdown.ts';
 import type { TaggedMetric } from '../metrics/taggedSamples.ts';

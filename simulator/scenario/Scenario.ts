@@ -169,8 +169,3 @@ export type BackendFaultSpec =
    * gateway `gateway`); every other channel is untouched.
    */
   | { atMs: number; kind: 'lose-broker-channel'; channel: 'presence' | 'gateway'; gateway?: number; share: number; forMs: number };
-
-export const BACKEND_FAULT_KINDS = [
-  'store-outage', 'slow-store', 'restart-presence-store', 'kill-gateway', 'drain-gateway',
-  'duplicate-broker-messages', 'reorder-broker-messages', 'lose-broker-channel',
-] as const satisfies ReadonlyArray<BackendFaultSpec['kind']>;

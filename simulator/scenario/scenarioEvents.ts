@@ -28,10 +28,6 @@ export type ScenarioEvent =
   | { atMs: number; kind: 'burst'; messages: number; phones: number; withinMs: number }
   | { atMs: number; kind: 'hot-chat'; group?: number; share: number; forMs: number };
 
-export const SCENARIO_EVENT_KINDS = [
-  'join-group', 'leave-group', 'kick-member', 'add-device', 'logout-device', 'reinstall-device', 'tunnel', 'burst', 'hot-chat',
-] as const satisfies ReadonlyArray<ScenarioEvent['kind']>;
-
 type Raw = Record<string, unknown>;
 
 /** One validated YAML event (the schema checked the shape) with durations in ms. */

@@ -8,6 +8,7 @@ import { parseScenario } from '../scenario/loadScenario.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import { expectedPhones, shrinkCandidates } from './shrinkCandidates.ts';
 import { formatTimeline } from './timeline.ts';
+import { reproduceLine } from '../report/reproduceLine.ts';
 
 export interface ShrinkOptions {
   /** A run directory written by chatsim run or chatsim sim (holds scenario.yaml and summary.json). */
@@ -85,7 +86,7 @@ export async function shrinkRun(options: ShrinkOptions): Promise<ShrinkOutcome> 
   // Re-run the smallest scenario into outDir itself, so its history and reports sit there.
   await rm(trialDir, { recursive: true, force: true });
   const scenarioPath = join(options.outDir, 'scenario.yaml');
-  const reproduce = `chatsim run ${scenarioPath} --engine sim --seed ${current.seed}`;
+  const reproduce = reproduceLine(scenarioPath, current, {});
   const final = await performRun({ file: scenarioPath, scenario: current, outDir: options.outDir, reproduce, checks: 'all', time: options.time });
   const failed = final.properties.find((p) => p.id === property && p.verdict === 'fail');
   const example = failed?.examples[0] ?? '';

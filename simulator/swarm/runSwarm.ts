@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { performRun } from '../engine/performRun.ts';
 import { drawScenario, DEFAULT_SWARM_BOUNDS, type SwarmBounds } from './drawScenario.ts';
+import { reproduceLine } from '../report/reproduceLine.ts';
 
 export interface SwarmOptions {
   /** First seed. */
@@ -63,7 +64,7 @@ async function runSeed(seed: number, options: SwarmOptions): Promise<SeedResult>
   const { scenario } = drawScenario(seed, options.bugs, options.bounds ?? DEFAULT_SWARM_BOUNDS);
   const runDir = join(options.outDir, `seed-${seed}`);
   const file = join(runDir, 'scenario.yaml');
-  const reproduce = `chatsim run ${file} --engine sim --seed ${seed}`;
+  const reproduce = reproduceLine(file, { engine: 'sim', seed, cluster: scenario.cluster }, {});
   const startedMs = options.time.nowMs();
   const run = await performRun({ file, scenario, outDir: runDir, reproduce, checks: 'all', time: options.time });
   const wallMs = options.time.nowMs() - startedMs;

@@ -1,6 +1,7 @@
 /**
  * The types every part of a run shares (engines, checkers, history, metrics, reports): a leaf
  * module, importing nothing of the simulator, so no folder needs another only for a type.
+ * RunProgress lives in report/RunProgress.ts and FaultWindow in history/FaultWindow.ts.
  */
 
 /** What the checkers know of the run besides the history: who was in which chat, which devices exist. */
@@ -13,6 +14,8 @@ export interface RunFacts {
   profileOfDevice?: Map<string, string>;
   /** Store ground truth after the run: chat -> seq -> stored clientMsgId (B2). */
   persisted?: Map<string, Map<number, string>>;
+  /** What the phones' driver carries (simulator/drivers); absent: everything (chatsim.v1). */
+  driverCapabilities?: DriverCapabilities;
 }
 
 /** A stretch of the run, ms since t = 0. */
@@ -31,25 +34,30 @@ export interface BuildInfo {
   finishedAt: string;
 }
 
-export interface RunProgress {
-  elapsedMs: number;
-  phase: 'setup' | 'load' | 'heal' | 'collect';
-  phones: number;
-  connected: number;
-  sent: number;
-  acked: number;
-  delivered: number;
-  errors: number;
-  /** p99 of sendToAck over the last LIVE_LATENCY_WINDOW_MS (simulator/engine/liveLatency.ts), ms; null without samples. */
-  ackP99Ms?: number | null;
-  /** p99 from the server storing a message to its render by push, over the same window, ms; null without samples. */
-  deliveryP99Ms?: number | null;
+/** One property's verdict on a run (simulator/check). */
+export interface PropertyResult {
+  id: string;
+  name: string;
+  verdict: 'pass' | 'fail' | 'unknown';
+  violations: number;
+  /** The worst examples, explained from the events themselves. */
+  examples: string[];
+  reason?: string;
+  /** On failures: the seed and the command that replays the run. */
+  reproduce?: string;
 }
 
-export interface FaultWindow {
-  kind: string;
-  startMs: number;
-  endMs: number;
-  /** What happened, for people: "chat servers restarted (graceful)", "gateway 1 partitioned". */
-  label?: string;
-}
+/**
+ * One guarantee or feature a phone driver may or may not carry:
+ * - `serverOrder`: the server assigns each message a position in its chat (a per-chat seq).
+ * - `receipts`: delivery receipts flow back to the sender (ticks).
+ * - `readMarkers`: read receipts / markers flow back to the sender.
+ * - `presence`: friends' online state can be queried and is pushed.
+ * - `typing`: typing notices flow.
+ * - `syncFromPosition`: a device can ask for everything after a position it holds.
+ * - `idempotentSend`: a repeated send with the same client id is stored once.
+ */
+export type DriverCapability = 'serverOrder' | 'receipts' | 'readMarkers' | 'presence' | 'typing' | 'syncFromPosition' | 'idempotentSend';
+
+/** Every capability, declared true or false by a driver. */
+export type DriverCapabilities = Readonly<Record<DriverCapability, boolean>>;

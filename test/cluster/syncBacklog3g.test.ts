@@ -11,10 +11,11 @@ import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
 import { ShapedTransport } from '../../simulator/network/ShapedTransport.ts';
 import { Phone } from '../../simulator/phone/Phone.ts';
-import { WsClientTransport } from '../../simulator/phone/WsClientTransport.ts';
+import { WsClientTransport } from '../../simulator/drivers/chatsimV1/WsClientTransport.ts';
 import { builtinProfile } from '../../simulator/scenario/builtinProfiles.ts';
 import { RecordingMetrics } from '../phone/fixtures.ts';
 import { TestClient, type Frame } from '../support/TestClient.ts';
+import { ChatsimV1Driver } from '../../simulator/drivers/chatsimV1/ChatsimV1Driver.ts';
 
 const MESSAGES = 80;
 const BODY_BYTES = 16_000;
@@ -65,7 +66,7 @@ describe('a backlog larger than the send buffer, synced over 3G', () => {
     network = new ShapedTransport({ inner: new WsClientTransport(), profile: builtinProfile('flaky-3g'), time, random: new SeededRandom(15), device: 'bob/d1' });
     phone = new Phone({
       user: 'bob', device: 'd1', token: bobToken, gatewayUrls, chats: [{ id: chat, kind: 'direct', members: ['alice', 'bob'] }],
-      friends: [], transport: network, time, random: new SeededRandom(16), history: { record: (e) => events.push(e) },
+      friends: [], driver: new ChatsimV1Driver(network), time, random: new SeededRandom(16), history: { record: (e) => events.push(e) },
       metrics: new RecordingMetrics(), startMs: time.nowMs(),
     });
     phone.start();

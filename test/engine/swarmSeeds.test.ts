@@ -13,7 +13,7 @@ import { runSwarm } from '../../simulator/swarm/runSwarm.ts';
 const SEEDS: Array<{ seed: number; before: string }> = [
   // Phone: the outbox waited for a 56-page sync (syncMessagesMax 5) after a 20 s offline window;
   // 17 sends were acknowledged 0.3 s before the end of the heal and never reached u8/d2 (A5,
-  // B5, F1). The phone now sends its outbox at the hello (simulator/phone/Phone.ts onHello).
+  // B5, F1). The phone now sends its outbox at the hello (simulator/phone/Phone.ts sessionStarted).
   // Drawn again with scenario events (a leave-group at 7.7 s, of g:1, unrelated), the same seed had
   // u26/d1 back from 20 s offline and paging g:2 (syncMessagesMax 5) for the whole heal: its
   // delivered receipt up to 172 went out 13 ms before the end, so 21 ticks in g:2 could not reach
@@ -54,7 +54,7 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // timeline's start only for a first-time joiner (watermark 0), so it held seq 3 forever waiting
   // for seq 2 (A5, F1; not the clock-jump: the seed fails with no fault, passes with no
   // leave/join). The first message event after its own member_added now resumes the timeline
-  // (simulator/phone/Phone.ts onTokenSyncResult); the checker's holdings of a rejoined member
+  // (simulator/phone/SyncSession.ts onTokenPage); the checker's holdings of a rejoined member
   // start at its new joinedAtSeq (simulator/check/runState.ts rejoined), else B3.
   { seed: 119, before: 'A5, F1 (a member added again after leaving never rendered past the gap)' },
   // Gateway: u5 logged out at 5 s while its gateway was paused (4.4 s to 13.6 s). The gateway

@@ -8,6 +8,7 @@ import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
 import type { LatencyMetric, MetricsSink } from '../../simulator/metrics/MetricsSink.ts';
 import { Phone, type PhoneOptions } from '../../simulator/phone/Phone.ts';
 import { FakeServerTransport, type FakeConnection } from './FakeServerTransport.ts';
+import { ChatsimV1Driver } from '../../simulator/drivers/chatsimV1/ChatsimV1Driver.ts';
 
 export class RecordingMetrics implements MetricsSink {
   readonly counters = new Map<string, number>();
@@ -48,7 +49,7 @@ export function makePhone(options: Partial<PhoneOptions> = {}, random: Random = 
   const phone = new Phone({
     user: 'alice', device: 'd1', token: 'tok', gatewayUrls: ['ws://gw1', 'ws://gw2'],
     chats: [{ id: CHAT, kind: 'direct', members: ['alice', 'bob'] }, { id: GROUP, kind: 'group', members: ['alice', 'bob', 'carol'] }],
-    friends: ['bob'], transport, time, random, history: { record: (e) => events.push(e) }, metrics, startMs, options,
+    friends: ['bob'], driver: new ChatsimV1Driver(transport), time, random, history: { record: (e) => events.push(e) }, metrics, startMs, options,
   });
   const ofType = <T extends HistoryEvent['type']>(type: T) => events.filter((e) => e.type === type) as Array<Extract<HistoryEvent, { type: T }>>;
   return { phone, time, transport, events, metrics, startMs, ofType };

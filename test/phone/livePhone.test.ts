@@ -4,10 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
 import { Phone } from '../../simulator/phone/Phone.ts';
-import { WsClientTransport } from '../../simulator/phone/WsClientTransport.ts';
+import { WsClientTransport } from '../../simulator/drivers/chatsimV1/WsClientTransport.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { settle } from '../support/TestClient.ts';
 import { RecordingMetrics } from './fixtures.ts';
+import { ChatsimV1Driver } from '../../simulator/drivers/chatsimV1/ChatsimV1Driver.ts';
 
 describe('live phones on the in-process cluster', () => {
   let h: Harness | undefined;
@@ -28,7 +29,7 @@ describe('live phones on the in-process cluster', () => {
     const makeLivePhone = async (user: string, seed: number): Promise<Phone> => new Phone({
       user, device: 'd1', token: await harness.login(user), gatewayUrls: harness.gatewayUrls,
       chats: [{ id: chatId, kind: 'direct', members: ['alice', 'bob'] }], friends: [],
-      transport, time: harness.time, random: new SeededRandom(seed), history: { record: (e) => events.push(e) }, metrics, startMs,
+      driver: new ChatsimV1Driver(transport), time: harness.time, random: new SeededRandom(seed), history: { record: (e) => events.push(e) }, metrics, startMs,
     });
     const alice = await makeLivePhone('alice', 1);
     const bob = await makeLivePhone('bob', 2);

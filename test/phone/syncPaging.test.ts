@@ -8,6 +8,7 @@ import { ManualTime } from '../../server/memory/ManualTime.ts';
 import { Phone } from '../../simulator/phone/Phone.ts';
 import { FakeServerTransport } from './FakeServerTransport.ts';
 import { CHAT, GROUP, makePhone, message, RecordingMetrics } from './fixtures.ts';
+import { ChatsimV1Driver } from '../../simulator/drivers/chatsimV1/ChatsimV1Driver.ts';
 
 const limits = (over: Partial<typeof DEFAULT_LIMITS>) => helloLimits({ ...DEFAULT_LIMITS, ...over });
 
@@ -68,7 +69,7 @@ describe('phone presence queries within the limits the hello announces', () => {
     const friends = ['bob', 'carol', 'dave', 'erin', 'frank'];
     const phone = new Phone({
       user: 'alice', device: 'd1', token: 't', gatewayUrls: ['ws://gw1'], chats: [{ id: CHAT, kind: 'direct', members: ['alice', 'bob'] }],
-      friends, transport, time, random: new SeededRandom(1), history: { record: () => undefined }, metrics: new RecordingMetrics(), startMs: time.nowMs(),
+      friends, driver: new ChatsimV1Driver(transport), time, random: new SeededRandom(1), history: { record: () => undefined }, metrics: new RecordingMetrics(), startMs: time.nowMs(),
     });
     phone.start();
     const conn = transport.last();

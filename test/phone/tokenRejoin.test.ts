@@ -10,6 +10,7 @@ import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
 import { Phone } from '../../simulator/phone/Phone.ts';
 import { FakeServerTransport, type FakeConnection } from './FakeServerTransport.ts';
 import { GROUP, message, RecordingMetrics } from './fixtures.ts';
+import { ChatsimV1Driver } from '../../simulator/drivers/chatsimV1/ChatsimV1Driver.ts';
 
 function tokenPhone() {
   const time = new ManualTime();
@@ -18,7 +19,7 @@ function tokenPhone() {
   const phone = new Phone({
     user: 'alice', device: 'd1', token: 'tok', gatewayUrls: ['ws://gw1'], syncMode: 'token',
     chats: [{ id: GROUP, kind: 'group', members: ['alice', 'bob', 'carol'] }],
-    friends: ['bob'], transport, time, random: new SeededRandom(7), history: { record: (e) => events.push(e) },
+    friends: ['bob'], driver: new ChatsimV1Driver(transport), time, random: new SeededRandom(7), history: { record: (e) => events.push(e) },
     metrics: new RecordingMetrics(), startMs: time.nowMs(), options: {},
   });
   const renders = () => events.filter((e) => e.type === 'render').map((e) => (e.type === 'render' ? e.seq : 0));

@@ -4,7 +4,7 @@ import { isBugName } from '../../../server/bugs/BugCatalogue.ts';
 import { ManualTime } from '../../../server/memory/ManualTime.ts';
 import { SeededRandom } from '../../../server/memory/SeededRandom.ts';
 import type { Scenario } from '../../scenario/Scenario.ts';
-import type { RunProgress } from '../../types/runTypes.ts';
+import type { RunProgress } from '../../report/RunProgress.ts';
 import { ChatServerClocks } from '../clocks.ts';
 import type { ApiPort } from '../provisionTarget.ts';
 import { readPersisted } from '../readPersisted.ts';

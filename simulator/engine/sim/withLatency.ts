@@ -24,14 +24,6 @@ export interface PortLatencies {
   directory: LatencyRangeMs;
 }
 
-export const DEFAULT_PORT_LATENCIES: Readonly<PortLatencies> = Object.freeze({
-  store: { min: 1, max: 4 },
-  broker: { min: 0, max: 1 },
-  queue: { min: 0, max: 1 },
-  presence: { min: 0, max: 1 },
-  directory: { min: 0, max: 1 },
-});
-
 const settledNow: Promise<void> = Promise.resolve();
 
 /**
@@ -263,10 +255,6 @@ export class LatentMessageStore implements MessageStore {
 
   getCursors(chatId: string): Promise<Map<string, UserCursors>> {
     return this.latency.call(undefined, () => this.inner.getCursors(chatId));
-  }
-
-  lastSeqBySender(chatId: string): Promise<Map<string, number>> {
-    return this.latency.call(undefined, () => this.inner.lastSeqBySender(chatId));
   }
 
   tickState(chatId: string): Promise<TickState> {

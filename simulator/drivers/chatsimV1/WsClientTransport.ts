@@ -1,8 +1,8 @@
 // The real ClientTransport: one `ws` WebSocket per link, subprotocol chatsim.v1.
 import WebSocket from 'ws';
-import { CLOSE_CODES } from '../../server/protocol/errorCodes.ts';
-import { SUBPROTOCOL } from '../../server/protocol/frames.ts';
-import type { ClientLink, ClientLinkHandlers, ClientTransport } from '../transport/ClientTransport.ts';
+import { CLOSE_CODES } from '../../../server/protocol/errorCodes.ts';
+import { SUBPROTOCOL } from '../../../server/protocol/frames.ts';
+import type { ClientLink, ClientLinkHandlers, ClientTransport } from '../../transport/ClientTransport.ts';
 
 /** Code reported for a link that died without a closing handshake (RFC 6455). */
 const ABNORMAL_CLOSE = 1006;

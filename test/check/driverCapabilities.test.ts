@@ -1,0 +1,54 @@
+// Checkers answer `unknown` with a reason for what the run's phone driver cannot carry
+// (facts.driverCapabilities, simulator/check/propertyNeeds.ts), and judge as before otherwise.
+import { describe, expect, it } from 'vitest';
+import { checkHistory, type CheckFacts } from '../../simulator/check/checkAll.ts';
+import { ALL_CAPABILITIES } from '../../simulator/drivers/DriverCapabilities.ts';
+import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
+
+const facts: CheckFacts = { chatMembers: new Map([['c1', ['a', 'b']]]), devicesOfUser: new Map([['a', ['d1']], ['b', ['d1']]]) };
+
+/** b reads a's message on screen but never sends the read receipt: B6 fails where read markers exist. */
+function missedRead(): HistoryEvent[] {
+  return [
+    { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
+    { t: 0, p: 'a/d1', type: 'connect', gateway: 'gw1' }, { t: 0, p: 'b/d1', type: 'connect', gateway: 'gw1' },
+    { t: 1, p: 'a/d1', type: 'ready' }, { t: 1, p: 'b/d1', type: 'ready' },
+    { t: 5, p: 'b/d1', type: 'view', foreground: true, chat: 'c1' },
+    { t: 100, p: 'a/d1', type: 'invoke', op: 'send', chat: 'c1', clientMsgId: 'm1', body: 'x' },
+    { t: 110, p: 'a/d1', type: 'ok', op: 'send', chat: 'c1', clientMsgId: 'm1', seq: 1, msgId: 'c1-1' },
+    { t: 110, p: 'a/d1', type: 'tick', chat: 'c1', clientMsgId: 'm1', seq: 1, tick: 'sent' },
+    { t: 120, p: 'b/d1', type: 'render', chat: 'c1', seq: 1, from: 'a', clientMsgId: 'm1', via: 'push', storedAt: 115 },
+    { t: 170, p: 'b/d1', type: 'receipt-out', chat: 'c1', kind: 'delivered', upTo: 1, piggyback: false },
+    { t: 180, p: 'a/d1', type: 'receipt-in', chat: 'c1', user: 'b', kind: 'delivered', upTo: 1 },
+    { t: 180, p: 'a/d1', type: 'tick', chat: 'c1', clientMsgId: 'm1', seq: 1, tick: 'delivered' },
+    { t: 5000, p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' },
+    { t: 9000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+  ];
+}
+
+function verdicts(extra: Partial<CheckFacts>) {
+  return new Map(checkHistory(missedRead(), { ...facts, ...extra }, { seed: 1, reproduce: 'x' }).map((r) => [r.id, r]));
+}
+
+describe('checkers and driver capabilities', () => {
+  it('a driver that declares everything (or says nothing) is judged as before', () => {
+    const plain = verdicts({});
+    const all = verdicts({ driverCapabilities: ALL_CAPABILITIES });
+    expect([...all.values()]).toEqual([...plain.values()]);
+    expect(plain.get('B6')!.verdict).toBe('fail');
+  });
+
+  it('without read markers the read properties are unknown with the reason; delivery ones are still judged', () => {
+    const r = verdicts({ driverCapabilities: { ...ALL_CAPABILITIES, readMarkers: false } });
+    expect(r.get('B6')).toMatchObject({ verdict: 'unknown', violations: 0 });
+    expect(r.get('B6')!.reason).toMatch(/does not support readMarkers/);
+    expect(r.get('B7')!.verdict).toBe('unknown');
+    expect(r.get('B4')!.verdict).toBe(verdicts({}).get('B4')!.verdict);
+  });
+
+  it('without receipts every receipt-tick property is unknown', () => {
+    const r = verdicts({ driverCapabilities: { ...ALL_CAPABILITIES, receipts: false } });
+    for (const id of ['B3', 'B4', 'B5', 'B8']) expect(r.get(id)!.verdict).toBe('unknown');
+    expect(r.get('B1')!.verdict).not.toBe('unknown');
+  });
+});
