@@ -51,9 +51,8 @@ const sizeRuleTemporaryIgnores = [
   'server/Cluster.ts',
   'server/chat/ChatServer.ts',
   'server/gateway/Gateway.ts',
-  'simulator/engine/LiveRun.ts',
 ];
-const functionSizeRuleTemporaryIgnores = [...sizeRuleTemporaryIgnores, 'simulator/engine/sim/SimRun.ts'];
+const functionSizeRuleTemporaryIgnores = [...sizeRuleTemporaryIgnores];
 const productionFiles = ['server/**/*.{ts,js,mjs}', 'simulator/**/*.{ts,js,mjs}', 'bin/**/*.{ts,js,mjs}'];
 
 export default tseslint.config(

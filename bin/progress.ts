@@ -1,5 +1,5 @@
 import { createLogUpdate } from 'log-update';
-import type { RunProgress } from '../simulator/engine/LiveRun.ts';
+import type { RunProgress } from '../simulator/report/RunProgress.ts';
 import { progressLine } from '../simulator/report/terminalSummary.ts';
 
 /** How often a plain progress line is printed where stderr is not a terminal (CI logs), ms of the run. */

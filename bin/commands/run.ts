@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { systemRandomSeed } from '../../server/runtime/systemRandomSeed.ts';
-import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
+import type { RunProgress } from '../../simulator/report/RunProgress.ts';
 import { EXIT_CODES, type Summary } from '../../simulator/report/Summary.ts';
 import { formatSummary } from '../../simulator/report/terminalSummary.ts';
 import { createProgressView } from '../progress.ts';

@@ -105,6 +105,14 @@ export class RestartablePresenceStore implements PresenceStore {
     });
   }
 
+  /** The inner store's epoch, marked with the generation after a restart (generation 0 passes it through). */
+  epoch(): Promise<string> {
+    return this.call(async () => {
+      const inner = await this.inner.epoch();
+      return this.generation === 0 ? inner : `${inner}#${this.generation}`;
+    });
+  }
+
   sweepExpired(): Promise<PresenceEntry[]> {
     return this.call(async () => {
       const swept: PresenceEntry[] = [];

@@ -13,7 +13,12 @@ export class MemoryPresenceStore implements PresenceStore {
   /** Users with an entry created or removed since sweepChanged last returned them (insertion order). */
   private readonly changed = new Set<string>();
 
-  constructor(private readonly clock: Clock) {}
+  /** `epochName`: this store never loses its contents, so its epoch never changes. */
+  constructor(private readonly clock: Clock, private readonly epochName = 'memory') {}
+
+  async epoch(): Promise<string> {
+    return this.epochName;
+  }
 
   async put(entry: PresenceEntry, ttlMs: number): Promise<void> {
     let entries = this.byUser.get(entry.userId);

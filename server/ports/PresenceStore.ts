@@ -21,6 +21,10 @@
  *   broker event was lost (the broker is at most once) is still announced. At most
  *   `maxUsers` per call; the rest wait for the next. Until swept the set holds at most one
  *   item per user.
+ * - `epoch` names the store's contents: it changes when the store loses what it held (a Redis
+ *   without persistence restarting empty), never otherwise, so a reader that announced from the
+ *   old contents can tell they are gone (as MessageStore.epoch does for history). It fails
+ *   while the store is unreachable, as every other call.
  */
 export interface PresenceStore {
   put(entry: PresenceEntry, ttlMs: number): Promise<void>;
@@ -29,6 +33,7 @@ export interface PresenceStore {
   getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>>;
   sweepExpired(): Promise<PresenceEntry[]>;
   sweepChanged(maxUsers: number): Promise<string[]>;
+  epoch(): Promise<string>;
 }
 
 export interface PresenceEntry {

@@ -6,7 +6,7 @@ import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import { gatewayChannel, PRESENCE_EVENTS_CHANNEL, type GatewayDelivery, type PresenceEvent } from '../protocol/envelopes.ts';
 import { presenceInstruments, type PresenceInstruments } from '../metrics/instruments.ts';
-import type { PresenceFrame } from '../protocol/frames.ts';
+import type { PresenceFrame, ResyncFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { Router } from '../chat/Router.ts';
 
@@ -72,6 +72,10 @@ export class PresenceService {
   /** Per gateway, the number of the last presence push published on its channel. */
   private readonly pushSeq = new Map<string, number>();
   private readonly metrics: PresenceInstruments;
+  /** The presence store's epoch at the last sweep; `announced` was told from its contents. */
+  private storeEpoch: string | undefined;
+  /** Until when a user found connected is told to ask presence again (see noticeStoreEpoch). */
+  private reaskUntilMs = -Infinity;
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
@@ -179,15 +183,45 @@ export class PresenceService {
     } catch {
       return; // The store is unreachable (restarting, cut off): what expired or changed meanwhile is swept next time.
     }
+    // Unreachable now: it went down after the changes were taken, which are of the old contents;
+    // the next sweep reads the new epoch before any change of the new contents.
+    await this.noticeStoreEpoch().catch(() => undefined);
     const users = new Set([...expired.map((e) => e.userId), ...changed]);
     await Promise.all([...users].map((user) => this.serially(user, () => this.reconcile(user))));
+  }
+
+  /**
+   * A store that came back empty (restart-presence-store) lost what friends were told from: a
+   * friend whose query found the user missing meanwhile heard offline, and the user's return
+   * (the gateway writing the entry again) would be skipped as already announced online. So
+   * everything announced is forgotten, and each user is announced afresh as the store changes.
+   * The other way round, an observer's own entry was lost too: pushes routed before its gateway
+   * wrote it back (at its next refresh, within a TTL and a heartbeat) never reached it, and no
+   * push number shows that (none was published for it). So until every live connection has been
+   * written back, a user found connected is told to ask presence again, and to sync, once it is
+   * routable (messages and receipts routed meanwhile were lost the same way).
+   * Read after the changes are taken, so every change of the new contents is reconciled after it.
+   */
+  private async noticeStoreEpoch(): Promise<void> {
+    const epoch = await this.deps.presence.epoch();
+    if (this.storeEpoch !== undefined && epoch !== this.storeEpoch) {
+      this.announced.clear();
+      const { presenceTtlMs, heartbeatIntervalMs, presenceSweepIntervalMs } = this.deps.limits;
+      this.reaskUntilMs = this.deps.time.nowMs() + presenceTtlMs + heartbeatIntervalMs + presenceSweepIntervalMs;
+    }
+    this.storeEpoch = epoch;
   }
 
   /** Announces `user` as the store has them: back (online, cancelling a debounce) or gone (debounce). */
   private async reconcile(user: string): Promise<void> {
     const presence = (await this.deps.presence.getMany([user])).get(user);
-    if ((presence?.entries.length ?? 0) > 0) return this.onConnected(user);
-    return this.onMaybeGone(user);
+    if ((presence?.entries.length ?? 0) === 0) return this.onMaybeGone(user);
+    await this.onConnected(user);
+    if (this.deps.time.nowMs() > this.reaskUntilMs) return;
+    // Presence pushes are not all it missed: messages and receipts routed while its entry was
+    // gone were dropped too, and a receipt has no number to show the loss. It asks both again.
+    const reasks: ResyncFrame[] = [{ type: 'resync', reason: 'presence-gap' }, { type: 'resync', reason: 'broker-link-restored' }];
+    for (const reask of reasks) await this.router.toUsers([user], JSON.stringify(reask));
   }
 
   private async broadcast(frame: PresenceFrame): Promise<void> {

@@ -48,6 +48,17 @@ if pttl < 0 or now + pttl < keep_until then redis.call('PEXPIREAT', KEYS[1], ms_
 return 1
 `);
 
+// The first reader after a start (or a restart that lost every key) names the contents by the
+// Redis server's clock in microseconds: a restart is later, so the name is new.
+const EPOCH = new RedisScript('presence-epoch', `
+local e = redis.call('GET', KEYS[1])
+if e then return e end
+local t = redis.call('TIME')
+e = 'redis-' .. t[1] .. '.' .. t[2]
+redis.call('SET', KEYS[1], e)
+return e
+`);
+
 const REFRESH = new RedisScript('presence-refresh', `${LUA_NOW_MS}
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return 0 end
@@ -147,6 +158,8 @@ return { #members, out }
  * - `P last:<userId>`: the user's last disconnect (ms, Redis time), with TTL `lastSeenRetentionMs`.
  * - `P changed`: set of users with an entry created or removed since `sweepChanged` last
  *   popped them (SADD in the put and remove scripts, SPOP by the sweep); at most one member per user.
+ * - `P epoch`: the name of the store's contents, set by the first `epoch` read; no TTL, so
+ *   only a Redis that lost its keys names them anew.
  *
  * Each operation is one Lua script (one round trip, atomic). The sweep script touches user
  * keys it derives from the sorted set's members, so this layout needs a standalone Redis (or
@@ -236,6 +249,10 @@ export class RedisPresenceStore implements PresenceStore {
   async sweepChanged(maxUsers: number): Promise<string[]> {
     if (maxUsers <= 0) return [];
     return this.client.spop(this.changedKey(), maxUsers);
+  }
+
+  async epoch(): Promise<string> {
+    return String(await EPOCH.run(this.client, [`${this.keyPrefix}epoch`], []));
   }
 
   private changedKey(): string {

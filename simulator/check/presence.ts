@@ -4,8 +4,12 @@ import type { PropertyResult } from './PropertyResult.ts';
 import { amplification, converges, offlineShows, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 
-/** Faults in whose windows presence pushes cannot arrive (D3 counts from their end). */
-const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel)$/;
+/**
+ * Faults in whose windows presence pushes cannot arrive (D3 counts from their end). A presence
+ * store restarted empty loses the routes pushes follow until each gateway writes its
+ * connections back, at their next refresh: its window lasts a TTL past the store's return.
+ */
+const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel|restart-presence-store)$/;
 
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;
@@ -80,7 +84,7 @@ export class PresenceFamily implements Family {
         if (e.what === 'fault-start' && PUSH_LOSS_FAULT.test(e.fault)) this.pushLossWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
         else if (e.what === 'fault-end' && PUSH_LOSS_FAULT.test(e.fault)) {
           const open = this.pushLossWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
-          if (open) open.endMs = e.t;
+          if (open) open.endMs = e.t + (e.fault === 'restart-presence-store' ? this.settings.ttlMs : 0);
         }
         if (e.what === 'fault-start' && PRESENCE_STORE_FAULT.test(e.fault)) this.presenceStoreFaults++;
         else if (e.what === 'fault-end' && PRESENCE_STORE_FAULT.test(e.fault)) { this.presenceStoreFaults = Math.max(0, this.presenceStoreFaults - 1); this.lastPresenceStoreFaultEndMs = e.t; }

@@ -15,7 +15,7 @@ interface Seam {
 /** Faults on the delivery path: a gateway cut off, frozen or gone, the broker losing payloads, a chat server killed. */
 const DELIVERY_FAULT = /gateway|broker|kill-chat-server|presence-store/;
 /** Of those, the ones that lose or hold pushes for a window (not only at their start). */
-const DELIVERY_WINDOW_FAULT = /gateway|broker/;
+const DELIVERY_WINDOW_FAULT = /gateway|broker|presence-store/;
 
 /**
  * C1–C3, sync. C1 compares each watermark sync answer with the watermarks the phone sent;
@@ -76,7 +76,10 @@ export class SyncFamily implements Family {
           }
         } else if (e.what === 'fault-end') {
           const index = this.openWindows.get(e.fault)?.shift();
-          if (index !== undefined) this.deliveryWindows[index]![1] = e.t;
+          // Routes lost with a presence store's contents come back as each gateway re-registers
+          // its connections, at the next refresh: within a TTL of the store's return.
+          const routesBackMs = e.fault === 'restart-presence-store' ? this.settings.ttlMs : 0;
+          if (index !== undefined) this.deliveryWindows[index]![1] = e.t + routesBackMs;
         }
         return;
       case 'gap': return this.onGap(e);

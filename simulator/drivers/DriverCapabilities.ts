@@ -1,21 +1,9 @@
 // What a phone driver (simulator/drivers/PhoneDriver.ts) can do over its wire protocol, and how
 // a checker turns "the protocol cannot show this" into an `unknown` verdict instead of a failure.
-import type { PropertyResult } from '../check/PropertyResult.ts';
+import type { DriverCapabilities, DriverCapability, PropertyResult } from '../types/runTypes.ts';
 
-/**
- * One guarantee or feature a driver may or may not carry:
- * - `serverOrder`: the server assigns each message a position in its chat (a per-chat seq).
- * - `receipts`: delivery receipts flow back to the sender (ticks).
- * - `readMarkers`: read receipts / markers flow back to the sender.
- * - `presence`: friends' online state can be queried and is pushed.
- * - `typing`: typing notices flow.
- * - `syncFromPosition`: a device can ask for everything after a position it holds.
- * - `idempotentSend`: a repeated send with the same client id is stored once.
- */
-export type DriverCapability = 'serverOrder' | 'receipts' | 'readMarkers' | 'presence' | 'typing' | 'syncFromPosition' | 'idempotentSend';
-
-/** Every capability, declared true or false by a driver. */
-export type DriverCapabilities = Readonly<Record<DriverCapability, boolean>>;
+// The capability types live in the leaf simulator/types/runTypes.ts (RunFacts names them).
+export type { DriverCapability, DriverCapabilities };
 
 /** A driver that can do everything (chatsim.v1 is one). */
 export const ALL_CAPABILITIES: DriverCapabilities = Object.freeze({

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import type { RunFacts } from '../check/PropertyResult.ts';
+import type { RunFacts } from '../types/runTypes.ts';
 import type { HistoryEvent } from './HistoryEvent.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { FanOutTracker } from './fanOut.ts';
-import type { RunPhase } from '../report/Summary.ts';
+import type { RunPhase } from '../types/runTypes.ts';
 
 /**
  * Tags a latency sample carries, k6 style, so a threshold or a chart can judge one slice of a

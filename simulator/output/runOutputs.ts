@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { RunProgress } from '../engine/LiveRun.ts';
+import type { RunProgress } from '../report/RunProgress.ts';
 import type { Summary } from '../report/Summary.ts';
 import type { TimeSeriesRow } from '../report/writeReports.ts';
 

@@ -1,4 +1,5 @@
 import type { PropertyResult } from '../check/PropertyResult.ts';
+import type { BuildInfo, RunPhase } from '../types/runTypes.ts';
 import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
 import type { Breakdowns } from '../metrics/tagBreakdown.ts';
@@ -132,21 +133,7 @@ export interface Summary {
   breakdowns?: Breakdowns;
 }
 
-/** A stretch of the run, ms since t = 0. */
-export interface RunPhase {
-  name: 'ramp' | 'load' | 'heal';
-  startMs: number;
-  endMs: number;
-}
-
-export interface BuildInfo {
-  /** package.json's version. */
-  version: string;
-  /** The git commit chatsim ran from, when it runs from a checkout. */
-  commit?: string;
-  /** When the run finished, ISO 8601 UTC. */
-  finishedAt: string;
-}
+export type { BuildInfo, RunPhase };
 
 export interface SummaryMetrics {
   phones: number;

@@ -1,6 +1,6 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
-import type { RunPhase } from './Summary.ts';
+import type { RunPhase } from '../types/runTypes.ts';
 
 /**
  * The phases of a run on its timeline, from the harness's phase marks in the history (so they

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { RunPhase } from '../types/runTypes.ts';
 import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { TimelineRow } from '../metrics/Metrics.ts';
 import type { PointStats, TimeSeriesPoint } from '../metrics/tagBreakdown.ts';
 import type { TaggedMetric } from '../metrics/taggedSamples.ts';
-import type { RunPhase } from './Summary.ts';
 
 /** Per second since t = 0: devices connected at the end of the second, and connections made again in it. */
 export interface ConnectionSeries {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildInfo } from '../report/Summary.ts';
+import type { BuildInfo } from '../types/runTypes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let cached: Omit<BuildInfo, 'finishedAt'> | undefined;

@@ -3,7 +3,9 @@ import { DEFAULT_LIMITS } from '../../server/protocol/limits.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import { parseScenario } from '../scenario/loadScenario.ts';
-import type { FaultSpec, Scenario } from '../scenario/Scenario.ts';
+import type { Scenario } from '../scenario/Scenario.ts';
+import { between, pick, roundTo, windowMs } from '../faults/drawRandom.ts';
+import { FAULT_KINDS, PICKED_FAULT_KINDS } from '../faults/faultKinds.ts';
 
 /** Bounds of what a swarm seed may draw; every field is named with its unit. */
 export interface SwarmBounds {
@@ -55,57 +57,6 @@ type Raw = Record<string, unknown>;
 export interface FeatureDraw {
   name: string;
   apply(r: Random, raw: Raw, ctx: DrawContext): void;
-}
-
-/**
- * One fault kind and how a seed draws it at `atMs`; `undefined` when this seed's shape cannot
- * take it (crashing the only gateway leaves phones nowhere to go until the heal). `windowMsMax`
- * is the longest window that still ends before the heal.
- */
-export interface FaultDraw {
-  kind: FaultSpec['kind'];
-  draw(r: Random, atMs: number, windowMsMax: number, ctx: DrawContext): Raw | undefined;
-}
-
-/** Every fault kind of the language (scenario FaultSpec), with its draw. */
-export const FAULT_DRAWS: readonly FaultDraw[] = [
-  { kind: 'restart-chat-servers', draw: (r, atMs) => ({ atMs, kind: 'restart-chat-servers', crash: r.nextFloat() < 0.7 }) },
-  { kind: 'crash-gateway', draw: (r, atMs, _w, ctx) => (ctx.gateways > 1 ? { atMs, kind: 'crash-gateway', gateway: between(r, 0, ctx.gateways - 1) } : undefined) },
-  { kind: 'pause-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'pause-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: windowMs(r, w) }) },
-  { kind: 'partition-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'partition-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: windowMs(r, w) }) },
-  { kind: 'pause-chat-server', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'pause-chat-server', chatServer: between(r, 0, ctx.chatServers - 1), forMs: windowMs(r, w) }) },
-  { kind: 'kill-chat-server', draw: (r, atMs, _w, ctx) => ({ atMs, kind: 'kill-chat-server', chatServer: between(r, 0, ctx.chatServers - 1) }) },
-  { kind: 'lose-broker-messages', draw: (r, atMs, w) => ({ atMs, kind: 'lose-broker-messages', share: pick(r, [0.1, 0.3, 0.7, 1]), forMs: windowMs(r, w) }) },
-  // Backend faults (scenarios/schema.json backendFault), each window within the load.
-  { kind: 'store-outage', draw: (r, atMs, w) => ({ atMs, kind: 'store-outage', forMs: Math.min(windowMs(r, w), 5000) }) },
-  { kind: 'slow-store', draw: (r, atMs, w) => ({ atMs, kind: 'slow-store', latencyMs: pick(r, [50, 500, 3000]), forMs: Math.min(windowMs(r, w), 6000) }) },
-  { kind: 'kill-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'kill-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }) },
-  // Always back: a drain for good next to a crash-gateway of the other gateway leaves phones nowhere to go.
-  { kind: 'drain-gateway', draw: (r, atMs, w, ctx) => ({ atMs, kind: 'drain-gateway', gateway: between(r, 0, ctx.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }) },
-  { kind: 'duplicate-broker-messages', draw: (r, atMs, w) => ({ atMs, kind: 'duplicate-broker-messages', share: pick(r, [0.1, 0.5, 1]), forMs: windowMs(r, w) }) },
-  { kind: 'reorder-broker-messages', draw: (r, atMs, w) => ({ atMs, kind: 'reorder-broker-messages', share: pick(r, [0.1, 0.3, 0.6]), forMs: windowMs(r, w) }) },
-  {
-    kind: 'lose-broker-channel', draw: (r, atMs, w, ctx) => (r.nextFloat() < 0.5
-      ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }
-      : { atMs, kind: 'lose-broker-channel', channel: 'gateway', gateway: between(r, 0, ctx.gateways - 1), share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }),
-  },
-  // Wall clocks stepping (both ways, up to an hour) on phones or chat servers; instant, no window.
-  {
-    kind: 'clock-jump', draw: (r, atMs, _w, ctx) => {
-      const byMs = pick(r, [-3_600_000, -600_000, -30_000, -5_000, 5_000, 30_000, 600_000, 3_600_000]);
-      if (r.nextFloat() < 0.5) return { atMs, kind: 'clock-jump', target: 'phones', byMs, share: pick(r, [0.3, 0.5, 1]) };
-      return r.nextFloat() < 0.5 ? { atMs, kind: 'clock-jump', target: 'chat-servers', byMs } : { atMs, kind: 'clock-jump', target: 'chat-servers', byMs, chatServer: between(r, 0, ctx.chatServers - 1) };
-    },
-  },
-  // Not restart-presence-store yet: an observer that a query told "offline" while the restarted
-  // store was empty hears the user's return only when it asks again (D3 late), because the
-  // presence service cannot tell that the store lost what it announced from. It needs a
-  // presence store epoch (as MessageStore.epoch); until then scenarios and its own test play it.
-];
-
-/** A window of whole 100 ms from 1 s up to `maxMs` (at least 1 s). */
-function windowMs(r: Random, maxMs: number): number {
-  return roundTo(between(r, 1000, Math.max(1000, maxMs)), 100);
 }
 
 /**
@@ -257,7 +208,7 @@ const clocksDraw: FeatureDraw = {
   },
 };
 
-/** 0..faultsMax faults of any kind, each window ending at least 1 s before the heal. */
+/** 0..faultsMax faults of the kinds picked from one list (faultKinds.ts), each window ending at least 1 s before the heal. */
 const faultsDraw: FeatureDraw = {
   name: 'faults',
   apply(r, raw, ctx) {
@@ -266,12 +217,28 @@ const faultsDraw: FeatureDraw = {
     for (let i = 0; i < count; i++) {
       const atMs = roundTo(between(r, 1000, ctx.durationMs - 3000), 100);
       const windowMsMax = Math.min(ctx.bounds.faultWindowMsMax, ctx.durationMs - 1000 - atMs);
-      const fault = pick(r, FAULT_DRAWS).draw(r, atMs, windowMsMax, ctx);
+      const fault = pick(r, PICKED_FAULT_KINDS).draw(r, atMs, windowMsMax, ctx);
       if (fault) faults.push(fault);
     }
     raw.faults = faults.sort((a, b) => (a.atMs as number) - (b.atMs as number));
   },
 };
+
+/**
+ * Each fault kind drawn from a fork of its own (faultKinds.ts `drawnBy`), in one seed in eight:
+ * kinds the swarm learnt to draw later (restart-presence-store, once the presence store had an
+ * epoch), so every seed drawn before keeps its scenario. The window ends before the heal.
+ */
+const ownForkFaultDraws: FeatureDraw[] = Object.entries(FAULT_KINDS).filter(([, kind]) => kind.drawnBy === 'own-fork').map(([name, kind]) => ({
+  name,
+  apply(r, raw, ctx) {
+    if (r.nextInt(8) !== 0) return;
+    const atMs = roundTo(between(r, 1000, ctx.durationMs - 3000), 100);
+    const windowMsMax = Math.min(ctx.bounds.faultWindowMsMax, ctx.durationMs - 1000 - atMs);
+    const fault = kind.draw(r, atMs, windowMsMax, ctx);
+    if (fault) raw.faults = [...(raw.faults as Raw[]), fault].sort((a, b) => (a.atMs as number) - (b.atMs as number));
+  },
+}));
 
 /**
  * Scenario events (scenarioEvents.ts): membership changes, device lifecycle and correlated
@@ -308,7 +275,7 @@ const eventsDraw: FeatureDraw = {
  */
 export const FEATURE_DRAWS: readonly FeatureDraw[] = [
   clusterDraw, pagedSyncDraw, devicesDraw, chatsDraw, friendsDraw, loadDraw, networkDraw, simDraw, faultsDraw,
-  eventsDraw, syncModeDraw, clocksDraw,
+  eventsDraw, syncModeDraw, clocksDraw, ...ownForkFaultDraws,
 ];
 
 /**
@@ -341,17 +308,4 @@ export function drawScenario(seed: number, bugs: readonly string[] = [], bounds:
   // A draw that fails validation is a bug in this file, not in the system under test.
   if (!parsed.ok) throw new Error(`swarm seed ${seed} drew an invalid scenario: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   return { scenario: parsed.scenario, yaml };
-}
-
-/** Uniform integer in [min, max]. */
-function between(r: Random, min: number, max: number): number {
-  return max <= min ? min : min + r.nextInt(max - min + 1);
-}
-
-function pick<T>(r: Random, options: readonly T[]): T {
-  return options[r.nextInt(options.length)]!;
-}
-
-function roundTo(value: number, step: number): number {
-  return Math.round(value / step) * step;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgressView, type ProgressStream } from '../../bin/progress.ts';
-import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
+import type { RunProgress } from '../../simulator/report/RunProgress.ts';
 
 const bin = new URL('../../bin/chatsim.js', import.meta.url).pathname;
 const tiny = new URL('../fixtures/tiny.yaml', import.meta.url).pathname;

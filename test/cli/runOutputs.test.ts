@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOutputs, parseOutputSpec } from '../../simulator/output/runOutputs.ts';
-import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
+import type { RunProgress } from '../../simulator/report/RunProgress.ts';
 import { sampleSummary } from '../report/fixtures.ts';
 
 let dir = '';

@@ -159,6 +159,7 @@ describe('presence service: events for one user are decided and announced in ord
     remove(userId: string, connectionId: string): Promise<boolean> { return this.inner.remove(userId, connectionId); }
     sweepExpired(): Promise<PresenceEntry[]> { return this.inner.sweepExpired(); }
     sweepChanged(maxUsers: number): Promise<string[]> { return this.inner.sweepChanged(maxUsers); }
+    epoch(): Promise<string> { return this.inner.epoch(); }
     async getMany(userIds: readonly string[]): Promise<Map<string, UserPresence>> {
       const held = this.hold?.(userIds) ?? false;
       const snapshot = await this.inner.getMany(userIds);

@@ -333,5 +333,13 @@ export function describePresenceStoreContract(name: string, makeSubject: () => P
       expect(mine.sort()).toEqual([...users].sort());
       expect(await changedOf(users)).toEqual([]);
     });
+
+    it('epoch names the contents: a non-empty string, the same on every read while the store keeps them', async () => {
+      const first = await store.epoch();
+      expect(first).toMatch(/\S/);
+      await store.put({ userId: uniqueId('u'), connectionId: 'c1', deviceId: 'd1', gatewayId: 'gw1' }, LONG_TTL);
+      await store.sweepExpired();
+      expect(await store.epoch()).toBe(first);
+    });
   });
 }

@@ -65,6 +65,23 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // re-registers a connection no longer held (server/gateway/Gateway.ts onClosed, refreshPresence;
   // test/gateway/closedPresence.test.ts).
   { seed: 3000710, before: 'D6 under pause-gateway (a closed connection re-registered on resume)' },
+  // Presence store (issue 16, the swarm drawing restart-presence-store): the store came back empty
+  // at 4.7 s; u2/d2's own entry was lost with it, and u10's online at 6.2 s was routed before
+  // u2/d2's gateway wrote the entry back, so u2/d2 saw u10 online only when it next asked, 20.5 s
+  // late (D3). Without the epoch, an observer told "offline" by a query on the empty store never
+  // heard the return either (9 D3 violations). The presence service now reads the store's epoch
+  // (PresenceStore.epoch): a new one forgets what was announced, and users written back are told
+  // to ask presence again (server/presence/PresenceService.ts noticeStoreEpoch).
+  { seed: 28, before: 'D3 under restart-presence-store (an observer whose own entry was lost)' },
+  { seed: 17, before: 'D3 under partition-gateway, restart-presence-store (12.1 s late)' },
+  // Same restart, messages: u2/d1's read receipt up to 7 (30.9 s) was routed while u9/d1's entry
+  // was still gone (TTL 40 s: written back at its next refresh, 13 s after the store's return), and
+  // a receipt has no number to show its loss (B5, F1). Users written back are now told to sync too.
+  { seed: 143, before: 'B5, F1 under restart-presence-store (a receipt routed to a lost entry)' },
+  // Checker: u18/d1 reconnected inside the restart window; its entry could not be written, so seq 1
+  // was not pushed and came by the gap sync (C3). A seam inside the window, or until a TTL after
+  // it (when every route is back), is not judged (simulator/check/sync.ts).
+  { seed: 347, before: 'C3 under restart-presence-store (a seam opened while routes were lost)' },
 ];
 
 /**

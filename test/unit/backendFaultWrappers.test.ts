@@ -5,7 +5,7 @@ import { DisorderingBroker } from '../../server/faults/DisorderingBroker.ts';
 import { FaultyMessageStore } from '../../server/faults/FaultyMessageStore.ts';
 import { BackendUnavailable } from '../../server/faults/FaultWindows.ts';
 import { LossyBroker } from '../../server/faults/LossyBroker.ts';
-import { RestartablePresenceStore } from '../../server/faults/RestartablePresenceStore.ts';
+import { PRESENCE_DOWN_FAIL_AFTER_MS, RestartablePresenceStore } from '../../server/faults/RestartablePresenceStore.ts';
 import { ManualTime } from '../../server/memory/ManualTime.ts';
 import { MemoryBroker } from '../../server/memory/MemoryBroker.ts';
 import { MemoryMessageStore } from '../../server/memory/MemoryMessageStore.ts';
@@ -124,5 +124,24 @@ describe('broker fault windows', () => {
     await runFor(time, 10);
     expect(lossy).toEqual(['after']);
     expect(other).toEqual(['g0', 'g1', 'g2', 'g3', 'g4']);
+  });
+});
+
+describe('presence store epoch', () => {
+  it('stays for a store that keeps its contents, and changes when a restart empties it', async () => {
+    const time = new ManualTime(0);
+    const memory = new MemoryPresenceStore(time);
+    const store = new RestartablePresenceStore(memory, time);
+    const first = await store.epoch();
+    expect(await memory.epoch()).toBe(first);
+    expect(await store.epoch()).toBe(first);
+    const end = store.restart();
+    const down = store.epoch();
+    time.advance(PRESENCE_DOWN_FAIL_AFTER_MS);
+    await expect(down).rejects.toThrow();
+    end();
+    const second = await store.epoch();
+    expect(second).not.toBe(first);
+    expect(await store.epoch()).toBe(second);
   });
 });

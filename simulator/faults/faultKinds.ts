@@ -1,0 +1,270 @@
+import type { ClusterControl } from '../../server/ClusterControl.ts';
+import type { BackendFaultWindow } from '../../server/faults/BackendFaultWindow.ts';
+import type { TimeSource } from '../../server/ports/Clock.ts';
+import type { Random } from '../../server/ports/Random.ts';
+import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/envelopes.ts';
+import type { ClockJumpSpec, FaultSpec } from '../scenario/Scenario.ts';
+import { between, pick, windowMs } from './drawRandom.ts';
+
+/** What playing a fault may use: the cluster (absent against --target), time, the log, the chat servers' wall clocks. */
+export interface FaultContext {
+  cluster: ClusterControl | undefined;
+  time: TimeSource;
+  log: (line: string) => void;
+  /** Steps the chat servers' wall clocks (clock-jump); absent where they are not the harness's. */
+  chatServerClocks?: { step(fault: ClockJumpSpec): void | Promise<void> };
+}
+
+/** The shape of the cluster a drawn fault must fit. */
+export interface FaultShape {
+  gateways: number;
+  chatServers: number;
+}
+
+type Raw = Record<string, unknown>;
+type SpecOf<K extends FaultSpec['kind']> = Extract<FaultSpec, { kind: K }>;
+
+/**
+ * One fault kind: how the engines play it and how the swarm draws it.
+ * - `apply` plays the fault on a cluster (both engines) and resolves when it is over: with its
+ *   end (ms after the run start) when it lasts (`forMs`), undefined when instant (the caller
+ *   takes the time it finished).
+ * - `draw` gives the fault of a swarm seed at `atMs`, its window at most `windowMsMax`;
+ *   undefined when this shape cannot take it (crashing the only gateway leaves phones nowhere).
+ * - `drawnBy`: 'pick' kinds are picked from one list by the swarm's faults feature, in this
+ *   registry's order (so a seed draws what it drew before); 'own-fork' kinds, added later, are
+ *   drawn from a fork of their own, so adding them moved no earlier seed's scenario.
+ */
+export interface FaultKind<K extends FaultSpec['kind']> {
+  apply(fault: SpecOf<K>, ctx: FaultContext): Promise<number | undefined>;
+  draw(r: Random, atMs: number, windowMsMax: number, shape: FaultShape): Raw | undefined;
+  drawnBy: 'pick' | 'own-fork';
+}
+
+const percent = (share: number): string => `${Math.round(share * 1000) / 10}%`;
+
+function sleepFor(time: TimeSource, ms: number): Promise<void> {
+  return new Promise((resolve) => time.schedule(ms, resolve));
+}
+
+/** Runs `during` for the fault's window: start, wait forMs, end; resolves with the window's end. */
+async function windowed(fault: { atMs: number; forMs: number }, ctx: FaultContext, start: () => Promise<unknown>, end: () => Promise<unknown>): Promise<number> {
+  await start();
+  await sleepFor(ctx.time, fault.forMs);
+  await end();
+  return fault.atMs + fault.forMs;
+}
+
+/** A window of a backend fault on the port wrappers (ClusterControl.openBackendFault). */
+async function backendWindow(fault: { atMs: number; forMs: number }, ctx: FaultContext, cluster: ClusterControl, window: BackendFaultWindow): Promise<number> {
+  let end: () => void | Promise<void> = () => undefined;
+  return windowed(fault, ctx, async () => { end = await cluster.openBackendFault(window); }, async () => { await end(); });
+}
+
+/** The cluster, for kinds that need one (applyFault plays them only with one). */
+function clusterOf(ctx: FaultContext): ClusterControl {
+  if (!ctx.cluster) throw new Error('this fault needs a cluster started by chatsim');
+  return ctx.cluster;
+}
+
+/** Every fault kind of the scenario language (FaultSpec), in the swarm's pick order. */
+export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = {
+  'restart-chat-servers': {
+    drawnBy: 'pick',
+    draw: (r, atMs) => ({ atMs, kind: 'restart-chat-servers', crash: r.nextFloat() < 0.7 }),
+    apply: async (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: restarting every chat server (${fault.crash ? 'crash' : 'graceful'})`);
+      await cluster.restartChatServers({ crash: fault.crash });
+      return undefined;
+    },
+  },
+  'crash-gateway': {
+    drawnBy: 'pick',
+    draw: (r, atMs, _w, shape) => (shape.gateways > 1 ? { atMs, kind: 'crash-gateway', gateway: between(r, 0, shape.gateways - 1) } : undefined),
+    apply: async (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: gateway ${fault.gateway} crashes`);
+      await cluster.crashGateway(fault.gateway);
+      return undefined;
+    },
+  },
+  'pause-gateway': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: gateway ${fault.gateway} paused for ${fault.forMs} ms`);
+      return windowed(fault, ctx, async () => cluster.pauseGateway(fault.gateway), async () => cluster.resumeGateway(fault.gateway));
+    },
+  },
+  'partition-gateway': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w, shape) => ({ atMs, kind: 'partition-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: gateway ${fault.gateway} partitioned from the backends for ${fault.forMs} ms`);
+      return windowed(fault, ctx, () => cluster.partitionGateway(fault.gateway), () => cluster.healGatewayPartition(fault.gateway));
+    },
+  },
+  'pause-chat-server': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-chat-server', chatServer: between(r, 0, shape.chatServers - 1), forMs: windowMs(r, w) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: chat server ${fault.chatServer} paused for ${fault.forMs} ms`);
+      return windowed(fault, ctx, async () => cluster.pauseChatServer(fault.chatServer), async () => cluster.resumeChatServer(fault.chatServer));
+    },
+  },
+  'kill-chat-server': {
+    drawnBy: 'pick',
+    draw: (r, atMs, _w, shape) => ({ atMs, kind: 'kill-chat-server', chatServer: between(r, 0, shape.chatServers - 1) }),
+    apply: async (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: chat server ${fault.chatServer} killed`);
+      await cluster.killChatServer(fault.chatServer);
+      return undefined;
+    },
+  },
+  'lose-broker-messages': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w) => ({ atMs, kind: 'lose-broker-messages', share: pick(r, [0.1, 0.3, 0.7, 1]), forMs: windowMs(r, w) }),
+    apply: async (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: the broker loses ${percent(fault.share)} of payloads for ${fault.forMs} ms`);
+      const before = await cluster.brokerLossStats();
+      let endLoss: () => void | Promise<void> = () => undefined;
+      const endMs = await windowed(fault, ctx, async () => { endLoss = await cluster.loseBrokerMessages(fault.share); }, async () => { await endLoss(); });
+      const after = await cluster.brokerLossStats();
+      const dropped = after.dropped - before.dropped;
+      ctx.log(`fault over: the broker dropped ${dropped} of ${dropped + after.passedDuringLoss - before.passedDuringLoss} payloads`);
+      return endMs;
+    },
+  },
+  // Backend faults (scenarios/schema.json backendFault), each window within the load.
+  'store-outage': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w) => ({ atMs, kind: 'store-outage', forMs: Math.min(windowMs(r, w), 5000) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: the message store is down for ${fault.forMs} ms`);
+      return backendWindow(fault, ctx, cluster, { kind: 'store-outage' });
+    },
+  },
+  'slow-store': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w) => ({ atMs, kind: 'slow-store', latencyMs: pick(r, [50, 500, 3000]), forMs: Math.min(windowMs(r, w), 6000) }),
+    apply: async (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: every message store call takes ${fault.latencyMs} ms longer for ${fault.forMs} ms`);
+      await backendWindow(fault, ctx, cluster, { kind: 'slow-store', latencyMs: fault.latencyMs });
+      // A call that started just before the window closed is still held for latencyMs: the
+      // fault is over when the last delayed call has run.
+      await sleepFor(ctx.time, fault.latencyMs);
+      return fault.atMs + fault.forMs + fault.latencyMs;
+    },
+  },
+  'kill-gateway': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w, shape) => ({ atMs, kind: 'kill-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: gateway ${fault.gateway} killed, back on its port in ${fault.forMs} ms`);
+      return windowed(fault, ctx, () => cluster.crashGateway(fault.gateway), () => cluster.reviveGateway(fault.gateway));
+    },
+  },
+  // Always back in the swarm: a drain for good next to a crash-gateway of the other gateway leaves phones nowhere to go.
+  'drain-gateway': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w, shape) => ({ atMs, kind: 'drain-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
+    apply: async (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: gateway ${fault.gateway} drains${fault.forMs === undefined ? ' for good' : `, back in ${fault.forMs} ms`}`);
+      if (fault.forMs === undefined) {
+        await cluster.drainGateway(fault.gateway);
+        return undefined;
+      }
+      return windowed({ atMs: fault.atMs, forMs: fault.forMs }, ctx, () => cluster.drainGateway(fault.gateway), () => cluster.reviveGateway(fault.gateway));
+    },
+  },
+  'duplicate-broker-messages': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w) => ({ atMs, kind: 'duplicate-broker-messages', share: pick(r, [0.1, 0.5, 1]), forMs: windowMs(r, w) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: the broker delivers ${percent(fault.share)} of payloads twice for ${fault.forMs} ms`);
+      return backendWindow(fault, ctx, cluster, { kind: 'duplicate-broker-messages', share: fault.share });
+    },
+  },
+  'reorder-broker-messages': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w) => ({ atMs, kind: 'reorder-broker-messages', share: pick(r, [0.1, 0.3, 0.6]), forMs: windowMs(r, w) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: the broker reorders ${percent(fault.share)} of payloads for ${fault.forMs} ms`);
+      return backendWindow(fault, ctx, cluster, { kind: 'reorder-broker-messages', share: fault.share });
+    },
+  },
+  'lose-broker-channel': {
+    drawnBy: 'pick',
+    draw: (r, atMs, w, shape) => (r.nextFloat() < 0.5
+      ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }
+      : { atMs, kind: 'lose-broker-channel', channel: 'gateway', gateway: between(r, 0, shape.gateways - 1), share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }),
+    apply: (fault, ctx) => {
+      const channel = fault.channel === 'presence' ? PRESENCE_EVENTS_CHANNEL : gatewayChannel(`gw${(fault.gateway ?? 0) + 1}`);
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: the broker loses ${percent(fault.share)} of payloads on ${channel} for ${fault.forMs} ms`);
+      return backendWindow(fault, ctx, cluster, { kind: 'lose-broker-channel', channel, share: fault.share });
+    },
+  },
+  // Wall clocks stepping (both ways, up to an hour) on phones or chat servers; instant, no window.
+  'clock-jump': {
+    drawnBy: 'pick',
+    draw: (r, atMs, _w, shape) => {
+      const byMs = pick(r, [-3_600_000, -600_000, -30_000, -5_000, 5_000, 30_000, 600_000, 3_600_000]);
+      if (r.nextFloat() < 0.5) return { atMs, kind: 'clock-jump', target: 'phones', byMs, share: pick(r, [0.3, 0.5, 1]) };
+      return r.nextFloat() < 0.5 ? { atMs, kind: 'clock-jump', target: 'chat-servers', byMs } : { atMs, kind: 'clock-jump', target: 'chat-servers', byMs, chatServer: between(r, 0, shape.chatServers - 1) };
+    },
+    apply: applyClockJump,
+  },
+  // Drawn since the presence store has an epoch (PresenceStore.epoch): the presence service now
+  // tells that the store lost what it announced from. Calls fail for up to 5 s.
+  'restart-presence-store': {
+    drawnBy: 'own-fork',
+    draw: (r, atMs, w) => ({ atMs, kind: 'restart-presence-store', forMs: Math.min(windowMs(r, w), 5000) }),
+    apply: (fault, ctx) => {
+      const cluster = clusterOf(ctx);
+      ctx.log(`fault: the presence store restarts empty, down for ${fault.forMs} ms`);
+      let end: () => void | Promise<void> = () => undefined;
+      return windowed(fault, ctx, async () => { end = await cluster.restartPresenceStore(); }, async () => { await end(); });
+    },
+  },
+};
+
+/** Phones step their own clocks on the schedule they were given (assignPhones); chat servers here. */
+async function applyClockJump(fault: ClockJumpSpec, ctx: FaultContext): Promise<undefined> {
+  const by = `${fault.byMs > 0 ? '+' : ''}${fault.byMs} ms`;
+  if (fault.target === 'phones') ctx.log(`fault: the wall clock of ${fault.share === undefined || fault.share >= 1 ? 'every phone' : `${Math.round(fault.share * 100)}% of phones`} jumps ${by}`);
+  else if (ctx.chatServerClocks && ctx.cluster) {
+    await ctx.chatServerClocks.step(fault);
+    ctx.log(`fault: the wall clock of ${fault.chatServer === undefined ? 'every chat server' : `chat server ${fault.chatServer}`} jumps ${by}`);
+  } else ctx.log(`fault clock-jump skipped: the chat servers' clocks are not the harness's here`);
+  return undefined;
+}
+
+/**
+ * Plays one fault with its kind's `apply` (see FaultKind). Every kind but clock-jump needs a
+ * cluster started by chatsim: against --target it is skipped, with a line in the log.
+ */
+export function applyFault(fault: FaultSpec, ctx: FaultContext): Promise<number | undefined> {
+  if (fault.kind !== 'clock-jump' && !ctx.cluster) {
+    ctx.log(`fault ${fault.kind} skipped: faults need a cluster started by chatsim, not --target`);
+    return Promise.resolve(undefined);
+  }
+  return (FAULT_KINDS[fault.kind] as FaultKind<FaultSpec['kind']>).apply(fault, ctx);
+}
+
+/** The kinds the swarm picks from one list, in pick order. */
+export const PICKED_FAULT_KINDS: ReadonlyArray<FaultKind<FaultSpec['kind']> & { kind: FaultSpec['kind'] }> = Object.entries(FAULT_KINDS)
+  .filter(([, k]) => k.drawnBy === 'pick')
+  .map(([kind, k]) => ({ ...(k as FaultKind<FaultSpec['kind']>), kind: kind as FaultSpec['kind'] }));
