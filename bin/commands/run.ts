@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { systemRandomSeed } from '../../server/runtime/systemRandomSeed.ts';
 import type { RunProgress } from '../../simulator/engine/LiveRun.ts';
-import { EXIT_CODES } from '../../simulator/report/Summary.ts';
+import { EXIT_CODES, type Summary } from '../../simulator/report/Summary.ts';
 import { formatSummary } from '../../simulator/report/terminalSummary.ts';
 import { createProgressView } from '../progress.ts';
 import { formatScenarioError, loadScenario, type ScenarioOverrides } from '../../simulator/scenario/loadScenario.ts';
@@ -122,19 +122,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     console.error(`chatsim run: --baseline ${baseline.message}`);
     return EXIT_CODES.usage;
   }
-  const overrides: ScenarioOverrides = {};
-  if (opts.seed !== undefined) overrides.seed = opts.seed;
-  else overrides.seedWhenAbsent = systemRandomSeed();
-  if (opts.phones !== undefined) overrides.phones = opts.phones;
-  if (opts.duration !== undefined) overrides.durationMs = opts.duration;
-  if (opts.heal !== undefined) overrides.healMs = opts.heal;
-  if (opts.target !== undefined) overrides.target = opts.target;
-  if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
-  if (opts.engine !== undefined) overrides.engine = opts.engine;
-  if (opts.processes !== undefined) overrides.processes = opts.processes;
-  else if (opts.redis !== undefined || opts.cassandra !== undefined) overrides.processes = 'multi';
-  if (opts.redis !== undefined) overrides.redis = opts.redis;
-  if (opts.cassandra !== undefined) overrides.cassandra = opts.cassandra;
+  const overrides = scenarioOverridesOf(opts);
   const loaded = await loadScenario(file, overrides);
   if (!loaded.ok) {
     for (const error of loaded.errors) console.error(`chatsim run: ${formatScenarioError(file, error)}`);
@@ -198,6 +186,29 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
     if (opts.json) console.log(JSON.stringify(summary, null, 2));
     return summary.exitCode;
   }
+  return reportRun(summary, files, historyPath, outDir, opts, baseline?.summary, color);
+}
+
+/** The scenario fields the command line replaces; without --seed a seed is drawn (and printed in the reproduce line). */
+function scenarioOverridesOf(opts: RunOptions): ScenarioOverrides {
+  const overrides: ScenarioOverrides = {};
+  if (opts.seed !== undefined) overrides.seed = opts.seed;
+  else overrides.seedWhenAbsent = systemRandomSeed();
+  if (opts.phones !== undefined) overrides.phones = opts.phones;
+  if (opts.duration !== undefined) overrides.durationMs = opts.duration;
+  if (opts.heal !== undefined) overrides.healMs = opts.heal;
+  if (opts.target !== undefined) overrides.target = opts.target;
+  if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
+  if (opts.engine !== undefined) overrides.engine = opts.engine;
+  if (opts.processes !== undefined) overrides.processes = opts.processes;
+  else if (opts.redis !== undefined || opts.cassandra !== undefined) overrides.processes = 'multi';
+  if (opts.redis !== undefined) overrides.redis = opts.redis;
+  if (opts.cassandra !== undefined) overrides.cassandra = opts.cassandra;
+  return overrides;
+}
+
+/** Prints the finished run (JSON or the summary) and compares it with the baseline; answers the exit code. */
+async function reportRun(summary: Summary, files: string[], historyPath: string | undefined, outDir: string, opts: RunOptions, baseline: Summary | undefined, color: boolean): Promise<number> {
   if (opts.json) console.log(JSON.stringify(summary, null, 2));
   else if (!opts.quiet) {
     console.log(formatSummary(summary, { color, runDir: outDir }));
@@ -205,7 +216,7 @@ async function runCommand(file: string, opts: RunOptions): Promise<number> {
   }
   if (!baseline) return summary.exitCode;
   // Against the baseline: the comparison goes to comparison.json; a regression exits 2 unless a worse code applies.
-  const comparison = compareRuns(baseline.summary, summary);
+  const comparison = compareRuns(baseline, summary);
   await writeFile(join(outDir, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
   if (!opts.json && !opts.quiet) console.log(`\nagainst the baseline ${opts.baseline}\n${formatComparison(comparison)}`);
   else if (comparison.regressions.length > 0) console.error(`chatsim run: ${comparison.regressions.length} regression(s) against the baseline: ${comparison.regressions.map((r) => r.metric).join(', ')}`);

@@ -16,6 +16,8 @@ import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import type { Scenario, FaultSpec, BackendFaultSpec } from '../scenario/Scenario.ts';
+import type { RunProgress } from '../report/RunProgress.ts';
+import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { BackendFaultWindow } from '../../server/faults/BackendFaultWindow.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/envelopes.ts';
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
@@ -40,28 +42,9 @@ export interface LiveRunOptions {
   onLog?: (line: string) => void;
 }
 
-export interface RunProgress {
-  elapsedMs: number;
-  phase: 'setup' | 'load' | 'heal' | 'collect';
-  phones: number;
-  connected: number;
-  sent: number;
-  acked: number;
-  delivered: number;
-  errors: number;
-  /** p99 of sendToAck over the last LIVE_LATENCY_WINDOW_MS (simulator/engine/liveLatency.ts), ms; null without samples. */
-  ackP99Ms?: number | null;
-  /** p99 from the server storing a message to its render by push, over the same window, ms; null without samples. */
-  deliveryP99Ms?: number | null;
-}
-
-export interface FaultWindow {
-  kind: string;
-  startMs: number;
-  endMs: number;
-  /** What happened, for people: "chat servers restarted (graceful)", "gateway 1 partitioned". */
-  label?: string;
-}
+// Defined outside the engine so simulator/report can render them without importing the engine.
+export type { RunProgress } from '../report/RunProgress.ts';
+export type { FaultWindow } from '../history/FaultWindow.ts';
 
 export type LiveRunOutcome =
   | {

@@ -1,5 +1,5 @@
 import type { PropertyResult } from '../check/PropertyResult.ts';
-import type { FaultWindow } from '../engine/LiveRun.ts';
+import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
 import type { Breakdowns } from '../metrics/tagBreakdown.ts';
 import { KNOWN_METRICS, parseThreshold, type MetricInfo, type ThresholdOp } from '../scenario/thresholds.ts';

@@ -1,4 +1,4 @@
-import type { FaultWindow } from '../engine/LiveRun.ts';
+import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
 import type { TimeSeriesPoint } from '../metrics/tagBreakdown.ts';
 import { failuresCausesFirst, rootCauseOf, shrinkCommand } from './rootCause.ts';

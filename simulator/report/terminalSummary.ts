@@ -1,5 +1,5 @@
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { RunProgress } from '../engine/LiveRun.ts';
+import type { RunProgress } from './RunProgress.ts';
 import { KNOWN_METRICS } from '../scenario/thresholds.ts';
 import { exampleKey, failuresCausesFirst, rootCauseOf, shrinkCommand } from './rootCause.ts';
 import { EXIT_CODE_MEANINGS, type LatencySummary, type PropertySummary, type Summary, type SummaryLatencyMetric } from './Summary.ts';

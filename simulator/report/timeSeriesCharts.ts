@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { FaultWindow } from '../engine/LiveRun.ts';
+import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { TimelineRow } from '../metrics/Metrics.ts';
 import type { PointStats, TimeSeriesPoint } from '../metrics/tagBreakdown.ts';
 import type { TaggedMetric } from '../metrics/taggedSamples.ts';

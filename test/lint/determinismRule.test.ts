@@ -1,9 +1,9 @@
-import { ESLint } from 'eslint';
+import { lintWith } from './lintSnippet.ts';
 import { describe, expect, it } from 'vitest';
 
 // The rule that keeps server/ and simulator/ logic deterministic must actually fire.
 describe('the determinism lint rule', () => {
-  const eslint = new ESLint();
+  const eslint = lintWith('untyped');
   const forbidden: Array<[string, string]> = [
     ['const t = Date.now();', 'Clock'],
     ['const d = new Date();', 'Clock'],
