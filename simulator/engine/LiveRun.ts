@@ -29,6 +29,9 @@ import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
 import type { ChatServerClockControl } from './clocks.ts';
 import { LatencyWindow } from './liveLatency.ts';
+import { loadDriverFactory } from './phoneDrivers.ts';
+import type { DriverCapabilities } from '../drivers/DriverCapabilities.ts';
+import type { ClientTransport } from '../transport/ClientTransport.ts';
 
 export interface LiveRunOptions {
   scenario: Scenario;
@@ -60,7 +63,7 @@ export type LiveRunOutcome =
     /** Epoch ms of the run's t = 0 (history times are relative to it). */
     runStartEpochMs: number;
   }
-  | { ok: false; code: 'TARGET_UNREACHABLE' | 'BACKEND_UNREACHABLE' | 'CLUSTER_START_FAILED' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
+  | { ok: false; code: 'TARGET_UNREACHABLE' | 'BACKEND_UNREACHABLE' | 'CLUSTER_START_FAILED' | 'PROVISION_FAILED' | 'WORKER_FAILED' | 'DRIVER_FAILED'; message: string };
 
 /**
  * Phone worker threads when the caller does not say: one core stays with the cluster (its
@@ -120,6 +123,8 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunOutcome> 
 
 async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<LiveRunOutcome> {
   const { scenario, time } = options;
+  const driver = await driverCapabilitiesOf(scenario, time);
+  if (!driver.ok) return { ok: false, code: 'DRIVER_FAILED', message: driver.message };
   const population = buildPopulation(scenario.population, random.fork('population'));
   log(`provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`);
   const provisioned = await provisionTarget(fetchApi(httpUrl), adminToken, population);
@@ -137,6 +142,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
   const workers = assignment.map((phonesOfWorker, workerIndex) => startWorker({
     workerIndex, seed: scenario.seed, gatewayUrls: provisioned.gatewayUrls, load: scenario.load, phones: phonesOfWorker, bugs: scenario.bugs,
     runStartEpochMs, historyPath: join(options.outDir, `history-w${workerIndex}.jsonl`),
+    ...(scenario.target?.driver ? { driver: scenario.target.driver } : {}), ...(scenario.target?.driverOptions ? { driverOptions: scenario.target.driverOptions } : {}),
   }));
   const player = new EventPlayer({
     scenario, population, phones: assignment.flat(), chatIds: provisioned.chatIds, api: fetchApi(httpUrl), fleet: workerFleet(workers, assignment),
@@ -186,6 +192,7 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     await writeHistory(events, historyPath);
     for (let i = 0; i < workers.length; i++) await rm(join(options.outDir, `history-w${i}.jsonl`), { force: true });
     const facts = withAddedDevices({ ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) }, player.added);
+    facts.driverCapabilities = driver.capabilities;
     if (cluster) facts.persisted = await readPersisted(await cluster.messageStore(), facts.chatMembers.keys());
     return {
       ok: true, events, facts, encodedMetrics: done.map((d) => d.metrics), faults, phones,
@@ -347,6 +354,22 @@ interface WorkerHandle {
   onProgress(handler: (p: WorkerProgress) => void): void;
   finish(): Promise<WorkerToMain>;
   terminate(): void;
+}
+
+/**
+ * The run's driver, loaded here before any worker (a module that does not load fails the run at
+ * once), for its capabilities: what it cannot carry, the checkers answer unknown.
+ */
+async function driverCapabilitiesOf(scenario: Scenario, time: TimeSource): Promise<{ ok: true; capabilities: DriverCapabilities } | { ok: false; message: string }> {
+  const loaded = await loadDriverFactory(scenario.target?.driver);
+  if (!loaded.ok) return loaded;
+  const unused: ClientTransport = { open: () => { throw new Error('a driver factory must not connect'); } };
+  try {
+    const driver = loaded.factory({ user: 'capabilities', device: 'probe', transport: unused, time, options: scenario.target?.driverOptions ?? {} });
+    return { ok: true, capabilities: driver.capabilities };
+  } catch (error) {
+    return { ok: false, message: `driver ${scenario.target?.driver}: its factory threw: ${(error as Error).message}` };
+  }
 }
 
 function startWorker(init: WorkerInit): WorkerHandle {

@@ -8,6 +8,7 @@ import type { ScenarioError } from './ScenarioError.ts';
 import { schemaErrors } from './scenarioSchemaErrors.ts';
 import { normalise } from './normaliseScenario.ts';
 import { semanticErrors } from './semanticErrors.ts';
+import { resolveDriver } from './driverPath.ts';
 
 // Parsing is split along its steps: YAML and overrides here, schema messages
 // (scenarioSchemaErrors.ts), the typed Scenario (normaliseScenario.ts), cross-field checks
@@ -72,7 +73,11 @@ export async function loadScenario(file: string, overrides: ScenarioOverrides = 
     const code = (error as NodeJS.ErrnoException).code;
     return fail('', code === 'ENOENT' ? 'no such file (ENOENT)' : code === 'EISDIR' ? 'is a directory, not a scenario file' : `cannot read it (${code ?? (error as Error).message})`);
   }
-  return parseScenario(text, basename(file, extname(file)), overrides);
+  const result = parseScenario(text, basename(file, extname(file)), overrides);
+  // A driver module is named relative to the scenario file (it travels with it).
+  const target = result.ok ? result.scenario.target : undefined;
+  if (target?.driver !== undefined) target.driver = resolveDriver(target.driver, file);
+  return result;
 }
 
 /** As loadScenario, from text; `defaultName` names a scenario that has no `name`. */

@@ -66,7 +66,7 @@ export function normalise(input: Raw, defaultName: string): Scenario {
     sim: simOf(input.sim as Raw),
     clocks: { phoneSkewMs: (input.clocks as Raw | undefined)?.phoneSkewMs ?? 0, chatServerSkewMs: (input.clocks as Raw | undefined)?.chatServerSkewMs ?? 0 },
   };
-  if (input.target) scenario.target = { httpUrl: String(input.target.httpUrl).replace(/\/+$/, ''), ...(input.target.adminToken ? { adminToken: input.target.adminToken as string } : {}) };
+  if (input.target) scenario.target = targetOf(input.target as Raw);
   return scenario;
 }
 
@@ -137,4 +137,13 @@ function backendFaultOf(f: Raw, atMs: number): FaultSpec {
       ...(f.gateway === undefined ? {} : { gateway: f.gateway as number }),
     };
   }
+}
+
+function targetOf(target: Raw): NonNullable<Scenario['target']> {
+  return {
+    httpUrl: String(target.httpUrl).replace(/\/+$/, ''),
+    ...(target.adminToken ? { adminToken: target.adminToken as string } : {}),
+    ...(target.driver ? { driver: target.driver as string } : {}),
+    ...(target.driverOptions ? { driverOptions: target.driverOptions as Record<string, unknown> } : {}),
+  };
 }
