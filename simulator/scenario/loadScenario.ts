@@ -33,6 +33,8 @@ export interface ScenarioOverrides {
   healMs?: number;
   /** HTTP URL of a running cluster; replaces the scenario's cluster. */
   target?: string;
+  /** `--driver`: replaces target.driver (a built-in name, or an absolute module path: the CLI resolves it against the working directory). */
+  driver?: string;
   /** `--inject-bug NAME` (repeatable): added to the scenario's `bugs`. */
   bugs?: string[];
   /** `--engine live|sim`: replaces the scenario's engine. */
@@ -155,6 +157,7 @@ function overriddenPaths(overrides: ScenarioOverrides): Map<string, string> {
   if (overrides.redis !== undefined) paths.set('cluster.redis', '--redis');
   if (overrides.cassandra !== undefined) paths.set('cluster.cassandra', '--cassandra');
   if (overrides.target !== undefined) paths.set('target.httpUrl', '--target');
+  if (overrides.driver !== undefined) paths.set('target.driver', '--driver');
   return paths;
 }
 
@@ -181,6 +184,7 @@ function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOv
       input.cluster = cluster;
     }
   }
+  if (overrides.driver !== undefined) input.target = { ...((input.target as Record<string, unknown> | undefined) ?? {}), driver: overrides.driver };
   if (overrides.target !== undefined) {
     const previous = input.target as Record<string, unknown> | undefined;
     input.target = { ...(previous ?? {}), httpUrl: overrides.target };

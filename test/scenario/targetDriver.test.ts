@@ -41,6 +41,13 @@ describe('scenario target.driver', () => {
     expect(await loadDriverFactory(FIXTURE.replace('counting-driver.yaml', '../../support/harness.ts'))).toMatchObject({ ok: false, message: expect.stringMatching(/default-export a driver factory/) });
   });
 
+  it('--driver (ScenarioOverrides.driver) replaces target.driver, named by the flag', async () => {
+    const loaded = await loadScenario(FIXTURE, { driver: 'xmpp' });
+    expect(loaded.ok && loaded.scenario.target?.driver).toBe('xmpp');
+    const wrong = await loadScenario(FIXTURE, { driver: 'irc' });
+    expect(!wrong.ok && wrong.errors[0]).toMatchObject({ path: 'target.driver' });
+  });
+
   it('a live run goes through the module: its sessions counted, messages rendered, typing properties unknown', async () => {
     h = await startHarness();
     const loaded = await loadScenario(FIXTURE, { target: h.httpUrl });
