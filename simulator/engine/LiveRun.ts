@@ -29,9 +29,7 @@ import type { RunFacts } from '../check/PropertyResult.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
 import type { ChatServerClockControl } from './clocks.ts';
 import { LatencyWindow } from './liveLatency.ts';
-import { loadDriverFactory } from './phoneDrivers.ts';
-import type { DriverCapabilities } from '../drivers/DriverCapabilities.ts';
-import type { ClientTransport } from '../transport/ClientTransport.ts';
+import { driverCapabilitiesOf } from './phoneDrivers.ts';
 
 export interface LiveRunOptions {
   scenario: Scenario;
@@ -354,25 +352,6 @@ interface WorkerHandle {
   onProgress(handler: (p: WorkerProgress) => void): void;
   finish(): Promise<WorkerToMain>;
   terminate(): void;
-}
-
-/**
- * The run's driver, loaded here before any worker (a module that does not load fails the run at
- * once), for its capabilities: what it cannot carry, the checkers answer unknown.
- */
-async function driverCapabilitiesOf(scenario: Scenario, time: TimeSource): Promise<{ ok: true; capabilities: DriverCapabilities } | { ok: false; message: string }> {
-  // Provisioning and endpoints are still chatsim's (HTTP API, gateway URLs): an XMPP server needs
-  // its own (EjabberdAdmin: users with passwords, rosters, the XMPP service as the endpoint).
-  if (scenario.target?.driver === 'xmpp') return { ok: false, message: 'driver xmpp: a live run does not provision an ejabberd target yet (issue 17; the driver itself is tested in test/drivers)' };
-  const loaded = await loadDriverFactory(scenario.target?.driver);
-  if (!loaded.ok) return loaded;
-  const unused: ClientTransport = { open: () => { throw new Error('a driver factory must not connect'); } };
-  try {
-    const driver = loaded.factory({ user: 'capabilities', device: 'probe', transport: unused, time, options: scenario.target?.driverOptions ?? {} });
-    return { ok: true, capabilities: driver.capabilities };
-  } catch (error) {
-    return { ok: false, message: `driver ${scenario.target?.driver}: its factory threw: ${(error as Error).message}` };
-  }
 }
 
 function startWorker(init: WorkerInit): WorkerHandle {

@@ -5,6 +5,8 @@ import { pathToFileURL } from 'node:url';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { ChatsimV1Driver } from '../drivers/chatsimV1/ChatsimV1Driver.ts';
 import type { PhoneDriver } from '../drivers/PhoneDriver.ts';
+import type { DriverCapabilities } from '../drivers/DriverCapabilities.ts';
+import type { Scenario } from '../scenario/Scenario.ts';
 import { XmppDriver } from '../drivers/xmpp/XmppDriver.ts';
 import type { ClientTransport } from '../transport/ClientTransport.ts';
 import { BUILTIN_DRIVER_NAMES, isDriverPath } from '../scenario/driverPath.ts';
@@ -56,4 +58,23 @@ export async function loadDriverFactory(driver: string | undefined): Promise<Loa
   }
   if (typeof module.default !== 'function') return { ok: false, message: `driver module ${name} must default-export a driver factory (context) => PhoneDriver` };
   return { ok: true, factory: module.default as DriverFactory };
+}
+
+/**
+ * The run's driver, loaded by the live engine before any worker (a module that does not load fails the run at
+ * once), for its capabilities: what it cannot carry, the checkers answer unknown.
+ */
+export async function driverCapabilitiesOf(scenario: Scenario, time: TimeSource): Promise<{ ok: true; capabilities: DriverCapabilities } | { ok: false; message: string }> {
+  // Provisioning and endpoints are still chatsim's (HTTP API, gateway URLs): an XMPP server needs
+  // its own (EjabberdAdmin: users with passwords, rosters, the XMPP service as the endpoint).
+  if (scenario.target?.driver === 'xmpp') return { ok: false, message: 'driver xmpp: a live run does not provision an ejabberd target yet (issue 17; the driver itself is tested in test/drivers)' };
+  const loaded = await loadDriverFactory(scenario.target?.driver);
+  if (!loaded.ok) return loaded;
+  const unused: ClientTransport = { open: () => { throw new Error('a driver factory must not connect'); } };
+  try {
+    const driver = loaded.factory({ user: 'capabilities', device: 'probe', transport: unused, time, options: scenario.target?.driverOptions ?? {} });
+    return { ok: true, capabilities: driver.capabilities };
+  } catch (error) {
+    return { ok: false, message: `driver ${scenario.target?.driver}: its factory threw: ${(error as Error).message}` };
+  }
 }
