@@ -100,13 +100,13 @@ export default tseslint.config(
     // its driver (simulator/drivers/chatsimV1), so the same phone can drive another protocol.
     files: ['simulator/phone/**/*.ts', 'simulator/drivers/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
+      'no-restricted-imports': restrictImports({
         paths: timePaths,
         patterns: [
           { group: ['**/server/protocol', '**/server/protocol/**'], message: 'The phone app model is protocol-free: put wire-protocol code in a driver (simulator/drivers/<protocol>/).' },
           { group: ['**/drivers/chatsimV1', '**/drivers/chatsimV1/**'], message: 'The phone app model talks to any driver through simulator/drivers/PhoneDriver.ts; whoever builds a phone picks the driver.' },
         ],
-      }],
+      }),
     },
   },
   {

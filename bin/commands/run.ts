@@ -16,6 +16,7 @@ import { parseDuration } from '../../simulator/scenario/duration.ts';
 import { exitCleanlyOnInterrupt } from '../interrupt.ts';
 import { reproduceLine as buildReproduceLine, type ReproducedScenario } from '../../simulator/report/reproduceLine.ts';
 import { ADMIN_TOKEN_ENV, resolveSecret } from '../secrets.ts';
+import { isDriverPath } from '../../simulator/scenario/driverPath.ts';
 
 interface RunOptions {
   seed?: number;
@@ -23,6 +24,7 @@ interface RunOptions {
   duration?: number;
   heal?: number;
   target?: string;
+  driver?: string;
   adminTokenFile?: string;
   dir?: string;
   out?: string[];
@@ -51,6 +53,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--heal <d>', 'heal phase after the load (no new load, faults over), e.g. 20s; a bare number is ms (overrides the scenario)', parseDurationMs)
     .option('--engine <engine>', 'live (real sockets, wall clock) or sim (deterministic, virtual time); overrides the scenario', parseEngine)
     .option('--target <url>', 'HTTP URL of a running cluster to load instead of starting one')
+    .option('--driver <name|path>', 'the phones\' protocol driver: chatsim.v1 (default), xmpp, or a driver module of your own (path); overrides target.driver')
     .option('--admin-token-file <path>', `with --target: file holding the target's admin token, for provisioning (else $${ADMIN_TOKEN_ENV}, else target.adminToken of the scenario); a cluster run starts its own secrets`)
     .option('--processes <mode>', 'single (the cluster in this process) or multi (a process per gateway and chat server, on Redis and Cassandra); overrides cluster.processes', parseProcesses)
     .option('--redis <url>', 'Redis for the Redis-backed ports: a redis:// URL or local (start one); implies --processes multi unless given')
@@ -81,7 +84,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
 /** CHATSIM_* variables for run's flags: `[variable, option, parse]`. */
 const RUN_ENV: ReadonlyArray<[string, keyof RunOptions, (value: string) => unknown]> = [
   ['CHATSIM_SEED', 'seed', parseInteger], ['CHATSIM_PHONES', 'phones', parsePositive], ['CHATSIM_DURATION', 'duration', parseDurationMs],
-  ['CHATSIM_HEAL', 'heal', parseDurationMs], ['CHATSIM_ENGINE', 'engine', parseEngine], ['CHATSIM_TARGET', 'target', String],
+  ['CHATSIM_HEAL', 'heal', parseDurationMs], ['CHATSIM_ENGINE', 'engine', parseEngine], ['CHATSIM_TARGET', 'target', String], ['CHATSIM_DRIVER', 'driver', String],
   ['CHATSIM_DIR', 'dir', String], ['CHATSIM_OUT', 'out', (v) => v.split(/\s+/).filter((x) => x !== '')], ['CHATSIM_WORKERS', 'workers', parsePositive],
   ['CHATSIM_PROCESSES', 'processes', parseProcesses], ['CHATSIM_REDIS', 'redis', String], ['CHATSIM_CASSANDRA', 'cassandra', String],
   ['CHATSIM_CHECKS', 'checks', parseCheckSet], ['CHATSIM_PORT', 'port', parseBasePort], ['CHATSIM_QUIET', 'quiet', parseFlag], ['CHATSIM_BASELINE', 'baseline', String],
@@ -199,6 +202,7 @@ function scenarioOverridesOf(opts: RunOptions): ScenarioOverrides {
   if (opts.duration !== undefined) overrides.durationMs = opts.duration;
   if (opts.heal !== undefined) overrides.healMs = opts.heal;
   if (opts.target !== undefined) overrides.target = opts.target;
+  if (opts.driver !== undefined) overrides.driver = isDriverPath(opts.driver) ? resolve(opts.driver) : opts.driver;
   if (opts.injectBug !== undefined) overrides.bugs = opts.injectBug;
   if (opts.engine !== undefined) overrides.engine = opts.engine;
   if (opts.processes !== undefined) overrides.processes = opts.processes;

@@ -10,6 +10,7 @@ import type { ChatServerClockControl } from './clocks.ts';
 import { addInterruptCleanup } from './interruptCleanups.ts';
 import { WallClock } from './live/WallClock.ts';
 import { WorkerPhoneHost } from './live/WorkerPhoneHost.ts';
+import { driverCapabilitiesOf } from './phoneDrivers.ts';
 import { fetchApi } from './provisionTarget.ts';
 import { readPersisted } from './readPersisted.ts';
 import { runSkeleton, type RunOutcome } from './runSkeleton.ts';
@@ -71,9 +72,13 @@ export async function runLive(options: LiveRunOptions): Promise<RunOutcome> {
   }
 }
 
-function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<RunOutcome> {
+async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<RunOutcome> {
   const { scenario, time, outDir } = options;
+  // The driver is loaded here first, so a module that does not load ends the run before any phone starts.
+  const driver = await driverCapabilitiesOf(scenario, time);
+  if (!driver.ok) return { ok: false, code: 'DRIVER_FAILED', message: driver.message };
   return runSkeleton({
+    driverCapabilities: driver.capabilities,
     scenario, outDir, clock: new WallClock(time), random, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     phones: new WorkerPhoneHost(scenario, time, outDir, log, options.workers),
     target: {

@@ -12,6 +12,7 @@ import type { ClientTransport } from '../transport/ClientTransport.ts';
 import type { FleetAction, WorkerPhoneSpec } from './workerProtocol.ts';
 import { ScheduledClock } from './clocks.ts';
 import { ChatsimV1Driver } from '../drivers/chatsimV1/ChatsimV1Driver.ts';
+import type { PhoneDriver } from '../drivers/PhoneDriver.ts';
 
 export interface PhoneFleetConfig {
   phones: WorkerPhoneSpec[];
@@ -26,6 +27,8 @@ export interface PhoneFleetConfig {
   history: HistoryRecorder;
   metrics: Metrics;
   runStartEpochMs: number;
+  /** Each phone's driver over its shaped link (scenario target.driver); default chatsim.v1. */
+  driverFor?: (spec: WorkerPhoneSpec, link: ClientTransport) => PhoneDriver;
 }
 
 /** How long after an offline window ends the OS tells the app the network is back. */
@@ -64,7 +67,7 @@ export class PhoneFleet {
     });
     const phone = new Phone({
       user: spec.user, device: spec.device, token: spec.token, gatewayUrls: this.config.gatewayUrls, chats: spec.chats, friends: spec.friends,
-      driver: new ChatsimV1Driver(network), time, random: phoneRandom.fork('phone'), history, metrics: this.config.metrics, startMs: runStartEpochMs, options: this.options,
+      driver: this.config.driverFor?.(spec, network) ?? new ChatsimV1Driver(network), time, random: phoneRandom.fork('phone'), history, metrics: this.config.metrics, startMs: runStartEpochMs, options: this.options,
       ...(spec.syncMode ? { syncMode: spec.syncMode } : {}), ...(spec.clock ? { wallClock: new ScheduledClock(time, runStartEpochMs, spec.clock) } : {}),
     });
     made.phone = phone;

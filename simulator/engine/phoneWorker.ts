@@ -11,6 +11,7 @@ import { countingRecorder } from './countingRecorder.ts';
 import { LiveLatencies } from './liveLatency.ts';
 import { GeneratorMonitor } from '../runtime/generatorMonitor.ts';
 import type { MainToWorker, WorkerInit, WorkerProgress, WorkerToMain } from './workerProtocol.ts';
+import { loadDriverFactory } from './phoneDrivers.ts';
 
 const init = (workerData as { init: WorkerInit }).init;
 const port = parentPort!;
@@ -24,10 +25,15 @@ const counts = { sent: 0, acked: 0, delivered: 0, errors: 0 };
 const live = new LiveLatencies();
 const recorder = countingRecorder(history, metrics, counts, live);
 
+// The main thread loaded the same driver before starting this worker: a failure here is unexpected.
+const driver = await loadDriverFactory(init.driver);
+if (!driver.ok) throw new Error(driver.message);
+const driverOptions = init.driverOptions ?? {};
 const fleet = new PhoneFleet({
   phones: init.phones, gatewayUrls: init.gatewayUrls, load: init.load, bugs: init.bugs, time,
   randomFor: (spec) => random.fork(`${spec.user}/${spec.device}`),
   transport: new WsClientTransport(), history: recorder, metrics, runStartEpochMs: init.runStartEpochMs,
+  driverFor: (spec, link) => driver.factory({ user: spec.user, device: spec.device, transport: link, time, options: driverOptions }),
 });
 fleet.start();
 

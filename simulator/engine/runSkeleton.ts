@@ -10,6 +10,7 @@ import { faultLabel } from '../scenario/faultLabel.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { RunProgress } from '../report/RunProgress.ts';
+import type { DriverCapabilities } from '../types/runTypes.ts';
 import type { RunFacts } from '../types/runTypes.ts';
 import { assignPhones, profileOfDevices } from './assignPhones.ts';
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
@@ -35,7 +36,7 @@ export type RunOutcome =
     /** Epoch ms of the run's t = 0 (history times are relative to it). */
     runStartEpochMs: number;
   }
-  | { ok: false; code: 'TARGET_UNREACHABLE' | 'BACKEND_UNREACHABLE' | 'CLUSTER_START_FAILED' | 'PROVISION_FAILED' | 'WORKER_FAILED'; message: string };
+  | { ok: false; code: 'TARGET_UNREACHABLE' | 'BACKEND_UNREACHABLE' | 'CLUSTER_START_FAILED' | 'PROVISION_FAILED' | 'WORKER_FAILED' | 'DRIVER_FAILED'; message: string };
 
 export interface GeneratorHealth { cpuPercent: number; eventLoopLagMsP99: number; warning?: string }
 
@@ -98,6 +99,8 @@ export interface SkeletonOptions {
   onProgress?: (progress: RunProgress) => void;
   /** The line logged before provisioning. */
   provisionLine(population: Population): string;
+  /** What the phones' driver can carry (scenario target.driver); absent: chatsim.v1, everything. */
+  driverCapabilities?: DriverCapabilities;
 }
 
 /**
@@ -147,6 +150,7 @@ export async function runSkeleton(options: SkeletonOptions): Promise<RunOutcome>
     ticker.cancel();
     if (!collected.ok) return { ok: false, code: 'WORKER_FAILED', message: collected.message };
     const facts = withAddedDevices({ ...factsOf(population, provisioned.chatIds), profileOfDevice: profileOfDevices(assignment) }, player.added);
+    if (options.driverCapabilities) facts.driverCapabilities = options.driverCapabilities;
     if (target.readPersisted) facts.persisted = await clock.settle(target.readPersisted(facts.chatMembers.keys()));
     await target.shutdown?.();
     const history = await mergeHistories(events, collected.historyFiles);

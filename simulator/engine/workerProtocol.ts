@@ -28,6 +28,9 @@ export interface WorkerInit {
   historyPath: string;
   /** Bugs of the run (server/bugs/BugCatalogue.ts); the phone-side ones apply here. */
   bugs: string[];
+  /** The phones' driver (scenario target.driver: a built-in name or an absolute module path) and its options; default chatsim.v1. */
+  driver?: string;
+  driverOptions?: Record<string, unknown>;
 }
 
 /** A scenario event's action on the phones of one worker (EventPlayer's FleetControl, over the thread boundary). */

@@ -12,6 +12,8 @@ export interface ReproduceFlags {
   /** ms */
   heal?: number;
   target?: string;
+  /** A driver name or module path (`--driver`). */
+  driver?: string;
   injectBug?: string[];
   checks?: 'core' | 'all';
   workers?: number;
@@ -37,6 +39,7 @@ export function reproduceLine(file: string, scenario: ReproducedScenario, opts: 
   if (opts.duration !== undefined) parts.push(`--duration ${opts.duration}ms`);
   if (opts.heal !== undefined) parts.push(`--heal ${opts.heal}ms`);
   if (opts.target) parts.push(`--target ${opts.target}`);
+  if (opts.driver) parts.push(`--driver ${opts.driver}`);
   for (const bug of opts.injectBug ?? []) parts.push(`--inject-bug ${bug}`);
   if (opts.checks === 'core') parts.push('--checks core');
   if (opts.workers !== undefined) parts.push(`--workers ${opts.workers}`);

@@ -14,7 +14,7 @@ export interface Scenario {
   engine: 'live' | 'sim';
   /** Either a cluster to start, or a target to load. */
   cluster: ClusterSpec;
-  target?: { httpUrl: string; adminToken?: string };
+  target?: TargetSpec;
   population: PopulationSpec;
   load: LoadSpec;
   /** Link profiles and the share of phones on each; shares sum to 1. */
@@ -32,6 +32,20 @@ export interface Scenario {
   sim: SimSpec;
   /** Wall clocks that are off (both engines); jumps are `clock-jump` faults. */
   clocks?: ClockSpec;
+}
+
+/** A running server to load instead of the reference cluster, and the protocol the phones speak to it. */
+export interface TargetSpec {
+  httpUrl: string;
+  adminToken?: string;
+  /**
+   * The phones' driver (simulator/engine/phoneDrivers.ts): `chatsim.v1` (default), `xmpp`, or
+   * the path of a driver module that default-exports a DriverFactory (the loader resolves a
+   * relative path against the scenario file's directory).
+   */
+  driver?: string;
+  /** Handed to the driver factory as written (xmpp: `domain`, `saslMechanism`). */
+  driverOptions?: Record<string, unknown>;
 }
 
 /** Fixed wall-clock skews, each drawn from the seed uniformly in ±the bound (whole ms). */

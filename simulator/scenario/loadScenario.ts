@@ -8,6 +8,7 @@ import type { ScenarioError } from './ScenarioError.ts';
 import { schemaErrors } from './scenarioSchemaErrors.ts';
 import { normalise } from './normaliseScenario.ts';
 import { semanticErrors } from './semanticErrors.ts';
+import { resolveDriver } from './driverPath.ts';
 
 // Parsing is split along its steps: YAML and overrides here, schema messages
 // (scenarioSchemaErrors.ts), the typed Scenario (normaliseScenario.ts), cross-field checks
@@ -32,6 +33,8 @@ export interface ScenarioOverrides {
   healMs?: number;
   /** HTTP URL of a running cluster; replaces the scenario's cluster. */
   target?: string;
+  /** `--driver`: replaces target.driver (a built-in name, or an absolute module path: the CLI resolves it against the working directory). */
+  driver?: string;
   /** `--inject-bug NAME` (repeatable): added to the scenario's `bugs`. */
   bugs?: string[];
   /** `--engine live|sim`: replaces the scenario's engine. */
@@ -72,7 +75,11 @@ export async function loadScenario(file: string, overrides: ScenarioOverrides = 
     const code = (error as NodeJS.ErrnoException).code;
     return fail('', code === 'ENOENT' ? 'no such file (ENOENT)' : code === 'EISDIR' ? 'is a directory, not a scenario file' : `cannot read it (${code ?? (error as Error).message})`);
   }
-  return parseScenario(text, basename(file, extname(file)), overrides);
+  const result = parseScenario(text, basename(file, extname(file)), overrides);
+  // A driver module is named relative to the scenario file (it travels with it).
+  const target = result.ok ? result.scenario.target : undefined;
+  if (target?.driver !== undefined) target.driver = resolveDriver(target.driver, file);
+  return result;
 }
 
 /** As loadScenario, from text; `defaultName` names a scenario that has no `name`. */
@@ -150,6 +157,7 @@ function overriddenPaths(overrides: ScenarioOverrides): Map<string, string> {
   if (overrides.redis !== undefined) paths.set('cluster.redis', '--redis');
   if (overrides.cassandra !== undefined) paths.set('cluster.cassandra', '--cassandra');
   if (overrides.target !== undefined) paths.set('target.httpUrl', '--target');
+  if (overrides.driver !== undefined) paths.set('target.driver', '--driver');
   return paths;
 }
 
@@ -176,6 +184,7 @@ function applyRawOverrides(input: Record<string, unknown>, overrides: ScenarioOv
       input.cluster = cluster;
     }
   }
+  if (overrides.driver !== undefined) input.target = { ...((input.target as Record<string, unknown> | undefined) ?? {}), driver: overrides.driver };
   if (overrides.target !== undefined) {
     const previous = input.target as Record<string, unknown> | undefined;
     input.target = { ...(previous ?? {}), httpUrl: overrides.target };

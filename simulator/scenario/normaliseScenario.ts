@@ -74,7 +74,7 @@ export function normalise(input: Raw, defaultName: string): Scenario {
     sim: simOf(input.sim as Raw),
     clocks: { phoneSkewMs: (input.clocks as Raw | undefined)?.phoneSkewMs ?? CLOCK_DEFAULTS.phoneSkewMs, chatServerSkewMs: (input.clocks as Raw | undefined)?.chatServerSkewMs ?? CLOCK_DEFAULTS.chatServerSkewMs },
   };
-  if (input.target) scenario.target = { httpUrl: String(input.target.httpUrl).replace(/\/+$/, ''), ...(input.target.adminToken ? { adminToken: input.target.adminToken as string } : {}) };
+  if (input.target) scenario.target = targetOf(input.target as Raw);
   return scenario;
 }
 
@@ -145,4 +145,13 @@ function backendFaultOf(f: Raw, atMs: number): FaultSpec {
       ...(f.gateway === undefined ? {} : { gateway: f.gateway as number }),
     };
   }
+}
+
+function targetOf(target: Raw): NonNullable<Scenario['target']> {
+  return {
+    httpUrl: String(target.httpUrl).replace(/\/+$/, ''),
+    ...(target.adminToken ? { adminToken: target.adminToken as string } : {}),
+    ...(target.driver ? { driver: target.driver as string } : {}),
+    ...(target.driverOptions ? { driverOptions: target.driverOptions as Record<string, unknown> } : {}),
+  };
 }

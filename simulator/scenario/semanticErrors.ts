@@ -2,6 +2,7 @@ import { didYouMean } from './didYouMean.ts';
 import type { Scenario } from './Scenario.ts';
 import type { ScenarioError } from './ScenarioError.ts';
 import { parseThreshold } from './thresholds.ts';
+import { driverError } from './driverPath.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
 import { scenarioEventErrors } from './scenarioEvents.ts';
 import { BUG_CATALOGUE, isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
@@ -19,6 +20,8 @@ export function semanticErrors(s: Scenario): ScenarioError[] {
   if (Math.abs(networkSum - 1) > SHARE_SUM_TOLERANCE) errors.push({ path: 'network', message: `shares must sum to 1, they sum to ${round(networkSum)}` });
   const deviceSum = sumOf(s.population.devices.map((d) => d.share));
   if (Math.abs(deviceSum - 1) > SHARE_SUM_TOLERANCE) errors.push({ path: 'population.devices', message: `shares must sum to 1, they sum to ${round(deviceSum)}` });
+  const driverProblem = s.target?.driver === undefined ? undefined : driverError(s.target.driver, s.engine);
+  if (driverProblem) errors.push({ path: 'target.driver', message: driverProblem });
   const { size } = s.population.groups;
   if (size.min > size.max) errors.push({ path: 'population.groups.size', message: `min (${size.min}) is above max (${size.max})` });
   if (s.population.groups.count > 0 && size.max > s.population.users) errors.push({ path: 'population.groups.size.max', message: `groups of up to ${size.max} need at least that many users; population.users is ${s.population.users}` });

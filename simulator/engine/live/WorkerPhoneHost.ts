@@ -46,6 +46,7 @@ export class WorkerPhoneHost implements PhoneHost {
     this.workers = assignment.map((phonesOfWorker, workerIndex) => startWorker({
       workerIndex, seed: scenario.seed, gatewayUrls, load: scenario.load, phones: phonesOfWorker, bugs: scenario.bugs,
       runStartEpochMs, historyPath: this.historyPath(workerIndex),
+      ...(scenario.target?.driver ? { driver: scenario.target.driver } : {}), ...(scenario.target?.driverOptions ? { driverOptions: scenario.target.driverOptions } : {}),
     }));
     this.workers.forEach((w, i) => w.onProgress((p) => {
       this.progressOf.set(i, p);

@@ -1,0 +1,294 @@
+// The XMPP phone driver: the app model's intents and events (simulator/drivers/PhoneDriver.ts)
+// over an XmppConnection (RFC 6120/6121 with XEP-0198, 0184, 0333, 0313/0359, 0085), for a
+// server nobody here wrote (ejabberd). docs/drivers.md maps every intent; in short:
+// - a 1:1 chat `d:<a>:<b>` is the conversation with the other user's bare JID;
+// - send: a <message type="chat"> whose stanza id and origin-id are the clientMsgId; `stored`
+//   when the server acknowledges it (XEP-0198 <a/>). ejabberd does not deduplicate by origin-id,
+//   so a repeat after a lost session may be stored twice (idempotentSend: false); the driver
+//   numbers a message once by its origin-id, so neither side shows the copy;
+// - positions: numbered by this device in the order it learns of messages (ChatPositions.ts;
+//   serverOrder: false); sync from a position is a MAM query after the archive id held there;
+// - ack / read: XEP-0184 receipts for each message up to the position / one XEP-0333
+//   `displayed` marker for the newest (cumulative by that XEP);
+// - presence: roster presence (contacts must be subscribed: EjabberdAdmin.makeFriends);
+// - typing: XEP-0085 `composing`.
+// Group chats (MUC) and token syncs are refused as unsupported.
+import type { TimeSource } from '../../../server/ports/Clock.ts';
+import { createSystemTime } from '../../../server/runtime/systemTime.ts';
+import type { MetricsSink } from '../../metrics/MetricsSink.ts';
+import type { DriverCapabilities } from '../DriverCapabilities.ts';
+import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, RequestPaging, SessionHandlers, SyncChatPage, WireMessage } from '../PhoneDriver.ts';
+import { ChatPositions, type PositionedMessage } from './ChatPositions.ts';
+import { XmppConnection, type ArchivedMessage, type IncomingMessage } from './XmppConnection.ts';
+
+/** What XMPP on ejabberd carries for the app model, and what it does not. */
+export const XMPP_CAPABILITIES: DriverCapabilities = Object.freeze({
+  serverOrder: false, receipts: true, readMarkers: true, presence: true, typing: true, syncFromPosition: true, idempotentSend: false,
+});
+
+export interface XmppDriverOptions {
+  /** The phone's user (the JID's local part) and device (the resource). */
+  user: string;
+  device: string;
+  domain: string;
+  /** Default SCRAM-SHA-1; PLAIN for loopback load runs (see XmppConnectionOptions). */
+  saslMechanism?: 'SCRAM-SHA-1' | 'PLAIN';
+  /** Announced to the phone as its heartbeat interval (XEP-0199 pings), ms. Default 30,000. */
+  heartbeatIntervalMs?: number;
+  requestTimeoutMs?: number;
+  time?: TimeSource;
+}
+
+/** Close codes reported to the phone (WebSocket-style, as chatsim.v1's). */
+const CLOSE_ABNORMAL = 1006;
+const CLOSE_AUTH_FAILED = 4001;
+const EPOCH = 'xmpp';
+const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
+
+/** One driver per phone: its positions outlive sessions, as the phone's local store does. */
+export class XmppDriver implements PhoneDriver {
+  readonly protocol = 'xmpp';
+  readonly capabilities = XMPP_CAPABILITIES;
+  readonly positions = new ChatPositions();
+
+  constructor(readonly options: XmppDriverOptions) {}
+
+  /** `endpoint`: the XMPP service (xmpp://host:port); `token`: the user's password. */
+  open(endpoint: string, token: string, metrics: MetricsSink, handlers: SessionHandlers): DriverSession {
+    return new XmppDriverSession(this, endpoint, token, metrics, handlers);
+  }
+
+  /** The app's chat id for a 1:1 conversation with `peer` (a local part). */
+  directChat(peer: string): string {
+    const self = this.options.user;
+    return self < peer ? `d:${self}:${peer}` : `d:${peer}:${self}`;
+  }
+
+  /** The peer's bare JID of a 1:1 chat id, or undefined for a chat this driver cannot map. */
+  peerJid(chat: string): string | undefined {
+    const parts = chat.split(':');
+    if (parts.length !== 3 || parts[0] !== 'd') return undefined;
+    const peer = parts[1] === this.options.user ? parts[2] : parts[2] === this.options.user ? parts[1] : undefined;
+    return peer ? `${peer}@${this.options.domain}` : undefined;
+  }
+}
+
+class XmppDriverSession implements DriverSession {
+  private readonly connection: XmppConnection;
+  private readonly positions: ChatPositions;
+  private ended = false;
+  /** Highest position acknowledged / read per chat on this device (receipts go out once). */
+  private readonly ackedUpTo = new Map<string, number>();
+  private readonly readUpTo = new Map<string, number>();
+  /** Receipts and markers for own messages the server has not acknowledged yet (a fast peer). */
+  private readonly earlyReceipts = new Map<string, Array<{ chat: string; user: string; kind: 'delivered' | 'read' }>>();
+  private readonly online = new Set<string>();
+  /** Bodies of own messages sent and not yet acknowledged (the ack names only the id). */
+  private readonly pendingBodies = new Map<string, string>();
+  private readonly time: TimeSource;
+
+  constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
+    const o = driver.options;
+    this.positions = driver.positions;
+    this.time = o.time ?? createSystemTime();
+    this.connection = new XmppConnection({
+      service: endpoint, domain: o.domain, username: o.user, password, resource: o.device,
+      ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}), ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), time: this.time,
+    });
+    this.listen();
+    void this.start();
+  }
+
+  send(intent: PhoneIntent): void {
+    if (this.ended || !this.connection.online) return;
+    this.metrics.increment(`xmpp.out.${intent.kind}`);
+    switch (intent.kind) {
+      case 'send': return this.sendMessage(intent.chat, intent.clientMsgId, intent.body);
+      case 'ack': return this.ack(intent.chat, intent.upTo);
+      case 'read': return this.read(intent.chat, intent.upTo);
+      case 'typing': return this.typing(intent.chat, intent.readUpTo);
+      case 'presence-query': return this.emit({ kind: 'presence-result', ref: intent.id, users: intent.users.map((user) => ({ user, online: this.online.has(user) })) });
+      case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
+      case 'sync':
+        if (intent.mode === 'token') return this.emit({ kind: 'refused', code: 'UNSUPPORTED', ref: intent.id, retryable: false, positionsGone: false });
+        return void this.sync(intent.id, intent.positions);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    this.end({ code, reason, retryable: code !== 1000, goingAway: false });
+  }
+
+  abort(): void {
+    this.connection.dropLink();
+    this.end({ code: CLOSE_ABNORMAL, reason: 'aborted', retryable: true, goingAway: false });
+  }
+
+  private async start(): Promise<void> {
+    const started = await this.connection.start();
+    if (this.ended) return void this.connection.stop();
+    if (!started.ok) {
+      const auth = started.error.code === 'auth_failed';
+      return this.end({ code: auth ? CLOSE_AUTH_FAILED : CLOSE_ABNORMAL, reason: `${started.error.code}: ${started.error.message}`, retryable: !auth, goingAway: false });
+    }
+    this.handlers.onOpen();
+    this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
+  }
+
+  /** Exactly once: the connection stops (no xmpp.js reconnect: the phone reconnects through `open`). */
+  private end(close: { code: number; reason: string; retryable: boolean; goingAway: boolean }): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.connection.removeAllListeners();
+    this.connection.on('warning', () => {});
+    void this.connection.stop();
+    this.handlers.onClose(close);
+  }
+
+  /** The link is alive; false when the phone no longer listens to this session. */
+  private inbound(): boolean {
+    return !this.ended && this.handlers.onInbound();
+  }
+
+  private emit(event: PhoneEvent): void {
+    if (!this.ended) this.handlers.onEvent(event);
+  }
+
+  private listen(): void {
+    const c = this.connection;
+    c.on('warning', () => this.metrics.increment('xmpp.warnings'));
+    c.on('disconnected', () => this.end({ code: CLOSE_ABNORMAL, reason: 'link lost', retryable: true, goingAway: false }));
+    c.on('acked', ({ id, to }) => { if (this.inbound()) this.stored(id, to); });
+    c.on('message', (m) => { if (this.inbound()) this.incoming(m); });
+    c.on('receipt', ({ from, id }) => { if (this.inbound()) this.receiptFor(from, id, 'delivered'); });
+    c.on('marker', ({ from, id, kind, type }) => {
+      if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
+    });
+    c.on('chatState', ({ from, state, type }) => {
+      if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
+    });
+    c.on('presence', ({ from, available }) => {
+      if (!this.inbound()) return;
+      const user = localPart(from);
+      if (available) this.online.add(user);
+      else this.online.delete(user);
+      this.emit({ kind: 'presence', user, online: available });
+    });
+  }
+
+  private sendMessage(chat: string, clientMsgId: string, body: string): void {
+    const peer = this.driver.peerJid(chat);
+    if (!peer) return this.emit({ kind: 'refused', code: 'UNSUPPORTED_CHAT', ref: clientMsgId, retryable: false, positionsGone: false });
+    const known = this.positions.get(chat, clientMsgId);
+    // Already stored (numbered when acknowledged or seen in the archive): answer as a server that deduplicates would.
+    if (known) return this.emit({ kind: 'stored', clientMsgId, chat, seq: known.message.seq, msgId: known.message.msgId });
+    this.connection.sendChat(peer, body, { id: clientMsgId });
+    this.pendingBodies.set(clientMsgId, body);
+  }
+
+  /** The server has our message: it takes the next position of its chat. */
+  private stored(id: string, to: string): void {
+    const chat = this.driver.directChat(localPart(to));
+    const body = this.pendingBodies.get(id) ?? '';
+    this.pendingBodies.delete(id);
+    const { entry } = this.positions.place(chat, id, (seq) => ({ stanzaId: id, own: true, message: this.ownMessage(chat, seq, id, body) }));
+    this.emit({ kind: 'stored', clientMsgId: id, chat, seq: entry.message.seq, msgId: entry.message.msgId });
+    for (const early of this.earlyReceipts.get(id) ?? []) this.emit({ kind: 'receipt', receipt: { ...early, upTo: entry.message.seq } });
+    this.earlyReceipts.delete(id);
+  }
+
+  private ownMessage(chat: string, seq: number, clientMsgId: string, body: string): WireMessage {
+    const { user, device } = this.driver.options;
+    return { chat, seq, msgId: clientMsgId, from: user, fromDevice: device, clientMsgId, body, ts: this.time.nowMs() };
+  }
+
+  private incoming(m: IncomingMessage): void {
+    if (m.type !== 'chat') return; // groupchat: not mapped (see docs/drivers.md)
+    const peer = localPart(m.from);
+    const chat = this.driver.directChat(peer);
+    const key = m.originId ?? (m.id || m.stanzaId || '');
+    const own = m.carbonSent === true;
+    const { user, device } = this.driver.options;
+    const { entry, isNew } = this.positions.place(chat, key, (seq) => ({
+      stanzaId: m.id || key, own, ...(m.stanzaId ? { archiveId: m.stanzaId } : {}),
+      message: { chat, seq, msgId: m.stanzaId ?? key, from: own ? user : peer, fromDevice: own ? device : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.time.nowMs() },
+    }));
+    if (m.stanzaId) this.positions.noteArchiveId(chat, key, m.stanzaId);
+    if (isNew) this.emit({ kind: 'message', message: entry.message });
+  }
+
+  /** A receipt or marker naming one of our messages: cumulative up to its position. */
+  private receiptFor(from: string, id: string, kind: 'delivered' | 'read'): void {
+    const user = localPart(from);
+    const chat = this.driver.directChat(user);
+    const seq = this.positions.seqOfStanzaId(chat, id);
+    if (seq !== undefined) return this.emit({ kind: 'receipt', receipt: { chat, user, kind, upTo: seq } });
+    const early = this.earlyReceipts.get(id) ?? [];
+    early.push({ chat, user, kind });
+    this.earlyReceipts.set(id, early);
+  }
+
+  /** XEP-0184: one receipt per message from the peer not yet acknowledged, up to `upTo`. */
+  private ack(chat: string, upTo: number): void {
+    const peer = this.driver.peerJid(chat);
+    const after = this.ackedUpTo.get(chat) ?? 0;
+    if (!peer || upTo <= after) return;
+    this.ackedUpTo.set(chat, upTo);
+    for (const entry of this.positions.between(chat, after, upTo)) if (!entry.own) this.connection.sendReceipt(peer, entry.stanzaId);
+  }
+
+  /** XEP-0333: one `displayed` marker for the newest message from the peer up to `upTo` (it covers the earlier ones). */
+  private read(chat: string, upTo: number): void {
+    const peer = this.driver.peerJid(chat);
+    const after = this.readUpTo.get(chat) ?? 0;
+    if (!peer || upTo <= after) return;
+    this.readUpTo.set(chat, upTo);
+    this.ack(chat, upTo); // read implies delivered
+    const newest = this.positions.between(chat, after, upTo).filter((e) => !e.own).at(-1);
+    if (newest) this.connection.sendMarker(peer, newest.stanzaId, 'displayed');
+  }
+
+  private typing(chat: string, readUpTo: number | undefined): void {
+    const peer = this.driver.peerJid(chat);
+    if (!peer) return;
+    if (readUpTo !== undefined) this.read(chat, readUpTo);
+    this.connection.sendChatState(peer, 'composing');
+  }
+
+  /** Per chat, everything after the position held: MAM after the archive id at that position. */
+  private async sync(id: string, positions: Record<string, number>): Promise<void> {
+    const chats: SyncChatPage[] = [];
+    for (const [chat, position] of Object.entries(positions)) {
+      const peer = this.driver.peerJid(chat);
+      if (!peer) continue;
+      const afterId = this.positions.archiveIdAtOrBelow(chat, position);
+      const page = await this.connection.mamFetchAll(afterId === undefined ? { with: peer } : { with: peer, afterId });
+      if (this.ended) return;
+      if (!page.ok) return this.emit({ kind: 'refused', code: `MAM_${page.error.code.toUpperCase()}`, ref: id, retryable: true, positionsGone: false });
+      for (const archived of page.value) this.placeArchived(chat, peer, archived);
+      const head = this.positions.head(chat);
+      chats.push({ chat, messages: this.positions.between(chat, position, head).map((e: PositionedMessage) => e.message), head, hasMore: false, receipts: [] });
+    }
+    if (this.inbound()) this.emit({ kind: 'sync-page', ref: id, epoch: EPOCH, hasMore: false, chats, entries: [] });
+  }
+
+  private placeArchived(chat: string, peer: string, archived: ArchivedMessage): void {
+    if (!archived.body) return;
+    const own = bare(archived.from) !== peer.toLowerCase();
+    const key = archived.originId ?? archived.id ?? archived.archiveId;
+    const { user, device } = this.driver.options;
+    this.positions.place(chat, key, (seq) => ({
+      stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+    }));
+    this.positions.noteArchiveId(chat, key, archived.archiveId);
+  }
+}
+
+function bare(jid: string): string {
+  return jid.split('/')[0]!.toLowerCase();
+}
+
+function localPart(jid: string): string {
+  return bare(jid).split('@')[0]!;
+}

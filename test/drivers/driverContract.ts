@@ -1,0 +1,209 @@
+// The phone drivers' contract (simulator/drivers/PhoneDriver.ts), in the style of the port
+// contract suites (test/contracts): one suite every driver passes, at the driver's seam (intents
+// in, events out), two users of one 1:1 chat against a real server. A case whose capability the
+// driver does not declare is skipped, and its name says why.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DriverCapabilities, DriverCapability } from '../../simulator/drivers/DriverCapabilities.ts';
+import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, SessionClose } from '../../simulator/drivers/PhoneDriver.ts';
+import { RecordingMetrics } from '../phone/fixtures.ts';
+
+/** One device of the rig: its driver (kept across sessions, as a phone keeps it) and how to reach the server. */
+export interface RigDevice {
+  user: string;
+  driver: PhoneDriver;
+  endpoint: string;
+  token: string;
+}
+
+export interface DriverRig {
+  /** A 1:1 chat between `alice` and `bob`; they are friends (presence) where the driver has presence. */
+  chat: string;
+  alice: RigDevice;
+  bob: RigDevice;
+  /** Lets time pass: advances a fake clock, or waits a little on a real one. */
+  tick(): Promise<void>;
+  /** How many ticks a wait lasts before it fails. */
+  patienceTicks: number;
+  stop(): Promise<void>;
+}
+
+/** A driver session with everything it reported. */
+export class Probe {
+  readonly events: PhoneEvent[] = [];
+  opened = false;
+  closed: SessionClose | undefined;
+  readonly session: DriverSession;
+
+  constructor(readonly device: RigDevice, private readonly rig: DriverRig) {
+    this.session = device.driver.open(device.endpoint, device.token, new RecordingMetrics(), {
+      onOpen: () => { this.opened = true; },
+      onInbound: () => this.closed === undefined,
+      onEvent: (event) => this.events.push(event),
+      onClose: (close) => { this.closed = close; },
+    });
+  }
+
+  send(intent: PhoneIntent): void {
+    this.session.send(intent);
+  }
+
+  of<K extends PhoneEvent['kind']>(kind: K): Array<Extract<PhoneEvent, { kind: K }>> {
+    return this.events.filter((e) => e.kind === kind) as Array<Extract<PhoneEvent, { kind: K }>>;
+  }
+
+  /** The first event of `kind` matching `match` (one already reported counts), or a failure naming what was seen. */
+  async waitFor<K extends PhoneEvent['kind']>(kind: K, match?: (e: Extract<PhoneEvent, { kind: K }>) => boolean, what: string = kind): Promise<Extract<PhoneEvent, { kind: K }>> {
+    for (let i = 0; i < this.rig.patienceTicks; i++) {
+      const found = this.of(kind).find((e) => match?.(e) ?? true);
+      if (found) return found;
+      await this.rig.tick();
+    }
+    throw new Error(`${this.device.user}: no ${what} event; saw ${JSON.stringify(this.events.slice(-6))}`);
+  }
+
+  async untilClosed(): Promise<SessionClose> {
+    for (let i = 0; i < this.rig.patienceTicks && !this.closed; i++) await this.rig.tick();
+    if (!this.closed) throw new Error(`${this.device.user}: the session did not close`);
+    return this.closed;
+  }
+}
+
+/** Named for the report: what a skipped case lacked. */
+function needing(name: string, capabilities: DriverCapabilities, needs: DriverCapability[]): { name: string; skip: boolean } {
+  const missing = needs.filter((need) => !capabilities[need]);
+  return missing.length === 0 ? { name, skip: false } : { name: `${name} (skipped: the driver does not declare ${missing.join(', ')})`, skip: true };
+}
+
+/**
+ * The contract. `capabilities` are the driver's declared ones (known before the rig exists, so
+ * cases can be skipped); `skipReason`: the whole suite is skipped (no server to test against).
+ */
+export function driverContract(protocol: string, capabilities: DriverCapabilities, makeRig: () => Promise<DriverRig>, skipReason?: string): void {
+  describe.skipIf(skipReason !== undefined)(`phone driver contract: ${protocol}${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+    let rig: DriverRig | undefined;
+    const probes: Probe[] = [];
+    const open = async (device: 'alice' | 'bob'): Promise<Probe> => {
+      rig ??= await makeRig();
+      const probe = new Probe(rig[device], rig);
+      probes.push(probe);
+      await probe.waitFor('session');
+      return probe;
+    };
+    const sendStored = async (probe: Probe, chat: string, body: string, clientMsgId = `${probe.device.user}-${body}-${Math.random().toString(36).slice(2, 8)}`) => {
+      probe.send({ kind: 'send', chat, clientMsgId, body });
+      return probe.waitFor('stored', (e) => e.clientMsgId === clientMsgId, `stored ${clientMsgId}`);
+    };
+
+    afterEach(async () => {
+      for (const probe of probes.splice(0)) probe.session.close(1000, 'test over');
+      await rig?.stop();
+      rig = undefined;
+    });
+
+    it('opens a session: the transport opens, then the session event', async () => {
+      const alice = await open('alice');
+      expect(alice.opened).toBe(true);
+      expect(rig!.alice.driver.protocol).toBe(protocol);
+      expect(alice.of('session')).toHaveLength(1);
+    });
+
+    it('a send with a client id is stored: the stored event names it, its chat and a position', async () => {
+      const alice = await open('alice');
+      const stored = await sendStored(alice, rig!.chat, 'first');
+      expect(stored.chat).toBe(rig!.chat);
+      expect(stored.seq).toBeGreaterThan(0);
+      const second = await sendStored(alice, rig!.chat, 'second');
+      expect(second.seq).toBeGreaterThan(stored.seq);
+    });
+
+    it('the peer hears the message, from its sender, with its client id and body', async () => {
+      const bob = await open('bob');
+      const alice = await open('alice');
+      const stored = await sendStored(alice, rig!.chat, 'hello');
+      const heard = await bob.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId, 'message');
+      expect(heard.message).toMatchObject({ chat: rig!.chat, from: rig!.alice.user, body: 'hello' });
+      expect(heard.message.seq).toBeGreaterThan(0);
+    });
+
+    const receipts = needing('a delivery ack produces a delivered receipt for the sender, cumulative to the message', capabilities, ['receipts']);
+    it.skipIf(receipts.skip)(receipts.name, async () => {
+      const bob = await open('bob');
+      const alice = await open('alice');
+      const stored = await sendStored(alice, rig!.chat, 'tick me');
+      const heard = await bob.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId);
+      bob.send({ kind: 'ack', chat: rig!.chat, upTo: heard.message.seq });
+      const receipt = await alice.waitFor('receipt', (e) => e.receipt.kind === 'delivered' && e.receipt.upTo >= stored.seq, 'delivered receipt');
+      expect(receipt.receipt).toMatchObject({ chat: rig!.chat, user: rig!.bob.user });
+    });
+
+    const reads = needing('a read produces a read receipt for the sender', capabilities, ['readMarkers']);
+    it.skipIf(reads.skip)(reads.name, async () => {
+      const bob = await open('bob');
+      const alice = await open('alice');
+      const stored = await sendStored(alice, rig!.chat, 'read me');
+      const heard = await bob.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId);
+      bob.send({ kind: 'read', chat: rig!.chat, upTo: heard.message.seq });
+      const receipt = await alice.waitFor('receipt', (e) => e.receipt.kind === 'read' && e.receipt.upTo >= stored.seq, 'read receipt');
+      expect(receipt.receipt).toMatchObject({ chat: rig!.chat, user: rig!.bob.user });
+    });
+
+    const sync = needing('sync from a position returns what was missed, in order, above the position', capabilities, ['syncFromPosition']);
+    it.skipIf(sync.skip)(sync.name, async () => {
+      let bob = await open('bob');
+      const alice = await open('alice');
+      const first = await sendStored(alice, rig!.chat, 'before');
+      const heard = await bob.waitFor('message', (e) => e.message.clientMsgId === first.clientMsgId);
+      bob.session.close(1000, 'away');
+      await bob.untilClosed();
+      const missed = [await sendStored(alice, rig!.chat, 'missed-1'), await sendStored(alice, rig!.chat, 'missed-2')];
+      bob = await open('bob');
+      bob.send({ kind: 'sync', mode: 'positions', id: 'sync-1', positions: { [rig!.chat]: heard.message.seq } });
+      const page = await bob.waitFor('sync-page', (e) => e.ref === 'sync-1');
+      const chat = page.chats.find((c) => c.chat === rig!.chat)!;
+      const ids = missed.map((m) => m.clientMsgId);
+      expect(chat.messages.map((m) => m.clientMsgId).filter((id) => ids.includes(id))).toEqual(ids);
+      expect(chat.messages.every((m) => m.seq > heard.message.seq)).toBe(true);
+      expect(chat.head).toBeGreaterThanOrEqual(Math.max(...chat.messages.map((m) => m.seq)));
+    });
+
+    const presence = needing('presence: a friend who comes online is pushed or answers a query as online', capabilities, ['presence']);
+    it.skipIf(presence.skip)(presence.name, async () => {
+      const alice = await open('alice');
+      await open('bob');
+      const bobUser = rig!.bob.user;
+      for (let i = 0; i < rig!.patienceTicks; i++) {
+        alice.send({ kind: 'presence-query', id: `pq-${i}`, users: [bobUser] });
+        await rig!.tick();
+        const online = alice.of('presence').some((e) => e.user === bobUser && e.online)
+          || alice.of('presence-result').some((e) => e.users.some((u) => u.user === bobUser && u.online));
+        if (online) return;
+      }
+      throw new Error(`alice never saw ${bobUser} online: ${JSON.stringify(alice.events.slice(-6))}`);
+    });
+
+    const typing = needing('typing reaches the peer', capabilities, ['typing']);
+    it.skipIf(typing.skip)(typing.name, async () => {
+      const bob = await open('bob');
+      const alice = await open('alice');
+      alice.send({ kind: 'typing', chat: rig!.chat });
+      const seen = await bob.waitFor('typing');
+      expect(seen).toMatchObject({ chat: rig!.chat, user: rig!.alice.user });
+    });
+
+    it('reconnects after an aborted link: a new session sends and the peer hears it; a stored message keeps its position', async () => {
+      const bob = await open('bob');
+      let alice = await open('alice');
+      const before = await sendStored(alice, rig!.chat, 'before abort');
+      alice.session.abort();
+      const close = await alice.untilClosed();
+      expect(close.retryable).toBe(true);
+      alice = await open('alice');
+      const after = await sendStored(alice, rig!.chat, 'after abort');
+      await bob.waitFor('message', (e) => e.message.clientMsgId === after.clientMsgId);
+      expect(after.seq).toBeGreaterThan(before.seq);
+      // The app repeats a send whose ack it may have missed: the same position comes back.
+      const again = await sendStored(alice, rig!.chat, 'before abort', before.clientMsgId);
+      expect(again.seq).toBe(before.seq);
+    });
+  });
+}
