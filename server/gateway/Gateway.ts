@@ -1,4 +1,3 @@
-import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { InboundQueue } from '../ports/InboundQueue.ts';
@@ -23,8 +22,6 @@ export interface GatewayDeps {
   queue: InboundQueue;
   presence: PresenceStore;
   limits: ServerLimits;
-  /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct gateway. */
-  bugs?: BugSet;
   /**
    * Names this life of the gateway when it comes back under the same id after a crash or a
    * drain (`r1`, `r2`, ...): connection ids then read `gw1.r1.5`, so they never repeat across
@@ -82,7 +79,6 @@ export class Gateway {
   private partitioned = false;
   /** Set by stop and crash: a link handed over afterwards is turned away. */
   private stopped = false;
-  private readonly bugs: BugSet;
   /** Prefix of this life's connection ids. */
   private readonly connectionPrefix: string;
   /** The presence service's numbered pushes on our channel: its stream and the last number seen. */
@@ -94,11 +90,9 @@ export class Gateway {
   private readonly labels: { gateway: string };
 
   constructor(private readonly deps: GatewayDeps) {
-    this.bugs = deps.bugs ?? NO_BUGS;
     this.metrics = gatewayInstruments(deps.metrics ?? NO_METRICS);
     this.labels = { gateway: deps.id };
-    // Bug 'reuse-connection-ids': every life numbers its connections gw1.1, gw1.2, ... again.
-    this.connectionPrefix = deps.bootId === undefined || this.bugs.has('reuse-connection-ids') ? deps.id : `${deps.id}.${deps.bootId}`;
+    this.connectionPrefix = deps.bootId === undefined ? deps.id : `${deps.id}.${deps.bootId}`;
   }
 
   get id(): string {
@@ -155,6 +149,11 @@ export class Gateway {
 
   connectionCount(): number {
     return this.clients.size;
+  }
+
+  /** The ids of the connections this gateway holds now. */
+  connectionIds(): string[] {
+    return [...this.clients.keys()];
   }
 
   /** Graceful shutdown: every client is told to reconnect elsewhere (1001). */
@@ -334,10 +333,6 @@ export class Gateway {
     this.metrics.deliveries.inc(this.labels);
     if (delivery.kind === 'presence-mark') return this.onPresenceStamp(delivery, true);
     if (delivery.kind === 'deliver' && delivery.presence) this.onPresenceStamp(delivery.presence, false);
-    if (delivery.kind === 'broadcast') {
-      for (const client of this.clients.values()) if (client.id !== delivery.except && !client.closing) this.write(client, delivery.frame);
-      return;
-    }
     for (const connectionId of delivery.to) {
       const client = this.clients.get(connectionId);
       if (!client || client.closing) continue;
@@ -360,8 +355,7 @@ export class Gateway {
     if (stamp.seq <= last) return;
     this.presenceStream = { stream: stamp.stream, seq: stamp.seq };
     const gap = mark ? stamp.seq > last : stamp.seq > last + 1;
-    // Bug 'ignore-presence-gaps': the numbers are read but a gap is not acted on.
-    if (gap && !this.bugs.has('ignore-presence-gaps')) this.noticePresenceGap();
+    if (gap) this.noticePresenceGap();
   }
 
   /** At most one notice per heartbeat sweep interval; one asked for meanwhile goes at the next sweep. */
@@ -490,18 +484,15 @@ export class Gateway {
   }
 
   private refreshPresence(client: ClientState, nowMs: number): void {
-    // Bug 'stale-presence-ttl': the refresh is skipped, so the entry written at connect
-    // expires after presenceTtlMs however alive the connection is.
-    if (this.bugs.has('stale-presence-ttl')) return;
     if (nowMs - client.lastPresenceRefreshAtMs < presenceRefreshEveryMs(this.deps.limits)) return;
     // The store is out of reach: nothing is stamped, and the heal puts every entry back at once.
     if (this.partitioned) return;
     client.lastPresenceRefreshAtMs = nowMs;
     const ttlMs = this.deps.limits.presenceTtlMs;
     void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
-      // Bug 'no-presence-reregister': an entry found gone is left gone. A connection closed while
-      // the refresh was on its way is not put back: its close already removed the entry.
-      (found) => (found || this.bugs.has('no-presence-reregister') || this.clients.get(client.id) !== client ? undefined : this.registerPresence(client)),
+      // An entry found gone (the store restarted empty) is written again. A connection closed
+      // while the refresh was on its way is not put back: its close already removed the entry.
+      (found) => (found || this.clients.get(client.id) !== client ? undefined : this.registerPresence(client)),
       () => undefined,
     );
   }

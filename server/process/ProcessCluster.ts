@@ -6,7 +6,6 @@ import type { BrokerLossStats, ClusterAddress, ClusterControl } from '../Cluster
 import { clusterSecrets, type ClusterSecrets } from '../auth/clusterSecrets.ts';
 import { ALL_REAL, openBackends } from '../backends/openBackends.ts';
 import { provisionBackends, type ProvisionedBackends } from '../backends/provisionBackends.ts';
-import { STORE_BUGS } from '../bugs/BugCatalogue.ts';
 import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
 import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
 import type { TimeSource } from '../ports/Clock.ts';
@@ -133,8 +132,6 @@ export class ProcessCluster implements ClusterControl {
     this.adminToken = this.secrets.adminToken;
     this.limits = resolveLimits(options.limits);
     this.log = options.onLog ?? (() => undefined);
-    const storeBugs = (options.bugs ?? []).filter((b) => STORE_BUGS.includes(b));
-    if (storeBugs.length > 0) throw new Error(`bugs ${storeBugs.join(', ')} live in the memory message store; a multi-process cluster stores in Cassandra`);
     if (options.keyspace !== undefined && !isValidKeyspaceName(options.keyspace)) throw new Error(`invalid keyspace name: ${options.keyspace}`);
   }
 
