@@ -6,6 +6,7 @@ import type { BrokerLossStats, ClusterAddress, ClusterControl } from '../Cluster
 import { clusterSecrets, type ClusterSecrets } from '../auth/clusterSecrets.ts';
 import { ALL_REAL, openBackends } from '../backends/openBackends.ts';
 import { provisionBackends, type ProvisionedBackends } from '../backends/provisionBackends.ts';
+import { ServerBugEquipment } from '../bugs/serverBugEquipment.ts';
 import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
 import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
 import type { TimeSource } from '../ports/Clock.ts';
@@ -37,7 +38,7 @@ export interface ProcessClusterOptions {
   /** Key and channel namespace in Redis (default: a fresh `chatsim:<random>:`, its keys deleted at stop). */
   redisPrefix?: string;
   limits?: Partial<ServerLimits>;
-  /** Server-side bug names; the message store's bugs (no-dedupe, read-rewrites-message) need the memory store and are refused. */
+  /** Server-side bug names (server/bugs/): each node applies its own part of them at assembly. */
   bugs?: readonly string[];
   /**
    * HMAC key of login tokens. Absent: a fresh random one. Every node gets it (and the admin
@@ -335,7 +336,8 @@ export class ProcessCluster implements ClusterControl {
     if (!config) throw new Error('the cluster is not started');
     if (!this.store) {
       const opened = await openBackends(config, this.options.time, ['store']);
-      this.store = { store: opened.backends.store!, close: opened.close };
+      // Read as the nodes read it: through the run's store bugs (a no-dedupe copy shows the client's id).
+      this.store = { store: new ServerBugEquipment(this.options.bugs ?? []).store(opened.backends.store!), close: opened.close };
     }
     return this.store.store;
   }
