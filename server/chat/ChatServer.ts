@@ -8,22 +8,21 @@ import { chatServerInstruments, frameTypeLabel, type ChatServerInstruments } fro
 import type { AppendInput, CursorKind, MessageStore, StoredMessage } from '../ports/MessageStore.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import type { InboundEnvelope } from '../protocol/envelopes.ts';
-import { ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
-import type {
-  AckFrame, ErrorFrame, MessageFrame, PresenceQueryFrame, ReadFrame, ReceiptFrame, SendFrame, SentFrame, SyncChatResult,
-  SyncFrame, TypingFrame,
-} from '../protocol/frames.ts';
+import { ERROR_CODES } from '../protocol/errorCodes.ts';
+import type { AckFrame, ErrorFrame, ReadFrame, ReceiptFrame, SendFrame, SentFrame, TypingFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { parseJsonBounded } from '../protocol/boundedJson.ts';
 import { createStderrLog } from '../runtime/stderrLog.ts';
 import { Coalescer } from './Coalescer.ts';
 import { InboxMaterializer } from './InboxMaterializer.ts';
-import { memberCursors, otherMember, ticksOf } from './chatTicks.ts';
+import { memberCursors, otherMember } from './chatTicks.ts';
 import { cursorFloor, aggregateFor } from './groupTicks.ts';
 import { Router, type ChatRouter } from './Router.ts';
-import { eventsThatFit, fitWatermarkResult } from './syncPages.ts';
-import { decodeSyncToken, encodeSyncToken } from './syncTokens.ts';
 import { validateFrame } from './validateFrame.ts';
+import { FrameRejected } from './FrameRejected.ts';
+import { PresenceQueries } from './PresenceQueries.ts';
+import { SyncHandler } from './SyncHandler.ts';
+import { toMessageFrame } from './toMessageFrame.ts';
 
 export interface ChatServerDeps {
   id: string;
@@ -47,13 +46,6 @@ export interface ChatServerStats {
   errorsByCode: Map<string, number>;
 }
 
-/** Raised for a frame the server must refuse; turned into an `error` frame at the edge. */
-class FrameRejected extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly ref?: string) {
-    super(message);
-  }
-}
-
 /**
  * The stateless brain. Takes client frames from the inbound queue, validates them, checks
  * membership, writes to the store, and routes results through the broker. Holds no state a
@@ -69,7 +61,8 @@ export class ChatServer {
   private readonly metrics: ChatServerInstruments;
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
-  private readonly inbox: InboxMaterializer;
+  private readonly sync: SyncHandler;
+  private readonly presenceQueries: PresenceQueries;
   /** chat|kind keys whose next tick computation tells every sender again (a redelivered frame asked for it). */
   private readonly retellTicks = new Set<string>();
   /** While paused (see pause): entries handed to this server wait on it; a crash rejects it. */
@@ -79,7 +72,10 @@ export class ChatServer {
 
   constructor(private readonly deps: ChatServerDeps) {
     this.router = deps.router ?? new Router(deps.presence, deps.broker);
-    this.inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory });
+    const reply = (env: InboundEnvelope, frame: object): Promise<void> => this.reply(env, frame);
+    const inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory });
+    this.sync = new SyncHandler({ store: deps.store, directory: deps.directory, limits: deps.limits, inbox, reply });
+    this.presenceQueries = new PresenceQueries({ clock: deps.clock, directory: deps.directory, presence: deps.presence, limits: deps.limits, reply });
     this.log = deps.log ?? createStderrLog(`chat-server ${deps.id}`);
     this.metrics = chatServerInstruments(deps.metrics ?? NO_METRICS);
   }
@@ -215,8 +211,8 @@ export class ChatServer {
       case 'ack': return this.onCursor(env, frame, 'delivered', redelivered);
       case 'read': return this.onCursor(env, frame, 'read', redelivered);
       case 'typing': return this.onTyping(env, frame, redelivered);
-      case 'sync': return frame.token !== undefined ? this.onTokenSync(env, frame) : this.onWatermarkSync(env, frame);
-      case 'presence_query': return this.onPresenceQuery(env, frame);
+      case 'sync': return frame.token !== undefined ? this.sync.token(env, frame) : this.sync.watermark(env, frame);
+      case 'presence_query': return this.presenceQueries.answer(env, frame);
       case 'ping': return this.reply(env, { type: 'pong' });
     }
   }
@@ -341,92 +337,6 @@ export class ChatServer {
     await this.router.toUsers(others, JSON.stringify({ type: 'typing', chat: chat.id, user: env.user }));
   }
 
-  // ---- sync ----
-
-  private async onWatermarkSync(env: InboundEnvelope, frame: SyncFrame): Promise<void> {
-    this.checkEpoch(frame.epoch, frame.id);
-    const given = frame.chats ?? {};
-    const memberOf = await this.deps.directory.chatsOf(env.user);
-    // Chats the client did not list start from 0, so a new chat is never missed; a client paging
-    // over more chats than one frame may list asks for the listed ones only (listedOnly).
-    const asked = frame.listedOnly ? memberOf.filter((c) => Object.hasOwn(given, c)) : memberOf;
-    const wanted = new Map<string, number>(asked.map((c) => [c, Object.hasOwn(given, c) ? given[c]! : 0]));
-    let budget = this.deps.limits.syncMessagesMax;
-    // Once the messages read pass the byte limit, later chats are read for their head only: the
-    // cut below would drop their messages anyway.
-    let bytesRead = 0;
-    const results: SyncChatResult[] = [];
-    for (const [chatId, afterSeq] of wanted) {
-      const limit = bytesRead > this.deps.limits.syncResultBytesMax ? 0 : Math.max(0, budget);
-      const page = await this.deps.store.readChat(chatId, afterSeq, limit);
-      budget -= page.messages.length;
-      const messages = page.messages.map(toMessageFrame);
-      for (const m of messages) bytesRead += m.body.length;
-      // A chat with no message has no tick to report: a cursor is only ever written up to the
-      // head (CURSOR_AHEAD otherwise), and the head was 0 when this read began. So its tick
-      // state (a cursor_marks partition read) and its record are not read: at a ramp or a
-      // reconnect storm most chats a phone syncs are still empty.
-      const chat = page.headSeq > 0 ? await this.deps.directory.getChat(chatId) : undefined;
-      const receipts = chat ? await this.currentTicks(chat, env.user) : [];
-      results.push({ chat: chatId, messages, head: page.headSeq, hasMore: page.hasMore, receipts });
-    }
-    const result = { type: 'sync_result' as const, ref: frame.id, epoch: this.deps.store.epoch, hasMore: results.some((r) => r.hasMore), chats: results };
-    await this.reply(env, fitWatermarkResult(result, this.deps.limits.syncResultBytesMax));
-  }
-
-  /** The aggregate ticks a user sees on their own messages in a chat, for converging after a reconnect. */
-  private async currentTicks(chat: ChatRecord, user: string): Promise<ReceiptFrame[]> {
-    return ticksOf(chat, user, await this.deps.store.getCursors(chat.id));
-  }
-
-  private async onTokenSync(env: InboundEnvelope, frame: SyncFrame): Promise<void> {
-    // An empty token asks for the whole inbox of the current epoch: how a client gets its first token.
-    const decoded = frame.token === '' ? { epoch: this.deps.store.epoch, position: 0 } : decodeSyncToken(frame.token ?? '');
-    if (!decoded) throw new FrameRejected('INVALID_FIELD', 'token: not a sync token', frame.id);
-    this.checkEpoch(decoded.epoch, frame.id);
-    // Copy what is new in the user's chats first (one page of messages at most; the rest is
-    // copied by the next call, which `hasMore` asks for).
-    const filled = await this.inbox.fill(env.user, this.deps.limits.syncEventsMax);
-    const page = await this.deps.store.readInbox(env.user, decoded.position, this.deps.limits.syncEventsMax);
-    const epoch = this.deps.store.epoch;
-    // Cut to the byte limit; the token of the page's last event is the longest one it can carry.
-    const longest = { type: 'sync_result', ref: frame.id, epoch, hasMore: false, events: [], token: encodeSyncToken(epoch, page.events.at(-1)?.position ?? decoded.position) };
-    const events = page.events.slice(0, eventsThatFit(longest, page.events, this.deps.limits.syncResultBytesMax));
-    const last = events.at(-1)?.position ?? decoded.position;
-    await this.reply(env, {
-      type: 'sync_result', ref: frame.id, epoch, hasMore: page.hasMore || !filled || events.length < page.events.length,
-      events, token: encodeSyncToken(epoch, last),
-    });
-  }
-
-  private checkEpoch(epoch: string | undefined, ref: string): void {
-    if (epoch !== undefined && epoch !== this.deps.store.epoch) throw new FrameRejected('SYNC_RESET', ERROR_CODES.SYNC_RESET.text, ref);
-  }
-
-  // ---- presence ----
-
-  private async onPresenceQuery(env: InboundEnvelope, frame: PresenceQueryFrame): Promise<void> {
-    // Only friends' presence is visible (no leakage); others are left out of the answer.
-    const friends = new Set(await this.deps.directory.friendsOf(env.user));
-    const visible = frame.users.filter((u) => friends.has(u));
-    const presence = await this.deps.presence.getMany(visible);
-    const nowMs = this.deps.clock.nowMs();
-    const users = visible.map((user) => {
-      const p = presence.get(user);
-      const last = p?.lastDisconnectAtMs;
-      // Within the debounce window a user still shows online, exactly as the broadcasts do.
-      // Expired entries not yet swept: the presence service has not started its debounce, so
-      // answering offline now could never be corrected by a broadcast when the user returns.
-      // The age comes from the store, which stamped the disconnect on its own clock: this
-      // server's wall clock may be skewed or stepped (an NTP step), and a difference between two
-      // machines' clocks is no duration. Only a store that measures no age leaves it to this clock.
-      const ageMs = p?.lastDisconnectAgeMs === undefined ? (last === undefined ? undefined : nowMs - last) : p.lastDisconnectAgeMs;
-      const online = (p?.entries.length ?? 0) > 0 || p?.awaitingSweep === true || (ageMs !== undefined && ageMs < this.deps.limits.presenceDebounceMs);
-      return online || last === undefined ? { user, online } : { user, online, lastSeenMs: last };
-    });
-    await this.reply(env, { type: 'presence_result', ref: frame.id, users });
-  }
-
   // ---- helpers ----
 
   private async memberChat(user: string, chatId: string, ref?: string): Promise<ChatRecord> {
@@ -453,7 +363,4 @@ function refOf(frameText: string): string | undefined {
   return typeof f.clientMsgId === 'string' ? f.clientMsgId : typeof f.id === 'string' ? f.id : undefined;
 }
 
-export function toMessageFrame(m: StoredMessage): MessageFrame {
-  return { type: 'message', chat: m.chatId, seq: m.seq, msgId: m.msgId, from: m.senderId, fromDevice: m.senderDeviceId, clientMsgId: m.clientMsgId, body: m.body, ts: m.sentAtMs };
-}
-
+export { toMessageFrame };
