@@ -1,27 +1,22 @@
-import { NO_BUGS, STORE_BUGS, type BugSet } from './bugs/BugCatalogue.ts';
+import { NO_BUGS, type BugSet } from './bugs/BugCatalogue.ts';
+import { ServerBugEquipment } from './bugs/serverBugEquipment.ts';
 import type { ClusterAddress, ClusterControl } from './ClusterControl.ts';
-import type { Broker } from './ports/Broker.ts';
-import type { Clock, TimeSource } from './ports/Clock.ts';
-import type { Directory } from './ports/Directory.ts';
-import type { InboundQueue } from './ports/InboundQueue.ts';
-import type { Log } from './ports/Log.ts';
 import { NO_METRICS, type Metrics, type MetricsExposition, type MetricsTarget } from './ports/Metrics.ts';
-import { MeasuredBroker } from './metrics/MeasuredBroker.ts';
-import { MeasuredMessageStore } from './metrics/MeasuredMessageStore.ts';
 import { PromMetrics } from './metrics/PromMetrics.ts';
 import type { MessageStore } from './ports/MessageStore.ts';
-import type { PresenceStore } from './ports/PresenceStore.ts';
 import type { Random } from './ports/Random.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { clusterSecrets } from './auth/clusterSecrets.ts';
-import { ChatServer } from './chat/ChatServer.ts';
-import { LossyBroker, type EndLoss } from './faults/LossyBroker.ts';
-import { openFaultWindow, type BackendFaultWindow } from './faults/BackendFaultWindow.ts';
-import { DisorderingBroker } from './faults/DisorderingBroker.ts';
-import { FaultyMessageStore } from './faults/FaultyMessageStore.ts';
+import { assembleChatServer, type AssembledChatServer } from './assembly/assembleChatServer.ts';
+import { assembleGateway } from './assembly/assembleGateway.ts';
+import { assemblePresenceService } from './assembly/assemblePresenceService.ts';
+import type { PresenceService } from './presence/PresenceService.ts';
+import { wrapPorts } from './assembly/wrapPorts.ts';
+import type { ChatServer } from './chat/ChatServer.ts';
+import type { EndLoss } from './faults/LossyBroker.ts';
+import { openFaultWindow, type BackendFaultWindow, type FaultWrappers } from './faults/BackendFaultWindow.ts';
 import type { EndWindow } from './faults/FaultWindows.ts';
-import { RestartablePresenceStore } from './faults/RestartablePresenceStore.ts';
-import { Gateway, GATEWAY_DRAIN_WAIT_MS } from './gateway/Gateway.ts';
+import { GATEWAY_DRAIN_WAIT_MS, type Gateway } from './gateway/Gateway.ts';
 import type { GatewayListener, GatewayListenerFactory } from './gateway/GatewayListener.ts';
 import { WsGatewayListener } from './gateway/WsGatewayListener.ts';
 import { createHttpApi, type HttpApi } from './http/createHttpApi.ts';
@@ -31,66 +26,11 @@ import { MemoryInboundQueue } from './memory/MemoryInboundQueue.ts';
 import { MemoryMessageStore } from './memory/MemoryMessageStore.ts';
 import { MemoryPresenceStore } from './memory/MemoryPresenceStore.ts';
 import { SeededRandom } from './memory/SeededRandom.ts';
-import { PresenceService } from './presence/PresenceService.ts';
 import { resolveLimits, type ServerLimits } from './protocol/limits.ts';
 
-/** The shared backends every part of a cluster talks to. */
-export interface ClusterBackends {
-  broker: Broker;
-  queue: InboundQueue;
-  presence: PresenceStore;
-  store: MessageStore;
-  directory: Directory;
-}
+import type { ClusterBackends, ClusterOptions } from './ClusterOptions.ts';
 
-export interface ClusterOptions {
-  time: TimeSource;
-  random?: Random;
-  gateways?: number;
-  chatServers?: number;
-  limits?: Partial<ServerLimits>;
-  backends?: Partial<ClusterBackends>;
-  host?: string;
-  /** HTTP API port; gateways take the next ports. 0 picks free ports. */
-  port?: number;
-  /** HMAC key of login tokens. Absent: a fresh random one (server/auth/clusterSecrets.ts). */
-  tokenSecret?: string;
-  /** Token of the /v1/admin endpoints. Absent: a fresh random one, read back as `adminToken`. */
-  adminToken?: string;
-  /**
-   * Injected defects (server/bugs/BugCatalogue.ts), to prove the checkers catch them. Absent
-   * or empty: the correct cluster. Phone-side bugs in the set are ignored here.
-   */
-  bugs?: BugSet;
-  /** How clients reach the gateways: real WebSockets by default; the simulation's network. */
-  gatewayListeners?: GatewayListenerFactory;
-  /**
-   * 'listen' (default): the HTTP API on a port. 'in-process': no socket; callers use
-   * `cluster.http.handle` (the simulation engine), through the same routes.
-   */
-  http?: 'listen' | 'in-process';
-  /**
-   * The clock of the chat server in slot `index` (its id changes with every restart; the slot,
-   * a machine, stays). Default: `time`. The simulation engine gives each slot a skewed clock.
-   * Timers stay `time`'s: a skew shifts readings, not durations.
-   */
-  chatServerClock?: (server: { index: number; id: string }) => Clock;
-  /**
-   * Wraps the backends once they are made (the memory defaults included), before any part of
-   * the cluster gets them: the simulation engine adds port latencies here. The loss-injecting
-   * broker (server/faults/LossyBroker.ts) sits inside, around the broker itself.
-   */
-  decorateBackends?: (backends: ClusterBackends) => ClusterBackends;
-  /** Where incidents go (HTTP 500s, failed upgrades, dead-lettered frames); default JSON lines on stderr. */
-  log?: Log;
-  /**
-   * Where every part records its metrics (docs/metrics.md). Default: a prom-client registry,
-   * served at the API's `GET /metrics` for the admin token, when the API listens; none with
-   * `http: 'in-process'` (the simulation engine). `false`: none. A given `Metrics` that also has
-   * `exposition` (a PromMetrics) is served at /metrics.
-   */
-  metrics?: (Metrics & { exposition?(accept: string): Promise<MetricsExposition> }) | false;
-}
+export type { ClusterBackends, ClusterOptions } from './ClusterOptions.ts';
 
 const GATEWAY_DRAIN_POLL_MS = 50;
 
@@ -119,6 +59,9 @@ export class Cluster implements ClusterControl {
   readonly presenceService: PresenceService;
   readonly adminToken: string;
   readonly bugs: BugSet;
+  private readonly equipment: ServerBugEquipment;
+  /** How each chat server of the cluster stops (its bugs' memory goes with it: see assembleChatServer). */
+  private readonly chatServerStops = new Map<ChatServer, AssembledChatServer['stop']>();
   /** The registry every part records into (NO_METRICS when metrics are off). */
   readonly metrics: Metrics;
   private readonly exposition: ((accept: string) => Promise<MetricsExposition>) | undefined;
@@ -129,10 +72,8 @@ export class Cluster implements ClusterControl {
   private readonly slotTurns = new Map<number, Promise<void>>();
   private stopping = false;
   private address: ClusterAddress | undefined;
-  private readonly lossyBroker: LossyBroker;
-  private readonly disorderingBroker: DisorderingBroker;
-  private readonly faultyStore: FaultyMessageStore;
-  private readonly restartablePresence: RestartablePresenceStore;
+  /** The fault wrappers around the backends (server/faults/), where fault windows open. */
+  private readonly faults: Required<FaultWrappers>;
   private readonly random: Random;
   /** How many times each gateway slot came back (its next life's boot id). */
   private readonly gatewayLives = new Map<number, number>();
@@ -143,9 +84,7 @@ export class Cluster implements ClusterControl {
     const time = options.time;
     const bugs = options.bugs ?? NO_BUGS;
     this.bugs = bugs;
-    if (options.backends?.store && STORE_BUGS.some((b) => (bugs as ReadonlySet<string>).has(b))) {
-      throw new Error(`bugs ${STORE_BUGS.join(', ')} live in the memory message store; do not pass a store with them`);
-    }
+    this.equipment = new ServerBugEquipment(bugs);
     this.limits = resolveLimits(options.limits);
     this.random = options.random ?? new SeededRandom(1);
     const metrics = options.metrics === false ? undefined : options.metrics ?? (options.http === 'in-process' ? undefined : new PromMetrics());
@@ -153,16 +92,17 @@ export class Cluster implements ClusterControl {
     this.exposition = metrics?.exposition ? (accept) => metrics.exposition!(accept) : undefined;
     // The fault wrappers are always there, passing everything through until a fault of the
     // scenario opens a window (lose-broker-messages, store-outage, ...: server/faults/).
-    this.disorderingBroker = new DisorderingBroker(options.backends?.broker ?? new MemoryBroker(), time, this.random.fork('broker-disorder'));
-    this.lossyBroker = new LossyBroker(this.disorderingBroker, this.random.fork('broker-loss'));
-    this.faultyStore = new FaultyMessageStore(options.backends?.store ?? new MemoryMessageStore(undefined, { bugs }), time);
-    this.restartablePresence = new RestartablePresenceStore(options.backends?.presence ?? new MemoryPresenceStore(time), time);
-    // Measured outside the fault wrappers: the latency a caller sees, a slow-store window included.
+    const wrapped = wrapPorts({
+      broker: options.backends?.broker ?? new MemoryBroker(),
+      store: options.backends?.store ?? new MemoryMessageStore(),
+      presence: options.backends?.presence ?? new MemoryPresenceStore(time),
+    }, { time, random: this.random, metrics, equipment: this.equipment });
+    this.faults = wrapped.faults as Required<FaultWrappers>;
     const made: ClusterBackends = {
-      broker: metrics ? new MeasuredBroker(this.lossyBroker, time, metrics) : this.lossyBroker,
+      broker: wrapped.broker!,
       queue: options.backends?.queue ?? new MemoryInboundQueue({ timers: time }),
-      presence: this.restartablePresence,
-      store: metrics ? new MeasuredMessageStore(this.faultyStore, time, metrics) : this.faultyStore,
+      presence: wrapped.presence!,
+      store: wrapped.store!,
       directory: options.backends?.directory ?? new MemoryDirectory(),
     };
     this.backends = options.decorateBackends ? options.decorateBackends(made) : made;
@@ -175,7 +115,8 @@ export class Cluster implements ClusterControl {
       this.listeners.push(this.newListener(gateway));
     }
     for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
-    this.presenceService = new PresenceService({ time, broker: this.backends.broker, presence: this.backends.presence, directory: this.backends.directory, limits: this.limits, bugs, metrics: this.metrics });
+    const { broker, presence, directory } = this.backends;
+    this.presenceService = assemblePresenceService({ time, limits: this.limits, metrics: this.metrics, ports: { broker, presence, directory }, equipment: this.equipment });
     this.http = createHttpApi({
       time, random: this.random, directory: this.backends.directory, store: this.backends.store,
       tokens: this.tokens, limits: this.limits, gatewayUrls: () => this.address?.gatewayUrls ?? [],
@@ -224,7 +165,7 @@ export class Cluster implements ClusterControl {
   private replaceChatServer(index: number, options: { crash: boolean }): Promise<void> {
     const turn = (this.slotTurns.get(index) ?? Promise.resolve()).then(async () => {
       if (this.stopping) return;
-      await this.chatServers[index]!.stop(options);
+      await this.stopChatServer(this.chatServers[index]!, options);
       if (this.stopping) return; // the cluster stopped meanwhile: no new server in the slot
       const replacement = this.newChatServer(index);
       this.chatServers[index] = replacement;
@@ -319,12 +260,12 @@ export class Cluster implements ClusterControl {
    * or lost on one channel, the presence store refusing calls.
    */
   openBackendFault(window: BackendFaultWindow): EndWindow {
-    return openFaultWindow({ store: this.faultyStore, presence: this.restartablePresence, disorder: this.disorderingBroker, loss: this.lossyBroker }, window);
+    return openFaultWindow(this.faults, window);
   }
 
   /** The presence store restarts empty (RestartablePresenceStore); its calls fail until the returned function is called. */
   restartPresenceStore(): EndWindow {
-    return this.openBackendFault({ kind: 'presence-store-down', generation: this.restartablePresence.currentGeneration + 1 });
+    return this.openBackendFault({ kind: 'presence-store-down', generation: this.faults.presence.currentGeneration + 1 });
   }
 
   /** Freezes a gateway's process (see Gateway.pause); `resumeGateway` lets it run again. */
@@ -362,12 +303,12 @@ export class Cluster implements ClusterControl {
    * probability `share` (see LossyBroker); windows may overlap (the largest share applies).
    */
   loseBrokerMessages(share: number): EndLoss {
-    return this.lossyBroker.startLoss(share);
+    return this.faults.loss.startLoss(share);
   }
 
   /** Payloads the broker dropped so far, and those it let through while losing. */
   brokerLossStats(): { dropped: number; passedDuringLoss: number } {
-    return { ...this.lossyBroker.stats };
+    return { ...this.faults.loss.stats };
   }
 
   private chatServerAt(index: number): ChatServer {
@@ -388,7 +329,7 @@ export class Cluster implements ClusterControl {
     for (const gateway of this.gateways) await gateway.stop();
     // A slot replacement under way finishes (or gives up) before the slot's server is stopped.
     await Promise.all([...this.slotTurns.values()]);
-    for (const server of this.chatServers) await server.stop();
+    for (const server of this.chatServers) await this.stopChatServer(server, {});
     await this.presenceService.stop();
     for (const listener of this.listeners) await listener.close();
     await this.http.close();
@@ -396,20 +337,26 @@ export class Cluster implements ClusterControl {
 
   private newGateway(index: number, bootId?: string): Gateway {
     const { broker, queue, presence } = this.backends;
-    return new Gateway({
-      id: `gw${index + 1}`, time: this.options.time, broker, queue, presence, limits: this.limits, bugs: this.bugs, metrics: this.metrics,
-      ...(bootId === undefined ? {} : { bootId }),
+    return assembleGateway({
+      id: `gw${index + 1}`, bootId, time: this.options.time, limits: this.limits, metrics: this.metrics, ports: { broker, queue, presence }, equipment: this.equipment,
     });
   }
 
   private newChatServer(index: number): ChatServer {
     const id = `cs${++this.chatServerGeneration}`;
-    const { queue, broker, store, directory, presence } = this.backends;
     const clock = this.options.chatServerClock?.({ index, id }) ?? this.options.time;
-    return new ChatServer({
-      id, clock, queue, broker, store, directory, presence, limits: this.limits,
-      bugs: this.bugs, timers: this.options.time, gatewayIds: () => this.gateways.map((g) => g.id), metrics: this.metrics,
-      ...(this.options.log ? { log: this.options.log } : {}),
+    const assembled = assembleChatServer({
+      id, clock, timers: this.options.time, limits: this.limits, metrics: this.metrics, log: this.options.log, ports: this.backends,
+      equipment: this.equipment, gatewayIds: () => this.gateways.map((g) => g.id),
     });
+    this.chatServerStops.set(assembled.server, assembled.stop);
+    return assembled.server;
+  }
+
+  /** A chat server process ends, gracefully or not: what it held in memory goes with it. */
+  private async stopChatServer(server: ChatServer, options: { crash?: boolean }): Promise<void> {
+    const stop = this.chatServerStops.get(server);
+    this.chatServerStops.delete(server);
+    await (stop ? stop(options) : server.stop(options));
   }
 }

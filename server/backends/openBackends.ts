@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Client } from 'cassandra-driver';
 import type { ClusterBackends } from '../Cluster.ts';
+import type { Closable } from '../ports/Closable.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import { CassandraMessageStore } from '../cassandra/CassandraMessageStore.ts';
 import { createCassandraClient } from '../cassandra/client.ts';
@@ -47,7 +48,7 @@ export type PortName = keyof ClusterBackends;
 
 export interface OpenedBackends {
   backends: Partial<ClusterBackends>;
-  /** Closes the connections this call opened (not the ports' own subscriptions and consumers). */
+  /** Closes the ports that hold connections of their own (Closable), then the connections this call opened. */
   close(): Promise<void>;
 }
 
@@ -63,7 +64,9 @@ export async function openBackends(config: BackendConfig, time: TimeSource, need
   const usesRedis = need.some((port) => choice[port] === 'redis');
   let redis: Redis | undefined;
   let cassandra: Client | undefined;
+  const closables: Closable[] = [];
   const close = async (): Promise<void> => {
+    for (const port of closables.splice(0)) await port.close().catch(() => undefined);
     await redis?.quit().catch(() => redis?.disconnect());
     await cassandra?.shutdown().catch(() => undefined);
   };
@@ -76,7 +79,11 @@ export async function openBackends(config: BackendConfig, time: TimeSource, need
     }
     const prefix = config.redisPrefix;
     const backends: Partial<ClusterBackends> = {};
-    if (wants('broker')) backends.broker = redis && choice.broker === 'redis' ? new RedisBroker({ client: redis, prefix }) : new MemoryBroker();
+    if (wants('broker')) {
+      const redisBroker = redis && choice.broker === 'redis' ? new RedisBroker({ client: redis, prefix }) : undefined;
+      if (redisBroker) closables.push(redisBroker);
+      backends.broker = redisBroker ?? new MemoryBroker();
+    }
     if (wants('queue')) {
       backends.queue = redis && choice.queue === 'redis'
         ? new RedisInboundQueue({ client: redis, time, prefix, ...(config.queueClaimIdleMs ? { claimIdleMs: config.queueClaimIdleMs } : {}) })

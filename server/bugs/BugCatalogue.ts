@@ -1,8 +1,27 @@
+import { ackBeforePersist } from './ackBeforePersist.ts';
+import { cursorOvershoot } from './cursorOvershoot.ts';
+import { ignorePresenceGaps } from './ignorePresenceGaps.ts';
+import { noDedupe } from './noDedupe.ts';
+import { noPresenceDebounce } from './noPresenceDebounce.ts';
+import { noPresenceReregister } from './noPresenceReregister.ts';
+import { presenceWallClock } from './presenceWallClock.ts';
+import { readRewritesMessage } from './readRewritesMessage.ts';
+import { reuseConnectionIds } from './reuseConnectionIds.ts';
+import { routeToEveryGateway } from './routeToEveryGateway.ts';
+import { snowflakeIds } from './snowflakeIds.ts';
+import { stalePresenceTtl } from './stalePresenceTtl.ts';
+import { staleRosterCache } from './staleRosterCache.ts';
+import { syncOffByOne } from './syncOffByOne.ts';
+import { ticksSkipJoiners } from './ticksSkipJoiners.ts';
+import { tokenSyncOffByOne } from './tokenSyncOffByOne.ts';
+
 /**
  * Deliberate defects that can be switched on in the reference server or the virtual phone,
  * so the checkers can be proven to catch them (a checker that never fails proves nothing).
- * Each bug is one narrow, named branch at exactly the defect point; an empty set is the
- * correct system, unchanged.
+ * A server bug is harness equipment: a wrapper or policy applied to the correct parts when a
+ * node is assembled (one file per bug in this folder, with its catalogue entry; see
+ * ServerBug.ts), so production code carries no bug branch. An empty set is the correct
+ * system, unchanged.
  */
 
 export const BUG_NAMES = [
@@ -37,9 +56,6 @@ export type BugSet = ReadonlySet<BugName>;
 
 export const NO_BUGS: BugSet = new Set<BugName>();
 
-/** Bugs that live in the memory message store: a cluster on another store (Cassandra) cannot have them. */
-export const STORE_BUGS: readonly string[] = ['no-dedupe', 'read-rewrites-message'] satisfies readonly BugName[];
-
 export interface BugEntry {
   readonly name: BugName;
   /** Which side the defect lives in. */
@@ -54,54 +70,21 @@ export interface BugEntry {
 }
 
 export const BUG_CATALOGUE: readonly BugEntry[] = [
-  {
-    name: 'ack-before-persist', where: 'server', breaks: ['B2', 'A5'],
-    description: 'The chat server acks `sent` at once with a promised seq and buffers the write for 1 s (fan-out waits for the flush); a chat server stop or crash drops the unflushed buffer. Two servers may promise the same seq.',
-  },
-  {
-    name: 'no-dedupe', where: 'server', breaks: ['A4'],
-    description: 'The message store skips its idempotency check: a retried clientMsgId is stored again under a new seq and acked with it, instead of returning the original.',
-  },
-  {
-    name: 'snowflake-ids', where: 'server', breaks: ['C1', 'A5', 'A3'],
-    description: 'Each chat server stamps msgIds from its own clock, skewed by up to ±400 ms (drawn from its id), and watermark sync returns only messages whose msgId sorts after the watermark message\'s: a message stored "behind" the watermark is never synced.',
-  },
-  {
-    name: 'cursor-overshoot', where: 'server', breaks: ['B3', 'B8'],
-    description: 'A delivery ack moves the delivered cursor to the chat head instead of upTo, claiming delivery of messages the recipient never received.',
-  },
-  {
-    name: 'read-rewrites-message', where: 'server', breaks: ['B5', 'B7'],
-    description: 'A read (standalone or piggybacked) rewrites the message row at upTo, appending " [read by <reader>]" to its body, instead of moving the read cursor: senders never get a read tick (B5, B7 when the read rode on a typing frame). Syncs also return a changed body for the same seq, which no checker sees: histories record ids, not bodies.',
-  },
-  {
-    name: 'no-presence-debounce', where: 'server', breaks: ['D1', 'D6'],
-    description: 'Offline is broadcast to friends the moment the last connection drops, with no 30 s debounce.',
-  },
-  {
-    name: 'stale-presence-ttl', where: 'server', breaks: ['D4', 'D1', 'D5'],
-    description: 'Heartbeats and other frames stop refreshing the presence TTL, so connected users expire: friends see them offline and pushes stop reaching them.',
-  },
-  {
-    name: 'route-to-every-gateway', where: 'server', breaks: ['A10'],
-    description: 'A message is published to every gateway and delivered to every connection there, members or not.',
-  },
-  {
-    name: 'sync-off-by-one', where: 'server', breaks: ['C1', 'A3', 'A5'],
-    description: 'Watermark sync starts one past the watermark, skipping the first message after it.',
-  },
+  ackBeforePersist.entry,
+  noDedupe.entry,
+  snowflakeIds.entry,
+  cursorOvershoot.entry,
+  readRewritesMessage.entry,
+  noPresenceDebounce.entry,
+  stalePresenceTtl.entry,
+  routeToEveryGateway.entry,
+  syncOffByOne.entry,
   {
     name: 'swallow-trailing-receipt', where: 'phone', breaks: ['B6'],
     description: 'The phone read-receipt debounce drops the trailing receipt: only the leading one of each burst goes out.',
   },
-  {
-    name: 'reuse-connection-ids', where: 'server', breaks: ['A10'],
-    description: 'A gateway that comes back after a crash (kill-gateway) numbers its connections from 1 again: a stale presence entry of the old life routes a member\'s pushes to whoever now holds the same connection id.',
-  },
-  {
-    name: 'no-presence-reregister', where: 'server', breaks: ['D4'],
-    description: 'A gateway whose presence refresh finds the entry gone (the presence store restarted empty: restart-presence-store) does not write it again: its connected users stay invisible, shown offline to friends and missed by pushes.',
-  },
+  reuseConnectionIds.entry,
+  noPresenceReregister.entry,
   {
     name: 'no-reconnect-on-going-away', where: 'phone', breaks: ['F1'],
     description: 'The phone takes close code 1001 GOING_AWAY (a gateway draining) as final and never reconnects: it is left disconnected after the heal, missing everything sent after the drain (drain-gateway).',
@@ -114,30 +97,15 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
     name: 'render-out-of-order-push', where: 'phone', breaks: ['A2'],
     description: 'The phone renders a push above a gap at once instead of holding it until the missing seqs arrive, so a reordered delivery shows out of order (reorder-broker-messages).',
   },
-  {
-    name: 'stale-roster-cache', where: 'server', breaks: ['A10'],
-    description: 'Each chat server caches the roster it fans a chat\'s messages out to and only ever adds to it: a member who left or was kicked (scenario events leave-group, kick-member) keeps getting the group\'s messages.',
-  },
-  {
-    name: 'ticks-skip-joiners', where: 'server', breaks: ['B8'],
-    description: 'Group ticks are computed over the founding members only: a member who joined a chat that already had messages (joinedAtSeq above 0; scenario event join-group) is left out, so senders see delivered and read before the joiner has the message.',
-  },
+  staleRosterCache.entry,
+  ticksSkipJoiners.entry,
   {
     name: 'fresh-install-stale-watermark', where: 'phone', breaks: ['A5'],
     description: 'A freshly installed app (scenario event reinstall-device) starts from the watermarks of the device it replaces, restored from a backup, but holds none of its messages: its first sync asks only for what came after them, so the history below is never shown.',
   },
-  {
-    name: 'ignore-presence-gaps', where: 'server', breaks: ['D3'],
-    description: 'A gateway reads the numbers of the presence pushes on its channel but does not act on a gap: a friend\'s online lost by the broker (lose-broker-messages, lose-broker-channel) stays unseen until the observer next asks.',
-  },
-  {
-    name: 'token-sync-off-by-one', where: 'server', breaks: ['C2'],
-    description: 'Token sync reads the inbox from one past the token\'s position, so the first event after every non-empty token falls between two tokens (devices that sync by token: population.tokenSyncShare).',
-  },
-  {
-    name: 'presence-wall-clock', where: 'server', breaks: ['D1'],
-    description: 'A chat server answers presence queries by subtracting the store\'s last-disconnect stamp from its own wall clock instead of taking the age the store measured: once its clock is ahead (clocks.chatServerSkewMs, a clock-jump forward) a user inside the debounce window is answered offline.',
-  },
+  ignorePresenceGaps.entry,
+  tokenSyncOffByOne.entry,
+  presenceWallClock.entry,
   {
     name: 'phone-wall-clock-presence', where: 'phone', breaks: ['D4'],
     description: 'The phone stamps presence pushes and query answers with its wall clock to keep a push over an older answer: after its clock jumps back (a clock-jump of the phones) every answer about a user pushed before the jump looks older and is dropped, so a return or departure it missed while away stays unseen.',

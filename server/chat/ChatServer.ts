@@ -1,31 +1,28 @@
-import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
-import { snowflakeSkewMs } from '../bugs/snowflakeSkew.ts';
 import type { Broker } from '../ports/Broker.ts';
-import type { Clock, TimerHandle, Timers } from '../ports/Clock.ts';
+import type { Clock } from '../ports/Clock.ts';
 import type { ChatRecord, Directory } from '../ports/Directory.ts';
 import type { DeadLetter, InboundQueue, QueueConsumer, QueueEntry } from '../ports/InboundQueue.ts';
 import type { Log } from '../ports/Log.ts';
 import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import { chatServerInstruments, frameTypeLabel, type ChatServerInstruments } from '../metrics/instruments.ts';
-import type { AppendInput, ChatPage, CursorKind, MessageStore, StoredMessage } from '../ports/MessageStore.ts';
+import type { AppendInput, CursorKind, MessageStore, StoredMessage } from '../ports/MessageStore.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import type { InboundEnvelope } from '../protocol/envelopes.ts';
-import { ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
-import type {
-  AckFrame, ErrorFrame, MessageFrame, PresenceQueryFrame, ReadFrame, ReceiptFrame, SendFrame, SentFrame, SyncChatResult,
-  SyncFrame, TypingFrame,
-} from '../protocol/frames.ts';
+import { ERROR_CODES } from '../protocol/errorCodes.ts';
+import type { AckFrame, ErrorFrame, ReadFrame, ReceiptFrame, SendFrame, SentFrame, TypingFrame } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { parseJsonBounded } from '../protocol/boundedJson.ts';
 import { createStderrLog } from '../runtime/stderrLog.ts';
 import { Coalescer } from './Coalescer.ts';
 import { InboxMaterializer } from './InboxMaterializer.ts';
-import { memberCursors, otherMember, ticksOf } from './chatTicks.ts';
+import { memberCursors, otherMember } from './chatTicks.ts';
 import { cursorFloor, aggregateFor } from './groupTicks.ts';
-import { Router } from './Router.ts';
-import { eventsThatFit, fitWatermarkResult } from './syncPages.ts';
-import { decodeSyncToken, encodeSyncToken } from './syncTokens.ts';
+import { Router, type ChatRouter } from './Router.ts';
 import { validateFrame } from './validateFrame.ts';
+import { FrameRejected } from './FrameRejected.ts';
+import { PresenceQueries } from './PresenceQueries.ts';
+import { SyncHandler } from './SyncHandler.ts';
+import { toMessageFrame } from './toMessageFrame.ts';
 
 export interface ChatServerDeps {
   id: string;
@@ -36,42 +33,17 @@ export interface ChatServerDeps {
   directory: Directory;
   presence: PresenceStore;
   limits: ServerLimits;
-  /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct server. */
-  bugs?: BugSet;
-  /** Needed only by the `ack-before-persist` bug, which flushes its write buffer on a timer. */
-  timers?: Timers;
-  /** Every gateway's id; needed only by the `route-to-every-gateway` bug. */
-  gatewayIds?: () => readonly string[];
+  /** Where replies, pushes and receipts go. Default: a Router over `presence` and `broker`. */
+  router?: ChatRouter;
   /** Where frames the queue gave up on are reported (default: JSON lines on stderr). */
   log?: Log;
   /** Where frames handled, queue waits, errors and stored messages are counted (docs/metrics.md); default none. */
   metrics?: Metrics;
 }
 
-/** How long the `ack-before-persist` bug holds an acknowledged message before writing it. */
-export const ACK_BEFORE_PERSIST_FLUSH_DELAY_MS = 1_000;
-
-/** How far back from the head the `ack-before-persist` bug looks for an already flushed retry. */
-export const ACK_BEFORE_PERSIST_RETRY_LOOKBACK_MAX = 256;
-
-/** A send the `ack-before-persist` bug acknowledged but has not yet written to the store. */
-interface UnflushedSend {
-  env: InboundEnvelope;
-  chat: ChatRecord;
-  input: AppendInput;
-  promisedSeq: number;
-}
-
 export interface ChatServerStats {
   framesHandled: number;
   errorsByCode: Map<string, number>;
-}
-
-/** Raised for a frame the server must refuse; turned into an `error` frame at the edge. */
-class FrameRejected extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly ref?: string) {
-    super(message);
-  }
 }
 
 /**
@@ -83,19 +55,14 @@ class FrameRejected extends Error {
 export class ChatServer {
   readonly stats: ChatServerStats = { framesHandled: 0, errorsByCode: new Map() };
   private consumer: QueueConsumer | undefined;
-  private readonly router: Router;
+  private readonly router: ChatRouter;
   private msgIdCounter = 0;
-  private readonly bugs: BugSet;
   private readonly log: Log;
   private readonly metrics: ChatServerInstruments;
-  /** Only the `ack-before-persist` bug fills this; it lives in memory, so a stop loses it. */
-  private unflushed: UnflushedSend[] = [];
-  /** Bug 'stale-roster-cache' only: chat -> every member ever fanned out to. */
-  private readonly staleRosters = new Map<string, Set<string>>();
-  private flushTimer: TimerHandle | undefined;
   /** One tick computation per chat and kind at a time (see requestTicks). */
   private readonly tickRuns = new Coalescer();
-  private readonly inbox: InboxMaterializer;
+  private readonly sync: SyncHandler;
+  private readonly presenceQueries: PresenceQueries;
   /** chat|kind keys whose next tick computation tells every sender again (a redelivered frame asked for it). */
   private readonly retellTicks = new Set<string>();
   /** While paused (see pause): entries handed to this server wait on it; a crash rejects it. */
@@ -104,13 +71,13 @@ export class ChatServer {
   private pausedConsumerStop: Promise<void> | undefined;
 
   constructor(private readonly deps: ChatServerDeps) {
-    this.router = new Router(deps.presence, deps.broker);
-    this.inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory });
-    this.bugs = deps.bugs ?? NO_BUGS;
+    this.router = deps.router ?? new Router(deps.presence, deps.broker);
+    const reply = (env: InboundEnvelope, frame: object): Promise<void> => this.reply(env, frame);
+    const inbox = new InboxMaterializer({ store: deps.store, directory: deps.directory });
+    this.sync = new SyncHandler({ store: deps.store, directory: deps.directory, limits: deps.limits, inbox, reply });
+    this.presenceQueries = new PresenceQueries({ clock: deps.clock, directory: deps.directory, presence: deps.presence, limits: deps.limits, reply });
     this.log = deps.log ?? createStderrLog(`chat-server ${deps.id}`);
     this.metrics = chatServerInstruments(deps.metrics ?? NO_METRICS);
-    if (this.bugs.has('ack-before-persist') && !deps.timers) throw new Error('the ack-before-persist bug needs timers');
-    if (this.bugs.has('route-to-every-gateway') && !deps.gatewayIds) throw new Error('the route-to-every-gateway bug needs gatewayIds');
   }
 
   get id(): string {
@@ -154,7 +121,7 @@ export class ChatServer {
    * server they wait in the queue); an entry still handed to it after the pause (a read that
    * was under way) waits, unprocessed, until `resume`, its key's lane standing still behind it.
    * Fidelity: work already under way when the pause begins (a frame between two store calls,
-   * a tick computation, the ack-before-persist bug's flush timer) runs on to its end, where a
+   * a tick computation) runs on to its end, where a
    * real stopped process would freeze mid-way; and no lease expires meanwhile, so nothing it
    * holds is handed to another server, as a queue with claim timeouts would after a long pause.
    */
@@ -199,11 +166,6 @@ export class ChatServer {
     else gate?.release();
     const consumer = this.consumer;
     this.consumer = undefined;
-    // Bug 'ack-before-persist': acknowledged writes still in the buffer die with the process,
-    // graceful or not (the shutdown path forgets to flush them).
-    this.flushTimer?.cancel();
-    this.flushTimer = undefined;
-    this.unflushed = [];
     await consumer?.stop({ abandonInFlight: options.crash ?? false });
     if (!options.crash) await pausedStop;
   }
@@ -249,8 +211,8 @@ export class ChatServer {
       case 'ack': return this.onCursor(env, frame, 'delivered', redelivered);
       case 'read': return this.onCursor(env, frame, 'read', redelivered);
       case 'typing': return this.onTyping(env, frame, redelivered);
-      case 'sync': return frame.token !== undefined ? this.onTokenSync(env, frame) : this.onWatermarkSync(env, frame);
-      case 'presence_query': return this.onPresenceQuery(env, frame);
+      case 'sync': return frame.token !== undefined ? this.sync.token(env, frame) : this.sync.watermark(env, frame);
+      case 'presence_query': return this.presenceQueries.answer(env, frame);
       case 'ping': return this.reply(env, { type: 'pong' });
     }
   }
@@ -264,7 +226,6 @@ export class ChatServer {
       chatId: chat.id, senderId: env.user, senderDeviceId: env.device, clientMsgId: frame.clientMsgId,
       body: frame.body, msgId: this.nextMsgId(nowMs), sentAtMs: nowMs,
     };
-    if (this.bugs.has('ack-before-persist')) return this.ackThenBuffer(env, chat, input);
     const { message, created } = await this.deps.store.append(input);
     if (created) this.metrics.messagesStored.inc();
     if (!created && message.body !== frame.body) {
@@ -294,83 +255,20 @@ export class ChatServer {
   }
 
   private async fanOut(chat: ChatRecord, message: StoredMessage, exceptConnection: string): Promise<void> {
-    const frame = JSON.stringify(toMessageFrame(message));
-    // Bug 'route-to-every-gateway': every gateway writes the message to every connection it
-    // holds, members of the chat or not (a leak), instead of to the members' connections.
-    if (this.bugs.has('route-to-every-gateway')) return this.router.toEveryGateway(this.deps.gatewayIds?.() ?? [], frame, exceptConnection);
-    // Bug 'stale-roster-cache': the roster is cached per chat and only ever grows, so a member
-    // who left or was removed keeps getting the chat's messages.
-    const members = this.bugs.has('stale-roster-cache') ? this.cachedRoster(chat) : [...chat.members.keys()];
-    await this.router.toUsers(members, frame, exceptConnection);
-  }
-
-  /** Bug 'stale-roster-cache' only: every member this chat server ever saw in the chat. */
-  private cachedRoster(chat: ChatRecord): string[] {
-    let roster = this.staleRosters.get(chat.id);
-    if (!roster) this.staleRosters.set(chat.id, (roster = new Set()));
-    for (const member of chat.members.keys()) roster.add(member);
-    return [...roster];
-  }
-
-  /**
-   * Bug 'ack-before-persist': a write-behind buffer. The `sent` ACK goes out at once with the
-   * seq the message is expected to get (head + its place in this server's buffer), and the
-   * store write (with inboxes and fan-out) waits for a flush `ACK_BEFORE_PERSIST_FLUSH_DELAY_MS`
-   * later. A chat server stop drops the buffer: acknowledged messages are never stored. Two
-   * servers buffering for the same chat also promise the same seq twice.
-   */
-  private async ackThenBuffer(env: InboundEnvelope, chat: ChatRecord, input: AppendInput): Promise<void> {
-    const buffered = this.unflushed.find((u) => u.input.chatId === input.chatId && u.input.senderId === input.senderId && u.input.clientMsgId === input.clientMsgId);
-    let promisedSeq = buffered?.promisedSeq;
-    if (promisedSeq === undefined) {
-      // A retry of a write already flushed is answered as the correct path does. Reading only
-      // the tail keeps a send cheap in long runs; an older retry is rare with instant ACKs.
-      const headSeq = await this.deps.store.headSeq(input.chatId);
-      const lookbackFrom = Math.max(0, headSeq - ACK_BEFORE_PERSIST_RETRY_LOOKBACK_MAX);
-      const tail = await this.deps.store.readChat(input.chatId, lookbackFrom, ACK_BEFORE_PERSIST_RETRY_LOOKBACK_MAX);
-      const stored = tail.messages.find((m) => m.senderId === input.senderId && m.clientMsgId === input.clientMsgId);
-      if (stored) return this.afterAppend(env, chat, stored);
-      promisedSeq = headSeq + this.unflushed.filter((u) => u.input.chatId === input.chatId).length + 1;
-      this.unflushed.push({ env, chat, input, promisedSeq });
-      this.flushTimer ??= this.deps.timers!.schedule(ACK_BEFORE_PERSIST_FLUSH_DELAY_MS, () => void this.flushUnflushed());
-    }
-    const msgId = buffered?.input.msgId ?? input.msgId;
-    const sentAtMs = buffered?.input.sentAtMs ?? input.sentAtMs;
-    await this.reply(env, { type: 'sent', ref: input.clientMsgId, chat: chat.id, seq: promisedSeq, msgId, ts: sentAtMs } satisfies SentFrame);
-  }
-
-  private async flushUnflushed(): Promise<void> {
-    this.flushTimer = undefined;
-    const batch = this.unflushed;
-    this.unflushed = [];
-    for (const { env, chat, input } of batch) {
-      try {
-        const { message } = await this.deps.store.append(input);
-        await this.fanOut(chat, message, env.conn);
-      } catch {
-        // Nobody is left to retry: the client already has its ACK. The write is lost (the bug).
-      }
-    }
+    await this.router.toMembers(chat, JSON.stringify(toMessageFrame(message)), exceptConnection);
   }
 
   /** Time-ordered, unique across chat servers: ms timestamp, server id, per-server counter. */
   private nextMsgId(nowMs: number): string {
     this.msgIdCounter = (this.msgIdCounter + 1) % 1_000_000;
-    // Bug 'snowflake-ids': each chat server's clock is off by a fixed skew, as real clocks are;
-    // harmless alone (msgId is never used for order) but the bugged sync orders by it.
-    const stampMs = this.bugs.has('snowflake-ids') ? nowMs + snowflakeSkewMs(this.deps.id) : nowMs;
-    return `${stampMs.toString(36).padStart(9, '0')}-${this.deps.id}-${this.msgIdCounter.toString(36).padStart(4, '0')}`;
+    return `${nowMs.toString(36).padStart(9, '0')}-${this.deps.id}-${this.msgIdCounter.toString(36).padStart(4, '0')}`;
   }
 
   // ---- delivery and read cursors ----
 
   private async onCursor(env: InboundEnvelope, frame: AckFrame | ReadFrame, kind: CursorKind, redelivered: boolean): Promise<void> {
     const chat = await this.memberChat(env.user, frame.chat);
-    let upTo = frame.upTo;
-    // Bug 'cursor-overshoot': a delivery ack moves the cursor to the chat head, claiming
-    // delivery of messages sent after the ones the recipient acknowledged.
-    if (kind === 'delivered' && this.bugs.has('cursor-overshoot')) upTo = await this.deps.store.headSeq(chat.id);
-    await this.advance(chat, env.user, kind, upTo, redelivered);
+    await this.advance(chat, env.user, kind, frame.upTo, redelivered);
   }
 
   /** Moves a reader's cursor and tells every sender whose aggregate tick moved. Read implies delivered. */
@@ -411,9 +309,7 @@ export class ChatServer {
     const chat = await this.deps.directory.getChat(chatId);
     if (!chat) return;
     const { cursors, lastSeqBySender, announced } = await this.deps.store.tickState(chat.id);
-    // Bug 'ticks-skip-joiners': the aggregate is taken over the founding members only (joinedAtSeq 0).
-    const counted = this.bugs.has('ticks-skip-joiners') ? { ...chat, members: new Map([...chat.members].filter(([, joined]) => joined === 0)) } : chat;
-    const floor = cursorFloor(memberCursors(counted, cursors, kind));
+    const floor = cursorFloor(memberCursors(chat, cursors, kind));
     const changes: Array<{ sender: string; upTo: number }> = [];
     for (const [sender, lastSeq] of lastSeqBySender) {
       if (!chat.members.has(sender)) continue;
@@ -439,112 +335,6 @@ export class ChatServer {
     if (frame.read !== undefined) await this.advance(chat, env.user, 'read', frame.read, redelivered);
     const others = [...chat.members.keys()].filter((u) => u !== env.user);
     await this.router.toUsers(others, JSON.stringify({ type: 'typing', chat: chat.id, user: env.user }));
-  }
-
-  // ---- sync ----
-
-  private async onWatermarkSync(env: InboundEnvelope, frame: SyncFrame): Promise<void> {
-    this.checkEpoch(frame.epoch, frame.id);
-    const given = frame.chats ?? {};
-    const memberOf = await this.deps.directory.chatsOf(env.user);
-    // Chats the client did not list start from 0, so a new chat is never missed; a client paging
-    // over more chats than one frame may list asks for the listed ones only (listedOnly).
-    const asked = frame.listedOnly ? memberOf.filter((c) => Object.hasOwn(given, c)) : memberOf;
-    const wanted = new Map<string, number>(asked.map((c) => [c, Object.hasOwn(given, c) ? given[c]! : 0]));
-    let budget = this.deps.limits.syncMessagesMax;
-    // Once the messages read pass the byte limit, later chats are read for their head only: the
-    // cut below would drop their messages anyway.
-    let bytesRead = 0;
-    const results: SyncChatResult[] = [];
-    for (const [chatId, afterSeq] of wanted) {
-      const limit = bytesRead > this.deps.limits.syncResultBytesMax ? 0 : Math.max(0, budget);
-      const page = await this.readAfterWatermark(chatId, afterSeq, limit);
-      budget -= page.messages.length;
-      const messages = page.messages.map(toMessageFrame);
-      for (const m of messages) bytesRead += m.body.length;
-      // A chat with no message has no tick to report: a cursor is only ever written up to the
-      // head (CURSOR_AHEAD otherwise), and the head was 0 when this read began. So its tick
-      // state (a cursor_marks partition read) and its record are not read: at a ramp or a
-      // reconnect storm most chats a phone syncs are still empty.
-      const chat = page.headSeq > 0 ? await this.deps.directory.getChat(chatId) : undefined;
-      const receipts = chat ? await this.currentTicks(chat, env.user) : [];
-      results.push({ chat: chatId, messages, head: page.headSeq, hasMore: page.hasMore, receipts });
-    }
-    const result = { type: 'sync_result' as const, ref: frame.id, epoch: this.deps.store.epoch, hasMore: results.some((r) => r.hasMore), chats: results };
-    await this.reply(env, fitWatermarkResult(result, this.deps.limits.syncResultBytesMax));
-  }
-
-  private async readAfterWatermark(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
-    // Bug 'sync-off-by-one': the exclusive bound is moved one further, so the first message
-    // after the watermark is never returned.
-    if (this.bugs.has('sync-off-by-one')) return this.deps.store.readChat(chatId, afterSeq + 1, limit);
-    // Bug 'snowflake-ids': the watermark is trusted as a position in msgId (time) order: only
-    // messages whose id sorts after the watermark message's id come back, so a message stored
-    // later by a chat server whose clock is behind is skipped for good.
-    if (this.bugs.has('snowflake-ids')) return this.readAfterSnowflake(chatId, afterSeq, limit);
-    return this.deps.store.readChat(chatId, afterSeq, limit);
-  }
-
-  private async readAfterSnowflake(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
-    const all = await this.deps.store.readChat(chatId, 0, Number.MAX_SAFE_INTEGER);
-    const watermarkId = all.messages.find((m) => m.seq === afterSeq)?.msgId ?? '';
-    const after = all.messages.filter((m) => m.msgId > watermarkId).sort((a, b) => (a.msgId < b.msgId ? -1 : 1));
-    return { messages: after.slice(0, limit), headSeq: all.headSeq, hasMore: after.length > limit };
-  }
-
-  /** The aggregate ticks a user sees on their own messages in a chat, for converging after a reconnect. */
-  private async currentTicks(chat: ChatRecord, user: string): Promise<ReceiptFrame[]> {
-    return ticksOf(chat, user, await this.deps.store.getCursors(chat.id));
-  }
-
-  private async onTokenSync(env: InboundEnvelope, frame: SyncFrame): Promise<void> {
-    // An empty token asks for the whole inbox of the current epoch: how a client gets its first token.
-    const decoded = frame.token === '' ? { epoch: this.deps.store.epoch, position: 0 } : decodeSyncToken(frame.token ?? '');
-    if (!decoded) throw new FrameRejected('INVALID_FIELD', 'token: not a sync token', frame.id);
-    this.checkEpoch(decoded.epoch, frame.id);
-    // Copy what is new in the user's chats first (one page of messages at most; the rest is
-    // copied by the next call, which `hasMore` asks for).
-    const filled = await this.inbox.fill(env.user, this.deps.limits.syncEventsMax);
-    // Bug 'token-sync-off-by-one': reads from one past the token's position, skipping the event right after it.
-    const after = this.bugs.has('token-sync-off-by-one') && decoded.position > 0 ? decoded.position + 1 : decoded.position;
-    const page = await this.deps.store.readInbox(env.user, after, this.deps.limits.syncEventsMax);
-    const epoch = this.deps.store.epoch;
-    // Cut to the byte limit; the token of the page's last event is the longest one it can carry.
-    const longest = { type: 'sync_result', ref: frame.id, epoch, hasMore: false, events: [], token: encodeSyncToken(epoch, page.events.at(-1)?.position ?? decoded.position) };
-    const events = page.events.slice(0, eventsThatFit(longest, page.events, this.deps.limits.syncResultBytesMax));
-    const last = events.at(-1)?.position ?? decoded.position;
-    await this.reply(env, {
-      type: 'sync_result', ref: frame.id, epoch, hasMore: page.hasMore || !filled || events.length < page.events.length,
-      events, token: encodeSyncToken(epoch, last),
-    });
-  }
-
-  private checkEpoch(epoch: string | undefined, ref: string): void {
-    if (epoch !== undefined && epoch !== this.deps.store.epoch) throw new FrameRejected('SYNC_RESET', ERROR_CODES.SYNC_RESET.text, ref);
-  }
-
-  // ---- presence ----
-
-  private async onPresenceQuery(env: InboundEnvelope, frame: PresenceQueryFrame): Promise<void> {
-    // Only friends' presence is visible (no leakage); others are left out of the answer.
-    const friends = new Set(await this.deps.directory.friendsOf(env.user));
-    const visible = frame.users.filter((u) => friends.has(u));
-    const presence = await this.deps.presence.getMany(visible);
-    const nowMs = this.deps.clock.nowMs();
-    const users = visible.map((user) => {
-      const p = presence.get(user);
-      const last = p?.lastDisconnectAtMs;
-      // Within the debounce window a user still shows online, exactly as the broadcasts do.
-      // Expired entries not yet swept: the presence service has not started its debounce, so
-      // answering offline now could never be corrected by a broadcast when the user returns.
-      // The age comes from the store, which stamped the disconnect on its own clock: this
-      // server's wall clock may be skewed or stepped (an NTP step), and a difference between two
-      // machines' clocks is no duration. Bug 'presence-wall-clock' takes it from this server's clock.
-      const ageMs = this.bugs.has('presence-wall-clock') || p?.lastDisconnectAgeMs === undefined ? (last === undefined ? undefined : nowMs - last) : p.lastDisconnectAgeMs;
-      const online = (p?.entries.length ?? 0) > 0 || p?.awaitingSweep === true || (ageMs !== undefined && ageMs < this.deps.limits.presenceDebounceMs);
-      return online || last === undefined ? { user, online } : { user, online, lastSeenMs: last };
-    });
-    await this.reply(env, { type: 'presence_result', ref: frame.id, users });
   }
 
   // ---- helpers ----
@@ -573,7 +363,4 @@ function refOf(frameText: string): string | undefined {
   return typeof f.clientMsgId === 'string' ? f.clientMsgId : typeof f.id === 'string' ? f.id : undefined;
 }
 
-export function toMessageFrame(m: StoredMessage): MessageFrame {
-  return { type: 'message', chat: m.chatId, seq: m.seq, msgId: m.msgId, from: m.senderId, fromDevice: m.senderDeviceId, clientMsgId: m.clientMsgId, body: m.body, ts: m.sentAtMs };
-}
-
+export { toMessageFrame };

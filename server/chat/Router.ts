@@ -1,12 +1,21 @@
 import type { Broker } from '../ports/Broker.ts';
+import type { ChatRecord } from '../ports/Directory.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import { gatewayChannel, type GatewayDelivery, type PresenceStamp } from '../protocol/envelopes.ts';
+
+/** Where a chat server sends what it has to say: to a chat's members, to users, to one connection. */
+export interface ChatRouter {
+  /** A chat message to every member's live connections but `exceptConnection` (the sender's). */
+  toMembers(chat: ChatRecord, frame: string, exceptConnection?: string): Promise<void>;
+  toUsers(userIds: readonly string[], frame: string, exceptConnection?: string, stamp?: (gatewayId: string) => PresenceStamp): Promise<void>;
+  toConnection(gatewayId: string, connectionId: string, frame: string): Promise<void>;
+}
 
 /**
  * Routes one frame to users' live connections: one presence lookup for all recipients, then
  * one broker publish per gateway that holds any of them (never one per recipient).
  */
-export class Router {
+export class Router implements ChatRouter {
   constructor(private readonly presence: PresenceStore, private readonly broker: Broker) {}
 
   /**
@@ -31,13 +40,8 @@ export class Router {
     await Promise.all([...byGateway].map(([gatewayId, to]) => this.publish(gatewayId, stamp ? { kind: 'deliver', to, frame, presence: stamp(gatewayId) } : { kind: 'deliver', to, frame })));
   }
 
-  /**
-   * Publishes `frame` to every gateway for all of its connections (but `exceptConnection`),
-   * whoever they belong to. Only the `route-to-every-gateway` bug calls this: it leaks.
-   */
-  async toEveryGateway(gatewayIds: readonly string[], frame: string, exceptConnection?: string): Promise<void> {
-    const delivery: GatewayDelivery = exceptConnection === undefined ? { kind: 'broadcast', frame } : { kind: 'broadcast', except: exceptConnection, frame };
-    await Promise.all(gatewayIds.map((gatewayId) => this.publish(gatewayId, delivery)));
+  toMembers(chat: ChatRecord, frame: string, exceptConnection?: string): Promise<void> {
+    return this.toUsers([...chat.members.keys()], frame, exceptConnection);
   }
 
   async toConnection(gatewayId: string, connectionId: string, frame: string): Promise<void> {

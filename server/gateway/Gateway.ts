@@ -1,4 +1,3 @@
-import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { InboundQueue } from '../ports/InboundQueue.ts';
@@ -6,12 +5,14 @@ import { NO_METRICS, type Metrics } from '../ports/Metrics.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import { frameTypeLabel, gatewayInstruments, type GatewayInstruments } from '../metrics/instruments.ts';
 import { helloLimits, type ServerLimits } from '../protocol/limits.ts';
-import type { GatewayDelivery, InboundEnvelope, PresenceEvent } from '../protocol/envelopes.ts';
-import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../protocol/envelopes.ts';
+import { gatewayChannel, type GatewayDelivery, type InboundEnvelope } from '../protocol/envelopes.ts';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../protocol/errorCodes.ts';
 import { PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, type HelloFrame, type ResyncFrame } from '../protocol/frames.ts';
 import { parseJsonBounded } from '../protocol/boundedJson.ts';
 import type { ServerConnection } from './ServerConnection.ts';
+import { closeCodeLabel, deviceKey, newGatewayClient, takeRateToken, type GatewayClient } from './GatewayClient.ts';
+import { PresenceGapWatch } from './PresenceGapWatch.ts';
+import { PresenceRoutes, presenceRefreshEveryMs } from './PresenceRoutes.ts';
 
 /** How long a drain (a graceful stop) waits for phones to finish the closing handshakes before the port closes, in ms. */
 export const GATEWAY_DRAIN_WAIT_MS = 2_000;
@@ -23,8 +24,6 @@ export interface GatewayDeps {
   queue: InboundQueue;
   presence: PresenceStore;
   limits: ServerLimits;
-  /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct gateway. */
-  bugs?: BugSet;
   /**
    * Names this life of the gateway when it comes back under the same id after a crash or a
    * drain (`r1`, `r2`, ...): connection ids then read `gw1.r1.5`, so they never repeat across
@@ -34,24 +33,6 @@ export interface GatewayDeps {
   bootId?: string;
   /** Where the gateway counts connections, frames, closes and refusals (docs/metrics.md); default none. */
   metrics?: Metrics;
-}
-
-interface ClientState {
-  id: string;
-  user: string;
-  device: string;
-  link: ServerConnection;
-  /** When the gateway accepted it: of two connections of one device, the older is replaced. */
-  connectedAtMs: number;
-  lastFrameAtMs: number;
-  lastPresenceRefreshAtMs: number;
-  bucketTokens: number;
-  bucketRefilledAtMs: number;
-  dropWindowStartMs: number;
-  dropsInWindow: number;
-  closing: boolean;
-  /** The link's close code, when it closed while the gateway was paused (handled on resume). */
-  closedWhilePaused?: number;
 }
 
 export interface GatewayStats {
@@ -71,9 +52,9 @@ export interface GatewayStats {
  */
 export class Gateway {
   readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, deliveriesIn: 0, closesByCode: new Map() };
-  private readonly clients = new Map<string, ClientState>();
+  private readonly clients = new Map<string, GatewayClient>();
   /** The newest connection of each user and device on this gateway (see deviceKey). */
-  private readonly byDevice = new Map<string, ClientState>();
+  private readonly byDevice = new Map<string, GatewayClient>();
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
   private nextConnection = 0;
@@ -82,23 +63,27 @@ export class Gateway {
   private partitioned = false;
   /** Set by stop and crash: a link handed over afterwards is turned away. */
   private stopped = false;
-  private readonly bugs: BugSet;
   /** Prefix of this life's connection ids. */
   private readonly connectionPrefix: string;
-  /** The presence service's numbered pushes on our channel: its stream and the last number seen. */
-  private presenceStream: { stream: string; seq: number } | undefined;
-  /** When connections were last told of a presence gap, and whether another notice is due. */
-  private presenceGapNoticeAtMs = -Infinity;
-  private presenceGapPending = false;
+  /** The numbers of the presence service's pushes on our channel (a gap: a push was lost). */
+  private readonly presenceGaps: PresenceGapWatch;
   private readonly metrics: GatewayInstruments;
+  /** The presence entries that route pushes to our connections. */
+  private readonly routes: PresenceRoutes;
   private readonly labels: { gateway: string };
 
   constructor(private readonly deps: GatewayDeps) {
-    this.bugs = deps.bugs ?? NO_BUGS;
     this.metrics = gatewayInstruments(deps.metrics ?? NO_METRICS);
+    this.presenceGaps = new PresenceGapWatch(deps.time, deps.limits.heartbeatSweepIntervalMs, () => {
+      const resync = JSON.stringify({ type: 'resync', reason: 'presence-gap' } satisfies ResyncFrame);
+      for (const client of this.clients.values()) if (!client.closing) this.write(client, resync);
+    });
+    this.routes = new PresenceRoutes({
+      id: deps.id, time: deps.time, broker: deps.broker, presence: deps.presence, limits: deps.limits,
+      partitioned: () => this.partitioned, holds: (client) => this.clients.get(client.id) === client, write: (client, text) => this.write(client, text),
+    });
     this.labels = { gateway: deps.id };
-    // Bug 'reuse-connection-ids': every life numbers its connections gw1.1, gw1.2, ... again.
-    this.connectionPrefix = deps.bootId === undefined || this.bugs.has('reuse-connection-ids') ? deps.id : `${deps.id}.${deps.bootId}`;
+    this.connectionPrefix = deps.bootId === undefined ? deps.id : `${deps.id}.${deps.bootId}`;
   }
 
   get id(): string {
@@ -119,20 +104,7 @@ export class Gateway {
       return undefined;
     }
     const nowMs = this.deps.time.nowMs();
-    const client: ClientState = {
-      id: `${this.connectionPrefix}.${++this.nextConnection}`,
-      user: identity.user,
-      device: identity.device,
-      link,
-      connectedAtMs: nowMs,
-      lastFrameAtMs: nowMs,
-      lastPresenceRefreshAtMs: nowMs,
-      bucketTokens: this.deps.limits.framesBurstMax,
-      bucketRefilledAtMs: nowMs,
-      dropWindowStartMs: nowMs,
-      dropsInWindow: 0,
-      closing: false,
-    };
+    const client = newGatewayClient(`${this.connectionPrefix}.${++this.nextConnection}`, identity, link, nowMs, this.deps.limits);
     // One connection per device: an older one of the same device here is replaced (4409);
     // one on another gateway is found through the presence store once this one is routed.
     const older = this.byDevice.get(deviceKey(client));
@@ -149,12 +121,17 @@ export class Gateway {
       type: 'hello', v: PROTOCOL_VERSION, user: client.user, device: client.device, connection: client.id,
       heartbeatIntervalMs: this.deps.limits.heartbeatIntervalMs, limits: helloLimits(this.deps.limits),
     };
-    void this.registerThenGreet(client, JSON.stringify(hello));
+    void this.routes.registerThenGreet(client, JSON.stringify(hello));
     return client.id;
   }
 
   connectionCount(): number {
     return this.clients.size;
+  }
+
+  /** The ids of the connections this gateway holds now. */
+  connectionIds(): string[] {
+    return [...this.clients.keys()];
   }
 
   /** Graceful shutdown: every client is told to reconnect elsewhere (1001). */
@@ -219,11 +196,11 @@ export class Gateway {
     this.subscription = await this.deps.broker.subscribe(gatewayChannel(this.deps.id), (payload) => this.onDelivery(payload));
     // Entries may have lapsed while the store was out of reach (no refresh got through): put every
     // one back now, or pushes routed until the next throttled refresh miss them. The resync waits
-    // for the routes, as the hello does (registerThenGreet): a message stored after the phone's
+    // for the routes, as the hello does (PresenceRoutes.registerThenGreet): a message stored after the phone's
     // sync read must find the route.
     const routed = [...this.clients.values()].filter((client) => !client.closing).map((client) => {
       client.lastPresenceRefreshAtMs = this.deps.time.nowMs();
-      return new Promise<void>((resolve) => void this.registerPresence(client, resolve));
+      return new Promise<void>((resolve) => void this.routes.register(client, resolve));
     });
     await Promise.all(routed);
     if (this.partitioned) return; // cut off again meanwhile: the next heal resyncs
@@ -235,7 +212,7 @@ export class Gateway {
   }
 
   /** A WebSocket ping or pong: the client is there (liveness and presence), nothing to answer. */
-  private onAlive(client: ClientState): void {
+  private onAlive(client: GatewayClient): void {
     if (this.pausedBacklog) {
       this.pausedBacklog.push(() => this.onAlive(client));
       return;
@@ -243,10 +220,10 @@ export class Gateway {
     if (client.closing) return;
     const nowMs = this.deps.time.nowMs();
     client.lastFrameAtMs = nowMs;
-    this.refreshPresence(client, nowMs);
+    this.routes.refresh(client, nowMs);
   }
 
-  private onFrame(client: ClientState, text: string, bytes: number, binary = false): void {
+  private onFrame(client: GatewayClient, text: string, bytes: number, binary = false): void {
     if (this.pausedBacklog) {
       this.pausedBacklog.push(() => this.onFrame(client, text, bytes, binary));
       return;
@@ -257,9 +234,9 @@ export class Gateway {
     this.stats.framesIn++;
     this.metrics.framesIn.inc({ gateway: this.deps.id, type: binary ? 'other' : frameTypeLabel(text) });
     // Any frame proves the device is there, not only pings: a busy client that never pings
-    // must not drop out of presence (refreshPresence throttles the store writes).
-    this.refreshPresence(client, nowMs);
-    if (!this.takeRateToken(client, nowMs)) return;
+    // must not drop out of presence (PresenceRoutes.refresh throttles the store writes).
+    this.routes.refresh(client, nowMs);
+    if (!this.admitByRate(client, nowMs)) return;
     if (bytes > this.deps.limits.frameBytesMax) {
       this.sendError(client, 'FRAME_TOO_LARGE', undefined);
       return;
@@ -276,7 +253,7 @@ export class Gateway {
     void this.forward(client, text);
   }
 
-  private async forward(client: ClientState, text: string): Promise<void> {
+  private async forward(client: GatewayClient, text: string): Promise<void> {
     if (this.partitioned) {
       this.sendError(client, 'UNAVAILABLE', refOf(text));
       return;
@@ -296,22 +273,11 @@ export class Gateway {
   }
 
   /** Token bucket per connection; a sustained flood closes the connection (4429). */
-  private takeRateToken(client: ClientState, nowMs: number): boolean {
-    const { framesPerSecondMax, framesBurstMax, rateLimitDropsBeforeCloseMax } = this.deps.limits;
-    const elapsedMs = nowMs - client.bucketRefilledAtMs;
-    client.bucketTokens = Math.min(framesBurstMax, client.bucketTokens + (elapsedMs * framesPerSecondMax) / 1000);
-    client.bucketRefilledAtMs = nowMs;
-    if (client.bucketTokens >= 1) {
-      client.bucketTokens -= 1;
-      return true;
-    }
-    if (nowMs - client.dropWindowStartMs >= 1000) {
-      client.dropWindowStartMs = nowMs;
-      client.dropsInWindow = 0;
-    }
-    client.dropsInWindow++;
+  private admitByRate(client: GatewayClient, nowMs: number): boolean {
+    const verdict = takeRateToken(client, nowMs, this.deps.limits);
+    if (verdict === 'ok') return true;
     this.metrics.rateLimited.inc(this.labels);
-    if (client.dropsInWindow > rateLimitDropsBeforeCloseMax) {
+    if (verdict === 'flood') {
       this.closeClient(client, CLOSE_CODES.RATE_LIMIT_FLOOD.code, 'rate limit flood');
     } else {
       this.sendError(client, 'RATE_LIMITED', undefined);
@@ -332,12 +298,8 @@ export class Gateway {
     }
     this.stats.deliveriesIn++;
     this.metrics.deliveries.inc(this.labels);
-    if (delivery.kind === 'presence-mark') return this.onPresenceStamp(delivery, true);
-    if (delivery.kind === 'deliver' && delivery.presence) this.onPresenceStamp(delivery.presence, false);
-    if (delivery.kind === 'broadcast') {
-      for (const client of this.clients.values()) if (client.id !== delivery.except && !client.closing) this.write(client, delivery.frame);
-      return;
-    }
+    if (delivery.kind === 'presence-mark') return this.presenceGaps.onStamp(delivery, true);
+    if (delivery.kind === 'deliver' && delivery.presence) this.presenceGaps.onStamp(delivery.presence, false);
     for (const connectionId of delivery.to) {
       const client = this.clients.get(connectionId);
       if (!client || client.closing) continue;
@@ -348,60 +310,16 @@ export class Gateway {
   }
 
   /**
-   * Presence pushes are numbered per gateway by the presence service, and every sweep repeats
-   * the last number (`mark`). A push that skips a number, or a mark above the last number
-   * seen, means a push never arrived (the broker is at most once): every connection here may
-   * have missed a friend's change and is told to ask presence again. A new stream (the
-   * service restarted, or this gateway never heard it) counts from 0, so a first push lost
-   * shows too. Lower numbers (a duplicate, a reordered push) are not gaps.
-   */
-  private onPresenceStamp(stamp: { stream: string; seq: number }, mark: boolean): void {
-    const last = this.presenceStream?.stream === stamp.stream ? this.presenceStream.seq : 0;
-    if (stamp.seq <= last) return;
-    this.presenceStream = { stream: stamp.stream, seq: stamp.seq };
-    const gap = mark ? stamp.seq > last : stamp.seq > last + 1;
-    // Bug 'ignore-presence-gaps': the numbers are read but a gap is not acted on.
-    if (gap && !this.bugs.has('ignore-presence-gaps')) this.noticePresenceGap();
-  }
-
-  /** At most one notice per heartbeat sweep interval; one asked for meanwhile goes at the next sweep. */
-  private noticePresenceGap(): void {
-    const nowMs = this.deps.time.nowMs();
-    if (nowMs - this.presenceGapNoticeAtMs < this.deps.limits.heartbeatSweepIntervalMs) {
-      this.presenceGapPending = true;
-      return;
-    }
-    this.presenceGapPending = false;
-    this.presenceGapNoticeAtMs = nowMs;
-    const resync = JSON.stringify({ type: 'resync', reason: 'presence-gap' } satisfies ResyncFrame);
-    for (const client of this.clients.values()) if (!client.closing) this.write(client, resync);
-  }
-
-  /**
    * Closes `client` (4409) if it is older than the connection that replaces it. Two
    * connections of one device opening at once on two gateways each ask to replace the other;
    * only the older one goes (ties broken by connection id), so one always stays.
    */
-  private replaceIfOlder(client: ClientState, by: { by: string; atMs: number }): void {
+  private replaceIfOlder(client: GatewayClient, by: { by: string; atMs: number }): void {
     const older = client.connectedAtMs < by.atMs || (client.connectedAtMs === by.atMs && client.id < by.by);
     if (older) this.closeClient(client, CLOSE_CODES.REPLACED.code, 'replaced by a newer connection of this device');
   }
 
-  /** Asks the gateways holding an older connection of this client's device to close it. */
-  private async replaceElsewhere(client: ClientState): Promise<void> {
-    const presence = await this.deps.presence.getMany([client.user]);
-    const byGateway = new Map<string, string[]>();
-    for (const entry of presence.get(client.user)?.entries ?? []) {
-      if (entry.deviceId !== client.device || entry.connectionId === client.id || entry.gatewayId === this.deps.id) continue;
-      byGateway.set(entry.gatewayId, [...(byGateway.get(entry.gatewayId) ?? []), entry.connectionId]);
-    }
-    for (const [gatewayId, to] of byGateway) {
-      const delivery: GatewayDelivery = { kind: 'replace', to, by: client.id, atMs: client.connectedAtMs };
-      await this.deps.broker.publish(gatewayChannel(gatewayId), JSON.stringify(delivery));
-    }
-  }
-
-  private write(client: ClientState, text: string): void {
+  private write(client: GatewayClient, text: string): void {
     client.link.send(text);
     this.stats.framesOut++;
     this.metrics.framesOut.inc({ gateway: this.deps.id, type: frameTypeLabel(text) });
@@ -414,7 +332,7 @@ export class Gateway {
     }
   }
 
-  private sendError(client: ClientState, code: ErrorCode, ref: string | undefined): void {
+  private sendError(client: GatewayClient, code: ErrorCode, ref: string | undefined): void {
     const frame: Record<string, unknown> = { type: 'error', code, message: ERROR_CODES[code].text };
     if (ref !== undefined) frame.ref = ref;
     this.metrics.errors.inc({ gateway: this.deps.id, code });
@@ -423,7 +341,7 @@ export class Gateway {
 
   private sweepIdle(): void {
     if (this.pausedBacklog) return;
-    if (this.presenceGapPending) this.noticePresenceGap();
+    this.presenceGaps.onSweep();
     const deadlineMs = this.deps.time.nowMs() - this.deps.limits.heartbeatTimeoutMs;
     for (const client of this.clients.values()) {
       if (client.lastFrameAtMs >= deadlineMs || client.closing) continue;
@@ -433,7 +351,7 @@ export class Gateway {
     }
   }
 
-  private closeClient(client: ClientState, code: number, reason: string): void {
+  private closeClient(client: GatewayClient, code: number, reason: string): void {
     if (client.closing) return;
     client.closing = true;
     this.stats.closesByCode.set(code, (this.stats.closesByCode.get(code) ?? 0) + 1);
@@ -441,7 +359,7 @@ export class Gateway {
     client.link.close(code, reason);
   }
 
-  private onClosed(client: ClientState, code: number): void {
+  private onClosed(client: GatewayClient, code: number): void {
     // A stopped process reads the close only when it wakes, after the frames that came before
     // it: handled at once, those frames would then re-register the forgotten connection's
     // presence entry, and friends would see a user who left come back online for a whole TTL
@@ -457,91 +375,8 @@ export class Gateway {
     this.stats.connections = this.clients.size;
     this.metrics.connections.set(this.labels, this.clients.size);
     this.metrics.disconnects.inc({ gateway: this.deps.id, code: closeCodeLabel(code) });
-    void this.unregisterPresence(client);
+    void this.routes.unregister(client);
   }
-
-  /**
-   * The route (the presence entry chat servers read to push) is written before the hello: the
-   * phone syncs on hello, and a message stored after the sync read but before the route existed
-   * would be neither in the sync nor pushed (the seam, property C3).
-   */
-  private async registerThenGreet(client: ClientState, hello: string): Promise<void> {
-    await this.registerPresence(client, () => {
-      if (!client.closing && this.clients.get(client.id) === client) this.write(client, hello);
-    });
-    if (this.partitioned) return;
-    // After the put, so of two racing connections at least the later one sees the other.
-    await this.replaceElsewhere(client).catch(() => undefined);
-  }
-
-  /** Writes the presence entry, calls `onRouted` (also when the store failed), then announces. */
-  private async registerPresence(client: ClientState, onRouted: () => void = () => undefined): Promise<void> {
-    const entry = { userId: client.user, connectionId: client.id, deviceId: client.device, gatewayId: this.deps.id };
-    try {
-      try {
-        await this.deps.presence.put(entry, this.deps.limits.presenceTtlMs);
-      } finally {
-        onRouted();
-      }
-      await this.publishPresence({ kind: 'connected', user: client.user, device: client.device, conn: client.id, gw: this.deps.id, atMs: this.deps.time.nowMs() });
-    } catch {
-      // Presence is refreshed on the next heartbeat; a broken store must not drop the link.
-    }
-  }
-
-  private refreshPresence(client: ClientState, nowMs: number): void {
-    // Bug 'stale-presence-ttl': the refresh is skipped, so the entry written at connect
-    // expires after presenceTtlMs however alive the connection is.
-    if (this.bugs.has('stale-presence-ttl')) return;
-    if (nowMs - client.lastPresenceRefreshAtMs < presenceRefreshEveryMs(this.deps.limits)) return;
-    // The store is out of reach: nothing is stamped, and the heal puts every entry back at once.
-    if (this.partitioned) return;
-    client.lastPresenceRefreshAtMs = nowMs;
-    const ttlMs = this.deps.limits.presenceTtlMs;
-    void this.deps.presence.refresh(client.user, client.id, ttlMs).then(
-      // Bug 'no-presence-reregister': an entry found gone is left gone. A connection closed while
-      // the refresh was on its way is not put back: its close already removed the entry.
-      (found) => (found || this.bugs.has('no-presence-reregister') || this.clients.get(client.id) !== client ? undefined : this.registerPresence(client)),
-      () => undefined,
-    );
-  }
-
-  private async unregisterPresence(client: ClientState): Promise<void> {
-    try {
-      await this.deps.presence.remove(client.user, client.id);
-      await this.publishPresence({ kind: 'disconnected', user: client.user, device: client.device, conn: client.id, gw: this.deps.id, atMs: this.deps.time.nowMs() });
-    } catch {
-      // The entry expires by its TTL and the presence service's sweep notices it.
-    }
-  }
-
-  private async publishPresence(event: PresenceEvent): Promise<void> {
-    if (this.partitioned) throw new Error('partitioned from the broker');
-    await this.deps.broker.publish(PRESENCE_EVENTS_CHANNEL, JSON.stringify(event));
-  }
-}
-
-/** A close code as a label: a number in the WebSocket range, else `other` (bounded series). */
-function closeCodeLabel(code: number): string {
-  return Number.isInteger(code) && code >= 1000 && code <= 4999 ? String(code) : 'other';
-}
-
-/** Ids follow the id rule (no white space), so a space joins user and device unambiguously. */
-function deviceKey(client: { user: string; device: string }): string {
-  return `${client.user} ${client.device}`;
-}
-
-/**
- * How often a connection's presence entry is refreshed (by whatever frame comes first after it).
- * Refreshing on every ping would cost one store write per ping; a third of the TTL is plenty,
- * unless that lets the entry lapse on a connection the gateway still holds: a connection silent
- * for up to `heartbeatTimeoutMs` (closed by the next sweep after it) must stay present, so the
- * refresh that preceded its last frame must reach past that. The scenario loader refuses a TTL
- * at or below heartbeatTimeoutMs + heartbeatSweepIntervalMs, which would make this 0.
- */
-export function presenceRefreshEveryMs(limits: ServerLimits): number {
-  const slackMs = limits.presenceTtlMs - limits.heartbeatTimeoutMs - limits.heartbeatSweepIntervalMs;
-  return Math.max(0, Math.min(limits.presenceTtlMs / 3, slackMs));
 }
 
 /** Best-effort `ref` for an error about a frame we did not otherwise parse (rare path only). */
@@ -552,3 +387,5 @@ function refOf(text: string): string | undefined {
   const ref = fields.clientMsgId ?? fields.id;
   return typeof ref === 'string' ? ref : undefined;
 }
+
+export { presenceRefreshEveryMs };

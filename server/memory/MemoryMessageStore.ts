@@ -1,4 +1,3 @@
-import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type {
   AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, TickState,
   MessageStore, StoredMessage, UserCursors,
@@ -24,20 +23,15 @@ export class MemoryMessageStore implements MessageStore {
   private readonly chats = new Map<string, ChatLog>();
   private readonly inboxes = new Map<string, Inbox>();
   private readonly inboxMarks = new Map<string, Map<string, InboxMark>>();
-  private readonly bugs: BugSet;
-
-  /** `bugs`: injected defects (server/bugs/BugCatalogue.ts); the store honours `no-dedupe` and `read-rewrites-message`. */
-  constructor(epoch = 'mem-1', options: { bugs?: BugSet } = {}) {
+  constructor(epoch = 'mem-1') {
     this.epoch = epoch;
-    this.bugs = options.bugs ?? NO_BUGS;
   }
 
   async append(input: AppendInput): Promise<AppendResult> {
     const log = this.chat(input.chatId);
     const idempotencyKey = `${input.senderId}\u0000${input.clientMsgId}`;
     const existingSeq = log.bySenderClientId.get(idempotencyKey);
-    // Bug 'no-dedupe': the idempotency check is skipped, so a retry is stored again under a new seq.
-    if (existingSeq !== undefined && !this.bugs.has('no-dedupe')) return { message: { ...log.messages[existingSeq - 1]! }, created: false };
+    if (existingSeq !== undefined) return { message: { ...log.messages[existingSeq - 1]! }, created: false };
     const message: StoredMessage = {
       chatId: input.chatId,
       seq: log.messages.length + 1,
@@ -73,7 +67,6 @@ export class MemoryMessageStore implements MessageStore {
 
   async advanceCursor(chatId: string, userId: string, kind: CursorKind, upTo: number): Promise<CursorAdvance> {
     const log = this.chat(chatId);
-    if (kind === 'read' && this.bugs.has('read-rewrites-message')) return this.rewriteReadMessage(log, userId, upTo);
     let cursors = log.cursors.get(userId);
     if (!cursors) {
       cursors = { delivered: 0, read: 0 };
@@ -139,19 +132,6 @@ export class MemoryMessageStore implements MessageStore {
       delivered: Math.max(current.delivered, mark.delivered),
       read: Math.max(current.read, mark.read),
     });
-  }
-
-  /**
-   * Bug 'read-rewrites-message': the read lands on the message row instead of the cursor. The
-   * row at `upTo` is replaced by a copy whose body carries a read marker (a message row changes
-   * after it was written), and the read cursor stays where it was, so no read tick ever moves.
-   */
-  private rewriteReadMessage(log: ChatLog, userId: string, upTo: number): CursorAdvance {
-    const row = log.messages[upTo - 1];
-    const marker = ` [read by ${userId}]`;
-    if (row && row.senderId !== userId && !row.body.endsWith(marker)) log.messages[upTo - 1] = Object.freeze({ ...row, body: row.body + marker });
-    const before = log.cursors.get(userId)?.read ?? 0;
-    return { before, after: before };
   }
 
   private chat(chatId: string): ChatLog {

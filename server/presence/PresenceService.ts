@@ -1,4 +1,3 @@
-import { NO_BUGS, type BugSet } from '../bugs/BugCatalogue.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import type { TimeSource, TimerHandle } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
@@ -16,8 +15,6 @@ export interface PresenceServiceDeps {
   presence: PresenceStore;
   directory: Directory;
   limits: ServerLimits;
-  /** Injected defects (server/bugs/BugCatalogue.ts); absent or empty is the correct service. */
-  bugs?: BugSet;
   /**
    * Names this life of the service in the numbers of its pushes (PresenceStamp.stream), so a
    * gateway does not take a restarted service's numbers for the old one's. Default: from the
@@ -67,7 +64,6 @@ export class PresenceService {
   private readonly router: Router;
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
-  private readonly bugs: BugSet;
   private readonly stream: string;
   /** Per gateway, the number of the last presence push published on its channel. */
   private readonly pushSeq = new Map<string, number>();
@@ -79,7 +75,6 @@ export class PresenceService {
 
   constructor(private readonly deps: PresenceServiceDeps) {
     this.router = new Router(deps.presence, deps.broker);
-    this.bugs = deps.bugs ?? NO_BUGS;
     this.stream = deps.streamId ?? `presence@${Math.round(deps.time.nowMs())}`;
     this.metrics = presenceInstruments(deps.metrics ?? NO_METRICS);
   }
@@ -140,9 +135,6 @@ export class PresenceService {
     const presence = (await this.deps.presence.getMany([user])).get(user);
     if ((presence?.entries.length ?? 0) > 0) return;
     if (this.pendingOffline.has(user)) return;
-    // Bug 'no-presence-debounce': offline goes out the moment the last connection drops, so
-    // every flap shows friends an offline/online pair.
-    if (this.bugs.has('no-presence-debounce')) return this.onDebounceElapsed(user);
     // The window counts from the disconnect the store recorded (a removal, or the sweep of an
     // expired entry), the moment presence queries count from, not from when we heard of it.
     const nowMs = this.deps.time.nowMs();

@@ -2,7 +2,7 @@ import type { BrokerLossStats, ClusterAddress, ClusterControl } from '../Cluster
 import { clusterSecrets, type ClusterSecrets } from '../auth/clusterSecrets.ts';
 import { ALL_REAL, openBackends } from '../backends/openBackends.ts';
 import { provisionBackends, type ProvisionedBackends } from '../backends/provisionBackends.ts';
-import { STORE_BUGS } from '../bugs/BugCatalogue.ts';
+import { ServerBugEquipment } from '../bugs/serverBugEquipment.ts';
 import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
 import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
@@ -67,8 +67,6 @@ export class ProcessCluster implements ClusterControl {
     this.adminToken = this.secrets.adminToken;
     this.limits = resolveLimits(options.limits);
     this.log = options.onLog ?? (() => undefined);
-    const storeBugs = (options.bugs ?? []).filter((b) => STORE_BUGS.includes(b));
-    if (storeBugs.length > 0) throw new Error(`bugs ${storeBugs.join(', ')} live in the memory message store; a multi-process cluster stores in Cassandra`);
     if (options.keyspace !== undefined && !isValidKeyspaceName(options.keyspace)) throw new Error(`invalid keyspace name: ${options.keyspace}`);
     this.nodes = new NodeSupervisor({
       time: options.time, log: this.log, stopping: () => this.stopping,
@@ -268,7 +266,8 @@ export class ProcessCluster implements ClusterControl {
     if (!config) throw new Error('the cluster is not started');
     if (!this.store) {
       const opened = await openBackends(config, this.options.time, ['store']);
-      this.store = { store: opened.backends.store!, close: opened.close };
+      // Read as the nodes read it: through the run's store bugs (a no-dedupe copy shows the client's id).
+      this.store = { store: new ServerBugEquipment(this.options.bugs ?? []).store(opened.backends.store!), close: opened.close };
     }
     return this.store.store;
   }

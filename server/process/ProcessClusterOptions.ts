@@ -23,7 +23,7 @@ export interface ProcessClusterOptions {
   /** Key and channel namespace in Redis (default: a fresh `chatsim:<random>:`, its keys deleted at stop). */
   redisPrefix?: string;
   limits?: Partial<ServerLimits>;
-  /** Server-side bug names; the message store's bugs (no-dedupe, read-rewrites-message) need the memory store and are refused. */
+  /** Server-side bug names (server/bugs/): each node applies its own part of them at assembly. */
   bugs?: readonly string[];
   /**
    * HMAC key of login tokens. Absent: a fresh random one. Every node gets it (and the admin

@@ -1,28 +1,22 @@
+import { assembleChatServer } from '../assembly/assembleChatServer.ts';
+import { assembleGateway } from '../assembly/assembleGateway.ts';
+import { assemblePresenceService } from '../assembly/assemblePresenceService.ts';
+import { wrapPorts, type WrappedPorts } from '../assembly/wrapPorts.ts';
 import { TokenService } from '../auth/TokenService.ts';
 import { openBackends, type OpenedBackends } from '../backends/openBackends.ts';
-import { isBugName, type BugSet } from '../bugs/BugCatalogue.ts';
-import { ChatServer } from '../chat/ChatServer.ts';
-import { LossyBroker } from '../faults/LossyBroker.ts';
+import { ServerBugEquipment } from '../bugs/serverBugEquipment.ts';
+import type { LossyBroker } from '../faults/LossyBroker.ts';
 import { openFaultWindow, type FaultWrappers } from '../faults/BackendFaultWindow.ts';
-import { DisorderingBroker } from '../faults/DisorderingBroker.ts';
-import { FaultyMessageStore } from '../faults/FaultyMessageStore.ts';
-import { RestartablePresenceStore } from '../faults/RestartablePresenceStore.ts';
-import type { Broker } from '../ports/Broker.ts';
-import type { PresenceStore } from '../ports/PresenceStore.ts';
-import type { Random } from '../ports/Random.ts';
-import { Gateway, GATEWAY_DRAIN_WAIT_MS } from '../gateway/Gateway.ts';
+import { OffsetClock } from '../faults/OffsetClock.ts';
+import { GATEWAY_DRAIN_WAIT_MS } from '../gateway/Gateway.ts';
 import { WsGatewayListener } from '../gateway/WsGatewayListener.ts';
 import { createHttpApi } from '../http/createHttpApi.ts';
 import { SeededRandom } from '../memory/SeededRandom.ts';
-import type { TimeSource } from '../ports/Clock.ts';
-import { PresenceService } from '../presence/PresenceService.ts';
-import { createStderrLog } from '../runtime/stderrLog.ts';
-import { OffsetClock } from '../faults/OffsetClock.ts';
-import { createSystemTime } from '../runtime/systemTime.ts';
-import { MeasuredBroker } from '../metrics/MeasuredBroker.ts';
-import { MeasuredMessageStore } from '../metrics/MeasuredMessageStore.ts';
 import { hostPort, listenMetrics } from '../metrics/metricsListener.ts';
 import { PromMetrics } from '../metrics/PromMetrics.ts';
+import type { TimeSource } from '../ports/Clock.ts';
+import { createStderrLog } from '../runtime/stderrLog.ts';
+import { createSystemTime } from '../runtime/systemTime.ts';
 import { NODE_SPEC_ENV, type NodeMessage, type NodeRequest, type NodeSpec, type SupervisorReply } from './nodeProtocol.ts';
 
 /** What a running node can be asked to do; every role answers stop, some the rest. */
@@ -124,22 +118,20 @@ function required<T>(value: T | undefined, what: string): T {
 }
 
 async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMessage) => void): Promise<RunningNode> {
-  const bugs: BugSet = new Set(spec.bugs.filter(isBugName));
+  const equipment = new ServerBugEquipment(spec.bugs);
   const random = new SeededRandom(spec.seed).fork(`${spec.role}:${spec.id}`);
   const metrics = new PromMetrics();
   const exposition = (accept: string): ReturnType<PromMetrics['exposition']> => metrics.exposition(accept);
+  const wrap = (opened: OpenedBackends): WrappedPorts => wrapPorts(opened.backends, { time, random, metrics, equipment, presenceGeneration: spec.presenceGeneration ?? 0 });
   switch (spec.role) {
     case 'gateway': {
       const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence', 'directory']);
       const { queue, directory } = opened.backends;
-      const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!);
-      const gateway = new Gateway({
-        id: spec.id, time, broker: new MeasuredBroker(faults.loss!, time, metrics), queue: queue!, presence: faults.presence!, limits: spec.limits, bugs, metrics,
-        ...(spec.bootId === undefined ? {} : { bootId: spec.bootId }),
-      });
+      const { broker, presence, faults } = wrap(opened);
+      const gateway = assembleGateway({ id: spec.id, bootId: spec.bootId, time, limits: spec.limits, metrics, ports: { broker: broker!, queue: queue!, presence: presence! }, equipment });
       await gateway.start();
       const listener = new WsGatewayListener({
-        gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), directory: directory!, presence: faults.presence!, limits: spec.limits,
+        gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), directory: directory!, presence: presence!, limits: spec.limits,
       });
       const port = await listener.listen(spec.port, spec.host);
       const metricsListener = await listenMetrics(exposition, spec.adminToken, spec.host, spec.metricsPort);
@@ -151,7 +143,7 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
           // Closing handshakes (1001) finish before the port closes; a phone that never answers does not hold it.
           for (let waited = 0; gateway.connectionCount() > 0 && waited < GATEWAY_DRAIN_WAIT_MS; waited += 50) await new Promise<void>((resolve) => { time.schedule(50, resolve); });
           await listener.close();
-          await closeBackends(opened);
+          await opened.close();
         },
         partition: () => gateway.partition(),
         healPartition: () => gateway.healPartition(),
@@ -160,28 +152,25 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
     case 'chat-server': {
       const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence', 'directory', 'store']);
       const { queue, directory } = opened.backends;
-      const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!, new FaultyMessageStore(opened.backends.store!, time));
-      const broker = faults.loss!;
+      const { broker, store, presence, faults } = wrap(opened);
       // The machine's wall clock as the scenario has it (skewed, stepped by clock-step); timers stay on `time`.
       const clock = new OffsetClock(time, spec.clockOffsetMs ?? 0);
-      const server = new ChatServer({
-        id: spec.id, clock, timers: time, queue: queue!, broker: new MeasuredBroker(broker, time, metrics), store: new MeasuredMessageStore(faults.store!, time, metrics),
-        directory: directory!, presence: faults.presence!, limits: spec.limits, bugs, gatewayIds: () => spec.gatewayIds, log: createStderrLog(`chat-server ${spec.id}`), metrics,
+      const assembled = assembleChatServer({
+        id: spec.id, clock, timers: time, limits: spec.limits, metrics, log: createStderrLog(`chat-server ${spec.id}`),
+        ports: { queue: queue!, broker: broker!, store: store!, directory: directory!, presence: presence! }, equipment, gatewayIds: () => spec.gatewayIds,
       });
       const metricsListener = await listenMetrics(exposition, spec.adminToken, spec.host, spec.metricsPort);
-      server.start();
+      assembled.server.start();
       return {
-        broker, faults, clock, metricsPort: metricsListener.port,
-        stop: async () => { await metricsListener.close(); await server.stop(); await closeBackends(opened); },
+        broker: faults.loss, faults, clock, metricsPort: metricsListener.port,
+        stop: async () => { await metricsListener.close(); await assembled.stop(); await opened.close(); },
       };
     }
     case 'api': {
       const opened = await openBackends(spec.backends, time, ['broker', 'presence', 'directory', 'store']);
       const { directory } = opened.backends;
-      const faults = faultWrappers(spec, time, random, opened.backends.broker!, opened.backends.presence!, new FaultyMessageStore(opened.backends.store!, time));
-      const broker = faults.loss!;
-      const store = new MeasuredMessageStore(faults.store!, time, metrics);
-      const presenceService = new PresenceService({ time, broker: new MeasuredBroker(broker, time, metrics), presence: faults.presence!, directory: directory!, limits: spec.limits, bugs, metrics });
+      const { broker, store, presence, faults } = wrap(opened);
+      const presenceService = assemblePresenceService({ time, limits: spec.limits, metrics, ports: { broker: broker!, presence: presence!, directory: directory! }, equipment });
       await presenceService.start();
       const restartChatServers = askSupervisorToRestart(send);
       const http = createHttpApi({
@@ -193,22 +182,11 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
       });
       const port = await http.listen(spec.port, spec.host);
       return {
-        url: `http://${spec.host}:${port}`, broker, faults,
-        stop: async () => { await http.close(); await presenceService.stop(); await closeBackends(opened); },
+        url: `http://${spec.host}:${port}`, broker: faults.loss, faults,
+        stop: async () => { await http.close(); await presenceService.stop(); await opened.close(); },
       };
     }
   }
-}
-
-/**
- * The fault wrappers of one node, around the ports it opened, as the in-process Cluster puts
- * them (server/faults/): they pass everything through until the supervisor opens a window.
- */
-function faultWrappers(spec: NodeSpec, time: TimeSource, random: Random, broker: Broker, presence: PresenceStore, store?: FaultyMessageStore): FaultWrappers {
-  const disorder = new DisorderingBroker(broker, time, random.fork('broker-disorder'));
-  const restartable = new RestartablePresenceStore(presence, time);
-  restartable.setGeneration(spec.presenceGeneration ?? 0);
-  return { disorder, loss: new LossyBroker(disorder, random.fork('broker-loss')), presence: restartable, ...(store ? { store } : {}) };
 }
 
 /** The admin endpoint's restart, which only the supervisor can do (it owns the chat server processes). */
@@ -225,13 +203,4 @@ function askSupervisorToRestart(send: (message: NodeMessage) => void): () => Pro
     process.on('message', onReply);
     send({ type: 'restart-chat-servers', rpc });
   });
-}
-
-async function closeBackends(opened: OpenedBackends): Promise<void> {
-  const { broker, queue } = opened.backends;
-  for (const port of [broker, queue]) {
-    const closable = port as unknown as { close?: () => Promise<void> };
-    await closable?.close?.().catch(() => undefined);
-  }
-  await opened.close();
 }

@@ -30,8 +30,6 @@ export type GatewayDelivery =
    * gateway that has seen less lost a presence push (the broker is at most once).
    */
   | { kind: 'presence-mark'; stream: string; seq: number }
-  /** Every local connection but `except`. Only the `route-to-every-gateway` bug publishes this. */
-  | { kind: 'broadcast'; except?: string; frame: string }
   | { kind: 'close'; to: string[]; code: number; reason: string }
   /**
    * A newer connection of the same user and device opened elsewhere (connection `by`,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Closable } from '../ports/Closable.ts';
 import type { Broker, Subscription } from '../ports/Broker.ts';
 import { DEFAULT_REDIS_PREFIX } from './RedisScript.ts';
 
@@ -39,7 +40,7 @@ export interface RedisBrokerOptions {
  * subscribers, and payloads published while the subscriber connection reconnects are lost
  * (ioredis resubscribes on reconnect).
  */
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, Closable {
   private readonly client: Redis;
   private readonly prefix: string;
   private readonly onHandlerError: (error: unknown, channel: string) => void;

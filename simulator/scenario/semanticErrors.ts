@@ -5,7 +5,7 @@ import { parseThreshold } from './thresholds.ts';
 import { driverError } from './driverPath.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
 import { scenarioEventErrors } from './scenarioEvents.ts';
-import { BUG_CATALOGUE, isBugName, STORE_BUGS } from '../../server/bugs/BugCatalogue.ts';
+import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
 import { parseContactPoint } from '../../server/cassandra/client.ts';
 import { shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
 
@@ -65,10 +65,6 @@ export function semanticErrors(s: Scenario): ScenarioError[] {
   }
   errors.push(...contradictoryLimits(s));
   errors.push(...scenarioEventErrors(s));
-  const storeBugs = s.bugs.filter((b) => STORE_BUGS.includes(b));
-  if (s.cluster.implementations.store !== 'memory' && storeBugs.length > 0) {
-    errors.push({ path: 'bugs', message: `${storeBugs.join(', ')} live in the memory message store; they cannot be injected into the ${s.cluster.implementations.store} store` });
-  }
   return errors;
 }
 

@@ -12,6 +12,7 @@ import { MemoryInboundQueue } from '../../server/memory/MemoryInboundQueue.ts';
 import { MemoryPresenceStore } from '../../server/memory/MemoryPresenceStore.ts';
 import { PresenceService } from '../../server/presence/PresenceService.ts';
 import type { BugName } from '../../server/bugs/BugCatalogue.ts';
+import { ServerBugEquipment } from '../../server/bugs/serverBugEquipment.ts';
 import { gatewayChannel, PRESENCE_EVENTS_CHANNEL, type GatewayDelivery } from '../../server/protocol/envelopes.ts';
 import { resolveLimits } from '../../server/protocol/limits.ts';
 
@@ -38,7 +39,8 @@ const PUSH = JSON.stringify({ type: 'presence', user: 'alice', online: true });
 async function gatewayWithOneConnection(bugs: BugName[] = []) {
   const time = new ManualTime();
   const broker = new MemoryBroker();
-  const gateway = new Gateway({ id: 'gw1', time, broker, queue: new MemoryInboundQueue({ timers: time }), presence: new MemoryPresenceStore(time), limits, bugs: new Set(bugs) });
+  const parts = new ServerBugEquipment(bugs).gateway({ broker, presence: new MemoryPresenceStore(time), bootId: undefined }, { connectionIds: () => gateway.connectionIds() });
+  const gateway = new Gateway({ id: 'gw1', time, broker: parts.broker, queue: new MemoryInboundQueue({ timers: time }), presence: parts.presence, limits });
   await gateway.start();
   const link = fakeLink();
   const conn = gateway.accept(link, { user: 'bob', device: 'd1' })!;
