@@ -28,6 +28,8 @@ export const BUG_NAMES = [
   'token-sync-off-by-one',
   'presence-wall-clock',
   'phone-wall-clock-presence',
+  'ack-before-render',
+  'ignore-read-markers',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -42,8 +44,8 @@ export const STORE_BUGS: readonly string[] = ['no-dedupe', 'read-rewrites-messag
 
 export interface BugEntry {
   readonly name: BugName;
-  /** Which side the defect lives in. */
-  readonly where: 'server' | 'phone';
+  /** Which side the defect lives in: a driver bug wraps any phone driver (simulator/bugs/driverBugs.ts). */
+  readonly where: 'server' | 'phone' | 'driver';
   /**
    * Property ids (shared/PROPERTIES.md) a checker should report as broken once a run
    * exercises the defect (e.g. a chat server restart for ack-before-persist, a lost ACK and
@@ -141,6 +143,13 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'phone-wall-clock-presence', where: 'phone', breaks: ['D4'],
     description: 'The phone stamps presence pushes and query answers with its wall clock to keep a push over an older answer: after its clock jumps back (a clock-jump of the phones) every answer about a user pushed before the jump looks older and is dropped, so a return or departure it missed while away stays unseen.',
+  },  {
+    name: 'ack-before-render', where: 'driver', breaks: ['B3'],
+    description: 'The phone driver acknowledges a pushed message as it arrives, before the app has it, and then loses it on the way to the app: the sender shows delivered for a message the recipient never received.',
+  },
+  {
+    name: 'ignore-read-markers', where: 'driver', breaks: ['B5'],
+    description: 'The phone driver drops read receipts from the server (pushed or in a sync page) and keeps delivery receipts, as an XMPP client ignoring XEP-0333 markers would: the sender never shows read.',
   },
 ];
 
