@@ -145,7 +145,7 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
     description: 'The phone stamps presence pushes and query answers with its wall clock to keep a push over an older answer: after its clock jumps back (a clock-jump of the phones) every answer about a user pushed before the jump looks older and is dropped, so a return or departure it missed while away stays unseen.',
   },  {
     name: 'ack-before-render', where: 'driver', breaks: ['B3'],
-    description: 'The phone driver acknowledges a pushed message as it arrives, before the app has it, and then loses it on the way to the app: the sender shows delivered for a message the recipient never received.',
+    description: 'The phone driver acknowledges a pushed message as it arrives, before the app has it, and then loses it on the way to the app: the sender shows delivered for a message the recipient never received. Also breaks B8 in groups, and C3 when the next push leaves a gap the app fills only by sync.',
   },
   {
     name: 'ignore-read-markers', where: 'driver', breaks: ['B5'],
