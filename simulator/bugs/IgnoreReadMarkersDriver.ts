@@ -36,6 +36,7 @@ function withoutReadReceipts(event: PhoneEvent): PhoneEvent | undefined {
   return {
     ...event,
     chats: event.chats.map((c) => ({ ...c, receipts: c.receipts.filter((r) => r.kind !== 'read') })),
-    entries: event.entries.filter((e) => e.kind !== 'receipt' || e.receipt.kind !== 'read'),
+    // An inbox entry keeps its position (the token chain stays whole): only its content is lost.
+    entries: event.entries.map((e) => (e.kind === 'receipt' && e.receipt.kind === 'read' ? { position: e.position, kind: 'other' as const } : e)),
   };
 }
