@@ -30,6 +30,7 @@ export const BUG_NAMES = [
   'phone-wall-clock-presence',
   'ack-before-render',
   'ignore-read-markers',
+  'resume-without-replay',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -150,6 +151,9 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'ignore-read-markers', where: 'driver', breaks: ['B5'],
     description: 'The phone driver drops read receipts from the server (pushed or in a sync page) and keeps delivery receipts, as an XMPP client ignoring XEP-0333 markers would: the sender never shows read.',
+  },  {
+    name: 'resume-without-replay', where: 'driver', breaks: ['F1'],
+    description: 'After a reconnect the phone driver assumes its old stream resumed and never repeats a message an earlier session carried unconfirmed (an XEP-0198 client not replaying unacked stanzas): a send in flight when the link died is never stored and stays pending.',
   },
 ];
 

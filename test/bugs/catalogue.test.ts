@@ -15,7 +15,7 @@ describe('the bug catalogue', () => {
     }
     expect(BUG_CATALOGUE.filter((b) => b.where === 'phone').map((b) => b.name)).toEqual(['swallow-trailing-receipt', 'no-reconnect-on-going-away', 'render-duplicate-push', 'render-out-of-order-push', 'fresh-install-stale-watermark', 'phone-wall-clock-presence']);
     // Driver bugs wrap any phone driver (simulator/bugs/driverBugs.ts): chatsim.v1 and XMPP alike.
-    expect(BUG_CATALOGUE.filter((b) => b.where === 'driver').map((b) => [b.name, b.breaks[0]])).toEqual([['ack-before-render', 'B3'], ['ignore-read-markers', 'B5']]);
+    expect(BUG_CATALOGUE.filter((b) => b.where === 'driver').map((b) => [b.name, b.breaks[0]])).toEqual([['ack-before-render', 'B3'], ['ignore-read-markers', 'B5'], ['resume-without-replay', 'F1']]);
   });
 
   it('parses names and refuses unknown ones', () => {

@@ -8,13 +8,14 @@ import type { PropertyResult } from '../../simulator/check/PropertyResult.ts';
 import type { DriverCapabilities } from '../../simulator/drivers/DriverCapabilities.ts';
 import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
 import type { Phone } from '../../simulator/phone/Phone.ts';
+import type { DriverSession, PhoneDriver } from '../../simulator/drivers/PhoneDriver.ts';
 
 export interface ConversationRig {
   chat: string;
   alice: string;
   bob: string;
-  /** Both phones, built on `record`, with the run's bugs applied. */
-  phones(record: (e: HistoryEvent) => void): { alice: Phone; bob: Phone };
+  /** Both phones, built on `record`, with the run's bugs applied around `underBugs(driver)` (the driver itself when absent). */
+  phones(record: (e: HistoryEvent) => void, underBugs?: (driver: PhoneDriver) => PhoneDriver): { alice: Phone; bob: Phone };
   /** Lets about `ms` of the phones' time pass (fake clock and socket settling, or real time). */
   pass(ms: number): Promise<void>;
   /** The phones' clock, as their history stamps it (ms since their startMs). */
@@ -48,24 +49,77 @@ export async function converse(rig: ConversationRig): Promise<Map<string, Proper
     // bound the checkers are given, so B5 judges every receipt and B6 every owed read.
     await until(rig, () => ticked('delivered'), 'all three delivered', events);
     await rig.pass(2 * PROPAGATION_MS);
-    const endMs = Math.max(rig.elapsedMs(), ...events.map((e) => e.t)) + 1;
-    const harness: HistoryEvent[] = [
-      { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
-      { t: endMs, p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' },
-      { t: endMs + 1, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
-    ];
-    const facts = {
-      chatMembers: new Map([[rig.chat, [rig.alice, rig.bob]]]),
-      devicesOfUser: new Map([[rig.alice, ['d1']], [rig.bob, ['d1']]]),
-      driverCapabilities: rig.capabilities,
-      propagationMs: PROPAGATION_MS,
-    };
-    const results = checkHistory([harness[0]!, ...events, ...harness.slice(1)], facts, { seed: 1, reproduce: 'test' });
-    return new Map(results.map((r) => [r.id, r]));
+    return judged(rig, events);
   } finally {
     alice.stop();
     bob.stop();
   }
+}
+
+/**
+ * Alice's first send is lost with her link (the frame never leaves, the link dies: a test
+ * driver below the bugs does it); she reconnects and the app repeats the send. The verdicts
+ * once the repeat had ample time to be stored and pushed.
+ */
+export async function sendAcrossDrop(rig: ConversationRig): Promise<Map<string, PropertyResult>> {
+  const events: HistoryEvent[] = [];
+  const { alice, bob } = rig.phones((e) => events.push(e), (driver) => new LoseFirstSendDriver(driver));
+  try {
+    alice.start();
+    bob.start();
+    await until(rig, () => alice.state().phase === 'ready' && bob.state().phase === 'ready', 'both ready', events);
+    alice.send(rig.chat, 'in flight when the link dies');
+    const connects = () => events.filter((e) => e.type === 'connect' && e.p === `${rig.alice}/d1`).length;
+    await until(rig, () => connects() === 2 && alice.state().phase === 'ready', 'alice back after the drop', events);
+    await rig.pass(2 * PROPAGATION_MS);
+    return judged(rig, events);
+  } finally {
+    alice.stop();
+    bob.stop();
+  }
+}
+
+/** The first send intent of the driver's life never leaves: the session dies with it unsent. */
+class LoseFirstSendDriver implements PhoneDriver {
+  readonly protocol: string;
+  readonly capabilities: PhoneDriver['capabilities'];
+  private lost = false;
+
+  constructor(private readonly inner: PhoneDriver) {
+    this.protocol = inner.protocol;
+    this.capabilities = inner.capabilities;
+  }
+
+  open(...args: Parameters<PhoneDriver['open']>): DriverSession {
+    const session = this.inner.open(...args);
+    return {
+      send: (intent) => {
+        if (intent.kind !== 'send' || this.lost) return session.send(intent);
+        this.lost = true;
+        session.abort();
+      },
+      close: (code, reason) => session.close(code, reason),
+      abort: () => session.abort(),
+    };
+  }
+}
+
+/** The checkers' verdicts on `events`, the run ending now (heal and done stamped after the last event). */
+function judged(rig: ConversationRig, events: HistoryEvent[]): Map<string, PropertyResult> {
+  const endMs = Math.max(rig.elapsedMs(), ...events.map((e) => e.t)) + 1;
+  const harness: HistoryEvent[] = [
+    { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
+    { t: endMs, p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' },
+    { t: endMs + 1, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+  ];
+  const facts = {
+    chatMembers: new Map([[rig.chat, [rig.alice, rig.bob]]]),
+    devicesOfUser: new Map([[rig.alice, ['d1']], [rig.bob, ['d1']]]),
+    driverCapabilities: rig.capabilities,
+    propagationMs: PROPAGATION_MS,
+  };
+  const results = checkHistory([harness[0]!, ...events, ...harness.slice(1)], facts, { seed: 1, reproduce: 'test' });
+  return new Map(results.map((r) => [r.id, r]));
 }
 
 async function until(rig: ConversationRig, probe: () => boolean, what: string, events: HistoryEvent[]): Promise<void> {

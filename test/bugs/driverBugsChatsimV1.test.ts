@@ -13,20 +13,20 @@ import { Phone } from '../../simulator/phone/Phone.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { settle } from '../support/TestClient.ts';
 import { RecordingMetrics } from '../phone/fixtures.ts';
-import { converse } from './driverBugRun.ts';
+import { converse, sendAcrossDrop } from './driverBugRun.ts';
 
-async function verdictsWith(h: Harness, bugNames: string): Promise<Map<string, string>> {
+async function verdictsWith(h: Harness, bugNames: string, flow = converse): Promise<Map<string, string>> {
   const chat = await h.createChat('alice', 'direct', ['bob']);
   const tokens = { alice: await h.login('alice'), bob: await h.login('bob') };
   const bugs = parseBugSet(bugNames);
   const transport = new WsClientTransport();
   const startMs = h.time.nowMs();
-  const results = await converse({
+  const results = await flow({
     chat, alice: 'alice', bob: 'bob', capabilities: ALL_CAPABILITIES,
-    phones: (record) => {
+    phones: (record, underBugs = (d) => d) => {
       const phone = (user: 'alice' | 'bob', seed: number) => new Phone({
         user, device: 'd1', token: tokens[user], gatewayUrls: h.gatewayUrls, chats: [{ id: chat, kind: 'direct', members: ['alice', 'bob'] }], friends: [],
-        driver: withDriverBugs(new ChatsimV1Driver(transport), bugs), options: phoneOptionsForBugs(bugs),
+        driver: withDriverBugs(underBugs(new ChatsimV1Driver(transport)), bugs), options: phoneOptionsForBugs(bugs),
         time: h.time, random: new SeededRandom(seed), history: { record }, metrics: new RecordingMetrics(), startMs,
       });
       return { alice: phone('alice', 1), bob: phone('bob', 2) };
@@ -57,5 +57,13 @@ describe('client-side bugs through the chatsim.v1 driver on the reference cluste
     h = await startHarness();
     const v = await verdictsWith(h, bug);
     expect(v.get(property)).toBe('fail');
+  });
+
+  it('a send lost with the link is repeated after the reconnect (F1 passes); resume-without-replay never repeats it (F1 fails)', async () => {
+    h = await startHarness();
+    expect((await verdictsWith(h, '', sendAcrossDrop)).get('F1')).toBe('pass');
+    await h.stop();
+    h = await startHarness();
+    expect((await verdictsWith(h, 'resume-without-replay', sendAcrossDrop)).get('F1')).toBe('fail');
   });
 });

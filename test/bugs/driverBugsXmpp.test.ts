@@ -14,13 +14,13 @@ import { Phone } from '../../simulator/phone/Phone.ts';
 import { EjabberdAdmin } from '../../simulator/targets/ejabberd/EjabberdAdmin.ts';
 import { ensureEjabberd, registerUsers, stopIfStarted, type EjabberdEndpoints } from '../support/ejabberdRig.ts';
 import { RecordingMetrics } from '../phone/fixtures.ts';
-import { converse } from './driverBugRun.ts';
+import { converse, sendAcrossDrop } from './driverBugRun.ts';
 
 const ready = await ensureEjabberd();
 const endpoints = (ready.ok ? ready.endpoints : undefined) as EjabberdEndpoints;
 afterAll(() => stopIfStarted(endpoints));
 
-async function verdictsWith(bugNames: string): Promise<Map<string, string>> {
+async function verdictsWith(bugNames: string, flow = converse): Promise<Map<string, string>> {
   const admin = new EjabberdAdmin({ baseUrl: endpoints.apiUrl, domain: endpoints.domain, mucDomain: endpoints.mucDomain });
   const [a, b] = await registerUsers(admin, ['alice', 'bob']);
   await admin.makeFriends(a!.name, b!.name);
@@ -29,12 +29,12 @@ async function verdictsWith(bugNames: string): Promise<Map<string, string>> {
   const startMs = time.nowMs();
   const driverOf = (user: string) => new XmppDriver({ user, device: 'd1', domain: endpoints.domain, saslMechanism: 'PLAIN', time });
   const chat = driverOf(a!.name).directChat(b!.name);
-  const results = await converse({
+  const results = await flow({
     chat, alice: a!.name, bob: b!.name, capabilities: XMPP_CAPABILITIES,
-    phones: (record) => {
+    phones: (record, underBugs = (d) => d) => {
       const phone = (user: { name: string; password: string }, other: string, seed: number) => new Phone({
         user: user.name, device: 'd1', token: user.password, gatewayUrls: [endpoints.service], chats: [{ id: chat, kind: 'direct', members: [a!.name, b!.name] }],
-        friends: [other], driver: withDriverBugs(driverOf(user.name), bugs), options: phoneOptionsForBugs(bugs),
+        friends: [other], driver: withDriverBugs(underBugs(driverOf(user.name)), bugs), options: phoneOptionsForBugs(bugs),
         time, random: new SeededRandom(seed), history: { record }, metrics: new RecordingMetrics(), startMs,
       });
       return { alice: phone(a!, b!.name, 1), bob: phone(b!, a!.name, 2) };
@@ -61,4 +61,9 @@ describe.skipIf(!ready.ok)(`client-side bugs through the XMPP driver against eja
     const v = await verdictsWith(bug);
     expect(v.get(property)).toBe('fail');
   }, 30_000);
+
+  it('a send lost with the link is repeated after the reconnect (F1 passes); resume-without-replay never repeats it (F1 fails)', async () => {
+    expect((await verdictsWith('', sendAcrossDrop)).get('F1')).toBe('pass');
+    expect((await verdictsWith('resume-without-replay', sendAcrossDrop)).get('F1')).toBe('fail');
+  }, 60_000);
 });
