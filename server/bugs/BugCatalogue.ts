@@ -47,6 +47,9 @@ export const BUG_NAMES = [
   'token-sync-off-by-one',
   'presence-wall-clock',
   'phone-wall-clock-presence',
+  'ack-before-render',
+  'ignore-read-markers',
+  'resume-without-replay',
 ] as const;
 
 export type BugName = (typeof BUG_NAMES)[number];
@@ -58,8 +61,8 @@ export const NO_BUGS: BugSet = new Set<BugName>();
 
 export interface BugEntry {
   readonly name: BugName;
-  /** Which side the defect lives in. */
-  readonly where: 'server' | 'phone';
+  /** Which side the defect lives in: a driver bug wraps any phone driver (simulator/bugs/driverBugs.ts). */
+  readonly where: 'server' | 'phone' | 'driver';
   /**
    * Property ids (shared/PROPERTIES.md) a checker should report as broken once a run
    * exercises the defect (e.g. a chat server restart for ack-before-persist, a lost ACK and
@@ -109,6 +112,16 @@ export const BUG_CATALOGUE: readonly BugEntry[] = [
   {
     name: 'phone-wall-clock-presence', where: 'phone', breaks: ['D4'],
     description: 'The phone stamps presence pushes and query answers with its wall clock to keep a push over an older answer: after its clock jumps back (a clock-jump of the phones) every answer about a user pushed before the jump looks older and is dropped, so a return or departure it missed while away stays unseen.',
+  },  {
+    name: 'ack-before-render', where: 'driver', breaks: ['B3'],
+    description: 'The phone driver acknowledges a pushed message as it arrives, before the app has it, and then loses it on the way to the app: the sender shows delivered for a message the recipient never received. Also breaks B8 in groups, and C3 when the next push leaves a gap the app fills only by sync.',
+  },
+  {
+    name: 'ignore-read-markers', where: 'driver', breaks: ['B5'],
+    description: 'The phone driver drops read receipts from the server (pushed or in a sync page) and keeps delivery receipts, as an XMPP client ignoring XEP-0333 markers would: the sender never shows read.',
+  },  {
+    name: 'resume-without-replay', where: 'driver', breaks: ['F1'],
+    description: 'After a reconnect the phone driver assumes its old stream resumed and never repeats a message an earlier session carried unconfirmed (an XEP-0198 client not replaying unacked stanzas): a send in flight when the link died is never stored and stays pending.',
   },
 ];
 

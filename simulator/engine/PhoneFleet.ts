@@ -1,6 +1,7 @@
-import { isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { isBugName, type BugSet } from '../../server/bugs/BugCatalogue.ts';
 import type { TimeSource, TimerHandle } from '../../server/ports/Clock.ts';
 import type { Random } from '../../server/ports/Random.ts';
+import { withDriverBugs } from '../bugs/driverBugs.ts';
 import { phoneOptionsForBugs } from '../bugs/phoneBugOptions.ts';
 import type { HistoryEvent, HistoryRecorder } from '../history/HistoryEvent.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
@@ -46,10 +47,12 @@ export class PhoneFleet {
 
   private readonly specs: WorkerPhoneSpec[] = [];
   private readonly options: ReturnType<typeof phoneOptionsForBugs>;
+  private readonly bugs: BugSet;
   private healed = false;
 
   constructor(private readonly config: PhoneFleetConfig) {
-    this.options = phoneOptionsForBugs(new Set(config.bugs.filter(isBugName)));
+    this.bugs = new Set(config.bugs.filter(isBugName));
+    this.options = phoneOptionsForBugs(this.bugs);
     for (const spec of config.phones) this.make(spec);
   }
 
@@ -67,7 +70,8 @@ export class PhoneFleet {
     });
     const phone = new Phone({
       user: spec.user, device: spec.device, token: spec.token, gatewayUrls: this.config.gatewayUrls, chats: spec.chats, friends: spec.friends,
-      driver: this.config.driverFor?.(spec, network) ?? new ChatsimV1Driver(network), time, random: phoneRandom.fork('phone'), history, metrics: this.config.metrics, startMs: runStartEpochMs, options: this.options,
+      // Driver bugs of the run wrap whichever driver the phone speaks (simulator/bugs/driverBugs.ts).
+      driver: withDriverBugs(this.config.driverFor?.(spec, network) ?? new ChatsimV1Driver(network), this.bugs), time, random: phoneRandom.fork('phone'), history, metrics: this.config.metrics, startMs: runStartEpochMs, options: this.options,
       ...(spec.syncMode ? { syncMode: spec.syncMode } : {}), ...(spec.clock ? { wallClock: new ScheduledClock(time, runStartEpochMs, spec.clock) } : {}),
     });
     made.phone = phone;

@@ -2,7 +2,8 @@
 // (facts.driverCapabilities, simulator/check/propertyNeeds.ts), and judge as before otherwise.
 import { describe, expect, it } from 'vitest';
 import { checkHistory, type CheckFacts } from '../../simulator/check/checkAll.ts';
-import { ALL_CAPABILITIES } from '../../simulator/drivers/DriverCapabilities.ts';
+import { ALL_CAPABILITIES, type DriverCapability } from '../../simulator/drivers/DriverCapabilities.ts';
+import { PROPERTY_NEEDS } from '../../simulator/check/propertyNeeds.ts';
 import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
 
 const facts: CheckFacts = { chatMembers: new Map([['c1', ['a', 'b']]]), devicesOfUser: new Map([['a', ['d1']], ['b', ['d1']]]) };
@@ -50,5 +51,30 @@ describe('checkers and driver capabilities', () => {
     const r = verdicts({ driverCapabilities: { ...ALL_CAPABILITIES, receipts: false } });
     for (const id of ['B3', 'B4', 'B5', 'B8']) expect(r.get(id)!.verdict).toBe('unknown');
     expect(r.get('B1')!.verdict).not.toBe('unknown');
+  });
+
+  it.each(Object.keys(ALL_CAPABILITIES) as DriverCapability[])('without %s exactly the properties that need it are unknown, the rest judged as before', (capability) => {
+    const all = verdicts({ driverCapabilities: ALL_CAPABILITIES });
+    const lacking = verdicts({ driverCapabilities: { ...ALL_CAPABILITIES, [capability]: false } });
+    const needing = Object.entries(PROPERTY_NEEDS).filter(([, needs]) => needs.includes(capability)).map(([id]) => id);
+    expect(needing.length).toBeGreaterThan(0);
+    for (const [id, result] of lacking) {
+      if (needing.includes(id)) {
+        expect(result, id).toMatchObject({ verdict: 'unknown', violations: 0 });
+        expect(result.reason, id).toContain(`does not support ${capability}`);
+      } else {
+        expect(result, id).toEqual(all.get(id));
+      }
+    }
+  });
+
+  it('the families named in PROPERTIES.md need what their checkers compare', () => {
+    const needs = (id: string) => PROPERTY_NEEDS[id] ?? [];
+    for (const id of ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7']) expect(needs(id)).toEqual(['presence']);
+    for (const id of ['C1', 'C2', 'C3']) expect(needs(id)).toEqual(['syncFromPosition']);
+    expect(needs('E1')).toEqual(['typing']);
+    expect(needs('A4')).toEqual(['serverOrder', 'idempotentSend']);
+    for (const id of ['A1', 'A5', 'A6', 'A8', 'A9']) expect(needs(id)).toContain('serverOrder');
+    for (const id of ['A3', 'A7', 'A10', 'B1', 'B2', 'F1', 'F2']) expect(needs(id)).toEqual([]);
   });
 });
