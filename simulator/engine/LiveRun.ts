@@ -3,7 +3,7 @@ import type { ClusterControl } from '../../server/ClusterControl.ts';
 import { BUG_CATALOGUE } from '../../server/bugs/BugCatalogue.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
-import type { Scenario } from '../scenario/Scenario.ts';
+import { EJABBERD_XMPP_DEFAULT_URL, type Scenario } from '../scenario/Scenario.ts';
 import type { RunProgress } from '../report/RunProgress.ts';
 import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { ChatServerClockControl } from './clocks.ts';
@@ -11,7 +11,10 @@ import { addInterruptCleanup } from './interruptCleanups.ts';
 import { WallClock } from './live/WallClock.ts';
 import { WorkerPhoneHost } from './live/WorkerPhoneHost.ts';
 import { driverCapabilitiesOf } from './phoneDrivers.ts';
-import { fetchApi } from './provisionTarget.ts';
+import { fetchApi, type ApiPort } from './provisionTarget.ts';
+import { chatsimProvisioner, type TargetProvisioner } from './TargetProvisioner.ts';
+import { EjabberdAdmin } from '../targets/ejabberd/EjabberdAdmin.ts';
+import { EjabberdProvisioner } from '../targets/ejabberd/EjabberdProvisioner.ts';
 import { readPersisted } from './readPersisted.ts';
 import { runSkeleton, type RunOutcome } from './runSkeleton.ts';
 import { startCluster, type StartedCluster } from './startCluster.ts';
@@ -74,6 +77,7 @@ export async function runLive(options: LiveRunOptions): Promise<RunOutcome> {
 
 async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<RunOutcome> {
   const { scenario, time, outDir } = options;
+  const api = fetchApi(httpUrl);
   // The driver is loaded here first, so a module that does not load ends the run before any phone starts.
   const driver = await driverCapabilitiesOf(scenario, time);
   if (!driver.ok) return { ok: false, code: 'DRIVER_FAILED', message: driver.message };
@@ -82,10 +86,19 @@ async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: 
     scenario, outDir, clock: new WallClock(time), random, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     phones: new WorkerPhoneHost(scenario, time, outDir, log, options.workers),
     target: {
-      api: fetchApi(httpUrl), adminToken,
+      api, provisioner: provisionerOf(scenario, api, adminToken),
       ...(cluster ? { cluster, readPersisted: async (chats: Iterable<string>) => readPersisted(await cluster.messageStore(), chats) } : {}),
       ...(chatServerClocks ? { chatServerClocks } : {}),
     },
     provisionLine: (population) => `provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`,
   });
+}
+
+/** chatsim's HTTP API, or ejabberd's (scenario target.kind). */
+function provisionerOf(scenario: Scenario, api: ApiPort, adminToken: string | undefined): TargetProvisioner {
+  const target = scenario.target;
+  if (target?.kind !== 'ejabberd') return chatsimProvisioner(api, adminToken);
+  const domain = typeof target.driverOptions?.domain === 'string' ? target.driverOptions.domain : 'localhost';
+  const admin = new EjabberdAdmin({ baseUrl: `${target.httpUrl}/api`, domain });
+  return new EjabberdProvisioner({ admin, xmppUrl: target.xmppUrl ?? EJABBERD_XMPP_DEFAULT_URL });
 }

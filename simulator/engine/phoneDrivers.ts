@@ -65,9 +65,9 @@ export async function loadDriverFactory(driver: string | undefined): Promise<Loa
  * once), for its capabilities: what it cannot carry, the checkers answer unknown.
  */
 export async function driverCapabilitiesOf(scenario: Scenario, time: TimeSource): Promise<{ ok: true; capabilities: DriverCapabilities } | { ok: false; message: string }> {
-  // Provisioning and endpoints are still chatsim's (HTTP API, gateway URLs): an XMPP server needs
-  // its own (EjabberdAdmin: users with passwords, rosters, the XMPP service as the endpoint).
-  if (scenario.target?.driver === 'xmpp') return { ok: false, message: 'driver xmpp: a live run does not provision an ejabberd target yet (issue 17; the driver itself is tested in test/drivers)' };
+  // An XMPP server is provisioned by its own provisioner (target.kind ejabberd: users with
+  // passwords, rosters, the XMPP service as the endpoint); chatsim's HTTP API cannot give XMPP credentials.
+  if (scenario.target?.driver === 'xmpp' && scenario.target.kind !== 'ejabberd') return { ok: false, message: 'driver xmpp needs target.kind ejabberd (chatsim\'s HTTP API does not provision XMPP accounts)' };
   const loaded = await loadDriverFactory(scenario.target?.driver);
   if (!loaded.ok) return loaded;
   const unused: ClientTransport = { open: () => { throw new Error('a driver factory must not connect'); } };

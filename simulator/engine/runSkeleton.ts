@@ -15,7 +15,8 @@ import type { RunFacts } from '../types/runTypes.ts';
 import { assignPhones, profileOfDevices } from './assignPhones.ts';
 import { buildPopulation, friendsOfUsers, type Population } from './buildPopulation.ts';
 import { EventPlayer, withAddedDevices, type FleetControl } from './EventPlayer.ts';
-import { provisionTarget, type ApiPort } from './provisionTarget.ts';
+import type { ApiPort } from './provisionTarget.ts';
+import type { TargetProvisioner } from './TargetProvisioner.ts';
 import type { WorkerPhoneSpec } from './workerProtocol.ts';
 
 /** How long between provisioning and t = 0: phones (and worker threads) start their clocks in step. */
@@ -77,8 +78,10 @@ export interface PhoneHost {
 
 /** The cluster a run plays against, as the skeleton needs it. */
 export interface RunTarget {
+  /** Scenario events (membership changes, added devices) go through chatsim's HTTP API. */
   api: ApiPort;
-  adminToken: string | undefined;
+  /** Creates the population on the target (chatsim's HTTP API, or ejabberd's). */
+  provisioner: TargetProvisioner;
   /** For faults; absent against --target. */
   cluster?: ClusterControl;
   chatServerClocks?: FaultContext['chatServerClocks'];
@@ -113,7 +116,7 @@ export async function runSkeleton(options: SkeletonOptions): Promise<RunOutcome>
   const { time } = clock;
   const population = buildPopulation(scenario.population, random.fork('population'));
   log(options.provisionLine(population));
-  const provisioned = await clock.settle(provisionTarget(target.api, target.adminToken, population));
+  const provisioned = await clock.settle(target.provisioner.provision(population));
   if (!provisioned.ok) return provisioned;
   const assignment = assignPhones(scenario, population, provisioned.devices, provisioned.chatIds, phones.groups, random.fork('assign'));
   const runStartEpochMs = time.nowMs() + START_DELAY_MS;

@@ -36,7 +36,15 @@ export interface Scenario {
 
 /** A running server to load instead of the reference cluster, and the protocol the phones speak to it. */
 export interface TargetSpec {
+  /**
+   * What the target is (default chatsim): a chatsim cluster provisioned over its HTTP API, or an
+   * ejabberd provisioned over mod_http_api (users, rosters) whose phones speak XMPP.
+   */
+  kind?: 'chatsim' | 'ejabberd';
+  /** chatsim: the cluster's HTTP API; ejabberd: its HTTP listener (default EJABBERD_HTTP_DEFAULT_URL). */
   httpUrl: string;
+  /** ejabberd only: the XMPP service phones connect to (default EJABBERD_XMPP_DEFAULT_URL). */
+  xmppUrl?: string;
   adminToken?: string;
   /**
    * The phones' driver (simulator/engine/phoneDrivers.ts): `chatsim.v1` (default), `xmpp`, or
@@ -47,6 +55,10 @@ export interface TargetSpec {
   /** Handed to the driver factory as written (xmpp: `domain`, `saslMechanism`). */
   driverOptions?: Record<string, unknown>;
 }
+
+/** scripts/ejabberd.sh's default ports on loopback. */
+export const EJABBERD_HTTP_DEFAULT_URL = 'http://127.0.0.1:25280';
+export const EJABBERD_XMPP_DEFAULT_URL = 'xmpp://127.0.0.1:25222';
 
 /** Fixed wall-clock skews, each drawn from the seed uniformly in ±the bound (whole ms). */
 export interface ClockSpec {

@@ -1,6 +1,6 @@
 import { parseDuration } from './duration.ts';
 import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
-import type { BackendFaultSpec, FaultSpec, NetworkProfileSpec, Scenario } from './Scenario.ts';
+import { EJABBERD_HTTP_DEFAULT_URL, EJABBERD_XMPP_DEFAULT_URL, type BackendFaultSpec, type FaultSpec, type NetworkProfileSpec, type Scenario } from './Scenario.ts';
 import { scenarioEventOf } from './scenarioEvents.ts';
 import { ALL_REAL } from '../../server/backends/openBackends.ts';
 
@@ -147,11 +147,16 @@ function backendFaultOf(f: Raw, atMs: number): FaultSpec {
   }
 }
 
+/** An ejabberd target defaults to scripts/ejabberd.sh's ports and the xmpp driver; a chatsim one has no defaults. */
 function targetOf(target: Raw): NonNullable<Scenario['target']> {
+  const ejabberd = target.kind === 'ejabberd';
+  const httpUrl = target.httpUrl ?? (ejabberd ? EJABBERD_HTTP_DEFAULT_URL : '');
+  const driver = target.driver ?? (ejabberd ? 'xmpp' : undefined);
   return {
-    httpUrl: String(target.httpUrl).replace(/\/+$/, ''),
+    ...(ejabberd ? { kind: 'ejabberd' as const, xmppUrl: (target.xmppUrl as string | undefined) ?? EJABBERD_XMPP_DEFAULT_URL } : {}),
+    httpUrl: String(httpUrl).replace(/\/+$/, ''),
     ...(target.adminToken ? { adminToken: target.adminToken as string } : {}),
-    ...(target.driver ? { driver: target.driver as string } : {}),
+    ...(driver ? { driver: driver as string } : {}),
     ...(target.driverOptions ? { driverOptions: target.driverOptions as Record<string, unknown> } : {}),
   };
 }

@@ -20,6 +20,7 @@ export function semanticErrors(s: Scenario): ScenarioError[] {
   if (Math.abs(networkSum - 1) > SHARE_SUM_TOLERANCE) errors.push({ path: 'network', message: `shares must sum to 1, they sum to ${round(networkSum)}` });
   const deviceSum = sumOf(s.population.devices.map((d) => d.share));
   if (Math.abs(deviceSum - 1) > SHARE_SUM_TOLERANCE) errors.push({ path: 'population.devices', message: `shares must sum to 1, they sum to ${round(deviceSum)}` });
+  if (s.target && s.target.kind !== 'ejabberd' && s.target.httpUrl === '') errors.push({ path: 'target.httpUrl', message: 'a chatsim target needs its HTTP API URL (or --target <url>)' });
   const driverProblem = s.target?.driver === undefined ? undefined : driverError(s.target.driver, s.engine);
   if (driverProblem) errors.push({ path: 'target.driver', message: driverProblem });
   const { size } = s.population.groups;

@@ -37,7 +37,9 @@ function failingOf(summary: any): string[] {
 }
 
 describe.runIf(enabled)('shipped scenarios, as shipped', () => {
-  const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.yaml')).sort();
+  // xmpp-flaky-mobile judges an ejabberd (not the reference cluster) and needs one running:
+  // test/xmpp/xmppScenario.test.ts runs it, and docs/drivers.md records what it fails and why.
+  const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.yaml') && !f.startsWith('xmpp-')).sort();
   for (const file of files) {
     it(`${file} runs and passes`, async () => {
       const { code, stdout, stderr, out } = await withHeavyRunLock(() => run(file));

@@ -82,7 +82,8 @@ class XmppDriverSession implements DriverSession {
   private readonly readUpTo = new Map<string, number>();
   /** Receipts and markers for own messages the server has not acknowledged yet (a fast peer). */
   private readonly earlyReceipts = new Map<string, Array<{ chat: string; user: string; kind: 'delivered' | 'read' }>>();
-  private readonly online = new Set<string>();
+  /** Per contact, its resources (devices) heard available: a user is online while any is (RFC 6121 presence is per resource). */
+  private readonly online = new Map<string, Set<string>>();
   /** Bodies of own messages sent and not yet acknowledged (the ack names only the id). */
   private readonly pendingBodies = new Map<string, string>();
   private readonly time: TimeSource;
@@ -107,7 +108,7 @@ class XmppDriverSession implements DriverSession {
       case 'ack': return this.ack(intent.chat, intent.upTo);
       case 'read': return this.read(intent.chat, intent.upTo);
       case 'typing': return this.typing(intent.chat, intent.readUpTo);
-      case 'presence-query': return this.emit({ kind: 'presence-result', ref: intent.id, users: intent.users.map((user) => ({ user, online: this.online.has(user) })) });
+      case 'presence-query': return this.emit({ kind: 'presence-result', ref: intent.id, users: intent.users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
       case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
       case 'sync':
         if (intent.mode === 'token') return this.emit({ kind: 'refused', code: 'UNSUPPORTED', ref: intent.id, retryable: false, positionsGone: false });
@@ -167,12 +168,18 @@ class XmppDriverSession implements DriverSession {
     c.on('chatState', ({ from, state, type }) => {
       if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
     });
-    c.on('presence', ({ from, available }) => {
+    c.on('presence', ({ from, resource, available }) => {
       if (!this.inbound()) return;
       const user = localPart(from);
-      if (available) this.online.add(user);
-      else this.online.delete(user);
-      this.emit({ kind: 'presence', user, online: available });
+      const resources = this.online.get(user) ?? new Set<string>();
+      const wasOnline = resources.size > 0;
+      if (available) resources.add(resource ?? '');
+      else if (resource === undefined) resources.clear(); // from the bare JID: every resource
+      else resources.delete(resource);
+      this.online.set(user, resources);
+      const isOnline = resources.size > 0;
+      // One device going away while another stays is not the user going offline.
+      if (isOnline !== wasOnline || available) this.emit({ kind: 'presence', user, online: isOnline });
     });
   }
 

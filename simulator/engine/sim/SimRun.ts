@@ -14,6 +14,7 @@ import { SimPhoneHost } from './SimPhoneHost.ts';
 import { skewedChatServerClocks } from './skewedClocks.ts';
 import { VirtualClock } from './VirtualClock.ts';
 import { withLatency } from './withLatency.ts';
+import { chatsimProvisioner } from '../TargetProvisioner.ts';
 
 /** Virtual time starts here (2026-01-01T00:00:00Z), whatever the wall clock says. */
 export const SIM_EPOCH_MS = 1_767_225_600_000;
@@ -68,7 +69,7 @@ export async function runSim(options: SimRunOptions): Promise<RunOutcome> {
     scenario, outDir: options.outDir, clock, random, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     phones: new SimPhoneHost(scenario, time, random, network),
     target: {
-      api, adminToken: cluster.adminToken, cluster, chatServerClocks,
+      api, provisioner: chatsimProvisioner(api, cluster.adminToken), cluster, chatServerClocks,
       readPersisted: (chats) => readPersisted(cluster.backends.store, chats),
       shutdown: () => clock.settle(cluster.stop()),
     },
