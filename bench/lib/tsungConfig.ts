@@ -22,6 +22,8 @@ export interface TsungLoad {
   messageIntervalS: number;
   /** The chat body every message carries (same text on both sides). */
   body: string;
+  /** Seconds between a user's login and its first message (its friend is likely in by then). */
+  settleS: number;
   /** Seconds the users stay connected after their last message, so their friends' arrive. */
   lingerS: number;
 }
@@ -40,13 +42,14 @@ function escapeXml(text: string): string {
 
 /**
  * A Tsung scenario: every user arrives once (arrival rate, then no more), logs in with SASL
- * PLAIN and binds, sends initial presence, waits until all users are in (wait_global: the
- * plateau), then sends `messagesEach` chat messages to its friend, one per interval, lingers,
+ * PLAIN and binds, sends initial presence, waits `settleS` (not wait_global: one failed login
+ * would hang the run), then sends `messagesEach` chat messages to its friend, one per interval, lingers,
  * and closes. The message is raw XML so that it goes to the friend from the CSV, not a random
  * online user.
  */
 export function tsungConfig(load: TsungLoad): string {
-  const arrivalS = Math.max(1, Math.ceil(load.users / load.arrivalPerSecond));
+  // Twice the time the arrivals need, so a loaded machine still launches every user.
+  const arrivalS = 2 * Math.max(1, Math.ceil(load.users / load.arrivalPerSecond));
   const message = `<message to='%%_friend%%@${load.domain}' type='chat'><body>${escapeXml(load.body)}</body></message>`;
   return `<?xml version="1.0"?>
 <!DOCTYPE tsung SYSTEM "/usr/share/tsung/tsung-1.0.dtd">
@@ -87,7 +90,7 @@ export function tsungConfig(load: TsungLoad): string {
         <request><jabber type="auth_sasl_session" ack="local"/></request>
       </transaction>
       <request><jabber type="presence:initial" ack="no_ack"/></request>
-      <thinktime value="wait_global"/>
+      <thinktime value="${load.settleS}" random="false"/>
       <for from="1" to="${load.messagesEach}" incr="1" var="i">
         <request subst="true"><jabber type="raw" ack="no_ack" data="${escapeXml(message)}"/></request>
         <thinktime value="${load.messageIntervalS}" random="false"/>
