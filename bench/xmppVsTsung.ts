@@ -201,6 +201,7 @@ export const xmppVsTsung: Benchmark = {
       for (const u of users) await target.admin.unregister(u.name);
     }
     if (ours.loggedIn < users.length) notes.push(`ours: only ${ours.loggedIn} of ${users.length} users logged in (${ours.loginFailures.join('; ')})`);
+    if (ours.unhandledRejections.length > 0) notes.push(`ours: unhandled rejections in the XMPP client stack: ${ours.unhandledRejections.join('; ')}`);
     if (ours.received < ours.sent) notes.push(`ours: ${ours.received} of ${ours.sent} messages delivered before the close`);
     const oursCpuMs = (ours.cpuSeconds * 1000) / ours.sent;
     const oursBytes = (ours.peakRssBytes - ours.rssBeforeBytes) / ours.loggedIn;

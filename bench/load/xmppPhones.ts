@@ -27,7 +27,14 @@ export interface PhonesResult {
   /** VmHWM at the end: the largest RSS of the whole session. */
   peakRssBytes: number;
   loginFailures: string[];
+  /** Promise rejections nothing handled (seen: ECONNRESET from a socket under load), counted, not fatal. */
+  unhandledRejections: string[];
 }
+
+// A rejection inside the XMPP client stack (not ours to await) must not end the measurement:
+// it is counted and reported next to the figures.
+const unhandled: string[] = [];
+process.on('unhandledRejection', (reason) => { unhandled.push(String(reason)); });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -66,6 +73,7 @@ async function session(run: PhonesRun): Promise<PhonesResult> {
   return {
     loggedIn: run.users.length - loginFailures.length, sent: counts.sent, received: counts.received, rssBeforeBytes,
     peakRssBytes: sampleProcess(process.pid)!.peakRssBytes, loginFailures: loginFailures.slice(0, 5),
+    unhandledRejections: [...new Set(unhandled)].slice(0, 5).concat(unhandled.length > 0 ? [`${unhandled.length} in all`] : []),
   };
 }
 
