@@ -14,8 +14,9 @@ import { generator } from './generator.ts';
 import { idleMemory } from './idleMemory.ts';
 import { simEngine } from './simEngine.ts';
 import { throughput } from './throughput.ts';
+import { xmppVsTsung } from './xmppVsTsung.ts';
 
-const BENCHMARKS: Benchmark[] = [throughput, generator, idleMemory, fanout, simEngine, checkers];
+const BENCHMARKS: Benchmark[] = [throughput, generator, idleMemory, fanout, simEngine, checkers, xmppVsTsung];
 
 const HELP = `npm run bench -- [options]
 
