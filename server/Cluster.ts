@@ -29,6 +29,7 @@ import { SeededRandom } from './memory/SeededRandom.ts';
 import { resolveLimits, type ServerLimits } from './protocol/limits.ts';
 
 import type { ClusterBackends, ClusterOptions } from './ClusterOptions.ts';
+import { CLUSTER_DEFAULTS } from './clusterDefaults.ts';
 
 export type { ClusterBackends, ClusterOptions } from './ClusterOptions.ts';
 
@@ -109,12 +110,12 @@ export class Cluster implements ClusterControl {
     const secrets = clusterSecrets({ tokenSecret: options.tokenSecret, adminToken: options.adminToken });
     this.tokens = new TokenService(secrets.tokenSecret, time, this.limits.tokenTtlMs);
     this.adminToken = secrets.adminToken;
-    for (let i = 0; i < (options.gateways ?? 1); i++) {
+    for (let i = 0; i < (options.gateways ?? CLUSTER_DEFAULTS.gateways); i++) {
       const gateway = this.newGateway(i);
       this.gateways.push(gateway);
       this.listeners.push(this.newListener(gateway));
     }
-    for (let i = 0; i < (options.chatServers ?? 2); i++) this.chatServers.push(this.newChatServer(i));
+    for (let i = 0; i < (options.chatServers ?? CLUSTER_DEFAULTS.chatServers); i++) this.chatServers.push(this.newChatServer(i));
     const { broker, presence, directory } = this.backends;
     this.presenceService = assemblePresenceService({ time, limits: this.limits, metrics: this.metrics, ports: { broker, presence, directory }, equipment: this.equipment });
     this.http = createHttpApi({

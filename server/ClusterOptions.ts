@@ -23,7 +23,9 @@ export interface ClusterBackends {
 export interface ClusterOptions {
   time: TimeSource;
   random?: Random;
+  /** Default: CLUSTER_DEFAULTS.gateways (server/clusterDefaults.ts), as every default of the cluster's shape. */
   gateways?: number;
+  /** Default: CLUSTER_DEFAULTS.chatServers. */
   chatServers?: number;
   limits?: Partial<ServerLimits>;
   backends?: Partial<ClusterBackends>;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
-import { didYouMean } from '../../simulator/scenario/didYouMean.ts';
+import { isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { unknownBugHint } from '../../simulator/scenario/parseNamedLists.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { EXIT_CODES } from '../../simulator/report/Summary.ts';
 import { runSwarm, type SeedResult } from '../../simulator/swarm/runSwarm.ts';
@@ -41,12 +41,13 @@ export function registerSim(program: Command, setExit: (code: number) => void): 
 }
 
 async function simCommand(opts: SimOptions): Promise<number> {
-  const bugs = opts.injectBug ?? [];
-  const unknown = bugs.filter((b) => !isBugName(b));
+  const named = opts.injectBug ?? [];
+  const unknown = named.filter((b) => !isBugName(b));
   if (unknown.length > 0) {
-    console.error(`chatsim sim: unknown bug ${unknown.join(', ')}${didYouMean(unknown[0]!, BUG_CATALOGUE.map((b) => b.name)) || ' (chatsim bugs lists them)'}`);
+    console.error(`chatsim sim: unknown bug ${unknown.join(', ')}${unknownBugHint(unknown[0]!) || ' (chatsim bugs lists them)'}`);
     return EXIT_CODES.usage;
   }
+  const bugs = named.filter(isBugName);
   if (opts.seeds > SWARM_SEEDS_MAX) {
     console.error(`chatsim sim: --seeds ${opts.seeds} is over the limit of ${SWARM_SEEDS_MAX}`);
     return EXIT_CODES.usage;

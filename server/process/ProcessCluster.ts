@@ -4,7 +4,7 @@ import { ALL_REAL, openBackends } from '../backends/openBackends.ts';
 import { provisionBackends, type ProvisionedBackends } from '../backends/provisionBackends.ts';
 import { ServerBugEquipment } from '../bugs/serverBugEquipment.ts';
 import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
-import { DEFAULT_CASSANDRA } from '../cassandra/client.ts';
+import { CLUSTER_DEFAULTS } from '../clusterDefaults.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
 import type { MetricsTarget } from '../ports/Metrics.ts';
 import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
@@ -80,12 +80,12 @@ export class ProcessCluster implements ClusterControl {
 
   async start(): Promise<ClusterAddress> {
     this.provisioned = await provisionBackends({
-      choice: ALL_REAL, redis: this.options.redis, cassandra: this.options.cassandra ?? DEFAULT_CASSANDRA,
+      choice: ALL_REAL, redis: this.options.redis, cassandra: this.options.cassandra ?? CLUSTER_DEFAULTS.cassandra,
       ...(this.options.keyspace ? { keyspace: this.options.keyspace } : {}), ...(this.options.redisPrefix ? { redisPrefix: this.options.redisPrefix } : {}),
       queueClaimIdleMs: this.options.queueClaimIdleMs ?? PROCESS_CLUSTER_QUEUE_CLAIM_IDLE_MS,
     });
     const backends = this.provisioned.config;
-    const gatewayIds = Array.from({ length: this.options.gateways ?? 1 }, (_, i) => `gw${i + 1}`);
+    const gatewayIds = Array.from({ length: this.options.gateways ?? CLUSTER_DEFAULTS.gateways }, (_, i) => `gw${i + 1}`);
     this.common = {
       backends, limits: this.limits, tokenSecret: this.secrets.tokenSecret, adminToken: this.adminToken,
       bugs: [...(this.options.bugs ?? [])], seed: this.options.seed ?? 1, gatewayIds,
@@ -96,7 +96,7 @@ export class ProcessCluster implements ClusterControl {
     this.gatewayNodes.push(...gateways.map((g) => g.node));
     const gatewayUrls = gateways.map((g) => g.url!);
     this.gatewayUrls = gatewayUrls;
-    const servers = await Promise.all(Array.from({ length: this.options.chatServers ?? 2 }, (_, slot) => this.startChatServer(slot)));
+    const servers = await Promise.all(Array.from({ length: this.options.chatServers ?? CLUSTER_DEFAULTS.chatServers }, (_, slot) => this.startChatServer(slot)));
     this.chatServerNodes.push(...servers);
     const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls, metricsTargets: this.nodes.nodeMetricsTargets(host) });
     this.api = api.node;

@@ -4,7 +4,9 @@ import type { ServerLimits } from '../protocol/limits.ts';
 /** How a ProcessCluster is started (server/process/ProcessCluster.ts). */
 export interface ProcessClusterOptions {
   time: TimeSource;
+  /** Default: CLUSTER_DEFAULTS.gateways (server/clusterDefaults.ts), as every default of the cluster's shape. */
   gateways?: number;
+  /** Default: CLUSTER_DEFAULTS.chatServers. */
   chatServers?: number;
   host?: string;
   /** Each chat server slot's wall clock offset at start, ms (scenario clocks.chatServerSkewMs); 0 for slots not listed. */
@@ -13,7 +15,7 @@ export interface ProcessClusterOptions {
   port?: number;
   /** `redis://...` of a running server, or 'local' to start one (redis-memory-server with the system redis-server). */
   redis: string;
-  /** HOST:PORT of a Cassandra node (default 127.0.0.1:9042). */
+  /** HOST:PORT of a Cassandra node (default CLUSTER_DEFAULTS.cassandra). */
   cassandra?: string;
   /**
    * Keyspace of the message store; created with the schema if missing. Default: a fresh

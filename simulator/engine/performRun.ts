@@ -20,7 +20,7 @@ import { timeSeriesRows, writeReports, type TimeSeriesRow } from '../report/writ
 import { buildInfo } from '../runtime/buildInfo.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import { chatServerClockOffsetMaxMs } from './clocks.ts';
-import { evaluateThreshold, parseThreshold } from '../scenario/thresholds.ts';
+import { evaluateThreshold, type Threshold } from '../scenario/thresholds.ts';
 
 export interface PerformRunArgs {
   /** The scenario file as the user named it (for the summary and reproduce line). */
@@ -107,16 +107,14 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
 }
 
 /** A threshold with a tag filter is judged on the tagged samples; one without, on the summary's histograms. */
-function evaluateThresholds(expressions: readonly string[], base: Summary, samples: readonly TaggedSample[]): ThresholdResult[] {
-  return expressions.map((expression) => {
-    const parsed = parseThreshold(expression);
-    if (!parsed.ok) return { expression, actual: undefined, ok: false };
-    const { tags } = parsed.threshold;
+function evaluateThresholds(thresholds: readonly Threshold[], base: Summary, samples: readonly TaggedSample[]): ThresholdResult[] {
+  return thresholds.map((threshold) => {
+    const { tags } = threshold;
     const lookup = Object.keys(tags).length === 0
       ? (metric: string, stat: string) => lookupMetric(base, metric, stat)
       : (metric: string, stat: string) => filteredStats(samples, metric, tags)[stat as keyof SampleStats] ?? undefined;
-    const { ok, actual } = evaluateThreshold(parsed.threshold, lookup);
-    return { expression, actual, ok };
+    const { ok, actual } = evaluateThreshold(threshold, lookup);
+    return { threshold, actual, ok };
   });
 }
 
@@ -126,5 +124,6 @@ function evaluateThresholds(expressions: readonly string[], base: Summary, sampl
  */
 export function scenarioYaml(scenario: Scenario): string {
   const { target: _target, ...rest } = scenario;
-  return `# The scenario exactly as it ran (defaults filled in, durations in ms).\n${stringify(rest)}`;
+  // Thresholds go back as written: the loader parses them again.
+  return `# The scenario exactly as it ran (defaults filled in, durations in ms).\n${stringify({ ...rest, thresholds: rest.thresholds.map((t) => t.text) })}`;
 }

@@ -3,7 +3,7 @@ import { Cluster, type ClusterBackends } from '../../server/Cluster.ts';
 import type { ClusterAddress, ClusterControl } from '../../server/ClusterControl.ts';
 import { openBackends, type OpenedBackends } from '../../server/backends/openBackends.ts';
 import { provisionBackends, type ProvisionedBackends } from '../../server/backends/provisionBackends.ts';
-import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
+import { BUG_CATALOGUE } from '../../server/bugs/BugCatalogue.ts';
 import type { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
@@ -69,7 +69,7 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
     const chatServerClocks = new ChatServerClocks(time, random.fork('wall-clocks'), spec.chatServers, scenario.clocks?.chatServerSkewMs ?? 0);
     const cluster = new Cluster({
       time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: basePort,
-      bugs: new Set(scenario.bugs.filter(isBugName)), backends, chatServerClock: chatServerClocks.forSlot,
+      bugs: new Set(scenario.bugs), backends, chatServerClock: chatServerClocks.forSlot,
     });
     const stop = async (): Promise<void> => {
       await cluster.stop();

@@ -3,7 +3,7 @@ import type { BuildInfo, RunPhase } from '../types/runTypes.ts';
 import type { FaultWindow } from '../history/FaultWindow.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
 import type { Breakdowns } from '../metrics/tagBreakdown.ts';
-import { KNOWN_METRICS, parseThreshold, type MetricInfo, type ThresholdOp } from '../scenario/thresholds.ts';
+import { KNOWN_METRICS, type MetricInfo, type Threshold, type ThresholdOp } from '../scenario/thresholds.ts';
 
 /**
  * Process exit codes of `chatsim run`, the contract CI gates use:
@@ -31,7 +31,8 @@ export interface GeneratorHealth {
 }
 
 export interface ThresholdResult {
-  expression: string;
+  /** As the loader parsed it (its `text` is the expression as written). */
+  threshold: Threshold;
   /** The measured value (ms for durations); undefined when the run did not produce the metric. */
   actual: number | undefined;
   ok: boolean;
@@ -53,9 +54,8 @@ export interface SummaryThreshold {
 
 /** The summary.json form of a threshold's result. */
 export function summaryThreshold(t: ThresholdResult): SummaryThreshold {
-  const parsed = parseThreshold(t.expression);
-  const held = parsed.ok ? { op: parsed.threshold.op, limit: parsed.threshold.limit, unit: KNOWN_METRICS[parsed.threshold.metric]?.unit ?? null } : { op: null, limit: null, unit: null };
-  return { expression: t.expression, actual: t.actual ?? null, ...held, ok: t.ok };
+  const { text, op, limit, metric } = t.threshold;
+  return { expression: text, actual: t.actual ?? null, op, limit, unit: KNOWN_METRICS[metric]?.unit ?? null, ok: t.ok };
 }
 
 /** A histogram's stats: ms for latencies, messages for syncMessages; every stat null (never 0: a gate would read 0 as perfect) when count is 0. */

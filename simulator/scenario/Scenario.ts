@@ -1,5 +1,7 @@
 import type { BackendChoice } from '../../server/backends/openBackends.ts';
 import type { ScenarioEvent } from './scenarioEvents.ts';
+import type { Threshold } from './thresholds.ts';
+import type { BugName } from '../../server/bugs/BugCatalogue.ts';
 
 /**
  * A scenario after loading and validation (simulator/scenario/loadScenario.ts), with every
@@ -25,9 +27,10 @@ export interface Scenario {
   durationMs: number;
   /** After the load: faults healed, links restored, phones keep syncing until quiet. */
   healMs: number;
-  thresholds: string[];
+  /** Parsed by the loader (simulator/scenario/parseNamedLists.ts); each keeps its text as written. */
+  thresholds: Threshold[];
   /** Bugs to inject (issue 4); empty by default. */
-  bugs: string[];
+  bugs: BugName[];
   /** What only the simulation engine models; the live engine ignores it. */
   sim: SimSpec;
   /** Wall clocks that are off (both engines); jumps are `clock-jump` faults. */

@@ -8,6 +8,7 @@ import type { ScenarioError } from './ScenarioError.ts';
 import { schemaErrors } from './scenarioSchemaErrors.ts';
 import { normalise } from './normaliseScenario.ts';
 import { semanticErrors } from './semanticErrors.ts';
+import { parseNamedLists } from './parseNamedLists.ts';
 import { resolveDriver } from './driverPath.ts';
 
 // Parsing is split along its steps: YAML and overrides here, schema messages
@@ -104,9 +105,10 @@ export function parseScenario(text: string, defaultName: string, overrides: Scen
   applyRawOverrides(input, overrides);
   const validate = schemaValidator();
   if (!validate(input)) return located(schemaErrors(validate.errors ?? []));
-  const scenario = normalise(input, defaultName);
+  const named = parseNamedLists(input.thresholds as string[], input.bugs as string[]);
+  const scenario = normalise(input, defaultName, named.lists);
   if (overrides.phones !== undefined) scalePhones(scenario, overrides.phones);
-  const errors = semanticErrors(scenario);
+  const errors = [...semanticErrors(scenario), ...named.errors];
   return errors.length > 0 ? located(errors) : { ok: true, scenario };
 }
 

@@ -3,6 +3,7 @@ import { builtinProfile, isBuiltinProfileName } from './builtinProfiles.ts';
 import { EJABBERD_HTTP_DEFAULT_URL, EJABBERD_XMPP_DEFAULT_URL, type BackendFaultSpec, type FaultSpec, type NetworkProfileSpec, type Scenario } from './Scenario.ts';
 import { scenarioEventOf } from './scenarioEvents.ts';
 import { ALL_REAL } from '../../server/backends/openBackends.ts';
+import type { NamedLists } from './parseNamedLists.ts';
 
 /**
  * Defaults of the sections a file may leave out whole (the schema's useDefaults fills a field's
@@ -21,8 +22,8 @@ export function durationMs(value: unknown): number {
 
 export type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- validated by the schema above
 
-/** A schema-valid scenario (defaults filled in) as the typed Scenario: durations in ms, profiles resolved. */
-export function normalise(input: Raw, defaultName: string): Scenario {
+/** A schema-valid scenario (defaults filled in) as the typed Scenario: durations in ms, profiles resolved, thresholds and bugs as parseNamedLists made them. */
+export function normalise(input: Raw, defaultName: string, lists: NamedLists): Scenario {
   const population = input.population as Raw;
   const load = input.load as Raw | undefined;
   const cluster = input.cluster as Raw;
@@ -69,8 +70,8 @@ export function normalise(input: Raw, defaultName: string): Scenario {
     events: ((input.events ?? []) as Raw[]).map((e) => scenarioEventOf(e, durationMs)),
     durationMs: durationMs(input.durationMs),
     healMs: durationMs(input.healMs),
-    thresholds: input.thresholds as string[],
-    bugs: input.bugs as string[],
+    thresholds: lists.thresholds,
+    bugs: lists.bugs,
     sim: simOf(input.sim as Raw),
     clocks: { phoneSkewMs: (input.clocks as Raw | undefined)?.phoneSkewMs ?? CLOCK_DEFAULTS.phoneSkewMs, chatServerSkewMs: (input.clocks as Raw | undefined)?.chatServerSkewMs ?? CLOCK_DEFAULTS.chatServerSkewMs },
   };

@@ -1,11 +1,8 @@
-import { didYouMean } from './didYouMean.ts';
 import type { Scenario } from './Scenario.ts';
 import type { ScenarioError } from './ScenarioError.ts';
-import { parseThreshold } from './thresholds.ts';
 import { driverError } from './driverPath.ts';
 import { contradictoryLimits } from './contradictoryLimits.ts';
 import { scenarioEventErrors } from './scenarioEvents.ts';
-import { BUG_CATALOGUE, isBugName } from '../../server/bugs/BugCatalogue.ts';
 import { parseContactPoint } from '../../server/cassandra/client.ts';
 import { shareableAcrossProcesses } from '../../server/backends/openBackends.ts';
 
@@ -52,13 +49,6 @@ export function semanticErrors(s: Scenario): ScenarioError[] {
   for (const [port, range] of Object.entries(s.sim.portLatencyMs)) {
     if (range.min > range.max) errors.push({ path: `sim.portLatencyMs.${port}`, message: `min (${range.min}) is above max (${range.max})` });
   }
-  s.thresholds.forEach((t, i) => {
-    const parsed = parseThreshold(t);
-    if (!parsed.ok) errors.push({ path: `thresholds[${i}]`, message: parsed.message });
-  });
-  s.bugs.forEach((bug, i) => {
-    if (!isBugName(bug)) errors.push({ path: `bugs[${i}]`, message: `unknown bug "${bug}"${didYouMean(bug, BUG_CATALOGUE.map((b) => b.name)) || '; `chatsim bugs` lists them'}` });
-  });
   if (s.durationMs <= 0) errors.push({ path: 'durationMs', message: 'must be above 0' });
   if (!parseContactPoint(s.cluster.cassandra)) errors.push({ path: 'cluster.cassandra', message: `must be HOST:PORT with a port in 1..65535, got ${s.cluster.cassandra}` });
   if (s.cluster.processes === 'multi' && !shareableAcrossProcesses(s.cluster.implementations)) {

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import type { BugName } from '../../server/bugs/BugCatalogue.ts';
 import { DEFAULT_LIMITS } from '../../server/protocol/limits.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { Random } from '../../server/ports/Random.ts';
@@ -284,7 +285,7 @@ export const FEATURE_DRAWS: readonly FeatureDraw[] = [
  * explores a different corner, and the same seed always draws the same scenario. Bugs are off
  * unless given. The run itself uses the same seed for everything inside it.
  */
-export function drawScenario(seed: number, bugs: readonly string[] = [], bounds: SwarmBounds = DEFAULT_SWARM_BOUNDS): DrawnScenario {
+export function drawScenario(seed: number, bugs: readonly BugName[] = [], bounds: SwarmBounds = DEFAULT_SWARM_BOUNDS): DrawnScenario {
   const root = new SeededRandom(seed).fork('swarm');
   const shape = root.fork('shape');
   const ctx: DrawContext = {

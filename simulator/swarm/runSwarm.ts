@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import type { BugName } from '../../server/bugs/BugCatalogue.ts';
 import { join } from 'node:path';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { performRun } from '../engine/performRun.ts';
@@ -11,7 +12,7 @@ export interface SwarmOptions {
   /** How many seeds, from `from` upwards. */
   seeds: number;
   /** Bugs injected in every seed (none: hunting for real bugs in the reference cluster). */
-  bugs: readonly string[];
+  bugs: readonly BugName[];
   /** Each failing seed's run is saved under outDir/seed-N; passing ones are removed unless `keepPassing`. */
   outDir: string;
   keepPassing?: boolean;

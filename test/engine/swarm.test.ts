@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUG_CATALOGUE } from '../../server/bugs/BugCatalogue.ts';
+import { BUG_CATALOGUE, type BugName } from '../../server/bugs/BugCatalogue.ts';
 import { createSystemTime } from '../../server/runtime/systemTime.ts';
 import { shrinkRun } from '../../simulator/shrink/shrinkRun.ts';
 import { runSwarm, type SeedResult } from '../../simulator/swarm/runSwarm.ts';
@@ -34,7 +34,7 @@ function correctClusterFailures(): Promise<Map<number, Set<string>>> {
 }
 
 /** Seeds 1.. with the bug until one fails a property the bug breaks and the correct cluster passes there. */
-async function hunt(bug: { name: string; breaks: readonly string[] }, outDir: string): Promise<{ found?: SeedResult; fresh: string[] }> {
+async function hunt(bug: { name: BugName; breaks: readonly string[] }, outDir: string): Promise<{ found?: SeedResult; fresh: string[] }> {
   const clean = await correctClusterFailures();
   for (let seed = 1; seed <= SEEDS_TO_FIND; seed++) {
     const [result] = await runSwarm({ from: seed, seeds: 1, bugs: [bug.name], outDir, time });
@@ -73,7 +73,7 @@ describe('chatsim sim (the swarm)', () => {
 });
 
 describe('chatsim shrink', () => {
-  const cases: Array<{ bug: string; property: string }> = [
+  const cases: Array<{ bug: BugName; property: string }> = [
     { bug: 'sync-off-by-one', property: 'C1' },
     { bug: 'cursor-overshoot', property: 'B3' },
     { bug: 'no-presence-debounce', property: 'D1' },

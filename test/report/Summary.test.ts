@@ -3,7 +3,7 @@ import { ManualTime } from '../../server/memory/ManualTime.ts';
 import { Metrics } from '../../simulator/metrics/Metrics.ts';
 import { buildSummary, EXIT_CODES, lookupMetric } from '../../simulator/report/Summary.ts';
 import { KNOWN_METRICS, evaluateThreshold, parseThreshold } from '../../simulator/scenario/thresholds.ts';
-import { property, sampleInput, sampleSummary } from './fixtures.ts';
+import { property, sampleInput, sampleSummary, thresholdResult } from './fixtures.ts';
 
 describe('buildSummary exit codes', () => {
   it('passes when every property passes or is unknown and every threshold holds', () => {
@@ -14,14 +14,14 @@ describe('buildSummary exit codes', () => {
   it('fails with 1 when a property fails, even if a threshold fails too', () => {
     const s = sampleSummary({
       properties: [property({ verdict: 'fail', violations: 2, examples: ['m1 acked but lost', 'm2 acked but lost'] })],
-      thresholds: [{ expression: 'errorRate < 0.01', actual: 0.5, ok: false }],
+      thresholds: [thresholdResult('errorRate < 0.01', 0.5, false)],
     });
     expect(s).toMatchObject({ verdict: 'fail', exitCode: EXIT_CODES.property });
     expect(s.properties[0]).toMatchObject({ example: 'm1 acked but lost', examples: ['m1 acked but lost', 'm2 acked but lost'] });
   });
 
   it('fails with 2 when only a threshold fails', () => {
-    const s = sampleSummary({ thresholds: [{ expression: 'sendToAck p(99) < 1ms', actual: 95, ok: false }] });
+    const s = sampleSummary({ thresholds: [thresholdResult('sendToAck p(99) < 1ms', 95, false)] });
     expect(s).toMatchObject({ verdict: 'fail', exitCode: EXIT_CODES.threshold });
   });
 

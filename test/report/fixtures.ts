@@ -1,7 +1,8 @@
 import { ManualTime } from '../../server/memory/ManualTime.ts';
 import type { PropertyResult } from '../../simulator/check/PropertyResult.ts';
 import { Metrics } from '../../simulator/metrics/Metrics.ts';
-import { buildSummary, type SummaryInput } from '../../simulator/report/Summary.ts';
+import { buildSummary, type SummaryInput, type ThresholdResult } from '../../simulator/report/Summary.ts';
+import { parseThreshold } from '../../simulator/scenario/thresholds.ts';
 
 export const START_MS = 1_700_000_000_000;
 
@@ -50,7 +51,7 @@ export function sampleInput(overrides: Partial<SummaryInput> = {}): SummaryInput
     engine: 'live',
     durationMs: 20_000,
     properties: [property(), property({ id: 'B1', name: 'per-chat order', verdict: 'unknown', reason: 'no deliveries observed' })],
-    thresholds: [{ expression: 'sendToAck p(99) < 500ms', actual: 95, ok: true }],
+    thresholds: [thresholdResult('sendToAck p(99) < 500ms', 95, true)],
     metrics: sampleMetrics().snapshot(),
     phones: 12,
     faults: [{ kind: 'partition', startMs: 8000, endMs: 12_000 }],
@@ -62,4 +63,14 @@ export function sampleInput(overrides: Partial<SummaryInput> = {}): SummaryInput
 
 export function sampleSummary(overrides: Partial<SummaryInput> = {}): ReturnType<typeof buildSummary> {
   return buildSummary(sampleInput(overrides));
+}
+
+/**
+ * A threshold's result as performRun makes it. A text that does not parse (escaping tests)
+ * becomes a threshold on errorRate that keeps the text: the loader never lets one through.
+ */
+export function thresholdResult(text: string, actual: number | undefined, ok: boolean): ThresholdResult {
+  const parsed = parseThreshold(text);
+  const threshold = parsed.ok ? parsed.threshold : { text, metric: 'errorRate', tags: {}, stat: 'value' as const, op: '<' as const, limit: 0 };
+  return { threshold, actual, ok };
 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { junitXml } from '../../simulator/report/junit.ts';
 import { findAll, parseXml } from './xmlCheck.ts';
-import { property, sampleSummary } from './fixtures.ts';
+import { property, sampleSummary, thresholdResult } from './fixtures.ts';
 
 describe('junit.xml', () => {
   it('has one suite with a case per property and per threshold', () => {
     const xml = parseXml(junitXml(sampleSummary({
       properties: [property(), property({ id: 'A6', name: 'order', verdict: 'fail', violations: 1, examples: ['chat c1: seq 3 before 2'] }), property({ id: 'B1', name: 'read', verdict: 'unknown', reason: 'no reads' })],
-      thresholds: [{ expression: 'sendToAck p(99) < 500ms', actual: 95, ok: true }, { expression: 'errorRate < 0.001', actual: 0.005, ok: false }, { expression: 'fanOut p(99) < 1s', actual: undefined, ok: false }],
+      thresholds: [thresholdResult('sendToAck p(99) < 500ms', 95, true), thresholdResult('errorRate < 0.001', 0.005, false), thresholdResult('fanOut p(99) < 1s', undefined, false)],
     })));
     expect(xml.name).toBe('testsuites');
     const [suite] = findAll(xml, 'testsuite');
@@ -25,7 +25,7 @@ describe('junit.xml', () => {
     const xmlText = junitXml(sampleSummary({
       scenario: { name: 'x&<y>', path: 'p"q' },
       properties: [property({ id: 'P<1>', name: nasty, verdict: 'fail', violations: 1, examples: [nasty] })],
-      thresholds: [{ expression: 'sendToAck p(99) < 5 && "x"', actual: 1, ok: false }],
+      thresholds: [thresholdResult('sendToAck p(99) < 5 && "x"', 1, false)],
       reproduce: 'chatsim run "a b" --seed 1 & echo <x>',
     }));
     const xml = parseXml(xmlText);

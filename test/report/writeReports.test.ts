@@ -8,7 +8,7 @@ import { reportHtml } from '../../simulator/report/reportHtml.ts';
 import { writeReports } from '../../simulator/report/writeReports.ts';
 import { findAll, parseXml } from './xmlCheck.ts';
 import { CHART_IDS, chartData, chartsIn, drawnRects, texts, TIME_SERIES_IDS } from './reportChecks.ts';
-import { property, sampleMetrics, sampleSummary } from './fixtures.ts';
+import { property, sampleMetrics, sampleSummary, thresholdResult } from './fixtures.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -48,7 +48,7 @@ describe('report.html', () => {
   });
 
   it('leads with the verdict and key numbers, then the charts, then the properties', () => {
-    const html = sampleReport({ thresholds: [{ expression: 'errorRate < 0.001', actual: 0.006, ok: false }] });
+    const html = sampleReport({ thresholds: [thresholdResult('errorRate < 0.001', 0.006, false)] });
     expect(html).toContain('<h1>flaky-mobile</h1>');
     expect(html).toContain('<code>chatsim run scenarios/flaky-mobile.yaml --seed 42</code>');
     expect(html).toMatch(/id="verdict" class="verdict fail">FAIL/);
@@ -115,7 +115,7 @@ describe('report.html', () => {
     const summary = sampleSummary({
       scenario: { name: evil, path: evil }, reproduce: evil,
       properties: [property({ name: evil, verdict: 'fail', violations: 1, examples: [evil] })],
-      thresholds: [{ expression: evil, actual: 1, ok: false }],
+      thresholds: [thresholdResult(evil, 1, false)],
       generator: { cpuPercent: 1, eventLoopLagMsP99: 1, warning: evil },
     });
     const html = reportHtml({ summary, metrics: sampleMetrics().snapshot(), faults: [{ kind: evil, label: evil, startMs: 1000, endMs: 2000 }], runDir: evil });

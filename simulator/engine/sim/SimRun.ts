@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { Cluster } from '../../../server/Cluster.ts';
-import { isBugName } from '../../../server/bugs/BugCatalogue.ts';
 import { ManualTime } from '../../../server/memory/ManualTime.ts';
 import { SeededRandom } from '../../../server/memory/SeededRandom.ts';
 import type { Scenario } from '../../scenario/Scenario.ts';
@@ -52,7 +51,7 @@ export async function runSim(options: SimRunOptions): Promise<RunOutcome> {
   const cluster = new Cluster({
     time, random: random.fork('cluster'), gateways: scenario.cluster.gateways, chatServers: scenario.cluster.chatServers,
     limits: { ...scenario.cluster.limits, presenceDebounceMs: scenario.cluster.presenceDebounceMs },
-    bugs: new Set(scenario.bugs.filter(isBugName)), gatewayListeners: network.listeners, http: 'in-process',
+    bugs: new Set(scenario.bugs), gatewayListeners: network.listeners, http: 'in-process',
     decorateBackends: (backends) => withLatency(backends, time, random.fork('ports'), scenario.sim.portLatencyMs),
     chatServerClock: chatServerClocks.forSlot,
   });
