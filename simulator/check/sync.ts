@@ -30,6 +30,8 @@ export class SyncFamily implements Family {
   /** Windows of delivery faults that lose or hold pushes while they last: [start, end] (end Infinity while on). */
   private readonly deliveryWindows: Array<[number, number]> = [];
   private readonly openWindows = new Map<string, number[]>();
+  /** Windows of slow-store faults, [start, end] (their end includes the last delayed call). */
+  private readonly slowStoreWindows: Array<[number, number]> = [];
   private readonly c1 = new Finding();
   private readonly c3 = new Finding();
   private resentMessages = 0;
@@ -64,7 +66,11 @@ export class SyncFamily implements Family {
         // voids the promise that every later message is pushed in order: the phone's gap
         // detection and the gateway's resync are the remedy there, not the seam. A presence
         // store restarted empty loses the routes pushes follow until gateways re-register them.
-        else if (e.what === 'fault-start' && DELIVERY_FAULT.test(e.fault)) {
+        else if (e.what === 'fault-start' && e.fault === 'slow-store') this.slowStoreWindows.push([e.t, Infinity]);
+        else if (e.what === 'fault-end' && e.fault === 'slow-store') {
+          const open = this.slowStoreWindows.find(([, end]) => end === Infinity);
+          if (open) open[1] = e.t;
+        } else if (e.what === 'fault-start' && DELIVERY_FAULT.test(e.fault)) {
           this.seamsVoidedByFaults += this.seams.size;
           this.seams.clear();
           if (DELIVERY_WINDOW_FAULT.test(e.fault)) {
@@ -172,7 +178,12 @@ export class SyncFamily implements Family {
     // is the repair (seed 900039: u9/d1 synced g:0 up to 11 at 9.768 s, inside a broker-loss
     // window from 1.7 s to 11.5 s; seq 12, stored at 9.962 s, was lost). A message stored
     // outside every window is still owed its push. Without the store time, the seam's span decides.
-    const [fromMs, toMs] = e.storedAt !== undefined ? [e.storedAt, e.storedAt] : [seam.syncedAtMs, e.t];
+    // Under a slow store the push is published after the store calls that follow the append
+    // (ticks, roster), each held for the fault's latency: it may go out any time up to the gap
+    // (seed 4000800: seq 2 stored at 6.855 s inside a 3 s slow store, its push published into a
+    // presence store restart from 8.4 s, whose lost routes voided it).
+    const slowStored = e.storedAt !== undefined && this.slowStoreWindows.some(([start, end]) => start <= e.storedAt! && e.storedAt! <= end);
+    const [fromMs, toMs] = e.storedAt === undefined ? [seam.syncedAtMs, e.t] : [e.storedAt, slowStored ? seam.gapAtMs : e.storedAt];
     if (this.inDeliveryWindow(fromMs, toMs, e.storedAt !== undefined)) { this.seamsVoidedByFaults++; return; }
     this.c3.hit(1, () => `device ${e.p} reconnected and synced ${e.chat} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; then seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) but seq ${e.seq} never was: it came only by a later sync at ${fmt(e.t)}`);
   }

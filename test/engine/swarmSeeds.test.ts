@@ -82,6 +82,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // was not pushed and came by the gap sync (C3). A seam inside the window, or until a TTL after
   // it (when every route is back), is not judged (simulator/check/sync.ts).
   { seed: 347, before: 'C3 under restart-presence-store (a seam opened while routes were lost)' },
+  // Checker: seq 2 of g:0 was stored at 6.855 s inside a 3 s slow store, and its push went out
+  // only after the store calls that follow an append (each held 3 s), into the presence store
+  // restart from 8.4 s, which lost u2/d1's route; C3 judged it by its store time, outside that
+  // window. A message stored inside a slow-store window may be published up to its gap.
+  { seed: 4000800, before: 'C3 under slow-store then restart-presence-store (a push published late into lost routes)' },
 ];
 
 /**
