@@ -86,6 +86,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // only after the store calls that follow an append (each held 3 s), into the presence store
   // restart from 8.4 s, which lost u2/d1's route; C3 judged it by its store time, outside that
   // window. A message stored inside a slow-store window may be published up to its gap.
+  // Checker: u21 came online at 7.665 s, the presence store restarted empty at 7.8 s, and u24/d1's
+  // query answered offline at 9.371 s from the empty store, after the push that showed u21 online:
+  // a transition D6 counted against no episode. An offline answer that a presence store restart
+  // explains is allowed once more to D6, as one during a gateway fault is.
+  { seed: 4001430, before: 'D6 under restart-presence-store (an offline answer read from the emptied store)' },
   { seed: 4000800, before: 'C3 under slow-store then restart-presence-store (a push published late into lost routes)' },
 ];
 
