@@ -15,7 +15,7 @@ import { BUILTIN_DRIVER_NAMES, isDriverPath } from '../scenario/driverPath.ts';
 export interface DriverContext {
   user: string;
   device: string;
-  /** The phone's link to the endpoints, shaped by its network profile (chatsim.v1 frames ride on it; a driver with its own sockets may ignore it). */
+  /** The phone's link to the endpoints, shaped by its network profile (chatsim.v1 frames and XMPP over WebSocket ride on it; a driver with its own sockets may ignore it, and its links are then not shaped). */
   transport: ClientTransport;
   time: TimeSource;
   /** `target.driverOptions` of the scenario, as written. */
@@ -33,8 +33,9 @@ export const DEFAULT_DRIVER = 'chatsim.v1';
 
 const BUILTIN: Readonly<Record<(typeof BUILTIN_DRIVER_NAMES)[number], DriverFactory>> = {
   'chatsim.v1': (ctx) => new ChatsimV1Driver(ctx.transport),
+  // A ws:// endpoint (RFC 7395) rides the phone's shaped link, so its network profile applies.
   xmpp: (ctx) => new XmppDriver({
-    user: ctx.user, device: ctx.device, time: ctx.time,
+    user: ctx.user, device: ctx.device, time: ctx.time, transport: ctx.transport,
     domain: typeof ctx.options.domain === 'string' ? ctx.options.domain : 'localhost',
     ...(ctx.options.saslMechanism === 'PLAIN' ? { saslMechanism: 'PLAIN' as const } : {}),
   }),

@@ -1,7 +1,7 @@
 import type { TimerHandle, TimeSource } from '../../server/ports/Clock.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import type { NetworkProfileSpec } from '../scenario/Scenario.ts';
-import type { ClientLink, ClientLinkHandlers, ClientTransport } from '../transport/ClientTransport.ts';
+import type { ClientLink, ClientLinkHandlers, ClientLinkOptions, ClientTransport } from '../transport/ClientTransport.ts';
 import { FaultSchedule, faultRatesPerMinute, type FaultKind } from './FaultSchedule.ts';
 import { DEFAULT_LINK_OPTIONS, drawDelayMs, emptyStats, type LinkOptions, type LinkStats } from './linkModel.ts';
 import { ShapedLink, type LinkHost } from './ShapedLink.ts';
@@ -94,7 +94,7 @@ export class ShapedTransport implements ClientTransport {
     this.host = this.makeHost();
   }
 
-  open(url: string, token: string, handlers: ClientLinkHandlers): ClientLink {
+  open(url: string, token: string, handlers: ClientLinkHandlers, linkOptions?: ClientLinkOptions): ClientLink {
     if (!this.healed) this.faults.start();
     const link = new ShapedLink(this.host, handlers);
     if (this.disposed || this.isOffline()) {
@@ -104,7 +104,7 @@ export class ShapedTransport implements ClientTransport {
     this.current = link;
     this.links.add(link);
     this.config.onDial?.(this.config.device, this.config.time.nowMs());
-    link.attach(this.config.inner.open(url, token, link.innerHandlers()));
+    link.attach(this.config.inner.open(url, token, link.innerHandlers(), linkOptions));
     return link;
   }
 

@@ -46,7 +46,11 @@ export interface TargetSpec {
   kind?: 'chatsim' | 'ejabberd';
   /** chatsim: the cluster's HTTP API; ejabberd: its HTTP listener (default EJABBERD_HTTP_DEFAULT_URL). */
   httpUrl: string;
-  /** ejabberd only: the XMPP service phones connect to (default EJABBERD_XMPP_DEFAULT_URL). */
+  /**
+   * ejabberd only: the XMPP service phones connect to (default EJABBERD_XMPP_DEFAULT_URL): ws://
+   * (XMPP over WebSocket, RFC 7395, on each phone's shaped link: its network profile applies) or
+   * xmpp:// (TCP from xmpp.js's own sockets: links not shaped).
+   */
   xmppUrl?: string;
   adminToken?: string;
   /**
@@ -61,7 +65,7 @@ export interface TargetSpec {
 
 /** scripts/ejabberd.sh's default ports on loopback. */
 export const EJABBERD_HTTP_DEFAULT_URL = 'http://127.0.0.1:25280';
-export const EJABBERD_XMPP_DEFAULT_URL = 'xmpp://127.0.0.1:25222';
+export const EJABBERD_XMPP_DEFAULT_URL = 'ws://127.0.0.1:25280/ws';
 
 /** Fixed wall-clock skews, each drawn from the seed uniformly in ±the bound (whole ms). */
 export interface ClockSpec {

@@ -24,6 +24,16 @@ export interface ClientLinkHandlers {
   onClose(code: number, reason: string): void;
 }
 
+/**
+ * What a protocol asks of the link beyond its URL. `subprotocol`: the WebSocket subprotocol to
+ * offer (default chatsim.v1; XMPP over WebSocket, RFC 7395, offers `xmpp`). A transport that is
+ * not a WebSocket ignores it.
+ */
+export interface ClientLinkOptions {
+  subprotocol?: string;
+}
+
 export interface ClientTransport {
-  open(url: string, token: string, handlers: ClientLinkHandlers): ClientLink;
+  /** `token`: a bearer credential sent with the connect (none when empty). */
+  open(url: string, token: string, handlers: ClientLinkHandlers, options?: ClientLinkOptions): ClientLink;
 }

@@ -76,10 +76,11 @@ function needing(name: string, capabilities: DriverCapabilities, needs: DriverCa
 
 /**
  * The contract. `capabilities` are the driver's declared ones (known before the rig exists, so
- * cases can be skipped); `skipReason`: the whole suite is skipped (no server to test against).
+ * cases can be skipped); `skipReason`: the whole suite is skipped (no server to test against);
+ * `variant` names one of several ways a driver is run (e.g. its transport) in the suite's title.
  */
-export function driverContract(protocol: string, capabilities: DriverCapabilities, makeRig: () => Promise<DriverRig>, skipReason?: string): void {
-  describe.skipIf(skipReason !== undefined)(`phone driver contract: ${protocol}${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+export function driverContract(protocol: string, capabilities: DriverCapabilities, makeRig: () => Promise<DriverRig>, skipReason?: string, variant?: string): void {
+  describe.skipIf(skipReason !== undefined)(`phone driver contract: ${protocol}${variant ? ` ${variant}` : ''}${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
     let rig: DriverRig | undefined;
     const probes: Probe[] = [];
     const open = async (device: 'alice' | 'bob'): Promise<Probe> => {

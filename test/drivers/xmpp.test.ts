@@ -1,38 +1,48 @@
 // The drivers' contract (driverContract.ts) for XMPP (simulator/drivers/xmpp/XmppDriver.ts)
 // against a real ejabberd (scripts/ejabberd.sh, started here when not running, as test/xmpp
-// does). Users, passwords and their roster friendship are made for each case. Without ejabberd
-// the suite is skipped with the reason, except with CI=true, where that is a failure.
+// does), twice: over TCP from xmpp.js's own sockets, and over WebSocket (RFC 7395) on a chatsim
+// ClientTransport (a real `ws` client, as a run's phones use under their shaped links). Users,
+// passwords and their roster friendship are made for each case. Without ejabberd the suite is
+// skipped with the reason, except with CI=true, where that is a failure.
 import { afterAll, describe, it } from 'vitest';
+import { WsClientTransport } from '../../simulator/drivers/chatsimV1/WsClientTransport.ts';
 import { XMPP_CAPABILITIES, XmppDriver } from '../../simulator/drivers/xmpp/XmppDriver.ts';
 import { EjabberdAdmin } from '../../simulator/targets/ejabberd/EjabberdAdmin.ts';
-import { ensureEjabberd, registerUsers, stopIfStarted, type EjabberdEndpoints } from '../support/ejabberdRig.ts';
+import type { ClientTransport } from '../../simulator/transport/ClientTransport.ts';
+import { ensureEjabberd, registerUsers, stopIfStarted, webSocketReason, type EjabberdEndpoints } from '../support/ejabberdRig.ts';
 import { driverContract, type DriverRig } from './driverContract.ts';
 
 const ready = await ensureEjabberd();
 const skipReason = ready.ok ? undefined : `no ejabberd (${ready.reason}); start one with: bash scripts/ejabberd.sh start`;
-if (skipReason && process.env.CI === 'true') {
+const endpoints = (ready.ok ? ready.endpoints : undefined) as EjabberdEndpoints;
+const wsSkipReason = skipReason ?? await webSocketReason(endpoints);
+if (wsSkipReason && process.env.CI === 'true') {
   describe('ejabberd for the XMPP driver contract', () => {
-    it('is running or can be started (required when CI=true)', () => { throw new Error(`CI=true but ${skipReason}`); });
+    it('is running or can be started, with /ws (required when CI=true)', () => { throw new Error(`CI=true but ${wsSkipReason}`); });
   });
 }
-const endpoints = (ready.ok ? ready.endpoints : undefined) as EjabberdEndpoints;
 afterAll(() => stopIfStarted(endpoints));
 
-driverContract('xmpp', XMPP_CAPABILITIES, async (): Promise<DriverRig> => {
-  const admin = new EjabberdAdmin({ baseUrl: endpoints.apiUrl, domain: endpoints.domain, mucDomain: endpoints.mucDomain });
-  const [a, b] = await registerUsers(admin, ['alice', 'bob']);
-  const friends = await admin.makeFriends(a!.name, b!.name);
-  if (!friends.ok) throw new Error(`makeFriends: ${friends.error.message}`);
-  const device = (user: { name: string; password: string }) => ({
-    user: user.name, endpoint: endpoints.service, token: user.password,
-    driver: new XmppDriver({ user: user.name, device: 'phone', domain: endpoints.domain, saslMechanism: 'PLAIN' }),
-  });
-  const alice = device(a!);
-  const bob = device(b!);
-  const chat = (alice.driver as XmppDriver).directChat(b!.name);
-  return {
-    chat, alice, bob, patienceTicks: 250,
-    tick: () => new Promise((resolve) => setTimeout(resolve, 20)),
-    stop: async () => { await admin.unregister(a!.name); await admin.unregister(b!.name); },
+function rigOver(endpoint: () => string, transport?: ClientTransport): () => Promise<DriverRig> {
+  return async () => {
+    const admin = new EjabberdAdmin({ baseUrl: endpoints.apiUrl, domain: endpoints.domain, mucDomain: endpoints.mucDomain });
+    const [a, b] = await registerUsers(admin, ['alice', 'bob']);
+    const friends = await admin.makeFriends(a!.name, b!.name);
+    if (!friends.ok) throw new Error(`makeFriends: ${friends.error.message}`);
+    const device = (user: { name: string; password: string }) => ({
+      user: user.name, endpoint: endpoint(), token: user.password,
+      driver: new XmppDriver({ user: user.name, device: 'phone', domain: endpoints.domain, saslMechanism: 'PLAIN', ...(transport ? { transport } : {}) }),
+    });
+    const alice = device(a!);
+    const bob = device(b!);
+    const chat = (alice.driver as XmppDriver).directChat(b!.name);
+    return {
+      chat, alice, bob, patienceTicks: 250,
+      tick: () => new Promise((resolve) => setTimeout(resolve, 20)),
+      stop: async () => { await admin.unregister(a!.name); await admin.unregister(b!.name); },
+    };
   };
-}, skipReason);
+}
+
+driverContract('xmpp', XMPP_CAPABILITIES, rigOver(() => endpoints.service), skipReason, 'over TCP');
+driverContract('xmpp', XMPP_CAPABILITIES, rigOver(() => endpoints.wsService, new WsClientTransport()), wsSkipReason, 'over WebSocket (RFC 7395) on a ClientTransport');

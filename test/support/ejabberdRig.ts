@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
 import type { EjabberdAdmin } from '../../simulator/targets/ejabberd/EjabberdAdmin.ts';
 import { XmppConnection } from '../../simulator/drivers/xmpp/XmppConnection.ts';
 import type { XmppConnectionOptions } from '../../simulator/drivers/xmpp/XmppConnection.ts';
@@ -20,7 +21,10 @@ const script = path.join(repo, 'scripts/ejabberd.sh');
 const START_TIMEOUT_MS = 300_000;
 
 export interface EjabberdEndpoints {
+  /** XMPP over TCP (xmpp://), from xmpp.js's own sockets. */
   service: string;
+  /** XMPP over WebSocket (RFC 7395, ws://.../ws), the phones' endpoint in runs (over their shaped links). */
+  wsService: string;
   apiUrl: string;
   domain: string;
   mucDomain: string;
@@ -43,6 +47,7 @@ export async function ensureEjabberd(): Promise<{ ok: true; endpoints: EjabberdE
   const vars = Object.fromEntries(env.out.split('\n').map((line) => line.split('=', 2) as [string, string]));
   const endpoints = (startedHere: boolean): EjabberdEndpoints => ({
     service: `xmpp://127.0.0.1:${vars.EJABBERD_C2S_PORT}`,
+    wsService: `ws://127.0.0.1:${vars.EJABBERD_HTTP_PORT}/ws`,
     apiUrl: `http://127.0.0.1:${vars.EJABBERD_HTTP_PORT}/api`,
     domain: vars.EJABBERD_DOMAIN ?? 'localhost',
     mucDomain: vars.EJABBERD_MUC_DOMAIN ?? 'conference.localhost',
@@ -57,6 +62,21 @@ export async function ensureEjabberd(): Promise<{ ok: true; endpoints: EjabberdE
 
 export async function stopIfStarted(endpoints: EjabberdEndpoints | undefined): Promise<void> {
   if (endpoints?.startedHere) await runScript('stop', 90_000);
+}
+
+/**
+ * Whether ejabberd serves XMPP over WebSocket at `wsService` (a node started from a configuration
+ * before /ws was added does not: restart it with scripts/ejabberd.sh stop, start). Answers the
+ * reason when it does not.
+ */
+export function webSocketReason(endpoints: EjabberdEndpoints): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(endpoints.wsService, 'xmpp');
+    const done = (reason: string | undefined): void => { ws.terminate(); resolve(reason); };
+    ws.on('open', () => done(undefined));
+    ws.on('unexpected-response', (_req, res) => done(`ejabberd answers ${endpoints.wsService} with HTTP ${res.statusCode}: it runs a configuration without /ws (bash scripts/ejabberd.sh stop, then start)`));
+    ws.on('error', (err) => done(`${endpoints.wsService}: ${err.message}`));
+  });
 }
 
 /** A password made for this run (never a fixed one). */

@@ -2,19 +2,21 @@
 import WebSocket from 'ws';
 import { CLOSE_CODES } from '../../../server/protocol/errorCodes.ts';
 import { SUBPROTOCOL } from '../../../server/protocol/frames.ts';
-import type { ClientLink, ClientLinkHandlers, ClientTransport } from '../../transport/ClientTransport.ts';
+import type { ClientLink, ClientLinkHandlers, ClientLinkOptions, ClientTransport } from '../../transport/ClientTransport.ts';
 
 /** Code reported for a link that died without a closing handshake (RFC 6455). */
 const ABNORMAL_CLOSE = 1006;
 
 /**
  * Opens real WebSockets to a gateway. The token goes in the Authorization header (the
- * gateway also accepts `?token=`, but URLs end up in logs). Compression is off: the gateway
- * refuses it anyway and its per-socket state would cost memory with thousands of phones.
+ * gateway also accepts `?token=`, but URLs end up in logs); an empty token sends none. The
+ * subprotocol is chatsim.v1 unless the link options name another (the XMPP driver asks for
+ * `xmpp`, RFC 7395, and signs in inside the stream). Compression is off: the gateway refuses it
+ * anyway and its per-socket state would cost memory with thousands of phones.
  */
 export class WsClientTransport implements ClientTransport {
-  open(url: string, token: string, handlers: ClientLinkHandlers): ClientLink {
-    return new WsLink(url, token, handlers);
+  open(url: string, token: string, handlers: ClientLinkHandlers, options?: ClientLinkOptions): ClientLink {
+    return new WsLink(url, token, handlers, options?.subprotocol ?? SUBPROTOCOL);
   }
 }
 
@@ -22,8 +24,8 @@ class WsLink implements ClientLink {
   private readonly ws: WebSocket;
   private closed = false;
 
-  constructor(url: string, token: string, private readonly handlers: ClientLinkHandlers) {
-    this.ws = new WebSocket(url, SUBPROTOCOL, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+  constructor(url: string, token: string, private readonly handlers: ClientLinkHandlers, subprotocol: string) {
+    this.ws = new WebSocket(url, subprotocol, { headers: token ? { authorization: `Bearer ${token}` } : {}, perMessageDeflate: false });
     this.ws.on('open', () => { if (!this.closed) handlers.onOpen(); });
     this.ws.on('message', (data) => { if (!this.closed) handlers.onFrame(String(data)); });
     this.ws.on('error', () => { /* always followed by 'close'; the reason travels there */ });

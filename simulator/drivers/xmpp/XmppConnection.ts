@@ -1,9 +1,8 @@
 /**
- * One XMPP client connection (RFC 6120/6121) over TCP, on xmpp.js (@xmpp/client), with the
- * extensions a chat app uses: XEP-0198 stream management (acks, resumption after a dropped link),
- * XEP-0184 delivery receipts, XEP-0333 chat markers, XEP-0313 MAM with XEP-0359 stanza ids,
- * XEP-0085 chat states, XEP-0045 MUC (join, groupchat, room MAM), roster presence, XEP-0280
- * carbons, XEP-0352 client state. A small interface that the XMPP protocol driver (issue 16/17)
+ * One XMPP client connection (RFC 6120/6121) over TCP or over WebSocket on a chatsim link
+ * (RFC 7395, linkSocket.ts), on xmpp.js (@xmpp/client), with the extensions a chat app uses:
+ * XEP-0198 (acks, resumption after a dropped link), 0184 receipts, 0333 markers, 0313 MAM with
+ * 0359 stanza ids, 0085 chat states, 0045 MUC, roster presence, 0280 carbons, 0352 client state. A small interface that the XMPP protocol driver (issue 16/17)
  * wraps; it decides nothing about when to acknowledge or mark read (the app model does).
  *
  * Delivery model:
@@ -15,11 +14,9 @@
  * - Incoming stanzas are counted for XEP-0198 by xmpp.js; on resumption ejabberd re-sends what
  *   this side had not acknowledged.
  *
- * Errors are values: `start`, `mamQuery`, `joinRoom`, `getRoster` answer `{ ok: false, error }`
- * with a stable `code` (XmppErrorCode) instead of throwing. Timers come from the injected
- * TimeSource (docs/architecture.md); xmpp.js keeps its own internal timers (ack requests,
- * reconnect delay, IQ timeouts), which is why this layer only runs live, never in the
- * deterministic engine.
+ * Errors are values (`{ ok: false, error }` with a stable XmppErrorCode). Timers come from the
+ * injected TimeSource; xmpp.js keeps its own (ack requests, reconnect delay, IQ timeouts), so
+ * this layer only runs live, never in the deterministic engine.
  */
 import { EventEmitter } from 'node:events';
 import { xml } from '@xmpp/client';
@@ -27,7 +24,8 @@ import type { Node as XmlNode } from '@xmpp/xml';
 import type { TimeSource, TimerHandle } from '../../../server/ports/Clock.ts';
 import { createSystemTime } from '../../../server/runtime/systemTime.ts';
 import { NS, type ArchivedMessage, type ChatState, type MamPage, type MamQuery, type MarkerKind, type RosterItem, type XmlElement, type XmppConnectionEvents, type XmppConnectionOptions, type XmppError, type XmppResult } from './xmppTypes.ts';
-import { classifyStartError, createXmppEntity, type XmppEntity } from './xmppEntity.ts';
+import { carryStreamState, classifyStartError, createXmppEntity, type XmppEntity } from './xmppEntity.ts';
+import { attachListeners, login } from './entityLink.ts';
 import { onMessage, onPresence, type InboundContext } from './inboundStanzas.ts';
 import { mamPageOf, mamQueryIq } from './mamQuery.ts';
 
@@ -41,7 +39,13 @@ let idCounter = 0;
 
 export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   readonly bareJid: string;
-  private readonly entity: XmppEntity;
+  /** xmpp.js's client; with autoReconnect false a fresh one per link (renewEntity). */
+  private entity: XmppEntity;
+  private detach: () => void;
+  /** start() ran before (autoReconnect false: the next one renews the entity). */
+  private linkUsed = false;
+  /** The current link resumed the stream (XEP-0198) rather than binding a new session. */
+  private resumedLink = false;
   private readonly time: TimeSource;
   private readonly requestTimeoutMs: number;
   private readonly announcePresence: boolean;
@@ -55,7 +59,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   /** A new session is bound but stream management is not settled yet: hold every send. */
   private awaitingSm = false;
   private smSettleTimer: TimerHandle | undefined;
-  private readyWaiters: (() => void)[] = [];
+  private readyWaiters: Array<() => void> = [];
   private stopped = false;
   private flushing = false;
   private readonly idPrefix: string;
@@ -70,28 +74,42 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     this.idPrefix = `${options.username}-${options.resource ?? 'r'}-${(++idCounter).toString(36)}`;
     this.entity = createXmppEntity(options, this.requestTimeoutMs);
     this.inbound = { bareJid: this.bareJid, mamCollectors: this.mamCollectors, joinWaiters: this.joinWaiters, events: this };
-    const sm = this.entity.streamManagement;
+    this.detach = this.attach(this.entity);
+  }
 
-    this.entity.on('error', ((err: Error) => this.emit('warning', err)) as never);
-    this.entity.on('online', (() => this.onSession()) as never);
-    this.entity.on('disconnect', ((info: { clean?: boolean } | undefined) => {
-      if (!this.stopped) this.emit('disconnected', info?.clean === true);
-    }) as never);
-    this.entity.on('stanza', ((stanza: XmlElement) => this.onStanza(stanza)) as never);
-    this.entity.on('nonza', ((element: XmlElement) => {
-      if (element.is('enabled', NS.sm) || element.is('failed', NS.sm)) this.settleSession();
-    }) as never);
-    sm.on('resumed', () => {
-      this.emit('resumed');
-      // xmpp.js sets the status back to online right after this event, in the same turn.
-      void Promise.resolve().then(() => this.flush());
+  /** Our listeners on one xmpp.js entity; answers how to take them off again. */
+  private attach(entity: XmppEntity): () => void {
+    const body = (stanza: XmlElement): boolean => stanza.name === 'message' && Boolean(stanza.getChild('body'));
+    return attachListeners(entity, {
+      error: (err) => this.emit('warning', err),
+      online: () => this.onSession(),
+      disconnect: (clean) => { if (!this.stopped) this.emit('disconnected', clean); },
+      stanza: (stanza) => this.onStanza(stanza),
+      nonza: (element) => { if (element.is('enabled', NS.sm) || element.is('failed', NS.sm)) this.settleSession(); },
+      resumed: () => {
+        this.resumedLink = true;
+        this.emit('resumed');
+        for (const resolve of this.readyWaiters.splice(0)) resolve();
+        // xmpp.js sets the status back to online right after this event, in the same turn.
+        void Promise.resolve().then(() => this.flush());
+      },
+      ack: (stanza) => { if (body(stanza)) this.emit('acked', { id: stanza.attrs.id ?? '', to: stanza.attrs.to ?? '' }); },
+      fail: (stanza) => { if (body(stanza)) this.emit('sendFailed', { id: stanza.attrs.id ?? '', to: stanza.attrs.to ?? '' }); },
     });
-    sm.on('ack', (stanza) => {
-      if (stanza.name === 'message' && stanza.getChild('body')) this.emit('acked', { id: stanza.attrs.id ?? '', to: stanza.attrs.to ?? '' });
-    });
-    sm.on('fail', (stanza) => {
-      if (stanza.name === 'message' && stanza.getChild('body')) this.emit('sendFailed', { id: stanza.attrs.id ?? '', to: stanza.attrs.to ?? '' });
-    });
+  }
+
+  /** autoReconnect false: the last link's entity is let go (a late socket error is not thrown); a fresh one takes its XEP-0198 state. */
+  private renewEntity(): void {
+    const old = this.entity;
+    this.detach();
+    old.on('error', () => {});
+    old.socket?.destroy();
+    this.awaitingSm = false;
+    this.smSettleTimer?.cancel();
+    this.smSettleTimer = undefined;
+    this.entity = createXmppEntity(this.options, this.requestTimeoutMs);
+    carryStreamState(old, this.entity);
+    this.detach = this.attach(this.entity);
   }
 
   /** The full JID once online (bare/resource). */
@@ -109,43 +127,37 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     return this.entity.streamManagement.id;
   }
 
-  /** Connect, authenticate (SASL SCRAM-SHA-1), bind, enable stream management. */
-  async start(): Promise<XmppResult<{ jid: string }>> {
+  /**
+   * Connect, authenticate (SASL), then resume the stream (XEP-0198) that an earlier link left,
+   * else bind a new session and enable stream management (entityLink.ts `login`). With
+   * autoReconnect false, call it again after `disconnected`: each call is one link.
+   */
+  async start(): Promise<XmppResult<{ jid: string; resumed: boolean }>> {
     this.stopped = false;
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = this.time.schedule(this.requestTimeoutMs, () => resolve('timeout'));
-    });
-    try {
-      // 'online' comes with resource binding; stream management is enabled right after, and only
-      // a stream with an SM id can be resumed, so wait for <enabled/> (or <failed/>) too.
-      const smReady = new Promise<void>((resolve) => this.readyWaiters.push(resolve));
-      // A link that drops during login ends the attempt (the caller retries), rather than
-      // leaving xmpp.js's reconnect to finish a login nobody waits for.
-      let onDrop: (() => void) | undefined;
-      const dropped = new Promise<'dropped'>((resolve) => {
-        onDrop = () => resolve('dropped');
-        this.entity.on('disconnect', onDrop as never);
-      });
-      const outcome = await Promise.race([this.entity.start().then(() => smReady).then(() => 'online' as const), timeout, dropped]);
-      this.entity.off('disconnect', onDrop as never);
-      if (outcome === 'dropped') {
-        this.entity.reconnect.stop();
-        void this.entity.stop().catch(() => {});
-        return { ok: false, error: { code: 'unreachable', message: 'the link dropped during login' } };
-      }
-      if (outcome === 'timeout') {
-        this.entity.reconnect.stop();
-        void this.entity.stop().catch(() => {});
-        return { ok: false, error: { code: 'timeout', message: `no session within ${this.requestTimeoutMs} ms` } };
-      }
-      return { ok: true, value: { jid: this.jid ?? this.bareJid } };
-    } catch (err) {
-      this.entity.reconnect.stop();
-      return { ok: false, error: classifyStartError(err) };
-    } finally {
-      timer?.cancel();
+    if (this.options.autoReconnect === false && this.linkUsed) this.renewEntity();
+    this.linkUsed = true;
+    this.resumedLink = false;
+    const entity = this.entity;
+    // Only a stream with an SM id can be resumed: wait past 'online' for <enabled/> (or <failed/>), or <resumed/>.
+    let readyResolve: (() => void) | undefined;
+    const ready = new Promise<void>((resolve) => { readyResolve = resolve; this.readyWaiters.push(resolve); });
+    const outcome = await login(entity, this.options.service, this.options.domain, ready, this.time, this.requestTimeoutMs);
+    if (outcome === 'online') return { ok: true, value: { jid: this.jid ?? this.bareJid, resumed: this.resumedLink } };
+    this.abandonAttempt(entity, readyResolve);
+    if (outcome === 'dropped') return { ok: false, error: { code: 'unreachable', message: 'the link dropped during login' } };
+    if (outcome === 'timeout') return { ok: false, error: { code: 'timeout', message: `no session within ${this.requestTimeoutMs} ms` } };
+    return { ok: false, error: classifyStartError(outcome.error) };
+  }
+
+  /** A login that failed: its link is dropped; with autoReconnect false the XEP-0198 state stays for the next `start`. */
+  private abandonAttempt(entity: XmppEntity, readyResolve: (() => void) | undefined): void {
+    this.readyWaiters = this.readyWaiters.filter((r) => r !== readyResolve);
+    if (this.options.autoReconnect === false) {
+      entity.socket?.destroy();
+      return;
     }
+    entity.reconnect.stop();
+    void entity.stop().catch(() => {});
   }
 
   /** Close the stream cleanly (the server ends the session; nothing to resume). */
@@ -163,9 +175,8 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   }
 
   /**
-   * Cut the TCP link without closing the stream, as a phone losing its network does. The server
-   * keeps the session for resumption (mod_stream_mgmt resume_timeout); xmpp.js reconnects after
-   * `reconnectDelayMs` and resumes.
+   * Cut the link without closing the stream, as a phone losing its network does. The server keeps
+   * the session for resumption (resume_timeout); the next link resumes it.
    */
   dropLink(): void {
     this.entity.socket?.destroy();

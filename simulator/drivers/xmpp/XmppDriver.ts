@@ -13,9 +13,13 @@
 // - presence: roster presence (contacts must be subscribed: EjabberdAdmin.makeFriends);
 // - typing: XEP-0085 `composing`.
 // Group chats (MUC) and token syncs are refused as unsupported.
+// Links: a ws:// endpoint is XMPP over WebSocket (RFC 7395) on the ClientTransport handed in (the
+// phone's shaped link in runs, so its network profile's faults apply); the XMPP stream outlives a
+// dropped link, and the next `open` resumes it (XEP-0198) where the server still holds it.
 import type { TimeSource } from '../../../server/ports/Clock.ts';
 import { createSystemTime } from '../../../server/runtime/systemTime.ts';
 import type { MetricsSink } from '../../metrics/MetricsSink.ts';
+import type { ClientTransport } from '../../transport/ClientTransport.ts';
 import type { DriverCapabilities } from '../DriverCapabilities.ts';
 import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, RequestPaging, SessionHandlers, SyncChatPage, WireMessage } from '../PhoneDriver.ts';
 import { ChatPositions, type PositionedMessage } from './ChatPositions.ts';
@@ -37,6 +41,8 @@ export interface XmppDriverOptions {
   heartbeatIntervalMs?: number;
   requestTimeoutMs?: number;
   time?: TimeSource;
+  /** The link a ws:// endpoint rides (the phone's shaped link); an xmpp:// endpoint uses xmpp.js's own TCP socket. */
+  transport?: ClientTransport;
 }
 
 /** Close codes reported to the phone (WebSocket-style, as chatsim.v1's). */
@@ -50,8 +56,40 @@ export class XmppDriver implements PhoneDriver {
   readonly protocol = 'xmpp';
   readonly capabilities = XMPP_CAPABILITIES;
   readonly positions = new ChatPositions();
+  /** Bodies of own messages sent and not yet acknowledged (the ack names only the id; it may come on a later link, after resumption). */
+  readonly pendingBodies = new Map<string, string>();
+  /** Receipts and markers for own messages the server has not acknowledged yet (a fast peer). */
+  readonly earlyReceipts = new Map<string, Array<{ chat: string; user: string; kind: 'delivered' | 'read' }>>();
+  /** Per contact, its resources (devices) heard available: a user is online while any is (RFC 6121 presence is per resource). Kept across a resumed stream; a new session starts it again. */
+  readonly online = new Map<string, Set<string>>();
+  /** The device's XMPP stream across links (made at the first open, dropped on a clean close or a refused login). */
+  private client: { connection: XmppConnection; key: string } | undefined;
 
   constructor(readonly options: XmppDriverOptions) {}
+
+  /** The connection to `endpoint` as `password`: the one an earlier link left (resumable), or a new one. */
+  connectionFor(endpoint: string, password: string): XmppConnection {
+    const key = `${endpoint} ${password}`;
+    if (this.client?.key === key) return this.client.connection;
+    if (this.client) this.forget(this.client.connection);
+    const o = this.options;
+    const connection = new XmppConnection({
+      service: endpoint, domain: o.domain, username: o.user, password, resource: o.device, autoReconnect: false,
+      ...(o.transport ? { transport: o.transport } : {}), ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}),
+      ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), ...(o.time ? { time: o.time } : {}),
+    });
+    connection.on('warning', () => {});
+    this.client = { connection, key };
+    return connection;
+  }
+
+  /** The stream is over (closed cleanly, or its login refused): the next open starts a new one. */
+  forget(connection: XmppConnection): void {
+    if (this.client?.connection !== connection) return;
+    this.client = undefined;
+    this.pendingBodies.clear();
+    void connection.stop();
+  }
 
   /** `endpoint`: the XMPP service (xmpp://host:port); `token`: the user's password. */
   open(endpoint: string, token: string, metrics: MetricsSink, handlers: SessionHandlers): DriverSession {
@@ -73,6 +111,7 @@ export class XmppDriver implements PhoneDriver {
   }
 }
 
+/** One link of the device's stream, as the phone sees it: from `open` to `onClose`. */
 class XmppDriverSession implements DriverSession {
   private readonly connection: XmppConnection;
   private readonly positions: ChatPositions;
@@ -80,22 +119,20 @@ class XmppDriverSession implements DriverSession {
   /** Highest position acknowledged / read per chat on this device (receipts go out once). */
   private readonly ackedUpTo = new Map<string, number>();
   private readonly readUpTo = new Map<string, number>();
-  /** Receipts and markers for own messages the server has not acknowledged yet (a fast peer). */
-  private readonly earlyReceipts = new Map<string, Array<{ chat: string; user: string; kind: 'delivered' | 'read' }>>();
-  /** Per contact, its resources (devices) heard available: a user is online while any is (RFC 6121 presence is per resource). */
-  private readonly online = new Map<string, Set<string>>();
-  /** Bodies of own messages sent and not yet acknowledged (the ack names only the id). */
-  private readonly pendingBodies = new Map<string, string>();
+  private readonly earlyReceipts: XmppDriver['earlyReceipts'];
+  private readonly online: XmppDriver['online'];
+  private readonly pendingBodies: XmppDriver['pendingBodies'];
   private readonly time: TimeSource;
+  /** This session's listeners on the (longer-lived) connection. */
+  private readonly listeners: Array<() => void> = [];
 
   constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
-    const o = driver.options;
     this.positions = driver.positions;
-    this.time = o.time ?? createSystemTime();
-    this.connection = new XmppConnection({
-      service: endpoint, domain: o.domain, username: o.user, password, resource: o.device,
-      ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}), ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), time: this.time,
-    });
+    this.earlyReceipts = driver.earlyReceipts;
+    this.online = driver.online;
+    this.pendingBodies = driver.pendingBodies;
+    this.time = driver.options.time ?? createSystemTime();
+    this.connection = driver.connectionFor(endpoint, password);
     this.listen();
     void this.start();
   }
@@ -120,29 +157,35 @@ class XmppDriverSession implements DriverSession {
     this.end({ code, reason, retryable: code !== 1000, goingAway: false });
   }
 
+  /** The phone gives up on the link (heartbeat, connect timeout): dropped without closing the stream, which the next open resumes. */
   abort(): void {
     this.connection.dropLink();
-    this.end({ code: CLOSE_ABNORMAL, reason: 'aborted', retryable: true, goingAway: false });
+    this.end({ code: CLOSE_ABNORMAL, reason: 'aborted', retryable: true, goingAway: false }, false);
   }
 
   private async start(): Promise<void> {
     const started = await this.connection.start();
-    if (this.ended) return void this.connection.stop();
+    // Ended meanwhile (aborted): the link is dropped, the stream kept for the next open.
+    if (this.ended) return;
     if (!started.ok) {
       const auth = started.error.code === 'auth_failed';
-      return this.end({ code: auth ? CLOSE_AUTH_FAILED : CLOSE_ABNORMAL, reason: `${started.error.code}: ${started.error.message}`, retryable: !auth, goingAway: false });
+      return this.end({ code: auth ? CLOSE_AUTH_FAILED : CLOSE_ABNORMAL, reason: `${started.error.code}: ${started.error.message}`, retryable: !auth, goingAway: false }, auth);
     }
+    this.metrics.increment(started.value.resumed ? 'xmpp.resumed' : 'xmpp.sessions');
     this.handlers.onOpen();
     this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
   }
 
-  /** Exactly once: the connection stops (no xmpp.js reconnect: the phone reconnects through `open`). */
-  private end(close: { code: number; reason: string; retryable: boolean; goingAway: boolean }): void {
+  /**
+   * Exactly once. `final` (the phone closed, or the login was refused): the stream is closed and
+   * forgotten. Otherwise (the link dropped, or the phone aborted it) the connection is kept with
+   * its XEP-0198 state: the phone reconnects through `open`, never xmpp.js on its own.
+   */
+  private end(close: { code: number; reason: string; retryable: boolean; goingAway: boolean }, final = true): void {
     if (this.ended) return;
     this.ended = true;
-    this.connection.removeAllListeners();
-    this.connection.on('warning', () => {});
-    void this.connection.stop();
+    for (const off of this.listeners.splice(0)) off();
+    if (final) this.driver.forget(this.connection);
     this.handlers.onClose(close);
   }
 
@@ -156,9 +199,13 @@ class XmppDriverSession implements DriverSession {
   }
 
   private listen(): void {
-    const c = this.connection;
+    const c = sessionEvents(this.connection, this.listeners);
     c.on('warning', () => this.metrics.increment('xmpp.warnings'));
-    c.on('disconnected', () => this.end({ code: CLOSE_ABNORMAL, reason: 'link lost', retryable: true, goingAway: false }));
+    c.on('disconnected', () => this.end({ code: CLOSE_ABNORMAL, reason: 'link lost', retryable: true, goingAway: false }, false));
+    // A new session (not a resumed one): the server sends every contact's presence again.
+    c.on('online', () => this.online.clear());
+    // Never acknowledged and not re-sent (a resumption refused): the phone's next repeat sends it again.
+    c.on('sendFailed', ({ id }) => this.pendingBodies.delete(id));
     c.on('acked', ({ id, to }) => { if (this.inbound()) this.stored(id, to); });
     c.on('message', (m) => { if (this.inbound()) this.incoming(m); });
     c.on('receipt', ({ from, id }) => { if (this.inbound()) this.receiptFor(from, id, 'delivered'); });
@@ -189,6 +236,8 @@ class XmppDriverSession implements DriverSession {
     const known = this.positions.get(chat, clientMsgId);
     // Already stored (numbered when acknowledged or seen in the archive): answer as a server that deduplicates would.
     if (known) return this.emit({ kind: 'stored', clientMsgId, chat, seq: known.message.seq, msgId: known.message.msgId });
+    // Still on its way in this stream (queued, or sent and re-sent on resumption): its ack will come.
+    if (this.pendingBodies.has(clientMsgId)) return;
     this.connection.sendChat(peer, body, { id: clientMsgId });
     this.pendingBodies.set(clientMsgId, body);
   }
@@ -290,6 +339,17 @@ class XmppDriverSession implements DriverSession {
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }
+}
+
+/** `on` for one session: each listener is also recorded in `offs`, to be taken off when the session ends. */
+function sessionEvents(connection: XmppConnection, offs: Array<() => void>): Pick<XmppConnection, 'on'> {
+  return {
+    on(event, listener) {
+      connection.on(event, listener);
+      offs.push(() => connection.off(event, listener));
+      return connection;
+    },
+  };
 }
 
 function bare(jid: string): string {

@@ -1,4 +1,5 @@
 import { client as xmppClient } from '@xmpp/client';
+import { isWebSocketService, linkConnectionClass, type TransportClass } from './linkSocket.ts';
 import type { XmlElement, XmppConnectionOptions, XmppError } from './xmppTypes.ts';
 
 /** The part of xmpp.js's client entity used here (its bundled types predate 0.14). */
@@ -6,10 +7,14 @@ export interface XmppEntity {
   status: string;
   jid: { toString(): string; bare(): { toString(): string }; resource?: string; getResource?(): string } | null;
   socket: { destroy(error?: Error): void } | null;
-  options: { service?: string; domain?: string };
+  options: { service?: string; domain?: string; lang?: string };
+  transports: TransportClass[];
   on(event: string, fn: (...args: never[]) => void): void;
   off(event: string, fn: (...args: never[]) => void): void;
-  start(): Promise<unknown>;
+  /** Opens the socket (not the stream). */
+  connect(service: string): Promise<unknown>;
+  /** Opens the stream; resolves at the server's stream header (negotiation follows in xmpp.js's middleware). */
+  open(options: { domain?: string; lang?: string }): Promise<unknown>;
   stop(): Promise<unknown>;
   send(element: unknown): Promise<void>;
   reconnect: { delay: number; stop(): void; start(): void };
@@ -17,10 +22,16 @@ export interface XmppEntity {
   streamManagement: {
     enabled: boolean;
     id: string;
+    /** Stanzas handled from the server (the `h` of <resume/>), stanzas the server acknowledged, and those not yet acknowledged. */
+    inbound: number;
+    outbound: number;
+    outbound_q: unknown[];
+    max: unknown;
     requestAckInterval: number;
     timeout: number;
     on(event: 'ack' | 'fail', fn: (stanza: XmlElement) => void): void;
     on(event: 'resumed', fn: () => void): void;
+    off(event: string, fn: (...args: never[]) => void): void;
   };
 }
 
@@ -42,6 +53,14 @@ export function createXmppEntity(options: XmppConnectionOptions, requestTimeoutM
   if (options.resource !== undefined) params.resource = options.resource;
   const entity = xmppClient(params) as unknown as XmppEntity;
   entity.reconnect.delay = options.reconnectDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
+  // The owner reconnects (the phone's own backoff), not xmpp.js on its timer.
+  if (options.autoReconnect === false) entity.reconnect.stop();
+  if (options.transport && isWebSocketService(options.service)) {
+    // RFC 7395 over the link handed in (a shaped link in runs) instead of xmpp.js's own sockets.
+    const webSocket = entity.transports.find((t) => acceptsService(t, options.service));
+    if (!webSocket) throw new Error('@xmpp/client registered no WebSocket transport');
+    entity.transports = [linkConnectionClass(webSocket, options.transport)];
+  }
   // xmpp.js 0.14 passes socket data to its parser without checking that one is attached; data
   // arriving after the stream closed (parser detached) threw an uncaught TypeError once in
   // these tests. Such data belongs to no stream: drop it. (Bound at the first connect.)
@@ -57,6 +76,35 @@ export function createXmppEntity(options: XmppConnectionOptions, requestTimeoutM
   return entity;
 }
 
+function acceptsService(transport: TransportClass, service: string): boolean {
+  try {
+    return (transport.prototype as { socketParameters(s: string): unknown }).socketParameters(service) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Hands a dropped link's XEP-0198 state to the entity of the next link: the full JID, the
+ * stream id to resume, the count of stanzas handled (the `h` the server needs) and the sent
+ * stanzas not yet acknowledged (re-sent after <resumed/>, or failed if resumption fails). A
+ * fresh xmpp.js entity per link: a link that died mid-negotiation leaves xmpp.js procedures
+ * listening on its entity, which would answer the next link's negotiation a second time.
+ */
+export function carryStreamState(from: XmppEntity, to: XmppEntity): void {
+  const a = from.streamManagement;
+  const b = to.streamManagement;
+  if (!a.id) return;
+  to.jid = from.jid;
+  b.id = a.id;
+  b.inbound = a.inbound;
+  b.outbound = a.outbound;
+  b.outbound_q = a.outbound_q;
+  b.max = a.max;
+  a.outbound_q = [];
+  a.id = '';
+}
+
 /** A failed `start` as an XmppError with a stable code. */
 export function classifyStartError(err: unknown): XmppError {
   const e = err as Error & { code?: string; condition?: string; name?: string };
@@ -66,7 +114,7 @@ export function classifyStartError(err: unknown): XmppError {
     if (e.condition) error.condition = e.condition;
     return error;
   }
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ECONNRESET' || e?.code === 'EPIPE') return { code: 'unreachable', message };
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || e?.code === 'ECONNERROR') return { code: 'unreachable', message };
   if (e?.name === 'TimeoutError') return { code: 'timeout', message };
   const error: XmppError = { code: 'stream_error', message };
   if (e?.condition) error.condition = e.condition;

@@ -1,5 +1,6 @@
 /** The vocabulary of an XmppConnection (simulator/drivers/xmpp/XmppConnection.ts): namespaces, elements, results, events. */
 import type { TimeSource } from '../../../server/ports/Clock.ts';
+import type { ClientTransport } from '../../transport/ClientTransport.ts';
 
 export const NS = {
   sm: 'urn:xmpp:sm:3',
@@ -133,8 +134,16 @@ export interface PresenceUpdate {
 }
 
 export interface XmppConnectionOptions {
-  /** e.g. xmpp://127.0.0.1:25222 */
+  /** xmpp://127.0.0.1:25222 (TCP, xmpp.js's socket) or ws://127.0.0.1:25280/ws (RFC 7395, over `transport`) */
   service: string;
+  /** The link a ws:// service rides (a phone's shaped link in runs); without it xmpp.js opens its own sockets. */
+  transport?: ClientTransport;
+  /**
+   * Default true: after a dropped link xmpp.js reconnects by itself after `reconnectDelayMs`
+   * and resumes. False: the owner calls `start` again (the phone's reconnect logic, the
+   * driver); each link gets a fresh xmpp.js entity carrying the stream's XEP-0198 state.
+   */
+  autoReconnect?: boolean;
   domain: string;
   username: string;
   password: string;
@@ -163,7 +172,7 @@ export interface XmppConnectionEvents {
   online: [jid: string];
   /** The stream was resumed (XEP-0198): no stanza lost, rooms still joined. */
   resumed: [];
-  /** The link dropped; a reconnect follows unless `stop` was called. */
+  /** The link dropped; a reconnect follows unless `stop` was called (or autoReconnect is false: `start` again). */
   disconnected: [clean: boolean];
   /** A new session replaced one that could not be resumed: unacknowledged inbound stanzas may be lost (sync with MAM). */
   sessionLost: [];

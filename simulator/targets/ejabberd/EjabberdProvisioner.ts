@@ -9,7 +9,7 @@ const REQUEST_CONCURRENCY = 16;
 
 export interface EjabberdProvisionerOptions {
   admin: EjabberdAdmin;
-  /** The XMPP service the phones connect to (xmpp://host:port): the phones' one endpoint. */
+  /** The XMPP service the phones connect to (ws://host:port/ws over their shaped links, or xmpp://host:port): their one endpoint. */
   xmppUrl: string;
   /** A fresh secret per user (default: 18 random bytes, base64url); never a fixed password. */
   newPassword?: () => string;
