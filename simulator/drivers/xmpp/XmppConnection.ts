@@ -39,10 +39,10 @@ let idCounter = 0;
 
 export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   readonly bareJid: string;
-  /** xmpp.js's client; with autoReconnect false a fresh one per link (renewEntity). */
+  /** xmpp.js's client; a fresh one per start (renewEntity). */
   private entity: XmppEntity;
   private detach: () => void;
-  /** start() ran before (autoReconnect false: the next one renews the entity). */
+  /** start() ran before (the next one renews the entity). */
   private linkUsed = false;
   /** The current link resumed the stream (XEP-0198) rather than binding a new session. */
   private resumedLink = false;
@@ -98,7 +98,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     });
   }
 
-  /** autoReconnect false: the last link's entity is let go (a late socket error is not thrown); a fresh one takes its XEP-0198 state. */
+  /** The last link's entity is let go (a late socket error is not thrown); a fresh one takes its XEP-0198 state. */
   private renewEntity(): void {
     const old = this.entity;
     this.detach();
@@ -134,7 +134,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
    */
   async start(): Promise<XmppResult<{ jid: string; resumed: boolean }>> {
     this.stopped = false;
-    if (this.options.autoReconnect === false && this.linkUsed) this.renewEntity();
+    if (this.linkUsed) this.renewEntity(); // a fresh entity: the last one may still be closing its link (a failed login's stop)
     this.linkUsed = true;
     this.resumedLink = false;
     const entity = this.entity;

@@ -141,7 +141,8 @@ export interface XmppConnectionOptions {
   /**
    * Default true: after a dropped link xmpp.js reconnects by itself after `reconnectDelayMs`
    * and resumes. False: the owner calls `start` again (the phone's reconnect logic, the
-   * driver); each link gets a fresh xmpp.js entity carrying the stream's XEP-0198 state.
+   * driver). Each `start` after the first gets a fresh xmpp.js entity carrying the stream's
+   * XEP-0198 state.
    */
   autoReconnect?: boolean;
   domain: string;
