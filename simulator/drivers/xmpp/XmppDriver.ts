@@ -43,12 +43,16 @@ export interface XmppDriverOptions {
   time?: TimeSource;
   /** The link a ws:// endpoint rides (the phone's shaped link); an xmpp:// endpoint uses xmpp.js's own TCP socket. */
   transport?: ClientTransport;
+  /** How long after a new session presence queries wait for the contacts' presence, ms (default 1,500). */
+  presenceSnapshotMs?: number;
 }
 
 /** Close codes reported to the phone (WebSocket-style, as chatsim.v1's). */
 const CLOSE_ABNORMAL = 1006;
 const CLOSE_AUTH_FAILED = 4001;
 const EPOCH = 'xmpp';
+/** How long after a new session the contacts' presence snapshot is taken as complete, ms. */
+const PRESENCE_SNAPSHOT_MS = 1_500;
 const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
 
 /** One driver per phone: its positions outlive sessions, as the phone's local store does. */
@@ -125,6 +129,13 @@ class XmppDriverSession implements DriverSession {
   private readonly time: TimeSource;
   /** This session's listeners on the (longer-lived) connection. */
   private readonly listeners: Array<() => void> = [];
+  /**
+   * Presence queries wait for the contacts' presence the server sends after a new session's
+   * initial presence (XMPP has no query of current presence and no end to that snapshot): an
+   * answer from an empty map showed every contact offline (D5 at 100 phones). Held until
+   * `presenceSnapshotMs` after the session; a resumed stream kept its map and answers at once.
+   */
+  private presenceHeld: Array<{ id: string; users: string[] }> | undefined = [];
 
   constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
     this.positions = driver.positions;
@@ -145,7 +156,7 @@ class XmppDriverSession implements DriverSession {
       case 'ack': return this.ack(intent.chat, intent.upTo);
       case 'read': return this.read(intent.chat, intent.upTo);
       case 'typing': return this.typing(intent.chat, intent.readUpTo);
-      case 'presence-query': return this.emit({ kind: 'presence-result', ref: intent.id, users: intent.users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
+      case 'presence-query': return this.presenceQuery(intent.id, intent.users);
       case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
       case 'sync':
         if (intent.mode === 'token') return this.emit({ kind: 'refused', code: 'UNSUPPORTED', ref: intent.id, retryable: false, positionsGone: false });
@@ -172,6 +183,8 @@ class XmppDriverSession implements DriverSession {
       return this.end({ code: auth ? CLOSE_AUTH_FAILED : CLOSE_ABNORMAL, reason: `${started.error.code}: ${started.error.message}`, retryable: !auth, goingAway: false }, auth);
     }
     this.metrics.increment(started.value.resumed ? 'xmpp.resumed' : 'xmpp.sessions');
+    if (started.value.resumed) this.presenceHeld = undefined;
+    else this.time.schedule(this.driver.options.presenceSnapshotMs ?? PRESENCE_SNAPSHOT_MS, () => this.releasePresence());
     this.handlers.onOpen();
     this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
   }
@@ -187,6 +200,17 @@ class XmppDriverSession implements DriverSession {
     for (const off of this.listeners.splice(0)) off();
     if (final) this.driver.forget(this.connection);
     this.handlers.onClose(close);
+  }
+
+  private presenceQuery(id: string, users: string[]): void {
+    if (this.presenceHeld) return void this.presenceHeld.push({ id, users });
+    this.emit({ kind: 'presence-result', ref: id, users: users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
+  }
+
+  private releasePresence(): void {
+    const held = this.presenceHeld ?? [];
+    this.presenceHeld = undefined;
+    for (const { id, users } of held) this.presenceQuery(id, users);
   }
 
   /** The link is alive; false when the phone no longer listens to this session. */
@@ -212,8 +236,10 @@ class XmppDriverSession implements DriverSession {
     c.on('marker', ({ from, id, kind, type }) => {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
-    c.on('chatState', ({ from, state, type }) => {
-      if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
+    c.on('chatState', ({ from, state, type, delayed }) => {
+      // A delayed `composing` (replayed by XEP-0198 after a dropped link, or held by CSI) is stale:
+      // showing it would show typing long after the user typed (E1 at 100 phones, 6.3 s late).
+      if (this.inbound() && type === 'chat' && state === 'composing' && !delayed) this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
       if (!this.inbound()) return;
@@ -332,10 +358,13 @@ class XmppDriverSession implements DriverSession {
     if (!archived.body) return;
     const own = bare(archived.from) !== peer.toLowerCase();
     const key = archived.originId ?? archived.id ?? archived.archiveId;
-    const { user, device } = this.driver.options;
+    const { user } = this.driver.options;
+    // An own message in the archive may come from another device of the user (its resource): the
+    // phone renders those, and only its own device's from its outbox (A3 at 100 phones: a sibling's
+    // message labelled as this device's was held but never rendered).
     this.positions.place(chat, key, (seq) => ({
       stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? resourceOf(archived.from) ?? 'xmpp' : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }
@@ -350,6 +379,11 @@ function sessionEvents(connection: XmppConnection, offs: Array<() => void>): Pic
       return connection;
     },
   };
+}
+
+function resourceOf(jid: string): string | undefined {
+  const slash = jid.indexOf('/');
+  return slash < 0 ? undefined : jid.slice(slash + 1);
 }
 
 function bare(jid: string): string {

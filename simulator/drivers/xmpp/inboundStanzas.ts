@@ -64,8 +64,10 @@ export function onMessage(ctx: InboundContext, stanza: XmlElement): void {
   if (body === null) {
     const state = stanza.children.find((c): c is XmlElement => typeof c !== 'string' && c.attrs.xmlns === NS.chatStates);
     if (state) {
-      const event: { from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string } = { from: fromBare, state: state.name as ChatState, type };
+      const event: { from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string; delayed?: boolean } = { from: fromBare, state: state.name as ChatState, type };
       if (type === 'groupchat' && fromResource) event.nick = fromResource;
+      // Re-sent after a stream resumption or held while the client was inactive: not live.
+      if (stanza.getChild('delay', NS.delay)) event.delayed = true;
       ctx.events.emit('chatState', event);
     }
     return;

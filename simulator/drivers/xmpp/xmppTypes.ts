@@ -180,7 +180,8 @@ export interface XmppConnectionEvents {
   message: [IncomingMessage];
   receipt: [{ from: string; id: string }];
   marker: [{ from: string; kind: MarkerKind; id: string; type: 'chat' | 'groupchat'; nick?: string }];
-  chatState: [{ from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string }];
+  /** `delayed`: it carries a XEP-0203 delay (re-sent on a resumed stream, or held by XEP-0352), so it is not live. */
+  chatState: [{ from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string; delayed?: boolean }];
   presence: [PresenceUpdate];
   /** The server acknowledged (XEP-0198) a message this side sent. */
   acked: [{ id: string; to: string }];
