@@ -333,6 +333,11 @@ export class ChatServer {
     const chat = await this.memberChat(env.user, frame.chat);
     // A piggybacked read receipt has exactly the effect of a standalone one.
     if (frame.read !== undefined) await this.advance(chat, env.user, 'read', frame.read, redelivered);
+    // Under overload a typing frame can wait in the queue past any client's indicator timeout.
+    if (typeof env.at === 'number' && this.deps.clock.nowMs() - env.at > this.deps.limits.typingNoticeAgeMaxMs) {
+      this.metrics.staleTypingDropped.inc();
+      return;
+    }
     const others = [...chat.members.keys()].filter((u) => u !== env.user);
     await this.router.toUsers(others, JSON.stringify({ type: 'typing', chat: chat.id, user: env.user }));
   }
