@@ -81,25 +81,33 @@ describe('shipped scenarios in the simulation engine', () => {
 // is multi-process by itself and runs in the list above.
 describe.runIf(enabled)('shipped scenarios on the multi-process Redis + Cassandra cluster', () => {
   const cassandra = process.env.CHATSIM_CASSANDRA ?? '127.0.0.1:9042';
-  // rolling-restart and flaky-mobile run scaled down here (500 phones). At full size they missed
-  // their latency thresholds in a CI run after this session's hardening merges (rolling-restart
-  // sendToAck p99 18.8 s against 10 s; flaky-mobile connected p95 12.8 s, E1 and D3). Counted
-  // again (docs/performance.md, "The multi-process cluster on Redis and Cassandra"): the merges
-  // did not make a message measurably dearer, the code before them fails alike on the loaded
-  // shared machine, and a send's retries (now answered from the store's memory) and empty chats'
-  // tick reads were cut. As shipped they are the goal again once a full-size run passes on a
-  // quiet machine (npm run test:scenarios runs these cases).
+  // Under CI, rolling-restart and flaky-mobile run scaled down (500 phones) to keep CI well under
+  // its hour; `npm run test:scenarios` (CHATSIM_FULL_SCENARIOS=1, the opt-in lane) runs every
+  // scenario of the reference cluster as shipped, at full size. At full size they failed their
+  // latency thresholds on a machine loaded by other sessions (docs/performance.md, "The
+  // multi-process cluster on Redis and Cassandra"); as shipped they passed again on 2026-12-07
+  // (the table there), group-fanout once typing frames that waited past typingNoticeAgeMaxMs were
+  // no longer announced.
+  const asShipped = process.env.CHATSIM_FULL_SCENARIOS === '1';
+  const scaled = (phones: number): string[] => (asShipped ? [] : ['--phones', String(phones)]);
   const cases: Array<{ file: string; why: string; extra?: string[]; check?: (summary: any) => void }> = [
     {
-      file: 'rolling-restart.yaml', why: '500 phones (scaled); chat server processes restarted gracefully, then SIGKILLed, under load', extra: ['--phones', '500'],
+      file: 'rolling-restart.yaml', why: `${asShipped ? '1,000' : '500 (scaled)'} phones; chat server processes restarted gracefully, then SIGKILLed, under load`, extra: scaled(500),
       // No WebSocket closed by the restarts: not one reconnect.
-      check: (summary) => expect([summary.metrics.phones, summary.metrics.reconnects]).toEqual([500, 0]),
+      check: (summary) => expect([summary.metrics.phones, summary.metrics.reconnects]).toEqual([asShipped ? 1_000 : 500, 0]),
     },
     {
       file: 'reconnect-storm.yaml', why: '2,000 phones; a gateway process SIGKILLed under load: its phones reconnect to the other and sync',
       check: (summary) => expect(summary.metrics.reconnects).toBeGreaterThan(500),
     },
-    { file: 'flaky-mobile.yaml', why: 'the main job, 500 phones (scaled)', extra: ['--phones', '500'], check: (summary) => expect(summary.metrics.phones).toBeGreaterThan(480) },
+    {
+      file: 'flaky-mobile.yaml', why: `the main job, ${asShipped ? '2,026' : '500 (scaled)'} phones`, extra: scaled(500),
+      check: (summary) => expect(summary.metrics.phones).toBeGreaterThan(asShipped ? 1_900 : 480),
+    },
+    ...(asShipped ? [
+      { file: 'group-fanout.yaml', why: '1,200 phones in groups of 200-1,000 members', check: (summary: any) => expect(summary.metrics.deliveries).toBeGreaterThan(10_000) },
+      { file: 'presence-flap.yaml', why: '1,000 phones flapping their links', check: (summary: any) => expect(summary.metrics.reconnects).toBeGreaterThan(500) },
+    ] : []),
   ];
   for (const { file, why, extra, check } of cases) {
     it(`${file} --processes multi runs and passes (${why})`, async () => {
