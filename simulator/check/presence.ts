@@ -11,6 +11,12 @@ import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.
  */
 const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel|restart-presence-store)$/;
 
+/**
+ * Faults that hold a chat server's lanes (a store outage or slow store under a send, a paused,
+ * killed or restarted chat server): a presence answer queued behind them waits for their end.
+ */
+const LANE_HOLD_FAULT = /^(store-outage|slow-store|pause-chat-server|kill-chat-server|restart-chat-servers)$/;
+
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;
 
@@ -55,6 +61,8 @@ export class PresenceFamily implements Family {
   private readonly gatewayWindows: FaultWindow[] = [];
   /** Windows in which pushes cannot arrive (D3's due, see onlineDue): gateway pause and partition, broker loss. */
   private readonly pushLossWindows: FaultWindow[] = [];
+  /** Windows that hold chat server lanes (LANE_HOLD_FAULT): the repair of a lost push waits them out. */
+  private readonly laneHoldWindows: FaultWindow[] = [];
   private readonly d1 = new Finding();
   private readonly d3 = new Finding();
   private readonly d5 = new Finding();
@@ -85,6 +93,11 @@ export class PresenceFamily implements Family {
         else if (e.what === 'fault-end' && PUSH_LOSS_FAULT.test(e.fault)) {
           const open = this.pushLossWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
           if (open) open.endMs = e.t + (e.fault === 'restart-presence-store' ? this.settings.ttlMs : 0);
+        }
+        if (e.what === 'fault-start' && LANE_HOLD_FAULT.test(e.fault)) this.laneHoldWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
+        else if (e.what === 'fault-end' && LANE_HOLD_FAULT.test(e.fault)) {
+          const open = this.laneHoldWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
+          if (open) open.endMs = e.t;
         }
         if (e.what === 'fault-start' && PRESENCE_STORE_FAULT.test(e.fault)) this.presenceStoreFaults++;
         else if (e.what === 'fault-end' && PRESENCE_STORE_FAULT.test(e.fault)) { this.presenceStoreFaults = Math.max(0, this.presenceStoreFaults - 1); this.lastPresenceStoreFaultEndMs = e.t; }
@@ -161,9 +174,24 @@ export class PresenceFamily implements Family {
    */
   private onlineDue(o: OwedOnline): number {
     let due = o.dueMs;
-    for (const w of this.pushLossWindows) {
-      if (w.startMs > due || w.endMs < o.backAtMs) continue;
-      due = Math.max(due, w.endMs + this.settings.propagationMs);
+    let repairedByQuery = false;
+    // Windows may chain (one opens before the due another moved), so move until nothing does.
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const w of this.pushLossWindows) {
+        if (w.startMs > due || w.endMs < o.backAtMs || w.endMs + this.settings.propagationMs <= due) continue;
+        due = w.endMs + this.settings.propagationMs;
+        repairedByQuery = moved = true;
+      }
+      // A lost push is repaired by a query (the observer asks again on the push numbers' gap),
+      // answered in the observer's lane behind its other frames: a window holding chat server
+      // lanes delays that answer to its end (swarm seed 4008467: a send held by a store outage).
+      if (!repairedByQuery) break;
+      for (const w of this.laneHoldWindows) {
+        if (w.startMs > due || w.endMs < o.backAtMs || w.endMs + this.settings.propagationMs <= due) continue;
+        due = w.endMs + this.settings.propagationMs;
+        moved = true;
+      }
     }
     return due;
   }
