@@ -3,6 +3,7 @@ import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from
 import type { PropertyResult } from './PropertyResult.ts';
 import { amplification, converges, offlineShows, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
+import { StallWindows } from './stallWindows.ts';
 
 /**
  * Faults in whose windows presence pushes cannot arrive (D3 counts from their end). A presence
@@ -63,6 +64,8 @@ export class PresenceFamily implements Family {
   private readonly pushLossWindows: FaultWindow[] = [];
   /** Windows that hold chat server lanes (LANE_HOLD_FAULT): the repair of a lost push waits them out. */
   private readonly laneHoldWindows: FaultWindow[] = [];
+  /** Each device's network stalls: a push to an observer waits them out (D2, D3, late pushes). */
+  private readonly stalls = new StallWindows();
   private readonly d1 = new Finding();
   private readonly d3 = new Finding();
   private readonly d5 = new Finding();
@@ -81,6 +84,7 @@ export class PresenceFamily implements Family {
       case 'connect':
       case 'disconnect': return this.onLink(e.p, e.t);
       case 'oracle':
+        this.stalls.observe(e);
         if (e.what === 'link-up' || e.what === 'link-down') this.onLink(e.device, e.t);
         else if (e.what === 'link-dial') this.onDial(e.device, e.t);
         else if (e.what === 'fault-start' && /^(pause|partition)-gateway$/.test(e.fault)) this.gatewayWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
@@ -170,7 +174,8 @@ export class PresenceFamily implements Family {
    * answers and the marks that reveal a lost push are all dropped with the window's share, and
    * a partitioned or paused gateway passes nothing on; what is owed is the repair once the
    * window ends (the presence push numbers, Gateway.onPresenceStamp). Windows are read when the
-   * verdict is taken, so one that opened after the return counts too.
+   * verdict is taken, so one that opened after the return counts too. Then moved on by the
+   * observer's own network stalls from the return on: a push waits out a stall (StallWindows).
    */
   private onlineDue(o: OwedOnline): number {
     let due = o.dueMs;
@@ -193,7 +198,7 @@ export class PresenceFamily implements Family {
         moved = true;
       }
     }
-    return due;
+    return this.stalls.extend(o.observer, o.backAtMs, due);
   }
 
   // ------------------------------------------------------------- what observers saw
@@ -277,7 +282,8 @@ export class PresenceFamily implements Family {
     // broadcast at about 16.14 s, down again from 16.871 s to 17.227 s; u19/d1, its link stalled
     // from about 15.4 s, heard the offline and the online with it at 17.260 s). The late push may
     // be any of theirs.
-    const latePushOf = e.askedAt === undefined ? this.latePushEpisode(e.user, e.t - this.settings.propagationMs - this.settings.tolMs, minMs) : undefined;
+    // The observer's network stalls hold a push for as long as they last: it may be older by that much.
+    const latePushOf = e.askedAt === undefined ? this.latePushEpisode(e.user, this.stalls.sentFrom(e.p, e.t, this.settings.propagationMs + this.settings.tolMs), minMs) : undefined;
     const legit = (ep: Episode): boolean => ep.endMs - ep.startMs >= minMs && e.t - ep.startMs >= minMs;
     // An answer heard during a new short drop may still be a snapshot of a long absence before it.
     // Likewise a push heard during a new short drop may be the late offline of a long absence
@@ -367,7 +373,7 @@ export class PresenceFamily implements Family {
     return {
       state: this.state, settings: this.settings, episodes: this.episodes, firstAbsences: this.firstAbsences,
       current: this.current, lastEnded: this.lastEnded, observersOf: this.observersOf, seen: this.seen,
-      spans: this.spans, gatewayWindows: this.gatewayWindows, attributed: this.attributed,
+      spans: this.spans, gatewayWindows: this.gatewayWindows, attributed: this.attributed, stalls: this.stalls,
     };
   }
 
