@@ -506,6 +506,19 @@ describe('system (E, F)', () => {
     expect(r.verdict).toBe('pass');
     expect(r.reason ?? '').toContain('1 stale typing notice(s) released by a server fault excused');
   });
+  it('E1: a notice held by the observer\'s network stall is late by what the stall held, no more', () => {
+    const stall = (from: number, to: number, device = 'b/d1'): E[] => [
+      { t: from, p: 'harness', type: 'oracle', what: 'stall-start', device }, { t: to, p: 'harness', type: 'oracle', what: 'stall-end', device },
+    ];
+    // a typed at 0.8 s; the notice is due at b/d1 by 7.05 s (6 s timeout + 250 ms); b/d1 frozen from 1 s to 8 s: by 14.05 s.
+    const notice = (t: number): E => ({ t, p: 'b/d1', type: 'typing-seen', chat: 'c1', user: 'a' });
+    const held = check([...healthy(), ...stall(1000, 8000), notice(8010)].sort((x, y) => x.t - y.t)).get('E1')!;
+    expect(held.verdict, held.examples.join('; ')).toBe('pass');
+    expect(held.reason).toContain('1 stale typing notice(s) held by the observer\'s network stall excused');
+    expectFail(check([...healthy(), notice(8010)]).get('E1'), 'last typed at 0.800 s');
+    expectFail(check([...healthy(), ...stall(1000, 8000), notice(15_000)].sort((x, y) => x.t - y.t)).get('E1'), 'last typed at 0.800 s');
+    expectFail(check([...healthy(), ...stall(1000, 8000, 'b/d2'), notice(8010)].sort((x, y) => x.t - y.t)).get('E1'), 'last typed at 0.800 s');
+  });
   it('E1: a notice held by a stalled link until its open reached the phone is excused; one typed before the dial is not', () => {
     // Swarm seed 2000289: u4/d1 dialled at 5.053 s into stalls chained until 13.613 s; u3 typed
     // at 5.336 s, the server pushed it into the opening connection, and it came with the open.
