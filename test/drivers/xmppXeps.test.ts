@@ -134,6 +134,20 @@ describe.skipIf(!ready.ok)(`XMPP driver: client state (XEP-0352) and carbons (XE
     await sendAndHear(bob, alice, chat, 'the real one');
     expect(alice.of('message').map((e) => e.message.body)).toEqual(['the real one']);
   });
+
+  it('presence-query: a friend not heard from on this session is asked by XEP-0012 last activity (online while it has a session)', async () => {
+    const [a, b, c] = await users('alice-pq', 'bob-pq', 'carol-pq');
+    expect((await admin.makeFriends(a!.name, c!.name)).ok).toBe(true);
+    // bob has a session but announces no presence: nothing is pushed to alice about him.
+    const bobSilent = connectionFor(endpoints, b!, { announcePresence: false });
+    connections.push(bobSilent);
+    expect((await bobSilent.start()).ok).toBe(true);
+    const alice = await open(device(a!));
+    alice.send({ kind: 'presence-query', id: 'pq-1', users: [b!.name, c!.name] });
+    const answer = await alice.waitFor('presence-result', (e) => e.ref === 'pq-1');
+    expect(answer.users).toEqual([{ user: b!.name, online: true }, { user: c!.name, online: false }]);
+    expect(alice.of('presence').filter((e) => e.user === b!.name)).toEqual([]);
+  });
 });
 
 async function sendAndHear(from: Probe, to: Probe, chat: string, body: string): Promise<string> {

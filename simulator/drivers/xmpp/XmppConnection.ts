@@ -317,7 +317,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     return { ok: true, value: all };
   }
 
-  private async iq(element: unknown): Promise<XmppResult<XmlElement>> {
+  async iq(element: unknown): Promise<XmppResult<XmlElement>> {
     if (!this.online) return { ok: false, error: { code: 'not_online', message: 'an IQ needs an online stream' } };
     try {
       return { ok: true, value: await this.entity.iqCaller.request(element, this.requestTimeoutMs) };

@@ -23,6 +23,7 @@ import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, RequestPaging
 import { ChatPositions, type PositionedMessage } from './ChatPositions.ts';
 import { heldByArchiveId, MessageCarbons } from './carbons.ts';
 import { ClientStateIndication, isLiveChatState } from './clientState.ts';
+import { answerPresenceQuery } from './presenceQuery.ts';
 import { XmppConnection, type ArchivedMessage, type IncomingMessage } from './XmppConnection.ts';
 
 /** What XMPP on ejabberd carries for the app model, and what it does not. */
@@ -116,7 +117,7 @@ class XmppDriverSession implements DriverSession {
       case 'ack': return this.ack(intent.chat, intent.upTo);
       case 'read': return this.read(intent.chat, intent.upTo);
       case 'typing': return this.typing(intent.chat, intent.readUpTo);
-      case 'presence-query': return this.emit({ kind: 'presence-result', ref: intent.id, users: intent.users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
+      case 'presence-query': return void answerPresenceQuery(this.connection, this.driver.options.domain, intent.users, this.online).then((users) => this.emit({ kind: 'presence-result', ref: intent.id, users }));
       case 'app-state': return this.csi.set(intent.foreground);
       case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
       case 'sync':
