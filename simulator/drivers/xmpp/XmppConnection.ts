@@ -60,6 +60,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   private flushing = false;
   private readonly idPrefix: string;
   private readonly inbound: InboundContext;
+  private features: XmlElement | undefined; // the newest stream features (RFC 6120 4.3)
 
   constructor(private readonly options: XmppConnectionOptions) {
     super();
@@ -79,6 +80,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }) as never);
     this.entity.on('stanza', ((stanza: XmlElement) => this.onStanza(stanza)) as never);
     this.entity.on('nonza', ((element: XmlElement) => {
+      if (/(^|:)features$/.test(element.name)) this.features = element;
       if (element.is('enabled', NS.sm) || element.is('failed', NS.sm)) this.settleSession();
     }) as never);
     sm.on('resumed', () => {
@@ -231,6 +233,13 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     await this.entity.send(xml(state, { xmlns: NS.csi }));
   }
 
+  /** Whether the newest stream features offer `name` in `xmlns` (XEP-0352: `csi`); XEP-0030 features of the server (XEP-0280). */
+  offersStreamFeature(name: string, xmlns: string): boolean { return this.features?.getChild(name, xmlns) !== undefined; }
+  async serverFeatures(): Promise<XmppResult<string[]>> {
+    const answer = await this.iq(xml('iq', { type: 'get', to: this.options.domain, id: this.nextId() }, xml('query', { xmlns: NS.discoInfo })));
+    return answer.ok ? { ok: true, value: (answer.value.getChild('query', NS.discoInfo)?.getChildren('feature') ?? []).map((f) => f.attrs.var ?? '') } : answer;
+  }
+
   /** XEP-0280: also receive copies of this user's messages to and from other resources. */
   async enableCarbons(): Promise<XmppResult<void>> {
     const answer = await this.iq(xml('iq', { type: 'set', id: this.nextId() }, xml('enable', { xmlns: NS.carbons })));
@@ -308,7 +317,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     return { ok: true, value: all };
   }
 
-  private async iq(element: unknown): Promise<XmppResult<XmlElement>> {
+  async iq(element: unknown): Promise<XmppResult<XmlElement>> {
     if (!this.online) return { ok: false, error: { code: 'not_online', message: 'an IQ needs an online stream' } };
     try {
       return { ok: true, value: await this.entity.iqCaller.request(element, this.requestTimeoutMs) };

@@ -11,7 +11,9 @@
 // - ack / read: XEP-0184 receipts for each message up to the position / one XEP-0333
 //   `displayed` marker for the newest (cumulative by that XEP);
 // - presence: roster presence (contacts must be subscribed: EjabberdAdmin.makeFriends);
-// - typing: XEP-0085 `composing`.
+// - typing: XEP-0085 `composing`;
+// - app-state: XEP-0352 inactive/active (clientState.ts); a user's other devices: XEP-0280
+//   carbons (carbons.ts), enabled before the session is announced.
 // Group chats (MUC) and token syncs are refused as unsupported.
 import type { TimeSource } from '../../../server/ports/Clock.ts';
 import { createSystemTime } from '../../../server/runtime/systemTime.ts';
@@ -19,6 +21,9 @@ import type { MetricsSink } from '../../metrics/MetricsSink.ts';
 import type { DriverCapabilities } from '../DriverCapabilities.ts';
 import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, RequestPaging, SessionHandlers, SyncChatPage, WireMessage } from '../PhoneDriver.ts';
 import { ChatPositions, type PositionedMessage } from './ChatPositions.ts';
+import { heldByArchiveId, MessageCarbons } from './carbons.ts';
+import { ClientStateIndication, isLiveChatState } from './clientState.ts';
+import { answerPresenceQuery } from './presenceQuery.ts';
 import { XmppConnection, type ArchivedMessage, type IncomingMessage } from './XmppConnection.ts';
 
 /** What XMPP on ejabberd carries for the app model, and what it does not. */
@@ -87,6 +92,8 @@ class XmppDriverSession implements DriverSession {
   /** Bodies of own messages sent and not yet acknowledged (the ack names only the id). */
   private readonly pendingBodies = new Map<string, string>();
   private readonly time: TimeSource;
+  private readonly csi: ClientStateIndication;
+  private readonly carbons: MessageCarbons;
 
   constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
     const o = driver.options;
@@ -96,6 +103,8 @@ class XmppDriverSession implements DriverSession {
       service: endpoint, domain: o.domain, username: o.user, password, resource: o.device,
       ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}), ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), time: this.time,
     });
+    this.csi = new ClientStateIndication(this.connection, metrics);
+    this.carbons = new MessageCarbons(this.connection, metrics);
     this.listen();
     void this.start();
   }
@@ -108,7 +117,8 @@ class XmppDriverSession implements DriverSession {
       case 'ack': return this.ack(intent.chat, intent.upTo);
       case 'read': return this.read(intent.chat, intent.upTo);
       case 'typing': return this.typing(intent.chat, intent.readUpTo);
-      case 'presence-query': return this.emit({ kind: 'presence-result', ref: intent.id, users: intent.users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
+      case 'presence-query': return void answerPresenceQuery(this.connection, this.driver.options.domain, intent.users, this.online).then((users) => this.emit({ kind: 'presence-result', ref: intent.id, users }));
+      case 'app-state': return this.csi.set(intent.foreground);
       case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
       case 'sync':
         if (intent.mode === 'token') return this.emit({ kind: 'refused', code: 'UNSUPPORTED', ref: intent.id, retryable: false, positionsGone: false });
@@ -132,6 +142,9 @@ class XmppDriverSession implements DriverSession {
       const auth = started.error.code === 'auth_failed';
       return this.end({ code: auth ? CLOSE_AUTH_FAILED : CLOSE_ABNORMAL, reason: `${started.error.code}: ${started.error.message}`, retryable: !auth, goingAway: false });
     }
+    // Carbons before the app's session (and its first sync): a sibling's message sent in between is then copied live.
+    await this.carbons.ready();
+    if (this.ended) return;
     this.handlers.onOpen();
     this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
   }
@@ -165,8 +178,8 @@ class XmppDriverSession implements DriverSession {
     c.on('marker', ({ from, id, kind, type }) => {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
-    c.on('chatState', ({ from, state, type }) => {
-      if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
+    c.on('chatState', ({ from, state, type, delayed }) => {
+      if (this.inbound() && type === 'chat' && state === 'composing' && isLiveChatState(delayed, this.metrics)) this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
       if (!this.inbound()) return;
@@ -214,11 +227,15 @@ class XmppDriverSession implements DriverSession {
     const peer = localPart(m.from);
     const chat = this.driver.directChat(peer);
     const key = m.originId ?? (m.id || m.stanzaId || '');
+    // XEP-0280 copies are deduplicated against MAM pages by origin-id (the key) and by our archive's stanza-id.
+    if (m.carbon && m.stanzaId && !this.positions.get(chat, key) && heldByArchiveId(this.positions, chat, m.stanzaId)) return;
     const own = m.carbonSent === true;
-    const { user, device } = this.driver.options;
+    const { user } = this.driver.options;
+    // A sent carbon is this user's message from another device (its resource): the app shows it as chatsim.v1 shows a sibling's push.
+    const ownDevice = m.ownResource ?? 'xmpp';
     const { entry, isNew } = this.positions.place(chat, key, (seq) => ({
       stanzaId: m.id || key, own, ...(m.stanzaId ? { archiveId: m.stanzaId } : {}),
-      message: { chat, seq, msgId: m.stanzaId ?? key, from: own ? user : peer, fromDevice: own ? device : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.time.nowMs() },
+      message: { chat, seq, msgId: m.stanzaId ?? key, from: own ? user : peer, fromDevice: own ? ownDevice : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.time.nowMs() },
     }));
     if (m.stanzaId) this.positions.noteArchiveId(chat, key, m.stanzaId);
     if (isNew) this.emit({ kind: 'message', message: entry.message });
@@ -284,9 +301,11 @@ class XmppDriverSession implements DriverSession {
     const own = bare(archived.from) !== peer.toLowerCase();
     const key = archived.originId ?? archived.id ?? archived.archiveId;
     const { user, device } = this.driver.options;
+    // An own message in the archive names the device that sent it (the resource of its from).
+    const ownDevice = archived.from.includes('/') ? archived.from.slice(archived.from.indexOf('/') + 1) : device;
     this.positions.place(chat, key, (seq) => ({
       stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? ownDevice : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }

@@ -17,6 +17,7 @@ export const NS = {
   roster: 'jabber:iq:roster',
   carbons: 'urn:xmpp:carbons:2',
   csi: 'urn:xmpp:csi:0',
+  discoInfo: 'http://jabber.org/protocol/disco#info',
   ping: 'urn:xmpp:ping',
   stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 } as const;
@@ -83,6 +84,10 @@ export interface IncomingMessage {
   delayedMs?: number;
   /** A copy of a message this user sent from another resource (XEP-0280 carbons). */
   carbonSent?: boolean;
+  /** XEP-0280: a copy of a message another resource of this user sent or received (carbons.ts). */
+  carbon?: 'sent' | 'received';
+  /** A sent carbon: the resource (device) of this user that sent it. */
+  ownResource?: string;
 }
 
 export interface ArchivedMessage {
@@ -170,7 +175,8 @@ export interface XmppConnectionEvents {
   message: [IncomingMessage];
   receipt: [{ from: string; id: string }];
   marker: [{ from: string; kind: MarkerKind; id: string; type: 'chat' | 'groupchat'; nick?: string }];
-  chatState: [{ from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string }];
+  /** `delayed`: it carries a XEP-0203 delay (held by the server, e.g. while this client was inactive). */
+  chatState: [{ from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string; delayed?: boolean }];
   presence: [PresenceUpdate];
   /** The server acknowledged (XEP-0198) a message this side sent. */
   acked: [{ id: string; to: string }];
