@@ -1,5 +1,5 @@
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, TickState, UserCursors,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, StoredMessage, TickState, UserCursors,
 } from '../ports/MessageStore.ts';
 
 /**
@@ -15,6 +15,10 @@ export class PassThroughMessageStore implements MessageStore {
 
   append(input: AppendInput): Promise<AppendResult> {
     return this.inner.append(input);
+  }
+
+  findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined> {
+    return this.inner.findSend(chatId, senderId, clientMsgId);
   }
 
   readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {

@@ -45,6 +45,11 @@ export class WriteBehindStore extends PassThroughMessageStore {
     return { message: { ...promised }, created: true };
   }
 
+  override async findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined> {
+    const buffered = this.unflushed.find((u) => u.input.chatId === chatId && u.input.senderId === senderId && u.input.clientMsgId === clientMsgId);
+    return buffered ? { ...buffered.promised } : this.inner.findSend(chatId, senderId, clientMsgId);
+  }
+
   /** The process is gone: what it buffered is lost (the shutdown path forgets to flush too). */
   drop(): void {
     this.flushTimer?.cancel();

@@ -154,6 +154,19 @@ export class CassandraMessageStore implements MessageStore {
     return { message: { ...message }, created };
   }
 
+  async findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined> {
+    const placed = this.placedSends.get(`${chatId}\u0000${senderId}\u0000${clientMsgId}`);
+    if (placed) return { ...placed };
+    const claimRow = (await this.client.execute(this.q.getSendClaim, [chatId, senderId, clientMsgId], READ)).first();
+    if (!claimRow) return undefined;
+    const claim = claimFrom(claimRow, { chatId, senderId, clientMsgId, msgId: '', senderDeviceId: '', body: '', sentAtMs: 0 }, true);
+    // The claim's slot is where the message is (or is being) placed; only a row there that is
+    // this send's says it is stored. An empty slot or another's message: not placed (yet).
+    const there = (await this.client.execute(this.q.getMessageSender, [chatId, bucketOf(claim.slot, this.messageBucketSize), claim.slot], READ)).first();
+    if (!there || there.get('sender_id') !== senderId || there.get('client_msg_id') !== clientMsgId) return undefined;
+    return { ...claim.message, seq: claim.slot };
+  }
+
   /** Stores the claim's message at `slot` unless the slot is taken. 'ours' when the slot holds this message (now or already). */
   private async placeMessage(claim: MessageClaim, slot: number): Promise<'ours' | 'taken'> {
     const m = claim.message;

@@ -220,7 +220,8 @@ export class ChatServer {
   // ---- send ----
 
   private async onSend(env: InboundEnvelope, frame: SendFrame, redelivered: boolean): Promise<void> {
-    const chat = await this.memberChat(env.user, frame.chat, frame.clientMsgId);
+    const chat = await this.deps.directory.getChat(frame.chat);
+    if (!chat || !chat.members.has(env.user)) return this.onSendOutside(env, frame, chat, redelivered);
     const nowMs = this.deps.clock.nowMs();
     const input: AppendInput = {
       chatId: chat.id, senderId: env.user, senderDeviceId: env.device, clientMsgId: frame.clientMsgId,
@@ -240,6 +241,19 @@ export class ChatServer {
       return;
     }
     await this.afterAppend(env, chat, message);
+  }
+
+  /**
+   * A send from someone who is not a member (now): refused NOT_MEMBER, unless it is a retry of a
+   * send stored while they were one (same clientMsgId and body). That is answered from the store
+   * as any retry is, so a sender removed between the store and its ACK still learns its message
+   * is stored (issue 14, swarm seed 33). Nothing is stored for a non-member, ever.
+   */
+  private async onSendOutside(env: InboundEnvelope, frame: SendFrame, chat: ChatRecord | undefined, redelivered: boolean): Promise<void> {
+    const stored = chat ? await this.deps.store.findSend(chat.id, env.user, frame.clientMsgId) : undefined;
+    if (!chat || !stored || stored.body !== frame.body) throw new FrameRejected('NOT_MEMBER', ERROR_CODES.NOT_MEMBER.text, frame.clientMsgId);
+    if (redelivered) return this.afterAppend(env, chat, stored);
+    await this.reply(env, { type: 'sent', ref: stored.clientMsgId, chat: chat.id, seq: stored.seq, msgId: stored.msgId, ts: stored.sentAtMs });
   }
 
   /**
@@ -333,15 +347,20 @@ export class ChatServer {
     const chat = await this.memberChat(env.user, frame.chat);
     // A piggybacked read receipt has exactly the effect of a standalone one.
     if (frame.read !== undefined) await this.advance(chat, env.user, 'read', frame.read, redelivered);
+    // Under overload a typing frame can wait in the queue past any client's indicator timeout.
+    if (typeof env.at === 'number' && this.deps.clock.nowMs() - env.at > this.deps.limits.typingNoticeAgeMaxMs) {
+      this.metrics.staleTypingDropped.inc();
+      return;
+    }
     const others = [...chat.members.keys()].filter((u) => u !== env.user);
     await this.router.toUsers(others, JSON.stringify({ type: 'typing', chat: chat.id, user: env.user }));
   }
 
   // ---- helpers ----
 
-  private async memberChat(user: string, chatId: string, ref?: string): Promise<ChatRecord> {
+  private async memberChat(user: string, chatId: string): Promise<ChatRecord> {
     const chat = await this.deps.directory.getChat(chatId);
-    if (!chat || !chat.members.has(user)) throw new FrameRejected('NOT_MEMBER', ERROR_CODES.NOT_MEMBER.text, ref);
+    if (!chat || !chat.members.has(user)) throw new FrameRejected('NOT_MEMBER', ERROR_CODES.NOT_MEMBER.text);
     return chat;
   }
 

@@ -1,6 +1,6 @@
 import type { Timers } from '../ports/Clock.ts';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, TickState, UserCursors,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, StoredMessage, TickState, UserCursors,
 } from '../ports/MessageStore.ts';
 import { BackendUnavailable, FaultWindows, type EndWindow } from './FaultWindows.ts';
 
@@ -63,6 +63,10 @@ export class FaultyMessageStore implements MessageStore {
 
   append(input: AppendInput): Promise<AppendResult> {
     return this.call(() => this.inner.append(input));
+  }
+
+  findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined> {
+    return this.call(() => this.inner.findSend(chatId, senderId, clientMsgId));
   }
 
   readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {

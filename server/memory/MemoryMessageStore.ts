@@ -48,6 +48,12 @@ export class MemoryMessageStore implements MessageStore {
     return { message: { ...message }, created: true };
   }
 
+  async findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined> {
+    const log = this.chats.get(chatId);
+    const seq = log?.bySenderClientId.get(`${senderId}\u0000${clientMsgId}`);
+    return seq === undefined ? undefined : { ...log!.messages[seq - 1]! };
+  }
+
   async readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
     const log = this.chats.get(chatId);
     const headSeq = log?.messages.length ?? 0;

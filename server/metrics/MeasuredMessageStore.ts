@@ -1,6 +1,6 @@
 import type { Clock } from '../ports/Clock.ts';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, TickState, UserCursors,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, StoredMessage, TickState, UserCursors,
 } from '../ports/MessageStore.ts';
 import type { Metrics } from '../ports/Metrics.ts';
 import { storeInstruments } from './instruments.ts';
@@ -22,6 +22,7 @@ export class MeasuredMessageStore implements MessageStore {
   }
 
   append(input: AppendInput): Promise<AppendResult> { return this.timed('append', () => this.inner.append(input)); }
+  findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined> { return this.timed('findSend', () => this.inner.findSend(chatId, senderId, clientMsgId)); }
   readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> { return this.timed('readChat', () => this.inner.readChat(chatId, afterSeq, limit)); }
   headSeq(chatId: string): Promise<number> { return this.timed('headSeq', () => this.inner.headSeq(chatId)); }
   reaches(chatId: string, seq: number): Promise<boolean> { return this.timed('reaches', () => this.inner.reaches(chatId, seq)); }

@@ -29,6 +29,7 @@ export function chatServerInstruments(metrics: Metrics) {
     queueWait: metrics.histogram({ name: 'chatsim_queue_wait_seconds', help: 'Age of a queue entry when a chat server began handling it (gateway enqueue to hand-out, across processes on one host\'s clock)', bucketsSeconds: LATENCY_BUCKETS_SECONDS }),
     handle: metrics.histogram({ name: 'chatsim_chat_frame_handle_seconds', help: 'Time a chat server took to handle a frame, by frame type', labelNames: ['type'], bucketsSeconds: LATENCY_BUCKETS_SECONDS }),
     errors: metrics.counter({ name: 'chatsim_chat_errors_total', help: 'Error frames the chat servers sent, by error code', labelNames: ['code'] }),
+    staleTypingDropped: metrics.counter({ name: 'chatsim_chat_typing_dropped_stale_total', help: 'Typing frames not announced because they waited longer than typingNoticeAgeMaxMs' }),
     messagesStored: metrics.counter({ name: 'chatsim_chat_messages_stored_total', help: 'Sends the store took as new messages (a repeat of a stored send is not counted)' }),
   };
 }

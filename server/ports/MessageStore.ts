@@ -8,6 +8,10 @@
  *   and are contiguous (no gaps, no reuse). `msgId` is time-ordered and unique. A message
  *   row is never updated once written.
  * - `append` resolves only once the message is durable in this store.
+ * - `findSend` reads, without writing, the message `append` stored under (chatId, senderId,
+ *   clientMsgId): what a repeat of that append would return, or undefined when none is placed
+ *   (never sent, or a first append still under way). It never stores or finishes anything: the
+ *   chat server answers a retry from a sender who has left the chat with it (docs/protocol.md).
  * - `readChat` returns messages with seq > afterSeq in ascending order, at most `limit`,
  *   and `hasMore` when more exist up to the head at the time of the call.
  * - Cursors are per (chat, user, kind), cumulative and never decrease: `advanceCursor`
@@ -31,6 +35,8 @@
 export interface MessageStore {
   readonly epoch: string;
   append(input: AppendInput): Promise<AppendResult>;
+  /** The message stored by an append with this key, if it is placed; reads only (see the contract). */
+  findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined>;
   readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage>;
   headSeq(chatId: string): Promise<number>;
   /** Whether the chat's head is at least `seq` (true for seq <= 0): what a receipt's bound check needs, often known without a read. */

@@ -137,12 +137,14 @@ export class PresenceService {
     if (this.pendingOffline.has(user)) return;
     // The window counts from the disconnect the store recorded (a removal, or the sweep of an
     // expired entry), the moment presence queries count from, not from when we heard of it.
-    const nowMs = this.deps.time.nowMs();
-    const deadlineMs = (presence?.lastDisconnectAtMs ?? nowMs) + this.deps.limits.presenceDebounceMs;
+    this.startDebounce(user, (presence?.lastDisconnectAtMs ?? this.deps.time.nowMs()) + this.deps.limits.presenceDebounceMs);
+  }
+
+  private startDebounce(user: string, deadlineMs: number): void {
     const pending = { timer: undefined as TimerHandle | undefined, deadlineMs };
     // A connected event queued before the timer's turn cancels the window: then nothing is due.
     const elapsed = (): Promise<void> => (this.pendingOffline.get(user) === pending ? this.onDebounceElapsed(user) : Promise.resolve());
-    pending.timer = this.deps.time.schedule(Math.max(0, deadlineMs - nowMs), () => void this.serially(user, elapsed));
+    pending.timer = this.deps.time.schedule(Math.max(0, deadlineMs - this.deps.time.nowMs()), () => void this.serially(user, elapsed));
     this.pendingOffline.set(user, pending);
   }
 
@@ -150,6 +152,13 @@ export class PresenceService {
     this.pendingOffline.delete(user);
     const presence = (await this.deps.presence.getMany([user])).get(user);
     if ((presence?.entries.length ?? 0) > 0) return; // Back, and we missed the connected event.
+    // Back and gone again while the window ran, with the connected event lost (swarm seed
+    // 4007727): the window counts from the latest disconnect, so it is not over yet.
+    const deadlineMs = (presence?.lastDisconnectAtMs ?? -Infinity) + this.deps.limits.presenceDebounceMs;
+    if (deadlineMs > this.deps.time.nowMs()) {
+      this.startDebounce(user, deadlineMs);
+      return;
+    }
     if (this.announced.get(user) === 'offline') return;
     this.announced.set(user, 'offline');
     this.stats.offlineBroadcasts++;

@@ -35,6 +35,12 @@ export interface ServerLimits {
   presenceSweepIntervalMs: number;
   /** Most users in one presence query. */
   presenceQueryUsersMax: number;
+  /**
+   * Oldest a typing frame may be (gateway enqueue to the chat server's handling) and still be
+   * announced: an older one is dropped (its piggybacked read still applies), since clients time
+   * an indicator out (6 s advised) and a late notice would show someone typing who stopped.
+   */
+  typingNoticeAgeMaxMs: number;
   /** Most messages in one sync result (over all chats). */
   syncMessagesMax: number;
   /** Most inbox events in one sync-by-token result (and most messages copied into the inbox per token sync). */
@@ -96,6 +102,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   presenceDebounceMs: 30_000,
   presenceSweepIntervalMs: 1_000,
   presenceQueryUsersMax: 500,
+  typingNoticeAgeMaxMs: 3_000,
   syncMessagesMax: 500,
   syncEventsMax: 500,
   syncResultBytesMax: 256 * 1024,

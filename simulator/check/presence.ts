@@ -3,6 +3,7 @@ import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from
 import type { PropertyResult } from './PropertyResult.ts';
 import { amplification, converges, offlineShows, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
+import { StallWindows } from './stallWindows.ts';
 
 /**
  * Faults in whose windows presence pushes cannot arrive (D3 counts from their end). A presence
@@ -10,6 +11,12 @@ import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.
  * connections back, at their next refresh: its window lasts a TTL past the store's return.
  */
 const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel|restart-presence-store)$/;
+
+/**
+ * Faults that hold a chat server's lanes (a store outage or slow store under a send, a paused,
+ * killed or restarted chat server): a presence answer queued behind them waits for their end.
+ */
+const LANE_HOLD_FAULT = /^(store-outage|slow-store|pause-chat-server|kill-chat-server|restart-chat-servers)$/;
 
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;
@@ -55,6 +62,10 @@ export class PresenceFamily implements Family {
   private readonly gatewayWindows: FaultWindow[] = [];
   /** Windows in which pushes cannot arrive (D3's due, see onlineDue): gateway pause and partition, broker loss. */
   private readonly pushLossWindows: FaultWindow[] = [];
+  /** Windows that hold chat server lanes (LANE_HOLD_FAULT): the repair of a lost push waits them out. */
+  private readonly laneHoldWindows: FaultWindow[] = [];
+  /** Each device's network stalls: a push to an observer waits them out (D2, D3, late pushes). */
+  private readonly stalls = new StallWindows();
   private readonly d1 = new Finding();
   private readonly d3 = new Finding();
   private readonly d5 = new Finding();
@@ -73,6 +84,7 @@ export class PresenceFamily implements Family {
       case 'connect':
       case 'disconnect': return this.onLink(e.p, e.t);
       case 'oracle':
+        this.stalls.observe(e);
         if (e.what === 'link-up' || e.what === 'link-down') this.onLink(e.device, e.t);
         else if (e.what === 'link-dial') this.onDial(e.device, e.t);
         else if (e.what === 'fault-start' && /^(pause|partition)-gateway$/.test(e.fault)) this.gatewayWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
@@ -85,6 +97,11 @@ export class PresenceFamily implements Family {
         else if (e.what === 'fault-end' && PUSH_LOSS_FAULT.test(e.fault)) {
           const open = this.pushLossWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
           if (open) open.endMs = e.t + (e.fault === 'restart-presence-store' ? this.settings.ttlMs : 0);
+        }
+        if (e.what === 'fault-start' && LANE_HOLD_FAULT.test(e.fault)) this.laneHoldWindows.push({ kind: e.fault, startMs: e.t, endMs: Infinity });
+        else if (e.what === 'fault-end' && LANE_HOLD_FAULT.test(e.fault)) {
+          const open = this.laneHoldWindows.find((w) => w.kind === e.fault && w.endMs === Infinity);
+          if (open) open.endMs = e.t;
         }
         if (e.what === 'fault-start' && PRESENCE_STORE_FAULT.test(e.fault)) this.presenceStoreFaults++;
         else if (e.what === 'fault-end' && PRESENCE_STORE_FAULT.test(e.fault)) { this.presenceStoreFaults = Math.max(0, this.presenceStoreFaults - 1); this.lastPresenceStoreFaultEndMs = e.t; }
@@ -157,15 +174,31 @@ export class PresenceFamily implements Family {
    * answers and the marks that reveal a lost push are all dropped with the window's share, and
    * a partitioned or paused gateway passes nothing on; what is owed is the repair once the
    * window ends (the presence push numbers, Gateway.onPresenceStamp). Windows are read when the
-   * verdict is taken, so one that opened after the return counts too.
+   * verdict is taken, so one that opened after the return counts too. Then moved on by the
+   * observer's own network stalls from the return on: a push waits out a stall (StallWindows).
    */
   private onlineDue(o: OwedOnline): number {
     let due = o.dueMs;
-    for (const w of this.pushLossWindows) {
-      if (w.startMs > due || w.endMs < o.backAtMs) continue;
-      due = Math.max(due, w.endMs + this.settings.propagationMs);
+    let repairedByQuery = false;
+    // Windows may chain (one opens before the due another moved), so move until nothing does.
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const w of this.pushLossWindows) {
+        if (w.startMs > due || w.endMs < o.backAtMs || w.endMs + this.settings.propagationMs <= due) continue;
+        due = w.endMs + this.settings.propagationMs;
+        repairedByQuery = moved = true;
+      }
+      // A lost push is repaired by a query (the observer asks again on the push numbers' gap),
+      // answered in the observer's lane behind its other frames: a window holding chat server
+      // lanes delays that answer to its end (swarm seed 4008467: a send held by a store outage).
+      if (!repairedByQuery) break;
+      for (const w of this.laneHoldWindows) {
+        if (w.startMs > due || w.endMs < o.backAtMs || w.endMs + this.settings.propagationMs <= due) continue;
+        due = w.endMs + this.settings.propagationMs;
+        moved = true;
+      }
     }
-    return due;
+    return this.stalls.extend(o.observer, o.backAtMs, due);
   }
 
   // ------------------------------------------------------------- what observers saw
@@ -249,7 +282,8 @@ export class PresenceFamily implements Family {
     // broadcast at about 16.14 s, down again from 16.871 s to 17.227 s; u19/d1, its link stalled
     // from about 15.4 s, heard the offline and the online with it at 17.260 s). The late push may
     // be any of theirs.
-    const latePushOf = e.askedAt === undefined ? this.latePushEpisode(e.user, e.t - this.settings.propagationMs - this.settings.tolMs, minMs) : undefined;
+    // The observer's network stalls hold a push for as long as they last: it may be older by that much.
+    const latePushOf = e.askedAt === undefined ? this.latePushEpisode(e.user, this.stalls.sentFrom(e.p, e.t, this.settings.propagationMs + this.settings.tolMs), minMs) : undefined;
     const legit = (ep: Episode): boolean => ep.endMs - ep.startMs >= minMs && e.t - ep.startMs >= minMs;
     // An answer heard during a new short drop may still be a snapshot of a long absence before it.
     // Likewise a push heard during a new short drop may be the late offline of a long absence
@@ -339,7 +373,7 @@ export class PresenceFamily implements Family {
     return {
       state: this.state, settings: this.settings, episodes: this.episodes, firstAbsences: this.firstAbsences,
       current: this.current, lastEnded: this.lastEnded, observersOf: this.observersOf, seen: this.seen,
-      spans: this.spans, gatewayWindows: this.gatewayWindows, attributed: this.attributed,
+      spans: this.spans, gatewayWindows: this.gatewayWindows, attributed: this.attributed, stalls: this.stalls,
     };
   }
 

@@ -5,6 +5,7 @@
 import { Finding, fmt, unknown, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
 import type { RunState } from './runState.ts';
+import type { StallWindows } from './stallWindows.ts';
 
 /** A span in which every device of a user was really disconnected (`endMs` Infinity: still down). */
 export interface Episode {
@@ -55,6 +56,8 @@ export interface PresenceFacts {
   gatewayWindows: readonly FaultWindow[];
   /** observer|user -> offline notices attributed to a fault (D7). */
   attributed: ReadonlyMap<string, number>;
+  /** Each device's network stalls (a push to an observer waits them out). */
+  stalls: StallWindows;
 }
 
 /**
@@ -80,12 +83,16 @@ export function offlineShows(f: PresenceFacts, endMs: number): PropertyResult {
     if (Math.min(ep.endMs, endMs) < dueMs) continue;
     qualifying++;
     for (const observer of f.observersOf.get(ep.user) ?? []) {
-      if (!connectedThroughout(f, observer, ep.startMs, dueMs)) continue;
+      // The push goes out within the propagation bound before the due time; the observer's network stalls from then hold it.
+      const observerDueMs = f.stalls.extend(observer, dueMs - f.settings.propagationMs, dueMs);
+      if (observerDueMs > dueMs && Math.min(ep.endMs, endMs) < observerDueMs) continue;
+      if (!connectedThroughout(f, observer, ep.startMs, observerDueMs)) continue;
       const list = f.seen.get(`${observer}|${ep.user}`) ?? [];
       const before = stateAt(list, ep.startMs);
       if (before === false) continue;
-      if (list.some(([t, online]) => !online && t > ep.startMs && t <= dueMs)) continue;
-      finding.hit(1, () => `${ep.user}'s devices were all disconnected from ${fmt(ep.startMs)}${ep.endMs === Infinity ? ' to the end' : ` to ${fmt(ep.endMs)}`}${ghosts.length > 0 ? ` (last connection attempt that never reached the phone at ${fmt(lastGhostMs)})` : ''}, but device ${observer}, connected throughout, was not shown ${ep.user} offline by ${fmt(dueMs)}`);
+      if (list.some(([t, online]) => !online && t > ep.startMs && t <= observerDueMs)) continue;
+      const stalled = observerDueMs > dueMs ? ` (${fmt(dueMs)} and ${Math.round(observerDueMs - dueMs)} ms of its network stalls)` : '';
+      finding.hit(1, () => `${ep.user}'s devices were all disconnected from ${fmt(ep.startMs)}${ep.endMs === Infinity ? ' to the end' : ` to ${fmt(ep.endMs)}`}${ghosts.length > 0 ? ` (last connection attempt that never reached the phone at ${fmt(lastGhostMs)})` : ''}, but device ${observer}, connected throughout, was not shown ${ep.user} offline by ${fmt(observerDueMs)}${stalled}`);
     }
   }
   if (qualifying === 0) return unknown('D2', 'offline does show', `no all-devices-down episode lasted the ${boundMs} ms (debounce + TTL + propagation) needed to judge it`);

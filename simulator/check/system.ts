@@ -3,6 +3,7 @@ import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
 import type { RunState } from './runState.ts';
+import { StallWindows } from './stallWindows.ts';
 
 /**
  * E1 typing: the server has no "stop typing" frame; an indicator is shown until a timeout, so a
@@ -17,7 +18,8 @@ import type { RunState } from './runState.ts';
  * u4/d1 heard it with the open). No part of the system can tell such a notice is old: the
  * protocol's typing push carries no time, and none could be trusted across skewed clocks. A
  * typing frame sent before the dial was pushed to an older connection, not this one, so a
- * server replaying old notices at a connect is still caught.
+ * server replaying old notices at a connect is still caught. Likewise a notice the observer's
+ * own network stall held (oracle stall-start/stall-end): late by at most what the stall held.
  */
 export class TypingFamily implements Family {
   private readonly lastTypingOut = new Map<string, number>();
@@ -25,6 +27,8 @@ export class TypingFamily implements Family {
   private typingSeen = 0;
   private excused = 0;
   private heldByOpening = 0;
+  private heldByStall = 0;
+  private readonly stalls = new StallWindows();
   /** device -> when it last dialled (oracle link-dial) and when its link last came up (link-up). */
   private readonly lastDialMs = new Map<string, number>();
   private readonly lastUpMs = new Map<string, number>();
@@ -44,9 +48,12 @@ export class TypingFamily implements Family {
       const limitMs = this.settings.typingTimeoutMs + this.settings.tolMs;
       if (last !== undefined && e.t - last > limitMs && (this.faultsActive > 0 || this.lastFaultEndMs > last)) this.excused++;
       else if (last !== undefined && e.t - last > limitMs && this.heldByOpeningLink(e.p, last, e.t)) this.heldByOpening++;
+      else if (last !== undefined && e.t - last > limitMs && this.stalls.extend(e.p, last, last + limitMs) >= e.t) this.heldByStall++;
       else if (last === undefined || e.t - last > limitMs) {
         this.e1.hit(last === undefined ? Infinity : e.t - last, () => `device ${e.p} was shown ${e.user} typing in ${e.chat} at ${fmt(e.t)}, but ${e.user} ${last === undefined ? 'had sent no typing frame' : `last typed at ${fmt(last)}`}: the indicator should have cleared after ${this.settings.typingTimeoutMs} ms`);
       }
+    } else if (e.type === 'oracle' && (e.what === 'stall-start' || e.what === 'stall-end')) {
+      this.stalls.observe(e);
     } else if (e.type === 'oracle' && e.what === 'link-dial') {
       this.lastDialMs.set(e.device, e.t);
     } else if (e.type === 'oracle' && e.what === 'link-up') {
@@ -77,6 +84,7 @@ export class TypingFamily implements Family {
     const notes = [
       ...(this.excused > 0 ? [`${this.excused} stale typing notice(s) released by a server fault excused`] : []),
       ...(this.heldByOpening > 0 ? [`${this.heldByOpening} stale typing notice(s) held by a stalled link until its open reached the phone excused`] : []),
+      ...(this.heldByStall > 0 ? [`${this.heldByStall} stale typing notice(s) held by the observer's network stall excused`] : []),
     ];
     return [this.e1.result('E1', 'typing indicators clear', notes.length > 0 ? notes.join('; ') : undefined)];
   }

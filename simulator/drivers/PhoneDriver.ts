@@ -45,7 +45,16 @@ export type PhoneIntent =
   | SyncIntent
   | { kind: 'presence-query'; id: string; users: string[] }
   /** Keeps the link alive and proves it is not half-open. */
-  | { kind: 'ping' };
+  | { kind: 'ping' }
+  /**
+   * Optional: the app went to the background (`foreground: false`) or came back. Sent when the
+   * view changes and again at each session's start (the server knows nothing of the last one).
+   * A protocol that can tell its server (XMPP: XEP-0352 client state) does; one that cannot
+   * (chatsim.v1) ignores it: a driver never refuses it and nothing answers it.
+   */
+  | AppStateIntent;
+
+export type AppStateIntent = { kind: 'app-state'; foreground: boolean };
 
 export type SyncIntent =
   | { kind: 'sync'; mode: 'positions'; id: string; positions: Record<string, number>; epoch?: string; listedOnly?: boolean }

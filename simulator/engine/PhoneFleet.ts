@@ -64,6 +64,7 @@ export class PhoneFleet {
       inner: this.config.transport, profile: spec.profile, time, random: phoneRandom.fork('network'), device: `${spec.user}/${spec.device}`,
       onOracle: (device, what) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what, device } satisfies HistoryEvent),
       onDial: (device) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what: 'link-dial', device } satisfies HistoryEvent),
+      onStall: (device, what) => history.record({ t: time.nowMs() - runStartEpochMs, p: 'harness', type: 'oracle', what, device } satisfies HistoryEvent),
       // The OS says the network is back: a phone whose attempts all failed offline (its backoff
       // grown to many seconds) retries now, as apps do on Android's and iOS's connectivity callback.
       onNetworkBack: () => made.phone?.networkRestored(NETWORK_BACK_NOTICE_MS),

@@ -42,6 +42,12 @@ export type HistoryEvent =
   | { t: number; p: 'harness'; type: 'oracle'; what: 'link-up' | 'link-down'; device: string }
   /** A connection attempt of the device went out on a working network: the server will hold it, whether or not the phone ever gets its hello. */
   | { t: number; p: 'harness'; type: 'oracle'; what: 'link-dial'; device: string }
+  /**
+   * The device's whole network froze (frames held both ways, released in order at the end; the
+   * link stays up) and thawed: one pair per frozen stretch (a stall starting inside another
+   * extends it), the end at the stall's end or at the heal. Not a link change.
+   */
+  | { t: number; p: 'harness'; type: 'oracle'; what: 'stall-start' | 'stall-end'; device: string }
   | { t: number; p: 'harness'; type: 'oracle'; what: 'member'; chat: string; user: string; joinedAtSeq: number }
   /** Scenario events leave-group and kick-member: `t` when the request went out, `doneAtMs` when the server answered (the user was out of the roster by then). */
   | { t: number; p: 'harness'; type: 'oracle'; what: 'member-removed'; chat: string; user: string; by: string; doneAtMs: number }

@@ -9,6 +9,7 @@ import { ShapedLink, type LinkHost } from './ShapedLink.ts';
 export { DEFAULT_LINK_OPTIONS, type LinkOptions, type LinkStats } from './linkModel.ts';
 
 export type OracleWhat = 'link-up' | 'link-down';
+export type StallWhat = 'stall-start' | 'stall-end';
 
 export interface ShapedTransportOptions {
   inner: ClientTransport;
@@ -27,6 +28,12 @@ export interface ShapedTransportOptions {
    * lingering on the server until its heartbeat timeout).
    */
   onDial?: (device: string, atMs: number) => void;
+  /**
+   * Ground truth too: the device's network froze (`stall-start`) and thawed (`stall-end`, when
+   * the held frames start moving again: the stall's end, or heal()). A stall that starts while
+   * one is on extends it: one pair per frozen stretch, alternating, starting with start.
+   */
+  onStall?: (device: string, what: StallWhat, atMs: number) => void;
   /**
    * The OS's connectivity callback: an offline window ended (the network is back). Phones use
    * it to retry at once instead of waiting out a backoff that grew while every attempt failed.
@@ -63,7 +70,8 @@ export interface ShapedTransportOptions {
  * - Oracle, about the device's current link only (lingering sockets do not count):
  *   `link-up` when a link's open reaches the phone; `link-down` when that link stops carrying
  *   frames (half-open, offline, switch, reset, abort, or the close reaching either end).
- *   Stalls are not reported. Only changes are reported, so events alternate, starting with up.
+ *   Stalls do not count as link changes. Only changes are reported, so events alternate,
+ *   starting with up. Stalls are reported apart (`onStall`), whether or not a link is open.
  * - `heal()` ends the current stall, half-open or offline window now and schedules no more
  *   faults; latency and bandwidth stay. A half-open current link is aborted (both ends see it)
  *   so the phone reconnects cleanly, and lingering sockets are dropped: with the path back, the
@@ -82,6 +90,8 @@ export class ShapedTransport implements ClientTransport {
   private healed = false;
   private disposed = false;
   private stalledUntilMs = 0;
+  /** Set while a stall is on and reported (onStall start); its end is reported by it or by heal(). */
+  private stallEndTimer: TimerHandle | undefined;
   private offlineUntilMs = 0;
   private networkBackTimer: TimerHandle | undefined;
   private oracleUp = false;
@@ -119,6 +129,7 @@ export class ShapedTransport implements ClientTransport {
       this.stalledUntilMs = 0;
       this.current?.pump();
     }
+    this.endStall();
     if (this.current?.isBlackholed()) this.current.closeForPhone(1006, 'network healed', 'terminate');
     for (const link of [...this.links]) if (link !== this.current) link.terminateInner();
   }
@@ -193,6 +204,25 @@ export class ShapedTransport implements ClientTransport {
     this.config.onOracle?.(this.config.device, up ? 'link-up' : 'link-down', this.config.time.nowMs());
   }
 
+  /** Reports a stall's start (unless one is on) and (re)schedules the report of its end. */
+  private reportStall(): void {
+    const nowMs = this.config.time.nowMs();
+    if (this.stallEndTimer) this.stallEndTimer.cancel();
+    else this.config.onStall?.(this.config.device, 'stall-start', nowMs);
+    this.stallEndTimer = this.schedule(this.stalledUntilMs - nowMs, () => {
+      this.stallEndTimer = undefined;
+      this.config.onStall?.(this.config.device, 'stall-end', this.config.time.nowMs());
+    });
+  }
+
+  /** heal(): a stall that is on ends now. */
+  private endStall(): void {
+    if (!this.stallEndTimer) return;
+    this.stallEndTimer.cancel();
+    this.stallEndTimer = undefined;
+    this.config.onStall?.(this.config.device, 'stall-end', this.config.time.nowMs());
+  }
+
   /** One connectivity callback at the end of the (possibly extended) offline window. */
   private announceNetworkBack(): void {
     this.networkBackTimer?.cancel();
@@ -209,6 +239,7 @@ export class ShapedTransport implements ClientTransport {
       case 'stall':
         this.counters.stalls++;
         this.stalledUntilMs = Math.max(this.stalledUntilMs, this.config.time.nowMs() + drawBetween(this.config.profile.stallMs, random));
+        this.reportStall();
         return;
       case 'halfOpen':
         if (!link?.isOpen || link.isBlackholed()) return;

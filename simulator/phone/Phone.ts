@@ -134,6 +134,8 @@ export class Phone {
     if (!foreground) this.receipts.leaveForeground();
     core.foreground = foreground;
     core.recordView();
+    // A driver whose server cares tells it (XMPP: XEP-0352); chatsim.v1 ignores it.
+    if (core.linkUp()) core.send({ kind: 'app-state', foreground });
     if (foreground) {
       if (core.openChatId !== undefined) this.receipts.maybeScheduleRead(core.openChatId);
       return;
@@ -172,6 +174,8 @@ export class Phone {
   }
 
   private sessionStarted(): void {
+    // First, so the server knows before the sync's traffic (a new session starts as visible).
+    this.core.send({ kind: 'app-state', foreground: this.core.foreground });
     this.sync.request();
     // Presence pushes sent while the phone was away are gone (there is no snapshot on
     // connect): ask now, not after the sync. A sync paged over several rounds can take

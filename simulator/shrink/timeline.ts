@@ -99,7 +99,9 @@ function render(lines: Line[], cut: boolean): string {
 function concerns(e: HistoryEvent, devices: Set<string>, users: Set<string>, chats: Set<string>): boolean {
   if (e.type === 'oracle') {
     if (e.what === 'fault-start' || e.what === 'fault-end' || e.what === 'phase') return true;
-    if (e.what === 'link-up' || e.what === 'link-down' || e.what === 'link-dial') return devices.has(e.device) || users.has(userOf(e.device));
+    if (e.what === 'link-up' || e.what === 'link-down' || e.what === 'link-dial' || e.what === 'stall-start' || e.what === 'stall-end') {
+      return devices.has(e.device) || users.has(userOf(e.device));
+    }
     return false;
   }
   const user = userOf(e.p);

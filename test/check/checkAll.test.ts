@@ -392,6 +392,31 @@ describe('presence (D)', () => {
     const away = [...longDown(), { t: 50_200, p: 'harness', type: 'oracle', what: 'link-down', device: 'b/d1' } as E, { t: 59_000, p: 'harness', type: 'oracle', what: 'link-up', device: 'b/d1' } as E, seen(60_000, 'b/d1', 'a', true)];
     expect(check(away).get('D3')!.verdict).toBe('pass');
   });
+  it('D2, D3 and late pushes: a stall of the observer\'s network holds the push, and moves the bound by what it held', () => {
+    const stall = (from: number, to: number, device = 'b/d1'): E[] => [
+      { t: from, p: 'harness', type: 'oracle', what: 'stall-start', device }, { t: to, p: 'harness', type: 'oracle', what: 'stall-end', device },
+    ];
+    const done = (t: number): E => ({ t, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
+    // D3: a back at 50 s, due at b/d1 by 55 s; b/d1's network frozen from 49 s to 57 s holds the push 7 s: due by 62 s.
+    const heldOnline = [...longDown(), ...stall(49_000, 57_000), seen(57_100, 'b/d1', 'a', true), done(90_000)];
+    expect(check(heldOnline).get('D3')!.verdict).toBe('pass');
+    // The same history without the stall is a late online; with it, an online later than what the stall held still fails.
+    expectFail(check(without(heldOnline, (e) => e.type === 'oracle' && /^stall/.test(e.what))).get('D3'), 'saw it online only at 57.100 s');
+    expectFail(check([...longDown(), ...stall(49_000, 57_000), seen(63_000, 'b/d1', 'a', true), done(90_000)]).get('D3'), 'saw it online only at 63.000 s');
+    // Another device's stall explains nothing.
+    expectFail(check([...longDown(), ...stall(49_000, 57_000, 'b/d2'), seen(57_100, 'b/d1', 'a', true), done(90_000)]).get('D3'), 'saw it online only at 57.100 s');
+    // D2: a gone from 1.1 s, the offline due at b/d1 by 126.1 s; frozen from 124 s to 131 s, it may show at 133.1 s.
+    const gone = [...healthy(), link(1100, 'a/d1', false), ...stall(124_000, 131_000)];
+    expect(check([...gone, seen(131_050, 'b/d1', 'a', false), done(200_000)]).get('D2')!.verdict).toBe('pass');
+    expectFail(check([...without(gone, (e) => e.type === 'oracle' && /^stall/.test(e.what)), seen(131_050, 'b/d1', 'a', false), done(200_000)]).get('D2'), 'was not shown a offline by 126.100 s');
+    expectFail(check([...gone, seen(134_000, 'b/d1', 'a', false), done(200_000)]).get('D2'), 'was not shown a offline by 133.100 s (126.100 s and 7000 ms of its network stalls)');
+    // D5: the offline of a's absence (1.1-50 s), broadcast at about 31 s, held by b/d1's frozen network from 30 s to 56.5 s,
+    // lands after a is back, the online right behind it: that episode's late push, not a wrong offline.
+    const latePush = [...healthy(), link(1100, 'a/d1', false), link(50_000, 'a/d1', true), ...stall(30_000, 56_500), seen(56_600, 'b/d1', 'a', false), seen(56_600, 'b/d1', 'a', true), done(90_000)];
+    const r = check(latePush);
+    for (const id of ['D1', 'D3', 'D4', 'D5', 'D6']) expect(r.get(id)!.verdict, `${id}: ${r.get(id)!.examples.join('; ')}`).toBe('pass');
+    expectFail(check(without(latePush, (e) => e.type === 'oracle' && /^stall/.test(e.what))).get('D5'), 'shown a offline at 56.600 s while a/d1 was connected');
+  });
   it('D3: a return shorter than the propagation bound is owed no online; one online settles every return owed', () => {
     // flaky-mobile, 10,000 phones, 10 min: u3774 back at 486.346 s, a network switch 205 ms later, back at 487.217 s,
     // offline again at 488.010 s; u1412/d1 saw it online at 489.302 s, and by query at 525.582 s.
@@ -480,6 +505,19 @@ describe('system (E, F)', () => {
     const r = check(frozen.sort((x, y) => x.t - y.t)).get('E1')!;
     expect(r.verdict).toBe('pass');
     expect(r.reason ?? '').toContain('1 stale typing notice(s) released by a server fault excused');
+  });
+  it('E1: a notice held by the observer\'s network stall is late by what the stall held, no more', () => {
+    const stall = (from: number, to: number, device = 'b/d1'): E[] => [
+      { t: from, p: 'harness', type: 'oracle', what: 'stall-start', device }, { t: to, p: 'harness', type: 'oracle', what: 'stall-end', device },
+    ];
+    // a typed at 0.8 s; the notice is due at b/d1 by 7.05 s (6 s timeout + 250 ms); b/d1 frozen from 1 s to 8 s: by 14.05 s.
+    const notice = (t: number): E => ({ t, p: 'b/d1', type: 'typing-seen', chat: 'c1', user: 'a' });
+    const held = check([...healthy(), ...stall(1000, 8000), notice(8010)].sort((x, y) => x.t - y.t)).get('E1')!;
+    expect(held.verdict, held.examples.join('; ')).toBe('pass');
+    expect(held.reason).toContain('1 stale typing notice(s) held by the observer\'s network stall excused');
+    expectFail(check([...healthy(), notice(8010)]).get('E1'), 'last typed at 0.800 s');
+    expectFail(check([...healthy(), ...stall(1000, 8000), notice(15_000)].sort((x, y) => x.t - y.t)).get('E1'), 'last typed at 0.800 s');
+    expectFail(check([...healthy(), ...stall(1000, 8000, 'b/d2'), notice(8010)].sort((x, y) => x.t - y.t)).get('E1'), 'last typed at 0.800 s');
   });
   it('E1: a notice held by a stalled link until its open reached the phone is excused; one typed before the dial is not', () => {
     // Swarm seed 2000289: u4/d1 dialled at 5.053 s into stalls chained until 13.613 s; u3 typed

@@ -113,6 +113,23 @@ describe.skipIf(unreachable !== undefined)(`Cassandra at ${contactPoint}${unreac
       expect(await b.headSeq(chat)).toBe(40);
     });
 
+    it('findSend on another store (no cache of the send) reads the placed message from its claim and slot', async () => {
+      const [a, b] = [await open(), await open()];
+      const chat = uniqueId('chat-find');
+      const one = input(chat, 'alice', 'f1');
+      const two = input(chat, 'bob', 'f2');
+      await a.append(one);
+      await a.append(two);
+      expect(await b.findSend(chat, 'bob', 'f2')).toEqual({ ...two, seq: 2 });
+      expect(await b.findSend(chat, 'alice', 'f1')).toEqual({ ...one, seq: 1 });
+      expect(await b.findSend(chat, 'alice', 'f2')).toBeUndefined();
+      // A claim whose message is not placed (its chat server stopped after the claim) is not a stored send.
+      await client.execute(`INSERT INTO ${keyspace}.send_claims (chat_id, sender_id, client_msg_id, owner, trying_seq, msg_id, sender_device_id, body, sent_at_ms)
+        VALUES (?, 'carol', 'half', uuid(), 3, 'm-half', 'carol-phone', 'half', 1)`, [chat], { prepare: true });
+      expect(await b.findSend(chat, 'carol', 'half')).toBeUndefined();
+      expect(await b.headSeq(chat)).toBe(2);
+    });
+
     it('finishes a send whose chat server stopped after the claim, without a gap or a duplicate', async () => {
       const store = await open();
       const chat = uniqueId('chat-interrupted');

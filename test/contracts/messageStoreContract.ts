@@ -102,6 +102,19 @@ export function describeMessageStoreContract(name: string, makeSubject: () => Pr
         expect((await store.tickState(chat)).lastSeqBySender).toEqual(new Map([['alice', 1], ['bob', 2]]));
       });
 
+      it('findSend reads the stored message of a key without writing, and nothing for a key never appended', async () => {
+        const chat = uniqueId('chat');
+        const first = input(chat, 'alice', 'kept');
+        await store.append(input(chat, 'bob', 'before'));
+        await store.append(first);
+        expect(await store.findSend(chat, 'alice', 'kept')).toEqual(stored(first, 2));
+        expect(await store.findSend(chat, 'alice', 'never')).toBeUndefined();
+        expect(await store.findSend(chat, 'carol', 'kept')).toBeUndefined();
+        expect(await store.findSend(uniqueId('chat-none'), 'alice', 'kept')).toBeUndefined();
+        expect(await store.headSeq(chat)).toBe(2);
+        expect((await store.tickState(chat)).lastSeqBySender).toEqual(new Map([['bob', 1], ['alice', 2]]));
+      });
+
       it('treats the same clientMsgId from another sender, or in another chat, as a new message', async () => {
         const chat = uniqueId('chat');
         const otherChat = uniqueId('chat-other');

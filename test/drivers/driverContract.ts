@@ -10,6 +10,8 @@ import { RecordingMetrics } from '../phone/fixtures.ts';
 /** One device of the rig: its driver (kept across sessions, as a phone keeps it) and how to reach the server. */
 export interface RigDevice {
   user: string;
+  /** The device's name as its messages carry it (`fromDevice`). */
+  device: string;
   driver: PhoneDriver;
   endpoint: string;
   token: string;
@@ -19,6 +21,8 @@ export interface DriverRig {
   /** A 1:1 chat between `alice` and `bob`; they are friends (presence) where the driver has presence. */
   chat: string;
   alice: RigDevice;
+  /** A second device of alice (multi-device: what one device sends and gets, the other sees). */
+  aliceOther: RigDevice;
   bob: RigDevice;
   /** Lets time pass: advances a fake clock, or waits a little on a real one. */
   tick(): Promise<void>;
@@ -30,12 +34,13 @@ export interface DriverRig {
 /** A driver session with everything it reported. */
 export class Probe {
   readonly events: PhoneEvent[] = [];
+  readonly metrics = new RecordingMetrics();
   opened = false;
   closed: SessionClose | undefined;
   readonly session: DriverSession;
 
   constructor(readonly device: RigDevice, private readonly rig: DriverRig) {
-    this.session = device.driver.open(device.endpoint, device.token, new RecordingMetrics(), {
+    this.session = device.driver.open(device.endpoint, device.token, this.metrics, {
       onOpen: () => { this.opened = true; },
       onInbound: () => this.closed === undefined,
       onEvent: (event) => this.events.push(event),
@@ -83,7 +88,7 @@ export function driverContract(protocol: string, capabilities: DriverCapabilitie
   describe.skipIf(skipReason !== undefined)(`phone driver contract: ${protocol}${variant ? ` ${variant}` : ''}${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
     let rig: DriverRig | undefined;
     const probes: Probe[] = [];
-    const open = async (device: 'alice' | 'bob'): Promise<Probe> => {
+    const open = async (device: 'alice' | 'aliceOther' | 'bob'): Promise<Probe> => {
       rig ??= await makeRig();
       const probe = new Probe(rig[device], rig);
       probes.push(probe);
@@ -189,6 +194,43 @@ export function driverContract(protocol: string, capabilities: DriverCapabilitie
       alice.send({ kind: 'typing', chat: rig!.chat });
       const seen = await bob.waitFor('typing');
       expect(seen).toMatchObject({ chat: rig!.chat, user: rig!.alice.user });
+    });
+
+    it('multi-device: a message one device of a user sends reaches the user\'s other device, from that user and device', async () => {
+      const tablet = await open('aliceOther');
+      const bob = await open('bob');
+      const alice = await open('alice');
+      const stored = await sendStored(alice, rig!.chat, 'from my phone');
+      const copy = await tablet.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId, 'the own message on the other device');
+      expect(copy.message).toMatchObject({ chat: rig!.chat, from: rig!.alice.user, fromDevice: rig!.alice.device, body: 'from my phone' });
+      await bob.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId, 'the message at the peer');
+      // Seen once: no second copy on the other device, and none comes back to the sender.
+      expect(tablet.of('message').filter((e) => e.message.clientMsgId === stored.clientMsgId)).toHaveLength(1);
+      expect(alice.of('message').filter((e) => e.message.clientMsgId === stored.clientMsgId && e.message.fromDevice === rig!.alice.device)).toHaveLength(0);
+    });
+
+    it('multi-device: a message to a user reaches every online device of that user', async () => {
+      const tablet = await open('aliceOther');
+      const alice = await open('alice');
+      const bob = await open('bob');
+      const stored = await sendStored(bob, rig!.chat, 'to both of yours');
+      for (const device of [alice, tablet]) {
+        const heard = await device.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId, `the message on ${device.device.device}`);
+        expect(heard.message).toMatchObject({ chat: rig!.chat, from: rig!.bob.user, body: 'to both of yours' });
+      }
+    });
+
+    it('app-state (background and back) is taken without a refusal, and messages still arrive', async () => {
+      const alice = await open('alice');
+      const bob = await open('bob');
+      alice.send({ kind: 'app-state', foreground: false });
+      const inBackground = await sendStored(bob, rig!.chat, 'while in the background');
+      await alice.waitFor('message', (e) => e.message.clientMsgId === inBackground.clientMsgId, 'a message while in the background');
+      alice.send({ kind: 'app-state', foreground: true });
+      const back = await sendStored(bob, rig!.chat, 'back in front');
+      await alice.waitFor('message', (e) => e.message.clientMsgId === back.clientMsgId, 'a message after coming back');
+      expect(alice.of('refused')).toEqual([]);
+      expect(alice.closed).toBeUndefined();
     });
 
     it('reconnects after an aborted link: a new session sends and the peer hears it; a stored message keeps its position', async () => {

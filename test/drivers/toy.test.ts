@@ -9,9 +9,9 @@ const CHAT = 'd:alice:bob';
 driverContract('toy', TOY_CAPABILITIES, async (): Promise<DriverRig> => {
   const time = new ManualTime();
   const server = new ToyServer(time, { [CHAT]: ['alice', 'bob'] });
-  const device = (user: string) => ({ user, driver: new ToyDriver(server), endpoint: `toy://${user}/d1`, token: 't' });
+  const device = (user: string, name = 'd1') => ({ user, device: name, driver: new ToyDriver(server), endpoint: `toy://${user}/${name}`, token: 't' });
   return {
-    chat: CHAT, alice: device('alice'), bob: device('bob'), patienceTicks: 100,
+    chat: CHAT, alice: device('alice'), aliceOther: device('alice', 'd2'), bob: device('bob'), patienceTicks: 100,
     tick: async () => { time.advance(5); },
     stop: async () => {},
   };

@@ -29,15 +29,15 @@ function rigOver(endpoint: () => string, transport?: ClientTransport): () => Pro
     const [a, b] = await registerUsers(admin, ['alice', 'bob']);
     const friends = await admin.makeFriends(a!.name, b!.name);
     if (!friends.ok) throw new Error(`makeFriends: ${friends.error.message}`);
-    const device = (user: { name: string; password: string }) => ({
-      user: user.name, endpoint: endpoint(), token: user.password,
-      driver: new XmppDriver({ user: user.name, device: 'phone', domain: endpoints.domain, saslMechanism: 'PLAIN', ...(transport ? { transport } : {}) }),
+    const device = (user: { name: string; password: string }, name = 'phone') => ({
+      user: user.name, device: name, endpoint: endpoint(), token: user.password,
+      driver: new XmppDriver({ user: user.name, device: name, domain: endpoints.domain, saslMechanism: 'PLAIN', ...(transport ? { transport } : {}) }),
     });
     const alice = device(a!);
     const bob = device(b!);
     const chat = (alice.driver as XmppDriver).directChat(b!.name);
     return {
-      chat, alice, bob, patienceTicks: 250,
+      chat, alice, aliceOther: device(a!, 'tablet'), bob, patienceTicks: 250,
       tick: () => new Promise((resolve) => setTimeout(resolve, 20)),
       stop: async () => { await admin.unregister(a!.name); await admin.unregister(b!.name); },
     };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualTime } from '../../server/memory/ManualTime.ts';
 import { SeededRandom } from '../../server/memory/SeededRandom.ts';
-import { ShapedTransport, type LinkOptions, type OracleWhat } from '../../simulator/network/ShapedTransport.ts';
+import { ShapedTransport, type LinkOptions, type OracleWhat, type StallWhat } from '../../simulator/network/ShapedTransport.ts';
 import { builtinProfile } from '../../simulator/scenario/builtinProfiles.ts';
 import type { NetworkProfileSpec } from '../../simulator/scenario/Scenario.ts';
 import { FakeInnerTransport } from './FakeInnerTransport.ts';
@@ -17,11 +17,13 @@ function setup(p: NetworkProfileSpec, seed = 1, options: Partial<LinkOptions> = 
   const oracle: Array<{ what: OracleWhat; atMs: number }> = [];
   const dials: number[] = [];
   const networkBack: number[] = [];
+  const stalls: Array<{ what: StallWhat; atMs: number }> = [];
   const net = new ShapedTransport({
     inner, profile: p, time, random: new SeededRandom(seed), device: 'u1/d1', options,
     onOracle: (device, what, atMs) => { expect(device).toBe('u1/d1'); oracle.push({ what, atMs: atMs - t0 }); },
     onDial: (device, atMs) => { expect(device).toBe('u1/d1'); dials.push(atMs - t0); },
     onNetworkBack: (device, atMs) => { expect(device).toBe('u1/d1'); networkBack.push(atMs - t0); },
+    onStall: (device, what, atMs) => { expect(device).toBe('u1/d1'); stalls.push({ what, atMs: atMs - t0 }); },
   });
   const phone = { opened: 0, frames: [] as Array<{ text: string; atMs: number }>, closes: [] as Array<{ code: number; reason: string; atMs: number }> };
   const open = () => net.open('ws://x', 'tok', {
@@ -43,7 +45,7 @@ function setup(p: NetworkProfileSpec, seed = 1, options: Partial<LinkOptions> = 
       time.advance(stepMs);
     }
   };
-  return { time, inner, net, oracle, dials, networkBack, phone, open, connect, until, elapsed: () => time.nowMs() - t0 };
+  return { time, inner, net, oracle, dials, networkBack, stalls, phone, open, connect, until, elapsed: () => time.nowMs() - t0 };
 }
 
 const texts = (frames: Array<{ text: string }>) => frames.map((f) => f.text);
@@ -157,6 +159,24 @@ describe('ShapedTransport: faults', () => {
     expect(s.inner.last.received).toEqual(range(3, 'out'));
     expect(s.phone.closes).toHaveLength(0);
     expect(s.oracle.map((o) => o.what)).toEqual(['link-up']); // a stall is not a disconnection
+    // ... but it is reported apart: its start, and its end when the held frames moved.
+    expect(s.stalls.map((o) => o.what)).toEqual(['stall-start', 'stall-end']);
+    expect(s.stalls[1]!.atMs - s.stalls[0]!.atMs).toBe(3000);
+    expect(s.phone.frames[0]!.atMs).toBeGreaterThanOrEqual(s.stalls[1]!.atMs);
+  });
+
+  it('reports one start and one end per frozen stretch: a stall inside another extends it', () => {
+    const s = setup(profile({ stallsPerMinute: 30, stallMs: { min: 4000, max: 4000 } }), 5);
+    s.connect();
+    s.until(() => s.net.stats().stalls >= 40);
+    s.net.heal();
+    const whats = s.stalls.map((o) => o.what);
+    // Alternating, starting with a start and ending with an end (the heal ends one still on).
+    expect(whats.every((w, i) => w === (i % 2 === 0 ? 'stall-start' : 'stall-end'))).toBe(true);
+    expect(whats.at(-1)).toBe('stall-end');
+    // At 30 stalls a minute of 4 s each, some began inside another: fewer stretches than stalls.
+    expect(whats.length / 2).toBeLessThan(s.net.stats().stalls);
+    for (let i = 1; i < s.stalls.length; i += 2) expect(s.stalls[i]!.atMs - s.stalls[i - 1]!.atMs).toBeGreaterThanOrEqual(i === s.stalls.length - 1 ? 0 : 4000);
   });
 
   it('half-open drops frames both ways without closing; an abort tells the phone at once but the socket lingers', () => {
@@ -312,6 +332,8 @@ describe('ShapedTransport: heal, dispose, determinism', () => {
     stalled.net.heal();
     stalled.time.advance(0);
     expect(texts(stalled.phone.frames)).toEqual(['held']);
+    expect(stalled.stalls.map((o) => o.what)).toEqual(['stall-start', 'stall-end']);
+    expect(stalled.stalls[1]!.atMs - stalled.stalls[0]!.atMs).toBeLessThan(60_000);
 
     const offline = setup(profile({ offlinePerMinute: 2, offlineMs: { min: 60_000, max: 60_000 } }), 9);
     offline.connect();

@@ -34,6 +34,7 @@ export class ToyServer {
 
   /** Stores once per clientMsgId (an idempotent send), then pushes to every member's other sessions. */
   handle(from: ToySession, intent: PhoneIntent): void {
+    if (intent.kind === 'app-state') return; // the toy server does not care whether the app is visible
     this.heard.push(`${from.user}/${from.device} ${intent.kind}`);
     if (intent.kind === 'send') return this.store(from, intent.chat, intent.clientMsgId, intent.body);
     if (intent.kind === 'ack') return this.receipt(from, intent.chat, intent.upTo);

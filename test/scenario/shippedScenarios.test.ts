@@ -18,7 +18,7 @@ const RUN_TIMEOUT_MS = 6 * 60_000;
 
 async function run(file: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
   const out = mkdtempSync(join(tmpdir(), 'chatsim-scenario-'));
-  const args = [bin, 'run', join(scenariosDir, file), '--out', out, '--json', ...extra];
+  const args = [bin, 'run', join(scenariosDir, file), '--dir', out, '--json', ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
@@ -53,21 +53,26 @@ describe.runIf(enabled)('shipped scenarios, as shipped', () => {
   }
 });
 
-// Issue 5, must-show 3: the main scenario also passes in the simulation engine (the live run is
-// above, under CI). 2,000 phones for 60 + 15 simulated seconds take about 15 s, so this one runs
-// in every `npm test`.
-describe('flaky-mobile in the simulation engine', () => {
-  it('flaky-mobile.yaml --engine sim runs and passes every property', async () => {
-    const { code, stdout, stderr, out } = await withHeavyRunLock(() => run('flaky-mobile.yaml', ['--engine', 'sim']));
-    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    const failing = summary.properties.filter((p: any) => p.verdict === 'fail').map((p: any) => `${p.id}: ${p.examples.slice(0, 2).join('; ')}`);
-    expect(failing, stderr.slice(-2000)).toEqual([]);
-    expect(code, stderr.slice(-2000)).toBe(0);
-    expect(summary.engine).toBe('sim');
-    expect(JSON.parse(stdout).verdict).toBe('pass');
-    expect(summary.metrics.phones).toBeGreaterThan(1_900);
-    expect(summary.metrics.deliveries).toBeGreaterThan(0);
-  }, RUN_TIMEOUT_MS);
+// Issue 5, must-show 3, and issues 14-16: every shipped scenario of the reference cluster also
+// passes as shipped in the simulation engine (the live runs are above, under CI). All six take
+// about a minute together (flaky-mobile's 2,000 phones for 60 + 15 simulated seconds about 15 s),
+// so they run in every `npm test`. In sim, chat-server-kill's multi-process cluster is the
+// in-process one over the virtual clock (the sim engine has no processes).
+describe('shipped scenarios in the simulation engine', () => {
+  const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.yaml') && !f.startsWith('xmpp-')).sort();
+  for (const file of files) {
+    it(`${file} --engine sim runs and passes every property`, async () => {
+      const { code, stdout, stderr, out } = await withHeavyRunLock(() => run(file, ['--engine', 'sim']));
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+      expect(failingOf(summary), stderr.slice(-2000)).toEqual([]);
+      expect(code, stderr.slice(-2000)).toBe(0);
+      expect(summary.engine).toBe('sim');
+      expect(JSON.parse(stdout).verdict).toBe('pass');
+      expect(summary.metrics.messagesAcked).toBeGreaterThan(0);
+      expect(summary.metrics.deliveries).toBeGreaterThan(0);
+      if (file === 'flaky-mobile.yaml') expect(summary.metrics.phones).toBeGreaterThan(1_900);
+    }, RUN_TIMEOUT_MS);
+  }
 });
 
 // Issue 6, must-shows 2 to 4: the same scenario files, as shipped, on the multi-process cluster
@@ -76,25 +81,33 @@ describe('flaky-mobile in the simulation engine', () => {
 // is multi-process by itself and runs in the list above.
 describe.runIf(enabled)('shipped scenarios on the multi-process Redis + Cassandra cluster', () => {
   const cassandra = process.env.CHATSIM_CASSANDRA ?? '127.0.0.1:9042';
-  // rolling-restart and flaky-mobile run scaled down here (500 phones). At full size they missed
-  // their latency thresholds in a CI run after this session's hardening merges (rolling-restart
-  // sendToAck p99 18.8 s against 10 s; flaky-mobile connected p95 12.8 s, E1 and D3). Counted
-  // again (docs/performance.md, "The multi-process cluster on Redis and Cassandra"): the merges
-  // did not make a message measurably dearer, the code before them fails alike on the loaded
-  // shared machine, and a send's retries (now answered from the store's memory) and empty chats'
-  // tick reads were cut. As shipped they are the goal again once a full-size run passes on a
-  // quiet machine (npm run test:scenarios runs these cases).
+  // Under CI, rolling-restart and flaky-mobile run scaled down (500 phones) to keep CI well under
+  // its hour; `npm run test:scenarios` (CHATSIM_FULL_SCENARIOS=1, the opt-in lane) runs every
+  // scenario of the reference cluster as shipped, at full size. At full size they failed their
+  // latency thresholds on a machine loaded by other sessions (docs/performance.md, "The
+  // multi-process cluster on Redis and Cassandra"); as shipped they passed again on 2026-12-07
+  // (the table there), group-fanout once typing frames that waited past typingNoticeAgeMaxMs were
+  // no longer announced.
+  const asShipped = process.env.CHATSIM_FULL_SCENARIOS === '1';
+  const scaled = (phones: number): string[] => (asShipped ? [] : ['--phones', String(phones)]);
   const cases: Array<{ file: string; why: string; extra?: string[]; check?: (summary: any) => void }> = [
     {
-      file: 'rolling-restart.yaml', why: '500 phones (scaled); chat server processes restarted gracefully, then SIGKILLed, under load', extra: ['--phones', '500'],
+      file: 'rolling-restart.yaml', why: `${asShipped ? '1,000' : '500 (scaled)'} phones; chat server processes restarted gracefully, then SIGKILLed, under load`, extra: scaled(500),
       // No WebSocket closed by the restarts: not one reconnect.
-      check: (summary) => expect([summary.metrics.phones, summary.metrics.reconnects]).toEqual([500, 0]),
+      check: (summary) => expect([summary.metrics.phones, summary.metrics.reconnects]).toEqual([asShipped ? 1_000 : 500, 0]),
     },
     {
       file: 'reconnect-storm.yaml', why: '2,000 phones; a gateway process SIGKILLed under load: its phones reconnect to the other and sync',
       check: (summary) => expect(summary.metrics.reconnects).toBeGreaterThan(500),
     },
-    { file: 'flaky-mobile.yaml', why: 'the main job, 500 phones (scaled)', extra: ['--phones', '500'], check: (summary) => expect(summary.metrics.phones).toBeGreaterThan(480) },
+    {
+      file: 'flaky-mobile.yaml', why: `the main job, ${asShipped ? '2,026' : '500 (scaled)'} phones`, extra: scaled(500),
+      check: (summary) => expect(summary.metrics.phones).toBeGreaterThan(asShipped ? 1_900 : 480),
+    },
+    ...(asShipped ? [
+      { file: 'group-fanout.yaml', why: '1,200 phones in groups of 200-1,000 members', check: (summary: any) => expect(summary.metrics.deliveries).toBeGreaterThan(10_000) },
+      { file: 'presence-flap.yaml', why: '1,000 phones flapping their links', check: (summary: any) => expect(summary.metrics.reconnects).toBeGreaterThan(500) },
+    ] : []),
   ];
   for (const { file, why, extra, check } of cases) {
     it(`${file} --processes multi runs and passes (${why})`, async () => {

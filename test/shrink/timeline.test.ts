@@ -31,6 +31,15 @@ describe('shrink timeline', () => {
     expect(text).toContain('storedAt=1005.1');
   });
 
+  it('shows the network stalls of the devices the explanation names, as it shows their link changes', () => {
+    const stall = (t: number, what: 'stall-start' | 'stall-end', device: string): HistoryEvent => ({ t, p: 'harness', type: 'oracle', what, device });
+    const events = [...history(12), stall(4_500, 'stall-start', 'u0/d1'), stall(6_200, 'stall-end', 'u0/d1'), stall(5_000, 'stall-start', 'u2/d1')].sort((x, y) => x.t - y.t);
+    const lines = formatTimeline(events, EXPLANATION).split('\n');
+    expect(lines.some((l) => l.includes('4.500 s') && l.includes('oracle what=stall-start device=u0/d1'))).toBe(true);
+    expect(lines.some((l) => l.includes('6.200 s') && l.includes('oracle what=stall-end device=u0/d1'))).toBe(true);
+    expect(lines.some((l) => l.includes('u2/d1'))).toBe(false);
+  });
+
   it('keeps a short case whole, and cuts a long one down to the cited lines, their neighbours and the phases', () => {
     const short = formatTimeline(history(12), EXPLANATION).split('\n');
     expect(short.some((l) => l.includes('left out'))).toBe(false);

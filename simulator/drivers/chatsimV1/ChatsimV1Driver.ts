@@ -39,6 +39,7 @@ class ChatsimV1Session implements DriverSession {
 
   send(intent: PhoneIntent): void {
     if (intent.kind === 'ping') return this.sendText(PING_TEXT, 'ping');
+    if (intent.kind === 'app-state') return; // chatsim.v1 has no frame for it: the server pushes the same to a background app
     const frame = frameOf(intent);
     this.sendText(JSON.stringify(frame), frame.type);
   }
@@ -69,7 +70,7 @@ class ChatsimV1Session implements DriverSession {
   }
 }
 
-function frameOf(intent: Exclude<PhoneIntent, { kind: 'ping' }>): ClientFrame {
+function frameOf(intent: Exclude<PhoneIntent, { kind: 'ping' | 'app-state' }>): ClientFrame {
   switch (intent.kind) {
     case 'send': return { type: 'send', chat: intent.chat, clientMsgId: intent.clientMsgId, body: intent.body };
     case 'ack': return { type: 'ack', chat: intent.chat, upTo: intent.upTo };

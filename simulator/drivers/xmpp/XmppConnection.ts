@@ -1,22 +1,13 @@
 /**
  * One XMPP client connection (RFC 6120/6121) over TCP or over WebSocket on a chatsim link
- * (RFC 7395, linkSocket.ts), on xmpp.js (@xmpp/client), with the extensions a chat app uses:
- * XEP-0198 (acks, resumption after a dropped link), 0184 receipts, 0333 markers, 0313 MAM with
- * 0359 stanza ids, 0085 chat states, 0045 MUC, roster presence, 0280 carbons, 0352 client state. A small interface that the XMPP protocol driver (issue 16/17)
- * wraps; it decides nothing about when to acknowledge or mark read (the app model does).
- *
- * Delivery model:
- * - `sendChat`/`sendGroupchat` give each message a client id (the stanza id, repeated as a
- *   XEP-0359 origin-id). While the link is down, sends wait in a local queue and go out when the
- *   stream is back (resumed or new); stanzas written but not acknowledged by the server when a
- *   link drops are re-sent by xmpp.js's stream management on resumption.
- * - `acked` fires when the server acknowledged a stanza (XEP-0198 `<a h>`): the server has it.
- * - Incoming stanzas are counted for XEP-0198 by xmpp.js; on resumption ejabberd re-sends what
- *   this side had not acknowledged.
- *
- * Errors are values (`{ ok: false, error }` with a stable XmppErrorCode). Timers come from the
- * injected TimeSource; xmpp.js keeps its own (ack requests, reconnect delay, IQ timeouts), so
- * this layer only runs live, never in the deterministic engine.
+ * (RFC 7395, linkSocket.ts), on xmpp.js (@xmpp/client): XEP-0198 (acks, resumption), 0184, 0333,
+ * 0313 MAM with 0359 stanza ids, 0085, 0045 MUC, roster presence, 0280, 0352. The XMPP driver
+ * wraps it; it decides nothing about when to acknowledge or mark read (the app model does).
+ * Delivery: each message's client id is its stanza id and XEP-0359 origin-id; sends made while
+ * the link is down wait in a local queue; stanzas written but not acknowledged when a link drops
+ * are re-sent on resumption, and the server re-sends what this side had not acknowledged.
+ * `acked`: the server acknowledged a stanza (XEP-0198 `<a h>`). Errors are values (XmppErrorCode).
+ * xmpp.js keeps its own timers (acks, IQ timeouts), so this layer only runs live.
  */
 import { EventEmitter } from 'node:events';
 import { xml } from '@xmpp/client';
@@ -64,6 +55,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   private flushing = false;
   private readonly idPrefix: string;
   private readonly inbound: InboundContext;
+  private features: XmlElement | undefined; // the newest stream features (RFC 6120 4.3)
 
   constructor(private readonly options: XmppConnectionOptions) {
     super();
@@ -85,7 +77,10 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
       online: () => this.onSession(),
       disconnect: (clean) => { if (!this.stopped) this.emit('disconnected', clean); },
       stanza: (stanza) => this.onStanza(stanza),
-      nonza: (element) => { if (element.is('enabled', NS.sm) || element.is('failed', NS.sm)) this.settleSession(); },
+      nonza: (element) => {
+        if (/(^|:)features$/.test(element.name)) this.features = element;
+        if (element.is('enabled', NS.sm) || element.is('failed', NS.sm)) this.settleSession();
+      },
       resumed: () => {
         this.resumedLink = true;
         this.emit('resumed');
@@ -174,10 +169,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     }
   }
 
-  /**
-   * Cut the link without closing the stream, as a phone losing its network does. The server keeps
-   * the session for resumption (resume_timeout); the next link resumes it.
-   */
+  /** Cut the link without closing the stream (a phone losing its network): the next link resumes it. */
   dropLink(): void {
     this.entity.socket?.destroy();
   }
@@ -240,6 +232,13 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
   async setClientState(state: 'active' | 'inactive'): Promise<void> {
     if (!this.online) return;
     await this.entity.send(xml(state, { xmlns: NS.csi }));
+  }
+
+  /** Whether the newest stream features offer `name` in `xmlns` (XEP-0352: `csi`); XEP-0030 features of the server (XEP-0280). */
+  offersStreamFeature(name: string, xmlns: string): boolean { return this.features?.getChild(name, xmlns) !== undefined; }
+  async serverFeatures(): Promise<XmppResult<string[]>> {
+    const answer = await this.iq(xml('iq', { type: 'get', to: this.options.domain, id: this.nextId() }, xml('query', { xmlns: NS.discoInfo })));
+    return answer.ok ? { ok: true, value: (answer.value.getChild('query', NS.discoInfo)?.getChildren('feature') ?? []).map((f) => f.attrs.var ?? '') } : answer;
   }
 
   /** XEP-0280: also receive copies of this user's messages to and from other resources. */
@@ -319,7 +318,7 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     return { ok: true, value: all };
   }
 
-  private async iq(element: unknown): Promise<XmppResult<XmlElement>> {
+  async iq(element: unknown): Promise<XmppResult<XmlElement>> {
     if (!this.online) return { ok: false, error: { code: 'not_online', message: 'an IQ needs an online stream' } };
     try {
       return { ok: true, value: await this.entity.iqCaller.request(element, this.requestTimeoutMs) };

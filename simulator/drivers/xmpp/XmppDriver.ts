@@ -11,7 +11,9 @@
 // - ack / read: XEP-0184 receipts for each message up to the position / one XEP-0333
 //   `displayed` marker for the newest (cumulative by that XEP);
 // - presence: roster presence (contacts must be subscribed: EjabberdAdmin.makeFriends);
-// - typing: XEP-0085 `composing`.
+// - typing: XEP-0085 `composing`;
+// - app-state: XEP-0352 inactive/active (clientState.ts); a user's other devices: XEP-0280
+//   carbons (carbons.ts), enabled before the session is announced.
 // Group chats (MUC) and token syncs are refused as unsupported.
 // Links: a ws:// endpoint is XMPP over WebSocket (RFC 7395) on the ClientTransport handed in (the
 // phone's shaped link in runs, so its network profile's faults apply); the XMPP stream outlives a
@@ -23,6 +25,9 @@ import type { ClientTransport } from '../../transport/ClientTransport.ts';
 import type { DriverCapabilities } from '../DriverCapabilities.ts';
 import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, RequestPaging, SessionHandlers, SyncChatPage, WireMessage } from '../PhoneDriver.ts';
 import { ChatPositions, type PositionedMessage } from './ChatPositions.ts';
+import { heldByArchiveId, MessageCarbons } from './carbons.ts';
+import { ClientStateIndication, isLiveChatState } from './clientState.ts';
+import { answerPresenceQuery } from './presenceQuery.ts';
 import { XmppConnection, type ArchivedMessage, type IncomingMessage } from './XmppConnection.ts';
 
 /** What XMPP on ejabberd carries for the app model, and what it does not. */
@@ -43,16 +48,20 @@ export interface XmppDriverOptions {
   time?: TimeSource;
   /** The link a ws:// endpoint rides (the phone's shaped link); an xmpp:// endpoint uses xmpp.js's own TCP socket. */
   transport?: ClientTransport;
-  /** How long after a new session presence queries wait for the contacts' presence, ms (default 1,500). */
-  presenceSnapshotMs?: number;
+}
+
+/** A device's stream across links: its connection, with the client state and carbons that listen to it. */
+interface XmppStream {
+  connection: XmppConnection;
+  key: string;
+  csi: ClientStateIndication;
+  carbons: MessageCarbons;
 }
 
 /** Close codes reported to the phone (WebSocket-style, as chatsim.v1's). */
 const CLOSE_ABNORMAL = 1006;
 const CLOSE_AUTH_FAILED = 4001;
 const EPOCH = 'xmpp';
-/** How long after a new session the contacts' presence snapshot is taken as complete, ms. */
-const PRESENCE_SNAPSHOT_MS = 1_500;
 const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
 
 /** One driver per phone: its positions outlive sessions, as the phone's local store does. */
@@ -67,14 +76,14 @@ export class XmppDriver implements PhoneDriver {
   /** Per contact, its resources (devices) heard available: a user is online while any is (RFC 6121 presence is per resource). Kept across a resumed stream; a new session starts it again. */
   readonly online = new Map<string, Set<string>>();
   /** The device's XMPP stream across links (made at the first open, dropped on a clean close or a refused login). */
-  private client: { connection: XmppConnection; key: string } | undefined;
+  private client: XmppStream | undefined;
 
   constructor(readonly options: XmppDriverOptions) {}
 
   /** The connection to `endpoint` as `password`: the one an earlier link left (resumable), or a new one. */
-  connectionFor(endpoint: string, password: string): XmppConnection {
+  connectionFor(endpoint: string, password: string, metrics: MetricsSink): XmppStream {
     const key = `${endpoint} ${password}`;
-    if (this.client?.key === key) return this.client.connection;
+    if (this.client?.key === key) return this.client;
     if (this.client) this.forget(this.client.connection);
     const o = this.options;
     const connection = new XmppConnection({
@@ -83,8 +92,8 @@ export class XmppDriver implements PhoneDriver {
       ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), ...(o.time ? { time: o.time } : {}),
     });
     connection.on('warning', () => {});
-    this.client = { connection, key };
-    return connection;
+    this.client = { connection, key, csi: new ClientStateIndication(connection, metrics), carbons: new MessageCarbons(connection, metrics) };
+    return this.client;
   }
 
   /** The stream is over (closed cleanly, or its login refused): the next open starts a new one. */
@@ -129,13 +138,8 @@ class XmppDriverSession implements DriverSession {
   private readonly time: TimeSource;
   /** This session's listeners on the (longer-lived) connection. */
   private readonly listeners: Array<() => void> = [];
-  /**
-   * Presence queries wait for the contacts' presence the server sends after a new session's
-   * initial presence (XMPP has no query of current presence and no end to that snapshot): an
-   * answer from an empty map showed every contact offline (D5 at 100 phones). Held until
-   * `presenceSnapshotMs` after the session; a resumed stream kept its map and answers at once.
-   */
-  private presenceHeld: Array<{ id: string; users: string[] }> | undefined = [];
+  private readonly csi: ClientStateIndication;
+  private readonly carbons: MessageCarbons;
 
   constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
     this.positions = driver.positions;
@@ -143,7 +147,8 @@ class XmppDriverSession implements DriverSession {
     this.online = driver.online;
     this.pendingBodies = driver.pendingBodies;
     this.time = driver.options.time ?? createSystemTime();
-    this.connection = driver.connectionFor(endpoint, password);
+    // The connection, and its client state and carbons, outlive this session (one per stream).
+    ({ connection: this.connection, csi: this.csi, carbons: this.carbons } = driver.connectionFor(endpoint, password, metrics));
     this.listen();
     void this.start();
   }
@@ -156,7 +161,8 @@ class XmppDriverSession implements DriverSession {
       case 'ack': return this.ack(intent.chat, intent.upTo);
       case 'read': return this.read(intent.chat, intent.upTo);
       case 'typing': return this.typing(intent.chat, intent.readUpTo);
-      case 'presence-query': return this.presenceQuery(intent.id, intent.users);
+      case 'presence-query': return void answerPresenceQuery(this.connection, this.driver.options.domain, intent.users, this.online).then((users) => this.emit({ kind: 'presence-result', ref: intent.id, users }));
+      case 'app-state': return this.csi.set(intent.foreground);
       case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
       case 'sync':
         if (intent.mode === 'token') return this.emit({ kind: 'refused', code: 'UNSUPPORTED', ref: intent.id, retryable: false, positionsGone: false });
@@ -183,8 +189,9 @@ class XmppDriverSession implements DriverSession {
       return this.end({ code: auth ? CLOSE_AUTH_FAILED : CLOSE_ABNORMAL, reason: `${started.error.code}: ${started.error.message}`, retryable: !auth, goingAway: false }, auth);
     }
     this.metrics.increment(started.value.resumed ? 'xmpp.resumed' : 'xmpp.sessions');
-    if (started.value.resumed) this.presenceHeld = undefined;
-    else this.time.schedule(this.driver.options.presenceSnapshotMs ?? PRESENCE_SNAPSHOT_MS, () => this.releasePresence());
+    // Carbons before the app's session (and its first sync): a sibling's message sent in between is then copied live.
+    await this.carbons.ready();
+    if (this.ended) return;
     this.handlers.onOpen();
     this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
   }
@@ -200,17 +207,6 @@ class XmppDriverSession implements DriverSession {
     for (const off of this.listeners.splice(0)) off();
     if (final) this.driver.forget(this.connection);
     this.handlers.onClose(close);
-  }
-
-  private presenceQuery(id: string, users: string[]): void {
-    if (this.presenceHeld) return void this.presenceHeld.push({ id, users });
-    this.emit({ kind: 'presence-result', ref: id, users: users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
-  }
-
-  private releasePresence(): void {
-    const held = this.presenceHeld ?? [];
-    this.presenceHeld = undefined;
-    for (const { id, users } of held) this.presenceQuery(id, users);
   }
 
   /** The link is alive; false when the phone no longer listens to this session. */
@@ -237,9 +233,7 @@ class XmppDriverSession implements DriverSession {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
     c.on('chatState', ({ from, state, type, delayed }) => {
-      // A delayed `composing` (replayed by XEP-0198 after a dropped link, or held by CSI) is stale:
-      // showing it would show typing long after the user typed (E1 at 100 phones, 6.3 s late).
-      if (this.inbound() && type === 'chat' && state === 'composing' && !delayed) this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
+      if (this.inbound() && type === 'chat' && state === 'composing' && isLiveChatState(delayed, this.metrics)) this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
       if (!this.inbound()) return;
@@ -289,11 +283,15 @@ class XmppDriverSession implements DriverSession {
     const peer = localPart(m.from);
     const chat = this.driver.directChat(peer);
     const key = m.originId ?? (m.id || m.stanzaId || '');
+    // XEP-0280 copies are deduplicated against MAM pages by origin-id (the key) and by our archive's stanza-id.
+    if (m.carbon && m.stanzaId && !this.positions.get(chat, key) && heldByArchiveId(this.positions, chat, m.stanzaId)) return;
     const own = m.carbonSent === true;
-    const { user, device } = this.driver.options;
+    const { user } = this.driver.options;
+    // A sent carbon is this user's message from another device (its resource): the app shows it as chatsim.v1 shows a sibling's push.
+    const ownDevice = m.ownResource ?? 'xmpp';
     const { entry, isNew } = this.positions.place(chat, key, (seq) => ({
       stanzaId: m.id || key, own, ...(m.stanzaId ? { archiveId: m.stanzaId } : {}),
-      message: { chat, seq, msgId: m.stanzaId ?? key, from: own ? user : peer, fromDevice: own ? device : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.time.nowMs() },
+      message: { chat, seq, msgId: m.stanzaId ?? key, from: own ? user : peer, fromDevice: own ? ownDevice : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.time.nowMs() },
     }));
     if (m.stanzaId) this.positions.noteArchiveId(chat, key, m.stanzaId);
     if (isNew) this.emit({ kind: 'message', message: entry.message });
@@ -358,13 +356,12 @@ class XmppDriverSession implements DriverSession {
     if (!archived.body) return;
     const own = bare(archived.from) !== peer.toLowerCase();
     const key = archived.originId ?? archived.id ?? archived.archiveId;
-    const { user } = this.driver.options;
-    // An own message in the archive may come from another device of the user (its resource): the
-    // phone renders those, and only its own device's from its outbox (A3 at 100 phones: a sibling's
-    // message labelled as this device's was held but never rendered).
+    const { user, device } = this.driver.options;
+    // An own message in the archive names the device that sent it (the resource of its from).
+    const ownDevice = archived.from.includes('/') ? archived.from.slice(archived.from.indexOf('/') + 1) : device;
     this.positions.place(chat, key, (seq) => ({
       stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? resourceOf(archived.from) ?? 'xmpp' : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? ownDevice : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }
@@ -379,11 +376,6 @@ function sessionEvents(connection: XmppConnection, offs: Array<() => void>): Pic
       return connection;
     },
   };
-}
-
-function resourceOf(jid: string): string | undefined {
-  const slash = jid.indexOf('/');
-  return slash < 0 ? undefined : jid.slice(slash + 1);
 }
 
 function bare(jid: string): string {

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { unwrapCarbon } from './carbons.ts';
 import { NS, type ArchivedMessage, type ChatState, type IncomingMessage, type MarkerKind, type PresenceUpdate, type XmlElement, type XmppConnectionEvents, type XmppError, type XmppResult } from './xmppTypes.ts';
 
 /**
@@ -39,14 +40,8 @@ export function onMessage(ctx: InboundContext, stanza: XmlElement): void {
     return;
   }
 
-  // XEP-0280 carbons: unwrap copies of this user's own traffic on other resources.
-  const carbon = stanza.getChild('received', NS.carbons) ?? stanza.getChild('sent', NS.carbons);
-  if (carbon) {
-    if (fromBare !== ctx.bareJid) return; // only our own server may send carbons
-    const inner = carbon.getChild('forwarded', NS.forward)?.getChild('message');
-    if (inner) onCarbon(ctx, inner, carbon.name === 'sent');
-    return;
-  }
+  // XEP-0280 carbons: copies of this user's own traffic on other resources (carbons.ts).
+  if (unwrapCarbon(ctx, stanza)) return;
 
   const receipt = stanza.getChild('received', NS.receipts);
   if (receipt?.attrs.id) ctx.events.emit('receipt', { from: fromBare, id: receipt.attrs.id });
@@ -66,23 +61,13 @@ export function onMessage(ctx: InboundContext, stanza: XmlElement): void {
     if (state) {
       const event: { from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string; delayed?: boolean } = { from: fromBare, state: state.name as ChatState, type };
       if (type === 'groupchat' && fromResource) event.nick = fromResource;
-      // Re-sent after a stream resumption or held while the client was inactive: not live.
+      // XEP-0203: held by the server (ejabberd's CSI queue stamps "Client Inactive") or re-sent after a stream resumption: not live (clientState.ts).
       if (stanza.getChild('delay', NS.delay)) event.delayed = true;
       ctx.events.emit('chatState', event);
     }
     return;
   }
   ctx.events.emit('message', incoming(ctx, stanza, type, fromBare, fromResource, body));
-}
-
-function onCarbon(ctx: InboundContext, inner: XmlElement, sent: boolean): void {
-  const body = inner.getChildText('body');
-  if (body === null) return;
-  const peer = sent ? inner.attrs.to ?? '' : inner.attrs.from ?? '';
-  const [peerBare] = splitJid(peer);
-  const message = incoming(ctx, inner, 'chat', peerBare, undefined, body);
-  if (sent) message.carbonSent = true;
-  ctx.events.emit('message', message);
 }
 
 function incoming(ctx: InboundContext, stanza: XmlElement, type: 'chat' | 'groupchat', fromBare: string, fromResource: string | undefined, body: string): IncomingMessage {

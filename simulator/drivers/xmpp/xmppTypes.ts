@@ -18,6 +18,7 @@ export const NS = {
   roster: 'jabber:iq:roster',
   carbons: 'urn:xmpp:carbons:2',
   csi: 'urn:xmpp:csi:0',
+  discoInfo: 'http://jabber.org/protocol/disco#info',
   ping: 'urn:xmpp:ping',
   stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 } as const;
@@ -84,6 +85,10 @@ export interface IncomingMessage {
   delayedMs?: number;
   /** A copy of a message this user sent from another resource (XEP-0280 carbons). */
   carbonSent?: boolean;
+  /** XEP-0280: a copy of a message another resource of this user sent or received (carbons.ts). */
+  carbon?: 'sent' | 'received';
+  /** A sent carbon: the resource (device) of this user that sent it. */
+  ownResource?: string;
 }
 
 export interface ArchivedMessage {
@@ -180,7 +185,7 @@ export interface XmppConnectionEvents {
   message: [IncomingMessage];
   receipt: [{ from: string; id: string }];
   marker: [{ from: string; kind: MarkerKind; id: string; type: 'chat' | 'groupchat'; nick?: string }];
-  /** `delayed`: it carries a XEP-0203 delay (re-sent on a resumed stream, or held by XEP-0352), so it is not live. */
+  /** `delayed`: it carries a XEP-0203 delay (held by the server while this client was inactive, or re-sent on a resumed stream): not live. */
   chatState: [{ from: string; state: ChatState; type: 'chat' | 'groupchat'; nick?: string; delayed?: boolean }];
   presence: [PresenceUpdate];
   /** The server acknowledged (XEP-0198) a message this side sent. */

@@ -4,7 +4,7 @@ import type { Timers } from '../../../server/ports/Clock.ts';
 import type { ChatRecord, Directory, FriendRequestOutcome, NewChat, UserRecord } from '../../../server/ports/Directory.ts';
 import type { ConsumeOptions, DeadLetter, EnqueueResult, InboundQueue, QueueConsumer, QueueEntry } from '../../../server/ports/InboundQueue.ts';
 import type {
-  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, TickState, UserCursors,
+  AppendInput, AppendResult, ChatPage, CursorAdvance, CursorKind, InboxEvent, InboxMark, InboxPage, MessageStore, StoredMessage, TickState, UserCursors,
 } from '../../../server/ports/MessageStore.ts';
 import type { PresenceEntry, PresenceStore, UserPresence } from '../../../server/ports/PresenceStore.ts';
 import type { Random } from '../../../server/ports/Random.ts';
@@ -235,6 +235,10 @@ export class LatentMessageStore implements MessageStore {
 
   append(input: AppendInput): Promise<AppendResult> {
     return this.latency.call(undefined, () => this.inner.append(input));
+  }
+
+  findSend(chatId: string, senderId: string, clientMsgId: string): Promise<StoredMessage | undefined> {
+    return this.latency.call(undefined, () => this.inner.findSend(chatId, senderId, clientMsgId));
   }
 
   readChat(chatId: string, afterSeq: number, limit: number): Promise<ChatPage> {
