@@ -13,6 +13,8 @@ export class Outbox {
   private readonly retryTimers = new Map<string, TimerHandle>();
   /** Sends that ended unknown (a retry refused for good): if the message comes back, the send was stored. */
   private readonly unknownSends = new Map<string, OutboxEntry>();
+  /** Pending sends whose last transmission was refused with a retryable code: waiting out a backoff, not in flight. */
+  private readonly refusedPending = new Set<string>();
 
   /** `inbox` is read late: the phone wires its rooms after building them. */
   constructor(private readonly core: PhoneCore, private readonly inbox: () => Inbox) {}
@@ -65,7 +67,9 @@ export class Outbox {
   refused(clientMsgId: string, code: string, retryable: boolean): void {
     const { core } = this;
     const entry = core.store.outbox.get(clientMsgId);
-    if (!entry || entry.state !== 'pending' || retryable) return; // the retry timer resends
+    if (!entry || entry.state !== 'pending') return;
+    if (retryable) return void this.refusedPending.add(clientMsgId); // the retry timer resends, or serverBack()
+    this.refusedPending.delete(entry.clientMsgId);
     this.retryTimers.get(entry.clientMsgId)?.cancel();
     this.retryTimers.delete(entry.clientMsgId);
     core.store.outbox.delete(entry.clientMsgId);
@@ -78,10 +82,27 @@ export class Outbox {
     } else core.record({ type: 'fail', op: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, code });
   }
 
+  /**
+   * A sync round was answered: the backends the refusals named are reachable again. Sends refused
+   * with a retryable code go now, not after their backoff, which grows over the entry's life (to
+   * `sendRetryCapMs`, 30 s) and outlasted the heal: swarm seed 4023076, a send refused UNAVAILABLE
+   * through a store outage and a gateway partition waited past the heal's end though a sync was
+   * answered 0.9 s after the partition healed (F1). A send still in flight is left to its timer.
+   */
+  serverBack(): void {
+    if (!this.core.linkUp()) return;
+    for (const clientMsgId of [...this.refusedPending]) {
+      const entry = this.core.store.outbox.get(clientMsgId);
+      if (entry?.state === 'pending') this.transmit(entry);
+      else this.refusedPending.delete(clientMsgId);
+    }
+  }
+
   /** The first ACK of an own message: tick sent, place it in the timeline, apply known receipts. */
   private acknowledge(entry: OutboxEntry, seq: number, msgId: string): void {
     const { core } = this;
     entry.state = 'sent';
+    this.refusedPending.delete(entry.clientMsgId);
     entry.seq = seq;
     entry.msgId = msgId;
     this.retryTimers.get(entry.clientMsgId)?.cancel();
@@ -98,6 +119,7 @@ export class Outbox {
   private transmit(entry: OutboxEntry): void {
     const { core } = this;
     entry.attempts++;
+    this.refusedPending.delete(entry.clientMsgId);
     core.send({ kind: 'send', chat: entry.chat, clientMsgId: entry.clientMsgId, body: entry.body });
     this.retryTimers.get(entry.clientMsgId)?.cancel();
     this.retryTimers.set(entry.clientMsgId, core.timers.schedule(core.randomRetryDelayMs(entry.attempts - 1), () => {

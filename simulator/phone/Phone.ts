@@ -41,6 +41,7 @@ export class Phone {
     this.inbox = new Inbox(core, { receipts: this.receipts, gapSeen: () => this.sync.scheduleGapSync(), ownMessageSeen: (m) => this.outbox.ownMessageSeen(m) });
     this.sync = new SyncSession(core, {
       inbox: this.inbox, receipts: this.receipts, becomeReady: () => this.connection.becomeReady(), queryPresence: () => void this.presence.query(),
+      serverBack: () => this.outbox.serverBack(),
     });
     this.connection = new PhoneConnection(core, {
       sessionStarted: () => this.sessionStarted(),

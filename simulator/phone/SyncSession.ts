@@ -32,6 +32,8 @@ export interface SyncPeers {
   becomeReady(): void;
   /** A later round is done: presence pushes may have been lost with what made it necessary. */
   queryPresence(): void;
+  /** Any round is done: the server answered, so sends refused as unavailable may go again now. */
+  serverBack(): void;
 }
 
 export class SyncSession {
@@ -238,10 +240,11 @@ export class SyncSession {
    * The round is over. The first after a hello makes the phone ready; a later one (after a
    * resync, a gap or a final read) means whatever made it necessary (a gateway cut off from the
    * broker, lost pushes) lost presence pushes too, and possibly refused receipts: both are
-   * re-read or repeated now, as after a reconnect.
+   * re-read or repeated now, as after a reconnect. Either way sends refused as unavailable go again now.
    */
   private roundDone(): void {
     this.core.config.metrics.observe('syncMessages', this.roundMessages);
+    this.peers.serverBack();
     if (this.core.phase === 'syncing') return this.peers.becomeReady();
     this.peers.receipts.syncRoundDone();
     this.peers.queryPresence();

@@ -104,6 +104,12 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // now waits out windows that hold chat server lanes (simulator/check/presence.ts onlineDue);
   // ignore-presence-gaps still fails D3 (BUG_PINNED below).
   { seed: 4008467, before: 'D3 under lose-broker-messages then store-outage (a presence answer behind a held send)' },
+  // Phone: u30/d1's send at 16.0 s went into a half-open link, then was refused UNAVAILABLE at
+  // every hello through a store outage (16.8-21.8 s) and a gateway partition (19.1-25.6 s); its
+  // backoff had grown to 30 s over those attempts, and though a sync was answered at 26.3 s it
+  // waited past the end of the heal (47 s) (F1). A sync round answered now sends the sends refused
+  // with a retryable code at once (simulator/phone/Outbox.ts serverBack).
+  { seed: 4023076, before: 'F1 under store-outage then partition-gateway (a refused send waiting out a 30 s backoff)' },
 ];
 
 /**

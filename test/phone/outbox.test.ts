@@ -1,6 +1,6 @@
 // Sends: outbox, retries with the same clientMsgId, ticks, failures.
 import { describe, expect, it } from 'vitest';
-import { answerSync, CHAT, GROUP, makePhone, startReady } from './fixtures.ts';
+import { answerSync, CHAT, fixedRandom, GROUP, makePhone, startReady } from './fixtures.ts';
 
 describe('phone outbox', () => {
   it('retries an unacknowledged send with the same clientMsgId and stops after the sent ACK', () => {
@@ -131,5 +131,50 @@ describe('phone outbox on reconnect', () => {
     answerSync(conn);
     expect(rig.phone.state().phase).toBe('ready');
     expect(conn.ofType('send')).toHaveLength(2);
+  });
+});
+
+describe('phone outbox after a retryable refusal (swarm seed 4023076)', () => {
+  // A send refused UNAVAILABLE through a store outage and a gateway partition had a backoff of up
+  // to 30 s (it grows over the entry's life, across sessions); a sync was answered 0.9 s after the
+  // partition healed, yet the send waited past the end of the heal (F1).
+  it('sends a refused send again when a sync round is answered, not after its backoff; one in flight is left to its timer', () => {
+    const rig = makePhone({ sendRetryBaseMs: 1_000, sendRetryCapMs: 30_000 }, fixedRandom(0.99));
+    const conn = startReady(rig);
+    const refused = rig.phone.send(CHAT, 'refused');
+    const inFlight = rig.phone.send(GROUP, 'in flight');
+    conn.push({ type: 'error', code: 'UNAVAILABLE', message: 'unavailable', ref: refused });
+    // The gateway is back and says so; the sync round it asks for is answered.
+    conn.push({ type: 'resync', reason: 'broker-link-restored' });
+    answerSync(conn);
+    expect(conn.ofType('send').map((f) => f.clientMsgId)).toEqual([refused, inFlight, refused]);
+    conn.push({ type: 'sent', ref: refused, chat: CHAT, seq: 1, msgId: 'm1', ts: 0 });
+    expect(rig.ofType('ok').filter((e) => e.op === 'send').map((e) => e.clientMsgId)).toEqual([refused]);
+    // Another round resends nothing: the refused send is stored, the other one is not refused.
+    conn.push({ type: 'resync', reason: 'broker-link-restored' });
+    answerSync(conn);
+    expect(conn.ofType('send')).toHaveLength(3);
+  });
+
+  it('a send refused while the sync after a hello is refused too goes again when the retried sync is answered', () => {
+    const rig = makePhone({ sendRetryBaseMs: 1_000, sendRetryCapMs: 30_000, reconnectBaseMs: 500 }, fixedRandom(0.99));
+    const first = startReady(rig);
+    const id = rig.phone.send(CHAT, 'lost, then refused');
+    rig.time.advance(995 + 1_990 + 3_980); // three retries into a dead link: the backoff grows
+    expect(first.ofType('send')).toHaveLength(4);
+    first.fail(1006, 'half-open link given up');
+    rig.time.advance(500);
+    const conn = rig.transport.last();
+    conn.accept();
+    expect(conn.ofType('send').map((f) => f.clientMsgId)).toEqual([id]); // the outbox at the hello
+    // A gateway cut off from its backends refuses the sync and the send.
+    conn.push({ type: 'error', code: 'UNAVAILABLE', message: 'unavailable', ref: conn.ofType('sync').at(-1)!.id });
+    conn.push({ type: 'error', code: 'UNAVAILABLE', message: 'unavailable', ref: id });
+    rig.time.advance(1_000); // the sync retries after its first step (995 ms); the send waits about 16 s (attempt 5)
+    expect(conn.ofType('sync')).toHaveLength(2);
+    expect(conn.ofType('send')).toHaveLength(1);
+    answerSync(conn);
+    expect(rig.phone.state().phase).toBe('ready');
+    expect(conn.ofType('send').map((f) => f.clientMsgId)).toEqual([id, id]);
   });
 });
