@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
-import { amplification, converges, offlineShows, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
+import { amplification, converges, offlineShows, returnDialMs, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 import { StallWindows } from './stallWindows.ts';
 
@@ -27,6 +27,12 @@ interface OwedOnline {
   dueMs: number;
   backAtMs: number;
   linkEpoch: number;
+  /**
+   * The observer's link came up after the returning device dialled (returnDialMs): the server
+   * may have announced the return before it registered the observer's connection, so what is
+   * owed is the answer to the query the observer asks at its hello (swarm seed 4022936).
+   */
+  racedReturn: boolean;
 }
 
 /**
@@ -157,14 +163,16 @@ export class PresenceFamily implements Family {
     else this.firstAbsences.push(episode);
     for (const observer of this.observersOf.get(user) ?? []) {
       const last = this.seen.get(`${observer}|${user}`)?.at(-1);
-      if (last && !last[1]) this.oweOnline(observer, user, t);
+      if (last && !last[1]) this.oweOnline(observer, user, episode);
     }
   }
 
   /** `observer` shows `user` offline though the user is back since `backAtMs`: the online is due. */
-  private oweOnline(observer: string, user: string, backAtMs: number): void {
+  private oweOnline(observer: string, user: string, episode: Episode): void {
     if (!this.state.isConnected(observer)) return;
-    getOr(this.owedOnline, user, () => []).push({ observer, dueMs: backAtMs + this.settings.propagationMs, backAtMs, linkEpoch: this.linkEpoch.get(observer) ?? 0 });
+    const backAtMs = episode.endMs;
+    const racedReturn = (this.spans.get(observer)?.at(-1)?.[0] ?? -Infinity) >= returnDialMs(episode);
+    getOr(this.owedOnline, user, () => []).push({ observer, dueMs: backAtMs + this.settings.propagationMs, backAtMs, linkEpoch: this.linkEpoch.get(observer) ?? 0, racedReturn });
   }
 
   /**
@@ -179,7 +187,7 @@ export class PresenceFamily implements Family {
    */
   private onlineDue(o: OwedOnline): number {
     let due = o.dueMs;
-    let repairedByQuery = false;
+    let repairedByQuery = o.racedReturn;
     // Windows may chain (one opens before the due another moved), so move until nothing does.
     for (let moved = true; moved;) {
       moved = false;
@@ -191,6 +199,8 @@ export class PresenceFamily implements Family {
       // A lost push is repaired by a query (the observer asks again on the push numbers' gap),
       // answered in the observer's lane behind its other frames: a window holding chat server
       // lanes delays that answer to its end (swarm seed 4008467: a send held by a store outage).
+      // So is a return that raced the observer's own connection (racedReturn): its hello's query,
+      // answered behind its sync and resent outbox (swarm seed 4022936: a slow store).
       if (!repairedByQuery) break;
       for (const w of this.laneHoldWindows) {
         if (w.startMs > due || w.endMs < o.backAtMs || w.endMs + this.settings.propagationMs <= due) continue;
@@ -297,7 +307,7 @@ export class PresenceFamily implements Family {
       const shownAfterMs = e.t - episode.startMs;
       const lengthMs = Math.min(episode.endMs, e.t) - episode.startMs;
       if (episode.endMs - episode.startMs >= minMs && shownAfterMs >= minMs) {
-        if (!now) this.oweOnline(e.p, e.user, episode.endMs);
+        if (!now) this.oweOnline(e.p, e.user, episode);
         // The user is back, yet the answer says offline: after a presence store restart the store
         // may read empty until the gateway writes the entry again, so a snapshot "of" an old
         // absence is the fault's, a transition D6 allows once more (sim seed 4001430: u21 online

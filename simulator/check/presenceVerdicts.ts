@@ -30,6 +30,17 @@ function ghostDials(ep: Episode): number[] {
   return dials.filter((_, i) => i !== ending).map(([, t]) => t);
 }
 
+/**
+ * When the device that ended `episode` dialled the connection that ended it (its last attempt
+ * before the end; the end itself if none was seen): the server may announce the return from
+ * then on, before the phone sees its connection open.
+ */
+export function returnDialMs(ep: Episode): number {
+  const dials = ep.dials ?? [];
+  for (let i = dials.length - 1; i >= 0; i--) if (dials[i]![0] === ep.endedBy && dials[i]![1] <= ep.endMs) return dials[i]![1];
+  return ep.endMs;
+}
+
 /** A fault's window, by fault kind (end Infinity while on). */
 export interface FaultWindow {
   kind: string;

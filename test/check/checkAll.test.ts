@@ -392,6 +392,25 @@ describe('presence (D)', () => {
     const away = [...longDown(), { t: 50_200, p: 'harness', type: 'oracle', what: 'link-down', device: 'b/d1' } as E, { t: 59_000, p: 'harness', type: 'oracle', what: 'link-up', device: 'b/d1' } as E, seen(60_000, 'b/d1', 'a', true)];
     expect(check(away).get('D3')!.verdict).toBe('pass');
   });
+  it('D3: a return that raced the observer\'s own connection is owed by its hello\'s query, which a window holding lanes delays (seed 4022936)', () => {
+    const dial = (t: number, device: string): E => ({ t, p: 'harness', type: 'oracle', what: 'link-dial', device });
+    const fault = (t: number, what: 'fault-start' | 'fault-end'): E => ({ t, p: 'harness', type: 'oracle', what, fault: 'slow-store' });
+    // Seed 4022936: u25/d1 dialled at 7.523 s (the server announced it then), u1/d1 came up at 7.813 s, u25/d1 at
+    // 7.882 s; u1/d1's query at its hello was answered behind its sync and outbox, held by a slow store until 14.184 s.
+    const raced = (observerUpMs: number, shownMs: number, slowStore = true): E[] => [
+      ...healthy(), link(1100, 'a/d1', false), seen(40_000, 'b/d1', 'a', false), link(45_000, 'b/d1', false),
+      ...(slowStore ? [fault(48_000, 'fault-start'), fault(58_000, 'fault-end')] : []),
+      dial(49_500, 'a/d1'), link(observerUpMs, 'b/d1', true), link(50_000, 'a/d1', true),
+      seen(shownMs, 'b/d1', 'a', true), { t: 90_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E,
+    ].sort((x, y) => x.t - y.t);
+    expect(check(raced(49_800, 60_000)).get('D3')!.verdict).toBe('pass');
+    // Later than the window's end and the propagation bound: late.
+    expectFail(check(raced(49_800, 64_000)).get('D3'), 'a came back at 50.000 s but device b/d1 saw it online only at 64.000 s');
+    // Without a window holding lanes the answer is owed within the bound.
+    expectFail(check(raced(49_800, 60_000, false)).get('D3'), 'saw it online only at 60.000 s');
+    // The observer was up before a dialled: the push was owed, and the slow store does not excuse it.
+    expectFail(check(raced(49_400, 60_000)).get('D3'), 'saw it online only at 60.000 s');
+  });
   it('D2, D3 and late pushes: a stall of the observer\'s network holds the push, and moves the bound by what it held', () => {
     const stall = (from: number, to: number, device = 'b/d1'): E[] => [
       { t: from, p: 'harness', type: 'oracle', what: 'stall-start', device }, { t: to, p: 'harness', type: 'oracle', what: 'stall-end', device },

@@ -110,6 +110,14 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // waited past the end of the heal (47 s) (F1). A sync round answered now sends the sends refused
   // with a retryable code at once (simulator/phone/Outbox.ts serverBack).
   { seed: 4023076, before: 'F1 under store-outage then partition-gateway (a refused send waiting out a 30 s backoff)' },
+  // Checker: u1/d1, reconnecting after kill-gateway (its only gateway), dialled at 7.575 s; u25/d1
+  // dialled at 7.523 s, and the server announced u25 online to its friends (u6/d1 saw it at 7.608
+  // s) before u1/d1's connection was registered. u1/d1 came up at 7.813 s, u25 at 7.882 s; u1/d1's
+  // query at its hello was answered behind its sync and resent outbox, held by a slow store (6.4 s
+  // to 15.4 s), at 14.184 s (D3, 6.3 s late). A return whose dial precedes the observer's own
+  // link-up is owed by that query, which waits out windows holding chat server lanes
+  // (simulator/check/presence.ts racedReturn); ignore-presence-gaps still fails D3.
+  { seed: 4022936, before: 'D3 under kill-gateway then slow-store (a return that raced the observer\'s reconnect)' },
 ];
 
 /**
