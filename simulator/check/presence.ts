@@ -9,7 +9,7 @@ import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.
  * store restarted empty loses the routes pushes follow until each gateway writes its
  * connections back, at their next refresh: its window lasts a TTL past the store's return.
  */
-const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel|restart-presence-store)$/;
+const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel|restart-presence-store|restart-target)$/;
 
 /** Ended episodes kept per user for judging delayed query answers (enough for any realistic delay). */
 const RECENT_EPISODES_MAX = 32;

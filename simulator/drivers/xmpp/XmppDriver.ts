@@ -31,6 +31,11 @@ export interface XmppDriverOptions {
   user: string;
   device: string;
   domain: string;
+  /**
+   * Put before every user's name to make its XMPP account (`<prefix>u3@domain`), so that two runs
+   * against one server do not share accounts (EjabberdProvisioner's per-run prefix). Default none.
+   */
+  userPrefix?: string;
   /** Default SCRAM-SHA-1; PLAIN for loopback load runs (see XmppConnectionOptions). */
   saslMechanism?: 'SCRAM-SHA-1' | 'PLAIN';
   /** Announced to the phone as its heartbeat interval (XEP-0199 pings), ms. Default 30,000. */
@@ -69,7 +74,14 @@ export class XmppDriver implements PhoneDriver {
     const parts = chat.split(':');
     if (parts.length !== 3 || parts[0] !== 'd') return undefined;
     const peer = parts[1] === this.options.user ? parts[2] : parts[2] === this.options.user ? parts[1] : undefined;
-    return peer ? `${peer}@${this.options.domain}` : undefined;
+    return peer ? `${this.options.userPrefix ?? ''}${peer}@${this.options.domain}` : undefined;
+  }
+
+  /** The app's user of a JID: its local part without the run's prefix. */
+  userOf(jid: string): string {
+    const local = localPart(jid);
+    const prefix = this.options.userPrefix?.toLowerCase() ?? '';
+    return prefix !== '' && local.startsWith(prefix) ? local.slice(prefix.length) : local;
   }
 }
 
@@ -93,7 +105,7 @@ class XmppDriverSession implements DriverSession {
     this.positions = driver.positions;
     this.time = o.time ?? createSystemTime();
     this.connection = new XmppConnection({
-      service: endpoint, domain: o.domain, username: o.user, password, resource: o.device,
+      service: endpoint, domain: o.domain, username: `${o.userPrefix ?? ''}${o.user}`, password, resource: o.device,
       ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}), ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), time: this.time,
     });
     this.listen();
@@ -166,11 +178,11 @@ class XmppDriverSession implements DriverSession {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
     c.on('chatState', ({ from, state, type }) => {
-      if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
+      if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(this.driver.userOf(from)), user: this.driver.userOf(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
       if (!this.inbound()) return;
-      const user = localPart(from);
+      const user = this.driver.userOf(from);
       const resources = this.online.get(user) ?? new Set<string>();
       const wasOnline = resources.size > 0;
       if (available) resources.add(resource ?? '');
@@ -195,7 +207,7 @@ class XmppDriverSession implements DriverSession {
 
   /** The server has our message: it takes the next position of its chat. */
   private stored(id: string, to: string): void {
-    const chat = this.driver.directChat(localPart(to));
+    const chat = this.driver.directChat(this.driver.userOf(to));
     const body = this.pendingBodies.get(id) ?? '';
     this.pendingBodies.delete(id);
     const { entry } = this.positions.place(chat, id, (seq) => ({ stanzaId: id, own: true, message: this.ownMessage(chat, seq, id, body) }));
@@ -211,7 +223,7 @@ class XmppDriverSession implements DriverSession {
 
   private incoming(m: IncomingMessage): void {
     if (m.type !== 'chat') return; // groupchat: not mapped (see docs/drivers.md)
-    const peer = localPart(m.from);
+    const peer = this.driver.userOf(m.from);
     const chat = this.driver.directChat(peer);
     const key = m.originId ?? (m.id || m.stanzaId || '');
     const own = m.carbonSent === true;
@@ -226,7 +238,7 @@ class XmppDriverSession implements DriverSession {
 
   /** A receipt or marker naming one of our messages: cumulative up to its position. */
   private receiptFor(from: string, id: string, kind: 'delivered' | 'read'): void {
-    const user = localPart(from);
+    const user = this.driver.userOf(from);
     const chat = this.driver.directChat(user);
     const seq = this.positions.seqOfStanzaId(chat, id);
     if (seq !== undefined) return this.emit({ kind: 'receipt', receipt: { chat, user, kind, upTo: seq } });
@@ -286,7 +298,7 @@ class XmppDriverSession implements DriverSession {
     const { user, device } = this.driver.options;
     this.positions.place(chat, key, (seq) => ({
       stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : this.driver.userOf(archived.from), fromDevice: own ? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }
