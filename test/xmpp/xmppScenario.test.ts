@@ -85,7 +85,7 @@ describe.skipIf(!ready.ok)('xmpp-restart.yaml against an ejabberd of its own, re
   let node: PrivateEjabberd | undefined;
   let startFailure = '';
   beforeAll(async () => {
-    const started = await startPrivateEjabberd('restart-test', { c2s: 26222, http: 26280, dist: 26290 });
+    const started = await startPrivateEjabberd('restart-test', { c2s: 28222, http: 28280, dist: 28290 });
     if (started.ok) node = started.node;
     else startFailure = started.reason;
   }, 300_000);
