@@ -48,6 +48,8 @@ export interface XmppDriverOptions {
 const CLOSE_ABNORMAL = 1006;
 const CLOSE_AUTH_FAILED = 4001;
 const EPOCH = 'xmpp';
+/** How long a new session lets its contacts' presence arrive before it answers a presence query. */
+const PRESENCE_SETTLE_MS = 1_500;
 const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
 
 /** One driver per phone: its positions outlive sessions, as the phone's local store does. */
@@ -99,6 +101,8 @@ class XmppDriverSession implements DriverSession {
   /** Bodies of own messages sent and not yet acknowledged (the ack names only the id). */
   private readonly pendingBodies = new Map<string, string>();
   private readonly time: TimeSource;
+  /** When the session opened (initial presence sent): contacts' presence arrives just after. */
+  private openedAtMs: number | undefined;
 
   constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
     const o = driver.options;
@@ -120,7 +124,7 @@ class XmppDriverSession implements DriverSession {
       case 'ack': return this.ack(intent.chat, intent.upTo);
       case 'read': return this.read(intent.chat, intent.upTo);
       case 'typing': return this.typing(intent.chat, intent.readUpTo);
-      case 'presence-query': return this.emit({ kind: 'presence-result', ref: intent.id, users: intent.users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
+      case 'presence-query': return this.answerPresence(intent.id, intent.users);
       case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
       case 'sync':
         if (intent.mode === 'token') return this.emit({ kind: 'refused', code: 'UNSUPPORTED', ref: intent.id, retryable: false, positionsGone: false });
@@ -144,8 +148,25 @@ class XmppDriverSession implements DriverSession {
       const auth = started.error.code === 'auth_failed';
       return this.end({ code: auth ? CLOSE_AUTH_FAILED : CLOSE_ABNORMAL, reason: `${started.error.code}: ${started.error.message}`, retryable: !auth, goingAway: false });
     }
+    this.openedAtMs = this.time.nowMs();
     this.handlers.onOpen();
     this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
+  }
+
+  /**
+   * XMPP has no query of current presence: the answer is what this session has heard, and a new
+   * session hears its contacts' presence just after its initial presence (RFC 6121 4.2.2). A
+   * query asked at login (every phone asks at once) was answered before that and showed every
+   * online friend offline (D5, at each login). So an answer waits until the session is
+   * PRESENCE_SETTLE_MS old, below the phone's 3 s presence query timeout.
+   */
+  private answerPresence(ref: string, users: readonly string[]): void {
+    const answer = (): void => {
+      if (!this.ended) this.emit({ kind: 'presence-result', ref, users: users.map((user) => ({ user, online: (this.online.get(user)?.size ?? 0) > 0 })) });
+    };
+    const waitMs = (this.openedAtMs ?? this.time.nowMs()) + PRESENCE_SETTLE_MS - this.time.nowMs();
+    if (waitMs <= 0) return answer();
+    this.time.schedule(waitMs, answer);
   }
 
   /** Exactly once: the connection stops (no xmpp.js reconnect: the phone reconnects through `open`). */
@@ -298,10 +319,18 @@ class XmppDriverSession implements DriverSession {
     const { user, device } = this.driver.options;
     this.positions.place(chat, key, (seq) => ({
       stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: own ? user : this.driver.userOf(archived.from), fromDevice: own ? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      // An own message sent from another device of the user is that device's (the archive keeps
+      // the sender's full JID; resource = device): labelled as this device's, the phone took it
+      // for its own send and never showed it (A3 and B3 failed after a multi-device user's sync).
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : this.driver.userOf(archived.from), fromDevice: own ? resourceOf(archived.from) ?? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }
+}
+
+function resourceOf(jid: string): string | undefined {
+  const slash = jid.indexOf('/');
+  return slash < 0 || slash === jid.length - 1 ? undefined : jid.slice(slash + 1);
 }
 
 function bare(jid: string): string {
