@@ -9,6 +9,10 @@
 #                                     node that already answers on the ports (another checkout's)
 #                                     is used as it is, and 'stop' leaves it alone
 #   bash scripts/ejabberd.sh stop     ejabberdctl stop, wait for the node to exit
+#   bash scripts/ejabberd.sh restart [down-seconds]
+#                                     stop the node this script started, leave it down that long
+#                                     (default 0), start it and wait until it answers (chatsim's
+#                                     restart-target fault); exit 1 for a node it did not start
 #   bash scripts/ejabberd.sh status   running or not, pid, resident memory (exit 3 when nothing answers)
 #   bash scripts/ejabberd.sh env      the ports and domain as KEY=value lines (for tests)
 #
@@ -254,6 +258,19 @@ cmd_stop() {
   say "stopped"
 }
 
+# Sessions (and their XEP-0198 resumption state) are lost; the spool (users, rosters, archives)
+# stays: EJABBERD_FRESH is ignored here.
+cmd_restart() {
+  local down="${1:-0}" pid
+  [[ "$down" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "restart: down-seconds must be a number, not '$down'"
+  pid="$(running_pid)" || die "restart: no node started from $root (EJABBERD_DIR) runs here; a node of another checkout is not restarted"
+  local t0=$SECONDS
+  cmd_stop
+  sleep "$down"
+  EJABBERD_FRESH=0 cmd_start
+  say "restarted in $((SECONDS - t0)) s (down at least $down s)"
+}
+
 cmd_status() {
   local pid
   if pid="$(running_pid)"; then
@@ -280,7 +297,8 @@ case "${1:-}" in
   install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
+  restart) cmd_restart "${2:-0}" ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: bash scripts/ejabberd.sh install|start|stop|status|env" >&2; exit 64 ;;
+  *) echo "usage: bash scripts/ejabberd.sh install|start|stop|restart [down-seconds]|status|env" >&2; exit 64 ;;
 esac

@@ -10,7 +10,7 @@ import { StallWindows } from './stallWindows.ts';
  * store restarted empty loses the routes pushes follow until each gateway writes its
  * connections back, at their next refresh: its window lasts a TTL past the store's return.
  */
-const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel|restart-presence-store)$/;
+const PUSH_LOSS_FAULT = /^(pause-gateway|partition-gateway|lose-broker-messages|lose-broker-channel|restart-presence-store|restart-target)$/;
 
 /**
  * Faults that hold a chat server's lanes (a store outage or slow store under a send, a paused,

@@ -204,7 +204,7 @@ export function sendKey(chat: string, user: string, clientMsgId: string): string
   return `${chat}|${user}|${clientMsgId}`;
 }
 
-/** Fault kinds under which a connected device may be shown offline by design (see gatewayFaultActive). */
-export const PRESENCE_FAULT = /gateway|presence-store/;
+/** Fault kinds under which a connected device may be shown offline by design (see gatewayFaultActive); a target's restart drops every session. */
+export const PRESENCE_FAULT = /gateway|presence-store|restart-target/;
 /** Fault kinds under which the presence store loses what it recorded (entries, last disconnects). */
 export const PRESENCE_STORE_FAULT = /presence-store/;

@@ -12,10 +12,10 @@ interface Seam {
   gotSeq: number;
 }
 
-/** Faults on the delivery path: a gateway cut off, frozen or gone, the broker losing payloads, a chat server killed. */
-const DELIVERY_FAULT = /gateway|broker|kill-chat-server|presence-store/;
+/** Faults on the delivery path: a gateway cut off, frozen or gone, the broker losing payloads, a chat server killed, a target restarted. */
+const DELIVERY_FAULT = /gateway|broker|kill-chat-server|presence-store|restart-target/;
 /** Of those, the ones that lose or hold pushes for a window (not only at their start). */
-const DELIVERY_WINDOW_FAULT = /gateway|broker|presence-store/;
+const DELIVERY_WINDOW_FAULT = /gateway|broker|presence-store|restart-target/;
 
 /**
  * C1–C3, sync. C1 compares each watermark sync answer with the watermarks the phone sent;

@@ -14,7 +14,9 @@ import { driverCapabilitiesOf } from './phoneDrivers.ts';
 import { fetchApi, type ApiPort } from './provisionTarget.ts';
 import { chatsimProvisioner, type TargetProvisioner } from './TargetProvisioner.ts';
 import { EjabberdAdmin } from '../targets/ejabberd/EjabberdAdmin.ts';
-import { EjabberdProvisioner } from '../targets/ejabberd/EjabberdProvisioner.ts';
+import { EjabberdProvisioner, newUserPrefix } from '../targets/ejabberd/EjabberdProvisioner.ts';
+import { ejabberdFaultHooks } from '../targets/ejabberd/ejabberdRestart.ts';
+import type { TargetFaultHooks } from '../faults/faultKinds.ts';
 import { readPersisted } from './readPersisted.ts';
 import { runSkeleton, type RunOutcome } from './runSkeleton.ts';
 import { startCluster, type StartedCluster } from './startCluster.ts';
@@ -76,22 +78,39 @@ export async function runLive(options: LiveRunOptions): Promise<RunOutcome> {
 }
 
 async function runAgainst(options: LiveRunOptions, httpUrl: string, adminToken: string | undefined, cluster: ClusterControl | undefined, random: SeededRandom, log: (line: string) => void, chatServerClocks?: ChatServerClockControl): Promise<RunOutcome> {
-  const { scenario, time, outDir } = options;
+  const { time, outDir } = options;
+  const scenario = withOwnAccounts(options.scenario);
   const api = fetchApi(httpUrl);
   // The driver is loaded here first, so a module that does not load ends the run before any phone starts.
   const driver = await driverCapabilitiesOf(scenario, time);
   if (!driver.ok) return { ok: false, code: 'DRIVER_FAILED', message: driver.message };
-  return runSkeleton({
-    driverCapabilities: driver.capabilities,
-    scenario, outDir, clock: new WallClock(time), random, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    phones: new WorkerPhoneHost(scenario, time, outDir, log, options.workers),
-    target: {
-      api, provisioner: provisionerOf(scenario, api, adminToken),
-      ...(cluster ? { cluster, readPersisted: async (chats: Iterable<string>) => readPersisted(await cluster.messageStore(), chats) } : {}),
-      ...(chatServerClocks ? { chatServerClocks } : {}),
-    },
-    provisionLine: (population) => `provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`,
-  });
+  const provisioner = provisionerOf(scenario, api, adminToken);
+  try {
+    return await runSkeleton({
+      driverCapabilities: driver.capabilities,
+      scenario, outDir, clock: new WallClock(time), random, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      phones: new WorkerPhoneHost(scenario, time, outDir, log, options.workers),
+      target: {
+        api, provisioner,
+        ...(cluster ? { cluster, readPersisted: async (chats: Iterable<string>) => readPersisted(await cluster.messageStore(), chats) } : { faultHooks: faultHooksOf(scenario) }),
+        ...(chatServerClocks ? { chatServerClocks } : {}),
+      },
+      provisionLine: (population) => `provisioning ${population.users.length} users, ${population.chats.length} chats, ${population.friendships.length} friendships at ${httpUrl}`,
+    });
+  } finally {
+    await provisioner.release?.();
+  }
+}
+
+/**
+ * An ejabberd target's accounts are this run's own: a random prefix (`c1f2e3d4a-u3`) that the
+ * provisioner registers under and the driver signs in with (driverOptions.userPrefix), so two
+ * runs against one ejabberd never share, or unregister, each other's users.
+ */
+function withOwnAccounts(scenario: Scenario): Scenario {
+  const target = scenario.target;
+  if (target?.kind !== 'ejabberd' || typeof target.driverOptions?.userPrefix === 'string') return scenario;
+  return { ...scenario, target: { ...target, driverOptions: { ...target.driverOptions, userPrefix: newUserPrefix() } } };
 }
 
 /** chatsim's HTTP API, or ejabberd's (scenario target.kind). */
@@ -100,5 +119,13 @@ function provisionerOf(scenario: Scenario, api: ApiPort, adminToken: string | un
   if (target?.kind !== 'ejabberd') return chatsimProvisioner(api, adminToken);
   const domain = typeof target.driverOptions?.domain === 'string' ? target.driverOptions.domain : 'localhost';
   const admin = new EjabberdAdmin({ baseUrl: `${target.httpUrl}/api`, domain });
-  return new EjabberdProvisioner({ admin, xmppUrl: target.xmppUrl ?? EJABBERD_XMPP_DEFAULT_URL });
+  const userPrefix = typeof target.driverOptions?.userPrefix === 'string' ? target.driverOptions.userPrefix : undefined;
+  return new EjabberdProvisioner({ admin, xmppUrl: target.xmppUrl ?? EJABBERD_XMPP_DEFAULT_URL, ...(userPrefix !== undefined ? { userPrefix } : {}) });
+}
+
+/** A target's server faults: ejabberd restarts (scripts/ejabberd.sh); a chatsim --target takes none. */
+function faultHooksOf(scenario: Scenario): TargetFaultHooks {
+  const target = scenario.target;
+  if (target?.kind === 'ejabberd') return ejabberdFaultHooks({ httpUrl: target.httpUrl, xmppUrl: target.xmppUrl ?? EJABBERD_XMPP_DEFAULT_URL });
+  return { name: `--target ${target?.httpUrl ?? ''}` };
 }

@@ -18,6 +18,11 @@ export interface TargetProvisioner {
   /** Where it provisions, for log lines. */
   readonly where: string;
   provision(population: Population): Promise<ProvisionResult>;
+  /**
+   * Removes what `provision` created on a shared target (ejabberd: this run's accounts, and only
+   * those), once the run is over, however it ended; never rejects. Absent: nothing to remove.
+   */
+  release?(): Promise<void>;
 }
 
 /** chatsim's HTTP API (the reference cluster, the simulation's cluster, or --target). */

@@ -95,7 +95,7 @@ export async function performRun(args: PerformRunArgs): Promise<PerformRunResult
   const draft = (thresholds: ThresholdResult[]): Summary => buildSummary({
     // The load phase only: the engines report the whole run (load, heal, collection), and rates per second are of the load.
     scenario: { name: scenario.name, path: file }, seed: scenario.seed, engine: scenario.engine, durationMs: Math.min(outcome.durationMs, scenario.durationMs),
-    properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, generator: outcome.generator, reproduce,
+    properties, thresholds, metrics: snapshot, phones: outcome.phones, faults: outcome.faults, faultsNotTaken: outcome.faultsNotTaken, generator: outcome.generator, reproduce,
     phases, build: buildInfo(), breakdowns: breakdowns(samples),
   });
   const summary = draft(evaluateThresholds(scenario.thresholds, draft([]), samples));

@@ -38,6 +38,7 @@ const BUILTIN: Readonly<Record<(typeof BUILTIN_DRIVER_NAMES)[number], DriverFact
     user: ctx.user, device: ctx.device, time: ctx.time, transport: ctx.transport,
     domain: typeof ctx.options.domain === 'string' ? ctx.options.domain : 'localhost',
     ...(ctx.options.saslMechanism === 'PLAIN' ? { saslMechanism: 'PLAIN' as const } : {}),
+    ...(typeof ctx.options.userPrefix === 'string' ? { userPrefix: ctx.options.userPrefix } : {}),
   }),
 };
 

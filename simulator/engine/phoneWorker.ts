@@ -25,6 +25,17 @@ const counts = { sent: 0, acked: 0, delivered: 0, errors: 0 };
 const live = new LiveLatencies();
 const recorder = countingRecorder(history, metrics, counts, live);
 
+// A driver's library may leave a promise that a dead link rejects without anyone awaiting it
+// (xmpp.js 0.14: read ECONNRESET from an established socket when ejabberd restarts under load;
+// the driver has the same loss as a closed link already). Such a rejection is one phone's lost
+// link and must not end the worker with every phone on it: counted (worker.droppedLinkRejections).
+// Any other unhandled rejection still ends the worker, as it would without this handler.
+const LINK_ERROR_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT']);
+process.on('unhandledRejection', (reason) => {
+  if (reason instanceof Error && LINK_ERROR_CODES.has((reason as NodeJS.ErrnoException).code ?? '')) return void metrics.increment('worker.droppedLinkRejections');
+  throw reason;
+});
+
 // The main thread loaded the same driver before starting this worker: a failure here is unexpected.
 const driver = await loadDriverFactory(init.driver);
 if (!driver.ok) throw new Error(driver.message);

@@ -5,10 +5,10 @@ import type { TimeSource, TimerHandle } from '../../server/ports/Clock.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { mergeHistories, writeHistory } from '../history/writeHistory.ts';
-import { applyFault, type FaultContext } from '../faults/faultKinds.ts';
+import { applyFault, faultNotTakenReason, type FaultContext, type TargetFaultHooks } from '../faults/faultKinds.ts';
 import { faultLabel } from '../scenario/faultLabel.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
-import type { FaultWindow } from '../history/FaultWindow.ts';
+import type { FaultNotTaken, FaultWindow } from '../history/FaultWindow.ts';
 import type { RunProgress } from '../report/RunProgress.ts';
 import type { DriverCapabilities } from '../types/runTypes.ts';
 import type { RunFacts } from '../types/runTypes.ts';
@@ -30,6 +30,8 @@ export type RunOutcome =
     facts: RunFacts;
     encodedMetrics: string[];
     faults: FaultWindow[];
+    /** Faults of the scenario the cluster or target could not take (not played), or whose playing failed. */
+    faultsNotTaken: FaultNotTaken[];
     phones: number;
     durationMs: number;
     generator: GeneratorHealth;
@@ -84,6 +86,8 @@ export interface RunTarget {
   provisioner: TargetProvisioner;
   /** For faults; absent against --target. */
   cluster?: ClusterControl;
+  /** A target's name and server faults (restart-target); absent with the reference cluster. */
+  faultHooks?: TargetFaultHooks;
   chatServerClocks?: FaultContext['chatServerClocks'];
   /** The store's ground truth after the run (RunFacts.persisted), where the engine can read it. */
   readPersisted?(chats: Iterable<string>): Promise<Map<string, Map<number, string>>>;
@@ -133,7 +137,9 @@ export async function runSkeleton(options: SkeletonOptions): Promise<RunOutcome>
   });
   player.start();
   const faults: FaultWindow[] = [];
-  const faultTimers = scheduleFaults(scenario, { cluster: target.cluster, time, log, ...(target.chatServerClocks ? { chatServerClocks: target.chatServerClocks } : {}) }, runStartEpochMs, record, faults);
+  const faultCtx: FaultContext = { cluster: target.cluster, time, log, ...(target.faultHooks ? { target: target.faultHooks } : {}), ...(target.chatServerClocks ? { chatServerClocks: target.chatServerClocks } : {}) };
+  const faultsNotTaken = faultsTheTargetCannotTake(scenario, faultCtx);
+  const faultTimers = scheduleFaults(scenario, faultCtx, runStartEpochMs, record, faults, faultsNotTaken);
   let phase: RunProgress['phase'] = 'load';
   const ticker = time.every(1000, () => {
     const progress = phones.progress(tNow()); // every second, heard or not: it takes the latency samples
@@ -161,7 +167,7 @@ export async function runSkeleton(options: SkeletonOptions): Promise<RunOutcome>
     await writeHistory(history, historyPath);
     for (const file of collected.historyFiles) await rm(file, { force: true });
     return {
-      ok: true, events: history, facts, encodedMetrics: collected.encodedMetrics, faults, phones: collected.phones,
+      ok: true, events: history, facts, encodedMetrics: collected.encodedMetrics, faults, faultsNotTaken, phones: collected.phones,
       durationMs: tNow(), generator: collected.generator, historyPath, runStartEpochMs,
     };
   } finally {
@@ -173,14 +179,29 @@ export async function runSkeleton(options: SkeletonOptions): Promise<RunOutcome>
 }
 
 /**
- * The fault timeline: each fault starts at its time (recorded then), and its window closes
- * when it is over, at the end it reports (or when it finished, for an instant one). A fault that
- * could not be played (a node that would not start, a gateway already dead) is logged and its
- * window closed where it stands; the run goes on.
+ * The scenario's faults the cluster or target cannot take (faultNotTakenReason), said in the log
+ * before the run starts; they are not played and leave no window for the checkers to excuse.
  */
-function scheduleFaults(scenario: Scenario, ctx: FaultContext, runStartEpochMs: number, record: (e: HistoryEvent) => void, faults: FaultWindow[]): TimerHandle[] {
+function faultsTheTargetCannotTake(scenario: Scenario, ctx: FaultContext): FaultNotTaken[] {
+  return scenario.faults.flatMap((fault) => {
+    const reason = faultNotTakenReason(fault, ctx);
+    if (reason === undefined) return [];
+    ctx.log(`fault ${fault.kind} at ${fault.atMs} ms will not be played: ${reason}`);
+    return [{ kind: fault.kind, atMs: fault.atMs, label: faultLabel(fault), reason }];
+  });
+}
+
+/**
+ * The fault timeline: each fault the target can take starts at its time (recorded then), and
+ * its window closes when it is over, at the end it reports (or when it finished, for an instant
+ * one). A fault that could not be played (a node that would not start, a gateway already dead,
+ * a target that did not come back) is logged, listed in `notTaken` with why, and its window
+ * closed where it stands; the run goes on.
+ */
+function scheduleFaults(scenario: Scenario, ctx: FaultContext, runStartEpochMs: number, record: (e: HistoryEvent) => void, faults: FaultWindow[], notTaken: FaultNotTaken[]): TimerHandle[] {
   const { time } = ctx;
-  return scenario.faults.map((fault) => time.schedule(runStartEpochMs + fault.atMs - time.nowMs(), () => {
+  const refused = new Set(notTaken.map((f) => `${f.kind}@${f.atMs}`));
+  return scenario.faults.filter((f) => !refused.has(`${f.kind}@${f.atMs}`)).map((fault) => time.schedule(runStartEpochMs + fault.atMs - time.nowMs(), () => {
     record({ t: fault.atMs, p: 'harness', type: 'oracle', what: 'fault-start', fault: fault.kind });
     const close = (endMs: number | undefined): void => {
       const end = Math.max(fault.atMs, endMs ?? time.nowMs() - runStartEpochMs);
@@ -189,6 +210,7 @@ function scheduleFaults(scenario: Scenario, ctx: FaultContext, runStartEpochMs: 
     };
     void applyFault(fault, ctx).then(close, (error: Error) => {
       ctx.log(`fault ${fault.kind} at ${fault.atMs} ms failed: ${error.message}`);
+      notTaken.push({ kind: fault.kind, atMs: fault.atMs, label: faultLabel(fault), reason: `playing it failed: ${error.message}` });
       close(undefined);
     });
   }));

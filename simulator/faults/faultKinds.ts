@@ -6,9 +6,25 @@ import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/e
 import type { ClockJumpSpec, FaultSpec } from '../scenario/Scenario.ts';
 import { between, pick, windowMs } from './drawRandom.ts';
 
-/** What playing a fault may use: the cluster (absent against --target), time, the log, the chat servers' wall clocks. */
+/**
+ * Port: the server faults a target chatsim did not start can take (target.kind ejabberd).
+ * Contract: `restart` stops the server, leaves it stopped downMs, starts it again and resolves
+ * once it answers again (clients can connect); it rejects, with why, when it could not.
+ */
+export interface TargetFaultHooks {
+  /** The target as reasons name it: "ejabberd". */
+  readonly name: string;
+  restart?(downMs: number): Promise<void>;
+}
+
+/**
+ * What playing a fault may use: the cluster (absent against a target), the target's hooks (absent
+ * with the reference cluster), time, the log, the chat servers' wall clocks.
+ */
 export interface FaultContext {
   cluster: ClusterControl | undefined;
+  /** The target's name and server faults; absent when the run plays against the reference cluster. */
+  target?: TargetFaultHooks;
   time: TimeSource;
   log: (line: string) => void;
   /** Steps the chat servers' wall clocks (clock-jump); absent where they are not the harness's. */
@@ -36,6 +52,12 @@ type SpecOf<K extends FaultSpec['kind']> = Extract<FaultSpec, { kind: K }>;
  *   drawn from a fork of their own, so adding them moved no earlier seed's scenario.
  */
 export interface FaultKind<K extends FaultSpec['kind']> {
+  /**
+   * What the kind needs: the reference cluster (ClusterControl), a target that restarts
+   * (TargetFaultHooks.restart), or nothing the run may lack (a phone clock-jump; a chat-server
+   * one against a target is refused at load).
+   */
+  needs: 'cluster' | 'target-restart' | 'nothing';
   apply(fault: SpecOf<K>, ctx: FaultContext): Promise<number | undefined>;
   draw(r: Random, atMs: number, windowMsMax: number, shape: FaultShape): Raw | undefined;
   drawnBy: 'pick' | 'own-fork';
@@ -70,6 +92,7 @@ function clusterOf(ctx: FaultContext): ClusterControl {
 /** Every fault kind of the scenario language (FaultSpec), in the swarm's pick order. */
 export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = {
   'restart-chat-servers': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs) => ({ atMs, kind: 'restart-chat-servers', crash: r.nextFloat() < 0.7 }),
     apply: async (fault, ctx) => {
@@ -80,6 +103,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'crash-gateway': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => (shape.gateways > 1 ? { atMs, kind: 'crash-gateway', gateway: between(r, 0, shape.gateways - 1) } : undefined),
     apply: async (fault, ctx) => {
@@ -90,6 +114,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'pause-gateway': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -99,6 +124,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'partition-gateway': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'partition-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -108,6 +134,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'pause-chat-server': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-chat-server', chatServer: between(r, 0, shape.chatServers - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -117,6 +144,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'kill-chat-server': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => ({ atMs, kind: 'kill-chat-server', chatServer: between(r, 0, shape.chatServers - 1) }),
     apply: async (fault, ctx) => {
@@ -127,6 +155,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'lose-broker-messages': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'lose-broker-messages', share: pick(r, [0.1, 0.3, 0.7, 1]), forMs: windowMs(r, w) }),
     apply: async (fault, ctx) => {
@@ -143,6 +172,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Backend faults (scenarios/schema.json backendFault), each window within the load.
   'store-outage': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'store-outage', forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -152,6 +182,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'slow-store': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'slow-store', latencyMs: pick(r, [50, 500, 3000]), forMs: Math.min(windowMs(r, w), 6000) }),
     apply: async (fault, ctx) => {
@@ -165,6 +196,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'kill-gateway': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'kill-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -175,6 +207,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Always back in the swarm: a drain for good next to a crash-gateway of the other gateway leaves phones nowhere to go.
   'drain-gateway': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'drain-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
     apply: async (fault, ctx) => {
@@ -188,6 +221,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'duplicate-broker-messages': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'duplicate-broker-messages', share: pick(r, [0.1, 0.5, 1]), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -197,6 +231,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'reorder-broker-messages': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'reorder-broker-messages', share: pick(r, [0.1, 0.3, 0.6]), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -206,6 +241,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'lose-broker-channel': {
+    needs: 'cluster',
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => (r.nextFloat() < 0.5
       ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }
@@ -219,6 +255,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Wall clocks stepping (both ways, up to an hour) on phones or chat servers; instant, no window.
   'clock-jump': {
+    needs: 'nothing',
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => {
       const byMs = pick(r, [-3_600_000, -600_000, -30_000, -5_000, 5_000, 30_000, 600_000, 3_600_000]);
@@ -230,6 +267,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   // Drawn since the presence store has an epoch (PresenceStore.epoch): the presence service now
   // tells that the store lost what it announced from. Calls fail for up to 5 s.
   'restart-presence-store': {
+    needs: 'cluster',
     drawnBy: 'own-fork',
     draw: (r, atMs, w) => ({ atMs, kind: 'restart-presence-store', forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -237,6 +275,22 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
       ctx.log(`fault: the presence store restarts empty, down for ${fault.forMs} ms`);
       let end: () => void | Promise<void> = () => undefined;
       return windowed(fault, ctx, async () => { end = await cluster.restartPresenceStore(); }, async () => { await end(); });
+    },
+  },
+  // A target's restart (target.kind ejabberd: scripts/ejabberd.sh restart); never drawn: the
+  // swarm plays the reference cluster, which has finer faults of its own.
+  'restart-target': {
+    needs: 'target-restart',
+    drawnBy: 'own-fork',
+    draw: () => undefined,
+    apply: async (fault, ctx) => {
+      const restart = ctx.target?.restart;
+      if (!restart) throw new Error('no target that restarts');
+      ctx.log(`fault: ${ctx.target!.name} restarts${fault.forMs > 0 ? `, down for ${fault.forMs} ms` : ''}`);
+      const startedMs = ctx.time.nowMs();
+      await restart.call(ctx.target, fault.forMs);
+      ctx.log(`fault over: ${ctx.target!.name} answers again, ${ctx.time.nowMs() - startedMs} ms after the restart began`);
+      return undefined; // the window ends when it answers again
     },
   },
 };
@@ -253,12 +307,31 @@ async function applyClockJump(fault: ClockJumpSpec, ctx: FaultContext): Promise<
 }
 
 /**
- * Plays one fault with its kind's `apply` (see FaultKind). Every kind but clock-jump needs a
- * cluster started by chatsim: against --target it is skipped, with a line in the log.
+ * Why the run's cluster or target cannot take `fault` (its kind's `needs`), or undefined when it
+ * can: "ejabberd: partition-gateway needs the reference cluster". The run does not play such a
+ * fault, records no window for it and lists it in the summary (faultsNotTaken).
+ */
+export function faultNotTakenReason(fault: FaultSpec, ctx: Pick<FaultContext, 'cluster' | 'target'>): string | undefined {
+  const needs = FAULT_KINDS[fault.kind].needs;
+  const where = ctx.cluster ? 'the reference cluster' : ctx.target?.name ?? 'the target';
+  if (needs === 'cluster' && !ctx.cluster) return `${where}: ${fault.kind} needs the reference cluster (a target chatsim did not start has no such part to fault)`;
+  if (needs === 'target-restart' && !ctx.target?.restart) {
+    return ctx.cluster
+      ? `${where}: restart-target is for a target chatsim did not start (target.kind ejabberd); the cluster's own are restart-chat-servers, kill-gateway, restart-presence-store`
+      : `${where}: restart-target needs a target chatsim can restart (target.kind ejabberd)`;
+  }
+  return undefined;
+}
+
+/**
+ * Plays one fault with its kind's `apply` (see FaultKind). A fault the cluster or target cannot
+ * take (faultNotTakenReason) is not played: a line in the log says why (the run skeleton lists
+ * it in the summary and schedules only what can be taken).
  */
 export function applyFault(fault: FaultSpec, ctx: FaultContext): Promise<number | undefined> {
-  if (fault.kind !== 'clock-jump' && !ctx.cluster) {
-    ctx.log(`fault ${fault.kind} skipped: faults need a cluster started by chatsim, not --target`);
+  const reason = faultNotTakenReason(fault, ctx);
+  if (reason !== undefined) {
+    ctx.log(`fault ${fault.kind} not taken: ${reason}`);
     return Promise.resolve(undefined);
   }
   return (FAULT_KINDS[fault.kind] as FaultKind<FaultSpec['kind']>).apply(fault, ctx);

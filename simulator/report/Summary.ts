@@ -1,6 +1,6 @@
 import type { PropertyResult } from '../check/PropertyResult.ts';
 import type { BuildInfo, RunPhase } from '../types/runTypes.ts';
-import type { FaultWindow } from '../history/FaultWindow.ts';
+import type { FaultNotTaken, FaultWindow } from '../history/FaultWindow.ts';
 import type { HistogramSnapshot, MetricsSnapshot } from '../metrics/Metrics.ts';
 import type { Breakdowns } from '../metrics/tagBreakdown.ts';
 import { KNOWN_METRICS, type MetricInfo, type Threshold, type ThresholdOp } from '../scenario/thresholds.ts';
@@ -100,6 +100,9 @@ export type SummaryLatencyMetric = 'sendToAck' | 'sendToDelivered' | 'sendToRead
  *   acksPerDelivered, receiptsSavedByDebounce, piggybackShare}, `reconnects`, `errors` {CODE: n}, `errorRate`
  *   (error frames per frame sent), `syncMessages` (same stats, messages per sync).
  * - `faults[]`: {kind, startMs, endMs, label?} relative to the run start (label: what happened, for people).
+ * - `faultsNotTaken[]` (only when there are some): {kind, atMs, label, reason}, the scenario's faults the
+ *   run's cluster or target could not take (not played, no window: "ejabberd: partition-gateway needs the
+ *   reference cluster ...") or whose playing failed ("playing it failed: ..."). They do not change the verdict.
  * - `phases[]`: {name 'ramp'|'load'|'heal', startMs, endMs} relative to the run start.
  * - `build`: {version, commit?, finishedAt} (optional: absent from summaries written before it existed).
  * - `breakdowns`: {sendToAck, sendToDelivered, sendToRead, fanOut} each {"all" | "tag:value": {count, p50, p90,
@@ -120,6 +123,8 @@ export interface Summary {
   thresholds: SummaryThreshold[];
   metrics: SummaryMetrics;
   faults: FaultWindow[];
+  /** The scenario's faults the cluster or target could not take, with why (absent when none). */
+  faultsNotTaken?: FaultNotTaken[];
   /** The run's phases on its timeline: ramp (when the scenario ramps), load, heal. */
   phases: RunPhase[];
   generator: GeneratorHealth;
@@ -167,6 +172,7 @@ export interface SummaryInput {
   metrics: MetricsSnapshot;
   phones: number;
   faults: FaultWindow[];
+  faultsNotTaken?: FaultNotTaken[];
   generator: GeneratorHealth;
   reproduce: string;
   runFailed?: { code: string; message: string };
@@ -195,6 +201,7 @@ export function buildSummary(input: SummaryInput): Summary {
     phases: (input.phases ?? []).map((p) => ({ ...p })),
     generator: { ...input.generator },
   };
+  if (input.faultsNotTaken && input.faultsNotTaken.length > 0) summary.faultsNotTaken = input.faultsNotTaken.map((f) => ({ kind: f.kind, atMs: f.atMs, label: f.label, reason: f.reason }));
   if (input.runFailed) summary.runFailed = { code: input.runFailed.code, message: input.runFailed.message };
   if (input.build) summary.build = { ...input.build };
   if (input.breakdowns) summary.breakdowns = input.breakdowns;

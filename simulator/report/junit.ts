@@ -6,19 +6,21 @@ import { formatThresholdValue } from './terminalSummary.ts';
  * junit.xml for CI test reporters: one suite `chatsim.<scenario>`, a test case per property
  * (classname `properties`) and per threshold (classname `thresholds`), and an error case when
  * the run could not complete. Unknown properties are skipped with their reason, not failed,
- * matching the exit code.
+ * matching the exit code; so is each fault of the scenario the target could not take (classname
+ * `faults`), so a CI report shows it rather than a silent skip.
  */
 export function junitXml(summary: Summary): string {
   const cases = [
     ...(summary.runFailed ? [runFailedCase(summary.runFailed)] : []),
     ...summary.properties.map(propertyCase),
     ...summary.thresholds.map(thresholdCase),
+    ...(summary.faultsNotTaken ?? []).map(faultNotTakenCase),
   ];
   const counts = {
     tests: cases.length,
     failures: summary.properties.filter((p) => p.verdict === 'fail').length + summary.thresholds.filter((t) => !t.ok).length,
     errors: summary.runFailed ? 1 : 0,
-    skipped: summary.properties.filter((p) => p.verdict === 'unknown').length,
+    skipped: summary.properties.filter((p) => p.verdict === 'unknown').length + (summary.faultsNotTaken?.length ?? 0),
   };
   const seconds = (summary.durationMs / 1000).toFixed(3);
   const countAttrs = `tests="${counts.tests}" failures="${counts.failures}" errors="${counts.errors}" skipped="${counts.skipped}" time="${seconds}"`;
@@ -51,6 +53,10 @@ function thresholdCase(t: SummaryThreshold): string {
   const actual = t.actual === null ? `the run did not produce this metric${limit}` : `actual ${formatThresholdValue(t.expression, t.actual)}${limit}`;
   if (t.ok) return `${open}<system-out>${text(actual)}</system-out></testcase>`;
   return `${open}<failure type="threshold" message="${attr(actual)}">${text(`${t.expression}: ${actual}`)}</failure></testcase>`;
+}
+
+function faultNotTakenCase(f: NonNullable<Summary['faultsNotTaken']>[number]): string {
+  return `<testcase classname="faults" name="${attr(`${f.kind} at ${f.atMs} ms taken`)}"><skipped message="${attr(`not taken: ${f.reason}`)}"/></testcase>`;
 }
 
 function runFailedCase(failed: { code: string; message: string }): string {

@@ -91,6 +91,8 @@ const STYLE = [
 
 function header(s: Summary): string {
   const failed = s.runFailed ? `<p class="fail">The run could not complete: ${esc(s.runFailed.code)}: ${esc(s.runFailed.message)}</p>` : '';
+  const notTaken = (s.faultsNotTaken ?? []).map((f) => `<li><b>${esc(f.kind)}</b> at ${esc(formatMs(f.atMs))}: ${esc(f.reason)}</li>`);
+  const faultsNotTaken = notTaken.length > 0 ? `<div id="faults-not-taken"><p>Faults of the scenario not taken (not played):</p><ul>${notTaken.join('')}</ul></div>` : '';
   const build = s.build ? `chatsim ${esc(s.build.version)}${s.build.commit ? ` (${esc(s.build.commit)})` : ''}, ${esc(s.build.finishedAt)}` : 'chatsim';
   return `<header>
 <span id="verdict" class="verdict ${s.verdict}">${s.verdict === 'pass' ? 'PASS' : 'FAIL'}</span>
@@ -98,7 +100,7 @@ function header(s: Summary): string {
 <span class="meta">exit ${s.exitCode}: ${esc(EXIT_CODE_MEANINGS[s.exitCode] ?? 'unknown')} · seed ${s.seed} · ${esc(s.engine)} engine · load ${esc(formatMs(s.durationMs))} · ${build}</span>
 </header>
 <p class="meta">reproduce: <code>${esc(s.reproduce)}</code> · scenario <code>${esc(s.scenario.path)}</code></p>
-${failed}`;
+${failed}${faultsNotTaken}`;
 }
 
 /** The numbers a reader wants before any chart; a missing value shows as a dash, never 0. */

@@ -17,6 +17,7 @@ export function formatSummary(summary: Summary, options: { color: boolean; runDi
     rootCauseLines(summary, c, options.runDir),
     propertyLines(summary, c),
     thresholdLines(summary, c),
+    faultsNotTakenLines(summary, c),
     metricLines(summary),
     latencyLines(summary),
     breakdownLines(summary),
@@ -32,6 +33,14 @@ function verdictLines(s: Summary, c: ChalkInstance): string[] {
     `scenario ${s.scenario.name} (${s.scenario.path})  seed ${s.seed}  engine ${s.engine}  load ${formatMs(s.durationMs)}`];
   if (s.runFailed) lines.push(c.red(`run failed: ${s.runFailed.code}: ${s.runFailed.message}`));
   return lines;
+}
+
+/** The scenario's faults the target could not take: never a silent skip. */
+function faultsNotTakenLines(s: Summary, c: ChalkInstance): string[] {
+  const notTaken = s.faultsNotTaken ?? [];
+  if (notTaken.length === 0) return [];
+  return [c.bold.yellow(`faults not taken (${notTaken.length} of the scenario's, not played):`),
+    ...notTaken.map((f) => `  ${f.kind} at ${formatMs(f.atMs)} (${f.label}): ${f.reason}`)];
 }
 
 /** A failed run names its most likely cause first, then the rest as likely consequences, then how to shrink it. */

@@ -166,6 +166,12 @@ export type FaultSpec =
   | { atMs: number; kind: 'kill-chat-server'; chatServer: number }
   /** For forMs the broker drops each published payload with probability `share` (0..1]. */
   | { atMs: number; kind: 'lose-broker-messages'; share: number; forMs: number }
+  /**
+   * A target chatsim did not start restarts (target.kind ejabberd: scripts/ejabberd.sh restart):
+   * it stays stopped forMs (0: a restart at once), and the fault lasts until it answers again.
+   * The reference cluster and a chatsim --target cannot take it (simulator/faults/faultVenue.ts).
+   */
+  | { atMs: number; kind: 'restart-target'; forMs: number }
   | ClockJumpSpec
   | BackendFaultSpec;
 

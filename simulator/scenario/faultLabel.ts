@@ -13,6 +13,7 @@ export function faultLabel(fault: FaultSpec): string {
     case 'pause-chat-server': return `chat server ${fault.chatServer} paused`;
     case 'kill-chat-server': return `chat server ${fault.chatServer} killed`;
     case 'lose-broker-messages': return `broker loses ${Math.round(fault.share * 100)}%`;
+    case 'restart-target': return fault.forMs > 0 ? `target restarted (down ${fault.forMs} ms)` : 'target restarted';
     default: return genericLabel(fault as { kind: string } & Record<string, unknown>);
   }
 }

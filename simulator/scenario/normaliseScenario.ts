@@ -123,6 +123,7 @@ function faultOf(f: Raw): FaultSpec {
     case 'pause-chat-server': return { atMs, kind: 'pause-chat-server', chatServer: f.chatServer as number, forMs: durationMs(f.forMs) };
     case 'kill-chat-server': return { atMs, kind: 'kill-chat-server', chatServer: f.chatServer as number };
     case 'lose-broker-messages': return { atMs, kind: 'lose-broker-messages', share: f.share as number, forMs: durationMs(f.forMs) };
+    case 'restart-target': return { atMs, kind: 'restart-target', forMs: f.forMs === undefined ? 0 : durationMs(f.forMs) };
     case 'clock-jump': return {
       atMs, kind: 'clock-jump', target: f.target as 'phones' | 'chat-servers', byMs: f.byMs as number,
       ...(f.share === undefined ? {} : { share: f.share as number }), ...(f.chatServer === undefined ? {} : { chatServer: f.chatServer as number }),
@@ -148,13 +149,20 @@ function backendFaultOf(f: Raw, atMs: number): FaultSpec {
   }
 }
 
-/** An ejabberd target defaults to scripts/ejabberd.sh's ports and the xmpp driver; a chatsim one has no defaults. */
+/**
+ * An ejabberd target defaults to scripts/ejabberd.sh's HTTP port (its EJABBERD_HTTP_PORT where
+ * set, as the script reads it: the API and XMPP over WebSocket at /ws, whose links are shaped)
+ * and the xmpp driver; a chatsim one has no defaults.
+ */
 function targetOf(target: Raw): NonNullable<Scenario['target']> {
   const ejabberd = target.kind === 'ejabberd';
-  const httpUrl = target.httpUrl ?? (ejabberd ? EJABBERD_HTTP_DEFAULT_URL : '');
+  const httpPort = process.env.EJABBERD_HTTP_PORT;
+  const httpDefault = httpPort ? `http://127.0.0.1:${httpPort}` : EJABBERD_HTTP_DEFAULT_URL;
+  const xmppDefault = httpPort ? `ws://127.0.0.1:${httpPort}/ws` : EJABBERD_XMPP_DEFAULT_URL;
+  const httpUrl = target.httpUrl ?? (ejabberd ? httpDefault : '');
   const driver = target.driver ?? (ejabberd ? 'xmpp' : undefined);
   return {
-    ...(ejabberd ? { kind: 'ejabberd' as const, xmppUrl: (target.xmppUrl as string | undefined) ?? EJABBERD_XMPP_DEFAULT_URL } : {}),
+    ...(ejabberd ? { kind: 'ejabberd' as const, xmppUrl: (target.xmppUrl as string | undefined) ?? xmppDefault } : {}),
     httpUrl: String(httpUrl).replace(/\/+$/, ''),
     ...(target.adminToken ? { adminToken: target.adminToken as string } : {}),
     ...(driver ? { driver: driver as string } : {}),

@@ -37,8 +37,9 @@ function failingOf(summary: any): string[] {
 }
 
 describe.runIf(enabled)('shipped scenarios, as shipped', () => {
-  // xmpp-flaky-mobile judges an ejabberd (not the reference cluster) and needs one running:
-  // test/xmpp/xmppScenario.test.ts runs it, and docs/drivers.md records what it fails and why.
+  // xmpp-flaky-mobile and xmpp-restart judge an ejabberd (not the reference cluster) and need one:
+  // test/xmpp/xmppScenario.test.ts runs them (xmpp-restart on a node of its own, which it
+  // restarts), and docs/drivers.md records what they fail and why.
   const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.yaml') && !f.startsWith('xmpp-')).sort();
   for (const file of files) {
     it(`${file} runs and passes`, async () => {

@@ -7,6 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventEmitter } from 'node:events';
@@ -32,9 +34,9 @@ export interface EjabberdEndpoints {
   startedHere: boolean;
 }
 
-function runScript(command: string, timeoutMs: number): Promise<{ code: number; out: string }> {
+function runScript(command: string, timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile('bash', [script, command], { timeout: timeoutMs, cwd: repo }, (err, stdout, stderr) => {
+    execFile('bash', [script, command], { timeout: timeoutMs, cwd: repo, ...(env ? { env } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, out: `${stdout}${stderr}`.trim() });
     });
@@ -58,6 +60,40 @@ export async function ensureEjabberd(): Promise<{ ok: true; endpoints: EjabberdE
   const started = await runScript('start', START_TIMEOUT_MS);
   if (started.code !== 0) return { ok: false, reason: `bash scripts/ejabberd.sh start failed: ${started.out.split('\n').slice(-6).join(' | ')}` };
   return { ok: true, endpoints: endpoints(true) };
+}
+
+/** A node of a test's own (scratch directory, node name, ports), for tests that restart or stop it. */
+export interface PrivateEjabberd {
+  /** The environment that names it to scripts/ejabberd.sh and to `chatsim run` (EJABBERD_*). */
+  env: NodeJS.ProcessEnv;
+  endpoints: EjabberdEndpoints;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a node of this test's own through scripts/ejabberd.sh (EJABBERD_DIR, EJABBERD_NODE and
+ * the ports below; the default node, shared by other tests, is never restarted by a test).
+ */
+export async function startPrivateEjabberd(name: string, ports: { c2s: number; http: number; dist: number }): Promise<{ ok: true; node: PrivateEjabberd } | { ok: false; reason: string }> {
+  const dir = mkdtempSync(path.join(tmpdir(), `chatsim-ejabberd-${name}-`));
+  chmodSync(dir, 0o755); // the node runs as the ejabberd user, which must reach it
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, EJABBERD_DIR: dir, EJABBERD_NODE: `chatsim-${name}@localhost`,
+    EJABBERD_C2S_PORT: String(ports.c2s), EJABBERD_HTTP_PORT: String(ports.http), EJABBERD_DIST_PORT: String(ports.dist),
+  };
+  const started = await runScript('start', START_TIMEOUT_MS, env);
+  if (started.code !== 0) return { ok: false, reason: `bash scripts/ejabberd.sh start (${name}) failed: ${started.out.split('\n').slice(-6).join(' | ')}` };
+  return {
+    ok: true,
+    node: {
+      env,
+      endpoints: { service: `xmpp://127.0.0.1:${ports.c2s}`, wsService: `ws://127.0.0.1:${ports.http}/ws`, apiUrl: `http://127.0.0.1:${ports.http}/api`, domain: 'localhost', mucDomain: 'conference.localhost', startedHere: true },
+      stop: async () => {
+        await runScript('stop', 90_000, env);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    },
+  };
 }
 
 export async function stopIfStarted(endpoints: EjabberdEndpoints | undefined): Promise<void> {

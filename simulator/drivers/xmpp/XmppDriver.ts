@@ -40,6 +40,11 @@ export interface XmppDriverOptions {
   user: string;
   device: string;
   domain: string;
+  /**
+   * Put before every user's name to make its XMPP account (`<prefix>u3@domain`), so that two runs
+   * against one server do not share accounts (EjabberdProvisioner's per-run prefix). Default none.
+   */
+  userPrefix?: string;
   /** Default SCRAM-SHA-1; PLAIN for loopback load runs (see XmppConnectionOptions). */
   saslMechanism?: 'SCRAM-SHA-1' | 'PLAIN';
   /** Announced to the phone as its heartbeat interval (XEP-0199 pings), ms. Default 30,000. */
@@ -87,7 +92,7 @@ export class XmppDriver implements PhoneDriver {
     if (this.client) this.forget(this.client.connection);
     const o = this.options;
     const connection = new XmppConnection({
-      service: endpoint, domain: o.domain, username: o.user, password, resource: o.device, autoReconnect: false,
+      service: endpoint, domain: o.domain, username: `${o.userPrefix ?? ''}${o.user}`, password, resource: o.device, autoReconnect: false,
       ...(o.transport ? { transport: o.transport } : {}), ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}),
       ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), ...(o.time ? { time: o.time } : {}),
     });
@@ -120,7 +125,19 @@ export class XmppDriver implements PhoneDriver {
     const parts = chat.split(':');
     if (parts.length !== 3 || parts[0] !== 'd') return undefined;
     const peer = parts[1] === this.options.user ? parts[2] : parts[2] === this.options.user ? parts[1] : undefined;
-    return peer ? `${peer}@${this.options.domain}` : undefined;
+    return peer ? `${this.options.userPrefix ?? ''}${peer}@${this.options.domain}` : undefined;
+  }
+
+  /** The bare JID of an app user (the run's prefix before its name). */
+  jidOf(user: string): string {
+    return `${this.options.userPrefix ?? ''}${user}@${this.options.domain}`;
+  }
+
+  /** The app's user of a JID: its local part without the run's prefix. */
+  userOf(jid: string): string {
+    const local = localPart(jid);
+    const prefix = this.options.userPrefix?.toLowerCase() ?? '';
+    return prefix !== '' && local.startsWith(prefix) ? local.slice(prefix.length) : local;
   }
 }
 
@@ -161,7 +178,7 @@ class XmppDriverSession implements DriverSession {
       case 'ack': return this.ack(intent.chat, intent.upTo);
       case 'read': return this.read(intent.chat, intent.upTo);
       case 'typing': return this.typing(intent.chat, intent.readUpTo);
-      case 'presence-query': return void answerPresenceQuery(this.connection, this.driver.options.domain, intent.users, this.online).then((users) => this.emit({ kind: 'presence-result', ref: intent.id, users }));
+      case 'presence-query': return void answerPresenceQuery(this.connection, (user) => this.driver.jidOf(user), intent.users, this.online).then((users) => this.emit({ kind: 'presence-result', ref: intent.id, users }));
       case 'app-state': return this.csi.set(intent.foreground);
       case 'ping': return void this.connection.ping().then((r) => { if (r.ok) this.inbound(); });
       case 'sync':
@@ -233,11 +250,11 @@ class XmppDriverSession implements DriverSession {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
     c.on('chatState', ({ from, state, type, delayed }) => {
-      if (this.inbound() && type === 'chat' && state === 'composing' && isLiveChatState(delayed, this.metrics)) this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
+      if (this.inbound() && type === 'chat' && state === 'composing' && isLiveChatState(delayed, this.metrics)) this.emit({ kind: 'typing', chat: this.driver.directChat(this.driver.userOf(from)), user: this.driver.userOf(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
       if (!this.inbound()) return;
-      const user = localPart(from);
+      const user = this.driver.userOf(from);
       const resources = this.online.get(user) ?? new Set<string>();
       const wasOnline = resources.size > 0;
       if (available) resources.add(resource ?? '');
@@ -264,7 +281,7 @@ class XmppDriverSession implements DriverSession {
 
   /** The server has our message: it takes the next position of its chat. */
   private stored(id: string, to: string): void {
-    const chat = this.driver.directChat(localPart(to));
+    const chat = this.driver.directChat(this.driver.userOf(to));
     const body = this.pendingBodies.get(id) ?? '';
     this.pendingBodies.delete(id);
     const { entry } = this.positions.place(chat, id, (seq) => ({ stanzaId: id, own: true, message: this.ownMessage(chat, seq, id, body) }));
@@ -280,7 +297,7 @@ class XmppDriverSession implements DriverSession {
 
   private incoming(m: IncomingMessage): void {
     if (m.type !== 'chat') return; // groupchat: not mapped (see docs/drivers.md)
-    const peer = localPart(m.from);
+    const peer = this.driver.userOf(m.from);
     const chat = this.driver.directChat(peer);
     const key = m.originId ?? (m.id || m.stanzaId || '');
     // XEP-0280 copies are deduplicated against MAM pages by origin-id (the key) and by our archive's stanza-id.
@@ -299,7 +316,7 @@ class XmppDriverSession implements DriverSession {
 
   /** A receipt or marker naming one of our messages: cumulative up to its position. */
   private receiptFor(from: string, id: string, kind: 'delivered' | 'read'): void {
-    const user = localPart(from);
+    const user = this.driver.userOf(from);
     const chat = this.driver.directChat(user);
     const seq = this.positions.seqOfStanzaId(chat, id);
     if (seq !== undefined) return this.emit({ kind: 'receipt', receipt: { chat, user, kind, upTo: seq } });
@@ -361,7 +378,7 @@ class XmppDriverSession implements DriverSession {
     const ownDevice = archived.from.includes('/') ? archived.from.slice(archived.from.indexOf('/') + 1) : device;
     this.positions.place(chat, key, (seq) => ({
       stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? ownDevice : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : this.driver.userOf(archived.from), fromDevice: own ? ownDevice : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }

@@ -14,10 +14,10 @@ import type { XmppConnection } from './XmppConnection.ts';
 const NS_LAST = 'jabber:iq:last';
 
 /** Per user, whether it is online: from `heard` (user -> resources available) where heard, else XEP-0012. */
-export async function answerPresenceQuery(connection: XmppConnection, domain: string, users: readonly string[], heard: ReadonlyMap<string, ReadonlySet<string>>): Promise<Array<{ user: string; online: boolean }>> {
+export async function answerPresenceQuery(connection: XmppConnection, jidOf: (user: string) => string, users: readonly string[], heard: ReadonlyMap<string, ReadonlySet<string>>): Promise<Array<{ user: string; online: boolean }>> {
   const asked = await Promise.all(users.map(async (user) => {
     if (heard.has(user)) return undefined;
-    const answer = await connection.iq(xml('iq', { type: 'get', to: `${user}@${domain}`, id: connection.nextId() }, xml('query', { xmlns: NS_LAST })));
+    const answer = await connection.iq(xml('iq', { type: 'get', to: jidOf(user), id: connection.nextId() }, xml('query', { xmlns: NS_LAST })));
     const query = answer.ok ? answer.value.getChild('query', NS_LAST) : undefined;
     // Online: 0 s and no status. A stored last activity of the same second also reads 0 s, but
     // carries its status ("Registered but didn't login", or the unavailable presence's status):

@@ -69,6 +69,17 @@ export function createXmppEntity(options: XmppConnectionOptions, requestTimeoutM
   raw._onData = function guardedOnData(this: typeof raw, data: Buffer): void {
     if (this.parser) onData.call(this, data);
   };
+  // xmpp.js unsubscribes its socket listeners, 'error' included, when it lets a socket go
+  // (_detachSocket, on stop or close) before the socket has fully closed: a reset arriving then
+  // (ejabberd restarted or stopped under load: ECONNRESET) was an unhandled 'error' that killed
+  // the phone worker thread with every phone on it. Each socket keeps a listener of its own; while
+  // attached, xmpp.js still reports errors as before.
+  const rawSockets = entity as unknown as { _attachSocket(socket: { on(event: 'error', fn: () => void): void }): void };
+  const attachSocket = rawSockets._attachSocket;
+  rawSockets._attachSocket = function keptErrorListener(this: typeof rawSockets, socket): void {
+    socket.on('error', () => {});
+    attachSocket.call(this, socket);
+  };
   const sm = entity.streamManagement;
   sm.requestAckInterval = options.ackRequestIntervalMs ?? DEFAULT_ACK_REQUEST_INTERVAL_MS;
   // Without an answer to <r/> for this long the link is taken as dead (xmpp.js disconnects).

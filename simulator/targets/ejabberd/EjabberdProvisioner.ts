@@ -13,21 +13,46 @@ export interface EjabberdProvisionerOptions {
   xmppUrl: string;
   /** A fresh secret per user (default: 18 random bytes, base64url); never a fixed password. */
   newPassword?: () => string;
+  /**
+   * Put before every user's name to make its account (`<prefix>u3`): this run's own accounts,
+   * which no other run against the same server touches. Default `newUserPrefix()`, random per run.
+   * The driver must be given the same (driverOptions.userPrefix).
+   */
+  userPrefix?: string;
+}
+
+/** A run's own account prefix: `c` and 8 random hex digits and a dash (`c1f2e3d4a-u3`). */
+export function newUserPrefix(): string {
+  return `c${randomBytes(4).toString('hex')}-`;
 }
 
 /**
- * Provisions a population on ejabberd (TargetProvisioner): each user re-registered with a
- * password generated for this run (unregistering first drops what an earlier run left: roster,
- * offline messages, the MAM archive, which a sync would otherwise hand back as messages nobody
- * in this run sent); each friendship a mutual roster subscription ("both"); each 1:1 chat the
- * XmppDriver's `d:a:b` id. Groups (MUC) are refused: the driver does not carry them yet.
- * A device's `token` is its user's password, which the driver uses to sign in (SASL).
+ * Provisions a population on ejabberd (TargetProvisioner): each user an account of this run's
+ * own (`<userPrefix><user>`, so concurrent runs never share or unregister each other's accounts),
+ * registered with a password generated for this run (an account left by an earlier run with the
+ * same name, which cannot happen with the random prefix, is unregistered first: its roster,
+ * offline messages and MAM archive would otherwise come back as messages nobody in this run
+ * sent); each friendship a mutual roster subscription ("both"); each 1:1 chat the XmppDriver's
+ * `d:a:b` id (of the population's names: the driver adds the prefix). Groups (MUC) are refused:
+ * the driver does not carry them yet. A device's `token` is its user's password, which the
+ * driver uses to sign in (SASL). `release` unregisters the accounts this run registered, and
+ * only those.
  */
 export class EjabberdProvisioner implements TargetProvisioner {
   readonly where: string;
+  readonly userPrefix: string;
+  private readonly registered = new Set<string>();
 
   constructor(private readonly options: EjabberdProvisionerOptions) {
     this.where = `ejabberd ${options.xmppUrl}`;
+    this.userPrefix = options.userPrefix ?? newUserPrefix();
+  }
+
+  /** Unregisters every account this run registered (with its roster, offline queue and archive). */
+  async release(): Promise<void> {
+    const accounts = [...this.registered];
+    this.registered.clear();
+    await eachLimited(accounts, async (account) => { await this.options.admin.unregister(account); });
   }
 
   async provision(population: Population): Promise<ProvisionResult> {
@@ -38,12 +63,18 @@ export class EjabberdProvisioner implements TargetProvisioner {
     if (!status.ok) return { ok: false, code: status.error.code === 'unreachable' ? 'TARGET_UNREACHABLE' : 'PROVISION_FAILED', message: `ejabberd status: ${status.error.message}` };
     const newPassword = this.options.newPassword ?? (() => randomBytes(18).toString('base64url'));
     const passwords = new Map(population.users.map((u) => [u.id, newPassword()]));
+    const account = (user: string): string => `${this.userPrefix}${user}`;
     try {
       await eachLimited([...passwords], async ([user, password]) => {
-        await admin.unregister(user); // absent users answer an error; either way the name is free
-        must(await admin.register(user, password), `register ${user}`);
+        let registered = await admin.register(account(user), password);
+        if (!registered.ok && registered.error.code === 'user_exists') {
+          await admin.unregister(account(user)); // a name of ours left by an earlier run
+          registered = await admin.register(account(user), password);
+        }
+        must(registered, `register ${account(user)}`);
+        this.registered.add(account(user));
       });
-      await eachLimited(population.friendships, async ([a, b]) => must(await admin.makeFriends(a, b), `friends ${a} ${b}`));
+      await eachLimited(population.friendships, async ([a, b]) => must(await admin.makeFriends(account(a), account(b)), `friends ${account(a)} ${account(b)}`));
     } catch (error) {
       return { ok: false, code: 'PROVISION_FAILED', message: (error as Error).message };
     }
