@@ -37,6 +37,7 @@ const BUILTIN: Readonly<Record<(typeof BUILTIN_DRIVER_NAMES)[number], DriverFact
     user: ctx.user, device: ctx.device, time: ctx.time,
     domain: typeof ctx.options.domain === 'string' ? ctx.options.domain : 'localhost',
     ...(ctx.options.saslMechanism === 'PLAIN' ? { saslMechanism: 'PLAIN' as const } : {}),
+    ...(typeof ctx.options.mucDomain === 'string' ? { mucDomain: ctx.options.mucDomain } : {}),
   }),
 };
 

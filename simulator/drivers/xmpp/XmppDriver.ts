@@ -11,19 +11,28 @@
 // - ack / read: XEP-0184 receipts for each message up to the position / one XEP-0333
 //   `displayed` marker for the newest (cumulative by that XEP);
 // - presence: roster presence (contacts must be subscribed: EjabberdAdmin.makeFriends);
-// - typing: XEP-0085 `composing`.
-// Group chats (MUC) and token syncs are refused as unsupported.
+// - typing: XEP-0085 `composing`;
+// - group chats `g:<room>`: XEP-0045 rooms with the room's MAM (MucChats.ts); no receipts or read
+//   markers there (capabilities.groups).
+// Token syncs are refused as unsupported.
 import type { TimeSource } from '../../../server/ports/Clock.ts';
 import { createSystemTime } from '../../../server/runtime/systemTime.ts';
 import type { MetricsSink } from '../../metrics/MetricsSink.ts';
 import type { DriverCapabilities } from '../DriverCapabilities.ts';
 import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, RequestPaging, SessionHandlers, SyncChatPage, WireMessage } from '../PhoneDriver.ts';
 import { ChatPositions, type PositionedMessage } from './ChatPositions.ts';
+import { MucChats, type RoomNames } from './MucChats.ts';
 import { XmppConnection, type ArchivedMessage, type IncomingMessage } from './XmppConnection.ts';
 
-/** What XMPP on ejabberd carries for the app model, and what it does not. */
+/**
+ * What XMPP on ejabberd carries for the app model, and what it does not. In groups (MUC) no
+ * delivery receipts (XEP-0184 section 5.3 discourages them in rooms) and no read ticks: chatsim's
+ * group tick is the minimum over the members' cursors, and markers sent to a room are neither
+ * archived nor kept for an occupant who is away, so a sender cannot compute it (docs/drivers.md).
+ */
 export const XMPP_CAPABILITIES: DriverCapabilities = Object.freeze({
   serverOrder: false, receipts: true, readMarkers: true, presence: true, typing: true, syncFromPosition: true, idempotentSend: false,
+  groups: Object.freeze({ receipts: false, readMarkers: false }),
 });
 
 export interface XmppDriverOptions {
@@ -31,6 +40,8 @@ export interface XmppDriverOptions {
   user: string;
   device: string;
   domain: string;
+  /** The MUC service of group chats; default `conference.<domain>`. */
+  mucDomain?: string;
   /** Default SCRAM-SHA-1; PLAIN for loopback load runs (see XmppConnectionOptions). */
   saslMechanism?: 'SCRAM-SHA-1' | 'PLAIN';
   /** Announced to the phone as its heartbeat interval (XEP-0199 pings), ms. Default 30,000. */
@@ -46,10 +57,12 @@ const EPOCH = 'xmpp';
 const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
 
 /** One driver per phone: its positions outlive sessions, as the phone's local store does. */
-export class XmppDriver implements PhoneDriver {
+export class XmppDriver implements PhoneDriver, RoomNames {
   readonly protocol = 'xmpp';
   readonly capabilities = XMPP_CAPABILITIES;
   readonly positions = new ChatPositions();
+  /** Group chats this phone has named: every session joins their rooms at start. */
+  readonly knownRooms = new Set<string>();
 
   constructor(readonly options: XmppDriverOptions) {}
 
@@ -71,6 +84,21 @@ export class XmppDriver implements PhoneDriver {
     const peer = parts[1] === this.options.user ? parts[2] : parts[2] === this.options.user ? parts[1] : undefined;
     return peer ? `${peer}@${this.options.domain}` : undefined;
   }
+
+  get mucDomain(): string {
+    return this.options.mucDomain ?? `conference.${this.options.domain}`;
+  }
+
+  /** The room's bare JID of a group chat `g:<room>`. */
+  roomJid(chat: string): string | undefined {
+    return chat.startsWith('g:') && chat.length > 2 ? `${chat.slice(2)}@${this.mucDomain}` : undefined;
+  }
+
+  /** The group chat id of a room's JID (bare or full), or undefined for a JID not on the MUC service. */
+  groupChatOf(jid: string): string | undefined {
+    const [local, domain] = bare(jid).split('@');
+    return local && domain === this.mucDomain.toLowerCase() ? `g:${local}` : undefined;
+  }
 }
 
 class XmppDriverSession implements DriverSession {
@@ -87,6 +115,7 @@ class XmppDriverSession implements DriverSession {
   /** Bodies of own messages sent and not yet acknowledged (the ack names only the id). */
   private readonly pendingBodies = new Map<string, string>();
   private readonly time: TimeSource;
+  private readonly muc: MucChats;
 
   constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
     const o = driver.options;
@@ -95,6 +124,10 @@ class XmppDriverSession implements DriverSession {
     this.connection = new XmppConnection({
       service: endpoint, domain: o.domain, username: o.user, password, resource: o.device,
       ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}), ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), time: this.time,
+    });
+    this.muc = new MucChats({
+      user: o.user, device: o.device, connection: this.connection, positions: this.positions, time: this.time, names: driver, knownRooms: driver.knownRooms,
+      emit: (event) => this.emit(event), ended: () => this.ended,
     });
     this.listen();
     void this.start();
@@ -134,6 +167,7 @@ class XmppDriverSession implements DriverSession {
     }
     this.handlers.onOpen();
     this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
+    this.muc.joinKnown();
   }
 
   /** Exactly once: the connection stops (no xmpp.js reconnect: the phone reconnects through `open`). */
@@ -159,14 +193,16 @@ class XmppDriverSession implements DriverSession {
     const c = this.connection;
     c.on('warning', () => this.metrics.increment('xmpp.warnings'));
     c.on('disconnected', () => this.end({ code: CLOSE_ABNORMAL, reason: 'link lost', retryable: true, goingAway: false }));
-    c.on('acked', ({ id, to }) => { if (this.inbound()) this.stored(id, to); });
-    c.on('message', (m) => { if (this.inbound()) this.incoming(m); });
+    // A group message is stored when the room reflects it (MucChats), not at the XEP-0198 ack.
+    c.on('acked', ({ id, to }) => { if (this.inbound() && !this.driver.groupChatOf(to)) this.stored(id, to); });
+    c.on('message', (m) => { if (this.inbound()) return m.type === 'groupchat' ? this.muc.incoming(m) : this.incoming(m); });
     c.on('receipt', ({ from, id }) => { if (this.inbound()) this.receiptFor(from, id, 'delivered'); });
     c.on('marker', ({ from, id, kind, type }) => {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
-    c.on('chatState', ({ from, state, type }) => {
-      if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
+    c.on('chatState', ({ from, state, type, nick }) => {
+      if (type === 'groupchat' && this.inbound()) this.muc.chatState(from, nick, state);
+      else if (this.inbound() && type === 'chat' && state === 'composing') this.emit({ kind: 'typing', chat: this.driver.directChat(localPart(from)), user: localPart(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
       if (!this.inbound()) return;
@@ -184,6 +220,7 @@ class XmppDriverSession implements DriverSession {
   }
 
   private sendMessage(chat: string, clientMsgId: string, body: string): void {
+    if (this.driver.roomJid(chat)) return this.muc.send(chat, clientMsgId, body);
     const peer = this.driver.peerJid(chat);
     if (!peer) return this.emit({ kind: 'refused', code: 'UNSUPPORTED_CHAT', ref: clientMsgId, retryable: false, positionsGone: false });
     const known = this.positions.get(chat, clientMsgId);
@@ -256,6 +293,7 @@ class XmppDriverSession implements DriverSession {
   }
 
   private typing(chat: string, readUpTo: number | undefined): void {
+    if (this.driver.roomJid(chat)) return this.muc.typing(chat); // no read markers in groups
     const peer = this.driver.peerJid(chat);
     if (!peer) return;
     if (readUpTo !== undefined) this.read(chat, readUpTo);
@@ -266,6 +304,13 @@ class XmppDriverSession implements DriverSession {
   private async sync(id: string, positions: Record<string, number>): Promise<void> {
     const chats: SyncChatPage[] = [];
     for (const [chat, position] of Object.entries(positions)) {
+      if (this.driver.roomJid(chat)) {
+        const group = await this.muc.sync(chat, position);
+        if (this.ended) return;
+        if (!group.ok) return this.emit({ kind: 'refused', code: group.code, ref: id, retryable: true, positionsGone: false });
+        chats.push(group.page);
+        continue;
+      }
       const peer = this.driver.peerJid(chat);
       if (!peer) continue;
       const afterId = this.positions.archiveIdAtOrBelow(chat, position);
