@@ -5,7 +5,7 @@
 import { afterAll, describe, it } from 'vitest';
 import { XMPP_CAPABILITIES, XmppDriver } from '../../simulator/drivers/xmpp/XmppDriver.ts';
 import { EjabberdAdmin } from '../../simulator/targets/ejabberd/EjabberdAdmin.ts';
-import { ensureEjabberd, registerUsers, stopIfStarted, type EjabberdEndpoints } from '../support/ejabberdRig.ts';
+import { ensureEjabberd, registerUsers, stopIfStarted, uniqueUser, type EjabberdEndpoints } from '../support/ejabberdRig.ts';
 import { driverContract, type DriverRig } from './driverContract.ts';
 
 const ready = await ensureEjabberd();
@@ -20,19 +20,26 @@ afterAll(() => stopIfStarted(endpoints));
 
 driverContract('xmpp', XMPP_CAPABILITIES, async (): Promise<DriverRig> => {
   const admin = new EjabberdAdmin({ baseUrl: endpoints.apiUrl, domain: endpoints.domain, mucDomain: endpoints.mucDomain });
-  const [a, b] = await registerUsers(admin, ['alice', 'bob']);
+  const [a, b, c] = await registerUsers(admin, ['alice', 'bob', 'carol']);
   const friends = await admin.makeFriends(a!.name, b!.name);
   if (!friends.ok) throw new Error(`makeFriends: ${friends.error.message}`);
+  // The group: a members-only room archived with MAM, as EjabberdProvisioner makes one.
+  const room = uniqueUser('contract-room');
+  const provisioned = await admin.provisionRoom(room, [a!.name, b!.name, c!.name]);
+  if (!provisioned.ok) throw new Error(`provisionRoom: ${provisioned.error.message}`);
   const device = (user: { name: string; password: string }) => ({
     user: user.name, endpoint: endpoints.service, token: user.password,
-    driver: new XmppDriver({ user: user.name, device: 'phone', domain: endpoints.domain, saslMechanism: 'PLAIN' }),
+    driver: new XmppDriver({ user: user.name, device: 'phone', domain: endpoints.domain, mucDomain: endpoints.mucDomain, saslMechanism: 'PLAIN' }),
   });
   const alice = device(a!);
   const bob = device(b!);
   const chat = (alice.driver as XmppDriver).directChat(b!.name);
   return {
-    chat, alice, bob, patienceTicks: 250,
+    chat, alice, bob, group: { chat: `g:${room}`, carol: device(c!) }, patienceTicks: 250,
     tick: () => new Promise((resolve) => setTimeout(resolve, 20)),
-    stop: async () => { await admin.unregister(a!.name); await admin.unregister(b!.name); },
+    stop: async () => {
+      await admin.destroyRoom(room);
+      for (const user of [a!, b!, c!]) await admin.unregister(user.name);
+    },
   };
 }, skipReason);

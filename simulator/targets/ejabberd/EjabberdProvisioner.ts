@@ -13,6 +13,8 @@ export interface EjabberdProvisionerOptions {
   xmppUrl: string;
   /** A fresh secret per user (default: 18 random bytes, base64url); never a fixed password. */
   newPassword?: () => string;
+  /** Prefix of room names (`<prefix><n>` for the population's group `g:<n>`); default `chatsim-g`. */
+  roomPrefix?: string;
 }
 
 /**
@@ -20,7 +22,10 @@ export interface EjabberdProvisionerOptions {
  * password generated for this run (unregistering first drops what an earlier run left: roster,
  * offline messages, the MAM archive, which a sync would otherwise hand back as messages nobody
  * in this run sent); each friendship a mutual roster subscription ("both"); each 1:1 chat the
- * XmppDriver's `d:a:b` id. Groups (MUC) are refused: the driver does not carry them yet.
+ * XmppDriver's `d:a:b` id; each group a MUC room (persistent, members-only, archived with MAM:
+ * EjabberdAdmin.provisionRoom), destroyed first when an earlier run left it (its archive with it:
+ * clear_archive_on_room_destroy), its first member the owner and the others members; its chat id
+ * the driver's `g:<room>`. No MucSub subscriptions: the driver joins the rooms as an occupant.
  * A device's `token` is its user's password, which the driver uses to sign in (SASL).
  */
 export class EjabberdProvisioner implements TargetProvisioner {
@@ -31,9 +36,9 @@ export class EjabberdProvisioner implements TargetProvisioner {
   }
 
   async provision(population: Population): Promise<ProvisionResult> {
-    const groups = population.chats.filter((c) => c.kind === 'group');
-    if (groups.length > 0) return { ok: false, code: 'PROVISION_FAILED', message: `${groups.length} group chats: the xmpp driver does not carry groups (MUC) yet; set population.groups.count to 0` };
     const { admin } = this.options;
+    const prefix = this.options.roomPrefix ?? 'chatsim-g';
+    const rooms = population.chats.filter((c) => c.kind === 'group').map((c) => ({ chat: c, room: `${prefix}${c.id.replace(/^g:/, '').replace(/[^a-z0-9_-]/gi, '_')}` }));
     const status = await admin.status();
     if (!status.ok) return { ok: false, code: status.error.code === 'unreachable' ? 'TARGET_UNREACHABLE' : 'PROVISION_FAILED', message: `ejabberd status: ${status.error.message}` };
     const newPassword = this.options.newPassword ?? (() => randomBytes(18).toString('base64url'));
@@ -44,11 +49,16 @@ export class EjabberdProvisioner implements TargetProvisioner {
         must(await admin.register(user, password), `register ${user}`);
       });
       await eachLimited(population.friendships, async ([a, b]) => must(await admin.makeFriends(a, b), `friends ${a} ${b}`));
+      await eachLimited(rooms, async ({ chat, room }) => {
+        await admin.destroyRoom(room); // absent rooms answer an error; either way the name is free
+        must(await admin.provisionRoom(room, chat.members), `room ${room}`);
+      });
     } catch (error) {
       return { ok: false, code: 'PROVISION_FAILED', message: (error as Error).message };
     }
     const devices: ProvisionedDevice[] = population.users.flatMap((u) => u.devices.map((device) => ({ user: u.id, device, token: passwords.get(u.id)! })));
-    const chatIds = new Map(population.chats.map((c) => [c.id, directChatId(c.members[0]!, c.members[1]!)]));
+    const groupIds = new Map(rooms.map(({ chat, room }) => [chat.id, `g:${room}`]));
+    const chatIds = new Map(population.chats.map((c) => [c.id, groupIds.get(c.id) ?? directChatId(c.members[0]!, c.members[1]!)]));
     return { ok: true, devices, gatewayUrls: [this.options.xmppUrl], chatIds };
   }
 }
