@@ -74,9 +74,9 @@ function judgedWithoutGroups(ordered: HistoryEvent[], facts: CheckFacts, results
     if (r.verdict !== 'unknown' && missing.length > 0) lacking.set(r.id, missing);
   }
   if (lacking.size === 0) return results;
-  const isGroupEvent = (e: HistoryEvent): boolean => 'chat' in e && typeof e.chat === 'string' && groups.has(e.chat);
   const direct: CheckFacts = { ...facts, chatMembers: new Map([...facts.chatMembers].filter(([chat]) => !groups.has(chat))), groupChats: new Set() };
-  const again = new Map(judge(ordered.filter((e) => !isGroupEvent(e)), direct).families.map((r) => [r.id, r]));
+  const events = ordered.map((e) => withoutGroups(e, groups)).filter((e): e is HistoryEvent => e !== undefined);
+  const again = new Map(judge(events, direct).families.map((r) => [r.id, r]));
   return results.map((r) => {
     const missing = lacking.get(r.id);
     const onDirect = again.get(r.id);
@@ -84,6 +84,21 @@ function judgedWithoutGroups(ordered: HistoryEvent[], facts: CheckFacts, results
     if (onDirect.verdict === 'unknown') return onDirect;
     return { ...onDirect, reason: `judged on 1:1 chats only; its ${groups.size} group chats are unknown: the phone driver does not support ${missing.join(', ')} in group chats` };
   });
+}
+
+/** `e` as a history without the group chats would have it: undefined for an event of a group chat. */
+function withoutGroups(e: HistoryEvent, groups: ReadonlySet<string>): HistoryEvent | undefined {
+  if (e.type === 'view') {
+    if (e.chat === undefined || !groups.has(e.chat)) return e;
+    const { chat: _group, ...noChatOpen } = e; // a group on screen: no 1:1 chat is visible
+    return noChatOpen;
+  }
+  if ('chat' in e && typeof e.chat === 'string') return groups.has(e.chat) ? undefined : e;
+  if (e.type === 'invoke' && e.op === 'sync' && e.watermarks) {
+    return { ...e, watermarks: Object.fromEntries(Object.entries(e.watermarks).filter(([chat]) => !groups.has(chat))) };
+  }
+  if (e.type === 'ok' && e.op === 'sync' && e.chats) return { ...e, chats: e.chats.filter((c) => !groups.has(c.chat)) };
+  return e;
 }
 
 function withReproduce(r: PropertyResult, context: CheckContext): PropertyResult {

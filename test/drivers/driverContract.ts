@@ -196,9 +196,10 @@ export function driverContract(protocol: string, capabilities: DriverCapabilitie
     groupCases(capabilities, {
       open: async (device) => {
         const probe = await open(device);
-        if (!rig!.group) throw new Error('the rig has no group chat, but the driver does not declare groups: false');
+        const group = rig!.group;
+        if (!group) throw new Error('the rig has no group chat, but the driver does not declare groups: false');
         // As a phone does at every session start: sync every chat it lists (a driver may join rooms here).
-        probe.send({ kind: 'sync', mode: 'positions', id: `${device}-start`, positions: { [rig!.chat]: 0, [rig!.group.chat]: 0 } });
+        probe.send({ kind: 'sync', mode: 'positions', id: `${device}-start`, positions: { [rig!.chat]: 0, [group.chat]: 0 } });
         await probe.waitFor('sync-page', (e) => e.ref === `${device}-start`, 'start sync');
         return probe;
       },
