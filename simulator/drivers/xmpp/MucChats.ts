@@ -83,6 +83,17 @@ export class MucChats {
     });
   }
 
+  /**
+   * The room refused one of our stanzas (we are no longer an occupant, say): a message of ours
+   * is no longer in flight, so the phone's retry sends it again, after a new join.
+   */
+  refused(from: string, id: string): void {
+    const chat = this.host.names.groupChatOf(from);
+    if (!chat) return;
+    this.joins.delete(chat);
+    this.inFlight.delete(id);
+  }
+
   /** A groupchat message from a room (live, or the reflection of our own). */
   incoming(m: IncomingMessage): void {
     const chat = this.host.names.groupChatOf(m.from);

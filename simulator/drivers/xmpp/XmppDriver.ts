@@ -196,6 +196,7 @@ class XmppDriverSession implements DriverSession {
     // A group message is stored when the room reflects it (MucChats), not at the XEP-0198 ack.
     c.on('acked', ({ id, to }) => { if (this.inbound() && !this.driver.groupChatOf(to)) this.stored(id, to); });
     c.on('message', (m) => { if (this.inbound()) return m.type === 'groupchat' ? this.muc.incoming(m) : this.incoming(m); });
+    c.on('messageError', ({ from, id }) => this.muc.refused(from, id));
     c.on('receipt', ({ from, id }) => { if (this.inbound()) this.receiptFor(from, id, 'delivered'); });
     c.on('marker', ({ from, id, kind, type }) => {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
