@@ -114,9 +114,13 @@ export class MucChats {
     if (isNew) this.host.emit({ kind: 'message', message: entry.message });
   }
 
+  /** Only as an occupant (the room refuses a stanza from anyone else): after the join. */
   typing(chat: string): void {
     const room = this.host.names.roomJid(chat);
-    if (room && this.joins.has(chat)) this.host.connection.sendChatState(room, 'composing', 'groupchat');
+    if (!room) return;
+    void this.joined(chat).then((error) => {
+      if (!error && !this.host.ended()) this.host.connection.sendChatState(room, 'composing', 'groupchat');
+    });
   }
 
   /** A chat state reflected by a room: another member types (our own reflection is not news). */
