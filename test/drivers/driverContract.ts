@@ -199,7 +199,8 @@ export function driverContract(protocol: string, capabilities: DriverCapabilitie
         const group = rig!.group;
         if (!group) throw new Error('the rig has no group chat, but the driver does not declare groups: false');
         // As a phone does at every session start: sync every chat it lists (a driver may join rooms here).
-        probe.send({ kind: 'sync', mode: 'positions', id: `${device}-start`, positions: { [rig!.chat]: 0, [group.chat]: 0 } });
+        const positions = device === 'carol' ? { [group.chat]: 0 } : { [rig!.chat]: 0, [group.chat]: 0 };
+        probe.send({ kind: 'sync', mode: 'positions', id: `${device}-start`, positions });
         await probe.waitFor('sync-page', (e) => e.ref === `${device}-start`, 'start sync');
         return probe;
       },
