@@ -34,6 +34,8 @@ export interface MucHost {
   readonly names: RoomNames;
   /** Group chats this phone has named (kept by the driver across sessions: joined at each start). */
   readonly knownRooms: Set<string>;
+  /** Client ids this device sent (kept across sessions): an own message not listed came from another device. */
+  readonly sentHere: Set<string>;
   emit(event: PhoneEvent): void;
   ended(): boolean;
 }
@@ -75,6 +77,7 @@ export class MucChats {
     // Sent in this stream and not reflected yet: XEP-0198 carries it; a second copy would be a second message.
     if (this.inFlight.has(clientMsgId)) return;
     this.inFlight.set(clientMsgId, body);
+    this.host.sentHere.add(clientMsgId);
     void this.joined(chat).then((error) => {
       if (this.host.ended()) return;
       // Not an occupant: the room would refuse the message. The phone's retry timer repeats the send.
@@ -104,7 +107,7 @@ export class MucChats {
     const mine = own && this.inFlight.has(key);
     const { entry, isNew } = positions.place(chat, key, (seq) => ({
       stanzaId: m.stanzaId ?? key, own, ...(m.stanzaId ? { archiveId: m.stanzaId } : {}),
-      message: { chat, seq, msgId: m.stanzaId ?? key, from: m.nick!, fromDevice: mine ? device : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.host.time.nowMs() },
+      message: { chat, seq, msgId: m.stanzaId ?? key, from: m.nick!, fromDevice: own && this.host.sentHere.has(key) ? device : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.host.time.nowMs() },
     }));
     if (m.stanzaId) positions.noteArchiveId(chat, key, m.stanzaId);
     if (mine) {
@@ -151,7 +154,7 @@ export class MucChats {
     const own = nick === this.host.user;
     this.host.positions.place(chat, key, (seq) => ({
       stanzaId: archived.archiveId, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: nick, fromDevice: 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      message: { chat, seq, msgId: archived.archiveId, from: nick, fromDevice: own && this.host.sentHere.has(key) ? this.host.device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.host.positions.noteArchiveId(chat, key, archived.archiveId);
   }

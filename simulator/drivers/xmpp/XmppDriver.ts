@@ -63,6 +63,12 @@ export class XmppDriver implements PhoneDriver, RoomNames {
   readonly positions = new ChatPositions();
   /** Group chats this phone has named: every session joins their rooms at start. */
   readonly knownRooms = new Set<string>();
+  /**
+   * Client ids this device sent. An own message found in an archive or a carbon is this device's
+   * only if listed here; otherwise another device of the user sent it, and the phone shows it
+   * (an archive's `from` may name the resource, a room's never does).
+   */
+  readonly sentHere = new Set<string>();
 
   constructor(readonly options: XmppDriverOptions) {}
 
@@ -126,7 +132,7 @@ class XmppDriverSession implements DriverSession {
       ...(o.saslMechanism ? { saslMechanism: o.saslMechanism } : {}), ...(o.requestTimeoutMs ? { requestTimeoutMs: o.requestTimeoutMs } : {}), time: this.time,
     });
     this.muc = new MucChats({
-      user: o.user, device: o.device, connection: this.connection, positions: this.positions, time: this.time, names: driver, knownRooms: driver.knownRooms,
+      user: o.user, device: o.device, connection: this.connection, positions: this.positions, time: this.time, names: driver, knownRooms: driver.knownRooms, sentHere: driver.sentHere,
       emit: (event) => this.emit(event), ended: () => this.ended,
     });
     this.listen();
@@ -223,6 +229,7 @@ class XmppDriverSession implements DriverSession {
   private sendMessage(chat: string, clientMsgId: string, body: string): void {
     if (this.driver.roomJid(chat)) return this.muc.send(chat, clientMsgId, body);
     const peer = this.driver.peerJid(chat);
+    if (peer) this.driver.sentHere.add(clientMsgId);
     if (!peer) return this.emit({ kind: 'refused', code: 'UNSUPPORTED_CHAT', ref: clientMsgId, retryable: false, positionsGone: false });
     const known = this.positions.get(chat, clientMsgId);
     // Already stored (numbered when acknowledged or seen in the archive): answer as a server that deduplicates would.
@@ -253,10 +260,10 @@ class XmppDriverSession implements DriverSession {
     const chat = this.driver.directChat(peer);
     const key = m.originId ?? (m.id || m.stanzaId || '');
     const own = m.carbonSent === true;
-    const { user, device } = this.driver.options;
+    const { user } = this.driver.options;
     const { entry, isNew } = this.positions.place(chat, key, (seq) => ({
       stanzaId: m.id || key, own, ...(m.stanzaId ? { archiveId: m.stanzaId } : {}),
-      message: { chat, seq, msgId: m.stanzaId ?? key, from: own ? user : peer, fromDevice: own ? device : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.time.nowMs() },
+      message: { chat, seq, msgId: m.stanzaId ?? key, from: own ? user : peer, fromDevice: own ? this.ownDevice(key) : 'xmpp', clientMsgId: key, body: m.body, ts: m.delayedMs ?? this.time.nowMs() },
     }));
     if (m.stanzaId) this.positions.noteArchiveId(chat, key, m.stanzaId);
     if (isNew) this.emit({ kind: 'message', message: entry.message });
@@ -325,14 +332,19 @@ class XmppDriverSession implements DriverSession {
     if (this.inbound()) this.emit({ kind: 'sync-page', ref: id, epoch: EPOCH, hasMore: false, chats, entries: [] });
   }
 
+  /** The device an own message came from: this one if it sent it, else one the app does not know ('xmpp'). */
+  private ownDevice(clientMsgId: string): string {
+    return this.driver.sentHere.has(clientMsgId) ? this.driver.options.device : 'xmpp';
+  }
+
   private placeArchived(chat: string, peer: string, archived: ArchivedMessage): void {
     if (!archived.body) return;
     const own = bare(archived.from) !== peer.toLowerCase();
     const key = archived.originId ?? archived.id ?? archived.archiveId;
-    const { user, device } = this.driver.options;
+    const { user } = this.driver.options;
     this.positions.place(chat, key, (seq) => ({
       stanzaId: archived.id ?? key, own, archiveId: archived.archiveId,
-      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? device : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
+      message: { chat, seq, msgId: archived.archiveId, from: own ? user : localPart(archived.from), fromDevice: own ? this.ownDevice(key) : 'xmpp', clientMsgId: key, body: archived.body, ts: archived.stampMs ?? 0 },
     }));
     this.positions.noteArchiveId(chat, key, archived.archiveId);
   }
