@@ -18,6 +18,7 @@ export const NS = {
   carbons: 'urn:xmpp:carbons:2',
   csi: 'urn:xmpp:csi:0',
   ping: 'urn:xmpp:ping',
+  last: 'jabber:iq:last',
   stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 } as const;
 
