@@ -32,17 +32,12 @@ export const PROPERTY_NEEDS: Readonly<Record<string, readonly DriverCapability[]
   // A11 joins the renders of (chat, seq) on every device to one store time.
   A11: ['serverOrder'],
   // Ticks: a sent tick needs only the server's answer; delivered and read ticks need receipts.
-  // B3, B5, B7 and B8 compare the `upTo` of the receipts a reader's device sent (its numbering)
-  // with the seq the sender's device shows (its own): one position per message only with a
-  // server order. Per-device numbering made B3 fail falsely against ejabberd (docs/drivers.md:
-  // a sender's seq 3 was the reader's seq 2, its receipt up to 2 covered the message).
-  // B4 (a sender's own ticks) and B6 (a reader's own debounce) stay on one device.
-  B3: ['receipts', 'serverOrder'],
+  B3: ['receipts'],
   B4: ['receipts'],
-  B5: ['receipts', 'serverOrder'],
+  B5: ['receipts'],
   B6: ['readMarkers'],
-  B7: ['readMarkers', 'typing', 'serverOrder'],
-  B8: ['receipts', 'serverOrder'],
+  B7: ['readMarkers', 'typing'],
+  B8: ['receipts'],
   // Sync: C1 compares the answer with the watermarks sent, C2 chains the tokens, C3 follows the
   // seam after a reconnect's sync from its position; a driver that cannot sync from a position
   // shows none of them.
