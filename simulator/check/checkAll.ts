@@ -1,4 +1,4 @@
-import { judgedIfCapable } from '../drivers/DriverCapabilities.ts';
+import { groupCapabilities, judgedIfCapable } from '../drivers/DriverCapabilities.ts';
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { settingsOf, type CheckContext, type CheckFacts, type Family } from './common.ts';
 import { MessageLogFamily } from './messageLog.ts';
@@ -28,6 +28,17 @@ export const PROPERTY_IDS = [
  */
 export function checkHistory(events: Iterable<HistoryEvent>, facts: CheckFacts, context: CheckContext): PropertyResult[] {
   const ordered = inTimeOrder(events);
+  const judged = judge(ordered, facts);
+  // What the run's phone driver cannot carry is unknown, not failed (facts.driverCapabilities).
+  const capable = judged.families.map((r) => judgedIfCapable(r, facts.driverCapabilities, PROPERTY_NEEDS[r.id] ?? []));
+  const results = judgedWithoutGroups(ordered, facts, capable);
+  results.push(convergence(judged.state, results), availability(judged.counter));
+  const byId = new Map(results.map((r) => [r.id, r]));
+  return PROPERTY_IDS.map((id) => withReproduce(byId.get(id)!, context));
+}
+
+/** Every family over the history, and what convergence and availability read. */
+function judge(ordered: HistoryEvent[], facts: CheckFacts): { families: PropertyResult[]; state: RunState; counter: AvailabilityCounter } {
   const settings = settingsOf(facts);
   const state = new RunState(facts);
   const families: Family[] = [
@@ -45,11 +56,49 @@ export function checkHistory(events: Iterable<HistoryEvent>, facts: CheckFacts, 
     counter.observe(e);
     for (const family of families) family.observe(e);
   }
-  // What the run's phone driver cannot carry is unknown, not failed (facts.driverCapabilities).
-  const results = families.flatMap((f) => f.finish()).map((r) => judgedIfCapable(r, facts.driverCapabilities, PROPERTY_NEEDS[r.id] ?? []));
-  results.push(convergence(state, results), availability(counter));
-  const byId = new Map(results.map((r) => [r.id, r]));
-  return PROPERTY_IDS.map((id) => withReproduce(byId.get(id)!, context));
+  return { families: families.flatMap((f) => f.finish()), state, counter };
+}
+
+/**
+ * A driver that carries less in group chats (capabilities.groups): each property it can judge
+ * for 1:1 chats but not for groups is judged again on the history without the group chats, and
+ * its reason says so (a group chat it cannot see is neither a pass nor a fail of it).
+ */
+function judgedWithoutGroups(ordered: HistoryEvent[], facts: CheckFacts, results: PropertyResult[]): PropertyResult[] {
+  const groups = facts.groupChats;
+  const inGroups = groupCapabilities(facts.driverCapabilities);
+  if (!groups || groups.size === 0 || inGroups === facts.driverCapabilities) return results;
+  const lacking = new Map<string, string[]>();
+  for (const r of results) {
+    const missing = (PROPERTY_NEEDS[r.id] ?? []).filter((need) => !inGroups?.[need]);
+    if (r.verdict !== 'unknown' && missing.length > 0) lacking.set(r.id, missing);
+  }
+  if (lacking.size === 0) return results;
+  const direct: CheckFacts = { ...facts, chatMembers: new Map([...facts.chatMembers].filter(([chat]) => !groups.has(chat))), groupChats: new Set() };
+  const events = ordered.map((e) => withoutGroups(e, groups)).filter((e): e is HistoryEvent => e !== undefined);
+  const again = new Map(judge(events, direct).families.map((r) => [r.id, r]));
+  return results.map((r) => {
+    const missing = lacking.get(r.id);
+    const onDirect = again.get(r.id);
+    if (missing === undefined || !onDirect) return r;
+    if (onDirect.verdict === 'unknown') return onDirect;
+    return { ...onDirect, reason: `judged on 1:1 chats only; its ${groups.size} group chats are unknown: the phone driver does not support ${missing.join(', ')} in group chats` };
+  });
+}
+
+/** `e` as a history without the group chats would have it: undefined for an event of a group chat. */
+function withoutGroups(e: HistoryEvent, groups: ReadonlySet<string>): HistoryEvent | undefined {
+  if (e.type === 'view') {
+    if (e.chat === undefined || !groups.has(e.chat)) return e;
+    const { chat: _group, ...noChatOpen } = e; // a group on screen: no 1:1 chat is visible
+    return noChatOpen;
+  }
+  if ('chat' in e && typeof e.chat === 'string') return groups.has(e.chat) ? undefined : e;
+  if (e.type === 'invoke' && e.op === 'sync' && e.watermarks) {
+    return { ...e, watermarks: Object.fromEntries(Object.entries(e.watermarks).filter(([chat]) => !groups.has(chat))) };
+  }
+  if (e.type === 'ok' && e.op === 'sync' && e.chats) return { ...e, chats: e.chats.filter((c) => !groups.has(c.chat)) };
+  return e;
 }
 
 function withReproduce(r: PropertyResult, context: CheckContext): PropertyResult {

@@ -10,6 +10,18 @@ export const ALL_CAPABILITIES: DriverCapabilities = Object.freeze({
   serverOrder: true, receipts: true, readMarkers: true, presence: true, typing: true, syncFromPosition: true, idempotentSend: true,
 });
 
+const CAPABILITY_NAMES = Object.keys(ALL_CAPABILITIES) as DriverCapability[];
+
+/**
+ * What the driver carries in group chats: its declared capabilities with the `groups`
+ * differences applied (none at all for `groups: false`); the same object when nothing differs.
+ */
+export function groupCapabilities(capabilities: DriverCapabilities | undefined): DriverCapabilities | undefined {
+  if (!capabilities || capabilities.groups === undefined) return capabilities;
+  const inGroups = capabilities.groups;
+  return Object.fromEntries(CAPABILITY_NAMES.map((name) => [name, inGroups !== false && (inGroups[name] ?? capabilities[name])])) as Record<DriverCapability, boolean>;
+}
+
 /**
  * Why a property cannot be judged under `capabilities`, or undefined when every capability it
  * `needs` is there. Undefined capabilities (a run that did not say) count as all present.

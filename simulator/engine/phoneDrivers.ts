@@ -39,6 +39,7 @@ const BUILTIN: Readonly<Record<(typeof BUILTIN_DRIVER_NAMES)[number], DriverFact
     domain: typeof ctx.options.domain === 'string' ? ctx.options.domain : 'localhost',
     ...(ctx.options.saslMechanism === 'PLAIN' ? { saslMechanism: 'PLAIN' as const } : {}),
     ...(typeof ctx.options.userPrefix === 'string' ? { userPrefix: ctx.options.userPrefix } : {}),
+    ...(typeof ctx.options.mucDomain === 'string' ? { mucDomain: ctx.options.mucDomain } : {}),
   }),
 };
 

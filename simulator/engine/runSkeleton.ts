@@ -221,5 +221,12 @@ export function factsOf(population: Population, chatIds: Map<string, string>): R
     chatMembers: new Map(population.chats.map((c) => [chatIds.get(c.id) ?? c.id, c.members])),
     devicesOfUser: new Map(population.users.map((u) => [u.id, u.devices])),
     friendsOfUser: friendsOfUsers(population),
+    ...groupChatsOf(population, chatIds),
   };
+}
+
+/** The run's group chats, as the history names them (checkers judge by chat kind where a driver's capabilities differ). */
+function groupChatsOf(population: Population, chatIds: Map<string, string>): { groupChats?: ReadonlySet<string> } {
+  const groups = population.chats.filter((c) => c.kind === 'group').map((c) => chatIds.get(c.id) ?? c.id);
+  return groups.length > 0 ? { groupChats: new Set(groups) } : {};
 }

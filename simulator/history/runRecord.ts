@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import type { RunFacts } from '../types/runTypes.ts';
+import type { DriverCapabilities, RunFacts } from '../types/runTypes.ts';
 import type { HistoryEvent } from './HistoryEvent.ts';
 
 /**
@@ -29,6 +29,9 @@ export interface RunRecord {
     devicesOfUser: Array<[string, string[]]>;
     /** chat -> [seq, clientMsgId] the store held after the run, when chatsim started the cluster (B2). */
     persisted?: Array<[string, Array<[number, string]>]>;
+    /** What the phones' driver carried, and the group chats (properties it cannot show there are judged on 1:1 chats). */
+    driverCapabilities?: DriverCapabilities;
+    groupChats?: string[];
   };
 }
 
@@ -45,6 +48,8 @@ export function factsToRecord(facts: RunFacts): RunRecord['facts'] {
   return {
     chatMembers: [...facts.chatMembers], devicesOfUser: [...facts.devicesOfUser],
     ...(facts.persisted ? { persisted: [...facts.persisted].map(([chat, bySeq]): [string, Array<[number, string]>] => [chat, [...bySeq]]) } : {}),
+    ...(facts.driverCapabilities ? { driverCapabilities: facts.driverCapabilities } : {}),
+    ...(facts.groupChats ? { groupChats: [...facts.groupChats] } : {}),
   };
 }
 
@@ -79,6 +84,8 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   const facts: RunFacts = {
     chatMembers: new Map(record.facts.chatMembers), devicesOfUser: new Map(record.facts.devicesOfUser),
     ...(record.facts.persisted ? { persisted: new Map(record.facts.persisted.map(([chat, bySeq]) => [chat, new Map(bySeq)])) } : {}),
+    ...(record.facts.driverCapabilities ? { driverCapabilities: record.facts.driverCapabilities } : {}),
+    ...(record.facts.groupChats ? { groupChats: new Set(record.facts.groupChats) } : {}),
   };
   return { ok: true, record, facts, events };
 }

@@ -16,6 +16,8 @@ export interface RunFacts {
   persisted?: Map<string, Map<number, string>>;
   /** What the phones' driver carries (simulator/drivers); absent: everything (chatsim.v1). */
   driverCapabilities?: DriverCapabilities;
+  /** The run's group chats (ids as in the history); absent: none known (every chat judged alike). */
+  groupChats?: ReadonlySet<string>;
 }
 
 /** A stretch of the run, ms since t = 0. */
@@ -59,5 +61,13 @@ export interface PropertyResult {
  */
 export type DriverCapability = 'serverOrder' | 'receipts' | 'readMarkers' | 'presence' | 'typing' | 'syncFromPosition' | 'idempotentSend';
 
-/** Every capability, declared true or false by a driver. */
-export type DriverCapabilities = Readonly<Record<DriverCapability, boolean>>;
+/**
+ * Every capability, declared true or false by a driver, for 1:1 chats and, unless `groups` says
+ * otherwise, for group chats too. `groups`: `false` when the driver carries no group chats at
+ * all; otherwise the capabilities that differ in group chats (XMPP: no receipts or read markers
+ * in MUC rooms). Checkers judge a property that needs one of those on the 1:1 chats only, and
+ * say so in its reason (simulator/check/checkAll.ts).
+ */
+export type DriverCapabilities = Readonly<Record<DriverCapability, boolean>> & {
+  readonly groups?: false | Readonly<Partial<Record<DriverCapability, boolean>>>;
+};

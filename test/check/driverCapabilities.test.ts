@@ -77,4 +77,34 @@ describe('checkers and driver capabilities', () => {
     for (const id of ['A1', 'A5', 'A6', 'A8', 'A9']) expect(needs(id)).toContain('serverOrder');
     for (const id of ['A3', 'A7', 'A10', 'B1', 'B2', 'F1', 'F2']) expect(needs(id)).toEqual([]);
   });
+
+  describe('capabilities per chat kind (DriverCapabilities.groups)', () => {
+    /** The same missed read, in a group chat g1 (a, b) beside an untouched 1:1 chat c1. */
+    const inGroup = (): HistoryEvent[] => missedRead().map((e) => ('chat' in e && e.chat === 'c1' ? { ...e, chat: 'g1' } : e) as HistoryEvent);
+    const groupFacts: Partial<CheckFacts> = { chatMembers: new Map([['c1', ['a', 'b']], ['g1', ['a', 'b']]]), groupChats: new Set(['g1']) };
+    const judgeWith = (events: HistoryEvent[], extra: Partial<CheckFacts>) => new Map(checkHistory(events, { ...facts, ...groupFacts, ...extra }, { seed: 1, reproduce: 'x' }).map((r) => [r.id, r]));
+    const noGroupReads = { ...ALL_CAPABILITIES, groups: { readMarkers: false } };
+
+    it('a failure in a group chat is not counted where the driver has no read markers in groups: judged on the 1:1 chats, with that reason', () => {
+      expect(judgeWith(inGroup(), { driverCapabilities: ALL_CAPABILITIES }).get('B6')!.verdict).toBe('fail');
+      const scoped = judgeWith(inGroup(), { driverCapabilities: noGroupReads }).get('B6')!;
+      expect(scoped.verdict).toBe('pass');
+      expect(scoped.reason).toMatch(/judged on 1:1 chats only; its 1 group chats are unknown: the phone driver does not support readMarkers in group chats/);
+    });
+
+    it('a failure in a 1:1 chat still fails; properties the driver carries in groups are judged as before', () => {
+      const all = judgeWith(missedRead(), { driverCapabilities: ALL_CAPABILITIES });
+      const scoped = judgeWith(missedRead(), { driverCapabilities: noGroupReads });
+      expect(scoped.get('B6')).toMatchObject({ verdict: 'fail', violations: all.get('B6')!.violations });
+      for (const id of ['A3', 'A7', 'B1', 'B3', 'B4', 'B5', 'C1', 'E1']) expect(scoped.get(id), id).toEqual(all.get(id));
+    });
+
+    it('groups: false makes every property that needs anything judged on 1:1 chats only; a run without group chats is judged as before', () => {
+      const none = judgeWith(inGroup(), { driverCapabilities: { ...ALL_CAPABILITIES, groups: false } });
+      expect(none.get('B6')!.verdict).toBe('pass');
+      expect(none.get('B3')!.reason).toMatch(/does not support .*receipts.* in group chats/);
+      const noGroups = judgeWith(missedRead(), { driverCapabilities: noGroupReads, groupChats: new Set() });
+      expect(noGroups.get('B6')!.reason).toBeUndefined();
+    });
+  });
 });

@@ -12,10 +12,11 @@ driverContract('chatsim.v1', ALL_CAPABILITIES, async (): Promise<DriverRig> => {
   const h = await startHarness();
   const chat = await h.createChat('alice', 'direct', ['bob']);
   await h.befriend('alice', 'bob');
+  const group = await h.createChat('alice', 'group', ['bob', 'carol'], 'contract group');
   const transport = new WsClientTransport();
   const device = async (user: string, name = 'd1') => ({ user, device: name, driver: new ChatsimV1Driver(transport), endpoint: h.gatewayUrls[0]!, token: await h.login(user, name) });
   return {
-    chat, alice: await device('alice'), aliceOther: await device('alice', 'd2'), bob: await device('bob'), patienceTicks: 200,
+    chat, alice: await device('alice'), aliceOther: await device('alice', 'd2'), bob: await device('bob'), group: { chat: group, carol: await device('carol') }, patienceTicks: 200,
     tick: async () => { h.time.advance(50); await settle(10); },
     stop: () => h.stop(),
   };

@@ -1,9 +1,10 @@
 // The phone drivers' contract (simulator/drivers/PhoneDriver.ts), in the style of the port
 // contract suites (test/contracts): one suite every driver passes, at the driver's seam (intents
-// in, events out), two users of one 1:1 chat against a real server. A case whose capability the
-// driver does not declare is skipped, and its name says why.
+// in, events out), two users of one 1:1 chat against a real server, and with a third user a
+// group chat of the three. A case whose capability the driver does not declare (for group
+// cases: in groups, DriverCapabilities.groups) is skipped, and its name says why.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DriverCapabilities, DriverCapability } from '../../simulator/drivers/DriverCapabilities.ts';
+import { groupCapabilities, type DriverCapabilities, type DriverCapability } from '../../simulator/drivers/DriverCapabilities.ts';
 import type { DriverSession, PhoneDriver, PhoneEvent, PhoneIntent, SessionClose } from '../../simulator/drivers/PhoneDriver.ts';
 import { RecordingMetrics } from '../phone/fixtures.ts';
 
@@ -24,6 +25,8 @@ export interface DriverRig {
   /** A second device of alice (multi-device: what one device sends and gets, the other sees). */
   aliceOther: RigDevice;
   bob: RigDevice;
+  /** A group chat of alice, bob and carol; required unless the driver declares `groups: false`. */
+  group?: { chat: string; carol: RigDevice };
   /** Lets time pass: advances a fake clock, or waits a little on a real one. */
   tick(): Promise<void>;
   /** How many ticks a wait lasts before it fails. */
@@ -88,9 +91,9 @@ export function driverContract(protocol: string, capabilities: DriverCapabilitie
   describe.skipIf(skipReason !== undefined)(`phone driver contract: ${protocol}${variant ? ` ${variant}` : ''}${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
     let rig: DriverRig | undefined;
     const probes: Probe[] = [];
-    const open = async (device: 'alice' | 'aliceOther' | 'bob'): Promise<Probe> => {
+    const open = async (device: 'alice' | 'aliceOther' | 'bob' | 'carol'): Promise<Probe> => {
       rig ??= await makeRig();
-      const probe = new Probe(rig[device], rig);
+      const probe = new Probe(device === 'carol' ? rig.group!.carol : rig[device], rig);
       probes.push(probe);
       await probe.waitFor('session');
       return probe;
@@ -233,6 +236,22 @@ export function driverContract(protocol: string, capabilities: DriverCapabilitie
       expect(alice.closed).toBeUndefined();
     });
 
+    groupCases(capabilities, {
+      open: async (device) => {
+        const probe = await open(device);
+        const group = rig!.group;
+        if (!group) throw new Error('the rig has no group chat, but the driver does not declare groups: false');
+        // As a phone does at every session start: sync every chat it lists (a driver may join rooms here).
+        const positions = device === 'carol' ? { [group.chat]: 0 } : { [rig!.chat]: 0, [group.chat]: 0 };
+        probe.send({ kind: 'sync', mode: 'positions', id: `${device}-start`, positions });
+        await probe.waitFor('sync-page', (e) => e.ref === `${device}-start`, 'start sync');
+        return probe;
+      },
+      group: () => rig!.group!.chat,
+      user: (device) => (device === 'carol' ? rig!.group!.carol.user : rig![device].user),
+      sendStored,
+    });
+
     it('reconnects after an aborted link: a new session sends and the peer hears it; a stored message keeps its position', async () => {
       const bob = await open('bob');
       let alice = await open('alice');
@@ -248,5 +267,86 @@ export function driverContract(protocol: string, capabilities: DriverCapabilitie
       const again = await sendStored(alice, rig!.chat, 'before abort', before.clientMsgId);
       expect(again.seq).toBe(before.seq);
     });
+  });
+}
+
+interface GroupRig {
+  /** A session of `device` that has synced its chats (as a phone does after its hello). */
+  open(device: 'alice' | 'bob' | 'carol'): Promise<Probe>;
+  group(): string;
+  user(device: 'alice' | 'bob' | 'carol'): string;
+  sendStored(probe: Probe, chat: string, body: string, clientMsgId?: string): Promise<Extract<PhoneEvent, { kind: 'stored' }>>;
+}
+
+/** The group cases: skipped for a driver that declares `groups: false`, each by what the driver lacks in groups. */
+function groupCases(capabilities: DriverCapabilities, g: GroupRig): void {
+  const inGroups = groupCapabilities(capabilities)!;
+  const inGroup = (name: string, needs: DriverCapability[]) => (capabilities.groups === false
+    ? { name: `group: ${name} (skipped: the driver declares no groups)`, skip: true }
+    : needing(`group: ${name}`, inGroups, needs));
+
+  const send = inGroup('a send is stored once, every other member hears it from its sender; a repeat answers the same position', []);
+  it.skipIf(send.skip)(send.name, async () => {
+    const bob = await g.open('bob');
+    const carol = await g.open('carol');
+    const alice = await g.open('alice');
+    const stored = await g.sendStored(alice, g.group(), 'hello group');
+    expect(stored).toMatchObject({ chat: g.group() });
+    expect(stored.seq).toBeGreaterThan(0);
+    for (const member of [bob, carol]) {
+      const heard = await member.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId, 'group message');
+      expect(heard.message).toMatchObject({ chat: g.group(), from: g.user('alice'), body: 'hello group' });
+    }
+    const again = await g.sendStored(alice, g.group(), 'hello group', stored.clientMsgId);
+    expect(again.seq).toBe(stored.seq);
+    const second = await g.sendStored(bob, g.group(), 'from bob');
+    const atAlice = await alice.waitFor('message', (e) => e.message.clientMsgId === second.clientMsgId, 'bob\'s group message');
+    expect(atAlice.message.from).toBe(g.user('bob'));
+    expect(atAlice.message.seq).toBeGreaterThan(stored.seq);
+  });
+
+  const sync = inGroup('sync from a position returns what was missed, in order, above the position', ['syncFromPosition']);
+  it.skipIf(sync.skip)(sync.name, async () => {
+    let bob = await g.open('bob');
+    const alice = await g.open('alice');
+    const first = await g.sendStored(alice, g.group(), 'group before');
+    const heard = await bob.waitFor('message', (e) => e.message.clientMsgId === first.clientMsgId);
+    bob.session.close(1000, 'away');
+    await bob.untilClosed();
+    const missed = [await g.sendStored(alice, g.group(), 'group missed-1'), await g.sendStored(alice, g.group(), 'group missed-2')];
+    bob = await g.open('bob');
+    bob.send({ kind: 'sync', mode: 'positions', id: 'gsync-1', positions: { [g.group()]: heard.message.seq } });
+    const page = await bob.waitFor('sync-page', (e) => e.ref === 'gsync-1');
+    const chat = page.chats.find((c) => c.chat === g.group())!;
+    const ids = missed.map((m) => m.clientMsgId);
+    expect(chat.messages.map((m) => m.clientMsgId).filter((id) => ids.includes(id))).toEqual(ids);
+    expect(chat.messages.every((m) => m.seq > heard.message.seq)).toBe(true);
+    expect(chat.head).toBeGreaterThanOrEqual(Math.max(...chat.messages.map((m) => m.seq)));
+  });
+
+  const typing = inGroup('typing reaches the other members', ['typing']);
+  it.skipIf(typing.skip)(typing.name, async () => {
+    const bob = await g.open('bob');
+    const carol = await g.open('carol');
+    const alice = await g.open('alice');
+    alice.send({ kind: 'typing', chat: g.group() });
+    for (const member of [bob, carol]) await member.waitFor('typing', (e) => e.chat === g.group() && e.user === g.user('alice'), 'group typing');
+    expect(alice.of('typing').filter((e) => e.user === g.user('alice'))).toEqual([]);
+  });
+
+  const ticks = inGroup('delivered and read by every other member: the sender gets the group\'s ticks', ['receipts', 'readMarkers']);
+  it.skipIf(ticks.skip)(ticks.name, async () => {
+    const bob = await g.open('bob');
+    const carol = await g.open('carol');
+    const alice = await g.open('alice');
+    const stored = await g.sendStored(alice, g.group(), 'tick the group');
+    for (const member of [bob, carol]) {
+      const heard = await member.waitFor('message', (e) => e.message.clientMsgId === stored.clientMsgId);
+      member.send({ kind: 'ack', chat: g.group(), upTo: heard.message.seq });
+      member.send({ kind: 'read', chat: g.group(), upTo: heard.message.seq });
+    }
+    for (const kind of ['delivered', 'read'] as const) {
+      await alice.waitFor('receipt', (e) => e.receipt.chat === g.group() && e.receipt.kind === kind && e.receipt.upTo >= stored.seq, `group ${kind} receipt`);
+    }
   });
 }

@@ -9,7 +9,7 @@ import { WsClientTransport } from '../../simulator/drivers/chatsimV1/WsClientTra
 import { XMPP_CAPABILITIES, XmppDriver } from '../../simulator/drivers/xmpp/XmppDriver.ts';
 import { EjabberdAdmin } from '../../simulator/targets/ejabberd/EjabberdAdmin.ts';
 import type { ClientTransport } from '../../simulator/transport/ClientTransport.ts';
-import { ensureEjabberd, registerUsers, stopIfStarted, webSocketReason, type EjabberdEndpoints } from '../support/ejabberdRig.ts';
+import { ensureEjabberd, registerUsers, stopIfStarted, uniqueUser, webSocketReason, type EjabberdEndpoints } from '../support/ejabberdRig.ts';
 import { driverContract, type DriverRig } from './driverContract.ts';
 
 const ready = await ensureEjabberd();
@@ -26,20 +26,27 @@ afterAll(() => stopIfStarted(endpoints));
 function rigOver(endpoint: () => string, transport?: ClientTransport): () => Promise<DriverRig> {
   return async () => {
     const admin = new EjabberdAdmin({ baseUrl: endpoints.apiUrl, domain: endpoints.domain, mucDomain: endpoints.mucDomain });
-    const [a, b] = await registerUsers(admin, ['alice', 'bob']);
+    const [a, b, c] = await registerUsers(admin, ['alice', 'bob', 'carol']);
     const friends = await admin.makeFriends(a!.name, b!.name);
     if (!friends.ok) throw new Error(`makeFriends: ${friends.error.message}`);
+    // The group: a members-only room archived with MAM, as EjabberdProvisioner makes one.
+    const room = uniqueUser('contract-room');
+    const provisioned = await admin.provisionRoom(room, [a!.name, b!.name, c!.name]);
+    if (!provisioned.ok) throw new Error(`provisionRoom: ${provisioned.error.message}`);
     const device = (user: { name: string; password: string }, name = 'phone') => ({
       user: user.name, device: name, endpoint: endpoint(), token: user.password,
-      driver: new XmppDriver({ user: user.name, device: name, domain: endpoints.domain, saslMechanism: 'PLAIN', ...(transport ? { transport } : {}) }),
+      driver: new XmppDriver({ user: user.name, device: name, domain: endpoints.domain, mucDomain: endpoints.mucDomain, saslMechanism: 'PLAIN', ...(transport ? { transport } : {}) }),
     });
     const alice = device(a!);
     const bob = device(b!);
     const chat = (alice.driver as XmppDriver).directChat(b!.name);
     return {
-      chat, alice, aliceOther: device(a!, 'tablet'), bob, patienceTicks: 250,
+      chat, alice, aliceOther: device(a!, 'tablet'), bob, group: { chat: `g:${room}`, carol: device(c!) }, patienceTicks: 250,
       tick: () => new Promise((resolve) => setTimeout(resolve, 20)),
-      stop: async () => { await admin.unregister(a!.name); await admin.unregister(b!.name); },
+      stop: async () => {
+        await admin.destroyRoom(room);
+        for (const user of [a!, b!, c!]) await admin.unregister(user.name);
+      },
     };
   };
 }

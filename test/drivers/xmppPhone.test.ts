@@ -65,4 +65,36 @@ describe.skipIf(!ready.ok)(`phones on the XMPP driver against ejabberd${ready.ok
     // before the MAM sync answers: numbered once, in order, whichever comes first.
     expect(of('render', `${b!.name}/d1`).filter((e) => missed.includes(e.clientMsgId as string)).map((e) => e.seq)).toEqual([2, 3]);
   }, 30_000);
+
+  it('a group (MUC room): two devices of one user join with one nick; a send is rendered by the other member and by the sender\'s other device; ticks stop at sent', async () => {
+    const admin = new EjabberdAdmin({ baseUrl: endpoints.apiUrl, domain: endpoints.domain, mucDomain: endpoints.mucDomain });
+    const [a, b] = await registerUsers(admin, ['alice-g', 'bob-g']);
+    const room = `room-${a!.name}`;
+    expect(await admin.provisionRoom(room, [a!.name, b!.name])).toEqual({ ok: true, value: undefined });
+    const chat = `g:${room}`;
+    const time = createSystemTime();
+    const events: HistoryEvent[] = [];
+    const phoneOf = (user: { name: string; password: string }, device: string, seed: number) => new Phone({
+      user: user.name, device, token: user.password, gatewayUrls: [endpoints.service], chats: [{ id: chat, kind: 'group', members: [a!.name, b!.name] }],
+      friends: [], driver: new XmppDriver({ user: user.name, device, domain: endpoints.domain, mucDomain: endpoints.mucDomain, saslMechanism: 'PLAIN', time }),
+      time, random: new SeededRandom(seed), history: { record: (e) => events.push(e) }, metrics: new RecordingMetrics(), startMs: time.nowMs(),
+    });
+    const alice1 = phoneOf(a!, 'd1', 1);
+    const alice2 = phoneOf(a!, 'd2', 2);
+    const bob = phoneOf(b!, 'd1', 3);
+    phones.push(alice1, alice2, bob);
+    const until = async (probe: () => boolean, what: string): Promise<void> => {
+      for (let i = 0; i < 300 && !probe(); i++) await new Promise((r) => setTimeout(r, 20));
+      if (!probe()) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(events.slice(-8))}`);
+    };
+    const of = (type: string, p: string) => events.filter((e) => e.type === type && e.p === p) as Array<HistoryEvent & Record<string, unknown>>;
+    for (const phone of phones) phone.start();
+    await until(() => phones.every((phone) => phone.state().phase === 'ready'), 'all ready');
+    const id = alice1.send(chat, 'hello room');
+    await until(() => of('render', `${b!.name}/d1`).some((e) => e.clientMsgId === id) && of('render', `${a!.name}/d2`).some((e) => e.clientMsgId === id), 'rendered by bob and alice\'s other device');
+    expect(of('render', `${b!.name}/d1`)).toMatchObject([{ chat, from: a!.name, clientMsgId: id }]);
+    expect(of('render', `${a!.name}/d2`)).toMatchObject([{ chat, from: a!.name, clientMsgId: id }]);
+    expect(of('tick', `${a!.name}/d1`).filter((e) => e.clientMsgId === id).map((e) => e.tick)).toEqual(['sent']);
+    await admin.destroyRoom(room);
+  }, 30_000);
 });

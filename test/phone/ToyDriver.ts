@@ -11,8 +11,8 @@ import type {
 import { UNLIMITED_PAGING } from '../../simulator/drivers/PhoneDriver.ts';
 import type { MetricsSink } from '../../simulator/metrics/MetricsSink.ts';
 
-/** What the toy carries: no read markers, presence or typing. */
-export const TOY_CAPABILITIES: DriverCapabilities = Object.freeze({ ...ALL_CAPABILITIES, readMarkers: false, presence: false, typing: false });
+/** What the toy carries: no read markers, presence, typing or group chats. */
+export const TOY_CAPABILITIES: DriverCapabilities = Object.freeze({ ...ALL_CAPABILITIES, readMarkers: false, presence: false, typing: false, groups: false });
 
 /** The toy server: chats with members, a per-chat seq, cumulative delivery cursors per member. */
 export class ToyServer {

@@ -14,7 +14,9 @@
 // - typing: XEP-0085 `composing`;
 // - app-state: XEP-0352 inactive/active (clientState.ts); a user's other devices: XEP-0280
 //   carbons (carbons.ts), enabled before the session is announced.
-// Group chats (MUC) and token syncs are refused as unsupported.
+// - group chats `g:<room>`: XEP-0045 rooms with the room's MAM (MucChats.ts); no receipts or read
+//   markers there (capabilities.groups).
+// Token syncs are refused as unsupported.
 // Links: a ws:// endpoint is XMPP over WebSocket (RFC 7395) on the ClientTransport handed in (the
 // phone's shaped link in runs, so its network profile's faults apply); the XMPP stream outlives a
 // dropped link, and the next `open` resumes it (XEP-0198) where the server still holds it.
@@ -28,11 +30,18 @@ import { ChatPositions, type PositionedMessage } from './ChatPositions.ts';
 import { heldByArchiveId, MessageCarbons } from './carbons.ts';
 import { ClientStateIndication, isLiveChatState } from './clientState.ts';
 import { answerPresenceQuery } from './presenceQuery.ts';
+import { MucChats, type RoomNames } from './MucChats.ts';
 import { XmppConnection, type ArchivedMessage, type IncomingMessage } from './XmppConnection.ts';
 
-/** What XMPP on ejabberd carries for the app model, and what it does not. */
+/**
+ * What XMPP on ejabberd carries for the app model, and what it does not. In groups (MUC) no
+ * delivery receipts (XEP-0184 section 5.3 discourages them in rooms) and no read ticks: chatsim's
+ * group tick is the minimum over the members' cursors, and markers sent to a room are neither
+ * archived nor kept for an occupant who is away, so a sender cannot compute it (docs/drivers.md).
+ */
 export const XMPP_CAPABILITIES: DriverCapabilities = Object.freeze({
   serverOrder: false, receipts: true, readMarkers: true, presence: true, typing: true, syncFromPosition: true, idempotentSend: false,
+  groups: Object.freeze({ receipts: false, readMarkers: false }),
 });
 
 export interface XmppDriverOptions {
@@ -45,6 +54,8 @@ export interface XmppDriverOptions {
    * against one server do not share accounts (EjabberdProvisioner's per-run prefix). Default none.
    */
   userPrefix?: string;
+  /** The MUC service of group chats; default `conference.<domain>`. */
+  mucDomain?: string;
   /** Default SCRAM-SHA-1; PLAIN for loopback load runs (see XmppConnectionOptions). */
   saslMechanism?: 'SCRAM-SHA-1' | 'PLAIN';
   /** Announced to the phone as its heartbeat interval (XEP-0199 pings), ms. Default 30,000. */
@@ -70,7 +81,7 @@ const EPOCH = 'xmpp';
 const UNLIMITED: RequestPaging = { chatsPage: (chats) => [...chats], usersPage: (users) => [...users] };
 
 /** One driver per phone: its positions outlive sessions, as the phone's local store does. */
-export class XmppDriver implements PhoneDriver {
+export class XmppDriver implements PhoneDriver, RoomNames {
   readonly protocol = 'xmpp';
   readonly capabilities = XMPP_CAPABILITIES;
   readonly positions = new ChatPositions();
@@ -82,6 +93,14 @@ export class XmppDriver implements PhoneDriver {
   readonly online = new Map<string, Set<string>>();
   /** The device's XMPP stream across links (made at the first open, dropped on a clean close or a refused login). */
   private client: XmppStream | undefined;
+  /** Group chats this phone has named: every session joins their rooms at start. */
+  readonly knownRooms = new Set<string>();
+  /**
+   * Client ids this device sent. An own message found in an archive or a carbon is this device's
+   * only if listed here; otherwise another device of the user sent it, and the phone shows it
+   * (an archive's `from` may name the resource, a room's never does).
+   */
+  readonly sentHere = new Set<string>();
 
   constructor(readonly options: XmppDriverOptions) {}
 
@@ -139,6 +158,21 @@ export class XmppDriver implements PhoneDriver {
     const prefix = this.options.userPrefix?.toLowerCase() ?? '';
     return prefix !== '' && local.startsWith(prefix) ? local.slice(prefix.length) : local;
   }
+
+  get mucDomain(): string {
+    return this.options.mucDomain ?? `conference.${this.options.domain}`;
+  }
+
+  /** The room's bare JID of a group chat `g:<room>`. */
+  roomJid(chat: string): string | undefined {
+    return chat.startsWith('g:') && chat.length > 2 ? `${chat.slice(2)}@${this.mucDomain}` : undefined;
+  }
+
+  /** The group chat id of a room's JID (bare or full), or undefined for a JID not on the MUC service. */
+  groupChatOf(jid: string): string | undefined {
+    const [local, domain] = bare(jid).split('@');
+    return local && domain === this.mucDomain.toLowerCase() ? `g:${local}` : undefined;
+  }
 }
 
 /** One link of the device's stream, as the phone sees it: from `open` to `onClose`. */
@@ -157,6 +191,7 @@ class XmppDriverSession implements DriverSession {
   private readonly listeners: Array<() => void> = [];
   private readonly csi: ClientStateIndication;
   private readonly carbons: MessageCarbons;
+  private readonly muc: MucChats;
 
   constructor(private readonly driver: XmppDriver, endpoint: string, password: string, private readonly metrics: MetricsSink, private readonly handlers: SessionHandlers) {
     this.positions = driver.positions;
@@ -166,6 +201,11 @@ class XmppDriverSession implements DriverSession {
     this.time = driver.options.time ?? createSystemTime();
     // The connection, and its client state and carbons, outlive this session (one per stream).
     ({ connection: this.connection, csi: this.csi, carbons: this.carbons } = driver.connectionFor(endpoint, password, metrics));
+    const o = driver.options;
+    this.muc = new MucChats({
+      user: o.user, device: o.device, connection: this.connection, positions: this.positions, time: this.time, names: driver, knownRooms: driver.knownRooms, sentHere: driver.sentHere,
+      emit: (event) => this.emit(event), ended: () => this.ended,
+    });
     this.listen();
     void this.start();
   }
@@ -211,6 +251,7 @@ class XmppDriverSession implements DriverSession {
     if (this.ended) return;
     this.handlers.onOpen();
     this.emit({ kind: 'session', heartbeatIntervalMs: this.driver.options.heartbeatIntervalMs ?? 30_000, paging: UNLIMITED });
+    this.muc.joinKnown();
   }
 
   /**
@@ -243,13 +284,16 @@ class XmppDriverSession implements DriverSession {
     c.on('online', () => this.online.clear());
     // Never acknowledged and not re-sent (a resumption refused): the phone's next repeat sends it again.
     c.on('sendFailed', ({ id }) => this.pendingBodies.delete(id));
-    c.on('acked', ({ id, to }) => { if (this.inbound()) this.stored(id, to); });
-    c.on('message', (m) => { if (this.inbound()) this.incoming(m); });
+    // A group message is stored when the room reflects it (MucChats), not at the XEP-0198 ack.
+    c.on('acked', ({ id, to }) => { if (this.inbound() && !this.driver.groupChatOf(to)) this.stored(id, to); });
+    c.on('message', (m) => { if (this.inbound()) return m.type === 'groupchat' ? this.muc.incoming(m) : this.incoming(m); });
+    c.on('messageError', ({ from, id }) => this.muc.refused(from, id));
     c.on('receipt', ({ from, id }) => { if (this.inbound()) this.receiptFor(from, id, 'delivered'); });
     c.on('marker', ({ from, id, kind, type }) => {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
-    c.on('chatState', ({ from, state, type, delayed }) => {
+    c.on('chatState', ({ from, state, type, delayed, nick }) => {
+      if (type === 'groupchat' && this.inbound()) return this.muc.chatState(from, nick, state);
       if (this.inbound() && type === 'chat' && state === 'composing' && isLiveChatState(delayed, this.metrics)) this.emit({ kind: 'typing', chat: this.driver.directChat(this.driver.userOf(from)), user: this.driver.userOf(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
@@ -267,8 +311,26 @@ class XmppDriverSession implements DriverSession {
     });
   }
 
+  /**
+   * From the presences heard since login; a contact not heard from yet (the login snapshot may
+   * still be on its way: D5 saw a query answered 13 ms before it) is asked by XEP-0012: 0 seconds
+   * since its last activity while it has a session, more once it has none (whole seconds: a
+   * contact gone for under a second still reads online, as a debounced presence would).
+   */
+  private async presenceQuery(id: string, users: string[]): Promise<void> {
+    const answers = await Promise.all(users.map(async (user) => {
+      const resources = this.online.get(user);
+      if (resources) return { user, online: resources.size > 0 };
+      const last = await this.connection.lastActivity(`${user}@${this.driver.options.domain}`);
+      return { user, online: (this.online.get(user)?.size ?? 0) > 0 || (last.ok && last.value === 0) };
+    }));
+    this.emit({ kind: 'presence-result', ref: id, users: answers });
+  }
+
   private sendMessage(chat: string, clientMsgId: string, body: string): void {
+    if (this.driver.roomJid(chat)) return this.muc.send(chat, clientMsgId, body);
     const peer = this.driver.peerJid(chat);
+    if (peer) this.driver.sentHere.add(clientMsgId);
     if (!peer) return this.emit({ kind: 'refused', code: 'UNSUPPORTED_CHAT', ref: clientMsgId, retryable: false, positionsGone: false });
     const known = this.positions.get(chat, clientMsgId);
     // Already stored (numbered when acknowledged or seen in the archive): answer as a server that deduplicates would.
@@ -346,6 +408,7 @@ class XmppDriverSession implements DriverSession {
   }
 
   private typing(chat: string, readUpTo: number | undefined): void {
+    if (this.driver.roomJid(chat)) return this.muc.typing(chat); // no read markers in groups
     const peer = this.driver.peerJid(chat);
     if (!peer) return;
     if (readUpTo !== undefined) this.read(chat, readUpTo);
@@ -356,6 +419,13 @@ class XmppDriverSession implements DriverSession {
   private async sync(id: string, positions: Record<string, number>): Promise<void> {
     const chats: SyncChatPage[] = [];
     for (const [chat, position] of Object.entries(positions)) {
+      if (this.driver.roomJid(chat)) {
+        const group = await this.muc.sync(chat, position);
+        if (this.ended) return;
+        if (!group.ok) return this.emit({ kind: 'refused', code: group.code, ref: id, retryable: true, positionsGone: false });
+        chats.push(group.page);
+        continue;
+      }
       const peer = this.driver.peerJid(chat);
       if (!peer) continue;
       const afterId = this.positions.archiveIdAtOrBelow(chat, position);
@@ -367,6 +437,11 @@ class XmppDriverSession implements DriverSession {
       chats.push({ chat, messages: this.positions.between(chat, position, head).map((e: PositionedMessage) => e.message), head, hasMore: false, receipts: [] });
     }
     if (this.inbound()) this.emit({ kind: 'sync-page', ref: id, epoch: EPOCH, hasMore: false, chats, entries: [] });
+  }
+
+  /** The device an own message came from: this one if it sent it, else one the app does not know ('xmpp'). */
+  private ownDevice(clientMsgId: string): string {
+    return this.driver.sentHere.has(clientMsgId) ? this.driver.options.device : 'xmpp';
   }
 
   private placeArchived(chat: string, peer: string, archived: ArchivedMessage): void {

@@ -20,6 +20,7 @@ export const NS = {
   csi: 'urn:xmpp:csi:0',
   discoInfo: 'http://jabber.org/protocol/disco#info',
   ping: 'urn:xmpp:ping',
+  last: 'jabber:iq:last',
   stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 } as const;
 

@@ -19,6 +19,8 @@ export interface EjabberdProvisionerOptions {
    * The driver must be given the same (driverOptions.userPrefix).
    */
   userPrefix?: string;
+  /** Prefix of room names (`<prefix><n>` for the population's group `g:<n>`); default the run's `<userPrefix>g`. */
+  roomPrefix?: string;
 }
 
 /** A run's own account prefix: `c` and 8 random hex digits and a dash (`c1f2e3d4a-u3`). */
@@ -33,15 +35,18 @@ export function newUserPrefix(): string {
  * same name, which cannot happen with the random prefix, is unregistered first: its roster,
  * offline messages and MAM archive would otherwise come back as messages nobody in this run
  * sent); each friendship a mutual roster subscription ("both"); each 1:1 chat the XmppDriver's
- * `d:a:b` id (of the population's names: the driver adds the prefix). Groups (MUC) are refused:
- * the driver does not carry them yet. A device's `token` is its user's password, which the
- * driver uses to sign in (SASL). `release` unregisters the accounts this run registered, and
- * only those.
+ * `d:a:b` id (of the population's names: the driver adds the prefix); each group a MUC room of
+ * this run's own (`<roomPrefix><n>`: persistent, members-only, archived with MAM:
+ * EjabberdAdmin.provisionRoom), its first member the owner and the others members, its chat id
+ * the driver's `g:<room>` (no MucSub subscriptions: the driver joins the rooms as an occupant).
+ * A device's `token` is its user's password, which the driver uses to sign in (SASL).
+ * `release` destroys the rooms and unregisters the accounts this run made, and only those.
  */
 export class EjabberdProvisioner implements TargetProvisioner {
   readonly where: string;
   readonly userPrefix: string;
   private readonly registered = new Set<string>();
+  private readonly rooms = new Set<string>();
 
   constructor(private readonly options: EjabberdProvisionerOptions) {
     this.where = `ejabberd ${options.xmppUrl}`;
@@ -50,15 +55,18 @@ export class EjabberdProvisioner implements TargetProvisioner {
 
   /** Unregisters every account this run registered (with its roster, offline queue and archive). */
   async release(): Promise<void> {
+    const rooms = [...this.rooms];
+    this.rooms.clear();
+    await eachLimited(rooms, async (room) => { await this.options.admin.destroyRoom(room); });
     const accounts = [...this.registered];
     this.registered.clear();
     await eachLimited(accounts, async (account) => { await this.options.admin.unregister(account); });
   }
 
   async provision(population: Population): Promise<ProvisionResult> {
-    const groups = population.chats.filter((c) => c.kind === 'group');
-    if (groups.length > 0) return { ok: false, code: 'PROVISION_FAILED', message: `${groups.length} group chats: the xmpp driver does not carry groups (MUC) yet; set population.groups.count to 0` };
     const { admin } = this.options;
+    const prefix = this.options.roomPrefix ?? `${this.userPrefix}g`;
+    const rooms = population.chats.filter((c) => c.kind === 'group').map((c) => ({ chat: c, room: `${prefix}${c.id.replace(/^g:/, '').replace(/[^a-z0-9_-]/gi, '_')}` }));
     const status = await admin.status();
     if (!status.ok) return { ok: false, code: status.error.code === 'unreachable' ? 'TARGET_UNREACHABLE' : 'PROVISION_FAILED', message: `ejabberd status: ${status.error.message}` };
     const newPassword = this.options.newPassword ?? (() => randomBytes(18).toString('base64url'));
@@ -75,11 +83,17 @@ export class EjabberdProvisioner implements TargetProvisioner {
         this.registered.add(account(user));
       });
       await eachLimited(population.friendships, async ([a, b]) => must(await admin.makeFriends(account(a), account(b)), `friends ${account(a)} ${account(b)}`));
+      await eachLimited(rooms, async ({ chat, room }) => {
+        await admin.destroyRoom(room); // a name of ours left by an earlier run (absent: an error, ignored)
+        must(await admin.provisionRoom(room, chat.members.map(account)), `room ${room}`);
+        this.rooms.add(room);
+      });
     } catch (error) {
       return { ok: false, code: 'PROVISION_FAILED', message: (error as Error).message };
     }
     const devices: ProvisionedDevice[] = population.users.flatMap((u) => u.devices.map((device) => ({ user: u.id, device, token: passwords.get(u.id)! })));
-    const chatIds = new Map(population.chats.map((c) => [c.id, directChatId(c.members[0]!, c.members[1]!)]));
+    const groupIds = new Map(rooms.map(({ chat, room }) => [chat.id, `g:${room}`]));
+    const chatIds = new Map(population.chats.map((c) => [c.id, groupIds.get(c.id) ?? directChatId(c.members[0]!, c.members[1]!)]));
     return { ok: true, devices, gatewayUrls: [this.options.xmppUrl], chatIds };
   }
 }
