@@ -1,5 +1,6 @@
 import type { ClusterControl } from '../../server/ClusterControl.ts';
 import type { BackendFaultWindow } from '../../server/faults/BackendFaultWindow.ts';
+import type { FaultEquipment } from '../../server/faults/FaultEquipment.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/envelopes.ts';
@@ -34,8 +35,11 @@ type SpecOf<K extends FaultSpec['kind']> = Extract<FaultSpec, { kind: K }>;
  * - `drawnBy`: 'pick' kinds are picked from one list by the swarm's faults feature, in this
  *   registry's order (so a seed draws what it drew before); 'own-fork' kinds, added later, are
  *   drawn from a fork of their own, so adding them moved no earlier seed's scenario.
+ * - `needs`: the fault equipment the cluster must be assembled with to play it (the wrappers of
+ *   server/faults/FaultEquipment.ts); a run installs those of its faults and no other.
  */
 export interface FaultKind<K extends FaultSpec['kind']> {
+  needs: readonly FaultEquipment[];
   apply(fault: SpecOf<K>, ctx: FaultContext): Promise<number | undefined>;
   draw(r: Random, atMs: number, windowMsMax: number, shape: FaultShape): Raw | undefined;
   drawnBy: 'pick' | 'own-fork';
@@ -70,6 +74,7 @@ function clusterOf(ctx: FaultContext): ClusterControl {
 /** Every fault kind of the scenario language (FaultSpec), in the swarm's pick order. */
 export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = {
   'restart-chat-servers': {
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs) => ({ atMs, kind: 'restart-chat-servers', crash: r.nextFloat() < 0.7 }),
     apply: async (fault, ctx) => {
@@ -80,6 +85,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'crash-gateway': {
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => (shape.gateways > 1 ? { atMs, kind: 'crash-gateway', gateway: between(r, 0, shape.gateways - 1) } : undefined),
     apply: async (fault, ctx) => {
@@ -90,6 +96,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'pause-gateway': {
+    needs: ['pause-gateway'],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -99,6 +106,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'partition-gateway': {
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'partition-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -108,6 +116,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'pause-chat-server': {
+    needs: ['pause-chat-server'],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-chat-server', chatServer: between(r, 0, shape.chatServers - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -117,6 +126,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'kill-chat-server': {
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => ({ atMs, kind: 'kill-chat-server', chatServer: between(r, 0, shape.chatServers - 1) }),
     apply: async (fault, ctx) => {
@@ -127,6 +137,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'lose-broker-messages': {
+    needs: ['broker-loss'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'lose-broker-messages', share: pick(r, [0.1, 0.3, 0.7, 1]), forMs: windowMs(r, w) }),
     apply: async (fault, ctx) => {
@@ -143,6 +154,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Backend faults (scenarios/schema.json backendFault), each window within the load.
   'store-outage': {
+    needs: ['store-faults'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'store-outage', forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -152,6 +164,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'slow-store': {
+    needs: ['store-faults'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'slow-store', latencyMs: pick(r, [50, 500, 3000]), forMs: Math.min(windowMs(r, w), 6000) }),
     apply: async (fault, ctx) => {
@@ -165,6 +178,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'kill-gateway': {
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'kill-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -175,6 +189,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Always back in the swarm: a drain for good next to a crash-gateway of the other gateway leaves phones nowhere to go.
   'drain-gateway': {
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'drain-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
     apply: async (fault, ctx) => {
@@ -188,6 +203,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'duplicate-broker-messages': {
+    needs: ['broker-disorder'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'duplicate-broker-messages', share: pick(r, [0.1, 0.5, 1]), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -197,6 +213,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'reorder-broker-messages': {
+    needs: ['broker-disorder'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'reorder-broker-messages', share: pick(r, [0.1, 0.3, 0.6]), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -206,6 +223,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'lose-broker-channel': {
+    needs: ['broker-loss'],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => (r.nextFloat() < 0.5
       ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }
@@ -219,6 +237,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Wall clocks stepping (both ways, up to an hour) on phones or chat servers; instant, no window.
   'clock-jump': {
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => {
       const byMs = pick(r, [-3_600_000, -600_000, -30_000, -5_000, 5_000, 30_000, 600_000, 3_600_000]);
@@ -230,6 +249,7 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   // Drawn since the presence store has an epoch (PresenceStore.epoch): the presence service now
   // tells that the store lost what it announced from. Calls fail for up to 5 s.
   'restart-presence-store': {
+    needs: ['presence-restart'],
     drawnBy: 'own-fork',
     draw: (r, atMs, w) => ({ atMs, kind: 'restart-presence-store', forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -268,3 +288,10 @@ export function applyFault(fault: FaultSpec, ctx: FaultContext): Promise<number 
 export const PICKED_FAULT_KINDS: ReadonlyArray<FaultKind<FaultSpec['kind']> & { kind: FaultSpec['kind'] }> = Object.entries(FAULT_KINDS)
   .filter(([, k]) => k.drawnBy === 'pick')
   .map(([kind, k]) => ({ ...(k as FaultKind<FaultSpec['kind']>), kind: kind as FaultSpec['kind'] }));
+
+/** The fault equipment a cluster needs for these faults (each kind's `needs`): what the engines assemble it with. */
+export function faultEquipmentFor(faults: readonly FaultSpec[]): Set<FaultEquipment> {
+  const needs = new Set<FaultEquipment>();
+  for (const fault of faults) for (const need of FAULT_KINDS[fault.kind].needs) needs.add(need);
+  return needs;
+}
