@@ -8,12 +8,14 @@ import type { Random } from './ports/Random.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { clusterSecrets } from './auth/clusterSecrets.ts';
 import { assembleChatServer, type AssembledChatServer } from './assembly/assembleChatServer.ts';
-import { assembleGateway } from './assembly/assembleGateway.ts';
+import { assembleGateway, type AssembledGateway } from './assembly/assembleGateway.ts';
 import { assemblePresenceService } from './assembly/assemblePresenceService.ts';
 import type { PresenceService } from './presence/PresenceService.ts';
 import { wrapPorts } from './assembly/wrapPorts.ts';
 import type { ChatServer } from './chat/ChatServer.ts';
 import type { EndLoss } from './faults/LossyBroker.ts';
+import type { ChatServerPause } from './faults/ChatServerPause.ts';
+import { equipped } from './faults/FaultEquipment.ts';
 import { openFaultWindow, type BackendFaultWindow, type FaultWrappers } from './faults/BackendFaultWindow.ts';
 import type { EndWindow } from './faults/FaultWindows.ts';
 import { GATEWAY_DRAIN_WAIT_MS, type Gateway } from './gateway/Gateway.ts';
@@ -63,6 +65,10 @@ export class Cluster implements ClusterControl {
   private readonly equipment: ServerBugEquipment;
   /** How each chat server of the cluster stops (its bugs' memory goes with it: see assembleChatServer). */
   private readonly chatServerStops = new Map<ChatServer, AssembledChatServer['stop']>();
+  /** Where each chat server pauses, when the run has pause-chat-server (kept after it stops: a late resume is a no-op). */
+  private readonly chatServerPauses = new WeakMap<ChatServer, ChatServerPause>();
+  /** The gateway of each slot as assembled: how it stops, crashes and pauses (see assembleGateway). */
+  private readonly assembledGateways: AssembledGateway[] = [];
   /** The registry every part records into (NO_METRICS when metrics are off). */
   readonly metrics: Metrics;
   private readonly exposition: ((accept: string) => Promise<MetricsExposition>) | undefined;
@@ -73,8 +79,8 @@ export class Cluster implements ClusterControl {
   private readonly slotTurns = new Map<number, Promise<void>>();
   private stopping = false;
   private address: ClusterAddress | undefined;
-  /** The fault wrappers around the backends (server/faults/), where fault windows open. */
-  private readonly faults: Required<FaultWrappers>;
+  /** The fault wrappers around the backends (server/faults/), where fault windows open: those the run's faults need. */
+  private readonly faults: FaultWrappers;
   private readonly random: Random;
   /** How many times each gateway slot came back (its next life's boot id). */
   private readonly gatewayLives = new Map<number, number>();
@@ -91,14 +97,14 @@ export class Cluster implements ClusterControl {
     const metrics = options.metrics === false ? undefined : options.metrics ?? (options.http === 'in-process' ? undefined : new PromMetrics());
     this.metrics = metrics ?? NO_METRICS;
     this.exposition = metrics?.exposition ? (accept) => metrics.exposition!(accept) : undefined;
-    // The fault wrappers are always there, passing everything through until a fault of the
-    // scenario opens a window (lose-broker-messages, store-outage, ...: server/faults/).
+    // The fault wrappers the run's faults need (options.faultEquipment), passing everything
+    // through until a fault opens a window (lose-broker-messages, store-outage, ...: server/faults/).
     const wrapped = wrapPorts({
       broker: options.backends?.broker ?? new MemoryBroker(),
       store: options.backends?.store ?? new MemoryMessageStore(),
       presence: options.backends?.presence ?? new MemoryPresenceStore(time),
-    }, { time, random: this.random, metrics, equipment: this.equipment });
-    this.faults = wrapped.faults as Required<FaultWrappers>;
+    }, { time, random: this.random, metrics, equipment: this.equipment, needs: new Set(options.faultEquipment ?? []) });
+    this.faults = wrapped.faults;
     const made: ClusterBackends = {
       broker: wrapped.broker!,
       queue: options.backends?.queue ?? new MemoryInboundQueue({ timers: time }),
@@ -111,9 +117,10 @@ export class Cluster implements ClusterControl {
     this.tokens = new TokenService(secrets.tokenSecret, time, this.limits.tokenTtlMs);
     this.adminToken = secrets.adminToken;
     for (let i = 0; i < (options.gateways ?? CLUSTER_DEFAULTS.gateways); i++) {
-      const gateway = this.newGateway(i);
-      this.gateways.push(gateway);
-      this.listeners.push(this.newListener(gateway));
+      const assembled = this.newGateway(i);
+      this.assembledGateways.push(assembled);
+      this.gateways.push(assembled.gateway);
+      this.listeners.push(this.newListener(assembled));
     }
     for (let i = 0; i < (options.chatServers ?? CLUSTER_DEFAULTS.chatServers); i++) this.chatServers.push(this.newChatServer(i));
     const { broker, presence, directory } = this.backends;
@@ -194,11 +201,9 @@ export class Cluster implements ClusterControl {
    * answering, and its presence entries are left to expire. Phones must reconnect elsewhere.
    */
   async crashGateway(index: number): Promise<void> {
-    const gateway = this.gateways[index];
-    const listener = this.listeners[index];
-    if (!gateway || !listener) throw new Error(`no gateway ${index}`);
-    await gateway.crash();
-    await listener.close();
+    const assembled = this.assembledGatewayAt(index);
+    await assembled.crash();
+    await this.listeners[index]!.close();
   }
 
   /**
@@ -209,9 +214,9 @@ export class Cluster implements ClusterControl {
    */
   async drainGateway(index: number): Promise<void> {
     await this.gatewayTurn(index, async () => {
-      const gateway = this.gatewayAt(index);
-      await gateway.stop();
-      for (let waited = 0; gateway.connectionCount() > 0 && waited < GATEWAY_DRAIN_WAIT_MS; waited += GATEWAY_DRAIN_POLL_MS) {
+      const assembled = this.assembledGatewayAt(index);
+      await assembled.stop();
+      for (let waited = 0; assembled.gateway.connectionCount() > 0 && waited < GATEWAY_DRAIN_WAIT_MS; waited += GATEWAY_DRAIN_POLL_MS) {
         await new Promise<void>((resolve) => { this.options.time.schedule(GATEWAY_DRAIN_POLL_MS, resolve); });
       }
       await this.listeners[index]!.close();
@@ -224,9 +229,9 @@ export class Cluster implements ClusterControl {
    * process on the same port. Each life gets its own boot id, so connection ids never repeat.
    */
   /** The listener in front of a gateway: admission (token, directory, device limits) and the wire. */
-  private newListener(gateway: Gateway): GatewayListener {
+  private newListener(assembled: AssembledGateway): GatewayListener {
     return (this.options.gatewayListeners ?? wsListeners)({
-      gateway, tokens: this.tokens, directory: this.backends.directory, presence: this.backends.presence, limits: this.limits,
+      gateway: assembled.entry, tokens: this.tokens, directory: this.backends.directory, presence: this.backends.presence, limits: this.limits,
       ...(this.options.log ? { log: this.options.log } : {}),
     });
   }
@@ -237,12 +242,13 @@ export class Cluster implements ClusterControl {
       if (this.stopping) return;
       const life = (this.gatewayLives.get(index) ?? 0) + 1;
       this.gatewayLives.set(index, life);
-      const gateway = this.newGateway(index, `r${life}`);
-      const listener = this.newListener(gateway);
+      const assembled = this.newGateway(index, `r${life}`);
+      const listener = this.newListener(assembled);
       await this.listeners[index]!.close(); // idempotent: a crash or drain closed it already
-      this.gateways[index] = gateway;
+      this.assembledGateways[index] = assembled;
+      this.gateways[index] = assembled.gateway;
       this.listeners[index] = listener;
-      await gateway.start();
+      await assembled.gateway.start();
       const url = this.address?.gatewayUrls[index];
       const port = url === undefined ? 0 : Number(new URL(url).port || 0);
       await listener.listen(port, this.options.host ?? '127.0.0.1');
@@ -266,16 +272,17 @@ export class Cluster implements ClusterControl {
 
   /** The presence store restarts empty (RestartablePresenceStore); its calls fail until the returned function is called. */
   restartPresenceStore(): EndWindow {
-    return this.openBackendFault({ kind: 'presence-store-down', generation: this.faults.presence.currentGeneration + 1 });
+    const presence = equipped(this.faults.presence, 'presence-restart');
+    return this.openBackendFault({ kind: 'presence-store-down', generation: presence.currentGeneration + 1 });
   }
 
-  /** Freezes a gateway's process (see Gateway.pause); `resumeGateway` lets it run again. */
+  /** Freezes a gateway's process (see GatewayPause); `resumeGateway` lets it run again. Needs the `pause-gateway` equipment. */
   pauseGateway(index: number): void {
-    this.gatewayAt(index).pause();
+    equipped(this.assembledGatewayAt(index).pause, 'pause-gateway').pause();
   }
 
   resumeGateway(index: number): void {
-    this.gatewayAt(index).resume();
+    equipped(this.assembledGatewayAt(index).pause, 'pause-gateway').resume();
   }
 
   /** Cuts a gateway off from broker, queue and presence store (see Gateway.partition). */
@@ -288,15 +295,21 @@ export class Cluster implements ClusterControl {
   }
 
   /**
-   * Freezes the chat server in slot `index` (see ChatServer.pause); `resumeChatServer` lets it
+   * Freezes the chat server in slot `index` (see ChatServerPause); `resumeChatServer` lets it
    * run again. A restart meanwhile replaces it with a running server, and the resume is a no-op.
+   * Needs the `pause-chat-server` equipment.
    */
   pauseChatServer(index: number): void {
-    this.chatServerAt(index).pause();
+    this.chatServerPauseAt(index).pause();
   }
 
   resumeChatServer(index: number): void {
-    this.chatServerAt(index).resume();
+    this.chatServerPauseAt(index).resume();
+  }
+
+  /** Whether the chat server in slot `index` is paused now. */
+  chatServerPaused(index: number): boolean {
+    return this.chatServerPauses.get(this.chatServerAt(index))?.paused ?? false;
   }
 
   /**
@@ -304,12 +317,22 @@ export class Cluster implements ClusterControl {
    * probability `share` (see LossyBroker); windows may overlap (the largest share applies).
    */
   loseBrokerMessages(share: number): EndLoss {
-    return this.faults.loss.startLoss(share);
+    return equipped(this.faults.loss, 'broker-loss').startLoss(share);
   }
 
-  /** Payloads the broker dropped so far, and those it let through while losing. */
+  /** Payloads the broker dropped so far, and those it let through while losing (none without the broker-loss equipment). */
   brokerLossStats(): { dropped: number; passedDuringLoss: number } {
-    return { ...this.faults.loss.stats };
+    return { ...(this.faults.loss?.stats ?? { dropped: 0, passedDuringLoss: 0 }) };
+  }
+
+  private chatServerPauseAt(index: number): ChatServerPause {
+    return equipped(this.chatServerPauses.get(this.chatServerAt(index)), 'pause-chat-server');
+  }
+
+  private assembledGatewayAt(index: number): AssembledGateway {
+    const assembled = this.assembledGateways[index];
+    if (!assembled) throw new Error(`no gateway ${index}`);
+    return assembled;
   }
 
   private chatServerAt(index: number): ChatServer {
@@ -327,7 +350,7 @@ export class Cluster implements ClusterControl {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.gatewayTurns.values()]);
-    for (const gateway of this.gateways) await gateway.stop();
+    for (const assembled of this.assembledGateways) await assembled.stop();
     // A slot replacement under way finishes (or gives up) before the slot's server is stopped.
     await Promise.all([...this.slotTurns.values()]);
     for (const server of this.chatServers) await this.stopChatServer(server, {});
@@ -336,10 +359,11 @@ export class Cluster implements ClusterControl {
     await this.http.close();
   }
 
-  private newGateway(index: number, bootId?: string): Gateway {
+  private newGateway(index: number, bootId?: string): AssembledGateway {
     const { broker, queue, presence } = this.backends;
     return assembleGateway({
       id: `gw${index + 1}`, bootId, time: this.options.time, limits: this.limits, metrics: this.metrics, ports: { broker, queue, presence }, equipment: this.equipment,
+      pausable: this.faults.equipped.has('pause-gateway'),
     });
   }
 
@@ -348,9 +372,10 @@ export class Cluster implements ClusterControl {
     const clock = this.options.chatServerClock?.({ index, id }) ?? this.options.time;
     const assembled = assembleChatServer({
       id, clock, timers: this.options.time, limits: this.limits, metrics: this.metrics, log: this.options.log, ports: this.backends,
-      equipment: this.equipment, gatewayIds: () => this.gateways.map((g) => g.id),
+      equipment: this.equipment, gatewayIds: () => this.gateways.map((g) => g.id), pausable: this.faults.equipped.has('pause-chat-server'),
     });
     this.chatServerStops.set(assembled.server, assembled.stop);
+    if (assembled.pause) this.chatServerPauses.set(assembled.server, assembled.pause);
     return assembled.server;
   }
 

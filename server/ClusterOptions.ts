@@ -1,4 +1,5 @@
 import type { BugSet } from './bugs/BugCatalogue.ts';
+import type { FaultEquipment } from './faults/FaultEquipment.ts';
 import type { GatewayListenerFactory } from './gateway/GatewayListener.ts';
 import type { Broker } from './ports/Broker.ts';
 import type { Clock, TimeSource } from './ports/Clock.ts';
@@ -42,6 +43,13 @@ export interface ClusterOptions {
    * the correct cluster. Phone-side bugs in the set are ignored here.
    */
   bugs?: BugSet;
+  /**
+   * The fault equipment to install (server/faults/FaultEquipment.ts): what the faults the run
+   * will play need (simulator/faults/faultKinds.ts faultEquipmentFor), and nothing else. Absent
+   * or empty: none, and a fault method of the cluster (pauseGateway, loseBrokerMessages,
+   * openBackendFault, ...) fails an assertion.
+   */
+  faultEquipment?: Iterable<FaultEquipment>;
   /** How clients reach the gateways: real WebSockets by default; the simulation's network. */
   gatewayListeners?: GatewayListenerFactory;
   /**
@@ -57,8 +65,8 @@ export interface ClusterOptions {
   chatServerClock?: (server: { index: number; id: string }) => Clock;
   /**
    * Wraps the backends once they are made (the memory defaults included), before any part of
-   * the cluster gets them: the simulation engine adds port latencies here. The loss-injecting
-   * broker (server/faults/LossyBroker.ts) sits inside, around the broker itself.
+   * the cluster gets them: the simulation engine adds port latencies here. The fault wrappers
+   * (server/faults/: LossyBroker, ...) sit inside, around the ports themselves.
    */
   decorateBackends?: (backends: ClusterBackends) => ClusterBackends;
   /** Where incidents go (HTTP 500s, failed upgrades, dead-lettered frames); default JSON lines on stderr. */

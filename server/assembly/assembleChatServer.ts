@@ -1,6 +1,7 @@
 import type { ServerBugEquipment } from '../bugs/serverBugEquipment.ts';
 import { ChatServer } from '../chat/ChatServer.ts';
 import { Router } from '../chat/Router.ts';
+import { ChatServerPause } from '../faults/ChatServerPause.ts';
 import type { Broker } from '../ports/Broker.ts';
 import type { Clock, Timers } from '../ports/Clock.ts';
 import type { Directory } from '../ports/Directory.ts';
@@ -24,17 +25,23 @@ export interface ChatServerAssembly {
   equipment: ServerBugEquipment;
   /** Every gateway's id. */
   gatewayIds(): readonly string[];
+  /** Puts a ChatServerPause between the queue and the server (the in-process cluster, for pause-chat-server). */
+  pausable?: boolean;
 }
 
 export interface AssembledChatServer {
   server: ChatServer;
   /** Stops the server, gracefully or as a crash; what its process held in memory (bugs' buffers) is gone either way. */
   stop(options?: { crash?: boolean }): Promise<void>;
+  /** Where it is paused and resumed, when assembled `pausable`. */
+  pause?: ChatServerPause;
 }
 
 /** A chat server from its (wrapped) ports, with the run's chat server bugs applied. */
 export function assembleChatServer(a: ChatServerAssembly): AssembledChatServer {
-  const { queue, broker, store, directory, presence } = a.ports;
+  const { broker, store, directory, presence } = a.ports;
+  const pause = a.pausable ? new ChatServerPause(a.ports.queue) : undefined;
+  const queue = pause ?? a.ports.queue;
   const memory: Array<() => void> = [];
   const parts = a.equipment.chatServer({ clock: a.clock, broker, store, presence, router: new Router(presence, broker) }, {
     id: a.id, timers: a.timers, directory, gatewayIds: a.gatewayIds, onStop: (drop) => memory.push(drop),
@@ -42,6 +49,7 @@ export function assembleChatServer(a: ChatServerAssembly): AssembledChatServer {
   const server = new ChatServer({ id: a.id, queue, directory, limits: a.limits, ...parts, metrics: a.metrics, ...(a.log ? { log: a.log } : {}) });
   return {
     server,
+    ...(pause ? { pause } : {}),
     stop: async (options = {}) => {
       for (const drop of memory.splice(0)) drop();
       await server.stop(options);

@@ -65,10 +65,6 @@ export class ChatServer {
   private readonly presenceQueries: PresenceQueries;
   /** chat|kind keys whose next tick computation tells every sender again (a redelivered frame asked for it). */
   private readonly retellTicks = new Set<string>();
-  /** While paused (see pause): entries handed to this server wait on it; a crash rejects it. */
-  private pauseGate: { promise: Promise<void>; release(): void; fail(error: Error): void } | undefined;
-  /** The graceful stop of the consumer detached by pause; it settles once the held entries are done. */
-  private pausedConsumerStop: Promise<void> | undefined;
 
   constructor(private readonly deps: ChatServerDeps) {
     this.router = deps.router ?? new Router(deps.presence, deps.broker);
@@ -115,65 +111,15 @@ export class ChatServer {
     }
   }
 
-  /**
-   * Fault injection: the process stops (SIGSTOP, a long GC pause). It takes no new entries from
-   * the queue (its consumer is detached, so other chat servers get them, and with no other
-   * server they wait in the queue); an entry still handed to it after the pause (a read that
-   * was under way) waits, unprocessed, until `resume`, its key's lane standing still behind it.
-   * Fidelity: work already under way when the pause begins (a frame between two store calls,
-   * a tick computation) runs on to its end, where a
-   * real stopped process would freeze mid-way; and no lease expires meanwhile, so nothing it
-   * holds is handed to another server, as a queue with claim timeouts would after a long pause.
-   */
-  pause(): void {
-    if (this.pauseGate || !this.consumer) return;
-    let release!: () => void;
-    let fail!: (error: Error) => void;
-    const promise = new Promise<void>((resolve, reject) => { release = resolve; fail = reject; });
-    promise.catch(() => undefined); // rejected only by a crash, seen by the held entries
-    this.pauseGate = { promise, release, fail };
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    // Graceful, so the entries it holds stay its own (not handed out again) while it sleeps.
-    this.pausedConsumerStop = consumer.stop();
-  }
-
-  /** Ends a pause: the held entries are processed in order, and the server takes new ones again. */
-  resume(): void {
-    const gate = this.pauseGate;
-    if (!gate) return;
-    this.pauseGate = undefined;
-    this.pausedConsumerStop = undefined;
-    gate.release();
-    this.start();
-  }
-
-  get paused(): boolean {
-    return this.pauseGate !== undefined;
-  }
-
-  /**
-   * Graceful: finishes frames under way. With `crash`, abandons them to be redelivered. A paused
-   * server stopped gracefully resumes its held frames and finishes them; a crash hands them back
-   * to the queue (their handlers fail), so other servers process them.
-   */
+  /** Graceful: finishes frames under way. With `crash`, abandons them to be redelivered. */
   async stop(options: { crash?: boolean } = {}): Promise<void> {
-    const gate = this.pauseGate;
-    const pausedStop = this.pausedConsumerStop;
-    this.pauseGate = undefined;
-    this.pausedConsumerStop = undefined;
-    if (gate && options.crash) gate.fail(new Error(`chat server ${this.deps.id} crashed while paused`));
-    else gate?.release();
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer?.stop({ abandonInFlight: options.crash ?? false });
-    if (!options.crash) await pausedStop;
   }
 
   /** Handles one queue entry; resolves when done (the queue then acknowledges it). */
   async handleEntry(entry: QueueEntry): Promise<void> {
-    // Paused: wait for resume. A crash meanwhile rejects, and the queue hands the entry out again.
-    if (this.pauseGate) await this.pauseGate.promise;
     let envelope: InboundEnvelope;
     try {
       envelope = JSON.parse(entry.payload) as InboundEnvelope;

@@ -58,8 +58,6 @@ export class Gateway {
   private subscription: Subscription | undefined;
   private sweepTimer: TimerHandle | undefined;
   private nextConnection = 0;
-  /** While paused (a stopped process), frames and deliveries wait here in arrival order. */
-  private pausedBacklog: Array<() => void> | undefined;
   private partitioned = false;
   /** Set by stop and crash: a link handed over afterwards is turned away. */
   private stopped = false;
@@ -137,9 +135,6 @@ export class Gateway {
   /** Graceful shutdown: every client is told to reconnect elsewhere (1001). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.pausedBacklog = undefined;
-    // Links that closed while paused will not close again: forget them (and their entries) now.
-    for (const client of [...this.clients.values()]) if (client.closedWhilePaused !== undefined) this.onClosed(client, client.closedWhilePaused);
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
     for (const client of [...this.clients.values()]) this.closeClient(client, CLOSE_CODES.GOING_AWAY.code, 'gateway shutting down');
@@ -148,7 +143,6 @@ export class Gateway {
   /** A crash: links drop without a closing handshake and presence is left to expire. */
   async crash(): Promise<void> {
     this.stopped = true;
-    this.pausedBacklog = undefined;
     this.sweepTimer?.cancel();
     await this.subscription?.unsubscribe();
     const clients = [...this.clients.values()];
@@ -160,22 +154,6 @@ export class Gateway {
       client.closing = true;
       client.link.terminate();
     }
-  }
-
-  /**
-   * Fault injection: the process stops (SIGSTOP, a long GC pause). Nothing is read or
-   * answered, not even pings, and the heartbeat sweep stands still; what arrives waits, as it
-   * would in the socket buffers, and is processed in order on resume: frames, deliveries and a
-   * client's close alike (onClosed).
-   */
-  pause(): void {
-    this.pausedBacklog ??= [];
-  }
-
-  resume(): void {
-    const backlog = this.pausedBacklog;
-    this.pausedBacklog = undefined;
-    for (const work of backlog ?? []) work();
   }
 
   /**
@@ -213,10 +191,6 @@ export class Gateway {
 
   /** A WebSocket ping or pong: the client is there (liveness and presence), nothing to answer. */
   private onAlive(client: GatewayClient): void {
-    if (this.pausedBacklog) {
-      this.pausedBacklog.push(() => this.onAlive(client));
-      return;
-    }
     if (client.closing) return;
     const nowMs = this.deps.time.nowMs();
     client.lastFrameAtMs = nowMs;
@@ -224,10 +198,6 @@ export class Gateway {
   }
 
   private onFrame(client: GatewayClient, text: string, bytes: number, binary = false): void {
-    if (this.pausedBacklog) {
-      this.pausedBacklog.push(() => this.onFrame(client, text, bytes, binary));
-      return;
-    }
     if (client.closing) return;
     const nowMs = this.deps.time.nowMs();
     client.lastFrameAtMs = nowMs;
@@ -286,10 +256,6 @@ export class Gateway {
   }
 
   private onDelivery(payload: string): void {
-    if (this.pausedBacklog) {
-      this.pausedBacklog.push(() => this.onDelivery(payload));
-      return;
-    }
     let delivery: GatewayDelivery;
     try {
       delivery = JSON.parse(payload) as GatewayDelivery;
@@ -340,7 +306,6 @@ export class Gateway {
   }
 
   private sweepIdle(): void {
-    if (this.pausedBacklog) return;
     this.presenceGaps.onSweep();
     const deadlineMs = this.deps.time.nowMs() - this.deps.limits.heartbeatTimeoutMs;
     for (const client of this.clients.values()) {
@@ -360,15 +325,6 @@ export class Gateway {
   }
 
   private onClosed(client: GatewayClient, code: number): void {
-    // A stopped process reads the close only when it wakes, after the frames that came before
-    // it: handled at once, those frames would then re-register the forgotten connection's
-    // presence entry, and friends would see a user who left come back online for a whole TTL
-    // (sim seed 3000710, D6).
-    if (this.pausedBacklog) {
-      client.closedWhilePaused = code;
-      this.pausedBacklog.push(() => this.onClosed(client, code));
-      return;
-    }
     if (this.clients.get(client.id) !== client) return; // crash() already forgot it
     this.clients.delete(client.id);
     if (this.byDevice.get(deviceKey(client)) === client) this.byDevice.delete(deviceKey(client));

@@ -16,8 +16,6 @@ export interface GatewayClient {
   dropWindowStartMs: number;
   dropsInWindow: number;
   closing: boolean;
-  /** The link's close code, when it closed while the gateway was paused (handled on resume). */
-  closedWhilePaused?: number;
 }
 
 /** Ids follow the id rule (no white space), so a space joins user and device unambiguously. */

@@ -3,7 +3,7 @@ import type { Log } from '../ports/Log.ts';
 import type { Directory } from '../ports/Directory.ts';
 import type { PresenceStore } from '../ports/PresenceStore.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
-import type { Gateway } from './Gateway.ts';
+import type { ServerConnection } from './ServerConnection.ts';
 
 /**
  * How clients reach one gateway: real WebSockets on a port (`WsGatewayListener`) or the
@@ -18,8 +18,16 @@ export interface GatewayListener {
   close(): Promise<void>;
 }
 
+/** What a listener needs of its gateway: its id and where an admitted link goes (Gateway.accept). */
+export interface GatewayEntry {
+  readonly id: string;
+  /** Takes over an authenticated link; the connection id, or undefined when the gateway has stopped. */
+  accept(link: ServerConnection, identity: { user: string; device: string }): string | undefined;
+}
+
 export interface GatewayListenerDeps {
-  gateway: Gateway;
+  /** The gateway, or a fault wrapper in front of it (server/faults/GatewayPause.ts). */
+  gateway: GatewayEntry;
   tokens: TokenService;
   /** Where admission checks that the token's user exists. */
   directory: Directory;

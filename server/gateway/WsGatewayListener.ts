@@ -12,11 +12,12 @@ import { createStderrLog } from '../runtime/stderrLog.ts';
 import { SUBPROTOCOL } from '../protocol/frames.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 import { admitConnection, type AdmissionDeps } from './admitConnection.ts';
-import type { Gateway } from './Gateway.ts';
+import type { GatewayEntry } from './GatewayListener.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 
 export interface WsGatewayListenerOptions extends AdmissionDeps {
-  gateway: Gateway;
+  /** The gateway, or a fault wrapper in front of it (GatewayListenerDeps.gateway). */
+  gateway: GatewayEntry;
   tokens: TokenService;
   limits: ServerLimits;
   /** Listen backlog: a reconnect storm of thousands at once needs more than Node's 511. */

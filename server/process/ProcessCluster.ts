@@ -7,7 +7,8 @@ import { isValidKeyspaceName } from '../cassandra/applySchema.ts';
 import { CLUSTER_DEFAULTS } from '../clusterDefaults.ts';
 import type { MessageStore } from '../ports/MessageStore.ts';
 import type { MetricsTarget } from '../ports/Metrics.ts';
-import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
+import { equipmentOf, type BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
+import { assertEquipped, type FaultEquipment } from '../faults/FaultEquipment.ts';
 import { resolveLimits, type ServerLimits } from '../protocol/limits.ts';
 import type { NodeCommon, NodeMessage, NodeSpec, SupervisorReply } from './nodeProtocol.ts';
 import { NodeSupervisor, type NodeHandle, type NodeRequestBody } from './NodeSupervisor.ts';
@@ -61,12 +62,14 @@ export class ProcessCluster implements ClusterControl {
   private readonly log: (line: string) => void;
   /** Forks, signals, stops the node processes and talks to them over IPC. */
   private readonly nodes: NodeSupervisor;
+  private readonly faultEquipment: ReadonlySet<FaultEquipment>;
 
   constructor(private readonly options: ProcessClusterOptions) {
     this.secrets = clusterSecrets({ tokenSecret: options.tokenSecret, adminToken: options.adminToken });
     this.adminToken = this.secrets.adminToken;
     this.limits = resolveLimits(options.limits);
     this.log = options.onLog ?? (() => undefined);
+    this.faultEquipment = new Set(options.faultEquipment ?? []); // what every node installs (a pause needs none: SIGSTOP)
     if (options.keyspace !== undefined && !isValidKeyspaceName(options.keyspace)) throw new Error(`invalid keyspace name: ${options.keyspace}`);
     this.nodes = new NodeSupervisor({
       time: options.time, log: this.log, stopping: () => this.stopping,
@@ -88,17 +91,17 @@ export class ProcessCluster implements ClusterControl {
     const gatewayIds = Array.from({ length: this.options.gateways ?? CLUSTER_DEFAULTS.gateways }, (_, i) => `gw${i + 1}`);
     this.common = {
       backends, limits: this.limits, tokenSecret: this.secrets.tokenSecret, adminToken: this.adminToken,
-      bugs: [...(this.options.bugs ?? [])], seed: this.options.seed ?? 1, gatewayIds,
+      bugs: [...(this.options.bugs ?? [])], seed: this.options.seed ?? 1, gatewayIds, faultEquipment: [...this.faultEquipment],
     };
     const host = this.options.host ?? '127.0.0.1';
     const basePort = this.options.port ?? 0;
-    const gateways = await Promise.all(gatewayIds.map((id, i) => this.startNode({ ...this.common!, role: 'gateway', id, host, port: basePort === 0 ? 0 : basePort + 1 + i, metricsPort: 0 })));
+    const gateways = await Promise.all(gatewayIds.map((id, i) => this.nodes.startNode({ ...this.common!, role: 'gateway', id, host, port: basePort === 0 ? 0 : basePort + 1 + i, metricsPort: 0 })));
     this.gatewayNodes.push(...gateways.map((g) => g.node));
     const gatewayUrls = gateways.map((g) => g.url!);
     this.gatewayUrls = gatewayUrls;
     const servers = await Promise.all(Array.from({ length: this.options.chatServers ?? CLUSTER_DEFAULTS.chatServers }, (_, slot) => this.startChatServer(slot)));
     this.chatServerNodes.push(...servers);
-    const api = await this.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls, metricsTargets: this.nodes.nodeMetricsTargets(host) });
+    const api = await this.nodes.startNode({ ...this.common, role: 'api', id: 'api', host, port: basePort, gatewayUrls, metricsTargets: this.nodes.nodeMetricsTargets(host) });
     this.api = api.node;
     this.log(`cluster up: ${gatewayIds.length} gateway and ${servers.length} chat server processes, Redis ${backends.redisUrl} prefix ${backends.redisPrefix}, Cassandra ${backends.cassandra} keyspace ${backends.keyspace}`);
     this.address = { httpUrl: api.url!, gatewayUrls };
@@ -144,8 +147,7 @@ export class ProcessCluster implements ClusterControl {
     const turn = previous.then(async () => {
       if (this.stopping) return;
       const node = this.chatServerNodes[slot]!;
-      if (how === 'kill') await this.kill(node);
-      else await this.stopNode(node);
+      await (how === 'kill' ? this.kill(node) : this.stopNode(node));
       if (this.stopping) return;
       this.chatServerNodes[slot] = await this.startChatServer(slot);
     });
@@ -176,7 +178,7 @@ export class ProcessCluster implements ClusterControl {
       const life = (this.gatewayLives.get(index) ?? 0) + 1;
       this.gatewayLives.set(index, life);
       const port = Number(new URL(this.gatewayUrls[index]!).port);
-      const started = await this.startNode({ ...this.common!, role: 'gateway', id: spec.id, host: spec.host, port, bootId: `r${life}`, metricsPort: 0 });
+      const started = await this.nodes.startNode({ ...this.common!, role: 'gateway', id: spec.id, host: spec.host, port, bootId: `r${life}`, metricsPort: 0 });
       this.gatewayNodes[index] = started.node;
     });
   }
@@ -193,6 +195,7 @@ export class ProcessCluster implements ClusterControl {
    * is always returned, so no window outlives the fault.
    */
   async openBackendFault(fault: BackendFaultWindow): Promise<() => Promise<void>> {
+    assertEquipped(this.faultEquipment, equipmentOf(fault));
     const window = ++this.nextLossWindow;
     const nodes = [...this.nodes.live].filter((n) => !n.stopped && !n.expectedExit);
     await Promise.allSettled(nodes.map((node) => this.request(node, { type: 'start-fault-window', window, fault })));
@@ -203,6 +206,7 @@ export class ProcessCluster implements ClusterControl {
 
   /** Every node moves to the next presence generation (the store came back empty); nodes started later start there. */
   async restartPresenceStore(): Promise<() => Promise<void>> {
+    assertEquipped(this.faultEquipment, 'presence-restart');
     const generation = (this.common!.presenceGeneration ?? 0) + 1;
     this.common!.presenceGeneration = generation;
     return this.openBackendFault({ kind: 'presence-store-down', generation });
@@ -239,6 +243,7 @@ export class ProcessCluster implements ClusterControl {
    */
   async loseBrokerMessages(share: number): Promise<() => Promise<void>> {
     if (!(share > 0 && share <= 1)) throw new Error(`loss share must be in (0, 1], got ${share}`);
+    assertEquipped(this.faultEquipment, 'broker-loss');
     const window = ++this.nextLossWindow;
     const publishers = this.publishers();
     await Promise.allSettled(publishers.map((node) => this.request(node, { type: 'start-loss', share, window })));
@@ -294,7 +299,7 @@ export class ProcessCluster implements ClusterControl {
   private startChatServer(slot: number): Promise<NodeHandle> {
     const id = `cs${slot + 1}.${++this.generation}`;
     const clockOffsetMs = this.clockOffsetOf(slot);
-    return this.startNode({ ...this.common!, role: 'chat-server', id, slot, host: this.options.host ?? '127.0.0.1', metricsPort: 0, ...(clockOffsetMs !== 0 ? { clockOffsetMs } : {}) }).then((started) => started.node);
+    return this.nodes.startNode({ ...this.common!, role: 'chat-server', id, slot, host: this.options.host ?? '127.0.0.1', metricsPort: 0, ...(clockOffsetMs !== 0 ? { clockOffsetMs } : {}) }).then((started) => started.node);
   }
 
   /** Slot -> how far its wall clock is off now: the start offset plus every step (a replacement starts with it). */
@@ -316,10 +321,6 @@ export class ProcessCluster implements ClusterControl {
       .map((node) => this.request(node, { type: 'clock-step', byMs })));
   }
 
-  private startNode(spec: NodeSpec): Promise<{ node: NodeHandle; url?: string }> {
-    return this.nodes.startNode(spec);
-  }
-
   /**
    * Starts a new process in the slot of a node that died on its own: a gateway keeps its id and
    * port (phones reconnect to the URL they know), a chat server slot gets the next generation,
@@ -339,7 +340,7 @@ export class ProcessCluster implements ClusterControl {
     const spec: NodeSpec = { ...old, port };
     this.options.time.schedule(RESTART_DELAY_MS, () => {
       if (this.stopping) return;
-      this.startNode(spec).then(({ node }) => {
+      this.nodes.startNode(spec).then(({ node }) => {
         if (this.stopping) return void this.stopNode(node);
         if (gatewayIndex >= 0) this.gatewayNodes[gatewayIndex] = node;
         else this.api = node;

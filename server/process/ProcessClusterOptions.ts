@@ -1,3 +1,4 @@
+import type { FaultEquipment } from '../faults/FaultEquipment.ts';
 import type { TimeSource } from '../ports/Clock.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 
@@ -27,6 +28,12 @@ export interface ProcessClusterOptions {
   limits?: Partial<ServerLimits>;
   /** Server-side bug names (server/bugs/): each node applies its own part of them at assembly. */
   bugs?: readonly string[];
+  /**
+   * The fault wrappers every node installs (server/faults/FaultEquipment.ts): what the faults the
+   * run will play need; the pauses need none here (SIGSTOP). Absent: none, and a fault that needs
+   * a wrapper (loseBrokerMessages, openBackendFault, restartPresenceStore) fails an assertion.
+   */
+  faultEquipment?: Iterable<FaultEquipment>;
   /**
    * HMAC key of login tokens. Absent: a fresh random one. Every node gets it (and the admin
    * token) in its spec, in the environment of its process, never on a command line.

@@ -1,5 +1,6 @@
 import type { BackendConfig } from '../backends/openBackends.ts';
 import type { BackendFaultWindow } from '../faults/BackendFaultWindow.ts';
+import type { FaultEquipment } from '../faults/FaultEquipment.ts';
 import type { MetricsTarget } from '../ports/Metrics.ts';
 import type { ServerLimits } from '../protocol/limits.ts';
 
@@ -15,6 +16,11 @@ export interface NodeCommon {
   seed: number;
   /** Every gateway's id (the route-to-every-gateway bug needs them). */
   gatewayIds: string[];
+  /**
+   * The fault wrappers each node installs around its ports (those the run's faults need, less
+   * the pauses: a node is paused with SIGSTOP). Absent: none.
+   */
+  faultEquipment?: FaultEquipment[];
   /** The presence store's generation (RestartablePresenceStore): a node started after a restart-presence-store fault starts there. */
   presenceGeneration?: number;
 }

@@ -122,13 +122,15 @@ async function assemble(spec: NodeSpec, time: TimeSource, send: (message: NodeMe
   const random = new SeededRandom(spec.seed).fork(`${spec.role}:${spec.id}`);
   const metrics = new PromMetrics();
   const exposition = (accept: string): ReturnType<PromMetrics['exposition']> => metrics.exposition(accept);
-  const wrap = (opened: OpenedBackends): WrappedPorts => wrapPorts(opened.backends, { time, random, metrics, equipment, presenceGeneration: spec.presenceGeneration ?? 0 });
+  // The fault wrappers the run's faults need; a pause is a SIGSTOP of the whole process, so no node has a pause wrapper.
+  const needs = new Set(spec.faultEquipment ?? []);
+  const wrap = (opened: OpenedBackends): WrappedPorts => wrapPorts(opened.backends, { time, random, metrics, equipment, needs, presenceGeneration: spec.presenceGeneration ?? 0 });
   switch (spec.role) {
     case 'gateway': {
       const opened = await openBackends(spec.backends, time, ['broker', 'queue', 'presence', 'directory']);
       const { queue, directory } = opened.backends;
       const { broker, presence, faults } = wrap(opened);
-      const gateway = assembleGateway({ id: spec.id, bootId: spec.bootId, time, limits: spec.limits, metrics, ports: { broker: broker!, queue: queue!, presence: presence! }, equipment });
+      const { gateway } = assembleGateway({ id: spec.id, bootId: spec.bootId, time, limits: spec.limits, metrics, ports: { broker: broker!, queue: queue!, presence: presence! }, equipment });
       await gateway.start();
       const listener = new WsGatewayListener({
         gateway, tokens: new TokenService(spec.tokenSecret, time, spec.limits.tokenTtlMs), directory: directory!, presence: presence!, limits: spec.limits,

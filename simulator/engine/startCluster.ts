@@ -7,6 +7,7 @@ import { BUG_CATALOGUE } from '../../server/bugs/BugCatalogue.ts';
 import type { SeededRandom } from '../../server/memory/SeededRandom.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import { ProcessCluster } from '../../server/process/ProcessCluster.ts';
+import { faultEquipmentFor } from '../faults/faultKinds.ts';
 import type { Scenario } from '../scenario/Scenario.ts';
 import { ChatServerClocks, chatServerSkewMs, type ChatServerClockControl } from './clocks.ts';
 
@@ -30,13 +31,15 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
   const spec = scenario.cluster;
   const limits = { ...spec.limits, presenceDebounceMs: spec.presenceDebounceMs };
   const bugs = scenario.bugs.filter((b) => BUG_CATALOGUE.find((e) => e.name === b)?.where === 'server');
+  // The fault wrappers the scenario's faults need, and no other (server/faults/FaultEquipment.ts).
+  const faultEquipment = faultEquipmentFor(scenario.faults);
   try {
     if (spec.processes === 'multi') {
       // Each slot's wall clock offset, drawn as in-process; clock-jump faults step the nodes' clocks over IPC.
       const wallClocks = random.fork('wall-clocks');
       const chatServerClockOffsetsMs = Array.from({ length: spec.chatServers }, (_, i) => chatServerSkewMs(wallClocks, i, scenario.clocks?.chatServerSkewMs ?? 0));
       const cluster = new ProcessCluster({
-        time, gateways: spec.gateways, chatServers: spec.chatServers, redis: spec.redis, cassandra: spec.cassandra, limits, bugs,
+        time, gateways: spec.gateways, chatServers: spec.chatServers, redis: spec.redis, cassandra: spec.cassandra, limits, bugs, faultEquipment,
         seed: scenario.seed, logDir: join(outDir, 'nodes'), onLog: log, port: basePort, chatServerClockOffsetsMs,
       });
       const chatServerClocks: ChatServerClockControl = { step: (fault) => cluster.stepChatServerClock(fault.chatServer, fault.byMs) };
@@ -69,7 +72,7 @@ export async function startCluster(scenario: Scenario, time: TimeSource, random:
     const chatServerClocks = new ChatServerClocks(time, random.fork('wall-clocks'), spec.chatServers, scenario.clocks?.chatServerSkewMs ?? 0);
     const cluster = new Cluster({
       time, random: random.fork('cluster'), gateways: spec.gateways, chatServers: spec.chatServers, limits, port: basePort,
-      bugs: new Set(scenario.bugs), backends, chatServerClock: chatServerClocks.forSlot,
+      bugs: new Set(scenario.bugs), faultEquipment, backends, chatServerClock: chatServerClocks.forSlot,
     });
     const stop = async (): Promise<void> => {
       await cluster.stop();

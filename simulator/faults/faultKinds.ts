@@ -1,5 +1,6 @@
 import type { ClusterControl } from '../../server/ClusterControl.ts';
 import type { BackendFaultWindow } from '../../server/faults/BackendFaultWindow.ts';
+import type { FaultEquipment } from '../../server/faults/FaultEquipment.ts';
 import type { TimeSource } from '../../server/ports/Clock.ts';
 import type { Random } from '../../server/ports/Random.ts';
 import { PRESENCE_EVENTS_CHANNEL, gatewayChannel } from '../../server/protocol/envelopes.ts';
@@ -50,14 +51,17 @@ type SpecOf<K extends FaultSpec['kind']> = Extract<FaultSpec, { kind: K }>;
  * - `drawnBy`: 'pick' kinds are picked from one list by the swarm's faults feature, in this
  *   registry's order (so a seed draws what it drew before); 'own-fork' kinds, added later, are
  *   drawn from a fork of their own, so adding them moved no earlier seed's scenario.
+ * - `needs`: the fault equipment the cluster must be assembled with to play it (the wrappers of
+ *   server/faults/FaultEquipment.ts); a run installs those of its faults and no other.
  */
 export interface FaultKind<K extends FaultSpec['kind']> {
   /**
-   * What the kind needs: the reference cluster (ClusterControl), a target that restarts
+   * What the kind requires of the system under test: the reference cluster (ClusterControl), a target that restarts
    * (TargetFaultHooks.restart), or nothing the run may lack (a phone clock-jump; a chat-server
    * one against a target is refused at load).
    */
-  needs: 'cluster' | 'target-restart' | 'nothing';
+  requires: 'cluster' | 'target-restart' | 'nothing';
+  needs: readonly FaultEquipment[];
   apply(fault: SpecOf<K>, ctx: FaultContext): Promise<number | undefined>;
   draw(r: Random, atMs: number, windowMsMax: number, shape: FaultShape): Raw | undefined;
   drawnBy: 'pick' | 'own-fork';
@@ -92,7 +96,8 @@ function clusterOf(ctx: FaultContext): ClusterControl {
 /** Every fault kind of the scenario language (FaultSpec), in the swarm's pick order. */
 export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = {
   'restart-chat-servers': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs) => ({ atMs, kind: 'restart-chat-servers', crash: r.nextFloat() < 0.7 }),
     apply: async (fault, ctx) => {
@@ -103,7 +108,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'crash-gateway': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => (shape.gateways > 1 ? { atMs, kind: 'crash-gateway', gateway: between(r, 0, shape.gateways - 1) } : undefined),
     apply: async (fault, ctx) => {
@@ -114,7 +120,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'pause-gateway': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['pause-gateway'],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -124,7 +131,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'partition-gateway': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'partition-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -134,7 +142,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'pause-chat-server': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['pause-chat-server'],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'pause-chat-server', chatServer: between(r, 0, shape.chatServers - 1), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -144,7 +153,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'kill-chat-server': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => ({ atMs, kind: 'kill-chat-server', chatServer: between(r, 0, shape.chatServers - 1) }),
     apply: async (fault, ctx) => {
@@ -155,7 +165,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'lose-broker-messages': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['broker-loss'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'lose-broker-messages', share: pick(r, [0.1, 0.3, 0.7, 1]), forMs: windowMs(r, w) }),
     apply: async (fault, ctx) => {
@@ -172,7 +183,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Backend faults (scenarios/schema.json backendFault), each window within the load.
   'store-outage': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['store-faults'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'store-outage', forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -182,7 +194,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'slow-store': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['store-faults'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'slow-store', latencyMs: pick(r, [50, 500, 3000]), forMs: Math.min(windowMs(r, w), 6000) }),
     apply: async (fault, ctx) => {
@@ -196,7 +209,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'kill-gateway': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'kill-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -207,7 +221,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Always back in the swarm: a drain for good next to a crash-gateway of the other gateway leaves phones nowhere to go.
   'drain-gateway': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => ({ atMs, kind: 'drain-gateway', gateway: between(r, 0, shape.gateways - 1), forMs: Math.min(windowMs(r, w), 5000) }),
     apply: async (fault, ctx) => {
@@ -221,7 +236,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'duplicate-broker-messages': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['broker-disorder'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'duplicate-broker-messages', share: pick(r, [0.1, 0.5, 1]), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -231,7 +247,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'reorder-broker-messages': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['broker-disorder'],
     drawnBy: 'pick',
     draw: (r, atMs, w) => ({ atMs, kind: 'reorder-broker-messages', share: pick(r, [0.1, 0.3, 0.6]), forMs: windowMs(r, w) }),
     apply: (fault, ctx) => {
@@ -241,7 +258,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
     },
   },
   'lose-broker-channel': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['broker-loss'],
     drawnBy: 'pick',
     draw: (r, atMs, w, shape) => (r.nextFloat() < 0.5
       ? { atMs, kind: 'lose-broker-channel', channel: 'presence', share: pick(r, [0.2, 0.5, 1]), forMs: windowMs(r, w) }
@@ -255,7 +273,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   },
   // Wall clocks stepping (both ways, up to an hour) on phones or chat servers; instant, no window.
   'clock-jump': {
-    needs: 'nothing',
+    requires: 'nothing',
+    needs: [],
     drawnBy: 'pick',
     draw: (r, atMs, _w, shape) => {
       const byMs = pick(r, [-3_600_000, -600_000, -30_000, -5_000, 5_000, 30_000, 600_000, 3_600_000]);
@@ -267,7 +286,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   // Drawn since the presence store has an epoch (PresenceStore.epoch): the presence service now
   // tells that the store lost what it announced from. Calls fail for up to 5 s.
   'restart-presence-store': {
-    needs: 'cluster',
+    requires: 'cluster',
+    needs: ['presence-restart'],
     drawnBy: 'own-fork',
     draw: (r, atMs, w) => ({ atMs, kind: 'restart-presence-store', forMs: Math.min(windowMs(r, w), 5000) }),
     apply: (fault, ctx) => {
@@ -280,7 +300,8 @@ export const FAULT_KINDS: { readonly [K in FaultSpec['kind']]: FaultKind<K> } = 
   // A target's restart (target.kind ejabberd: scripts/ejabberd.sh restart); never drawn: the
   // swarm plays the reference cluster, which has finer faults of its own.
   'restart-target': {
-    needs: 'target-restart',
+    requires: 'target-restart',
+    needs: [],
     drawnBy: 'own-fork',
     draw: () => undefined,
     apply: async (fault, ctx) => {
@@ -307,12 +328,12 @@ async function applyClockJump(fault: ClockJumpSpec, ctx: FaultContext): Promise<
 }
 
 /**
- * Why the run's cluster or target cannot take `fault` (its kind's `needs`), or undefined when it
+ * Why the run's cluster or target cannot take `fault` (its kind's `requires`), or undefined when it
  * can: "ejabberd: partition-gateway needs the reference cluster". The run does not play such a
  * fault, records no window for it and lists it in the summary (faultsNotTaken).
  */
 export function faultNotTakenReason(fault: FaultSpec, ctx: Pick<FaultContext, 'cluster' | 'target'>): string | undefined {
-  const needs = FAULT_KINDS[fault.kind].needs;
+  const needs = FAULT_KINDS[fault.kind].requires;
   const where = ctx.cluster ? 'the reference cluster' : ctx.target?.name ?? 'the target';
   if (needs === 'cluster' && !ctx.cluster) return `${where}: ${fault.kind} needs the reference cluster (a target chatsim did not start has no such part to fault)`;
   if (needs === 'target-restart' && !ctx.target?.restart) {
@@ -341,3 +362,10 @@ export function applyFault(fault: FaultSpec, ctx: FaultContext): Promise<number 
 export const PICKED_FAULT_KINDS: ReadonlyArray<FaultKind<FaultSpec['kind']> & { kind: FaultSpec['kind'] }> = Object.entries(FAULT_KINDS)
   .filter(([, k]) => k.drawnBy === 'pick')
   .map(([kind, k]) => ({ ...(k as FaultKind<FaultSpec['kind']>), kind: kind as FaultSpec['kind'] }));
+
+/** The fault equipment a cluster needs for these faults (each kind's `needs`): what the engines assemble it with. */
+export function faultEquipmentFor(faults: readonly FaultSpec[]): Set<FaultEquipment> {
+  const needs = new Set<FaultEquipment>();
+  for (const fault of faults) for (const need of FAULT_KINDS[fault.kind].needs) needs.add(need);
+  return needs;
+}

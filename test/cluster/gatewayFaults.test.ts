@@ -7,7 +7,7 @@ describe('gateway faults the scenarios inject', () => {
   afterEach(async () => h?.stop());
 
   it('a paused gateway answers nothing, then processes what waited, in order, on resume', async () => {
-    h = await startHarness();
+    h = await startHarness({ faultEquipment: ['pause-gateway'] });
     const chat = await h.createChat('alice', 'direct', ['bob']);
     const alice = await h.connect('alice', { gateway: 0 });
     const bob = await h.connect('bob', { gateway: 1 });

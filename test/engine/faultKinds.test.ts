@@ -9,7 +9,7 @@ describe('fault kinds', () => {
   it('the swarm draws every kind of the registry within 200 seeds, except a target\'s (restart-target: the swarm plays the reference cluster)', () => {
     const kinds = new Set<string>();
     for (let seed = 1; seed <= 200; seed++) for (const f of drawScenario(seed).scenario.faults) kinds.add(f.kind);
-    expect([...kinds].sort()).toEqual(Object.entries(FAULT_KINDS).filter(([, k]) => k.needs !== 'target-restart').map(([kind]) => kind).sort());
+    expect([...kinds].sort()).toEqual(Object.entries(FAULT_KINDS).filter(([, k]) => k.requires !== 'target-restart').map(([kind]) => kind).sort());
   });
 
   it('a fault that needs a cluster is not taken, with a line, against --target (test/engine/faultsNotTaken.test.ts: the summary)', async () => {

@@ -154,7 +154,7 @@ describe('runFrameFuzz against a broken cluster', () => {
   const validOnly: FrameFuzzOptions['arbitrary'] = (ctx) => validFrameText(ctx).map((payload) => ({ kind: 'valid' as const, payload, binary: false }));
 
   it('reports lost bystander messages when the broker drops every delivery', async () => {
-    const target = await startInProcess();
+    const target = await startInProcess({ faultEquipment: ['broker-loss'] });
     stops.push(() => target.stop());
     let dropping = false;
     const report = await runFrameFuzz(target, {

@@ -4,12 +4,16 @@
 // it back for a connection the gateway no longer held. Friends saw u5 online again for a whole
 // presenceTtlMs, then offline a second time, for one absence.
 import { describe, expect, it } from 'vitest';
+import { assembleGateway, type AssembledGateway } from '../../server/assembly/assembleGateway.ts';
+import { NO_BUGS } from '../../server/bugs/BugCatalogue.ts';
+import { ServerBugEquipment } from '../../server/bugs/serverBugEquipment.ts';
 import { Gateway, presenceRefreshEveryMs } from '../../server/gateway/Gateway.ts';
 import type { ServerConnection } from '../../server/gateway/ServerConnection.ts';
 import { ManualTime } from '../../server/memory/ManualTime.ts';
 import { MemoryBroker } from '../../server/memory/MemoryBroker.ts';
 import { MemoryInboundQueue } from '../../server/memory/MemoryInboundQueue.ts';
 import { MemoryPresenceStore } from '../../server/memory/MemoryPresenceStore.ts';
+import { NO_METRICS } from '../../server/ports/Metrics.ts';
 import { resolveLimits } from '../../server/protocol/limits.ts';
 
 /** A link the test drives by hand: frames in through `frame`, the client's close through `closedByClient`. */
@@ -38,18 +42,28 @@ async function entries(presence: MemoryPresenceStore): Promise<number> {
   return (await presence.getMany(['alice'])).get('alice')!.entries.length;
 }
 
+/** A gateway as the in-process cluster assembles it for a run with pause-gateway: behind a GatewayPause. */
+function pausableGateway(time: ManualTime, presence: MemoryPresenceStore): AssembledGateway & { pause: NonNullable<AssembledGateway['pause']> } {
+  const assembled = assembleGateway({
+    id: 'gw1', time, limits, metrics: NO_METRICS, equipment: new ServerBugEquipment(NO_BUGS), pausable: true,
+    ports: { broker: new MemoryBroker(), queue: new MemoryInboundQueue({ timers: time }), presence },
+  });
+  return { ...assembled, pause: assembled.pause! };
+}
+
 describe('presence of a connection the gateway has let go', () => {
   it('a close reaching a paused gateway is read after the frames before it, and nothing puts the entry back', async () => {
     const time = new ManualTime();
     const presence = new MemoryPresenceStore(time);
-    const gateway = new Gateway({ id: 'gw1', time, broker: new MemoryBroker(), queue: new MemoryInboundQueue({ timers: time }), presence, limits });
+    const pausable = pausableGateway(time, presence);
+    const { gateway, entry, pause } = pausable;
     await gateway.start();
     const link = fakeLink();
-    gateway.accept(link, { user: 'alice', device: 'd1' });
+    entry.accept(link, { user: 'alice', device: 'd1' });
     await flush();
     expect(await entries(presence)).toBe(1);
 
-    gateway.pause();
+    pause.pause();
     // Past the refresh throttle, so the next frame refreshes the entry.
     time.advance(presenceRefreshEveryMs(limits) + 1);
     link.frame('{"type":"ping"}');
@@ -59,24 +73,25 @@ describe('presence of a connection the gateway has let go', () => {
     expect(gateway.connectionCount()).toBe(1);
     expect(await entries(presence)).toBe(1);
 
-    gateway.resume();
+    pause.resume();
     await flush();
     expect(gateway.connectionCount()).toBe(0);
     expect(await entries(presence)).toBe(0);
-    await gateway.stop();
+    await pausable.stop();
   });
 
   it('a gateway stopped while paused forgets a link that closed meanwhile, and its entry', async () => {
     const time = new ManualTime();
     const presence = new MemoryPresenceStore(time);
-    const gateway = new Gateway({ id: 'gw1', time, broker: new MemoryBroker(), queue: new MemoryInboundQueue({ timers: time }), presence, limits });
+    const pausable = pausableGateway(time, presence);
+    const { gateway, entry, pause } = pausable;
     await gateway.start();
     const link = fakeLink();
-    gateway.accept(link, { user: 'alice', device: 'd1' });
+    entry.accept(link, { user: 'alice', device: 'd1' });
     await flush();
-    gateway.pause();
+    pause.pause();
     link.closedByClient(1000);
-    await gateway.stop();
+    await pausable.stop();
     await flush();
     expect(gateway.connectionCount()).toBe(0);
     expect(await entries(presence)).toBe(0);

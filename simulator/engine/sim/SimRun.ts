@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { Cluster } from '../../../server/Cluster.ts';
 import { ManualTime } from '../../../server/memory/ManualTime.ts';
 import { SeededRandom } from '../../../server/memory/SeededRandom.ts';
+import { faultEquipmentFor } from '../../faults/faultKinds.ts';
 import type { Scenario } from '../../scenario/Scenario.ts';
 import type { RunProgress } from '../../report/RunProgress.ts';
 import { ChatServerClocks } from '../clocks.ts';
@@ -51,7 +52,7 @@ export async function runSim(options: SimRunOptions): Promise<RunOutcome> {
   const cluster = new Cluster({
     time, random: random.fork('cluster'), gateways: scenario.cluster.gateways, chatServers: scenario.cluster.chatServers,
     limits: { ...scenario.cluster.limits, presenceDebounceMs: scenario.cluster.presenceDebounceMs },
-    bugs: new Set(scenario.bugs), gatewayListeners: network.listeners, http: 'in-process',
+    bugs: new Set(scenario.bugs), faultEquipment: faultEquipmentFor(scenario.faults), gatewayListeners: network.listeners, http: 'in-process',
     decorateBackends: (backends) => withLatency(backends, time, random.fork('ports'), scenario.sim.portLatencyMs),
     chatServerClock: chatServerClocks.forSlot,
   });
