@@ -59,6 +59,7 @@ describe.skipIf(!ready.ok)(`XMPP driver: client state (XEP-0352) and carbons (XE
     expect(bob.metrics.count('xmpp.csi.inactive')).toBe(1); // ejabberd offers csi in its stream features
     bob.send({ kind: 'app-state', foreground: false }); // the same state again: nothing more to say
     expect(bob.metrics.count('xmpp.csi.inactive')).toBe(1);
+    await roundTrip(bob); // bob's inactive is at the server before alice types
     alice.send({ kind: 'typing', chat });
     // Round trips through both sessions: the typing was routed to bob's session and held there.
     const held = await sendAndHear(alice, bob, chat, 'after the typing');
@@ -78,6 +79,8 @@ describe.skipIf(!ready.ok)(`XMPP driver: client state (XEP-0352) and carbons (XE
     const alice = await open(device(a!));
     const chat = (alice.device.driver as XmppDriver).directChat(b!.name);
     bob.send({ kind: 'app-state', foreground: false });
+    // bob's inactive is at the server before alice types (two connections: no order between them otherwise).
+    await roundTrip(bob);
     alice.send({ kind: 'typing', chat });
     // alice's session routed the typing before answering her ping, so it is in bob's session
     // before his ping is answered: after both, it was either delivered or held.

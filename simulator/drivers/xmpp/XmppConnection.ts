@@ -266,14 +266,6 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     return answer.ok ? { ok: true, value: undefined } : answer;
   }
 
-  /** XEP-0012 last activity of a contact's bare JID: seconds since it was online, 0 while it has a session (ejabberd's mod_last). */
-  async lastActivity(jid: string): Promise<XmppResult<number>> {
-    const answer = await this.iq(xml('iq', { type: 'get', to: jid, id: this.nextId() }, xml('query', { xmlns: NS.last })));
-    if (!answer.ok) return answer;
-    const seconds = Number(answer.value.getChild('query', NS.last)?.attrs.seconds);
-    return Number.isFinite(seconds) ? { ok: true, value: seconds } : { ok: false, error: { code: 'iq_error', message: `no seconds in the last activity of ${jid}` } };
-  }
-
   /**
    * XEP-0045: join a room with `nick` and no history (history comes from the room's MAM).
    * Resolves when the room sent our own presence (status 110). Remembered and rejoined after a
@@ -403,5 +395,4 @@ export class XmppConnection extends EventEmitter<XmppConnectionEvents> {
     if (stanza.is('message')) onMessage(this.inbound, stanza);
     else if (stanza.is('presence')) onPresence(this.inbound, stanza);
   }
-
 }
