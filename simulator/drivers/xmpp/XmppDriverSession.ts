@@ -136,11 +136,13 @@ export class XmppDriverSession implements DriverSession {
       if (this.inbound() && type === 'chat' && kind !== 'acknowledged') this.receiptFor(from, id, kind === 'displayed' ? 'read' : 'delivered');
     });
     c.on('chatState', ({ from, state, type, delayed, nick }) => {
-      if (type === 'groupchat' && this.inbound()) return this.muc.chatState(from, nick, state);
+      // A stamped chat state (held by the server, e.g. for a client that was inactive) is the past, in rooms too.
+      if (type === 'groupchat' && this.inbound()) return isLiveChatState(delayed, this.metrics) ? this.muc.chatState(from, nick, state) : undefined;
       if (this.inbound() && type === 'chat' && state === 'composing' && isLiveChatState(delayed, this.metrics)) this.emit({ kind: 'typing', chat: this.driver.directChat(this.driver.userOf(from)), user: this.driver.userOf(from) });
     });
     c.on('presence', ({ from, resource, available }) => {
-      if (!this.inbound()) return;
+      // A room's presences are its occupants' (MucChats); one that reached here is no contact's (A10: a room shown as a user).
+      if (!this.inbound() || this.driver.groupChatOf(from)) return;
       const user = this.driver.userOf(from);
       const resources = this.online.get(user) ?? new Set<string>();
       const wasOnline = resources.size > 0;
