@@ -118,6 +118,13 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // link-up is owed by that query, which waits out windows holding chat server lanes
   // (simulator/check/presence.ts racedReturn); ignore-presence-gaps still fails D3.
   { seed: 4022936, before: 'D3 under kill-gateway then slow-store (a return that raced the observer\'s reconnect)' },
+  // Checker, the same shape under pause-chat-server: u9/d1 had seen u16 offline (its hello answer
+  // at 2.156 s), lost its link at 2.8 s and, stalled, came up again at 7.693 s; u16/d1r1 dialled at
+  // 7.668 s (before that link-up) and came back at 7.706 s. u9/d1's query at its hello waited
+  // behind its sync, both held by pause-chat-server (7.6 s to 13.2 s), and was answered at
+  // 13.257 s (D3, 5.5 s late). Failed at ca5fa07^1 (main before the merge of s4022936), passes
+  // from ca5fa07 on: the racedReturn repair above covers it, no new code.
+  { seed: 4027166, before: 'D3 under crash-gateway, kill-gateway then pause-chat-server (a return that raced the observer\'s reconnect)' },
 ];
 
 /**
