@@ -32,6 +32,7 @@ export const PROPERTY_NEEDS: Readonly<Record<string, readonly DriverCapability[]
   // A11 joins the renders of (chat, seq) on every device to one store time.
   A11: ['serverOrder'],
   // Ticks: a sent tick needs only the server's answer; delivered and read ticks need receipts.
+  // Without serverOrder B3, B5, B7 and B8 match receipts to messages by client id (tickIdentity.ts).
   B3: ['receipts'],
   B4: ['receipts'],
   B5: ['receipts'],

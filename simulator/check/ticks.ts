@@ -2,6 +2,7 @@ import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type CheckFacts, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
 import type { RunState } from './runState.ts';
+import { ReceiptIdentity, impliedReceipts, type Implied, type SentReceipt } from './tickIdentity.ts';
 
 type Tick = Extract<HistoryEvent, { type: 'tick' }>;
 type Kind = 'delivered' | 'read';
@@ -16,14 +17,6 @@ interface OwnMessage {
   deliveredAtMs: number;
   readAtMs: number;
   last: keyof typeof RANK;
-}
-
-/** One receipt a device sent, kept for B5/B7 (judged from the receipts sent early enough to arrive). */
-interface SentReceipt {
-  t: number;
-  kind: Kind;
-  upTo: number;
-  piggyback: boolean;
 }
 
 /** A read the device owes: a message from someone else rendered while its chat was on screen. */
@@ -71,8 +64,12 @@ export class TicksFamily implements Family {
   private readonly b3 = new Finding();
   private readonly b6 = new Finding();
   private readonly b8 = new Finding();
+  /** Without a server order (per-device numbering), receipts are matched to messages by identity (tickIdentity.ts). */
+  private readonly identity: ReceiptIdentity | undefined;
 
-  constructor(private readonly state: RunState, private readonly facts: CheckFacts, private readonly settings: Settings, private readonly phoneRecordsReady = false) {}
+  constructor(private readonly state: RunState, private readonly facts: CheckFacts, private readonly settings: Settings, private readonly phoneRecordsReady = false) {
+    this.identity = facts.driverCapabilities?.serverOrder === false ? new ReceiptIdentity() : undefined;
+  }
 
   observe(e: HistoryEvent): void {
     if (this.deferred.length > 0 && e.t > this.deferred[0]!.due) this.rejudge(e.t);
@@ -124,7 +121,7 @@ export class TicksFamily implements Family {
     let covered = 0;
     let lagging: string | undefined;
     for (const user of others) {
-      if ((receipts?.get(user)?.[kind] ?? 0) >= e.seq) covered++;
+      if (this.identity ? this.identity.covers(e.chat, user, kind, e.clientMsgId) : (receipts?.get(user)?.[kind] ?? 0) >= e.seq) covered++;
       else lagging ??= user;
     }
     if (covered === others.length) return true;
@@ -157,6 +154,7 @@ export class TicksFamily implements Family {
     }
     const held = this.state.heldUpTo(e.p, e.chat);
     if (e.upTo > held) this.b3.hit(e.upTo - held, () => `device ${e.p} sent a ${e.kind} receipt for ${e.chat} up to ${e.upTo} at ${fmt(e.t)} while it held ${e.chat} only up to seq ${held}`);
+    this.identity?.onReceiptOut(e);
     const user = getOr(getOr(this.userReceipts, e.chat, () => new Map()), userOf(e.p), () => ({ delivered: 0, read: 0 }));
     user.delivered = Math.max(user.delivered, e.upTo);
     getOr(getOr(this.deviceReceipts, e.chat, () => new Map()), e.p, () => []).push({ t: e.t, kind: e.kind, upTo: e.upTo, piggyback: e.piggyback });
@@ -205,6 +203,7 @@ export class TicksFamily implements Family {
   }
 
   private onRender(e: Extract<HistoryEvent, { type: 'render' }>): void {
+    this.identity?.onRender(e);
     const key = `${e.p}|${e.chat}`;
     this.othersUpTo.set(key, Math.max(e.seq, this.othersUpTo.get(key) ?? 0));
     if (this.isVisible(e.p, e.chat)) this.owe(e.p, e.chat, e.seq, e.t);
@@ -343,23 +342,7 @@ export class TicksFamily implements Family {
     const b5 = new Finding();
     const b7 = new Finding();
     const cutoffMs = this.state.endMs - this.settings.propagationMs;
-    type Implied = { delivered: number; deliveredAtMs: number; deliveredBy: string; read: number; readStandalone: number; readAtMs: number; readBy: string };
-    const implied = new Map<string, Map<string, Implied>>();
-    let tooLate = 0;
-    for (const [chat, devices] of this.deviceReceipts) {
-      const perUser = getOr(implied, chat, () => new Map());
-      for (const [device, sent] of devices) {
-        if (!this.state.connectedAtEnd(device)) continue;
-        const u = getOr(perUser, userOf(device), (): Implied => ({ delivered: 0, deliveredAtMs: 0, deliveredBy: device, read: 0, readStandalone: 0, readAtMs: 0, readBy: device }));
-        for (const r of sent) {
-          if (r.t > cutoffMs) { tooLate++; continue; }
-          if (r.upTo > u.delivered) { u.delivered = r.upTo; u.deliveredAtMs = r.t; u.deliveredBy = device; }
-          if (r.kind === 'delivered') continue;
-          if (!r.piggyback) u.readStandalone = Math.max(u.readStandalone, r.upTo);
-          if (r.upTo > u.read) { u.read = r.upTo; u.readAtMs = r.t; u.readBy = device; }
-        }
-      }
-    }
+    const { implied, tooLate } = impliedReceipts(this.deviceReceipts, this.state, cutoffMs, this.identity !== undefined);
     for (const [key, list] of byDevice) {
       const p = key.slice(0, key.lastIndexOf('|'));
       if (!this.state.connectedAtEnd(p)) continue;
@@ -375,7 +358,8 @@ export class TicksFamily implements Family {
         const removed = [...(this.state.removed.get(m.chat) ?? [])].map(([u, r]) => [u, r.joinedAtSeq] as const);
         const others = [...(this.state.members.get(m.chat) ?? []), ...removed].filter(([u, joined]) => u !== sender && joined < m.seq).map(([u]) => u);
         if (others.length === 0) continue;
-        const perUser = implied.get(m.chat);
+        const byReader = implied.get(m.chat);
+        const perUser = this.identity ? new Map(others.map((u) => [u, this.identity!.impliedFor(m.chat, m.clientMsgId, m.seq, u, byReader)] as const).filter((x): x is [string, Implied] => x[1] !== undefined)) : byReader;
         const all = (f: (r: { delivered: number; read: number; readStandalone: number }) => number): boolean => others.every((u) => (perUser?.get(u) ? f(perUser.get(u)!) : 0) >= m.seq);
         const want = all((r) => r.read) ? 'read' : all((r) => r.delivered) ? 'delivered' : 'sent';
         if (RANK[m.last] >= RANK[want]) continue;
