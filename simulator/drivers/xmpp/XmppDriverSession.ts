@@ -225,15 +225,20 @@ export class XmppDriverSession implements DriverSession {
     for (const entry of this.positions.between(chat, after, upTo)) if (!entry.own) this.connection.sendReceipt(peer, entry.stanzaId);
   }
 
-  /** XEP-0333: one `displayed` marker for the newest message from the peer up to `upTo` (it covers the earlier ones). */
+  /**
+   * XEP-0333: a `displayed` marker for each message from the peer up to `upTo` not marked yet. One
+   * marker for the newest would cover the earlier ones by the XEP, but "earlier" is each device's
+   * own order: a peer whose two devices sent messages learns them in another order than this
+   * device did (xmpp-flaky-mobile, B5: u269/d1 read up to u33/d2's message, which u33/d1 placed
+   * before its own, so its own never turned read). Marking each message is unambiguous.
+   */
   private read(chat: string, upTo: number): void {
     const peer = this.driver.peerJid(chat);
     const after = this.readUpTo.get(chat) ?? 0;
     if (!peer || upTo <= after) return;
     this.readUpTo.set(chat, upTo);
     this.ack(chat, upTo); // read implies delivered
-    const newest = this.positions.between(chat, after, upTo).filter((e) => !e.own).at(-1);
-    if (newest) this.connection.sendMarker(peer, newest.stanzaId, 'displayed');
+    for (const entry of this.positions.between(chat, after, upTo)) if (!entry.own) this.connection.sendMarker(peer, entry.stanzaId, 'displayed');
   }
 
   private typing(chat: string, readUpTo: number | undefined): void {
