@@ -10,7 +10,7 @@ describe('stale typing frames', () => {
   afterEach(async () => h?.stop());
 
   it('drops a typing notice older than typingNoticeAgeMaxMs, keeps its read, announces a fresh one', async () => {
-    h = await startHarness({ limits: { typingNoticeAgeMaxMs: 3_000 } });
+    h = await startHarness({ limits: { typingNoticeAgeMaxMs: 3_000 }, faultEquipment: ['pause-chat-server'] });
     const chat = await h.createChat('alice', 'direct', ['bob']);
     const alice = await h.connect('alice', { gateway: 0 });
     const bob = await h.connect('bob', { gateway: 1 });
