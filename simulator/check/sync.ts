@@ -60,6 +60,9 @@ export class SyncFamily implements Family {
       case 'disconnect': this.seams.delete(e.p); return;
       case 'oracle':
         if (e.what === 'link-down' && e.device !== undefined) this.seams.delete(e.device);
+        // A seam belongs to one membership too: messages stored while the user was out of the
+        // chat are owed by no push, and a rejoin is resumed by sync (swarm seed 527066).
+        else if (e.what === 'member-removed') for (const device of this.state.devicesOfUser.get(e.user) ?? []) this.seams.get(device)?.delete(e.chat);
         // A fault on the delivery path (a gateway cut off, frozen or gone; the broker losing
         // payloads; a chat server killed with frames in hand, which another takes over only
         // after the queue's claim idle, so a later message of another lane is pushed first)

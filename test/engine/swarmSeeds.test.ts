@@ -118,6 +118,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // link-up is owed by that query, which waits out windows holding chat server lanes
   // (simulator/check/presence.ts racedReturn); ignore-presence-gaps still fails D3.
   { seed: 4022936, before: 'D3 under kill-gateway then slow-store (a return that raced the observer\'s reconnect)' },
+  // Checker: u3/d1 synced g:1 up to seq 1 at 1.8 s, left g:1 at 3.7 s and was added again at
+  // 21.4 s (joinedAtSeq 10); seq 11 was pushed, the phone saw the gap and synced seqs 2-10, and
+  // C3 called seq 2 a lost push, though it was stored while u3 was out of the chat. A removal
+  // from a chat now ends the seam of that chat on the user's devices (simulator/check/sync.ts).
+  { seed: 527066, before: 'C3 after leave-group and join-group (messages stored while out of the chat)' },
   // Checker, the same shape under pause-chat-server: u9/d1 had seen u16 offline (its hello answer
   // at 2.156 s), lost its link at 2.8 s and, stalled, came up again at 7.693 s; u16/d1r1 dialled at
   // 7.668 s (before that link-up) and came back at 7.706 s. u9/d1's query at its hello waited
