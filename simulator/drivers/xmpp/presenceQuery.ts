@@ -10,15 +10,14 @@
 // a contact that left in the last second without a status is still answered online.
 import { xml } from '@xmpp/client';
 import type { XmppConnection } from './XmppConnection.ts';
-
-const NS_LAST = 'jabber:iq:last';
+import { NS } from './xmppTypes.ts';
 
 /** Per user, whether it is online: from `heard` (user -> resources available) where heard, else XEP-0012. */
 export async function answerPresenceQuery(connection: XmppConnection, jidOf: (user: string) => string, users: readonly string[], heard: ReadonlyMap<string, ReadonlySet<string>>): Promise<Array<{ user: string; online: boolean }>> {
   const asked = await Promise.all(users.map(async (user) => {
     if (heard.has(user)) return undefined;
-    const answer = await connection.iq(xml('iq', { type: 'get', to: jidOf(user), id: connection.nextId() }, xml('query', { xmlns: NS_LAST })));
-    const query = answer.ok ? answer.value.getChild('query', NS_LAST) : undefined;
+    const answer = await connection.iq(xml('iq', { type: 'get', to: jidOf(user), id: connection.nextId() }, xml('query', { xmlns: NS.last })));
+    const query = answer.ok ? answer.value.getChild('query', NS.last) : undefined;
     // Online: 0 s and no status. A stored last activity of the same second also reads 0 s, but
     // carries its status ("Registered but didn't login", or the unavailable presence's status):
     // only a logout without status within the last second still reads as online.
