@@ -214,8 +214,16 @@ export class ChatServer {
     await Promise.all([this.reply(env, sent), this.fanOut(chat, message, env.conn)]);
   }
 
+  /**
+   * Pushes to the members as they are once the message is stored, not as they were when the
+   * send arrived: a member added while a slow append was in flight is owed this message (its
+   * seq is past their joinedAtSeq), yet their own sync ran before the append was visible
+   * (issue 14, swarm seed 4040148: a 3 s store latency, the joiner got seq 2 only by a gap
+   * sync). One more directory read per send; the snapshot stands in if the chat is gone.
+   */
   private async fanOut(chat: ChatRecord, message: StoredMessage, exceptConnection: string): Promise<void> {
-    await this.router.toMembers(chat, JSON.stringify(toMessageFrame(message)), exceptConnection);
+    const current = (await this.deps.directory.getChat(chat.id)) ?? chat;
+    await this.router.toMembers(current, JSON.stringify(toMessageFrame(message)), exceptConnection);
   }
 
   /** Time-ordered, unique across chat servers: ms timestamp, server id, per-server counter. */

@@ -130,6 +130,12 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // 13.257 s (D3, 5.5 s late). Failed at ca5fa07^1 (main before the merge of s4022936), passes
   // from ca5fa07 on: the racedReturn repair above covers it, no new code.
   { seed: 4027166, before: 'D3 under crash-gateway, kill-gateway then pause-chat-server (a return that raced the observer\'s reconnect)' },
+  // Server: slow-store (3 s) from 5.9 to 11.9 s. u3 was added to g:2 at 6.9 s (joinedAtSeq 1)
+  // while u0/d2's send was being appended; the chat server fanned seq 2 out to the members it had
+  // read before the append, without u3, and u3/d1's reconnect sync (answered 10.10 s) saw head 1.
+  // Seq 2 reached u3/d1 only by the gap sync at 13.55 s (C3). The fan-out now reads the members
+  // after the append (server/chat/ChatServer.ts fanOut).
+  { seed: 4040148, before: 'C3 under slow-store (a member added while a slow append was in flight)' },
 ];
 
 /**
