@@ -181,6 +181,10 @@ export class ShapedTransport implements ClientTransport {
     };
   }
 
+  /**
+   * A timer that dispose() cancels. Cancelling it also forgets it: a link re-arms its wake timer
+   * on every frame, so a set that kept cancelled timers grew with the traffic of a long run.
+   */
   private schedule(delayMs: number, fn: () => void): TimerHandle {
     if (this.disposed) return { cancel: () => {} };
     const timer = this.config.time.schedule(Math.max(0, delayMs), () => {
@@ -188,7 +192,12 @@ export class ShapedTransport implements ClientTransport {
       if (!this.disposed) fn();
     });
     this.timers.add(timer);
-    return timer;
+    return { cancel: () => { this.timers.delete(timer); timer.cancel(); } };
+  }
+
+  /** Timers armed and not yet fired or cancelled (for tests: this must not grow with traffic). */
+  pendingTimerCount(): number {
+    return this.timers.size;
   }
 
   private linkGone(link: ShapedLink): void {

@@ -359,6 +359,22 @@ describe('ShapedTransport: heal, dispose, determinism', () => {
     expect(s.phone.closes).toHaveLength(closes);
   });
 
+  it('keeps only armed timers for dispose(): a cancelled one (a re-armed wake, an extended stall) is forgotten', () => {
+    const s = setup(profile({ latencyMs: { base: 50, jitter: 20 } }), 9);
+    const link = s.open();
+    s.inner.last.accept();
+    s.time.advance(2000);
+    expect(s.phone.opened).toBe(1);
+    for (let i = 0; i < 2000; i++) {
+      link.send(`m${i}`);
+      s.inner.last.push(`r${i}`);
+      s.time.advance(1); // frames due 50+ ms out: each send re-arms a wake timer
+    }
+    expect(s.net.stats().framesDelayed).toBeGreaterThan(1000);
+    expect(s.net.pendingTimerCount()).toBeLessThan(20);
+    expect(s.net.pendingTimerCount()).toBe(s.time.pendingCount());
+  });
+
   /**
    * Ten minutes of a phone on the subway: it sends and gets `perSecond` frames a second,
    * aborts after 5 s without hearing anything (its heartbeat) and reconnects whenever closed.
