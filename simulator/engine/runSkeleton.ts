@@ -49,8 +49,11 @@ export interface GeneratorHealth { cpuPercent: number; eventLoopLagMsP99: number
  */
 export interface RunClock {
   readonly time: TimeSource;
-  /** Resolves when the clock reaches `epochMs` (having fired every timer due before). */
-  runUntil(epochMs: number): Promise<void>;
+  /**
+   * Resolves when the clock reaches `epochMs` (having fired every timer due before), or as soon
+   * as `stopEarly` (if given) resolves: a run whose phones failed ends then, not at its end.
+   */
+  runUntil(epochMs: number, stopEarly?: Promise<unknown>): Promise<void>;
   /** Resolves as `work` does, moving time meanwhile where nothing else would. */
   settle<T>(work: Promise<T>): Promise<T>;
 }
@@ -76,6 +79,11 @@ export interface PhoneHost {
   heal(quiesceMs: number): void;
   collect(): Promise<PhonesCollected>;
   stop(): void;
+  /**
+   * Resolves, with why, when phones failed apart from the run (a worker thread died); never
+   * resolves otherwise. Absent where phones cannot fail apart (the simulation's run in this thread).
+   */
+  readonly failure?: Promise<string>;
 }
 
 /** The cluster a run plays against, as the skeleton needs it. */
@@ -145,14 +153,20 @@ export async function runSkeleton(options: SkeletonOptions): Promise<RunOutcome>
     const progress = phones.progress(tNow()); // every second, heard or not: it takes the latency samples
     options.onProgress?.({ ...progress, elapsedMs: tNow(), phase });
   });
+  // A dead worker ends the run at once (its phones are gone; the rest of the load and heal would
+  // only be waited out): WORKER_FAILED, as collect would say at the end.
+  let phonesFailed: string | undefined;
+  void phones.failure?.then((why) => { phonesFailed = why; });
   try {
     record({ t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' });
-    await clock.runUntil(runStartEpochMs + scenario.durationMs);
+    await clock.runUntil(runStartEpochMs + scenario.durationMs, phones.failure);
+    if (phonesFailed !== undefined) return { ok: false, code: 'WORKER_FAILED', message: phonesFailed };
     phase = 'heal';
     record({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'heal' });
     player.stop();
     phones.heal(scenario.healMs);
-    await clock.runUntil(runStartEpochMs + scenario.durationMs + scenario.healMs);
+    await clock.runUntil(runStartEpochMs + scenario.durationMs + scenario.healMs, phones.failure);
+    if (phonesFailed !== undefined) return { ok: false, code: 'WORKER_FAILED', message: phonesFailed };
     phase = 'collect';
     record({ t: tNow(), p: 'harness', type: 'oracle', what: 'phase', phase: 'done' });
     const collected = await phones.collect();

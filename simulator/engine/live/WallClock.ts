@@ -5,8 +5,11 @@ import type { RunClock } from '../runSkeleton.ts';
 export class WallClock implements RunClock {
   constructor(readonly time: TimeSource) {}
 
-  runUntil(epochMs: number): Promise<void> {
-    return new Promise((resolve) => this.time.schedule(epochMs - this.time.nowMs(), resolve));
+  runUntil(epochMs: number, stopEarly?: Promise<unknown>): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.time.schedule(epochMs - this.time.nowMs(), resolve);
+      void stopEarly?.then(() => { timer.cancel(); resolve(); });
+    });
   }
 
   settle<T>(work: Promise<T>): Promise<T> {

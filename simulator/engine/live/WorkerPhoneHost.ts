@@ -34,6 +34,8 @@ export class WorkerPhoneHost implements PhoneHost {
   private runStartEpochMs = 0;
   private readonly progressOf = new Map<number, WorkerProgress>();
   private readonly latencyWindow = new LatencyWindow();
+  private reportFailure: (why: string) => void = () => undefined;
+  readonly failure = new Promise<string>((resolve) => { this.reportFailure = resolve; });
 
   constructor(private readonly scenario: Scenario, private readonly time: TimeSource, private readonly outDir: string, private readonly log: (line: string) => void, workers?: number) {
     this.groups = Math.max(1, workers ?? defaultWorkerCount());
@@ -52,6 +54,7 @@ export class WorkerPhoneHost implements PhoneHost {
       this.progressOf.set(i, p);
       if (p.latency) this.latencyWindow.push(this.elapsedMs(), p.latency);
     }));
+    for (const w of this.workers) w.onFailure((why) => this.reportFailure(why));
     this.log(`${this.phones} phones in ${this.groups} worker thread(s); load for ${scenario.durationMs / 1000} s, then heal for ${scenario.healMs / 1000} s`);
     return workerFleet(this.workers, assignment);
   }
@@ -123,6 +126,8 @@ function workerFleet(workers: WorkerHandle[], assignment: WorkerPhoneSpec[][]): 
 interface WorkerHandle {
   post(message: MainToWorker): void;
   onProgress(handler: (p: WorkerProgress) => void): void;
+  /** Called once if the worker dies (an uncaught error, or an exit before it said it was done). */
+  onFailure(handler: (why: string) => void): void;
   finish(): Promise<WorkerToMain>;
   terminate(): void;
 }
@@ -132,17 +137,26 @@ function startWorker(init: WorkerInit): WorkerHandle {
     workerData: { module: new URL('../phoneWorker.ts', import.meta.url).href, init },
   });
   let progressHandler: (p: WorkerProgress) => void = () => undefined;
+  let failureHandler: (why: string) => void = () => undefined;
+  let ended: WorkerToMain | undefined;
   let settle: ((m: WorkerToMain) => void) | undefined;
   const final = new Promise<WorkerToMain>((resolve) => { settle = resolve; });
+  const end = (message: WorkerToMain): void => {
+    if (ended) return;
+    ended = message;
+    settle?.(message);
+    if (message.type === 'failed') failureHandler(message.message);
+  };
   worker.on('message', (message: WorkerToMain) => {
     if (message.type === 'progress') progressHandler(message.progress);
-    else if (message.type === 'done' || message.type === 'failed') settle?.(message);
+    else if (message.type === 'done' || message.type === 'failed') end(message);
   });
-  worker.on('error', (error) => settle?.({ type: 'failed', message: `worker ${init.workerIndex}: ${error.message}` }));
-  worker.on('exit', (code) => settle?.({ type: 'failed', message: `worker ${init.workerIndex} exited with code ${code}` }));
+  worker.on('error', (error) => end({ type: 'failed', message: `worker ${init.workerIndex}: ${error.message}` }));
+  worker.on('exit', (code) => end({ type: 'failed', message: `worker ${init.workerIndex} exited with code ${code}` }));
   return {
     post: (message) => worker.postMessage(message),
     onProgress: (handler) => { progressHandler = handler; },
+    onFailure: (handler) => { failureHandler = handler; },
     finish: () => {
       worker.postMessage({ type: 'finish' } satisfies MainToWorker);
       return final;
