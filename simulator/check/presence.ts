@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
-import { amplification, converges, offlineShows, returnDialMs, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
+import { amplification, converges, ghostDials, offlineShows, returnDialMs, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 import { StallWindows } from './stallWindows.ts';
 
@@ -345,9 +345,18 @@ export class PresenceFamily implements Family {
     return true;
   }
 
-  /** The ended episode (with a known start) a push heard late, after `fromMs`, may be the offline of: a long one if any, else the latest. */
+  /**
+   * The ended episode a push heard late, after `fromMs`, may be the offline of: a long one if any,
+   * else the latest. One with a known start, or the absence before the user's first connection if
+   * it holds an attempt that never became a connection (ghostDials): the server may have accepted it (and told friends online)
+   * while the phone never completed it, and its heartbeat timeout and debounce then broadcast
+   * offline, which a friend may hear just after the user's first real connection (swarm seed
+   * 4104180: u21/d1 dialled at 0.473 s, up only at 6.699 s; u31/d1 heard the offline and the
+   * online behind it at 6.701 s).
+   */
   private latePushEpisode(user: string, fromMs: number, minMs: number): Episode | undefined {
-    const candidates = (this.recentEnded.get(user) ?? []).filter((episode) => Number.isFinite(episode.startMs) && episode.endMs >= fromMs);
+    const mayHaveBroadcast = (episode: Episode): boolean => Number.isFinite(episode.startMs) || ghostDials(episode).length > 0;
+    const candidates = (this.recentEnded.get(user) ?? []).filter((episode) => mayHaveBroadcast(episode) && episode.endMs >= fromMs);
     return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
   }
 

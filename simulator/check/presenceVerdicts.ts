@@ -23,7 +23,7 @@ export interface Episode {
  * phone (an offline window or a half-open link cut in before the hello arrived): all but the
  * one that ended the episode, which is the last attempt of the device that came back.
  */
-function ghostDials(ep: Episode): number[] {
+export function ghostDials(ep: Episode): number[] {
   const dials = ep.dials ?? [];
   let ending = -1;
   if (ep.endedBy !== undefined) for (let i = dials.length - 1; i >= 0 && ending < 0; i--) if (dials[i]![0] === ep.endedBy) ending = i;

@@ -51,6 +51,43 @@ function d1AfterTwoReturns(previousDownMs: number): string {
   return results.find((r) => r.id === 'D1')!.verdict;
 }
 
+/**
+ * x's first dial at 500 is accepted by the server (o hears online) but never completes; x dials
+ * again and connects at 6600. o hears an offline, and the online behind it, at `heardAtMs`
+ * (swarm seed 4104180: the attempt's heartbeat timeout and debounce ended just before x's
+ * first real connection, and the offline travelled with the online).
+ */
+function d5AfterAcceptedAttempt(heardAtMs: number, firstDial: boolean): string {
+  const events: E[] = [
+    { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
+    link(0, 'o/d1', true),
+    ...(firstDial ? [{ t: 500, p: 'harness', type: 'oracle', what: 'link-dial', device: 'x/d1' } as E] : []),
+    { t: 1200, p: 'o/d1', type: 'presence-seen', user: 'x', online: true },
+    { t: 6500, p: 'harness', type: 'oracle', what: 'link-dial', device: 'x/d1' },
+    link(6600, 'x/d1', true),
+    { t: heardAtMs, p: 'o/d1', type: 'presence-seen', user: 'x', online: false },
+    { t: heardAtMs, p: 'o/d1', type: 'presence-seen', user: 'x', online: true },
+    { t: 15_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+  ];
+  const results = checkHistory(events, {
+    chatMembers: new Map(), devicesOfUser: new Map([['o', ['d1']], ['x', ['d1']]]),
+    friendsOfUser: new Map([['o', ['x']], ['x', ['o']]]), presenceDebounceMs: 2000, presenceTtlMs: 12_000,
+  }, { seed: 1, reproduce: 'r' });
+  return results.find((r) => r.id === 'D5')!.verdict;
+}
+
+describe('D5 with the late offline of an attempt the phone never completed', () => {
+  it('an offline heard 100 ms after the first real connection, when an earlier dial may have been accepted, is that attempt\'s, late', () => {
+    expect(d5AfterAcceptedAttempt(6700, true)).toBe('pass');
+  });
+  it('the same offline heard 6.4 s into the connection is wrong (past the 5 s propagation bound)', () => {
+    expect(d5AfterAcceptedAttempt(13_000, true)).toBe('fail');
+  });
+  it('without an earlier attempt (only the dial that connected) nothing could have broadcast it: wrong even 100 ms in', () => {
+    expect(d5AfterAcceptedAttempt(6700, false)).toBe('fail');
+  });
+});
+
 describe('D1 with a late offline push', () => {
   it('an offline heard 500 ms into a short drop that follows a 3 s absence (debounce 2 s) is the absence\'s, late', () => {
     expect(d1(3000)).toBe('pass');

@@ -136,6 +136,12 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // Seq 2 reached u3/d1 only by the gap sync at 13.55 s (C3). The fan-out now reads the members
   // after the append (server/chat/ChatServer.ts fanOut).
   { seed: 4040148, before: 'C3 under slow-store (a member added while a slow append was in flight)' },
+  // Checker: u21/d1 dialled at 0.473 s and came up only at 6.699 s (the server accepted the first
+  // attempt and told u31/d1 online; its heartbeat timeout and debounce then broadcast offline).
+  // u31/d1 heard that offline, with the online behind it, at 6.701 s, 1.5 ms after u21/d1's
+  // first real connection: D5 called it wrong. The late-push rule now also looks at the
+  // absence before a user's first connection when it holds such an attempt (simulator/check/presence.ts).
+  { seed: 4104180, before: 'D5 under pause-chat-server (the late offline of a first attempt the phone never completed)' },
 ];
 
 /**
