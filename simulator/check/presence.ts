@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
-import { amplification, converges, ghostDials, offlineShows, returnDialMs, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
+import { amplification, converges, latePushEpisode, offlineShows, returnDialMs, snapshotEpisode, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 import { StallWindows } from './stallWindows.ts';
 
@@ -276,7 +276,7 @@ export class PresenceFamily implements Family {
     // the snapshot may have been taken in any of them, so one long enough (or "never connected
     // yet") explains it. (flaky-mobile on the multi-process cluster: u481 asked at 5.236 s,
     // before u668 ever connected, and heard "offline" at 8.456 s, after u668's 0.3 s drop.)
-    const snapshotOf = e.askedAt !== undefined ? this.snapshotEpisode(e.user, e.askedAt - this.settings.causalSlackMs, minMs) : undefined;
+    const snapshotOf = e.askedAt !== undefined ? snapshotEpisode(this.recentEnded.get(e.user) ?? [], e.askedAt - this.settings.causalSlackMs, minMs) : undefined;
     // A push travels: the presence service broadcasts offline at the end of the debounce, and
     // if the user comes back a moment later, an observer on a slow or stalled link hears the
     // offline after the episode ended (then the online right behind it). A notice reaching the
@@ -293,7 +293,7 @@ export class PresenceFamily implements Family {
     // from about 15.4 s, heard the offline and the online with it at 17.260 s). The late push may
     // be any of theirs.
     // The observer's network stalls hold a push for as long as they last: it may be older by that much.
-    const latePushOf = e.askedAt === undefined ? this.latePushEpisode(e.user, this.stalls.sentFrom(e.p, e.t, this.settings.propagationMs + this.settings.tolMs), minMs) : undefined;
+    const latePushOf = e.askedAt === undefined ? latePushEpisode(this.recentEnded.get(e.user) ?? [], this.stalls.sentFrom(e.p, e.t, this.settings.propagationMs + this.settings.tolMs), minMs) : undefined;
     const legit = (ep: Episode): boolean => ep.endMs - ep.startMs >= minMs && e.t - ep.startMs >= minMs;
     // An answer heard during a new short drop may still be a snapshot of a long absence before it.
     // Likewise a push heard during a new short drop may be the late offline of a long absence
@@ -343,27 +343,6 @@ export class PresenceFamily implements Family {
     this.attributed.set(`${e.p}|${e.user}`, (this.attributed.get(`${e.p}|${e.user}`) ?? 0) + 1);
     this.d7.hit(1, () => `device ${e.p} was shown ${e.user} offline at ${fmt(e.t)} while ${connected.length > 0 ? `${who} stayed connected` : `${e.user} was in ${who}`}, during ${fault}`);
     return true;
-  }
-
-  /**
-   * The ended episode a push heard late, after `fromMs`, may be the offline of: a long one if any,
-   * else the latest. One with a known start, or the absence before the user's first connection if
-   * it holds an attempt that never became a connection (ghostDials): the server may have accepted it (and told friends online)
-   * while the phone never completed it, and its heartbeat timeout and debounce then broadcast
-   * offline, which a friend may hear just after the user's first real connection (swarm seed
-   * 4104180: u21/d1 dialled at 0.473 s, up only at 6.699 s; u31/d1 heard the offline and the
-   * online behind it at 6.701 s).
-   */
-  private latePushEpisode(user: string, fromMs: number, minMs: number): Episode | undefined {
-    const mayHaveBroadcast = (episode: Episode): boolean => Number.isFinite(episode.startMs) || ghostDials(episode).length > 0;
-    const candidates = (this.recentEnded.get(user) ?? []).filter((episode) => mayHaveBroadcast(episode) && episode.endMs >= fromMs);
-    return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
-  }
-
-  /** The ended episode a query answer asked at `fromMs` may be a snapshot of: a long one if any, else the latest. */
-  private snapshotEpisode(user: string, fromMs: number, minMs: number): Episode | undefined {
-    const candidates = (this.recentEnded.get(user) ?? []).filter((episode) => episode.endMs >= fromMs);
-    return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
   }
 
   // ------------------------------------------------------------- end of run

@@ -41,6 +41,27 @@ export function returnDialMs(ep: Episode): number {
   return ep.endMs;
 }
 
+/**
+ * The ended episode a push heard late, after `fromMs`, may be the offline of: a long one if any,
+ * else the latest. One with a known start, or the absence before the user's first connection if
+ * it holds an attempt that never became a connection (ghostDials): the server may have accepted
+ * it (and told friends online) while the phone never completed it, and its heartbeat timeout
+ * and debounce then broadcast offline, which a friend may hear just after the user's first real connection (swarm seed
+ * 4104180: u21/d1 dialled at 0.473 s, up only at 6.699 s; u31/d1 heard the offline and the
+ * online behind it at 6.701 s).
+ */
+export function latePushEpisode(recentEnded: readonly Episode[], fromMs: number, minMs: number): Episode | undefined {
+  const mayHaveBroadcast = (episode: Episode): boolean => Number.isFinite(episode.startMs) || ghostDials(episode).length > 0;
+  const candidates = recentEnded.filter((episode) => mayHaveBroadcast(episode) && episode.endMs >= fromMs);
+  return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
+}
+
+/** The ended episode a query answer asked at `fromMs` may be a snapshot of: a long one if any, else the latest. */
+export function snapshotEpisode(recentEnded: readonly Episode[], fromMs: number, minMs: number): Episode | undefined {
+  const candidates = recentEnded.filter((episode) => episode.endMs >= fromMs);
+  return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
+}
+
 /** A fault's window, by fault kind (end Infinity while on). */
 export interface FaultWindow {
   kind: string;
