@@ -126,8 +126,11 @@ export class PresenceFamily implements Family {
     const spans = getOr(this.spans, p, () => []);
     if (up) spans.push([t, Infinity]);
     else {
+      const upSinceMs = spans.at(-1)?.[0];
       if (spans.length > 0) spans[spans.length - 1]![1] = t;
       this.linkEpoch.set(p, (this.linkEpoch.get(p) ?? 0) + 1);
+      const ended = this.lastEnded.get(userOf(p));
+      if (upSinceMs !== undefined && t - upSinceMs <= this.settings.causalSlackMs && ended?.endedBy === p && ended.endMs === upSinceMs) ended.closedOnArrival = true;
     }
     const user = userOf(p);
     const before = this.upCount.get(user) ?? 0;

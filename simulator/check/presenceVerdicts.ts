@@ -16,15 +16,24 @@ export interface Episode {
   dials?: Array<[string, number]>;
   /** The device whose connection ended the episode. */
   endedBy?: string;
+  /**
+   * The connection that ended the episode closed at the instant it opened on the phone: its
+   * close travelled with its open (a stall held both), so the server had already given it up
+   * (swarm seed 4108168: dialled at 8.1 s inside a 6.4 s stall, heartbeat timeout at the
+   * server, open and close heard at 14.234 s). To the server it was a return and a departure.
+   */
+  closedOnArrival?: boolean;
 }
 
 /**
  * The attempts of an episode that reached the server but never became a connection on the
  * phone (an offline window or a half-open link cut in before the hello arrived): all but the
- * one that ended the episode, which is the last attempt of the device that came back.
+ * one that ended the episode, which is the last attempt of the device that came back, unless
+ * that one was closed on arrival.
  */
 export function ghostDials(ep: Episode): number[] {
   const dials = ep.dials ?? [];
+  if (ep.closedOnArrival) return dials.map(([, t]) => t);
   let ending = -1;
   if (ep.endedBy !== undefined) for (let i = dials.length - 1; i >= 0 && ending < 0; i--) if (dials[i]![0] === ep.endedBy) ending = i;
   return dials.filter((_, i) => i !== ending).map(([, t]) => t);

@@ -142,6 +142,12 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // first real connection: D5 called it wrong. The late-push rule now also looks at the
   // absence before a user's first connection when it holds such an attempt (simulator/check/presence.ts).
   { seed: 4104180, before: 'D5 under pause-chat-server (the late offline of a first attempt the phone never completed)' },
+  // Checker: u13/d1, down from 1.8 s, dialled at 8.1 s inside a 6.4 s stall of its network; the
+  // server accepted it (friends told online at 8.12 s), timed it out and told them offline at
+  // 13.77 s; the phone heard the open and the heartbeat-timeout close together at 14.234 s. D6
+  // saw two offlines for one absence. A connection closed on arrival now counts as an attempt
+  // that never reached the phone (Episode.closedOnArrival, test/check/closedOnArrival.test.ts).
+  { seed: 4108168, before: 'D6 under pause-gateway and slow-store (a connection closed on arrival after a stall)' },
 ];
 
 /**
