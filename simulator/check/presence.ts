@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '../history/HistoryEvent.ts';
 import { Finding, fmt, getOr, unknown, userOf, type Family, type Settings } from './common.ts';
 import type { PropertyResult } from './PropertyResult.ts';
-import { amplification, converges, latePushEpisode, offlineShows, returnDialMs, snapshotEpisode, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
+import { amplification, converges, dueAfterLossWindows, latePushEpisode, offlineShows, returnDialMs, snapshotEpisode, type Episode, type FaultWindow, type PresenceFacts } from './presenceVerdicts.ts';
 import { PRESENCE_FAULT, PRESENCE_STORE_FAULT, type RunState } from './runState.ts';
 import { StallWindows } from './stallWindows.ts';
 
@@ -179,38 +179,13 @@ export class PresenceFamily implements Family {
   }
 
   /**
-   * When an owed online is due: the propagation bound after the return, moved to the
-   * propagation bound after the end of any window in which pushes cannot arrive that overlaps
-   * it (as D2's due moves over gateway faults). Inside a broker-loss window pushes, presence
-   * answers and the marks that reveal a lost push are all dropped with the window's share, and
-   * a partitioned or paused gateway passes nothing on; what is owed is the repair once the
-   * window ends (the presence push numbers, Gateway.onPresenceStamp). Windows are read when the
-   * verdict is taken, so one that opened after the return counts too. Then moved on by the
-   * observer's own network stalls from the return on: a push waits out a stall (StallWindows).
+   * When an owed online is due: the propagation bound after the return, moved past the windows
+   * in which pushes cannot arrive and the lane holds behind them (dueAfterLossWindows; windows
+   * are read when the verdict is taken, so one that opened after the return counts too), then
+   * by the observer's own network stalls from the return on: a push waits out a stall.
    */
   private onlineDue(o: OwedOnline): number {
-    let due = o.dueMs;
-    let repairedByQuery = o.racedReturn;
-    // Windows may chain (one opens before the due another moved), so move until nothing does.
-    for (let moved = true; moved;) {
-      moved = false;
-      for (const w of this.pushLossWindows) {
-        if (w.startMs > due || w.endMs < o.backAtMs || w.endMs + this.settings.propagationMs <= due) continue;
-        due = w.endMs + this.settings.propagationMs;
-        repairedByQuery = moved = true;
-      }
-      // A lost push is repaired by a query (the observer asks again on the push numbers' gap),
-      // answered in the observer's lane behind its other frames: a window holding chat server
-      // lanes delays that answer to its end (swarm seed 4008467: a send held by a store outage).
-      // So is a return that raced the observer's own connection (racedReturn): its hello's query,
-      // answered behind its sync and resent outbox (swarm seed 4022936: a slow store).
-      if (!repairedByQuery) break;
-      for (const w of this.laneHoldWindows) {
-        if (w.startMs > due || w.endMs < o.backAtMs || w.endMs + this.settings.propagationMs <= due) continue;
-        due = w.endMs + this.settings.propagationMs;
-        moved = true;
-      }
-    }
+    const due = dueAfterLossWindows({ pushLoss: this.pushLossWindows, laneHold: this.laneHoldWindows }, o.backAtMs, o.dueMs, this.settings.propagationMs, o.racedReturn);
     return this.stalls.extend(o.observer, o.backAtMs, due);
   }
 
@@ -374,7 +349,7 @@ export class PresenceFamily implements Family {
     return {
       state: this.state, settings: this.settings, episodes: this.episodes, firstAbsences: this.firstAbsences,
       current: this.current, lastEnded: this.lastEnded, observersOf: this.observersOf, seen: this.seen,
-      spans: this.spans, gatewayWindows: this.gatewayWindows, attributed: this.attributed, stalls: this.stalls,
+      spans: this.spans, gatewayWindows: this.gatewayWindows, lossWindows: { pushLoss: this.pushLossWindows, laneHold: this.laneHoldWindows }, attributed: this.attributed, stalls: this.stalls,
     };
   }
 

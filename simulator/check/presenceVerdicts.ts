@@ -78,6 +78,49 @@ export interface FaultWindow {
   endMs: number;
 }
 
+/** Fault windows that delay a presence change's arrival (PUSH_LOSS_FAULT, LANE_HOLD_FAULT in presence.ts). */
+export interface LossWindows {
+  /** Presence pushes cannot arrive: a gateway paused or cut off, broker loss, a presence store or target restart. */
+  pushLoss: readonly FaultWindow[];
+  /** Chat server lanes held (store outage or slow store, a chat server paused, killed or restarted). */
+  laneHold: readonly FaultWindow[];
+}
+
+/**
+ * A presence change's due time moved to the propagation bound after the end of any window in
+ * which pushes cannot arrive that overlaps it (from `fromMs`, the change, to the due time).
+ * Inside a broker-loss window pushes, presence answers and the marks that reveal a lost push
+ * are all dropped with the window's share, and a partitioned or paused gateway passes nothing
+ * on; what is owed is the repair once the window ends (the presence push numbers,
+ * Gateway.onPresenceStamp). A lost push is repaired by a query, answered in the observer's
+ * lane behind its other frames: a window holding chat server lanes delays that answer to its
+ * end (swarm seed 4008467: a send held by a store outage). `repairedByQuery` says the change is
+ * owed by a query from the start (D3's racedReturn, swarm seed 4022936). Windows may chain (one
+ * opens before the due another moved), so the due moves until nothing does. D3 and D2 both
+ * count so (swarm seed 4109752: u4's offline lost behind a partition, its query held by a store
+ * outage, then dropped by total broker loss; the answer came 1.9 s after the loss ended).
+ */
+export function dueAfterLossWindows(w: LossWindows, fromMs: number, dueMs: number, propagationMs: number, repairedByQuery: boolean): number {
+  let due = dueMs;
+  let byQuery = repairedByQuery;
+  const overlaps = (x: FaultWindow): boolean => x.startMs <= due && x.endMs >= fromMs && x.endMs + propagationMs > due;
+  for (let moved = true; moved;) {
+    moved = false;
+    for (const x of w.pushLoss) {
+      if (!overlaps(x)) continue;
+      due = x.endMs + propagationMs;
+      byQuery = moved = true;
+    }
+    if (!byQuery) break;
+    for (const x of w.laneHold) {
+      if (!overlaps(x)) continue;
+      due = x.endMs + propagationMs;
+      moved = true;
+    }
+  }
+  return due;
+}
+
 /** What PresenceFamily collected, read by the end-of-run verdicts. */
 export interface PresenceFacts {
   state: RunState;
@@ -95,6 +138,8 @@ export interface PresenceFacts {
   /** observer device -> its connected spans. */
   spans: ReadonlyMap<string, Array<[number, number]>>;
   gatewayWindows: readonly FaultWindow[];
+  /** Windows in which pushes cannot arrive, and those that hold chat server lanes (dueAfterLossWindows). */
+  lossWindows: LossWindows;
   /** observer|user -> offline notices attributed to a fault (D7). */
   attributed: ReadonlyMap<string, number>;
   /** Each device's network stalls (a push to an observer waits them out). */
@@ -120,7 +165,7 @@ export function offlineShows(f: PresenceFacts, endMs: number): PropertyResult {
   for (const ep of f.episodes) {
     const ghosts = ghostDials(ep);
     const lastGhostMs = ghosts.length > 0 ? Math.max(...ghosts) : -Infinity;
-    const dueMs = gatewayFaultDue(f, ep.startMs, Math.max(ep.startMs, lastGhostMs) + boundMs, boundMs);
+    const dueMs = dueAfterLossWindows(f.lossWindows, ep.startMs, gatewayFaultDue(f, ep.startMs, Math.max(ep.startMs, lastGhostMs) + boundMs, boundMs), f.settings.propagationMs, false);
     if (Math.min(ep.endMs, endMs) < dueMs) continue;
     qualifying++;
     for (const observer of f.observersOf.get(ep.user) ?? []) {

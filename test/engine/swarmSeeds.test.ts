@@ -148,6 +148,13 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // saw two offlines for one absence. A connection closed on arrival now counts as an attempt
   // that never reached the phone (Episode.closedOnArrival, test/check/closedOnArrival.test.ts).
   { seed: 4108168, before: 'D6 under pause-gateway and slow-store (a connection closed on arrival after a stall)' },
+  // Checker: u4 gone from 2.02 s on the only gateway; its offline push was lost behind a
+  // partition (5.7-10.4 s), the query that repairs it waited behind a store outage (9.9-14.9 s)
+  // and was then dropped by total broker loss (12.3-21.1 s); u0/d2 heard offline at 23.0 s.
+  // D2 moved its due over gateway windows only (15.4 s); it now moves it as D3 does, over every
+  // window in which pushes cannot arrive and the lane holds behind them (dueAfterLossWindows,
+  // test/check/d2LossWindows.test.ts).
+  { seed: 4109752, before: 'D2 under partition-gateway, store-outage and lose-broker-messages (a chain of windows)' },
 ];
 
 /**
