@@ -13,7 +13,7 @@ const fault = (start: number, end: number, kind: string): E[] => [
 ];
 
 function d2(offlineSeenAtMs: number, brokerLoss: boolean): string {
-  const events: E[] = [
+  const unsorted: E[] = [
     { t: 0, p: 'harness', type: 'oracle', what: 'phase', phase: 'load' },
     { t: 0, p: 'o/d1', type: 'connect', gateway: 'gw1' },
     { t: 0, p: 'x/d1', type: 'connect', gateway: 'gw1' },
@@ -26,7 +26,8 @@ function d2(offlineSeenAtMs: number, brokerLoss: boolean): string {
     { t: 29_000, p: 'x/d1', type: 'connect', gateway: 'gw1' },
     { t: 29_100, p: 'o/d1', type: 'presence-seen', user: 'x', online: true },
     { t: 49_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
-  ].sort((a, b) => a.t - b.t);
+  ];
+  const events = unsorted.sort((a, b) => a.t - b.t);
   const results = checkHistory(events, {
     chatMembers: new Map(), devicesOfUser: new Map([['o', ['d1']], ['x', ['d1']]]),
     friendsOfUser: new Map([['o', ['x']], ['x', ['o']]]), presenceDebounceMs: 2000, presenceTtlMs: 6000,
