@@ -155,6 +155,13 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // window in which pushes cannot arrive and the lane holds behind them (dueAfterLossWindows,
   // test/check/d2LossWindows.test.ts).
   { seed: 4109752, before: 'D2 under partition-gateway, store-outage and lose-broker-messages (a chain of windows)' },
+  // Checker: u15/d3's link reset at 2.046 s, just after u21 came back (its online push lost with
+  // the link); its hello query on the new link (2.288 s) waited behind a slow store (2.3-8.3 s)
+  // and a paused chat server (4.5-11.8 s) and was answered at 11.821 s. u21 dropped briefly
+  // (3.594-3.993 s, not announced), so D3 owed an online from 3.993 s and did not count the lane
+  // holds, the online not being a racedReturn. An online shown by the answer to a query asked
+  // before the return now counts them (test/check/d3QueryAnswer.test.ts).
+  { seed: 4406669, before: 'D3 under slow-store and pause-chat-server (an answer to a query asked before the return)' },
 ];
 
 /**
