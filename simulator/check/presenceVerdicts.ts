@@ -51,8 +51,10 @@ export function returnDialMs(ep: Episode): number {
 }
 
 /**
- * The ended episode a push heard late, after `fromMs`, may be the offline of: a long one if any,
- * else the latest. One with a known start, or the absence before the user's first connection if
+ * The ended episode a push heard late, after `fromMs`, may be the offline of: the latest long
+ * one if any, else the latest (an observer whose stalls reach far back may hold several long
+ * ones: the online owed is the latest return's; swarm seed 4602415, where the first absence,
+ * long by definition, was chosen over an 8.9 s one that ended 0.9 s before). One with a known start, or the absence before the user's first connection if
  * it holds an attempt that never became a connection (ghostDials): the server may have accepted
  * it (and told friends online) while the phone never completed it, and its heartbeat timeout
  * and debounce then broadcast offline, which a friend may hear just after the user's first real connection (swarm seed
@@ -62,7 +64,7 @@ export function returnDialMs(ep: Episode): number {
 export function latePushEpisode(recentEnded: readonly Episode[], fromMs: number, minMs: number): Episode | undefined {
   const mayHaveBroadcast = (episode: Episode): boolean => Number.isFinite(episode.startMs) || ghostDials(episode).length > 0;
   const candidates = recentEnded.filter((episode) => mayHaveBroadcast(episode) && episode.endMs >= fromMs);
-  return candidates.find((episode) => episode.endMs - episode.startMs >= minMs) ?? candidates.at(-1);
+  return candidates.filter((episode) => episode.endMs - episode.startMs >= minMs).at(-1) ?? candidates.at(-1);
 }
 
 /** The ended episode a query answer asked at `fromMs` may be a snapshot of: a long one if any, else the latest. */

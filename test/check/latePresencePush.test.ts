@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkHistory } from '../../simulator/check/checkAll.ts';
 import type { HistoryEvent } from '../../simulator/history/HistoryEvent.ts';
+import { latePushEpisode } from '../../simulator/check/presenceVerdicts.ts';
 
 type E = HistoryEvent;
 const link = (t: number, p: string, up: boolean): E => (up ? { t, p, type: 'connect', gateway: 'gw1' } : { t, p, type: 'disconnect', code: 1006, reason: 'gone' });
@@ -100,5 +101,16 @@ describe('D1 with a late offline push', () => {
   });
   it('the same after a 0.5 s absence is a flap', () => {
     expect(d1AfterTwoReturns(500)).toBe('fail');
+  });
+});
+
+describe('latePushEpisode', () => {
+  it('prefers the latest long episode: the first absence (long by definition) does not hide a later one (swarm seed 4602415)', () => {
+    const first = { user: 'x', startMs: -Infinity, endMs: 539, dials: [['x/d1', 415], ['x/d2', 445]] as Array<[string, number]>, endedBy: 'x/d1' };
+    const later = { user: 'x', startMs: 4201, endMs: 13_109, dials: [['x/d1', 13_025]] as Array<[string, number]>, endedBy: 'x/d1' };
+    const short = { user: 'x', startMs: 13_500, endMs: 13_600, endedBy: 'x/d1' };
+    expect(latePushEpisode([first, later, short], 0, 1750)).toBe(later);
+    expect(latePushEpisode([first, short], 0, 1750)).toBe(first);
+    expect(latePushEpisode([short], 0, 1750)).toBe(short);
   });
 });

@@ -162,6 +162,12 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // holds, the online not being a racedReturn. An online shown by the answer to a query asked
   // before the return now counts them (test/check/d3QueryAnswer.test.ts).
   { seed: 4406669, before: 'D3 under slow-store and pause-chat-server (an answer to a query asked before the return)' },
+  // Checker, a regression of the 4104180 fix (2006b06) found by the next block: u30/d1, its
+  // network stalled again and again, heard u5's offline and online together at 14.023 s; the
+  // late-push rule took the first absence (ended 0.539 s, long by definition, with a ghost dial)
+  // over the 8.9 s one that ended at 13.109 s, and D3 owed the online from 0.539 s. The latest
+  // long episode is now chosen (latePushEpisode; test/check/latePresencePush.test.ts).
+  { seed: 4602415, before: 'D3 under drain-gateway and restart-presence-store (the late push given to the first absence)' },
 ];
 
 /**
