@@ -38,6 +38,11 @@ export interface EventPlayerConfig {
   log(line: string): void;
 }
 
+/** Attempts of a membership change answered 5xx (undetermined) before the event is given up. */
+const MEMBERSHIP_ATTEMPTS_MAX = 10;
+/** Wait between those attempts. */
+const MEMBERSHIP_RETRY_MS = 1000;
+
 /**
  * Plays a scenario's events (simulator/scenario/scenarioEvents.ts) in either engine: membership
  * changes through the cluster's HTTP API as the members themselves would make them, new and
@@ -86,6 +91,24 @@ export class EventPlayer {
     for (const t of this.timers) t.cancel();
   }
 
+  /**
+   * A membership change whose answer is a 5xx may or may not have happened (the server adds the
+   * member, then fails writing the notices during a store outage, answering 503: swarm seed
+   * 4603948, where a join answered 503 was in force and the joiner's pushes failed A10). Both
+   * requests are idempotent, so it is asked again, every MEMBERSHIP_RETRY_MS, until answered
+   * otherwise or MEMBERSHIP_ATTEMPTS_MAX attempts; `doneOnRetry` names answers that, after an
+   * undetermined attempt, mean it was done.
+   */
+  private async untilDetermined(method: 'POST' | 'DELETE', path: string, body: unknown, headers: Record<string, string>, doneOnRetry: (status: number) => boolean): Promise<{ status: number; body: unknown; retried: boolean }> {
+    let res = await this.config.api.request(method, path, body, headers);
+    for (let attempt = 1; res.status >= 500 && attempt < MEMBERSHIP_ATTEMPTS_MAX; attempt++) {
+      await new Promise<void>((resolve) => this.timers.push(this.config.time.schedule(MEMBERSHIP_RETRY_MS, resolve)));
+      res = await this.config.api.request(method, path, body, headers);
+      if (doneOnRetry(res.status)) return { ...res, retried: true };
+    }
+    return { ...res, retried: false };
+  }
+
   private nowT(): number {
     return this.config.time.nowMs() - this.config.runStartEpochMs;
   }
@@ -131,7 +154,7 @@ export class EventPlayer {
       const limit = this.config.scenario.cluster.limits.groupMembersMax ?? DEFAULT_LIMITS.groupMembersMax;
       if (group.members.length >= limit) continue;
       const t = this.nowT();
-      const res = await this.config.api.request('POST', `/v1/chats/${encodeURIComponent(group.id)}/members`, { user: joiner }, this.auth(inviter));
+      const res = await this.untilDetermined('POST', `/v1/chats/${encodeURIComponent(group.id)}/members`, { user: joiner }, this.auth(inviter), () => false);
       if (res.status !== 200) return this.config.log(`event join-group: ${inviter} adding ${joiner} to ${group.id} got ${res.status}`);
       const view = res.body as { members?: Array<{ user: string; joinedAtSeq: number }> };
       const joinedAtSeq = view.members?.find((m) => m.user === joiner)?.joinedAtSeq ?? 0;
@@ -152,8 +175,9 @@ export class EventPlayer {
     const user = event.user ?? pick(r, group.members);
     const by = event.kind === 'leave-group' ? user : pick(r, group.members.filter((m) => m !== user));
     const t = this.nowT();
-    const res = await this.config.api.request('DELETE', `/v1/chats/${encodeURIComponent(group.id)}/members/${encodeURIComponent(user)}`, undefined, this.auth(by));
-    if (res.status !== 204) return this.config.log(`event ${event.kind}: ${by} removing ${user} from ${group.id} got ${res.status}`);
+    // A 404 after an undetermined attempt is that attempt's removal, seen by the retry.
+    const res = await this.untilDetermined('DELETE', `/v1/chats/${encodeURIComponent(group.id)}/members/${encodeURIComponent(user)}`, undefined, this.auth(by), (status) => status === 404);
+    if (res.status !== 204 && !(res.status === 404 && res.retried)) return this.config.log(`event ${event.kind}: ${by} removing ${user} from ${group.id} got ${res.status}`);
     group.members.splice(group.members.indexOf(user), 1);
     this.config.record({ t, p: 'harness', type: 'oracle', what: 'member-removed', chat: group.id, user, by, doneAtMs: this.nowT() });
     this.config.log(`event: ${by === user ? `${user} leaves` : `${by} removes ${user} from`} ${group.id}`);

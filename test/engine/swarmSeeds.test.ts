@@ -168,6 +168,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // over the 8.9 s one that ended at 13.109 s, and D3 owed the online from 0.539 s. The latest
   // long episode is now chosen (latePushEpisode; test/check/latePresencePush.test.ts).
   { seed: 4602415, before: 'D3 under drain-gateway and restart-presence-store (the late push given to the first absence)' },
+  // Harness: a join-group event during a store outage got 503 (the server had added u0 to g:0,
+  // then failed writing the member-added notices); the event player took it as not done and
+  // recorded no membership, so u0/d1's pushes of g:0 failed A10. A membership change answered
+  // 5xx is undetermined: the player asks again until it is answered (EventPlayer.untilDetermined).
+  { seed: 4603948, before: 'A10 under store-outage and slow-store (a join answered 503 that was done)' },
 ];
 
 /**
