@@ -32,8 +32,15 @@ export class PresenceTracker {
 
   answered(ref: string, users: ReadonlyArray<{ user: string; online: boolean }>): void {
     const asked = this.askedMs.get(ref);
+    // A query not remembered was answered already (the broker delivered the answer twice) or
+    // forgotten behind newer queries that will answer: its age is unknown, so it is dropped.
+    // (Swarm seed 4507012: a duplicated answer asked before a friend came online arrived after
+    // the online push, was taken for news, and the phone showed the friend offline.)
+    if (asked === undefined) {
+      this.core.config.metrics.increment('presence.unknownAnswers');
+      return;
+    }
     this.askedMs.delete(ref);
-    const askedAt = asked?.atMs;
     for (const entry of users) {
       // The answer is a snapshot taken some time after we asked; a push that arrived since
       // may be newer, and the answer then must not overwrite it (the snapshot and the push
@@ -41,8 +48,8 @@ export class PresenceTracker {
       // see is also pushed to connected friends, so keeping the push loses nothing.
       // (10,000 phones: u7344/d1 asked at 13.615 s, heard u7636 online by push at
       // 13.814 s, then the older answer "offline" at 13.930 s, and showed it.)
-      if (asked !== undefined && (this.pushedMs.get(entry.user) ?? -Infinity) > asked.stampMs) continue;
-      this.core.record({ type: 'presence-seen', user: entry.user, online: entry.online, ...(askedAt !== undefined ? { askedAt: askedAt - this.core.config.startMs } : {}) });
+      if ((this.pushedMs.get(entry.user) ?? -Infinity) > asked.stampMs) continue;
+      this.core.record({ type: 'presence-seen', user: entry.user, online: entry.online, askedAt: asked.atMs - this.core.config.startMs });
     }
   }
 

@@ -173,6 +173,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // recorded no membership, so u0/d1's pushes of g:0 failed A10. A membership change answered
   // 5xx is undetermined: the player asks again until it is answered (EventPlayer.untilDetermined).
   { seed: 4603948, before: 'A10 under store-outage and slow-store (a join answered 503 that was done)' },
+  // Phone: under duplicate-broker-messages u8/d1 got the answer to its hello query twice; the
+  // first was rightly kept under the newer push "u9 online", the copy (its query no longer
+  // remembered) was taken for news and showed u9 offline. An answer to a query the phone does
+  // not remember is dropped (PresenceTracker.answered; test/phone/presenceAnswers.test.ts).
+  { seed: 4507012, before: 'D5/D6 under duplicate- and reorder-broker-messages (a duplicated presence answer)' },
 ];
 
 /**
