@@ -12,6 +12,7 @@ import { parseJsonBounded } from '../protocol/boundedJson.ts';
 import type { ServerConnection } from './ServerConnection.ts';
 import { closeCodeLabel, deviceKey, newGatewayClient, takeRateToken, type GatewayClient } from './GatewayClient.ts';
 import { PresenceGapWatch } from './PresenceGapWatch.ts';
+import { PresencePushOrder } from './PresencePushOrder.ts';
 import { PresenceRoutes, presenceRefreshEveryMs } from './PresenceRoutes.ts';
 
 /** How long a drain (a graceful stop) waits for phones to finish the closing handshakes before the port closes, in ms. */
@@ -66,6 +67,8 @@ export class Gateway {
   /** The numbers of the presence service's pushes on our channel (a gap: a push was lost). */
   private readonly presenceGaps: PresenceGapWatch;
   private readonly metrics: GatewayInstruments;
+  /** Drops a presence push older than one already written about its user (broker reorder). */
+  private readonly presenceOrder = new PresencePushOrder();
   /** The presence entries that route pushes to our connections. */
   private readonly routes: PresenceRoutes;
   private readonly labels: { gateway: string };
@@ -265,7 +268,10 @@ export class Gateway {
     this.stats.deliveriesIn++;
     this.metrics.deliveries.inc(this.labels);
     if (delivery.kind === 'presence-mark') return this.presenceGaps.onStamp(delivery, true);
-    if (delivery.kind === 'deliver' && delivery.presence) this.presenceGaps.onStamp(delivery.presence, false);
+    if (delivery.kind === 'deliver' && delivery.presence) {
+      this.presenceGaps.onStamp(delivery.presence, false);
+      if (!this.presenceOrder.admit(delivery.presence)) return this.metrics.stalePresencePushes.inc(this.labels);
+    }
     for (const connectionId of delivery.to) {
       const client = this.clients.get(connectionId);
       if (!client || client.closing) continue;

@@ -15,6 +15,7 @@ export function gatewayInstruments(metrics: Metrics) {
     enqueued: metrics.counter({ name: 'chatsim_queue_enqueued_total', help: 'Frames the gateway put on the inbound queue', labelNames: ['gateway'] }),
     enqueueRefused: metrics.counter({ name: 'chatsim_queue_enqueue_refused_total', help: 'Frames the inbound queue refused (key full: TOO_MANY_PENDING) or could not take (UNAVAILABLE)', labelNames: ['gateway', 'reason'] }),
     deliveries: metrics.counter({ name: 'chatsim_gateway_deliveries_total', help: 'Payloads that arrived on the gateway\'s broker channel', labelNames: ['gateway'] }),
+    stalePresencePushes: metrics.counter({ name: 'chatsim_gateway_presence_pushes_stale_total', help: 'Presence pushes not written: numbered below the last push written about the same user (a broker duplicate or reorder)', labelNames: ['gateway'] }),
   };
 }
 

@@ -232,7 +232,7 @@ export class PresenceService {
     await this.router.toUsers(friends, JSON.stringify(frame), undefined, (gatewayId) => {
       const seq = (this.pushSeq.get(gatewayId) ?? 0) + 1;
       this.pushSeq.set(gatewayId, seq);
-      return { stream: this.stream, seq };
+      return { stream: this.stream, seq, user: frame.user };
     });
   }
 

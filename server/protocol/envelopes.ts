@@ -44,6 +44,11 @@ export type GatewayDelivery =
 export interface PresenceStamp {
   stream: string;
   seq: number;
+  /**
+   * The user the push is about (pushes only, not marks): a gateway writes no push about a
+   * user numbered below the last it wrote about them (PresencePushOrder).
+   */
+  user?: string;
 }
 
 /** Presence events from gateways to the presence service. */
