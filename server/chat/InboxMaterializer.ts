@@ -71,10 +71,10 @@ export class InboxMaterializer {
       await this.deps.store.appendInbox(userId, `m:${chat.id}:${message.seq}`, { kind: 'message', message });
     }
     const raised: InboxMark = { messages: page.messages.at(-1)?.seq ?? mark.messages, delivered: mark.delivered, read: mark.read };
-    const { cursors, lastSeqBySender } = await this.deps.store.tickState(chat.id);
+    const { cursors, lastSeqBySender, announced } = await this.deps.store.tickState(chat.id);
     // Receipts only to a member who has sent something above the tick last copied, as live.
     const lastSent = lastSeqBySender.get(userId) ?? 0;
-    for (const tick of lastSent > 0 ? ticksOf(chat, userId, cursors) : []) {
+    for (const tick of lastSent > 0 ? ticksOf(chat, userId, cursors, announced.get(userId)) : []) {
       const upTo = Math.min(tick.upTo, raised.messages);
       if (upTo <= mark[tick.kind] || lastSent <= mark[tick.kind]) continue;
       await this.deps.store.appendInbox(userId, `r:${chat.id}:${tick.kind}:${upTo}`, {

@@ -59,9 +59,10 @@ export class SyncHandler {
     await this.deps.reply(env, fitWatermarkResult(result, this.deps.limits.syncResultBytesMax));
   }
 
-  /** The aggregate ticks a user sees on their own messages in a chat, for converging after a reconnect. */
+  /** The ticks a user sees on their own messages in a chat, for converging after a reconnect (never below what they were told). */
   private async currentTicks(chat: ChatRecord, user: string): Promise<ReceiptFrame[]> {
-    return ticksOf(chat, user, await this.deps.store.getCursors(chat.id));
+    const { cursors, announced } = await this.deps.store.tickState(chat.id);
+    return ticksOf(chat, user, cursors, announced.get(user));
   }
 
   async token(env: InboundEnvelope, frame: SyncFrame): Promise<void> {

@@ -15,15 +15,21 @@ export function otherMember(chat: ChatRecord, user: string): string {
 }
 
 /**
- * The aggregate ticks `user` sees on their own messages in `chat`, as receipt frames (delivered
- * then read), each only when above 0: what a watermark sync returns, and what the inbox copies.
+ * The ticks `user` sees on their own messages in `chat`, as receipt frames (delivered then
+ * read), each only when above 0: what a watermark sync returns, and what the inbox copies.
+ * Each is the aggregate over the current members, and never below `announced` (what `user`
+ * was told already): a sender left alone in a group (the others left or were removed after
+ * their receipts) has no aggregate, yet a device that was away when the receipt was pushed
+ * must still show it (swarm seed 4603276: u3/d3 showed seq 11 as sent to the end while u3's
+ * other devices showed it delivered).
  */
-export function ticksOf(chat: ChatRecord, user: string, cursors: ReadonlyMap<string, UserCursors>): ReceiptFrame[] {
+export function ticksOf(chat: ChatRecord, user: string, cursors: ReadonlyMap<string, UserCursors>, announced?: UserCursors): ReceiptFrame[] {
   const readerName = chat.kind === 'direct' ? otherMember(chat, user) : '*';
   const receipts: ReceiptFrame[] = [];
   for (const kind of ['delivered', 'read'] as const) {
-    const upTo = aggregateFor(cursorFloor(memberCursors(chat, cursors, kind)), user);
-    if (Number.isFinite(upTo) && upTo > 0) receipts.push({ type: 'receipt', chat: chat.id, user: readerName, kind, upTo });
+    const aggregate = aggregateFor(cursorFloor(memberCursors(chat, cursors, kind)), user);
+    const upTo = Math.max(Number.isFinite(aggregate) ? aggregate : 0, announced?.[kind] ?? 0);
+    if (upTo > 0) receipts.push({ type: 'receipt', chat: chat.id, user: readerName, kind, upTo });
   }
   return receipts;
 }

@@ -36,6 +36,8 @@ describe('watermark sync cost per chat', () => {
     await handle('alice', { type: 'send', chat: 'd:alice:bob', clientMsgId: 'a1', body: 'hi' });
     await handle('bob', { type: 'read', chat: 'd:alice:bob', upTo: 1 });
 
+    // The sync reads the tick state (cursors and what was told: never report less); the memory
+    // store's tickState reads its cursors through getCursors, so each chat read shows in one or both.
     const tickReads = [vi.spyOn(store, 'tickState'), vi.spyOn(store, 'getCursors')];
     frames.length = 0;
     await handle('alice', { type: 'sync', id: 's1', chats: { 'd:alice:bob': 1, 'g:empty': 0 } });
@@ -45,6 +47,6 @@ describe('watermark sync cost per chat', () => {
     // Bob read alice's message: the sync still tells her (delivered and read up to 1).
     expect(byChat.get('d:alice:bob')?.receipts.map((r) => `${r.kind}:${r.upTo}`)).toEqual(['delivered:1', 'read:1']);
     const chatsRead = tickReads.flatMap((spy) => spy.mock.calls.map((call) => call[0]));
-    expect(chatsRead).toEqual(['d:alice:bob']);
+    expect([...new Set(chatsRead)]).toEqual(['d:alice:bob']);
   });
 });

@@ -178,6 +178,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // remembered) was taken for news and showed u9 offline. An answer to a query the phone does
   // not remember is dropped (PresenceTracker.answered; test/phone/presenceAnswers.test.ts).
   { seed: 4507012, before: 'D5/D6 under duplicate- and reorder-broker-messages (a duplicated presence answer)' },
+  // Server: u0 and u2 delivered u3's messages and u3's connected devices were told; then both
+  // left g:0. u3/d3, away when the receipt was pushed, synced with u3 alone in the group: the
+  // aggregate over the others was empty, so the sync reported no tick and seq 11 stayed sent.
+  // A sync reports ticks never below what the sender was told (ticksOf; test/cluster/ticksWhenAlone).
+  { seed: 4603276, before: 'B5/F1 under slow-store and pause-chat-server with leave and kick (a sender left alone)' },
 ];
 
 /**
