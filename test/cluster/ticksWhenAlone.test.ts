@@ -32,13 +32,13 @@ describe('a sender left alone in a group (real WebSockets)', () => {
     const second = await h.connect('alice', { device: 'd2' });
     second.send({ type: 'sync', id: 's1', chats: { [chat]: 0 } });
     const result = await second.next((f) => f.type === 'sync_result' && f.ref === 's1');
-    const synced = (result as { chats: Array<{ chat: string; receipts: unknown[] }> }).chats.find((c) => c.chat === chat)!;
+    const synced = (result as unknown as { chats: Array<{ chat: string; receipts: unknown[] }> }).chats.find((c) => c.chat === chat)!;
     expect(synced.receipts).toEqual([{ type: 'receipt', chat, user: '*', kind: 'delivered', upTo: 1 }]);
 
     const third = await h.connect('alice', { device: 'd3' });
     third.send({ type: 'sync', id: 't1', mode: 'token', token: '' });
     const page = await third.next((f) => f.type === 'sync_result' && f.ref === 't1');
-    const receipts = (page as { events: Array<{ event: { kind: string } }> }).events.filter((e) => e.event.kind === 'receipt');
+    const receipts = (page as unknown as { events: Array<{ event: { kind: string } }> }).events.filter((e) => e.event.kind === 'receipt');
     expect(receipts.map((e) => e.event)).toEqual([{ kind: 'receipt', chatId: chat, userId: '*', cursor: 'delivered', upTo: 1 }]);
   });
 });
