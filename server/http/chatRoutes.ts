@@ -83,10 +83,17 @@ async function addMember(deps: HttpApiDeps, ctx: RequestContext, caller: Caller)
   await requireFriends(deps.directory, caller.user, [user]);
   // Joining at the current head keeps the newcomer out of tick counts of earlier messages.
   const joinedAtSeq = await deps.store.headSeq(chat.id);
+  const notice = memberAdded(chat.id, user, operationId(deps.time, deps.random));
+  // The newcomer's own member_added is in their inbox before the directory lets a token sync
+  // copy the chat for them: the first message after it shows where the chat begins (docs/
+  // protocol.md section 6). Written after, a fill in between put the chat's first messages
+  // before it, and the phone started the chat after the next one (swarm seeds 4801486 and
+  // 4901896: a join during a slow store, seqs 6-9 never shown). Retried after a failure, the
+  // join writes another (a new operation), which says the same.
+  await deliver(deps.store, [user], [notice]);
   await deps.directory.addMember(chat.id, user, joinedAtSeq);
   const joined = { ...chat, members: new Map(chat.members).set(user, joinedAtSeq) };
-  const notice = memberAdded(chat.id, user, operationId(deps.time, deps.random));
-  await deliver(deps.store, joined.members.keys(), [notice]);
+  await deliver(deps.store, chat.members.keys(), [notice]);
   return { status: 200, body: chatView(joined) };
 }
 

@@ -183,6 +183,12 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // aggregate over the others was empty, so the sync reported no tick and seq 11 stayed sent.
   // A sync reports ticks never below what the sender was told (ticksOf; test/cluster/ticksWhenAlone).
   { seed: 4603276, before: 'B5/F1 under slow-store and pause-chat-server with leave and kick (a sender left alone)' },
+  // Server: a join-group during a slow store wrote the newcomer's member_added after the
+  // directory took them in; a token sync in between copied the chat's first messages before it,
+  // and the phone started the chat after the next one (seqs 6-9 never shown, A5). The newcomer's
+  // member_added is written first (chatRoutes addMember; test/http/memberAddedOrder.test.ts).
+  { seed: 4801486, before: 'A5/F1 under slow-store, drain-gateway and clock-jump (member_added after the first messages)' },
+  { seed: 4901896, before: 'A5/F1 under slow-store, lose-broker-channel and kill-chat-server (the same)' },
 ];
 
 /**
