@@ -28,7 +28,7 @@ export class RunState {
   /** chat -> user -> joinedAtSeq (0: a member from the start). */
   readonly members = new Map<string, Map<string, number>>();
   /** chat -> user -> when the server answered the user's removal (leave or kick), and the joinedAtSeq they had. */
-  readonly removed = new Map<string, Map<string, { doneAtMs: number; joinedAtSeq: number }>>();
+  readonly removed = new Map<string, Map<string, { atMs: number; doneAtMs: number; joinedAtSeq: number }>>();
   /** user -> its devices as processes (`user/device`). */
   readonly devicesOfUser = new Map<string, string[]>();
   /** Phone's own view: a hello was received and the link not yet closed. */
@@ -94,7 +94,7 @@ export class RunState {
     } else if (e.what === 'member-removed') {
       const joinedAtSeq = this.members.get(e.chat)?.get(e.user) ?? 0;
       this.members.get(e.chat)?.delete(e.user);
-      getOr(this.removed, e.chat, () => new Map()).set(e.user, { doneAtMs: e.doneAtMs, joinedAtSeq });
+      getOr(this.removed, e.chat, () => new Map()).set(e.user, { atMs: e.t, doneAtMs: e.doneAtMs, joinedAtSeq });
     }
     else if (e.what === 'link-dial') this.lastDialMs.set(e.device, e.t);
     else if (e.what === 'link-down') this.linkDown.add(e.device);
@@ -170,7 +170,7 @@ export class RunState {
   }
 
   /** The user was removed from the chat during the run (and is not back): when, or undefined. */
-  removedFrom(chat: string, user: string): { doneAtMs: number; joinedAtSeq: number } | undefined {
+  removedFrom(chat: string, user: string): { atMs: number; doneAtMs: number; joinedAtSeq: number } | undefined {
     return this.removed.get(chat)?.get(user);
   }
 

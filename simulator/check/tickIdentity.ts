@@ -63,8 +63,15 @@ export class ReceiptIdentity {
  * chat -> reader -> what its receipts sent by `cutoffMs` imply, from the devices connected at the
  * end; the reader is the user (positions shared by all devices) or, `byDevice`, the device.
  * Returns how many receipts came too late to count.
+ *
+ * A reader removed from the chat during the run counts only with the receipts it sent at least
+ * `removalMarginMs` before its removal began: the server takes no receipt from a non-member
+ * (NOT_MEMBER), and a tick is recomputed only when a current member's cursor moves, so a receipt
+ * that may have reached the server after the removal can never tick (swarm seed 4800897: u10,
+ * kicked at 6.7 s during a chat server pause, got the chat copied by token sync at 11.6 s and
+ * acknowledged it; the sender, alone in the group by then, could never be told).
  */
-export function impliedReceipts(deviceReceipts: Map<string, Map<string, SentReceipt[]>>, state: RunState, cutoffMs: number, byDevice: boolean): { implied: Map<string, Map<string, Implied>>; tooLate: number } {
+export function impliedReceipts(deviceReceipts: Map<string, Map<string, SentReceipt[]>>, state: RunState, cutoffMs: number, byDevice: boolean, removalMarginMs: number): { implied: Map<string, Map<string, Implied>>; tooLate: number } {
   const implied = new Map<string, Map<string, Implied>>();
   let tooLate = 0;
   for (const [chat, devices] of deviceReceipts) {
@@ -72,8 +79,11 @@ export function impliedReceipts(deviceReceipts: Map<string, Map<string, SentRece
     for (const [device, sent] of devices) {
       if (!state.connectedAtEnd(device)) continue;
       const u = getOr(perReader, byDevice ? device : userOf(device), (): Implied => ({ delivered: 0, deliveredAtMs: 0, deliveredBy: device, read: 0, readStandalone: 0, readAtMs: 0, readBy: device }));
+      const removal = state.removedFrom(chat, userOf(device));
+      const countedUntilMs = removal ? removal.atMs - removalMarginMs : Infinity;
       for (const r of sent) {
         if (r.t > cutoffMs) { tooLate++; continue; }
+        if (r.t > countedUntilMs) continue;
         if (r.upTo > u.delivered) { u.delivered = r.upTo; u.deliveredAtMs = r.t; u.deliveredBy = device; }
         if (r.kind === 'delivered') continue;
         if (!r.piggyback) u.readStandalone = Math.max(u.readStandalone, r.upTo);

@@ -342,7 +342,7 @@ export class TicksFamily implements Family {
     const b5 = new Finding();
     const b7 = new Finding();
     const cutoffMs = this.state.endMs - this.settings.propagationMs;
-    const { implied, tooLate } = impliedReceipts(this.deviceReceipts, this.state, cutoffMs, this.identity !== undefined);
+    const { implied, tooLate } = impliedReceipts(this.deviceReceipts, this.state, cutoffMs, this.identity !== undefined, this.settings.propagationMs);
     for (const [key, list] of byDevice) {
       const p = key.slice(0, key.lastIndexOf('|'));
       if (!this.state.connectedAtEnd(p)) continue;
@@ -353,7 +353,8 @@ export class TicksFamily implements Family {
         // after the message counts as having it; one who joined before it must have receipted it.
         // A removed member stops counting only when some later cursor move recomputes the tick,
         // so one removed while still behind may hold it back: it is required too (the bound stays
-        // one the server must reach). A sender no longer in the chat is told nothing.
+        // one the server must reach), with the receipts it sent well before its removal only
+        // (impliedReceipts). A sender no longer in the chat is told nothing.
         if (!this.state.isMember(m.chat, sender)) continue;
         const removed = [...(this.state.removed.get(m.chat) ?? [])].map(([u, r]) => [u, r.joinedAtSeq] as const);
         const others = [...(this.state.members.get(m.chat) ?? []), ...removed].filter(([u, joined]) => u !== sender && joined < m.seq).map(([u]) => u);

@@ -103,6 +103,25 @@ describe('checkers under membership changes', () => {
     expect(b5.examples.join('\n')).toMatch(/device a\/d1 still shows g1 seq 2 \(m2\) as delivered at the end/);
   });
 
+  it('B5 counts a removed member only with receipts sent propagationMs before its removal began (the server refuses a non-member\'s)', () => {
+    // Swarm seed 4800897: c is kicked; its token sync brings the chat copied up to the removal
+    // and it acknowledges it after the removal. The server refused that (NOT_MEMBER), and a
+    // removal alone recomputes no tick: a/d1 showing seq 1 as sent is correct.
+    const history = (receiptAtMs: number, removedAtMs: number): E[] => [
+      ...base(),
+      ...send(100, 'a/d1', 'm1', 1),
+      render(120, 'b/d1', 1, 'a', 'm1'), out(200, 'b/d1', 'delivered', 1),
+      removed(removedAtMs, 'c', removedAtMs + 10),
+      { t: receiptAtMs - 20, p: 'c/d1', type: 'render', chat: 'g1', seq: 1, from: 'a', clientMsgId: 'm1', via: 'sync', storedAt: 95 },
+      out(receiptAtMs, 'c/d1', 'delivered', 1),
+    ];
+    expect(check(history(4500, 4000)).get('B5')!.verdict).toBe('pass');
+    // c's receipt long before its removal: the server took it, and a/d1 was owed delivered.
+    const b5 = check(history(400, 6000)).get('B5')!;
+    expect(b5.verdict).toBe('fail');
+    expect(b5.examples[0]).toMatch(/device a\/d1 still shows g1 seq 1 \(m1\) as sent at the end/);
+  });
+
   it('a member added again holds the chat from its new joinedAtSeq: a receipt over the seqs sent while it was out is no B3; a message after the rejoin is still owed (A5)', () => {
     // Swarm seed 119: c leaves holding seq 1, a sends seq 2 while c is out, c is added again at
     // head 2, a sends seq 3; c's device renders 3 (never 2, not owed) and acknowledges up to 3.

@@ -189,6 +189,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // member_added is written first (chatRoutes addMember; test/http/memberAddedOrder.test.ts).
   { seed: 4801486, before: 'A5/F1 under slow-store, drain-gateway and clock-jump (member_added after the first messages)' },
   { seed: 4901896, before: 'A5/F1 under slow-store, lose-broker-channel and kill-chat-server (the same)' },
+  // Checker: u10, kicked during a chat server pause, got g:0 copied up to its removal by token
+  // sync and acknowledged it after the removal; the server refuses a non-member's receipt and a
+  // removal recomputes no tick, so u17, alone in the group by then, stays at sent. B5 counts a
+  // removed member only with receipts sent propagationMs before its removal began.
+  { seed: 4800897, before: 'B5/F1 under pause-chat-server, partition-gateway and store-outage (a kicked member\'s late receipt)' },
 ];
 
 /**
