@@ -194,6 +194,10 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // removal recomputes no tick, so u17, alone in the group by then, stays at sent. B5 counts a
   // removed member only with receipts sent propagationMs before its removal began.
   { seed: 4800897, before: 'B5/F1 under pause-chat-server, partition-gateway and store-outage (a kicked member\'s late receipt)' },
+  // Checker: u7's offline, pushed during a partition that ended 5.8 s before D2's due, was lost;
+  // the query repairing it was answered behind a slow store. A push-loss window within reach
+  // makes the repair a query even when it moves no due itself (dueAfterLossWindows).
+  { seed: 5100223, before: 'D2 under partition-gateway and slow-store (a lost push repaired behind a lane hold)' },
 ];
 
 /**
