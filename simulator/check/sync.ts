@@ -32,6 +32,8 @@ export class SyncFamily implements Family {
   private readonly openWindows = new Map<string, number[]>();
   /** Windows of slow-store faults, [start, end] (their end includes the last delayed call). */
   private readonly slowStoreWindows: Array<[number, number]> = [];
+  /** A clock jump has happened: a store time (`storedAt`, a chat server's wall clock) may be off by the jump. */
+  private clocksJumped = false;
   private readonly c1 = new Finding();
   private readonly c3 = new Finding();
   private resentMessages = 0;
@@ -69,6 +71,7 @@ export class SyncFamily implements Family {
         // voids the promise that every later message is pushed in order: the phone's gap
         // detection and the gateway's resync are the remedy there, not the seam. A presence
         // store restarted empty loses the routes pushes follow until gateways re-register them.
+        else if (e.what === 'fault-start' && e.fault === 'clock-jump') this.clocksJumped = true;
         else if (e.what === 'fault-start' && e.fault === 'slow-store') this.slowStoreWindows.push([e.t, Infinity]);
         else if (e.what === 'fault-end' && e.fault === 'slow-store') {
           const open = this.slowStoreWindows.find(([, end]) => end === Infinity);
@@ -185,10 +188,24 @@ export class SyncFamily implements Family {
     // (ticks, roster), each held for the fault's latency: it may go out any time up to the gap
     // (seed 4000800: seq 2 stored at 6.855 s inside a 3 s slow store, its push published into a
     // presence store restart from 8.4 s, whose lost routes voided it).
-    const slowStored = e.storedAt !== undefined && this.slowStoreWindows.some(([start, end]) => start <= e.storedAt! && e.storedAt! <= end);
-    const [fromMs, toMs] = e.storedAt === undefined ? [seam.syncedAtMs, e.t] : [e.storedAt, slowStored ? seam.gapAtMs : e.storedAt];
-    if (this.inDeliveryWindow(fromMs, toMs, e.storedAt !== undefined)) { this.seamsVoidedByFaults++; return; }
+    const stored = this.storedSpan(e);
+    const slowStored = stored !== undefined && this.slowStoreWindows.some(([start, end]) => start <= stored.toMs && stored.fromMs <= end);
+    const [fromMs, toMs] = stored === undefined ? [seam.syncedAtMs, e.t] : [stored.fromMs, slowStored ? Math.max(seam.gapAtMs, stored.toMs) : stored.toMs];
+    if (this.inDeliveryWindow(fromMs, toMs, stored?.stamped)) { this.seamsVoidedByFaults++; return; }
     this.c3.hit(1, () => `device ${e.p} reconnected and synced ${e.chat} up to seq ${seam.heldSeq} at ${fmt(seam.syncedAtMs)}; then seq ${seam.gotSeq} was pushed (gap at ${fmt(seam.gapAtMs!)}) but seq ${e.seq} never was: it came only by a later sync at ${fmt(e.t)}`);
+  }
+
+  /**
+   * When the rendered message was stored, on the run's clock: its store time (`storedAt`, the
+   * chat server's wall clock), or after a clock jump, which makes that time meaningless (swarm
+   * seed 5100531: a chat server's clock set back 600 s), the span from its send to the sender's
+   * acknowledgement (or to this render, if never acknowledged).
+   */
+  private storedSpan(e: Extract<HistoryEvent, { type: 'render' }>): { fromMs: number; toMs: number; stamped: boolean } | undefined {
+    if (!this.clocksJumped && e.storedAt !== undefined) return { fromMs: e.storedAt, toMs: e.storedAt, stamped: true };
+    const send = this.state.sendOf(e.chat, e.from, e.clientMsgId);
+    if (send === undefined) return undefined;
+    return { fromMs: send.invokedAtMs, toMs: send.completedAtMs > 0 ? send.completedAtMs : e.t, stamped: false };
   }
 
   /**

@@ -574,3 +574,32 @@ describe('system (E, F)', () => {
     expect(check(at(0, healthy())).get('F2')!.reason).toContain('sync 5/5 ok');
   });
 });
+
+describe('sync (C): C3 after a chat server clock jump', () => {
+  // Swarm seed 5100531: a chat server's clock was set back 600 s, so seq 7's store time read
+  // -586 s; sent inside a presence store restart (routes lost), its push never came and the gap
+  // sync brought it. The store time is meaningless after a jump: the send's span is used.
+  const history = (sendAtMs: number, jumped: boolean): E[] => {
+    const garbled = (t: number, seq: number, id: string): E => ({ ...render(t, 'b/d2', 'c1', seq, 'a', id, 'sync'), storedAt: -586_000 } as E);
+    return [
+      ...healthy().filter((e) => !(e.type === 'oracle' && e.what === 'phase' && e.phase === 'done')),
+      ...(jumped ? [{ t: 1050, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'clock-jump' } as E] : []),
+      { t: 1080, p: 'harness', type: 'oracle', what: 'fault-start', fault: 'restart-presence-store' } as E,
+      link(1100, 'b/d2', false), link(1200, 'b/d2', true), ...syncOk(1210, 'b/d2', 's9', 1, { head: 1, first: 0, last: 0, count: 0 }),
+      { t: 1400, p: 'harness', type: 'oracle', what: 'fault-end', fault: 'restart-presence-store' } as E,
+      ...send(sendAtMs, 'a/d1', 'c1', 'm9', 2), ...send(3000, 'a/d1', 'c1', 'm10', 3),
+      { t: 3050, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E,
+      garbled(3200, 2, 'm9'), garbled(3200, 3, 'm10'),
+      { t: 10_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+    ].sort((x, y) => x.t - y.t);
+  };
+  const ttl = { presenceTtlMs: 1000 };
+  it('a message sent inside the restart window is voided by it, judged by its send span', () => {
+    const r = check(history(1350, true), ttl).get('C3')!;
+    expect(r.verdict, r.examples.join('\n')).toBe('pass');
+  });
+  it('sent after the window and the routes\' return, its push is still owed; without the jump the store time decides', () => {
+    expectFail(check(history(2900, true), ttl).get('C3'), 'seq 2 never was');
+    expectFail(check(history(1350, false), ttl).get('C3'), 'seq 2 never was');
+  });
+});

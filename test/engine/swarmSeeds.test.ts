@@ -198,6 +198,10 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // the query repairing it was answered behind a slow store. A push-loss window within reach
   // makes the repair a query even when it moves no due itself (dueAfterLossWindows).
   { seed: 5100223, before: 'D2 under partition-gateway and slow-store (a lost push repaired behind a lane hold)' },
+  // Checker: a chat server's clock was set back 600 s (clock-jump), so seq 7's store time read
+  // -586 s and C3 judged it outside the presence store restart that lost its route. After a clock
+  // jump C3 places a message by its send's span on the run's clock (SyncFamily.storedSpan).
+  { seed: 5100531, before: 'C3 under restart-chat-servers, clock-jump, slow-store and restart-presence-store (a store time off by a jump)' },
 ];
 
 /**
