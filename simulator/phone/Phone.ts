@@ -212,7 +212,13 @@ export class Phone {
           core.config.metrics.increment('presenceResyncs');
           return void this.presence.query();
         }
+        // Whatever lost messages lost presence pushes too: ask now, not only when the sync round
+        // ends, which waits out a lost answer (syncTimeoutMs). Swarm seed 5000822: after a
+        // presence store restart the server told u11/d1 to resync and to ask presence; the
+        // presence notice was lost in a broker-loss window, so was the sync's answer, and u11/d1
+        // asked presence only 15 s later, showing u10 offline though it was back.
         core.config.metrics.increment('resyncs');
+        void this.presence.query();
         return this.sync.request();
     }
   }

@@ -202,6 +202,10 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // -586 s and C3 judged it outside the presence store restart that lost its route. After a clock
   // jump C3 places a message by its send's span on the run's clock (SyncFamily.storedSpan).
   { seed: 5100531, before: 'C3 under restart-chat-servers, clock-jump, slow-store and restart-presence-store (a store time off by a jump)' },
+  // Phone: after a presence store restart the server told u11/d1 to resync and to ask presence;
+  // the presence notice and the sync's answer were both lost in a broker-loss window, and the
+  // query at the end of the sync round came 15 s later (D3). A resync asks presence at once.
+  { seed: 5000822, before: 'D3 under restart-presence-store, lose-broker-messages and slow-store (presence asked only after a lost sync)' },
 ];
 
 /**

@@ -32,3 +32,18 @@ describe('PresenceTracker answers', () => {
     expect(rig.metrics.count('presence.unknownAnswers')).toBe(1);
   });
 });
+
+describe('presence after a resync', () => {
+  // Swarm seed 5000822: the server told u11/d1 to resync and to ask presence again (its route
+  // was lost with a presence store restart); the presence notice was lost in a broker-loss
+  // window and so was the sync's answer, and the query that ends the sync round came 15 s late.
+  it('asks presence at once on a resync of messages, not only when the sync round ends', () => {
+    const rig = makePhone();
+    const conn = startReady(rig);
+    expect(conn.ofType('presence_query')).toHaveLength(1);
+    conn.push({ type: 'resync', reason: 'broker-link-restored' });
+    expect(conn.ofType('sync')).toHaveLength(2);
+    expect(conn.ofType('presence_query')).toHaveLength(2);
+    expect(rig.metrics.count('resyncs')).toBe(1);
+  });
+});
