@@ -590,7 +590,7 @@ describe('sync (C): C3 after a chat server clock jump', () => {
       ...send(sendAtMs, 'a/d1', 'c1', 'm9', 2), ...send(3000, 'a/d1', 'c1', 'm10', 3),
       { t: 3050, p: 'b/d2', type: 'gap', chat: 'c1', expected: 2, got: 3 } as E,
       garbled(3200, 2, 'm9'), garbled(3200, 3, 'm10'),
-      { t: 10_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' },
+      { t: 10_000, p: 'harness', type: 'oracle', what: 'phase', phase: 'done' } as E,
     ].sort((x, y) => x.t - y.t);
   };
   const ttl = { presenceTtlMs: 1000 };
