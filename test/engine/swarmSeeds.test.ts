@@ -206,6 +206,10 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // the presence notice and the sync's answer were both lost in a broker-loss window, and the
   // query at the end of the sync round came 15 s later (D3). A resync asks presence at once.
   { seed: 5000822, before: 'D3 under restart-presence-store, lose-broker-messages and slow-store (presence asked only after a lost sync)' },
+  // Harness: 853 sends, 5 messages a sync page, u30/d1 back 4.5 s before the heal: the 20 s heal
+  // was too short to page them all, and A5 took the device still paging for a lost write. The
+  // swarm's heal now covers paging every send (drawScenario healMsFor; test/engine/swarmHeal).
+  { seed: 5302990, before: 'A5/F1 with syncMessagesMax 5 and bursts (a heal too short to page the backlog)' },
 ];
 
 /**
