@@ -34,6 +34,8 @@ export interface PhoneFleetConfig {
 
 /** How long after an offline window ends the OS tells the app the network is back. */
 export const NETWORK_BACK_NOTICE_MS = 500;
+/** At the heal, how long after the network heals the phones are told so (after the closes it causes). */
+const NETWORK_RESTORED_AFTER_CLOSES_MS = 1;
 
 /**
  * A set of virtual phones, each with its link profile and its user's behaviour, assembled
@@ -176,8 +178,12 @@ export class PhoneFleet {
     for (const behaviour of this.behaviours) behaviour.stop();
     for (const network of this.networks) network.heal();
     // The network is back: phones in a reconnect backoff retry now, spread over a second (a
-    // phone's backoff can be 30 s, which would leave it away for most of the heal).
-    this.phones.forEach((phone, i) => phone.networkRestored(i % 1000));
+    // phone's backoff can be 30 s, which would leave it away for most of the heal). Told 1 ms
+    // later, after the closes heal() delivers from 0 ms timers (a blackholed link is closed,
+    // never re-entering the phone): told before, a phone still in its session ignored it, took
+    // the close after, and waited out the backoff its failed dials had grown to (swarm seed
+    // 5404582: u16/d1, six failed dials since it was last ready, next dial due past the heal: F1).
+    this.phones.forEach((phone, i) => this.timers.push(this.config.time.schedule(NETWORK_RESTORED_AFTER_CLOSES_MS, () => phone.networkRestored(i % 1000))));
     const finalSyncAtMs = Math.max(0, quiesceMs / 2);
     this.phones.forEach((phone, i) => this.timers.push(this.config.time.schedule(finalSyncAtMs + (i % 1000), () => phone.syncNow())));
   }

@@ -210,6 +210,11 @@ const SEEDS: Array<{ seed: number; before: string }> = [
   // was too short to page them all, and A5 took the device still paging for a lost write. The
   // swarm's heal now covers paging every send (drawScenario healMsFor; test/engine/swarmHeal).
   { seed: 5302990, before: 'A5/F1 with syncMessagesMax 5 and bursts (a heal too short to page the backlog)' },
+  // Harness: the heal closed u16/d1's blackholed link from a 0 ms timer after telling the phones
+  // the network was back; still in its session, the phone ignored the notice, took the close
+  // after, and waited out a backoff grown by six failed dials past the heal's end (F1). The
+  // fleet tells the phones 1 ms after the network heals (PhoneFleet.heal).
+  { seed: 5404582, before: 'F1 under drain-gateway and duplicate-broker-messages (the network-back notice before the heal\'s close)' },
 ];
 
 /**
