@@ -130,8 +130,8 @@ describe.skipIf(missing !== undefined && !inCi)(`a real Prometheus scrapes the c
           if (result.length === 0) empty.push(expr);
         }
         // Empty in a clean run: nothing refused, dead-lettered, rate limited, closed by the gateway
-        // or failed, no flap debounced; no phone had left yet.
-        expect(empty.filter((e) => !/refused|dead_letters|rate_limited|gateway_closes|gateway_disconnects|errors_total|debounced/.test(e))).toEqual([]);
+        // or failed, no flap debounced, no stale presence push dropped; no phone had left yet.
+        expect(empty.filter((e) => !/refused|dead_letters|rate_limited|gateway_closes|gateway_disconnects|errors_total|debounced|presence_pushes_stale/.test(e))).toEqual([]);
       } finally {
         await prom.stop();
         await cluster.stop();
